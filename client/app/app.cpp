@@ -1,0 +1,266 @@
+#include "app/app.hpp"
+
+#include <algorithm>
+
+namespace pm {
+
+static constexpr size_t kMaxNotices = 8;
+
+App::App(PlatformPort& platform, AppOptions options) : platform_(platform), options_(std::move(options)) {
+    frame_ = std::max(0LL, options_.initial_frame);
+}
+
+// [SECTION] Start-up: task, then annotations and the first frame's media in parallel
+
+void App::start() {
+    if (!options_.task_json.empty()) {
+        auto task = parse_task(options_.task_json);
+        if (!task) return fail_startup(task.first_error());
+        accept_task(std::move(task.value()));
+        return;
+    }
+    if (options_.task_id.empty()) return fail_startup({"bad_options", "options.task", "no task given: pass a task id (options.task) or a task object"});
+    if (!is_valid_id(options_.task_id)) return fail_startup({"bad_options", "options.task", "task id \"" + options_.task_id + "\" must be 1 to 64 characters from A-Z a-z 0-9 _ . : -"});
+    request(Request::Task, api_url("/api/tasks/" + options_.task_id));
+}
+
+std::string App::api_url(const std::string& path) const {
+    std::string base = options_.backend;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + path;
+}
+
+std::string App::media_url(const Media& m) const {
+    bool absolute = m.url.find("://") != std::string::npos || m.url.rfind("data:", 0) == 0 || m.url.rfind("blob:", 0) == 0;
+    if (absolute || m.url.empty() || m.url[0] != '/') return absolute ? m.url : api_url("/" + m.url);
+    return api_url(m.url);
+}
+
+void App::request(Request kind, const std::string& url, size_t media_index) {
+    uint64_t id = next_request_id_++;
+    in_flight_[id] = Pending{kind, media_index, url};
+    platform_.fetch(id, url);
+}
+
+void App::post_fetch_result(FetchResult result) { inbox_.push_back(std::move(result)); }
+
+void App::apply_pending() {
+    std::vector<FetchResult> results;
+    results.swap(inbox_);
+    for (FetchResult& r : results) {
+        auto it = in_flight_.find(r.request_id);
+        if (it == in_flight_.end()) continue;
+        Pending p = it->second;
+        in_flight_.erase(it);
+        switch (p.kind) {
+            case Request::Task: on_task(r, p.url); break;
+            case Request::Annotations: on_annotations(r, p.url); break;
+            case Request::Media: on_media(r, p.media_index, p.url); break;
+        }
+    }
+    const FrameImage* img = current_image();
+    if (fit_pending_ && img && img->state == LoadState::Ready) fit_to_viewport();
+}
+
+std::optional<Error> App::http_error(const FetchResult& r, const std::string& url, const char* what) const {
+    if (r.status == 0)
+        return Error{"network", url, std::string("could not fetch the ") + what + " from " + url + (r.error.empty() ? "" : ": " + r.error)};
+    if (r.status == 404) return Error{"not_found", url, std::string("the ") + what + " was not found at " + url + " (HTTP 404)"};
+    if (r.status < 200 || r.status >= 300)
+        return Error{"http_" + std::to_string(r.status), url, std::string("the server answered HTTP ") + std::to_string(r.status) + " for the " + what + " at " + url};
+    return std::nullopt;
+}
+
+void App::on_task(const FetchResult& r, const std::string& url) {
+    if (auto e = http_error(r, url, "task")) return fail_startup(*e);
+    auto json = parse_json_text(std::string_view((const char*)r.body.data(), r.body.size()), "the task from " + url);
+    if (!json) return fail_startup(json.first_error());
+    auto task = task_from_json(json.value());
+    if (!task) {
+        Error e = task.first_error();
+        e.message = "the task from " + url + " is invalid: " + e.message;
+        return fail_startup(e);
+    }
+    accept_task(std::move(task.value()));
+}
+
+void App::accept_task(Task task) {
+    task_ = std::move(task);
+    if (frame_ >= task_->frame_count()) frame_ = 0;
+    if (!options_.annotations_json.empty()) {
+        Errors errors = set_annotations_json(options_.annotations_json);
+        if (!errors.empty()) return fail_startup(errors.front());
+        annotations_ready_ = true;
+    } else if (options_.task_json.empty()) {
+        request(Request::Annotations, api_url("/api/tasks/" + task_->id + "/annotations"));
+    } else {
+        annotations_ready_ = true;
+    }
+    load_current_media();
+}
+
+void App::on_annotations(const FetchResult& r, const std::string& url) {
+    if (auto e = http_error(r, url, "annotations")) return fail_startup(*e);
+    auto json = parse_json_text(std::string_view((const char*)r.body.data(), r.body.size()), "the annotations from " + url);
+    if (!json) return fail_startup(json.first_error());
+    const Json& reply = json.value();
+    if (!reply.is_object() || !reply.contains("document"))
+        return fail_startup({"bad_reply", url, "the annotations reply from " + url + " has no \"document\""});
+    auto doc = document_from_json(reply["document"]);
+    if (!doc) {
+        Error e = doc.first_error();
+        e.message = "the annotations from " + url + " are invalid at /document" + e.path + ": " + e.message;
+        return fail_startup(e);
+    }
+    document_ = std::move(doc.value());
+    annotations_ready_ = true;
+}
+
+void App::fail_startup(Error error) {
+    if (fatal_) return;
+    fatal_ = error;
+    platform_.emit("error", Json{{"code", error.code}, {"message", error.message}, {"where", error.path}, {"fatal", true}});
+}
+
+void App::report(Error error) {
+    platform_.emit("error", Json{{"code", error.code}, {"message", error.message}, {"where", error.path}, {"fatal", false}});
+    notices_.push_back(Notice{std::move(error), 0});
+    while (notices_.size() > kMaxNotices) notices_.pop_front();
+}
+
+void App::dismiss_notice(size_t index) {
+    if (index < notices_.size()) notices_.erase(notices_.begin() + (std::ptrdiff_t)index);
+}
+
+// [SECTION] Media of the current frame
+
+FrameImage* App::current_image() {
+    if (!task_) return nullptr;
+    auto ref = task_->locate_frame(frame_);
+    if (!ref) return nullptr;
+    return &images_[ref->media_index];
+}
+
+const FrameImage* App::current_image() const { return const_cast<App*>(this)->current_image(); }
+
+const std::string& App::current_media_name() const {
+    static const std::string none;
+    if (!task_) return none;
+    auto ref = task_->locate_frame(frame_);
+    return ref ? task_->media[ref->media_index].name : none;
+}
+
+void App::load_current_media() {
+    auto ref = task_->locate_frame(frame_);
+    if (!ref) return;
+    const Media& m = task_->media[ref->media_index];
+    FrameImage& img = images_[ref->media_index];
+    if (img.state != LoadState::Idle) return;
+    if (m.type == MediaType::Video) {
+        img.state = LoadState::Failed;
+        img.error = {"video_not_supported", m.url, "frames of the video " + m.name + " cannot be shown yet: this build decodes images only"};
+        return;
+    }
+    img.state = LoadState::Loading;
+    request(Request::Media, media_url(m), ref->media_index);
+}
+
+void App::on_media(const FetchResult& r, size_t media_index, const std::string& url) {
+    FrameImage& img = images_[media_index];
+    auto fail = [&](Error e) {
+        img.state = LoadState::Failed;
+        img.error = e;
+        report(std::move(e));
+    };
+    if (auto e = http_error(r, url, "image")) return fail(*e);
+    auto decoded = decode_image(r.body.data(), r.body.size(), url);
+    if (!decoded) return fail(decoded.first_error());
+    img.state = LoadState::Ready;
+    img.width = decoded->width;
+    img.height = decoded->height;
+    img.pixels = std::move(decoded->pixels);
+    img.generation++;
+}
+
+void App::frame_presented() {
+    const FrameImage* img = current_image();
+    if (!img || ready_sent_ || fatal_ || !annotations_ready_) return;
+    if (img->state == LoadState::Ready && img->pixels.empty()) {
+        ready_sent_ = true;
+        platform_.emit("ready", Json{{"frame", frame_}, {"frames", frame_count()}, {"task", task_->id}});
+    } else if (img->state == LoadState::Failed) {
+        // The first image cannot be shown: the app keeps running (the labeler can move on),
+        // and the host learns it through a fatal-for-mount error naming the image.
+        ready_sent_ = true;
+        platform_.emit("mountfailed", Json{{"code", img->error.code}, {"message", img->error.message}, {"where", img->error.path}});
+    }
+}
+
+// [SECTION] Operations
+
+Errors App::set_annotations_json(std::string_view text) {
+    auto doc = parse_document(text);
+    if (!doc) return doc.errors();
+    if (task_) {
+        Errors errors = check_document_against_task(doc.value(), *task_);
+        if (!errors.empty()) return errors;
+    }
+    document_ = std::move(doc.value());
+    return {};
+}
+
+bool App::set_frame(long long frame) {
+    if (!task_ || frame < 0 || frame >= task_->frame_count()) return false;
+    auto before = task_->locate_frame(frame_), after = task_->locate_frame(frame);
+    frame_ = frame;
+    if (!before || before->media_index != after->media_index) fit_pending_ = true;
+    load_current_media();
+    platform_.emit("frame", Json{{"frame", frame_}, {"media", task_->media[after->media_index].id}});
+    return true;
+}
+
+void App::set_viewport(Rect viewport) {
+    bool changed = viewport.w != viewport_.w || viewport.h != viewport_.h || viewport.x != viewport_.x || viewport.y != viewport_.y;
+    if (!changed) return;
+    // Keep the image point at the viewport centre where it was, so a resize never loses the place.
+    Vec2 old_centre{viewport_.x + viewport_.w / 2, viewport_.y + viewport_.h / 2};
+    Vec2 image_at_centre = view_.to_image(old_centre);
+    viewport_ = viewport;
+    Vec2 new_centre{viewport_.x + viewport_.w / 2, viewport_.y + viewport_.h / 2};
+    view_.offset = {new_centre.x - image_at_centre.x * view_.zoom, new_centre.y - image_at_centre.y * view_.zoom};
+}
+
+void App::zoom_around(Vec2 anchor, double factor) {
+    view_.zoom_around(anchor, factor);
+    fit_pending_ = false;
+}
+
+void App::pan_by(Vec2 delta) {
+    view_.pan_by(delta);
+    fit_pending_ = false;
+}
+
+void App::fit_to_viewport() {
+    const FrameImage* img = current_image();
+    if (!img || img->state != LoadState::Ready) {
+        fit_pending_ = true;
+        return;
+    }
+    view_ = View::fit(img->width, img->height, viewport_, 16);
+    fit_pending_ = false;
+}
+
+Json App::view_json(double dpr) const {
+    const FrameImage* img = current_image();
+    return Json{{"frame", frame_},
+                {"frames", frame_count()},
+                {"zoom", view_.zoom},
+                {"offsetX", view_.offset.x},
+                {"offsetY", view_.offset.y},
+                {"viewport", Json{{"x", viewport_.x}, {"y", viewport_.y}, {"width", viewport_.w}, {"height", viewport_.h}}},
+                {"devicePixelRatio", dpr},
+                {"imageWidth", img && img->state == LoadState::Ready ? img->width : 0},
+                {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0}};
+}
+
+}  // namespace pm

@@ -1,0 +1,124 @@
+// The application state and its operations: the task, the annotation document, the current
+// frame and view, and what is loading. No ImGui, SDL, GL or emscripten here: the UI reads this
+// and calls its operations, the platform feeds it results, the renderer uploads what it decodes.
+// Units: view and pointer positions are screen (CSS) pixels of the canvas; shapes are image pixels.
+#pragma once
+#include "app/platform_port.hpp"
+#include "polymark/document.hpp"
+#include "polymark/image_decode.hpp"
+#include "polymark/task.hpp"
+#include "polymark/view.hpp"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pm {
+
+struct AppOptions {
+    std::string backend;           // base URL of the JSON backend ("" = same origin)
+    std::string task_id;           // fetched from the backend unless task_json is given
+    std::string task_json;         // an inline task (embedding without a backend)
+    std::string annotations_json;  // an inline document; otherwise fetched from the backend
+    long long initial_frame = 0;
+};
+
+struct FetchResult {
+    uint64_t request_id = 0;
+    int status = 0;          // HTTP status; 0 when the request failed before an answer
+    std::string error;       // network-level failure, empty otherwise
+    std::vector<uint8_t> body;
+};
+
+enum class LoadState { Idle, Loading, Ready, Failed };
+
+// One decoded image, waiting for or already on the GPU. The renderer takes `pixels` when it
+// uploads them and bumps `uploaded_generation`.
+struct FrameImage {
+    LoadState state = LoadState::Idle;
+    int width = 0, height = 0;
+    std::vector<uint8_t> pixels;  // RGBA, emptied once uploaded
+    uint64_t generation = 0;      // changes when new pixels arrive
+    Error error;
+};
+
+struct Notice {
+    Error error;
+    double shown_at = 0;
+};
+
+class App {
+public:
+    App(PlatformPort& platform, AppOptions options);
+
+    // [SECTION] Lifecycle, driven by the platform
+    void start();
+    void post_fetch_result(FetchResult result);
+    // Applies finished async work. Called once at the start of every frame.
+    void apply_pending();
+    // Called by the frame after the current image was drawn: fires `ready` once.
+    void frame_presented();
+
+    // [SECTION] Queries for the UI and the API
+    bool task_loaded() const { return task_.has_value(); }
+    bool busy() const { return !in_flight_.empty() || !inbox_.empty(); }
+    const Task* task() const { return task_ ? &*task_ : nullptr; }
+    const Document& document() const { return document_; }
+    long long frame() const { return frame_; }
+    long long frame_count() const { return task_ ? task_->frame_count() : 0; }
+    const View& view() const { return view_; }
+    Rect viewport() const { return viewport_; }
+    FrameImage* current_image();
+    const FrameImage* current_image() const;
+    const std::string& current_media_name() const;
+    const std::deque<Notice>& notices() const { return notices_; }
+    const std::optional<Error>& fatal_error() const { return fatal_; }
+    Json view_json(double device_pixel_ratio) const;
+
+    // [SECTION] Operations
+    Errors set_annotations_json(std::string_view text);
+    std::string annotations_json() const { return serialize_document(document_); }
+    bool set_frame(long long frame);
+    void set_viewport(Rect viewport);
+    void zoom_around(Vec2 screen_anchor, double factor);
+    void pan_by(Vec2 screen_delta);
+    void fit_to_viewport();
+    void dismiss_notice(size_t index);
+    void report(Error error);
+
+private:
+    PlatformPort& platform_;
+    AppOptions options_;
+    std::optional<Task> task_;
+    Document document_;
+    long long frame_ = 0;
+    View view_;
+    Rect viewport_{0, 0, 800, 600};
+    bool fit_pending_ = true;   // fit the next image that becomes ready
+    bool ready_sent_ = false;
+    std::optional<Error> fatal_;
+    std::deque<Notice> notices_;
+    std::map<size_t, FrameImage> images_;  // by media index
+
+    enum class Request { Task, Annotations, Media };
+    struct Pending { Request kind; size_t media_index; std::string url; };
+    uint64_t next_request_id_ = 1;
+    std::map<uint64_t, Pending> in_flight_;
+    std::vector<FetchResult> inbox_;
+    bool annotations_ready_ = false;
+
+    std::string api_url(const std::string& path) const;
+    std::string media_url(const Media& m) const;
+    void request(Request kind, const std::string& url, size_t media_index = 0);
+    void on_task(const FetchResult& r, const std::string& url);
+    void on_annotations(const FetchResult& r, const std::string& url);
+    void on_media(const FetchResult& r, size_t media_index, const std::string& url);
+    void accept_task(Task task);
+    void load_current_media();
+    void fail_startup(Error error);
+    std::optional<Error> http_error(const FetchResult& r, const std::string& url, const char* what) const;
+};
+
+}  // namespace pm

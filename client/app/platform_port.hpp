@@ -1,0 +1,21 @@
+// What the app needs from its platform (web or native), as an interface the app calls down into.
+// Results flow back up through App::post_*() and are applied at the start of the next frame, on
+// the main thread: the app never blocks on I/O.
+#pragma once
+#include "polymark/json_reader.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace pm {
+
+class PlatformPort {
+public:
+    virtual ~PlatformPort() = default;
+    // Starts an HTTP GET; the result arrives later through App::post_fetch_result(request_id, ...).
+    virtual void fetch(uint64_t request_id, const std::string& url) = 0;
+    // Tells the host (the embedding page, or the native shell) about something that happened.
+    virtual void emit(const std::string& event, const Json& detail) = 0;
+};
+
+}  // namespace pm

@@ -1,0 +1,164 @@
+// The native platform: a desktop window through SDL2 + OpenGL 3, HTTP through libcurl on a
+// worker thread, events printed to stdout as JSON lines (for tools and the smoke test).
+#include "app/app.hpp"
+#include "platform/sdl_frame.hpp"
+
+#include <SDL.h>
+#include <curl/curl.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <thread>
+
+namespace pm {
+namespace {
+
+class NativePlatform : public PlatformPort {
+public:
+    NativePlatform() {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        worker_ = std::thread([this] { run(); });
+    }
+    ~NativePlatform() override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        worker_.join();
+        curl_global_cleanup();
+    }
+
+    void fetch(uint64_t request_id, const std::string& url) override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            requests_.push_back({request_id, url});
+        }
+        wake_.notify_all();
+    }
+
+    void emit(const std::string& event, const Json& detail) override {
+        std::cout << Json{{"event", event}, {"detail", detail}}.dump() << std::endl;
+        if (event == "ready") ready = true;
+        if (event == "error" && detail.value("fatal", false)) fatal = true;
+    }
+
+    // Moves finished requests into the app; called on the main thread.
+    void deliver(App& app) {
+        std::deque<FetchResult> done;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done.swap(done_);
+        }
+        for (FetchResult& r : done) app.post_fetch_result(std::move(r));
+    }
+
+    bool ready = false;
+    bool fatal = false;
+
+private:
+    struct Request { uint64_t id; std::string url; };
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Request> requests_;
+    std::deque<FetchResult> done_;
+    bool stopping_ = false;
+    std::thread worker_;
+
+    static size_t write_body(char* data, size_t size, size_t count, void* user) {
+        auto* body = static_cast<std::vector<uint8_t>*>(user);
+        body->insert(body->end(), data, data + size * count);
+        return size * count;
+    }
+
+    void run() {
+        for (;;) {
+            Request req;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [this] { return stopping_ || !requests_.empty(); });
+                if (stopping_) return;
+                req = requests_.front();
+                requests_.pop_front();
+            }
+            FetchResult r;
+            r.request_id = req.id;
+            CURL* curl = curl_easy_init();
+            char error[CURL_ERROR_SIZE] = "";
+            curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+            curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &NativePlatform::write_body);
+            curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+            curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+            curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+            curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+            curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+            CURLcode code = curl_easy_perform(curl);
+            if (code == CURLE_OK) {
+                long status = 0;
+                curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+                r.status = (int)status;
+            } else {
+                r.error = error[0] ? error : curl_easy_strerror(code);
+            }
+            curl_easy_cleanup(curl);
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_.push_back(std::move(r));
+        }
+    }
+};
+
+const char* kUsage =
+    "usage: polymark [--backend URL] [--task ID] [--frame N] [--size WxH] [--font FILE.ttf]\n"
+    "                [--exit-after-ready SECONDS]\n"
+    "Opens a task from a Polymark backend (default http://127.0.0.1:8080, task demo).\n";
+
+}  // namespace
+
+int run_platform(int argc, char** argv) {
+    AppOptions options;
+    options.backend = "http://127.0.0.1:8080";
+    options.task_id = "demo";
+    FrameConfig config;
+    std::string font_path = "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf";
+    double exit_after_ready = -1;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+        if (a == "--backend") options.backend = next();
+        else if (a == "--task") options.task_id = next();
+        else if (a == "--frame") options.initial_frame = std::atoll(next().c_str());
+        else if (a == "--size") std::sscanf(next().c_str(), "%dx%d", &config.width, &config.height);
+        else if (a == "--font") font_path = next();
+        else if (a == "--exit-after-ready") exit_after_ready = std::atof(next().c_str());
+        else { std::cerr << kUsage; return a == "--help" || a == "-h" ? 0 : 2; }
+    }
+    std::ifstream font(font_path, std::ios::binary);
+    if (font) config.font_ttf.assign(std::istreambuf_iterator<char>(font), {});
+
+    NativePlatform platform;
+    App app(platform, options);
+    SdlFrame frame;
+    std::string failure = frame.init(config);
+    if (!failure.empty()) {
+        std::cerr << "polymark: " << failure << "\n";
+        return 1;
+    }
+    app.start();
+    Uint64 ready_at = 0;
+    while (frame.tick(app)) {
+        platform.deliver(app);
+        if (platform.ready && !ready_at) ready_at = SDL_GetTicks64();
+        if (exit_after_ready >= 0 && ready_at && SDL_GetTicks64() - ready_at >= exit_after_ready * 1000) break;
+        if (exit_after_ready >= 0 && platform.fatal) return 1;
+        SDL_Delay(app.busy() ? 1 : 8);
+    }
+    return 0;
+}
+
+}  // namespace pm

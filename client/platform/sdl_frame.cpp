@@ -1,0 +1,146 @@
+#include "platform/sdl_frame.hpp"
+
+#include "render/gl.hpp"
+
+#include <SDL.h>
+#include <imgui.h>
+#include <imgui_impl_opengl3.h>
+#include <imgui_impl_sdl2.h>
+
+#include <cmath>
+
+namespace pm {
+
+std::string SdlFrame::init(const FrameConfig& config) {
+    if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) return std::string("SDL could not start: ") + SDL_GetError();
+#if defined(POLYMARK_GLES)
+    const char* glsl = "#version 300 es";
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_FLAGS, 0);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_ES);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#else
+    const char* glsl = "#version 130";
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_FLAGS, 0);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, 0);
+#endif
+    SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
+    SDL_GL_SetAttribute(SDL_GL_DEPTH_SIZE, 0);
+    SDL_GL_SetAttribute(SDL_GL_STENCIL_SIZE, 0);
+    auto flags = (SDL_WindowFlags)(SDL_WINDOW_OPENGL | SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
+    window_ = SDL_CreateWindow(config.title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, config.width, config.height, flags);
+    if (!window_) return std::string("could not create the window: ") + SDL_GetError();
+    gl_context_ = SDL_GL_CreateContext(window_);
+    if (!gl_context_) return std::string("could not create a WebGL2 / OpenGL 3 context: ") + SDL_GetError();
+    SDL_GL_MakeCurrent(window_, gl_context_);
+    SDL_GL_SetSwapInterval(1);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // no layout file: an embedded instance writes nothing behind the host's back
+    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    ImGui::StyleColorsDark();
+    ImGuiStyle& style = ImGui::GetStyle();
+    style.WindowRounding = 4;
+    style.FrameRounding = 3;
+    style.WindowBorderSize = 0;
+    ImGui_ImplSDL2_InitForOpenGL(window_, gl_context_);
+    ImGui_ImplOpenGL3_Init(glsl);
+    imgui_ready_ = true;
+
+    font_ttf_ = config.font_ttf;
+    font_size_ = config.font_size;
+    int w = 0, h = 0, dw = 0, dh = 0;
+    SDL_GetWindowSize(window_, &w, &h);
+    SDL_GL_GetDrawableSize(window_, &dw, &dh);
+    dpr_ = w > 0 ? (double)dw / w : 1;
+    build_fonts();
+    return {};
+}
+
+// Glyphs are rasterised at the device pixel ratio and scaled back, so text stays sharp on HiDPI.
+void SdlFrame::build_fonts() {
+    ImGuiIO& io = ImGui::GetIO();
+    io.Fonts->Clear();
+    float scale = (float)std::max(1.0, dpr_);
+    if (!font_ttf_.empty()) {
+        ImFontConfig cfg;
+        cfg.FontDataOwnedByAtlas = false;
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x024F, 0x2010, 0x205E, 0x2190, 0x21FF, 0x25A0, 0x25FF, 0};
+        io.Fonts->AddFontFromMemoryTTF(font_ttf_.data(), (int)font_ttf_.size(), font_size_ * scale, &cfg, ranges);
+    } else {
+        ImFontConfig cfg;
+        cfg.SizePixels = 13 * scale;
+        io.Fonts->AddFontDefault(&cfg);
+    }
+    io.FontGlobalScale = 1.0f / scale;
+    ImGui_ImplOpenGL3_DestroyFontsTexture();
+    ImGui_ImplOpenGL3_CreateFontsTexture();
+}
+
+void SdlFrame::resize(int width, int height) {
+    if (!window_ || width <= 0 || height <= 0) return;
+    SDL_SetWindowSize(window_, width, height);
+    request_redraw();
+}
+
+bool SdlFrame::tick(App& app) {
+    bool had_events = false;
+    SDL_Event event;
+    while (SDL_PollEvent(&event)) {
+        had_events = true;
+        ImGui_ImplSDL2_ProcessEvent(&event);
+        if (event.type == SDL_QUIT) return false;
+        if (event.type == SDL_WINDOWEVENT && event.window.event == SDL_WINDOWEVENT_CLOSE && event.window.windowID == SDL_GetWindowID(window_)) return false;
+    }
+    bool was_busy = app.busy();
+    app.apply_pending();
+    if (had_events || was_busy) redraw_frames_ = std::max(redraw_frames_, 3);
+
+    int w = 0, h = 0, dw = 0, dh = 0;
+    SDL_GetWindowSize(window_, &w, &h);
+    SDL_GL_GetDrawableSize(window_, &dw, &dh);
+    double dpr = w > 0 ? (double)dw / w : 1;
+    if (std::fabs(dpr - dpr_) > 1e-3) {
+        dpr_ = dpr;
+        build_fonts();
+        redraw_frames_ = std::max(redraw_frames_, 3);
+    }
+    // Nothing changed: draw nothing, so an idle labeler's laptop stays cool.
+    if (redraw_frames_ <= 0) return true;
+    --redraw_frames_;
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplSDL2_NewFrame();
+    ImGui::NewFrame();
+    workspace_.draw(app, textures_, w, h);
+    ImGui::Render();
+    glViewport(0, 0, dw, dh);
+    glClearColor(0.15f, 0.16f, 0.17f, 1);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    SDL_GL_SwapWindow(window_);
+    ++frames_drawn_;
+    app.frame_presented();
+    return true;
+}
+
+void SdlFrame::shutdown() {
+    if (imgui_ready_) {
+        textures_.release_all();
+        ImGui_ImplOpenGL3_Shutdown();
+        ImGui_ImplSDL2_Shutdown();
+        ImGui::DestroyContext();
+        imgui_ready_ = false;
+    }
+    if (gl_context_) SDL_GL_DeleteContext(gl_context_);
+    gl_context_ = nullptr;
+    if (window_) SDL_DestroyWindow(window_);
+    window_ = nullptr;
+    SDL_Quit();
+}
+
+}  // namespace pm

@@ -1,0 +1,55 @@
+// The SDL2 window, its GL context and Dear ImGui, shared by the web and native builds, and the
+// fixed per-frame pipeline: platform events -> finished async results -> UI -> render.
+#pragma once
+#include "app/app.hpp"
+#include "render/image_textures.hpp"
+#include "ui/workspace.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct SDL_Window;
+
+namespace pm {
+
+struct FrameConfig {
+    const char* title = "Polymark";
+    int width = 1280, height = 800;  // screen (CSS) pixels
+    std::vector<uint8_t> font_ttf;    // empty: ImGui's built-in font
+    float font_size = 15;
+};
+
+class SdlFrame {
+public:
+    SdlFrame() = default;
+    SdlFrame(const SdlFrame&) = delete;
+    SdlFrame& operator=(const SdlFrame&) = delete;
+    ~SdlFrame() { shutdown(); }
+
+    // Returns an empty string on success, or what failed.
+    std::string init(const FrameConfig& config);
+    // One frame. Returns false when the user closed the window.
+    bool tick(App& app);
+    void resize(int width, int height);
+    void request_redraw() { redraw_frames_ = 3; }
+    void shutdown();
+    double device_pixel_ratio() const { return dpr_; }
+    long long frames_drawn() const { return frames_drawn_; }
+
+private:
+    SDL_Window* window_ = nullptr;
+    void* gl_context_ = nullptr;
+    bool imgui_ready_ = false;
+    ImageTextures textures_;
+    Workspace workspace_;
+    std::vector<uint8_t> font_ttf_;
+    float font_size_ = 15;
+    double dpr_ = 1;
+    int redraw_frames_ = 3;
+    long long frames_drawn_ = 0;
+
+    void build_fonts();
+};
+
+}  // namespace pm

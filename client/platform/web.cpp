@@ -1,0 +1,168 @@
+// The web platform: the module's entry point, the functions the embedding API calls
+// (shell/polymark.js), and the PlatformPort that talks to web_library.js. The only file of the
+// web build with emscripten specifics.
+#include "app/app.hpp"
+#include "platform/sdl_frame.hpp"
+
+#include <emscripten.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+
+extern "C" {
+char* pm_js_options();
+uint8_t* pm_js_font(int* size);
+void pm_js_fetch(uint32_t id, const char* url);
+void pm_js_emit(const char* name, const char* detail_json);
+void pm_js_teardown();
+}
+
+namespace pm {
+namespace {
+
+class WebPlatform : public PlatformPort {
+public:
+    void fetch(uint64_t request_id, const std::string& url) override { pm_js_fetch((uint32_t)request_id, url.c_str()); }
+    void emit(const std::string& event, const Json& detail) override { pm_js_emit(event.c_str(), detail.dump().c_str()); }
+};
+
+struct Instance {
+    WebPlatform platform;
+    std::unique_ptr<App> app;
+    SdlFrame frame;
+};
+
+Instance* g_instance = nullptr;
+std::string g_reply;
+
+void tick() {
+    if (g_instance) g_instance->frame.tick(*g_instance->app);
+}
+
+Json options_json_from_js() {
+    char* text = pm_js_options();
+    Json j = Json::parse(text, nullptr, false);
+    std::free(text);
+    return j.is_object() ? j : Json::object();
+}
+
+AppOptions app_options(const Json& j) {
+    AppOptions o;
+    auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+    o.backend = str("backend");
+    o.task_id = str("task");
+    if (j.contains("taskObject") && j["taskObject"].is_object()) o.task_json = j["taskObject"].dump();
+    if (j.contains("annotations") && j["annotations"].is_object()) o.annotations_json = j["annotations"].dump();
+    if (j.contains("frame") && j["frame"].is_number_integer()) o.initial_frame = j["frame"].get<long long>();
+    return o;
+}
+
+const char* reply_ok(const Json& value) {
+    g_reply = Json{{"ok", true}, {"value", value}}.dump();
+    return g_reply.c_str();
+}
+
+const char* reply_errors(const Errors& errors) {
+    Json list = Json::array();
+    for (const Error& e : errors) list.push_back(Json{{"code", e.code}, {"path", e.path}, {"message", e.message}});
+    g_reply = Json{{"ok", false}, {"errors", list}}.dump();
+    return g_reply.c_str();
+}
+
+const char* dispatch(const std::string& method, std::string_view args) {
+    App& app = *g_instance->app;
+    g_instance->frame.request_redraw();
+    if (method == "getAnnotations") return reply_ok(document_to_json(app.document()));
+    if (method == "setAnnotations") {
+        Errors errors = app.set_annotations_json(args);
+        return errors.empty() ? reply_ok(nullptr) : reply_errors(errors);
+    }
+    if (method == "getView") return reply_ok(app.view_json(g_instance->frame.device_pixel_ratio()));
+    if (method == "setFrame") {
+        Json j = Json::parse(args, nullptr, false);
+        if (!j.is_number_integer()) return reply_errors({{"bad_argument", "frame", "setFrame needs an integer frame index"}});
+        long long n = j.get<long long>();
+        if (!app.set_frame(n)) return reply_errors({{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)}});
+        return reply_ok(n);
+    }
+    if (method == "fit") {
+        app.fit_to_viewport();
+        return reply_ok(nullptr);
+    }
+    if (method == "getTask") return reply_ok(app.task() ? Json{{"id", app.task()->id}, {"name", app.task()->name}, {"frames", app.frame_count()}} : Json());
+    return reply_errors({{"unknown_method", method, "no API method named " + method}});
+}
+
+}  // namespace
+}  // namespace pm
+
+using namespace pm;
+
+namespace pm {
+int run_platform(int argc, char** argv);
+}
+
+extern "C" {
+
+// Every call from the embedding API lands here: a method name and JSON arguments in, a JSON
+// reply out ({"ok":true,"value":...} or {"ok":false,"errors":[...]}), valid until the next call.
+EMSCRIPTEN_KEEPALIVE const char* pm_call(const char* method, const char* args) {
+    if (!g_instance || !g_instance->app) return reply_errors({{"not_ready", "", "Polymark is not running"}});
+    try {
+        return dispatch(method, args ? args : "");
+    } catch (const std::exception& e) {
+        // Last line of defence: a bug must not take the labeler's page down with it.
+        return reply_errors({{"internal_error", method, std::string("internal error in ") + method + ": " + e.what()}});
+    }
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_fetch_done(uint32_t id, int status, uint8_t* body, int size, const char* error) {
+    if (!g_instance) { std::free(body); return; }
+    FetchResult r;
+    r.request_id = id;
+    r.status = status;
+    r.error = error ? error : "";
+    if (body && size > 0) r.body.assign(body, body + size);
+    std::free(body);
+    g_instance->app->post_fetch_result(std::move(r));
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {
+    if (g_instance) g_instance->frame.resize(css_width, css_height);
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_destroy() {
+    emscripten_cancel_main_loop();
+    if (g_instance) {
+        g_instance->frame.shutdown();
+        delete g_instance;
+        g_instance = nullptr;
+    }
+    pm_js_teardown();
+}
+
+}  // extern "C"
+
+int pm::run_platform(int, char**) {
+    g_instance = new Instance();
+    Json js_options = options_json_from_js();
+    AppOptions options = app_options(js_options);
+    FrameConfig config;
+    if (js_options.contains("width") && js_options["width"].is_number()) config.width = std::max(1, js_options["width"].get<int>());
+    if (js_options.contains("height") && js_options["height"].is_number()) config.height = std::max(1, js_options["height"].get<int>());
+    int font_size = 0;
+    uint8_t* font = pm_js_font(&font_size);
+    if (font) config.font_ttf.assign(font, font + font_size);
+    std::free(font);
+    g_instance->app = std::make_unique<App>(g_instance->platform, options);
+    std::string failure = g_instance->frame.init(config);
+    if (!failure.empty()) {
+        g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});
+        return 0;
+    }
+    g_instance->app->start();
+    emscripten_set_main_loop(tick, 0, false);
+    return 0;
+}

@@ -1,0 +1,63 @@
+// JavaScript half of the web platform layer (linked with --js-library): fetch, events to the
+// embedding page, start-up options, teardown. Runs inside one module instance; everything it
+// touches hangs off that instance's Module, so two instances on one page never share state.
+mergeInto(LibraryManager.library, {
+  pm_js_options: function () {
+    var text = JSON.stringify(Module['polymarkOptions'] || {});
+    var size = lengthBytesUTF8(text) + 1;
+    var ptr = _malloc(size);
+    stringToUTF8(text, ptr, size);
+    return ptr;
+  },
+
+  pm_js_font: function (sizeOut) {
+    var bytes = Module['polymarkFont'];
+    if (!bytes || !bytes.length) { HEAP32[sizeOut >> 2] = 0; return 0; }
+    var ptr = _malloc(bytes.length);
+    HEAPU8.set(bytes, ptr);
+    HEAP32[sizeOut >> 2] = bytes.length;
+    return ptr;
+  },
+
+  pm_js_fetch: function (id, urlPtr) {
+    var url = UTF8ToString(urlPtr);
+    var controller = typeof AbortController !== 'undefined' ? new AbortController() : null;
+    var fetches = Module['polymarkFetches'] = Module['polymarkFetches'] || {};
+    fetches[id] = controller;
+    function deliver(status, bytes, error) {
+      delete fetches[id];
+      if (Module['polymarkDestroyed']) return;
+      var len = bytes ? bytes.length : 0;
+      var body = len ? _malloc(len) : 0;
+      if (len) HEAPU8.set(bytes, body);
+      var errSize = lengthBytesUTF8(error) + 1;
+      var err = _malloc(errSize);
+      stringToUTF8(error, err, errSize);
+      Module['_pm_fetch_done'](id, status, body, len, err);
+      _free(err);
+    }
+    fetch(url, { credentials: 'same-origin', signal: controller ? controller.signal : undefined })
+      .then(function (response) {
+        return response.arrayBuffer().then(function (buffer) { deliver(response.status, new Uint8Array(buffer), ''); });
+      })
+      .catch(function (e) { deliver(0, null, String((e && e.message) || e)); });
+  },
+
+  pm_js_emit: function (namePtr, detailPtr) {
+    var emit = Module['polymarkEmit'];
+    if (!emit) return;
+    var name = UTF8ToString(namePtr);
+    var detail = JSON.parse(UTF8ToString(detailPtr));
+    // Host callbacks must not run inside the wasm call stack: a throwing listener would unwind
+    // through C++ frames.
+    Promise.resolve().then(function () { emit(name, detail); });
+  },
+
+  pm_js_teardown__deps: ['$JSEvents'],
+  pm_js_teardown: function () {
+    JSEvents.removeAllEventListeners();
+    var fetches = Module['polymarkFetches'] || {};
+    for (var id in fetches) if (fetches[id]) fetches[id].abort();
+    Module['polymarkFetches'] = {};
+  },
+});

@@ -1,0 +1,40 @@
+// Keeps decoded frame images on the GPU. Images larger than the GPU's maximum texture size are
+// split into tiles; each tile is drawn as a textured quad through the view transform.
+#pragma once
+#include "app/app.hpp"
+
+#include <map>
+#include <vector>
+
+struct ImDrawList;
+
+namespace pm {
+
+class ImageTextures {
+public:
+    ImageTextures() = default;
+    ImageTextures(const ImageTextures&) = delete;
+    ImageTextures& operator=(const ImageTextures&) = delete;
+    ~ImageTextures();
+
+    // Uploads `image`'s pixels if they are new (and frees them on the CPU side).
+    void sync(FrameImage& image);
+    // Draws `image` (already synced) under `view`, clipped to `viewport`.
+    void draw(const FrameImage& image, const View& view, Rect viewport, ImDrawList* list) const;
+    void release_all();
+    int max_texture_size() const { return max_size_; }
+
+private:
+    struct Tile {
+        unsigned texture = 0;
+        int x = 0, y = 0, w = 0, h = 0;
+    };
+    struct Entry {
+        uint64_t generation = 0;
+        std::vector<Tile> tiles;
+    };
+    std::map<const FrameImage*, Entry> entries_;
+    int max_size_ = 0;
+};
+
+}  // namespace pm

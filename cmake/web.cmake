@@ -1,0 +1,47 @@
+# The WebAssembly client: client/main.cpp + the web platform, linked into a MODULARIZE factory
+# (polymark_app.js + polymark_app.wasm) that shell/polymark.js instantiates once per mount.
+# Exceptions: native wasm EH (-fwasm-exceptions) at compile and link time, so that the API's
+# last-resort catch works; outside data never reaches throwing code anyway (errors are values).
+target_link_libraries(imgui PUBLIC sdl2_web)
+target_compile_definitions(polymark_app PUBLIC POLYMARK_GLES)
+target_compile_options(imgui PUBLIC -fwasm-exceptions)
+# Size is the first lever for labelers on slow links: -Oz everywhere in the web build.
+foreach(t polymark_core imgui polymark_app)
+  target_compile_options(${t} PRIVATE -Oz)
+endforeach()
+
+add_executable(polymark_app_web main.cpp platform/web.cpp)
+set_target_properties(polymark_app_web PROPERTIES OUTPUT_NAME polymark_app SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_app_web PRIVATE polymark_app)
+set(POLYMARK_WEB_LINK_FLAGS
+  -Oz
+  -fwasm-exceptions
+  -sMODULARIZE=1                       # one factory, one independent instance per mount()
+  -sEXPORT_NAME=createPolymarkModule
+  -sENVIRONMENT=web                    # no node/worker loader code in the page
+  -sMAX_WEBGL_VERSION=2 -sMIN_WEBGL_VERSION=2   # WebGL2 only; mount() reports when it is missing
+  -sALLOW_MEMORY_GROWTH=1              # big images and documents grow the heap on demand
+  -sINITIAL_MEMORY=33554432
+  -sTOTAL_STACK=1048576
+  -sEXIT_RUNTIME=0                     # main() returns; the main loop keeps the instance alive
+  -sFILESYSTEM=0                       # no virtual file system: bytes arrive through fetch
+  -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy
+  -sEXPORTED_RUNTIME_METHODS=specialHTMLTargets,ENV,UTF8ToString,stringToUTF8,lengthBytesUTF8
+  --js-library ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)
+target_link_options(polymark_app_web PRIVATE ${POLYMARK_WEB_LINK_FLAGS})
+set_property(TARGET polymark_app_web APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)
+
+# The page, the embedding API and the UI font go beside the module.
+set(POLYMARK_FONT_SOURCE /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf)
+add_custom_command(OUTPUT "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf"
+  COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/fonts"
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/subset_font.py" "${POLYMARK_FONT_SOURCE}" "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf"
+  DEPENDS "${PROJECT_SOURCE_DIR}/tools/subset_font.py"
+  COMMENT "Subsetting the UI font to Latin")
+file(GLOB POLYMARK_SHELL_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*")
+add_custom_target(polymark_shell ALL
+  COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
+  DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" polymark_app_web
+  "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py")

@@ -1,0 +1,371 @@
+#include "polymark/document.hpp"
+
+#include <set>
+
+namespace pm {
+
+// [SECTION] Names
+
+const char* to_string(ShapeType t) {
+    switch (t) {
+        case ShapeType::Rectangle: return "rectangle";
+        case ShapeType::Polygon: return "polygon";
+        case ShapeType::Polyline: return "polyline";
+        case ShapeType::Points: return "points";
+        case ShapeType::Ellipse: return "ellipse";
+        case ShapeType::Tag: return "tag";
+    }
+    return "?";
+}
+
+const char* to_string(Source s) {
+    switch (s) {
+        case Source::Manual: return "manual";
+        case Source::Auto: return "auto";
+        case Source::Imported: return "imported";
+    }
+    return "?";
+}
+
+const char* to_string(Interpolation i) { return i == Interpolation::Cvat ? "cvat" : "improved"; }
+
+std::optional<ShapeType> shape_type_from_string(std::string_view s) {
+    for (ShapeType t : {ShapeType::Rectangle, ShapeType::Polygon, ShapeType::Polyline, ShapeType::Points, ShapeType::Ellipse, ShapeType::Tag})
+        if (s == to_string(t)) return t;
+    return std::nullopt;
+}
+
+std::optional<Source> source_from_string(std::string_view s) {
+    for (Source v : {Source::Manual, Source::Auto, Source::Imported})
+        if (s == to_string(v)) return v;
+    return std::nullopt;
+}
+
+bool is_valid_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// [SECTION] Reading
+
+namespace {
+
+class DocumentReader {
+public:
+    explicit DocumentReader(Errors& errors) : r_(errors) {}
+
+    void read(const Json& j, Document& doc) {
+        if (!r_.expect_object(j, "")) return;
+        auto format = r_.string_member(j, "", "format", true);
+        if (format && *format != kDocumentFormat) {
+            r_.fail("wrong_format", "/format", "\"format\" must be \"" + std::string(kDocumentFormat) + "\", not \"" + *format + "\": this is not a Polymark annotation document");
+            return;
+        }
+        auto version = r_.integer_member(j, "", "version", true);
+        if (version && *version != kDocumentVersion) {
+            r_.fail("unsupported_version", "/version", "annotation document version " + std::to_string(*version) + " is not supported (this Polymark reads version " + std::to_string(kDocumentVersion) + ")");
+            return;
+        }
+        if (!format || !version) return;
+        r_.reject_unknown_keys(j, "", {"format", "version", "objects", "tracks", "meta"});
+        if (const Json* objects = r_.member(j, "", "objects", false); objects && r_.expect_array(*objects, "/objects")) {
+            for (size_t i = 0; i < objects->size() && !r_.full(); ++i)
+                read_object((*objects)[i], json_pointer_append("/objects", i), doc.objects.emplace_back());
+        }
+        if (const Json* tracks = r_.member(j, "", "tracks", false); tracks && r_.expect_array(*tracks, "/tracks")) {
+            for (size_t i = 0; i < tracks->size() && !r_.full(); ++i)
+                read_track((*tracks)[i], json_pointer_append("/tracks", i), doc.tracks.emplace_back());
+        }
+        doc.meta = read_meta(j, "");
+    }
+
+private:
+    JsonReader r_;
+    std::set<std::string> ids_;
+
+    void read_id(const Json& o, const std::string& path, std::string& out) {
+        auto id = r_.string_member(o, path, "id", true);
+        if (!id) return;
+        std::string p = path + "/id";
+        if (!is_valid_id(*id)) {
+            r_.fail("bad_id", p, "id \"" + *id + "\" at " + p + " must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+            return;
+        }
+        if (!ids_.insert(*id).second) {
+            r_.fail("duplicate_id", p, "id \"" + *id + "\" at " + p + " is already used by another object, track or keyframe");
+            return;
+        }
+        out = *id;
+    }
+
+    std::optional<ShapeType> read_type(const Json& o, const std::string& path, bool allow_tag) {
+        auto s = r_.string_member(o, path, "type", true);
+        if (!s) return std::nullopt;
+        auto t = shape_type_from_string(*s);
+        if (!t || (!allow_tag && *t == ShapeType::Tag)) {
+            r_.fail("bad_enum", path + "/type", "type \"" + *s + "\" at " + path + "/type must be one of rectangle, polygon, polyline, points, ellipse" + (allow_tag ? ", tag" : " (a tag cannot be a track)"));
+            return std::nullopt;
+        }
+        return t;
+    }
+
+    void read_frame(const Json& o, const std::string& path, long long& out) {
+        auto f = r_.integer_member(o, path, "frame", true);
+        if (!f) return;
+        if (*f < 0) {
+            r_.fail("out_of_range", path + "/frame", "frame " + std::to_string(*f) + " at " + path + "/frame must be 0 or more (frames are 0-based)");
+            return;
+        }
+        out = *f;
+    }
+
+    void read_label(const Json& o, const std::string& path, std::string& out) {
+        auto s = r_.string_member(o, path, "label", true);
+        if (!s) return;
+        if (s->empty()) {
+            r_.fail("expected_string", path + "/label", "label at " + path + "/label must not be empty");
+            return;
+        }
+        out = *s;
+    }
+
+    void read_points(const Json& o, const std::string& path, ShapeType type, std::vector<double>& out) {
+        const Json* pts = r_.member(o, path, "points", true);
+        std::string p = path + "/points";
+        if (!pts || !r_.expect_array(*pts, p)) return;
+        out.reserve(pts->size());
+        size_t before = r_.error_count();
+        for (size_t i = 0; i < pts->size(); ++i) {
+            auto v = r_.as_number((*pts)[i], json_pointer_append(p, i));
+            out.push_back(v.value_or(0));
+        }
+        if (r_.error_count() != before) return;
+        size_t n = out.size();
+        auto bad = [&](const std::string& what) {
+            r_.fail("bad_points", p, std::string("a ") + to_string(type) + " at " + path + " needs " + what + ", got " + std::to_string(n) + " numbers");
+        };
+        if (n % 2 != 0) return bad("an even count of numbers (x,y pairs)");
+        switch (type) {
+            case ShapeType::Rectangle:
+            case ShapeType::Ellipse:
+                if (n != 4) return bad("exactly 4 numbers [x1,y1,x2,y2]");
+                if (out[0] > out[2] || out[1] > out[3])
+                    r_.fail("bad_box", p, std::string("the box of the ") + to_string(type) + " at " + path + " must have x1 <= x2 and y1 <= y2");
+                break;
+            case ShapeType::Polygon:
+                if (n < 6) return bad("at least 3 vertices (6 numbers)");
+                break;
+            case ShapeType::Polyline:
+                if (n < 4) return bad("at least 2 vertices (4 numbers)");
+                break;
+            case ShapeType::Points:
+                if (n < 2) return bad("at least 1 vertex (2 numbers)");
+                break;
+            case ShapeType::Tag: break;
+        }
+    }
+
+    void read_attributes(const Json& o, const std::string& path, std::vector<Attribute>& out) {
+        const Json* a = r_.member(o, path, "attributes", false);
+        std::string p = path + "/attributes";
+        if (!a || !r_.expect_object(*a, p)) return;
+        for (auto it = a->begin(); it != a->end(); ++it) {
+            const Json& v = it.value();
+            if (v.is_string() || v.is_boolean() || (v.is_number() && r_.as_number(v, json_pointer_append(p, it.key()))))
+                out.push_back(Attribute{it.key(), v});
+            else if (!v.is_number())
+                r_.fail("bad_attribute", json_pointer_append(p, it.key()), "attribute \"" + it.key() + "\" at " + p + " must be a string, a number or a boolean");
+        }
+    }
+
+    void read_source(const Json& o, const std::string& path, Source& out) {
+        auto s = r_.string_member(o, path, "source", false);
+        if (!s) return;
+        if (auto v = source_from_string(*s)) out = *v;
+        else r_.fail("bad_enum", path + "/source", "source \"" + *s + "\" at " + path + "/source must be manual, auto or imported");
+    }
+
+    void read_group(const Json& o, const std::string& path, std::string& out) {
+        auto g = r_.string_member(o, path, "group", false);
+        if (!g) return;
+        if (!is_valid_id(*g)) r_.fail("bad_id", path + "/group", "group \"" + *g + "\" at " + path + "/group must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+        else out = *g;
+    }
+
+    Json read_meta(const Json& o, const std::string& path) {
+        const Json* m = r_.member(o, path, "meta", false);
+        if (!m || !r_.expect_object(*m, path + "/meta")) return Json();
+        return *m;
+    }
+
+    void read_object(const Json& j, const std::string& path, Object& obj) {
+        if (!r_.expect_object(j, path)) return;
+        read_id(j, path, obj.id);
+        auto type = read_type(j, path, true);
+        if (type) obj.type = *type;
+        read_frame(j, path, obj.frame);
+        read_label(j, path, obj.label);
+        bool tag = type == ShapeType::Tag;
+        if (tag) {
+            r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "group", "meta"});
+        } else {
+            r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z", "group", "occluded", "meta"});
+            if (type) read_points(j, path, *type, obj.points);
+            if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) obj.rotation = r_.number_member(j, path, "rotation", false).value_or(0);
+            else if (j.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + (type ? to_string(*type) : "shape") + " has no rotation (" + path + ")");
+            obj.z = r_.integer_member(j, path, "z", false).value_or(0);
+            obj.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
+        }
+        read_attributes(j, path, obj.attributes);
+        read_source(j, path, obj.source);
+        read_group(j, path, obj.group);
+        obj.meta = read_meta(j, path);
+    }
+
+    void read_keyframe(const Json& j, const std::string& path, ShapeType type, Keyframe& kf) {
+        if (!r_.expect_object(j, path)) return;
+        read_id(j, path, kf.id);
+        read_frame(j, path, kf.frame);
+        r_.reject_unknown_keys(j, path, {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes", "source", "meta"});
+        read_points(j, path, type, kf.points);
+        if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) kf.rotation = r_.number_member(j, path, "rotation", false).value_or(0);
+        else if (j.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + to_string(type) + " has no rotation (" + path + ")");
+        kf.outside = r_.bool_member(j, path, "outside", false).value_or(false);
+        kf.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
+        kf.z = r_.integer_member(j, path, "z", false).value_or(0);
+        read_attributes(j, path, kf.attributes);
+        read_source(j, path, kf.source);
+        kf.meta = read_meta(j, path);
+    }
+
+    void read_track(const Json& j, const std::string& path, Track& track) {
+        if (!r_.expect_object(j, path)) return;
+        read_id(j, path, track.id);
+        auto type = read_type(j, path, false);
+        if (type) track.type = *type;
+        read_label(j, path, track.label);
+        r_.reject_unknown_keys(j, path, {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation", "meta"});
+        const Json* kfs = r_.member(j, path, "keyframes", true);
+        std::string kp = path + "/keyframes";
+        if (kfs && r_.expect_array(*kfs, kp)) {
+            if (kfs->empty()) r_.fail("bad_points", kp, "the track at " + path + " needs at least one keyframe");
+            for (size_t i = 0; i < kfs->size() && !r_.full(); ++i) {
+                std::string p = json_pointer_append(kp, i);
+                Keyframe& kf = track.keyframes.emplace_back();
+                kf.frame = -1;
+                if (type) read_keyframe((*kfs)[i], p, *type, kf);
+                if (i > 0 && kf.frame >= 0 && track.keyframes[i - 1].frame >= 0 && kf.frame <= track.keyframes[i - 1].frame)
+                    r_.fail("keyframe_order", p + "/frame", "keyframe frames must strictly increase: frame " + std::to_string(kf.frame) + " at " + p + "/frame follows frame " + std::to_string(track.keyframes[i - 1].frame));
+            }
+        }
+        read_attributes(j, path, track.attributes);
+        read_source(j, path, track.source);
+        read_group(j, path, track.group);
+        if (auto s = r_.string_member(j, path, "interpolation", false)) {
+            if (*s == "improved") track.interpolation = Interpolation::Improved;
+            else if (*s == "cvat") track.interpolation = Interpolation::Cvat;
+            else r_.fail("bad_enum", path + "/interpolation", "interpolation \"" + *s + "\" at " + path + "/interpolation must be improved or cvat");
+        }
+        track.meta = read_meta(j, path);
+    }
+};
+
+}  // namespace
+
+Expected<Document> document_from_json(const Json& json) {
+    Errors errors;
+    Document doc;
+    DocumentReader(errors).read(json, doc);
+    if (!errors.empty()) return errors;
+    return doc;
+}
+
+Expected<Document> parse_document(std::string_view text) {
+    auto json = parse_json_text(text, "the annotation document");
+    if (!json) return json.errors();
+    return document_from_json(json.value());
+}
+
+// [SECTION] Writing: defaults are omitted so that documents stay small and diffs stay quiet.
+
+static Json points_json(const std::vector<double>& points) {
+    Json a = Json::array();
+    for (double v : points) a.push_back(v);
+    return a;
+}
+
+static void put_attributes(Json& j, const std::vector<Attribute>& attributes) {
+    if (attributes.empty()) return;
+    Json a = Json::object();
+    for (const Attribute& at : attributes) a[at.id] = at.value;
+    j["attributes"] = std::move(a);
+}
+
+static void put_common(Json& j, Source source, const std::string& group, const Json& meta) {
+    if (source != Source::Manual) j["source"] = to_string(source);
+    if (!group.empty()) j["group"] = group;
+    if (!meta.is_null()) j["meta"] = meta;
+}
+
+static bool has_rotation(ShapeType t) { return t == ShapeType::Rectangle || t == ShapeType::Ellipse; }
+
+Json document_to_json(const Document& doc) {
+    Json out = Json::object();
+    out["format"] = kDocumentFormat;
+    out["version"] = kDocumentVersion;
+    Json objects = Json::array();
+    for (const Object& o : doc.objects) {
+        Json j = Json::object();
+        j["id"] = o.id;
+        j["type"] = to_string(o.type);
+        j["frame"] = o.frame;
+        j["label"] = o.label;
+        if (o.type != ShapeType::Tag) {
+            j["points"] = points_json(o.points);
+            if (has_rotation(o.type) && o.rotation != 0) j["rotation"] = o.rotation;
+            if (o.z != 0) j["z"] = o.z;
+            if (o.occluded) j["occluded"] = true;
+        }
+        put_attributes(j, o.attributes);
+        put_common(j, o.source, o.group, o.meta);
+        objects.push_back(std::move(j));
+    }
+    out["objects"] = std::move(objects);
+    Json tracks = Json::array();
+    for (const Track& t : doc.tracks) {
+        Json j = Json::object();
+        j["id"] = t.id;
+        j["type"] = to_string(t.type);
+        j["label"] = t.label;
+        Json kfs = Json::array();
+        for (const Keyframe& k : t.keyframes) {
+            Json kj = Json::object();
+            kj["id"] = k.id;
+            kj["frame"] = k.frame;
+            kj["points"] = points_json(k.points);
+            if (has_rotation(t.type) && k.rotation != 0) kj["rotation"] = k.rotation;
+            if (k.outside) kj["outside"] = true;
+            if (k.occluded) kj["occluded"] = true;
+            if (k.z != 0) kj["z"] = k.z;
+            put_attributes(kj, k.attributes);
+            put_common(kj, k.source, "", k.meta);
+            kfs.push_back(std::move(kj));
+        }
+        j["keyframes"] = std::move(kfs);
+        put_attributes(j, t.attributes);
+        if (t.interpolation != Interpolation::Improved) j["interpolation"] = to_string(t.interpolation);
+        put_common(j, t.source, t.group, t.meta);
+        tracks.push_back(std::move(j));
+    }
+    out["tracks"] = std::move(tracks);
+    if (!doc.meta.is_null()) out["meta"] = doc.meta;
+    return out;
+}
+
+std::string serialize_document(const Document& doc) { return document_to_json(doc).dump(); }
+
+}  // namespace pm

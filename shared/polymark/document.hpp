@@ -1,0 +1,94 @@
+// The annotation document, version 1: the value every part of Polymark reads and edits
+// (editor, video tracks, tracker, sync, import/export). docs/SCHEMA.md is its contract.
+// Units: coordinates in image pixels (doubles; (0,0) is the top-left corner of the top-left
+// pixel), rotation in degrees clockwise about the shape's centre, frames are 0-based indices.
+// Depends on nothing but the standard library and nlohmann/json.
+#pragma once
+#include "polymark/error.hpp"
+#include "polymark/json_reader.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pm {
+
+inline constexpr const char* kDocumentFormat = "polymark.annotations";
+inline constexpr int kDocumentVersion = 1;
+
+enum class ShapeType { Rectangle, Polygon, Polyline, Points, Ellipse, Tag };
+enum class Source { Manual, Auto, Imported };
+enum class Interpolation { Improved, Cvat };
+
+const char* to_string(ShapeType t);
+const char* to_string(Source s);
+const char* to_string(Interpolation i);
+std::optional<ShapeType> shape_type_from_string(std::string_view s);
+std::optional<Source> source_from_string(std::string_view s);
+
+// Attribute values keep their JSON type (string, number or boolean); the task's label spec
+// decides which type an attribute must have.
+struct Attribute {
+    std::string id;
+    Json value;
+    bool operator==(const Attribute& o) const { return id == o.id && value == o.value; }
+};
+
+struct Object {
+    std::string id;
+    ShapeType type = ShapeType::Rectangle;
+    long long frame = 0;
+    std::string label;
+    std::vector<double> points;  // flat x0,y0,x1,y1,...; empty for tags
+    double rotation = 0;
+    std::vector<Attribute> attributes;
+    Source source = Source::Manual;
+    long long z = 0;
+    std::string group;  // empty: no group
+    bool occluded = false;
+    Json meta;  // null when absent; preserved verbatim
+};
+
+struct Keyframe {
+    std::string id;
+    long long frame = 0;
+    std::vector<double> points;
+    double rotation = 0;
+    bool outside = false;
+    bool occluded = false;
+    long long z = 0;
+    std::vector<Attribute> attributes;  // mutable attributes
+    Source source = Source::Manual;
+    Json meta;
+};
+
+struct Track {
+    std::string id;
+    ShapeType type = ShapeType::Rectangle;
+    std::string label;
+    std::vector<Keyframe> keyframes;  // strictly increasing frame
+    std::vector<Attribute> attributes;  // immutable attributes
+    Source source = Source::Manual;
+    std::string group;
+    Interpolation interpolation = Interpolation::Improved;
+    Json meta;
+};
+
+struct Document {
+    std::vector<Object> objects;
+    std::vector<Track> tracks;
+    Json meta;
+};
+
+bool is_valid_id(std::string_view id);
+
+// Reads and validates a document. All structural errors are reported (up to 100), each with a
+// JSON Pointer; the first is the first met walking the document in the order of docs/SCHEMA.md.
+Expected<Document> document_from_json(const Json& json);
+Expected<Document> parse_document(std::string_view text);
+
+Json document_to_json(const Document& doc);
+std::string serialize_document(const Document& doc);  // compact JSON text
+
+}  // namespace pm

@@ -1,0 +1,27 @@
+// Decodes image file bytes (JPEG, PNG, BMP, GIF first frame, ...) to 8-bit RGBA with stb_image.
+// Takes bytes, returns pixels or an Error naming the source; never touches files or the UI.
+#pragma once
+#include "polymark/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pm {
+
+struct ImageRGBA {
+    int width = 0, height = 0;
+    std::vector<uint8_t> pixels;  // row-major, top row first, 4 bytes a pixel
+};
+
+inline constexpr long long kMaxImagePixels = 268435456;  // 16384 x 16384
+
+struct ImageInfo {
+    int width = 0, height = 0;
+};
+
+// `where` names the source in error messages (a URL or file name).
+Expected<ImageInfo> probe_image(const uint8_t* data, size_t size, const std::string& where);
+Expected<ImageRGBA> decode_image(const uint8_t* data, size_t size, const std::string& where);
+
+}  // namespace pm

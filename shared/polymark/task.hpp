@@ -1,0 +1,66 @@
+// A task: the media to label (an ordered list of images and videos; their frames, concatenated,
+// are the task's 0-based frame indices), the label spec, and settings. docs/SCHEMA.md, "Task v1".
+#pragma once
+#include "polymark/document.hpp"
+#include "polymark/error.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pm {
+
+inline constexpr const char* kTaskFormat = "polymark.task";
+inline constexpr int kTaskVersion = 1;
+
+enum class MediaType { Image, Video };
+enum class AttributeType { Select, Radio, Checkbox, Number, Text };
+enum class ClampMode { Clip, Clamp, None };
+
+struct Media {
+    std::string id;
+    MediaType type = MediaType::Image;
+    std::string url;   // as served; relative URLs resolve against the backend's base URL
+    std::string name;  // for people
+    int width = 0, height = 0;  // 0: unknown until decoded
+    long long frames = 1;       // images: 1; videos: from the task or 0 until probed
+    double fps = 0;
+};
+
+struct AttributeSpec {
+    std::string id, name;
+    AttributeType type = AttributeType::Text;
+    std::vector<std::string> values;  // select / radio
+    double min = 0, max = 0, step = 1;  // number
+    Json default_value;
+    bool mutable_ = false;
+};
+
+struct LabelSpec {
+    std::string id, name;
+    std::string color;  // "#rrggbb"
+    std::vector<ShapeType> types;  // empty: every type
+    std::vector<AttributeSpec> attributes;
+};
+
+struct Task {
+    std::string id, name;
+    std::vector<Media> media;
+    std::vector<LabelSpec> labels;
+    ClampMode clamp = ClampMode::Clip;
+
+    long long frame_count() const;
+    // The media item holding a task frame, and the frame's index inside it; nullopt if out of range.
+    struct FrameRef { size_t media_index; long long local_frame; };
+    std::optional<FrameRef> locate_frame(long long frame) const;
+    const LabelSpec* find_label(std::string_view id) const;
+};
+
+Expected<Task> task_from_json(const Json& json);
+Expected<Task> parse_task(std::string_view text);
+
+// Checks a structurally valid document against a task: labels exist and allow the shape type,
+// attributes exist on the label with values of the right type, frames are within the task.
+Errors check_document_against_task(const Document& doc, const Task& task);
+
+}  // namespace pm

@@ -1,0 +1,345 @@
+/* Polymark embedding API: Polymark.mount(element, options) -> Promise<instance>.
+ * The contract is docs/API.md. This file loads the WebAssembly module once per page (bytes and
+ * compiled module are shared), then makes one independent module instance per mount, with its
+ * own canvas, its own keyboard focus and its own teardown. No global CSS, no window listeners
+ * left behind after destroy(). */
+(function (global) {
+  'use strict';
+
+  // Sizes of the files a mount downloads, stamped in by the build (tools/stamp_bundle.py) so the
+  // progress bar is true even when the server compresses.
+  var BUNDLE = /*POLYMARK_BUNDLE*/ { 'polymark_app.js': 0, 'polymark_app.wasm': 0, 'fonts/ui-latin.ttf': 0 } /*END*/;
+  var EVENTS = ['ready', 'error', 'change', 'frame'];
+  var scriptUrl = (global.document && document.currentScript && document.currentScript.src) || '';
+  var instances = 0;
+  var shared = null; // { factory, wasmModule, font } promise, loaded once per page
+
+  function PolymarkError(code, message, details) {
+    var e = new Error(message);
+    e.name = 'PolymarkError';
+    e.code = code;
+    e.details = details || [];
+    Object.setPrototypeOf(e, PolymarkError.prototype);
+    return e;
+  }
+  PolymarkError.prototype = Object.create(Error.prototype, { constructor: { value: PolymarkError } });
+
+  function assetUrl(base, name) { return new URL(name, base).href; }
+
+  // Fetches a file as bytes, reporting the bytes as they arrive.
+  function fetchBytes(url, onBytes) {
+    return fetch(url).then(function (response) {
+      if (!response.ok) throw PolymarkError('load_failed', 'could not load ' + url + ' (HTTP ' + response.status + ')');
+      if (!response.body || !response.body.getReader) {
+        return response.arrayBuffer().then(function (b) { onBytes(b.byteLength); return new Uint8Array(b); });
+      }
+      var reader = response.body.getReader();
+      var chunks = [];
+      var total = 0;
+      function pump() {
+        return reader.read().then(function (step) {
+          if (step.done) {
+            var out = new Uint8Array(total);
+            var at = 0;
+            chunks.forEach(function (c) { out.set(c, at); at += c.length; });
+            return out;
+          }
+          chunks.push(step.value);
+          total += step.value.length;
+          onBytes(step.value.length);
+          return pump();
+        });
+      }
+      return pump();
+    }, function (e) {
+      throw PolymarkError('load_failed', 'could not load ' + url + ': ' + (e && e.message ? e.message : e));
+    });
+  }
+
+  // A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
+  function loadScript(url, onBytes, size) {
+    if (global.createPolymarkModule) return Promise.resolve(global.createPolymarkModule);
+    return new Promise(function (resolve, reject) {
+      var tag = document.createElement('script');
+      tag.src = url;
+      tag.async = true;
+      tag.onload = function () { onBytes(size); resolve(global.createPolymarkModule); };
+      tag.onerror = function () { tag.remove(); reject(PolymarkError('load_failed', 'could not load ' + url)); };
+      document.head.appendChild(tag);
+    });
+  }
+
+  // Loads the module code, the wasm (compiled once) and the UI font, with one progress total.
+  function loadShared(base, progress) {
+    if (shared) return shared.promise.then(function (s) { progress.done(); return s; });
+    var listeners = [progress];
+    var loaded = 0;
+    var total = 0;
+    Object.keys(BUNDLE).forEach(function (k) { total += BUNDLE[k]; });
+    function onBytes(n) {
+      loaded += n;
+      listeners.forEach(function (l) { l.update(loaded, total); });
+    }
+    var promise = Promise.all([
+      loadScript(assetUrl(base, 'polymark_app.js'), onBytes, BUNDLE['polymark_app.js']),
+      fetchBytes(assetUrl(base, 'polymark_app.wasm'), onBytes).then(function (bytes) {
+        return WebAssembly.compile(bytes).catch(function (e) {
+          throw PolymarkError('load_failed', 'polymark_app.wasm could not be compiled: ' + e.message);
+        });
+      }),
+      fetchBytes(assetUrl(base, 'fonts/ui-latin.ttf'), onBytes).catch(function () { return null; }),
+    ]).then(function (parts) {
+      listeners.forEach(function (l) { l.done(); });
+      return { factory: parts[0], wasmModule: parts[1], font: parts[2] };
+    });
+    shared = { promise: promise };
+    promise.catch(function () { shared = null; });
+    return promise;
+  }
+
+  function el(tag, style, text) {
+    var node = document.createElement(tag);
+    if (style) node.style.cssText = style;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function mount(element, options) {
+    options = options || {};
+    if (typeof element === 'string') element = document.querySelector(element);
+    if (!element || !element.appendChild) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs a DOM element to mount into'));
+    if (!options.task && !options.taskObject) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs options.task (a task id) or options.taskObject'));
+    if (typeof global.WebGL2RenderingContext === 'undefined') {
+      return Promise.reject(PolymarkError('webgl2_unavailable', 'This browser has no WebGL2, which Polymark needs to draw. Use a current Chrome, Edge, Firefox or Safari, or enable hardware acceleration.'));
+    }
+    var base = options.assetsUrl || new URL('.', scriptUrl || document.baseURI).href;
+    var id = ++instances;
+    var listeners = {};
+    EVENTS.forEach(function (n) { listeners[n] = []; });
+    var destroyed = false;
+    var ready = false;
+    var M = null;
+    var cleanups = [];
+
+    // [SECTION] DOM: a wrapper filling the element, the canvas, an overlay for loading and errors
+    var wrapper = el('div', 'position:relative;width:100%;height:100%;min-height:120px;overflow:hidden;background:#26282c;');
+    wrapper.className = 'polymark';
+    var canvas = el('canvas', 'display:block;position:absolute;left:0;top:0;width:100%;height:100%;outline:none;touch-action:none;');
+    canvas.id = 'polymark-canvas-' + id;
+    canvas.tabIndex = 0;
+    canvas.setAttribute('aria-label', 'Polymark annotation canvas');
+    canvas.oncontextmenu = function (e) { e.preventDefault(); };
+    var overlay = el('div', 'position:absolute;inset:0;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:10px;font:14px system-ui,sans-serif;color:#ddd;background:#26282c;');
+    var label = el('div', '', 'Loading Polymark…');
+    var bar = el('div', 'width:min(320px,70%);height:6px;border-radius:3px;background:#44474d;overflow:hidden;');
+    var fill = el('div', 'width:0%;height:100%;background:#4f9cf9;transition:width 80ms linear;');
+    bar.appendChild(fill);
+    overlay.appendChild(label);
+    overlay.appendChild(bar);
+    wrapper.appendChild(canvas);
+    wrapper.appendChild(overlay);
+    element.appendChild(wrapper);
+
+    function showMessage(title, text) {
+      overlay.style.display = 'flex';
+      overlay.style.background = 'rgba(30,31,34,0.92)';
+      overlay.textContent = '';
+      overlay.appendChild(el('div', 'font-weight:600;color:#ff9c8a;', title));
+      overlay.appendChild(el('div', 'max-width:80%;text-align:center;line-height:1.4;', text));
+    }
+
+    function listen(target, name, fn, opts) {
+      target.addEventListener(name, fn, opts);
+      cleanups.push(function () { target.removeEventListener(name, fn, opts); });
+    }
+
+    function emit(name, detail) {
+      (listeners[name] || []).slice().forEach(function (fn) {
+        try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
+      });
+    }
+
+    // Canvas focus: SDL cancels mousedown's default, so a click would never focus the canvas.
+    listen(canvas, 'pointerdown', function () { if (document.activeElement !== canvas) canvas.focus({ preventScroll: true }); });
+    listen(canvas, 'webglcontextlost', function (e) {
+      e.preventDefault();
+      showMessage('The graphics context was lost', 'The browser took the GPU away from this page. Your labels are kept: getAnnotations() still works. Reload to continue drawing.');
+      emit('error', { code: 'webgl_context_lost', message: 'the WebGL2 context was lost', where: 'canvas', fatal: false });
+    });
+
+    var instance = {
+      getAnnotations: function () { return call('getAnnotations'); },
+      setAnnotations: function (doc) {
+        if (doc === null || typeof doc !== 'object') throw PolymarkError('invalid_document', 'setAnnotations needs an annotation document object');
+        call('setAnnotations', doc);
+      },
+      getView: function () { return call('getView'); },
+      setFrame: function (frame) { call('setFrame', frame); },
+      fit: function () { call('fit'); },
+      on: function (name, fn) { checkEvent(name, fn); listeners[name].push(fn); return instance; },
+      off: function (name, fn) {
+        checkEvent(name, fn);
+        var i = listeners[name].indexOf(fn);
+        if (i >= 0) listeners[name].splice(i, 1);
+        return instance;
+      },
+      destroy: destroy,
+      get canvas() { return canvas; },
+      get destroyed() { return destroyed; },
+    };
+
+    function checkEvent(name, fn) {
+      if (EVENTS.indexOf(name) < 0) throw PolymarkError('bad_event', 'unknown event "' + name + '"; events are ' + EVENTS.join(', '));
+      if (typeof fn !== 'function') throw PolymarkError('bad_listener', 'a listener for "' + name + '" must be a function');
+    }
+
+    function call(method, args) {
+      if (destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
+      if (!M) throw PolymarkError('not_ready', 'Polymark is still loading');
+      var argText = args === undefined ? '' : JSON.stringify(args);
+      var mLen = M.lengthBytesUTF8(method) + 1;
+      var aLen = M.lengthBytesUTF8(argText) + 1;
+      var mPtr = M._malloc(mLen);
+      var aPtr = M._malloc(aLen);
+      M.stringToUTF8(method, mPtr, mLen);
+      M.stringToUTF8(argText, aPtr, aLen);
+      var reply;
+      try {
+        reply = JSON.parse(M.UTF8ToString(M._pm_call(mPtr, aPtr)));
+      } finally {
+        M._free(mPtr);
+        M._free(aPtr);
+      }
+      if (!reply.ok) {
+        var first = reply.errors[0];
+        var code = method === 'setAnnotations' ? 'invalid_document' : first.code;
+        var where = first.path ? ' (at ' + first.path + ')' : '';
+        var more = reply.errors.length > 1 ? ' (and ' + (reply.errors.length - 1) + ' more)' : '';
+        throw PolymarkError(code, first.message + (first.message.indexOf(first.path) >= 0 ? '' : where) + more, reply.errors);
+      }
+      return reply.value;
+    }
+
+    function destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      if (M) {
+        try { M._pm_destroy(); } catch (e) { /* an aborted instance has nothing left to stop */ }
+        M.polymarkDestroyed = true;
+      }
+      var gl = canvas.getContext('webgl2');
+      var lose = gl && gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      cleanups.forEach(function (fn) { fn(); });
+      cleanups = [];
+      wrapper.remove();
+      EVENTS.forEach(function (n) { listeners[n] = []; });
+      M = null;
+    }
+
+    // [SECTION] Start: shared bytes, then this instance's module
+    return new Promise(function (resolve, reject) {
+      var settled = false;
+      function fail(error) {
+        if (settled) return;
+        settled = true;
+        showMessage('Polymark could not start', error.message);
+        reject(error);
+      }
+      var progress = {
+        update: function (loaded, total) {
+          var pct = total ? Math.min(100, (100 * loaded) / total) : 0;
+          fill.style.width = pct.toFixed(1) + '%';
+          label.textContent = 'Loading Polymark… ' + Math.round(loaded / 1024) + (total ? ' of ' + Math.round(total / 1024) : '') + ' KB';
+        },
+        done: function () { fill.style.width = '100%'; label.textContent = 'Opening the task…'; },
+      };
+      loadShared(base, progress).then(function (s) {
+        if (destroyed) return fail(PolymarkError('destroyed', 'destroyed before it finished loading'));
+        var rect = wrapper.getBoundingClientRect();
+        var module = {
+          canvas: canvas,
+          polymarkOptions: {
+            backend: options.backend || '',
+            task: options.task || '',
+            taskObject: options.taskObject || null,
+            annotations: options.annotations || null,
+            frame: options.frame | 0,
+            width: Math.max(1, Math.round(rect.width)),
+            height: Math.max(1, Math.round(rect.height)),
+          },
+          polymarkFont: s.font,
+          polymarkEmit: function (name, detail) {
+            if (destroyed) return;
+            if (name === 'ready') {
+              ready = true;
+              overlay.style.display = 'none';
+              if (!settled) { settled = true; resolve(instance); }
+            } else if (name === 'mountfailed') {
+              var e = PolymarkError(detail.code, detail.message);
+              e.where = detail.where;
+              e.instance = instance; // still running: the labeler can move to another frame
+              overlay.style.display = 'none';
+              emit('error', { code: detail.code, message: detail.message, where: detail.where, fatal: false });
+              if (!settled) { settled = true; reject(e); }
+              return;
+            } else if (name === 'error' && detail.fatal && !ready) {
+              var f = PolymarkError(detail.code, detail.message);
+              f.where = detail.where;
+              emit('error', detail);
+              return fail(f);
+            }
+            emit(name, detail);
+          },
+          instantiateWasm: function (imports, receive) {
+            WebAssembly.instantiate(s.wasmModule, imports).then(function (inst) { receive(inst, s.wasmModule); },
+              function (e) { fail(PolymarkError('load_failed', 'the WebAssembly module could not start: ' + e.message)); });
+            return {};
+          },
+          preRun: [function (mod) {
+            // SDL 2.26.5 looks up "#canvas" and listens for keys on window; send both to this canvas.
+            mod.specialHTMLTargets['#canvas'] = canvas;
+            mod.ENV.SDL_EMSCRIPTEN_KEYBOARD_ELEMENT = '#' + canvas.id;
+          }],
+          print: function (text) { if (options.debug) console.log('[polymark]', text); },
+          printErr: function (text) { if (options.debug) console.warn('[polymark]', text); },
+          onAbort: function (what) {
+            showMessage('Polymark stopped', 'An internal error stopped the editor (' + what + '). Reload the page.');
+            emit('error', { code: 'aborted', message: 'the WebAssembly instance aborted: ' + what, where: 'wasm', fatal: true });
+            fail(PolymarkError('aborted', 'the WebAssembly instance aborted: ' + what));
+          },
+        };
+        s.factory(module).then(function (m) {
+          if (destroyed) { try { m._pm_destroy(); } catch (e) { /* already gone */ } return; }
+          M = m;
+          var resize = function () {
+            if (destroyed || !M) return;
+            var r = wrapper.getBoundingClientRect();
+            M._pm_resize(Math.max(1, Math.round(r.width)), Math.max(1, Math.round(r.height)));
+          };
+          var observer = new ResizeObserver(resize);
+          observer.observe(wrapper);
+          cleanups.push(function () { observer.disconnect(); });
+          watchPixelRatio(resize);
+          resize();
+        }, function (e) { fail(PolymarkError('load_failed', 'the WebAssembly module could not start: ' + (e && e.message ? e.message : e))); });
+      }, fail);
+    });
+
+    // devicePixelRatio changes (browser zoom, another monitor) do not resize the element.
+    function watchPixelRatio(onChange) {
+      if (!global.matchMedia) return;
+      var query = null;
+      function arm() {
+        if (query) query.removeEventListener('change', changed);
+        query = global.matchMedia('(resolution: ' + (global.devicePixelRatio || 1) + 'dppx)');
+        query.addEventListener('change', changed);
+      }
+      function changed() { arm(); onChange(); }
+      arm();
+      cleanups.push(function () { if (query) query.removeEventListener('change', changed); });
+    }
+  }
+
+  global.Polymark = { mount: mount, PolymarkError: PolymarkError, events: EVENTS.slice(), version: '0.1.0' };
+})(typeof window !== 'undefined' ? window : this);

@@ -1,0 +1,145 @@
+// Shared by the browser suites: a real serve.py on an ephemeral port with a test task made of
+// real photographs plus broken media, and Debian's Chromium driven through playwright-core.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const dist = process.env.POLYMARK_DIST || path.join(repo, 'build-web/dist');
+const cache = process.env.POLYMARK_CACHE || path.join(os.homedir(), '.cache/polymark');
+
+// A task: two photographs, a corrupt JPEG, an image deleted after import (404), a third photo.
+function makeTestTask(dir) {
+  const demo = path.join(cache, 'demo');
+  fs.copyFileSync(path.join(demo, 'astronaut.png'), path.join(dir, 'astronaut.png'));
+  fs.copyFileSync(path.join(demo, 'chelsea.png'), path.join(dir, 'chelsea.png'));
+  fs.copyFileSync(path.join(demo, 'coffee.jpg'), path.join(dir, 'coffee.jpg'));
+  const corrupt = Buffer.alloc(4096, 0x5a);
+  corrupt[0] = 0xff; corrupt[1] = 0xd8; corrupt[2] = 0xff; corrupt[3] = 0xe0;
+  fs.writeFileSync(path.join(dir, 'corrupt.jpg'), corrupt);
+  fs.writeFileSync(path.join(dir, 'gone.png'), fs.readFileSync(path.join(demo, 'chelsea.png')));
+  const task = {
+    format: 'polymark.task', version: 1, id: 'test', name: 'Browser test task',
+    media: [
+      { id: 'astronaut', type: 'image', file: 'astronaut.png' },
+      { id: 'chelsea', type: 'image', file: 'chelsea.png' },
+      { id: 'corrupt', type: 'image', file: 'corrupt.jpg' },
+      { id: 'gone', type: 'image', file: 'gone.png' },
+      { id: 'coffee', type: 'image', file: 'coffee.jpg' },
+    ],
+    labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b' }, { id: 'person', name: 'Person', color: '#e6194b' }],
+  };
+  fs.writeFileSync(path.join(dir, 'task.json'), JSON.stringify(task));
+}
+
+export async function startServer() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-browser-'));
+  const taskDir = path.join(tmp, 'task');
+  fs.mkdirSync(taskDir);
+  makeTestTask(taskDir);
+  const media = path.join(tmp, 'media');
+  const proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', '0', '--quiet',
+    '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', media, '--import', taskDir],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let text = '';
+    proc.stdout.on('data', (chunk) => {
+      text += chunk;
+      const m = text.match(/serving (http:\/\/\S+?)\/?\s/);
+      if (m) resolve(m[1]);
+    });
+    proc.on('exit', (code) => reject(new Error('serve.py exited with ' + code)));
+    setTimeout(() => reject(new Error('serve.py did not start')), 15000);
+  });
+  fs.rmSync(path.join(media, 'test', 'gone.png'));
+  return {
+    url,
+    stop() { proc.kill(); fs.rmSync(tmp, { recursive: true, force: true }); },
+  };
+}
+
+export async function launchBrowser() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
+      '--disable-features=Translate,MediaRouter,OptimizationHints'],
+  });
+  const close = browser.close.bind(browser);
+  browser.close = async () => { await close(); fs.rmSync(userDataDir, { recursive: true, force: true }); };
+  return browser;
+}
+
+// A page that records console errors, uncaught exceptions and failed requests.
+export async function openPage(browser, url, { viewport = { width: 1000, height: 700 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
+  if (url) await page.goto(url);
+  return page;
+}
+
+export async function mountDemo(page, base, query = 'task=test') {
+  await page.goto(`${base}/?${query}`);
+  return page.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => 'rejected: ' + e.code));
+}
+
+export const view = (page, handle = 'window.polymark') => page.evaluate(`${handle}.getView()`);
+
+// Waits until fn() (evaluated in the page) is truthy.
+export async function until(page, fn, arg, timeout = 10000) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 50 });
+}
+
+// Minimal PNG reader for screenshots (8-bit RGB/RGBA, non-interlaced): returns {width, height, rgba}.
+export function decodePng(buffer) {
+  let at = 8;
+  let width = 0; let height = 0; let channels = 4;
+  const idat = [];
+  while (at < buffer.length) {
+    const len = buffer.readUInt32BE(at);
+    const type = buffer.toString('ascii', at + 4, at + 8);
+    const data = buffer.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') { width = data.readUInt32BE(0); height = data.readUInt32BE(4); channels = data[9] === 6 ? 4 : 3; }
+    if (type === 'IDAT') idat.push(data);
+    at += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const out = Buffer.alloc(width * height * 4);
+  const prev = Buffer.alloc(stride);
+  const line = Buffer.alloc(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? line[x - channels] : 0; const b = prev[x]; const c = x >= channels ? prev[x - channels] : 0;
+      let v = src[x];
+      if (filter === 1) v += a; else if (filter === 2) v += b; else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) { const p = a + b - c; const pa = Math.abs(p - a); const pb = Math.abs(p - b); const pc = Math.abs(p - c); v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c; }
+      line[x] = v & 255;
+    }
+    for (let x = 0; x < width; x++) {
+      for (let k = 0; k < 3; k++) out[(y * width + x) * 4 + k] = line[x * channels + k];
+      out[(y * width + x) * 4 + 3] = channels === 4 ? line[x * channels + 3] : 255;
+    }
+    line.copy(prev);
+  }
+  return { width, height, rgba: out };
+}
+
+// Reads a decoded image file's mean colour over a box (for comparing what is on screen).
+export function meanColour(img, x0, y0, w, h) {
+  const sum = [0, 0, 0];
+  for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) for (let k = 0; k < 3; k++) sum[k] += img.rgba[(y * img.width + x) * 4 + k];
+  return sum.map((s) => s / (w * h));
+}

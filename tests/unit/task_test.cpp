@@ -1,0 +1,87 @@
+#include "polymark/task.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pm;
+
+static const char* kTask = R"({"format":"polymark.task","version":1,"id":"demo","name":"Demo",
+  "media":[{"id":"a","type":"image","url":"/media/demo/a.png","width":512,"height":512},
+           {"id":"v","type":"video","url":"/media/demo/v.mp4","frames":90,"fps":30},
+           {"id":"b","type":"image","url":"/media/demo/b.jpg"}],
+  "labels":[{"id":"cat","name":"Cat","color":"#e6194b","types":["rectangle","polygon"],
+             "attributes":[{"id":"pose","type":"select","values":["sitting","lying"],"default":"lying"},
+                           {"id":"visible","type":"checkbox","mutable":true},
+                           {"id":"age","type":"number","min":0,"max":30,"step":0.5}]},
+            {"id":"dog","name":"Собака 狗"}],
+  "settings":{"clamp":"clamp"}})";
+
+TEST_CASE("a task concatenates its media into one frame sequence") {
+    auto t = parse_task(kTask);
+    if (!t.ok()) FAIL(t.first_error().message);
+    CHECK(t->frame_count() == 92);
+    auto f0 = t->locate_frame(0), f1 = t->locate_frame(1), f90 = t->locate_frame(90), f91 = t->locate_frame(91);
+    REQUIRE(f0);
+    CHECK(f0->media_index == 0);
+    CHECK(f1->media_index == 1);
+    CHECK(f1->local_frame == 0);
+    CHECK(f90->local_frame == 89);
+    CHECK(f91->media_index == 2);
+    CHECK_FALSE(t->locate_frame(92));
+    CHECK_FALSE(t->locate_frame(-1));
+    CHECK(t->clamp == ClampMode::Clamp);
+}
+
+TEST_CASE("label specs keep names in any script and fill attribute defaults") {
+    auto t = parse_task(kTask);
+    REQUIRE(t.ok());
+    CHECK(t->find_label("dog")->name == "Собака 狗");
+    const LabelSpec* cat = t->find_label("cat");
+    REQUIRE(cat->attributes.size() == 3);
+    CHECK(cat->attributes[0].default_value == "lying");
+    CHECK(cat->attributes[1].default_value == false);
+    CHECK(cat->attributes[1].mutable_);
+    CHECK(cat->attributes[2].default_value == 0.0);
+}
+
+TEST_CASE("task errors name the json pointer of the bad value") {
+    auto bad = parse_task(R"({"format":"polymark.task","version":1,"id":"t","media":[
+        {"id":"a","type":"image","url":"x.png","width":"wide"}]})");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.first_error().code == "expected_integer");
+    CHECK(bad.first_error().path == "/media/0/width");
+
+    auto empty = parse_task(R"({"format":"polymark.task","version":1,"id":"t","media":[]})");
+    CHECK(empty.first_error().code == "out_of_range");
+    CHECK(empty.first_error().path == "/media");
+
+    auto both = parse_task(R"({"format":"polymark.task","version":1,"id":"t","media":[{"id":"a","type":"image"}]})");
+    CHECK(both.first_error().code == "missing_key");
+
+    auto default_off = parse_task(R"({"format":"polymark.task","version":1,"id":"t","media":[{"id":"a","type":"image","url":"a"}],
+        "labels":[{"id":"l","attributes":[{"id":"s","type":"select","values":["x"],"default":"y"}]}]})");
+    CHECK(default_off.first_error().code == "bad_attribute");
+    CHECK(default_off.first_error().path == "/labels/0/attributes/0/default");
+}
+
+TEST_CASE("a document is checked against the task's labels, attributes and frames") {
+    auto t = parse_task(kTask);
+    REQUIRE(t.ok());
+    auto doc = parse_document(R"({"format":"polymark.annotations","version":1,
+      "objects":[{"id":"o1","type":"rectangle","frame":0,"label":"cat","points":[0,0,1,1],"attributes":{"pose":"sitting","age":3}},
+                 {"id":"o2","type":"ellipse","frame":0,"label":"cat","points":[0,0,1,1]},
+                 {"id":"o3","type":"rectangle","frame":92,"label":"horse","points":[0,0,1,1]},
+                 {"id":"o4","type":"polygon","frame":1,"label":"cat","points":[0,0,1,1,1,0],"attributes":{"age":31}}],
+      "tracks":[{"id":"t1","type":"rectangle","label":"cat","attributes":{"visible":true},
+                 "keyframes":[{"id":"k1","frame":1,"points":[0,0,1,1],"attributes":{"pose":"lying"}}]}]})");
+    REQUIRE(doc.ok());
+    Errors errors = check_document_against_task(doc.value(), t.value());
+    std::vector<std::string> got;
+    for (const Error& e : errors) got.push_back(e.code + " " + e.path);
+    CHECK(got == std::vector<std::string>{
+        "type_not_allowed /objects/1/type",
+        "unknown_label /objects/2/label",
+        "out_of_range /objects/2/frame",
+        "bad_attribute /objects/3/attributes/age",
+        "attribute_mutability /tracks/0/attributes/visible",
+        "attribute_mutability /tracks/0/keyframes/0/attributes/pose"});
+}
