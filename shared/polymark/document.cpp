@@ -59,7 +59,7 @@ public:
     explicit DocumentReader(Errors& errors) : r_(errors) {}
 
     void read(const Json& j, Document& doc) {
-        if (!r_.expect_object(j, "")) return;
+        if (!r_.expect_root_object(j, "the annotation document")) return;
         auto format = r_.string_member(j, "", "format", true);
         if (format && *format != kDocumentFormat) {
             r_.fail("wrong_format", "/format", "\"format\" must be \"" + std::string(kDocumentFormat) + "\", not \"" + *format + "\": this is not a Polymark annotation document");
@@ -196,6 +196,12 @@ private:
         else out = *g;
     }
 
+    double read_rotation(const Json& o, const std::string& path, ShapeType type) {
+        if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) return r_.number_member(o, path, "rotation", false).value_or(0);
+        if (o.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + to_string(type) + " has no rotation (" + path + "/rotation)");
+        return 0;
+    }
+
     Json read_meta(const Json& o, const std::string& path) {
         const Json* m = r_.member(o, path, "meta", false);
         if (!m || !r_.expect_object(*m, path + "/meta")) return Json();
@@ -210,19 +216,17 @@ private:
         read_frame(j, path, obj.frame);
         read_label(j, path, obj.label);
         bool tag = type == ShapeType::Tag;
-        if (tag) {
-            r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "group", "meta"});
-        } else {
-            r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z", "group", "occluded", "meta"});
-            if (type) read_points(j, path, *type, obj.points);
-            if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) obj.rotation = r_.number_member(j, path, "rotation", false).value_or(0);
-            else if (j.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + (type ? to_string(*type) : "shape") + " has no rotation (" + path + ")");
-            obj.z = r_.integer_member(j, path, "z", false).value_or(0);
-            obj.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
+        if (tag) r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "group", "meta"});
+        else r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z", "group", "occluded", "meta"});
+        if (type && !tag) {
+            read_points(j, path, *type, obj.points);
+            obj.rotation = read_rotation(j, path, *type);
         }
         read_attributes(j, path, obj.attributes);
         read_source(j, path, obj.source);
+        if (!tag) obj.z = r_.integer_member(j, path, "z", false).value_or(0);
         read_group(j, path, obj.group);
+        if (!tag) obj.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
         obj.meta = read_meta(j, path);
     }
 
@@ -232,8 +236,7 @@ private:
         read_frame(j, path, kf.frame);
         r_.reject_unknown_keys(j, path, {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes", "source", "meta"});
         read_points(j, path, type, kf.points);
-        if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) kf.rotation = r_.number_member(j, path, "rotation", false).value_or(0);
-        else if (j.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + to_string(type) + " has no rotation (" + path + ")");
+        kf.rotation = read_rotation(j, path, type);
         kf.outside = r_.bool_member(j, path, "outside", false).value_or(false);
         kf.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
         kf.z = r_.integer_member(j, path, "z", false).value_or(0);
@@ -252,7 +255,7 @@ private:
         const Json* kfs = r_.member(j, path, "keyframes", true);
         std::string kp = path + "/keyframes";
         if (kfs && r_.expect_array(*kfs, kp)) {
-            if (kfs->empty()) r_.fail("bad_points", kp, "the track at " + path + " needs at least one keyframe");
+            if (kfs->empty()) r_.fail("out_of_range", kp, "the track at " + path + " needs at least one keyframe");
             for (size_t i = 0; i < kfs->size() && !r_.full(); ++i) {
                 std::string p = json_pointer_append(kp, i);
                 Keyframe& kf = track.keyframes.emplace_back();

@@ -56,7 +56,7 @@ Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
     // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     auto colon = reason.find("parse error");
     std::string detail = colon == std::string::npos ? reason : reason.substr(colon);
-    return Error{"not_json", what, what + " is not valid JSON: " + detail};
+    return Error{"not_json", "", what + " is not valid JSON: " + detail};
 }
 
 void JsonReader::fail(std::string code, std::string path, std::string message) {
@@ -83,6 +83,12 @@ static const char* type_name(const Json& v) {
 bool JsonReader::expect_object(const Json& v, const std::string& path) {
     if (v.is_object()) return true;
     fail("expected_object", path, where(path) + " must be an object, not " + type_name(v));
+    return false;
+}
+
+bool JsonReader::expect_root_object(const Json& v, const char* what) {
+    if (v.is_object()) return true;
+    fail("not_object", "", std::string(what) + " must be a JSON object, not " + type_name(v));
     return false;
 }
 

@@ -19,7 +19,7 @@ std::string json_pointer_escape(std::string_view key);
 std::string json_pointer_append(const std::string& base, std::string_view key);
 std::string json_pointer_append(const std::string& base, size_t index);
 
-// Parses text without exceptions; on failure returns a not_json error naming the byte offset.
+// Parses text without exceptions; on failure returns a not_json error (path "") naming line and column.
 Expected<Json> parse_json_text(std::string_view text, const std::string& what);
 
 class JsonReader {
@@ -33,6 +33,8 @@ public:
     // Type checks of a value at `path`. Each records an error and returns false on mismatch.
     bool expect_object(const Json& v, const std::string& path);
     bool expect_array(const Json& v, const std::string& path);
+    // The root of a document or task: not_object (path "") when it is anything but an object.
+    bool expect_root_object(const Json& v, const char* what);
 
     // Members of an object. `required` members that are missing record missing_key.
     const Json* member(const Json& object, const std::string& path, const char* key, bool required);

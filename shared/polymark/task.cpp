@@ -1,5 +1,6 @@
 #include "polymark/task.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -40,7 +41,7 @@ public:
     explicit TaskReader(Errors& errors) : r_(errors) {}
 
     void read(const Json& j, Task& task) {
-        if (!r_.expect_object(j, "")) return;
+        if (!r_.expect_root_object(j, "the task")) return;
         auto format = r_.string_member(j, "", "format", true);
         if (format && *format != kTaskFormat) {
             r_.fail("wrong_format", "/format", "\"format\" must be \"" + std::string(kTaskFormat) + "\", not \"" + *format + "\": this is not a Polymark task");
@@ -101,8 +102,15 @@ private:
             else r_.fail("bad_enum", path + "/type", "media type \"" + *t + "\" at " + path + "/type must be image or video");
         }
         bool has_url = j.contains("url"), has_file = j.contains("file");
-        if (has_url == has_file) r_.fail("missing_key", path + "/url", "media at " + path + " needs exactly one of \"url\" or \"file\"");
-        else if (auto u = r_.string_member(j, path, has_url ? "url" : "file", true)) m.url = *u;
+        if (has_url && has_file) r_.fail("unknown_key", path + "/file", "media at " + path + " has both \"url\" and \"file\": give exactly one");
+        else if (!has_url && !has_file) r_.fail("missing_key", path + "/url", "media at " + path + " needs \"url\" (or \"file\", a path inside the server's media folder)");
+        else {
+            const char* key = has_url ? "url" : "file";
+            if (auto u = r_.string_member(j, path, key, true)) {
+                if (u->empty()) r_.fail("expected_string", path + "/" + key, std::string(key) + " at " + path + "/" + key + " must not be empty");
+                else m.url = *u;
+            }
+        }
         m.name = r_.string_member(j, path, "name", false).value_or(m.url);
         for (const char* key : {"width", "height"}) {
             if (auto v = r_.integer_member(j, path, key, false)) {
@@ -156,7 +164,6 @@ private:
 
     void read_attribute(const Json& j, const std::string& path, AttributeSpec& a) {
         if (!r_.expect_object(j, path)) return;
-        r_.reject_unknown_keys(j, path, {"id", "name", "type", "values", "min", "max", "step", "default", "mutable"});
         if (auto id = r_.string_member(j, path, "id", true)) {
             if (is_valid_id(*id)) a.id = *id;
             else r_.fail("bad_id", path + "/id", "attribute id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
@@ -171,13 +178,18 @@ private:
             else if (*type == "text") a.type = AttributeType::Text;
             else { r_.fail("bad_enum", path + "/type", "attribute type \"" + *type + "\" at " + path + "/type must be select, radio, checkbox, number or text"); type.reset(); }
         }
-        bool choice = a.type == AttributeType::Select || a.type == AttributeType::Radio;
-        if (const Json* values = r_.member(j, path, "values", type && choice); values && r_.expect_array(*values, path + "/values")) {
+        bool choice = type && (a.type == AttributeType::Select || a.type == AttributeType::Radio);
+        // Keys that do not belong to the attribute's type are refused: a number with "values" is a mistake.
+        if (!type) r_.reject_unknown_keys(j, path, {"id", "name", "type", "values", "min", "max", "step", "default", "mutable"});
+        else if (choice) r_.reject_unknown_keys(j, path, {"id", "name", "type", "values", "default", "mutable"});
+        else if (a.type == AttributeType::Number) r_.reject_unknown_keys(j, path, {"id", "name", "type", "min", "max", "step", "default", "mutable"});
+        else r_.reject_unknown_keys(j, path, {"id", "name", "type", "default", "mutable"});
+        if (const Json* values = choice ? r_.member(j, path, "values", true) : nullptr; values && r_.expect_array(*values, path + "/values")) {
             for (size_t i = 0; i < values->size(); ++i)
                 if (auto s = r_.as_string((*values)[i], json_pointer_append(path + "/values", i))) a.values.push_back(*s);
             if (choice && a.values.empty()) r_.fail("out_of_range", path + "/values", "a " + *type + " attribute at " + path + " needs at least one value");
         }
-        if (a.type == AttributeType::Number) {
+        if (type && a.type == AttributeType::Number) {
             a.min = r_.number_member(j, path, "min", true).value_or(0);
             a.max = r_.number_member(j, path, "max", true).value_or(0);
             a.step = r_.number_member(j, path, "step", false).value_or(1);
@@ -241,30 +253,47 @@ Expected<Task> parse_task(std::string_view text) {
     return task_from_json(json.value());
 }
 
+namespace {
+
+const AttributeSpec* find_attribute(const LabelSpec& label, const std::string& id) {
+    for (const AttributeSpec& s : label.attributes)
+        if (s.id == id) return &s;
+    return nullptr;
+}
+
+enum class AttributeHome { Object, Track, Keyframe };
+
+void check_attributes(const LabelSpec& label, const std::vector<Attribute>& attributes, const std::string& path, AttributeHome home, Errors& errors) {
+    for (const Attribute& a : attributes) {
+        std::string p = json_pointer_append(path + "/attributes", a.id);
+        const AttributeSpec* spec = find_attribute(label, a.id);
+        if (!spec) {
+            errors.push_back({"unknown_attribute", p, "label \"" + label.id + "\" has no attribute \"" + a.id + "\" (" + p + ")"});
+            continue;
+        }
+        if (home == AttributeHome::Track && spec->mutable_)
+            errors.push_back({"attribute_mutability", p, "attribute \"" + a.id + "\" is mutable: it belongs on keyframes (" + p + ")"});
+        else if (home == AttributeHome::Keyframe && !spec->mutable_)
+            errors.push_back({"attribute_mutability", p, "attribute \"" + a.id + "\" is immutable: it belongs on the track (" + p + ")"});
+        else if (!TaskReader::value_fits(*spec, a.value))
+            errors.push_back({"bad_attribute", p, "value of attribute \"" + a.id + "\" at " + p + " does not fit its type"});
+    }
+}
+
+}  // namespace
+
 Errors check_document_against_task(const Document& doc, const Task& task) {
     Errors errors;
     long long frames = task.frame_count();
-    auto check = [&](const std::string& path, ShapeType type, const std::string& label, const std::vector<Attribute>& attrs, std::optional<bool> want_mutable) {
+    auto check_label = [&](const std::string& path, ShapeType type, const std::string& label) -> const LabelSpec* {
         const LabelSpec* spec = task.find_label(label);
         if (!spec) {
             errors.push_back({"unknown_label", path + "/label", "label \"" + label + "\" at " + path + "/label is not one of the task's labels"});
-            return;
+            return nullptr;
         }
-        if (!spec->types.empty()) {
-            bool allowed = false;
-            for (ShapeType t : spec->types) allowed = allowed || t == type;
-            if (!allowed) errors.push_back({"type_not_allowed", path + "/type", std::string("label \"") + label + "\" does not allow " + to_string(type) + " shapes (" + path + ")"});
-        }
-        for (const Attribute& a : attrs) {
-            std::string p = json_pointer_append(path + "/attributes", a.id);
-            const AttributeSpec* as = nullptr;
-            for (const AttributeSpec& s : spec->attributes)
-                if (s.id == a.id) as = &s;
-            if (!as) { errors.push_back({"unknown_attribute", p, "label \"" + label + "\" has no attribute \"" + a.id + "\" (" + p + ")"}); continue; }
-            if (want_mutable && as->mutable_ != *want_mutable)
-                errors.push_back({"attribute_mutability", p, "attribute \"" + a.id + "\" is " + (as->mutable_ ? "mutable: it belongs on keyframes" : "immutable: it belongs on the track") + " (" + p + ")"});
-            if (!TaskReader::value_fits(*as, a.value)) errors.push_back({"bad_attribute", p, "value of attribute \"" + a.id + "\" at " + p + " does not fit its type"});
-        }
+        if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), type) == spec->types.end())
+            errors.push_back({"type_not_allowed", path + "/type", std::string("label \"") + label + "\" does not allow " + to_string(type) + " shapes (" + path + ")"});
+        return spec;
     };
     auto check_frame = [&](const std::string& path, long long frame) {
         if (frame >= frames) errors.push_back({"out_of_range", path + "/frame", "frame " + std::to_string(frame) + " at " + path + "/frame is past the task's last frame " + std::to_string(frames - 1)});
@@ -272,28 +301,18 @@ Errors check_document_against_task(const Document& doc, const Task& task) {
     for (size_t i = 0; i < doc.objects.size(); ++i) {
         const Object& o = doc.objects[i];
         std::string p = json_pointer_append("/objects", i);
-        check(p, o.type, o.label, o.attributes, std::nullopt);
+        if (const LabelSpec* spec = check_label(p, o.type, o.label)) check_attributes(*spec, o.attributes, p, AttributeHome::Object, errors);
         check_frame(p, o.frame);
     }
     for (size_t i = 0; i < doc.tracks.size(); ++i) {
         const Track& t = doc.tracks[i];
         std::string p = json_pointer_append("/tracks", i);
-        check(p, t.type, t.label, t.attributes, false);
+        const LabelSpec* spec = check_label(p, t.type, t.label);
+        if (spec) check_attributes(*spec, t.attributes, p, AttributeHome::Track, errors);
         for (size_t k = 0; k < t.keyframes.size(); ++k) {
             std::string kp = json_pointer_append(p + "/keyframes", k);
             check_frame(kp, t.keyframes[k].frame);
-            const LabelSpec* spec = task.find_label(t.label);
-            if (spec) {
-                for (const Attribute& a : t.keyframes[k].attributes) {
-                    std::string ap = json_pointer_append(kp + "/attributes", a.id);
-                    const AttributeSpec* as = nullptr;
-                    for (const AttributeSpec& s : spec->attributes)
-                        if (s.id == a.id) as = &s;
-                    if (!as) errors.push_back({"unknown_attribute", ap, "label \"" + t.label + "\" has no attribute \"" + a.id + "\" (" + ap + ")"});
-                    else if (!as->mutable_) errors.push_back({"attribute_mutability", ap, "attribute \"" + a.id + "\" is immutable: it belongs on the track (" + ap + ")"});
-                    else if (!TaskReader::value_fits(*as, a.value)) errors.push_back({"bad_attribute", ap, "value of attribute \"" + a.id + "\" at " + ap + " does not fit its type"});
-                }
-            }
+            if (spec) check_attributes(*spec, t.keyframes[k].attributes, kp, AttributeHome::Keyframe, errors);
         }
     }
     return errors;

@@ -90,7 +90,8 @@ TEST_CASE("all errors are collected, each with its own pointer") {
 
 TEST_CASE("documents that are not json or not ours are refused with a reason") {
     CHECK(parse_document("").first_error().code == "not_json");
-    CHECK(parse_document("[]").first_error().code == "expected_object");
+    CHECK(parse_document("[]").first_error().code == "not_object");
+    CHECK(parse_document("[]").first_error().path == "");
     CHECK(parse_document(R"({"format":"labelme","version":1})").first_error().code == "wrong_format");
     auto v2 = parse_document(R"({"format":"polymark.annotations","version":2})");
     CHECK(v2.first_error().code == "unsupported_version");

@@ -2,7 +2,21 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 using namespace pm;
+namespace fs = std::filesystem;
+
+static const fs::path kTaskData = fs::path(POLYMARK_SOURCE_DIR) / "tests/data/task";
+
+static std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 static const char* kTask = R"({"format":"polymark.task","version":1,"id":"demo","name":"Demo",
   "media":[{"id":"a","type":"image","url":"/media/demo/a.png","width":512,"height":512},
@@ -84,4 +98,28 @@ TEST_CASE("a document is checked against the task's labels, attributes and frame
         "bad_attribute /objects/3/attributes/age",
         "attribute_mutability /tracks/0/attributes/visible",
         "attribute_mutability /tracks/0/keyframes/0/attributes/pose"});
+}
+
+TEST_CASE("every golden valid task parses") {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator(kTaskData / "valid")) {
+        if (entry.path().extension() != ".json") continue;
+        ++count;
+        INFO(entry.path().filename().string());
+        auto task = parse_task(read_text(entry.path()));
+        if (!task.ok()) FAIL(task.first_error().code + " at " + task.first_error().path + ": " + task.first_error().message);
+    }
+    CHECK(count >= 4);
+}
+
+TEST_CASE("every golden invalid task fails first with its expected code and pointer") {
+    Json expectations = Json::parse(read_text(kTaskData / "invalid/expectations.json"));
+    REQUIRE(expectations.size() >= 30);
+    for (auto it = expectations.begin(); it != expectations.end(); ++it) {
+        INFO(it.key());
+        auto task = parse_task(read_text(kTaskData / "invalid" / it.key()));
+        REQUIRE_FALSE(task.ok());
+        CHECK(task.first_error().code == it.value()["code"].get<std::string>());
+        CHECK(task.first_error().path == it.value()["path"].get<std::string>());
+    }
 }
