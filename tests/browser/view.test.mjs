@@ -1,0 +1,101 @@
+// Pan and zoom by real mouse and keyboard events change getView() exactly as specified.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, mountDemo, view, until } from './harness.mjs';
+
+let server; let browser; let page;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await openPage(browser);
+  assert.equal(await mountDemo(page, server.url), 'ready');
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+const near = (a, b, eps, what) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
+const imagePointAt = (v, x, y) => ({ x: (x - v.offsetX) / v.zoom, y: (y - v.offsetY) / v.zoom });
+
+async function settle() {
+  // Two animation frames: the wasm loop runs on requestAnimationFrame.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+test('a wheel notch zooms by 1.2 around the cursor, keeping the image point under it', async () => {
+  await page.evaluate(() => polymark.fit());
+  await settle();
+  const before = await view(page);
+  await page.mouse.move(400, 300);
+  await page.mouse.wheel(0, -100);
+  await until(page, (z) => polymark.getView().zoom !== z, before.zoom);
+  const after = await view(page);
+  near(after.zoom / before.zoom, 1.2, 1e-9, 'zoom factor');
+  const p0 = imagePointAt(before, 400, 300); const p1 = imagePointAt(after, 400, 300);
+  near(p1.x, p0.x, 1e-6, 'image x under cursor');
+  near(p1.y, p0.y, 1e-6, 'image y under cursor');
+  await page.mouse.wheel(0, 100);
+  await until(page, (z) => Math.abs(polymark.getView().zoom - z) < 1e-9, before.zoom);
+});
+
+test('middle-drag pans by exactly the mouse movement', async () => {
+  const before = await view(page);
+  await page.mouse.move(500, 400);
+  await page.mouse.down({ button: 'middle' });
+  await page.mouse.move(530, 380, { steps: 4 });
+  await page.mouse.move(560, 350, { steps: 4 });
+  await page.mouse.up({ button: 'middle' });
+  await settle();
+  const after = await view(page);
+  near(after.offsetX - before.offsetX, 60, 1e-6, 'pan x');
+  near(after.offsetY - before.offsetY, -50, 1e-6, 'pan y');
+  assert.equal(after.zoom, before.zoom);
+});
+
+test('space plus left-drag pans; a left-drag alone does not', async () => {
+  const untouched = await view(page);
+  await page.mouse.move(450, 350);
+  await page.mouse.down();
+  await page.mouse.move(480, 350, { steps: 3 });
+  await page.mouse.up();
+  await settle();
+  const before = await view(page);
+  assert.equal(before.offsetX, untouched.offsetX);
+  assert.equal(before.offsetY, untouched.offsetY);
+  await page.keyboard.down('Space');
+  await settle();
+  await page.mouse.down();
+  await page.mouse.move(410, 370, { steps: 4 });
+  await page.mouse.up();
+  await page.keyboard.up('Space');
+  await settle();
+  const after = await view(page);
+  near(after.offsetX - before.offsetX, -70, 1e-6, 'pan x'); // from 480 (where the plain drag ended) to 410
+  near(after.offsetY - before.offsetY, 20, 1e-6, 'pan y');
+});
+
+test('] and [ zoom around the cursor, 0 fits the image again', async () => {
+  await page.mouse.move(300, 250);
+  const before = await view(page);
+  await page.keyboard.press(']');
+  await until(page, (z) => polymark.getView().zoom !== z, before.zoom);
+  const zoomed = await view(page);
+  near(zoomed.zoom / before.zoom, 1.2, 1e-9, 'key zoom in');
+  const p0 = imagePointAt(before, 300, 250); const p1 = imagePointAt(zoomed, 300, 250);
+  near(p1.x, p0.x, 1e-6, 'anchor x');
+  await page.keyboard.press('[');
+  await until(page, (z) => Math.abs(polymark.getView().zoom - z) < 1e-9, before.zoom);
+  await page.keyboard.press('0');
+  await until(page, () => { const v = polymark.getView(); return Math.abs(v.offsetY + 512 * v.zoom / 2 - (v.viewport.y + v.viewport.height / 2)) < 0.5; });
+  const fitted = await view(page);
+  near(fitted.zoom, Math.min((fitted.viewport.width - 32) / 512, (fitted.viewport.height - 32) / 512), 1e-9, 'fit zoom');
+});
+
+test('F and D step frames and fire frame events', async () => {
+  await page.evaluate(() => { window.frames_seen = []; polymark.on('frame', (d) => frames_seen.push(d.frame)); });
+  await page.mouse.move(500, 300);
+  await page.keyboard.press('f');
+  await until(page, () => polymark.getView().frame === 1);
+  await page.keyboard.press('d');
+  await until(page, () => polymark.getView().frame === 0);
+  assert.deepEqual(await page.evaluate(() => window.frames_seen), [1, 0]);
+  assert.deepEqual(page.problems, []);
+});
