@@ -176,6 +176,7 @@
       getView: function () { return call('getView'); },
       setFrame: function (frame) { call('setFrame', frame); },
       fit: function () { call('fit'); },
+      getTask: function () { return call('getTask'); },
       on: function (name, fn) { checkEvent(name, fn); listeners[name].push(fn); return instance; },
       off: function (name, fn) {
         checkEvent(name, fn);

@@ -22,6 +22,8 @@ void App::start() {
     if (options_.task_id.empty()) return fail_startup({"bad_options", "options.task", "no task given: pass a task id (options.task) or a task object"});
     if (!is_valid_id(options_.task_id)) return fail_startup({"bad_options", "options.task", "task id \"" + options_.task_id + "\" must be 1 to 64 characters from A-Z a-z 0-9 _ . : -"});
     request(Request::Task, api_url("/api/tasks/" + options_.task_id));
+    // The annotations do not depend on the task's content: fetch both at once (one round trip less).
+    if (options_.annotations_json.empty()) request(Request::Annotations, api_url("/api/tasks/" + options_.task_id + "/annotations"));
 }
 
 std::string App::api_url(const std::string& path) const {
@@ -91,10 +93,8 @@ void App::accept_task(Task task) {
         Errors errors = set_annotations_json(options_.annotations_json);
         if (!errors.empty()) return fail_startup(errors.front());
         annotations_ready_ = true;
-    } else if (options_.task_json.empty()) {
-        request(Request::Annotations, api_url("/api/tasks/" + task_->id + "/annotations"));
-    } else {
-        annotations_ready_ = true;
+    } else if (!options_.task_json.empty()) {
+        annotations_ready_ = true;  // a task object given by the host has no backend to ask
     }
     load_current_media();
 }

@@ -64,17 +64,13 @@ export async function startServer() {
 }
 
 export async function launchBrowser() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-chromium-'));
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader', '--use-angle=swiftshader',
       '--disable-features=Translate,MediaRouter,OptimizationHints'],
   });
-  const close = browser.close.bind(browser);
-  browser.close = async () => { await close(); fs.rmSync(userDataDir, { recursive: true, force: true }); };
-  return browser;
 }
 
 // A page that records console errors, uncaught exceptions and failed requests.
@@ -82,7 +78,8 @@ export async function openPage(browser, url, { viewport = { width: 1000, height:
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console: ' + m.text()); });
+  // Chromium itself logs every failed resource load; the URL is in the message's location.
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console: ' + m.text() + ' ' + (m.location().url || '')); });
   page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
   if (url) await page.goto(url);
   return page;
