@@ -56,6 +56,52 @@
     });
   }
 
+  // [SECTION] Prefetch: the task, its annotations and the first image are fetched while the wasm
+  // downloads and compiles. The module's fetch (client/platform/web_library.js) takes a reply from
+  // here when the app asks for the same URL, so the URLs are built exactly as App builds them.
+  var ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+  function apiUrl(backend, path) { return backend.replace(/\/+$/, '') + path; }
+
+  function mediaUrl(backend, url) {
+    if (url.indexOf('://') >= 0 || url.indexOf('data:') === 0 || url.indexOf('blob:') === 0) return url;
+    return apiUrl(backend, url.charAt(0) === '/' ? url : '/' + url);
+  }
+
+  function fetchReply(url) {
+    return fetch(url, { credentials: 'same-origin' }).then(function (response) {
+      return response.arrayBuffer().then(function (b) { return { status: response.status, bytes: new Uint8Array(b), error: '' }; });
+    }).catch(function (e) { return { status: 0, bytes: null, error: String((e && e.message) || e) }; });
+  }
+
+  function firstImageUrl(task, frame, backend) {
+    if (!task || !Array.isArray(task.media)) return null;
+    for (var i = 0; i < task.media.length; ++i) {
+      var m = task.media[i] || {};
+      var frames = m.type === 'video' ? (m.frames | 0) : 1;
+      if (frame < frames) return m.type === 'image' && typeof m.url === 'string' && m.url ? mediaUrl(backend, m.url) : null;
+      frame -= frames;
+    }
+    return null;
+  }
+
+  function prefetchStart(options) {
+    var replies = {};
+    if (!options.task || options.taskObject || !ID_PATTERN.test(options.task)) return replies;
+    var backend = options.backend || '';
+    var taskUrl = apiUrl(backend, '/api/tasks/' + options.task);
+    replies[taskUrl] = fetchReply(taskUrl);
+    if (!options.annotations) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations');
+    replies[taskUrl].then(function (reply) {
+      if (reply.status !== 200) return;
+      var task;
+      try { task = JSON.parse(new TextDecoder().decode(reply.bytes)); } catch (e) { return; }
+      var url = firstImageUrl(task, options.frame | 0, backend);
+      if (url && !replies[url]) replies[url] = fetchReply(url);
+    });
+    return replies;
+  }
+
   // A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
   function loadScript(url, onBytes, size) {
     if (global.createPolymarkModule) return Promise.resolve(global.createPolymarkModule);
@@ -120,6 +166,7 @@
     var ready = false;
     var M = null;
     var cleanups = [];
+    var prefetched = prefetchStart(options);
 
     // [SECTION] DOM: a wrapper filling the element, the canvas, an overlay for loading and errors
     var wrapper = el('div', 'position:relative;width:100%;height:100%;min-height:120px;overflow:hidden;background:#26282c;');
@@ -270,6 +317,7 @@
             height: Math.max(1, Math.round(rect.height)),
           },
           polymarkFont: s.font,
+          polymarkPrefetch: prefetched,
           polymarkEmit: function (name, detail) {
             if (destroyed) return;
             if (name === 'ready') {

@@ -36,6 +36,13 @@ mergeInto(LibraryManager.library, {
       Module['_pm_fetch_done'](id, status, body, len, err);
       _free(err);
     }
+    // polymark.js may already have fetched this URL while the module was loading.
+    var prefetched = Module['polymarkPrefetch'] && Module['polymarkPrefetch'][url];
+    if (prefetched) {
+      delete Module['polymarkPrefetch'][url];
+      prefetched.then(function (r) { deliver(r.status, r.bytes, r.error); });
+      return;
+    }
     fetch(url, { credentials: 'same-origin', signal: controller ? controller.signal : undefined })
       .then(function (response) {
         return response.arrayBuffer().then(function (buffer) { deliver(response.status, new Uint8Array(buffer), ''); });

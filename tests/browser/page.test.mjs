@@ -73,3 +73,20 @@ test('the demo task opens on the page a labeler gets', async () => {
   assert.equal(v.imageWidth, 451);
   assert.deepEqual(page.problems, []);
 });
+
+test('the task, its annotations and the first image are each fetched once, while the wasm loads', async () => {
+  const page = await openPage(browser);
+  const requests = [];
+  page.on('request', (r) => requests.push({ url: new URL(r.url()).pathname }));
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  const count = (p) => requests.filter((r) => r.url === p).length;
+  assert.equal(count('/api/tasks/test'), 1);
+  assert.equal(count('/api/tasks/test/annotations'), 1);
+  assert.equal(count('/media/test/astronaut.png'), 1);
+  // The task is asked for before the wasm has arrived, not after the module started.
+  const wasm = requests.find((r) => r.url.endsWith('polymark_app.wasm'));
+  const task = requests.find((r) => r.url === '/api/tasks/test');
+  assert.ok(requests.indexOf(task) < requests.indexOf(wasm), 'the task was requested only after the wasm');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
