@@ -83,6 +83,8 @@ public:
         doc.meta = read_meta(j, "");
     }
 
+    void read_single_object(const Json& j, const std::string& path, Object& obj) { read_object(j, path, obj); }
+
 private:
     JsonReader r_;
     std::set<std::string> ids_;
@@ -287,6 +289,14 @@ Expected<Document> document_from_json(const Json& json) {
     return doc;
 }
 
+Expected<Object> object_from_json(const Json& json, const std::string& path) {
+    Errors errors;
+    Object obj;
+    DocumentReader(errors).read_single_object(json, path, obj);
+    if (!errors.empty()) return errors;
+    return obj;
+}
+
 Expected<Document> parse_document(std::string_view text) {
     auto json = parse_json_text(text, "the annotation document");
     if (!json) return json.errors();
@@ -316,27 +326,31 @@ static void put_common(Json& j, Source source, const std::string& group, const J
 
 static bool has_rotation(ShapeType t) { return t == ShapeType::Rectangle || t == ShapeType::Ellipse; }
 
+Json object_to_json(const Object& o) {
+    Json j = Json::object();
+    j["id"] = o.id;
+    j["type"] = to_string(o.type);
+    j["frame"] = o.frame;
+    j["label"] = o.label;
+    if (o.type != ShapeType::Tag) {
+        j["points"] = points_json(o.points);
+        if (has_rotation(o.type) && o.rotation != 0) j["rotation"] = o.rotation;
+        if (o.z != 0) j["z"] = o.z;
+        if (o.occluded) j["occluded"] = true;
+    }
+    put_attributes(j, o.attributes);
+    put_common(j, o.source, o.group, o.meta);
+    return j;
+}
+
+bool same_object(const Object& a, const Object& b) { return object_to_json(a) == object_to_json(b); }
+
 Json document_to_json(const Document& doc) {
     Json out = Json::object();
     out["format"] = kDocumentFormat;
     out["version"] = kDocumentVersion;
     Json objects = Json::array();
-    for (const Object& o : doc.objects) {
-        Json j = Json::object();
-        j["id"] = o.id;
-        j["type"] = to_string(o.type);
-        j["frame"] = o.frame;
-        j["label"] = o.label;
-        if (o.type != ShapeType::Tag) {
-            j["points"] = points_json(o.points);
-            if (has_rotation(o.type) && o.rotation != 0) j["rotation"] = o.rotation;
-            if (o.z != 0) j["z"] = o.z;
-            if (o.occluded) j["occluded"] = true;
-        }
-        put_attributes(j, o.attributes);
-        put_common(j, o.source, o.group, o.meta);
-        objects.push_back(std::move(j));
-    }
+    for (const Object& o : doc.objects) objects.push_back(object_to_json(o));
     out["objects"] = std::move(objects);
     Json tracks = Json::array();
     for (const Track& t : doc.tracks) {

@@ -89,6 +89,11 @@ Expected<Document> document_from_json(const Json& json);
 Expected<Document> parse_document(std::string_view text);
 
 Json document_to_json(const Document& doc);
+// One object on its own (for commands and the clipboard); errors carry `path` as their prefix.
+// An object read alone is checked like one in a document, except for id uniqueness.
+Json object_to_json(const Object& o);
+Expected<Object> object_from_json(const Json& json, const std::string& path);
+bool same_object(const Object& a, const Object& b);
 std::string serialize_document(const Document& doc);  // compact JSON text
 
 }  // namespace pm
