@@ -224,6 +224,13 @@
       setFrame: function (frame) { call('setFrame', frame); },
       fit: function () { call('fit'); },
       getTask: function () { return call('getTask'); },
+      undo: function () { return call('undo'); },
+      redo: function () { return call('redo'); },
+      getHistory: function () { return call('getHistory'); },
+      setTool: function (tool, label) { return call('setTool', { tool: tool, label: label === undefined ? null : label }); },
+      getTool: function () { return call('getTool'); },
+      getSelection: function () { return call('getSelection'); },
+      select: function (ids) { return call('select', ids); },
       on: function (name, fn) { checkEvent(name, fn); listeners[name].push(fn); return instance; },
       off: function (name, fn) {
         checkEvent(name, fn);

@@ -1,12 +1,23 @@
 #include "app/app.hpp"
 
+#include <random>
+
 #include <algorithm>
 
 namespace pm {
 
 static constexpr size_t kMaxNotices = 8;
 
-App::App(PlatformPort& platform, AppOptions options) : platform_(platform), options_(std::move(options)) {
+// Ids of new objects start with a prefix random per session, so that two labelers (or two tabs)
+// never create the same id: "k3x9w-1", "k3x9w-2", ...
+static std::string session_id_prefix() {
+    std::random_device rd;
+    std::string prefix;
+    for (int i = 0; i < 5; ++i) prefix += "0123456789abcdefghijklmnopqrstuvwxyz"[rd() % 36];
+    return prefix + "-";
+}
+
+App::App(PlatformPort& platform, AppOptions options) : platform_(platform), options_(std::move(options)), ids_(session_id_prefix()) {
     frame_ = std::max(0LL, options_.initial_frame);
 }
 
@@ -88,6 +99,7 @@ void App::on_task(const FetchResult& r, const std::string& url) {
 
 void App::accept_task(Task task) {
     task_ = std::move(task);
+    if (!task_->labels.empty()) editor_.set_label(task_->labels.front().id);
     if (frame_ >= task_->frame_count()) frame_ = 0;
     if (!options_.annotations_json.empty()) {
         Errors errors = set_annotations_json(options_.annotations_json);
@@ -113,6 +125,7 @@ void App::on_annotations(const FetchResult& r, const std::string& url) {
         return fail_startup(e);
     }
     document_ = std::move(doc.value());
+    ++revision_;
     annotations_ready_ = true;
 }
 
@@ -206,7 +219,44 @@ Errors App::set_annotations_json(std::string_view text) {
         if (!errors.empty()) return errors;
     }
     document_ = std::move(doc.value());
+    history_.clear();  // a new document is a new starting point: nothing to undo into
+    editor_.forget_view_state();
+    document_changed("");
     return {};
+}
+
+// [SECTION] Edits
+
+void App::document_changed(const std::string& command_name) {
+    ++revision_;
+    editor_.document_replaced();
+    if (!command_name.empty()) platform_.emit("change", Json{{"revision", revision_}, {"command", command_name}});
+}
+
+bool App::perform(Command command) {
+    if (command.empty()) return false;
+    std::string name = command.name;
+    auto done = history_.perform(document_, std::move(command));
+    if (!done) {
+        report(done.first_error());
+        return false;
+    }
+    document_changed(name);
+    return true;
+}
+
+bool App::undo() {
+    auto name = history_.undo(document_);
+    if (!name) return false;
+    document_changed("undo " + *name);
+    return true;
+}
+
+bool App::redo() {
+    auto name = history_.redo(document_);
+    if (!name) return false;
+    document_changed("redo " + *name);
+    return true;
 }
 
 bool App::set_frame(long long frame) {
@@ -247,6 +297,15 @@ void App::fit_to_viewport() {
         return;
     }
     view_ = View::fit(img->width, img->height, viewport_, 16);
+    fit_pending_ = false;
+}
+
+void App::focus_on(Rect r, bool zoom) {
+    if (zoom) {
+        View fitted = View::fit(std::max(r.w, 1.0), std::max(r.h, 1.0), viewport_, 48);
+        view_.zoom = std::min(fitted.zoom, 16.0);
+    }
+    view_.offset = {viewport_.x + viewport_.w / 2 - (r.x + r.w / 2) * view_.zoom, viewport_.y + viewport_.h / 2 - (r.y + r.h / 2) * view_.zoom};
     fit_pending_ = false;
 }
 

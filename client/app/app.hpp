@@ -3,8 +3,10 @@
 // and calls its operations, the platform feeds it results, the renderer uploads what it decodes.
 // Units: view and pointer positions are screen (CSS) pixels of the canvas; shapes are image pixels.
 #pragma once
+#include "app/editor.hpp"
 #include "app/platform_port.hpp"
 #include "polymark/document.hpp"
+#include "polymark/edit.hpp"
 #include "polymark/image_decode.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
@@ -85,14 +87,30 @@ public:
     void zoom_around(Vec2 screen_anchor, double factor);
     void pan_by(Vec2 screen_delta);
     void fit_to_viewport();
+    // Centres the view on an image rectangle; with `zoom`, also zooms so that it fills the view.
+    void focus_on(Rect image_rect, bool zoom);
     void dismiss_notice(size_t index);
     void report(Error error);
+
+    // [SECTION] Edits: the one mutation point of the document. perform() applies a command,
+    // records it for undo and emits `change`; a refused command is reported and changes nothing.
+    bool perform(Command command);
+    bool undo();
+    bool redo();
+    const History& history() const { return history_; }
+    uint64_t revision() const { return revision_; }  // changes with every change of the document
+    std::string new_object_id() { return ids_.next(document_); }
+    Editor& editor() { return editor_; }
 
 private:
     PlatformPort& platform_;
     AppOptions options_;
     std::optional<Task> task_;
     Document document_;
+    History history_;
+    uint64_t revision_ = 0;
+    IdGenerator ids_;
+    Editor editor_{*this};
     long long frame_ = 0;
     View view_;
     Rect viewport_{0, 0, 800, 600};
@@ -119,6 +137,7 @@ private:
     void load_current_media();
     void fail_startup(Error error);
     std::optional<Error> http_error(const FetchResult& r, const std::string& url, const char* what) const;
+    void document_changed(const std::string& command_name);
 };
 
 }  // namespace pm

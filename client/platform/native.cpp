@@ -153,7 +153,11 @@ int run_platform(int argc, char** argv) {
     Uint64 ready_at = 0;
     while (frame.tick(app)) {
         platform.deliver(app);
-        if (platform.ready && !ready_at) ready_at = SDL_GetTicks64();
+        if (platform.ready && !ready_at) {
+            ready_at = SDL_GetTicks64();
+            // Where the image is on screen, for tools and the smoke test (the API's getView).
+            std::cout << Json{{"event", "view"}, {"detail", app.view_json(1)}}.dump() << std::endl;
+        }
         if (exit_after_ready >= 0 && ready_at && SDL_GetTicks64() - ready_at >= exit_after_ready * 1000) break;
         if (exit_after_ready >= 0 && platform.fatal) return 1;
         SDL_Delay(app.busy() ? 1 : 8);

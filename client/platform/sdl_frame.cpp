@@ -98,7 +98,8 @@ bool SdlFrame::tick(App& app) {
     }
     bool was_busy = app.busy();
     app.apply_pending();
-    if (had_events || was_busy) redraw_frames_ = std::max(redraw_frames_, 3);
+    // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
+    if (had_events || was_busy || app.editor().busy()) redraw_frames_ = std::max(redraw_frames_, 3);
 
     int w = 0, h = 0, dw = 0, dh = 0;
     SDL_GetWindowSize(window_, &w, &h);

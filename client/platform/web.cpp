@@ -1,7 +1,7 @@
 // The web platform: the module's entry point, the functions the embedding API calls
 // (shell/polymark.js), and the PlatformPort that talks to web_library.js. The only file of the
 // web build with emscripten specifics.
-#include "app/app.hpp"
+#include "app/api.hpp"
 #include "platform/sdl_frame.hpp"
 
 #include <emscripten.h>
@@ -72,27 +72,10 @@ const char* reply_errors(const Errors& errors) {
 }
 
 const char* dispatch(const std::string& method, std::string_view args) {
-    App& app = *g_instance->app;
+    if (method == "getFrameStats") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}});
     g_instance->frame.request_redraw();
-    if (method == "getAnnotations") return reply_ok(document_to_json(app.document()));
-    if (method == "setAnnotations") {
-        Errors errors = app.set_annotations_json(args);
-        return errors.empty() ? reply_ok(nullptr) : reply_errors(errors);
-    }
-    if (method == "getView") return reply_ok(app.view_json(g_instance->frame.device_pixel_ratio()));
-    if (method == "setFrame") {
-        Json j = Json::parse(args, nullptr, false);
-        if (!j.is_number_integer()) return reply_errors({{"bad_argument", "frame", "setFrame needs an integer frame index"}});
-        long long n = j.get<long long>();
-        if (!app.set_frame(n)) return reply_errors({{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)}});
-        return reply_ok(n);
-    }
-    if (method == "fit") {
-        app.fit_to_viewport();
-        return reply_ok(nullptr);
-    }
-    if (method == "getTask") return reply_ok(app.task() ? Json{{"id", app.task()->id}, {"name", app.task()->name}, {"frames", app.frame_count()}} : Json());
-    return reply_errors({{"unknown_method", method, "no API method named " + method}});
+    auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
+    return result ? reply_ok(result.value()) : reply_errors(result.errors());
 }
 
 }  // namespace

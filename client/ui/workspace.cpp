@@ -12,7 +12,9 @@ static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | Im
                                                ImGuiWindowFlags_NoBringToFrontOnFocus;
 
 void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h) {
-    Rect viewport{0, kToolbarHeight, canvas_w, std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight)};
+    // The sidebar gives way on narrow embeds, where the image matters more.
+    double sidebar = canvas_w >= 640 ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : 0;
+    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - sidebar), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight)};
     app.set_viewport(viewport);
 
     ImDrawList* bg = ImGui::GetBackgroundDrawList();
@@ -22,6 +24,9 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
         textures.sync(*img);
         if (img->state == LoadState::Ready) {
             textures.draw(*img, app.view(), viewport, bg);
+            bg->PushClipRect(ImVec2((float)viewport.x, (float)viewport.y), ImVec2((float)(viewport.x + viewport.w), (float)(viewport.y + viewport.h)), true);
+            shapes_.draw(app, bg, kHandleRadius);
+            bg->PopClipRect();
         } else {
             const char* what = img->state == LoadState::Failed ? img->error.message.c_str() : "Loading…";
             ImVec2 size = ImGui::CalcTextSize(what, nullptr, false, (float)canvas_w * 0.8f);
@@ -42,7 +47,9 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     }
 
     draw_toolbar(app, canvas_w);
+    if (sidebar > 0) panels_.draw(app, {viewport.w, viewport.y, sidebar, viewport.h});
     draw_status_bar(app, canvas_w, canvas_h);
+    if (show_help_) draw_help(canvas_w, canvas_h);
     draw_notices(app, canvas_w, canvas_h);
     handle_canvas_input(app);
     handle_shortcuts(app);
@@ -72,7 +79,7 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     if (ImGui::ArrowButton("##next", ImGuiDir_Right)) app.set_frame(app.frame() + 1);
     ImGui::EndDisabled();
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Next frame (F)");
-    ImGui::SameLine(0, 24);
+    ImGui::SameLine(0, 12);
     if (ImGui::Button("Fit")) app.fit_to_viewport();
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the image to the window (0)");
     ImGui::SameLine();
@@ -83,8 +90,46 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     ImGui::SameLine();
     if (ImGui::Button("+")) app.zoom_around(centre, 1.2);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom in (])");
-    ImGui::SameLine(0, 24);
-    ImGui::TextUnformatted(app.current_media_name().c_str());
+    ImGui::SameLine(0, 12);
+    Editor& editor = app.editor();
+    struct ToolButton { Tool tool; const char* text; const char* tip; };
+    static const ToolButton tools[] = {{Tool::Select, "Select", "Select, move and reshape (Esc)"}, {Tool::Rectangle, "Box", "Draw a rectangle: drag"},
+                                       {Tool::Polygon, "Polygon", "Draw a polygon: click vertices, close on the first one or Enter; Shift+drag draws freehand"},
+                                       {Tool::Polyline, "Line", "Draw a polyline: click vertices, Enter finishes"},
+                                       {Tool::Points, "Points", "Place points: click, Enter finishes"}, {Tool::Ellipse, "Ellipse", "Draw an ellipse: drag"}};
+    for (const ToolButton& b : tools) {
+        bool active = editor.tool() == b.tool;
+        if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
+        if (ImGui::Button(b.text)) editor.set_tool(b.tool);
+        if (active) ImGui::PopStyleColor();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", b.tip);
+        ImGui::SameLine();
+    }
+    if (const Task* task = app.task()) {
+        ImGui::SetNextItemWidth(120);
+        const LabelSpec* current = task->find_label(editor.label());
+        if (ImGui::BeginCombo("##label", current ? current->name.c_str() : "label…")) {
+            for (const LabelSpec& l : task->labels)
+                if (ImGui::Selectable(l.name.c_str(), current == &l)) editor.set_label(l.id);
+            ImGui::EndCombo();
+        }
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of the next shape (1-9)");
+        ImGui::SameLine();
+    }
+    bool snap = editor.snapping();
+    if (ImGui::Checkbox("Snap", &snap)) editor.set_snapping(snap);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to vertices and edges of other shapes (hold Ctrl to suppress)");
+    ImGui::SameLine(0, 12);
+    ImGui::BeginDisabled(!app.history().can_undo());
+    if (ImGui::Button("Undo")) app.undo();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!app.history().can_redo());
+    if (ImGui::Button("Redo")) app.redo();
+    ImGui::EndDisabled();
+    ImGui::SameLine(0, 12);
+    if (ImGui::Button("?")) show_help_ = !show_help_;
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Keyboard shortcuts (F1)");
     ImGui::End();
 }
 
@@ -101,6 +146,8 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     if (img && img->state == LoadState::Ready) ImGui::Text("%d × %d", img->width, img->height);
     ImGui::SameLine(400);
     ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
+    ImGui::SameLine(540);
+    ImGui::TextUnformatted(app.current_media_name().c_str());
     ImGui::End();
 }
 
@@ -155,21 +202,116 @@ void Workspace::handle_canvas_input(App& app) {
     } else if (canvas_hovered && space) {
         ImGui::SetMouseCursor(ImGuiMouseCursor_Hand);
     }
+    if (panning_ || space || !img || img->state != LoadState::Ready) return;
+
+    Editor& editor = app.editor();
+    PointerInput in = pointer_input(app);
+    if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
+        editor.pointer_down(in, PointerButton::Left);
+        editor_pressed_ = true;
+    }
+    if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) editor.pointer_down(in, PointerButton::Right);
+    if ((canvas_hovered || editor_pressed_) && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0))
+        editor.pointer_move(in, editor_pressed_ && ImGui::IsMouseDown(ImGuiMouseButton_Left));
+    if (editor_pressed_ && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
+        editor.pointer_up(in);
+        editor_pressed_ = false;
+    }
+    if (canvas_hovered && editor.tool() != Tool::Select) ImGui::SetMouseCursor(ImGuiMouseCursor_Arrow);
+}
+
+PointerInput Workspace::pointer_input(const App& app) const {
+    ImGuiIO& io = ImGui::GetIO();
+    PointerInput in;
+    in.at = app.view().to_image({io.MousePos.x, io.MousePos.y});
+    in.pick_radius = kHandleRadius / app.view().zoom;
+    in.freehand_spacing = 8 / app.view().zoom;
+    in.shift = io.KeyShift;
+    in.ctrl = io.KeyCtrl || io.KeySuper;
+    in.alt = io.KeyAlt;
+    return in;
 }
 
 void Workspace::handle_shortcuts(App& app) {
     ImGuiIO& io = ImGui::GetIO();
-    if (io.WantTextInput || io.KeyCtrl || io.KeyAlt || io.KeySuper) return;
+    if (io.WantTextInput) return;
+    Editor& editor = app.editor();
+    const Task* task = app.task();
     Rect vp = app.viewport();
     Vec2 mouse{io.MousePos.x, io.MousePos.y};
     bool mouse_inside = ImGui::IsMousePosValid() && mouse.x >= vp.x && mouse.y >= vp.y && mouse.x < vp.x + vp.w && mouse.y < vp.y + vp.h;
+    auto pressed = [](ImGuiKey key, bool repeat = false) { return ImGui::IsKeyPressed(key, repeat); };
+    static const ImGuiKey digits[9] = {ImGuiKey_1, ImGuiKey_2, ImGuiKey_3, ImGuiKey_4, ImGuiKey_5, ImGuiKey_6, ImGuiKey_7, ImGuiKey_8, ImGuiKey_9};
+    if (io.KeyCtrl || io.KeySuper) {
+        if (pressed(ImGuiKey_Z, true)) io.KeyShift ? app.redo() : app.undo();
+        if (pressed(ImGuiKey_Y, true)) app.redo();
+        if (pressed(ImGuiKey_C)) editor.copy_selection();
+        if (pressed(ImGuiKey_V)) editor.paste(mouse_inside ? std::optional<Vec2>(app.view().to_image(mouse)) : std::nullopt);
+        if (pressed(ImGuiKey_D)) editor.duplicate_selection();
+        for (int i = 0; i < 9; ++i)
+            if (pressed(digits[i]) && task && i < (int)task->labels.size()) editor.relabel_selection(task->labels[i].id);
+        return;
+    }
+    if (io.KeyAlt) return;
+    if (pressed(ImGuiKey_F1)) show_help_ = !show_help_;
+    if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : editor.cancel();
+    if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
+    if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
+    if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
+    if (pressed(ImGuiKey_Delete)) editor.delete_selection();
+    if (pressed(ImGuiKey_Tab, true)) editor.cycle_selection(io.KeyShift ? -1 : 1);
+    // CVAT's defaults: + and - change z-order, so zoom lives on ] and [.
+    if (pressed(ImGuiKey_Equal) || pressed(ImGuiKey_KeypadAdd)) editor.bring_to_front();
+    if (pressed(ImGuiKey_Minus) || pressed(ImGuiKey_KeypadSubtract)) editor.send_to_back();
+    if (pressed(ImGuiKey_L)) editor.toggle_lock();
+    if (pressed(ImGuiKey_H)) editor.toggle_hide();
+    for (int i = 0; i < 9; ++i)
+        if (pressed(digits[i]) && task && i < (int)task->labels.size()) editor.set_label(task->labels[i].id);
     Vec2 anchor = mouse_inside ? mouse : Vec2{vp.x + vp.w / 2, vp.y + vp.h / 2};
-    // Zoom keys avoid CVAT's defaults, where + and - change z-order.
-    if (ImGui::IsKeyPressed(ImGuiKey_RightBracket)) app.zoom_around(anchor, 1.2);
-    if (ImGui::IsKeyPressed(ImGuiKey_LeftBracket)) app.zoom_around(anchor, 1 / 1.2);
-    if (ImGui::IsKeyPressed(ImGuiKey_0, false)) app.fit_to_viewport();
-    if (ImGui::IsKeyPressed(ImGuiKey_F)) app.set_frame(app.frame() + 1);
-    if (ImGui::IsKeyPressed(ImGuiKey_D)) app.set_frame(app.frame() - 1);
+    if (pressed(ImGuiKey_RightBracket, true)) app.zoom_around(anchor, 1.2);
+    if (pressed(ImGuiKey_LeftBracket, true)) app.zoom_around(anchor, 1 / 1.2);
+    if (pressed(ImGuiKey_0)) app.fit_to_viewport();
+    if (pressed(ImGuiKey_Z) && !editor.selection().empty()) {
+        // Zoom to the selection.
+        double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+        for (const std::string& id : editor.selection()) {
+            int i = find_object(app.document(), id);
+            if (i < 0 || app.document().objects[i].type == ShapeType::Tag) continue;
+            Rect b = shape_bounds(app.document().objects[i]);
+            x0 = std::min(x0, b.x); y0 = std::min(y0, b.y); x1 = std::max(x1, b.x + b.w); y1 = std::max(y1, b.y + b.h);
+        }
+        if (x0 <= x1) app.focus_on({x0, y0, x1 - x0, y1 - y0}, true);
+    }
+    if (pressed(ImGuiKey_F, true)) app.set_frame(app.frame() + 1);
+    if (pressed(ImGuiKey_D, true)) app.set_frame(app.frame() - 1);
+}
+
+void Workspace::draw_help(double canvas_w, double canvas_h) {
+    static const char* rows[][2] = {
+        {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
+        {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"N", "draw again with the last tool and label; while drawing: finish"},
+        {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
+        {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
+        {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},
+        {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
+        {"Alt+click, right-click a vertex", "delete the vertex"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex"},
+        {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
+        {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"},
+        {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
+        {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"F1", "this help"}};
+    ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
+    ImGui::Begin("Keyboard and mouse", &show_help_, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
+    if (ImGui::BeginTable("##keys", 2, ImGuiTableFlags_RowBg)) {
+        for (const auto& r : rows) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(r[0]);
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(r[1]);
+        }
+        ImGui::EndTable();
+    }
+    ImGui::End();
 }
 
 }  // namespace pm

@@ -3,6 +3,8 @@
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
+#include "ui/panels.hpp"
+#include "ui/shape_layer.hpp"
 
 namespace pm {
 
@@ -13,6 +15,10 @@ public:
 
 private:
     bool panning_ = false;
+    bool editor_pressed_ = false;  // a left press on the canvas went to the editor
+    bool show_help_ = false;
+    ShapeLayer shapes_;
+    Panels panels_;
     Vec2 cursor_image_{0, 0};
     bool cursor_over_image_ = false;
     char frame_input_[24] = "";
@@ -22,9 +28,13 @@ private:
     void draw_notices(App& app, double canvas_w, double canvas_h);
     void handle_canvas_input(App& app);
     void handle_shortcuts(App& app);
+    void draw_help(double canvas_w, double canvas_h);
+    PointerInput pointer_input(const App& app) const;
 };
 
 inline constexpr float kToolbarHeight = 34;
 inline constexpr float kStatusBarHeight = 26;
+inline constexpr float kSidebarWidth = 300;
+inline constexpr double kHandleRadius = 6;  // screen pixels
 
 }  // namespace pm

@@ -93,7 +93,8 @@ class NativeClientSmokeTest(unittest.TestCase):
 
     def spawn(self, args, **kw):
         kw.setdefault("stdout", subprocess.PIPE)
-        proc = subprocess.Popen(args, **kw)
+        # Unbuffered, so that readline never holds lines that select() cannot see.
+        proc = subprocess.Popen(args, bufsize=0, **kw)
         self.procs.append(proc)
         return proc
 
@@ -120,24 +121,29 @@ class NativeClientSmokeTest(unittest.TestCase):
                              "--exit-after-ready", "30"], env=env)
         deadline = time.time() + 60
         events = []
-        while not any(e.get("event") == "ready" for e in events):
+        while not any(e.get("event") == "view" for e in events):
             events.append(json.loads(read_line(client, deadline, "the native client")))
             self.assertNotIn("mountfailed", [e.get("event") for e in events], events)
+        self.assertIn("ready", [e.get("event") for e in events])
+        view = next(e["detail"] for e in events if e.get("event") == "view")
+        self.assertEqual((view["imageWidth"], view["imageHeight"]), (320, 200))
         time.sleep(0.5)  # one more presented frame, so the screenshot is not mid-swap
         w, h, pixel = self.screenshot()
         self.assertEqual((w, h), (WIDTH, HEIGHT))
-        # The image is fitted into the viewport between toolbar and status bar: its centre is near
-        # the window's centre; 60 px to each side is well inside the drawn image (>= 400x250).
-        cx, cy = WIDTH // 2, HEIGHT // 2
-        samples = {"top_left": (cx - 60, cy - 60), "top_right": (cx + 60, cy - 60),
-                   "bottom_left": (cx - 60, cy + 60), "bottom_right": (cx + 60, cy + 60)}
+        # The middle of each quadrant, through the view the client reports (screen = offset + p * zoom).
+        def on_screen(ix, iy):
+            return round(view["offsetX"] + ix * view["zoom"]), round(view["offsetY"] + iy * view["zoom"])
+        samples = {"top_left": on_screen(80, 50), "top_right": on_screen(240, 50),
+                   "bottom_left": on_screen(80, 150), "bottom_right": on_screen(240, 150)}
         for name, (x, y) in samples.items():
             got = pixel(x, y)
             want = QUADRANTS[name]
             self.assertTrue(all(abs(a - b) <= 6 for a, b in zip(got, want)),
                             f"{name} at ({x},{y}) is {got}, expected {want}")
-        # Outside the image (left edge of the viewport, mid-height) is the workspace background.
-        self.assertNotIn(pixel(3, cy), QUADRANTS.values())
+        # Left of the image, at mid-height, is the workspace background.
+        left, middle = on_screen(0, 100)
+        self.assertGreater(left, 4)
+        self.assertNotIn(pixel(left - 4, middle), QUADRANTS.values())
 
 
 if __name__ == "__main__":

@@ -177,3 +177,20 @@ TEST_CASE("the spatial index finds exactly the shapes a linear scan finds") {
     }
     CHECK(got.size() == overlapping);
 }
+
+TEST_CASE("triangulating a concave polygon covers exactly its area") {
+    Points u = {0, 0, 30, 0, 30, 30, 20, 30, 20, 10, 10, 10, 10, 30, 0, 30};
+    for (bool reversed : {false, true}) {
+        Points p = u;
+        if (reversed)
+            for (size_t i = 0, j = vertex_count(u) - 1; i < vertex_count(u); ++i, --j) set_vertex(p, i, vertex(u, j));
+        auto tris = triangulate_polygon(p);
+        REQUIRE(tris.size() == 3 * (vertex_count(p) - 2));
+        double area = 0;
+        for (size_t t = 0; t < tris.size(); t += 3) {
+            Points tri = {p[2 * tris[t]], p[2 * tris[t] + 1], p[2 * tris[t + 1]], p[2 * tris[t + 1] + 1], p[2 * tris[t + 2]], p[2 * tris[t + 2] + 1]};
+            area += std::fabs(polygon_area(tri));
+        }
+        CHECK(area == Approx(std::fabs(polygon_area(p))));
+    }
+}

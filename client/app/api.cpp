@@ -1,0 +1,76 @@
+#include "app/api.hpp"
+
+namespace pm {
+
+namespace {
+
+Json selection_json(App& app) {
+    Json ids = Json::array();
+    for (const std::string& id : app.editor().selection()) ids.push_back(id);
+    return ids;
+}
+
+Expected<Json> set_tool(App& app, const Json& args) {
+    const Json* tool = args.is_object() && args.contains("tool") ? &args["tool"] : &args;
+    auto t = tool->is_string() ? tool_from_string(tool->get<std::string>()) : std::nullopt;
+    if (!t) return Error{"bad_argument", "tool", "setTool needs one of select, rectangle, polygon, polyline, points, ellipse"};
+    if (args.is_object() && args.contains("label") && !args["label"].is_null()) {
+        if (!args["label"].is_string() || !app.editor().set_label(args["label"].get<std::string>()))
+            return Error{"unknown_label", "label", "the task has no label " + args["label"].dump()};
+    }
+    if (*t != Tool::Select && app.editor().label().empty()) return Error{"no_label", "label", "choose a label before drawing: setTool(tool, label)"};
+    app.editor().set_tool(*t);
+    return Json{{"tool", to_string(app.editor().tool())}, {"label", app.editor().label()}};
+}
+
+Expected<Json> select(App& app, const Json& args) {
+    if (!args.is_array()) return Error{"bad_argument", "ids", "select needs an array of object ids"};
+    std::vector<std::string> ids;
+    for (const Json& id : args) {
+        if (!id.is_string() || find_object(app.document(), id.get<std::string>()) < 0)
+            return Error{"not_found", "ids", "no object with id " + id.dump()};
+        ids.push_back(id.get<std::string>());
+    }
+    app.editor().select(std::move(ids));
+    return selection_json(app);
+}
+
+}  // namespace
+
+Expected<Json> call_api(App& app, std::string_view method, std::string_view args_text, double dpr) {
+    Json args = args_text.empty() ? Json() : Json::parse(args_text, nullptr, false);
+    if (args.is_discarded()) return Error{"bad_argument", std::string(method), "the arguments of " + std::string(method) + " are not JSON"};
+    if (method == "getAnnotations") return document_to_json(app.document());
+    if (method == "setAnnotations") {
+        Errors errors = app.set_annotations_json(args_text);
+        if (!errors.empty()) return errors;
+        return Json();
+    }
+    if (method == "getView") return app.view_json(dpr);
+    if (method == "setFrame") {
+        if (!args.is_number_integer()) return Error{"bad_argument", "frame", "setFrame needs an integer frame index"};
+        long long n = args.get<long long>();
+        if (!app.set_frame(n)) return Error{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)};
+        return Json(n);
+    }
+    if (method == "fit") {
+        app.fit_to_viewport();
+        return Json();
+    }
+    if (method == "getTask") return app.task() ? Json{{"id", app.task()->id}, {"name", app.task()->name}, {"frames", app.frame_count()}} : Json();
+    if (method == "undo") return Json(app.undo());
+    if (method == "redo") return Json(app.redo());
+    if (method == "getHistory") {
+        Json done = Json::array(), undone = Json::array();
+        for (const Command& c : app.history().done()) done.push_back(c.name);
+        for (size_t i = app.history().undone().size(); i-- > 0;) undone.push_back(app.history().undone()[i].name);
+        return Json{{"done", done}, {"undone", undone}, {"revision", app.revision()}};
+    }
+    if (method == "setTool") return set_tool(app, args);
+    if (method == "getTool") return Json{{"tool", to_string(app.editor().tool())}, {"label", app.editor().label()}};
+    if (method == "getSelection") return selection_json(app);
+    if (method == "select") return select(app, args);
+    return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};
+}
+
+}  // namespace pm

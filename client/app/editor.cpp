@@ -1,0 +1,602 @@
+#include "app/editor.hpp"
+
+#include "app/app.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pm {
+
+const char* to_string(Tool t) {
+    switch (t) {
+        case Tool::Select: return "select";
+        case Tool::Rectangle: return "rectangle";
+        case Tool::Polygon: return "polygon";
+        case Tool::Polyline: return "polyline";
+        case Tool::Points: return "points";
+        case Tool::Ellipse: return "ellipse";
+    }
+    return "select";
+}
+
+std::optional<Tool> tool_from_string(std::string_view s) {
+    for (Tool t : {Tool::Select, Tool::Rectangle, Tool::Polygon, Tool::Polyline, Tool::Points, Tool::Ellipse})
+        if (s == to_string(t)) return t;
+    return std::nullopt;
+}
+
+static ShapeType shape_type_of(Tool t) {
+    switch (t) {
+        case Tool::Polygon: return ShapeType::Polygon;
+        case Tool::Polyline: return ShapeType::Polyline;
+        case Tool::Points: return ShapeType::Points;
+        case Tool::Ellipse: return ShapeType::Ellipse;
+        default: return ShapeType::Rectangle;
+    }
+}
+
+static bool is_box(ShapeType t) { return t == ShapeType::Rectangle || t == ShapeType::Ellipse; }
+
+// [SECTION] Tools and labels
+
+void Editor::set_tool(Tool tool) {
+    if (draft_) draft_.reset();
+    redraw_.reset();
+    tool_ = tool;
+    if (tool != Tool::Select) last_draw_tool_ = tool;
+}
+
+bool Editor::set_label(const std::string& label_id) {
+    const Task* task = app_.task();
+    if (!task || !task->find_label(label_id)) return false;
+    label_ = label_id;
+    return true;
+}
+
+void Editor::repeat_last_tool() {
+    if (draft_) return finish_drawing();
+    set_tool(last_draw_tool_);
+}
+
+// [SECTION] Caches for picking
+
+void Editor::refresh_caches() {
+    if (cached_revision_ == app_.revision() && cached_frame_ == app_.frame()) return;
+    cached_revision_ = app_.revision();
+    cached_frame_ = app_.frame();
+    const auto& objects = app_.document().objects;
+    frame_shapes_.clear();
+    for (uint32_t i = 0; i < objects.size(); ++i)
+        if (objects[i].frame == cached_frame_ && objects[i].type != ShapeType::Tag) frame_shapes_.push_back(i);
+    // Bottom to top: z first, then document order (later drawn over earlier).
+    std::stable_sort(frame_shapes_.begin(), frame_shapes_.end(), [&](uint32_t a, uint32_t b) { return objects[a].z < objects[b].z; });
+    index_.build(objects, frame_shapes_);
+    auto alive = [&](const std::string& id) { return find_object(app_.document(), id) >= 0; };
+    selection_.erase(std::remove_if(selection_.begin(), selection_.end(), [&](const std::string& id) { return !alive(id); }), selection_.end());
+}
+
+const std::vector<uint32_t>& Editor::frame_shapes() {
+    refresh_caches();
+    return frame_shapes_;
+}
+
+int Editor::pick(Vec2 p, double tolerance) {
+    refresh_caches();
+    const auto& objects = app_.document().objects;
+    index_.query_point(p, tolerance, candidates_);
+    int best = -1;
+    size_t best_rank = 0;
+    // The rank of a shape is its place in frame_shapes_ (bottom to top); the highest hit wins.
+    for (uint32_t i : candidates_) {
+        const Object& o = objects[i];
+        if (is_hidden(o.id) || !hit_shape(o, p, tolerance)) continue;
+        size_t rank = (size_t)(std::find(frame_shapes_.begin(), frame_shapes_.end(), i) - frame_shapes_.begin());
+        if (best < 0 || rank > best_rank) { best = (int)i; best_rank = rank; }
+    }
+    return best;
+}
+
+void Editor::document_replaced() {
+    cached_revision_ = ~0ull;
+    previews_.clear();
+    drag_ = Drag::None;
+    redraw_.reset();
+    refresh_caches();
+}
+
+void Editor::forget_view_state() {
+    selection_.clear();
+    hidden_.clear();
+    locked_.clear();
+    hovered_.clear();
+    draft_.reset();
+}
+
+// [SECTION] Selection
+
+void Editor::select(std::vector<std::string> ids) {
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return find_object(app_.document(), id) < 0; }), ids.end());
+    selection_ = std::move(ids);
+}
+
+bool Editor::is_selected(const std::string& id) const { return std::find(selection_.begin(), selection_.end(), id) != selection_.end(); }
+
+void Editor::set_hidden(const std::string& id, bool hidden) {
+    if (hidden) hidden_.insert(id);
+    else hidden_.erase(id);
+}
+
+void Editor::set_locked(const std::string& id, bool locked) {
+    if (locked) locked_.insert(id);
+    else locked_.erase(id);
+}
+
+std::vector<size_t> Editor::selected_indices() const {
+    std::vector<size_t> out;
+    for (const std::string& id : selection_)
+        if (int i = find_object(app_.document(), id); i >= 0) out.push_back((size_t)i);
+    return out;
+}
+
+std::optional<Vec2> Editor::redraw_start() const {
+    if (!redraw_) return std::nullopt;
+    int i = find_object(app_.document(), redraw_->id);
+    if (i < 0 || redraw_->from >= vertex_count(app_.document().objects[i].points)) return std::nullopt;
+    return vertex(app_.document().objects[i].points, redraw_->from);
+}
+
+std::optional<Rect> Editor::box_selection() const {
+    if (drag_ != Drag::BoxSelect) return std::nullopt;
+    return Rect{std::min(drag_start_.x, cursor_.x), std::min(drag_start_.y, cursor_.y), std::fabs(cursor_.x - drag_start_.x), std::fabs(cursor_.y - drag_start_.y)};
+}
+
+void Editor::cycle_selection(int step) {
+    refresh_caches();
+    std::vector<uint32_t> visible;
+    for (uint32_t i : frame_shapes_)
+        if (!is_hidden(app_.document().objects[i].id)) visible.push_back(i);
+    if (visible.empty()) return;
+    long long at = -1;
+    if (selection_.size() == 1)
+        for (size_t k = 0; k < visible.size(); ++k)
+            if (app_.document().objects[visible[k]].id == selection_[0]) at = (long long)k;
+    long long n = (long long)visible.size();
+    long long next = at < 0 ? (step > 0 ? 0 : n - 1) : ((at + step) % n + n) % n;
+    selection_ = {app_.document().objects[visible[(size_t)next]].id};
+}
+
+// [SECTION] Creating shapes
+
+std::optional<Points> Editor::inside_image(ShapeType type, const Points& p) const {
+    const FrameImage* img = app_.current_image();
+    const Task* task = app_.task();
+    if (!img || img->state != LoadState::Ready || !task) return p;
+    return keep_inside(type, p, img->width, img->height, task->clamp);
+}
+
+Object Editor::new_shape(ShapeType type, Points points) {
+    Object o;
+    o.id = app_.new_object_id();
+    o.type = type;
+    o.frame = app_.frame();
+    o.label = label_;
+    o.points = std::move(points);
+    long long top = 0;
+    for (uint32_t i : frame_shapes()) top = std::max(top, app_.document().objects[i].z);
+    o.z = frame_shapes_.empty() ? 0 : top;
+    if (const Task* task = app_.task())
+        if (const LabelSpec* spec = task->find_label(label_))
+            for (const AttributeSpec& a : spec->attributes) o.attributes.push_back({a.id, a.default_value});
+    return o;
+}
+
+bool Editor::draft_complete() const {
+    if (!draft_) return false;
+    size_t n = vertex_count(draft_->points);
+    return n >= minimum_vertices(draft_->type) && !is_box(draft_->type);
+}
+
+void Editor::commit_draft() {
+    if (!draft_) return;
+    Object o = std::move(*draft_);
+    draft_.reset();
+    auto kept = inside_image(o.type, o.points);
+    if (!kept) {
+        app_.report({"outside_image", o.id, std::string("the ") + to_string(o.type) + " was drawn outside the image and was not kept"});
+        return;
+    }
+    o.points = *kept;
+    std::string id = o.id;
+    std::string name = std::string("draw ") + to_string(o.type);
+    if (app_.perform(Command{name, {ObjectOp::create(std::move(o), app_.document().objects.size())}})) selection_ = {id};
+    tool_ = Tool::Select;
+}
+
+void Editor::finish_drawing() {
+    if (!draft_) return;
+    if (draft_complete()) commit_draft();
+}
+
+void Editor::remove_last_vertex() {
+    if (!draft_ || is_box(draft_->type)) return;
+    if (draft_->points.size() >= 2) draft_->points.resize(draft_->points.size() - 2);
+    if (draft_->points.empty()) draft_.reset();
+}
+
+void Editor::add_tag() {
+    if (label_.empty()) return;
+    Object tag = new_shape(ShapeType::Tag, {});
+    tag.z = 0;
+    app_.perform(Command{"add tag", {ObjectOp::create(std::move(tag), app_.document().objects.size())}});
+}
+
+Vec2 Editor::snapped(Vec2 p, const PointerInput& in, const std::string& skip_id) {
+    if (!snapping_ || in.ctrl) return p;
+    refresh_caches();
+    const auto& objects = app_.document().objects;
+    index_.query_point(p, in.pick_radius, candidates_);
+    std::vector<const Object*> near;
+    for (uint32_t i : candidates_)
+        if (!is_hidden(objects[i].id)) near.push_back(&objects[i]);
+    return snap_point(near, p, in.pick_radius, skip_id).value_or(p);
+}
+
+// [SECTION] Pointer
+
+Vec2 Editor::rotation_handle(const Object& o, double pick_radius) {
+    Vec2 c = box_centre(o.points);
+    double half_h = (o.points[3] - o.points[1]) / 2;
+    double r = o.rotation * 3.14159265358979323846 / 180, reach = half_h + 6 * pick_radius;
+    return {c.x + std::sin(r) * reach, c.y - std::cos(r) * reach};
+}
+
+bool Editor::handle_selected_shape_press(const PointerInput& in) {
+    if (selection_.size() != 1 || is_locked(selection_[0]) || is_hidden(selection_[0])) return false;
+    int index = find_object(app_.document(), selection_[0]);
+    if (index < 0) return false;
+    const Object& o = app_.document().objects[index];
+    if (o.type == ShapeType::Tag || o.frame != app_.frame()) return false;
+    if (is_box(o.type) && distance(rotation_handle(o, in.pick_radius), in.at) <= in.pick_radius * 1.5) {
+        start_drag(Drag::Rotate, in, {o.id});
+        return true;
+    }
+    Points vertices = editable_vertices(o);
+    if (auto v = nearest_vertex(vertices, in.at, in.pick_radius)) {
+        if (in.alt) {
+            if (auto fewer = remove_vertex(o.points, *v, o.type)) {
+                Object after = o;
+                after.points = *fewer;
+                perform_updates("delete vertex", {after});
+            }
+            return true;
+        }
+        if (in.shift && o.type == ShapeType::Polygon) {
+            redraw_ = Redraw{o.id, *v, {}};
+            return true;
+        }
+        start_drag(Drag::Vertex, in, {o.id});
+        drag_vertex_ = *v;
+        return true;
+    }
+    if (o.type == ShapeType::Polygon || o.type == ShapeType::Polyline) {
+        // Midpoint handles: dragging one inserts a vertex there.
+        bool closed = o.type == ShapeType::Polygon;
+        size_t n = vertex_count(o.points), edges = closed ? n : n - 1;
+        for (size_t e = 0; e < edges; ++e) {
+            Vec2 a = vertex(o.points, e), b = vertex(o.points, (e + 1) % n);
+            Vec2 mid{(a.x + b.x) / 2, (a.y + b.y) / 2};
+            if (distance(mid, in.at) > in.pick_radius) continue;
+            start_drag(Drag::Vertex, in, {o.id});
+            previews_[0].points = insert_vertex(o.points, e, mid);
+            drag_vertex_ = e + 1;
+            drag_moved_ = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+void Editor::pointer_down(const PointerInput& in, PointerButton button) {
+    cursor_ = in.at;
+    if (button == PointerButton::Right) {
+        if (draft_) return remove_last_vertex();
+        PointerInput alt = in;
+        alt.alt = true;
+        handle_selected_shape_press(alt);  // right-click on a vertex deletes it
+        return;
+    }
+    if (redraw_) {
+        int index = find_object(app_.document(), redraw_->id);
+        if (index < 0) { redraw_.reset(); return; }
+        const Object& o = app_.document().objects[index];
+        auto v = nearest_vertex(o.points, in.at, in.pick_radius);
+        if (v && *v != redraw_->from) return finish_redraw(*v);
+        Vec2 p = snapped(in.at, in, o.id);
+        redraw_->path.push_back(p.x);
+        redraw_->path.push_back(p.y);
+        return;
+    }
+    if (tool_ == Tool::Rectangle || tool_ == Tool::Ellipse) {
+        Vec2 p = snapped(in.at, in, "");
+        draft_ = new_shape(shape_type_of(tool_), {p.x, p.y, p.x, p.y});
+        drag_ = Drag::DrawBox;
+        drag_start_ = p;
+        return;
+    }
+    if (tool_ == Tool::Polygon || tool_ == Tool::Polyline || tool_ == Tool::Points) {
+        if (!draft_) draft_ = new_shape(shape_type_of(tool_), {});
+        // Clicking the first vertex closes a polygon.
+        if (tool_ == Tool::Polygon && vertex_count(draft_->points) >= 3 && distance(vertex(draft_->points, 0), in.at) <= in.pick_radius)
+            return commit_draft();
+        Vec2 p = snapped(in.at, in, "");
+        draft_->points.push_back(p.x);
+        draft_->points.push_back(p.y);
+        return;
+    }
+    // Select tool.
+    if (handle_selected_shape_press(in)) return;
+    int hit = pick(in.at, in.pick_radius);
+    if (hit >= 0) {
+        const std::string& id = app_.document().objects[hit].id;
+        if (in.ctrl || in.shift) {
+            if (is_selected(id)) selection_.erase(std::find(selection_.begin(), selection_.end(), id));
+            else selection_.push_back(id);
+            return;
+        }
+        if (!is_selected(id)) selection_ = {id};
+        std::vector<std::string> movable;
+        for (const std::string& s : selection_)
+            if (!is_locked(s)) movable.push_back(s);
+        if (!movable.empty()) start_drag(Drag::Move, in, movable);
+        return;
+    }
+    if (!in.ctrl && !in.shift) selection_.clear();
+    drag_ = Drag::BoxSelect;
+    drag_start_ = in.at;
+}
+
+void Editor::start_drag(Drag kind, const PointerInput& in, const std::vector<std::string>& ids) {
+    drag_ = kind;
+    drag_start_ = in.at;
+    drag_moved_ = false;
+    drag_before_.clear();
+    drag_indices_.clear();
+    for (const std::string& id : ids) {
+        int i = find_object(app_.document(), id);
+        if (i < 0) continue;
+        drag_before_.push_back(app_.document().objects[i]);
+        drag_indices_.push_back((size_t)i);
+    }
+    previews_ = drag_before_;
+}
+
+void Editor::pointer_move(const PointerInput& in, bool button_held) {
+    cursor_ = in.at;
+    if (drag_ == Drag::None && !draft_) {
+        int hit = tool_ == Tool::Select ? pick(in.at, in.pick_radius) : -1;
+        hovered_ = hit >= 0 ? app_.document().objects[hit].id : std::string();
+    }
+    if (draft_ && drag_ == Drag::DrawBox) {
+        Vec2 p = snapped(in.at, in, "");
+        draft_->points = {std::min(drag_start_.x, p.x), std::min(drag_start_.y, p.y), std::max(drag_start_.x, p.x), std::max(drag_start_.y, p.y)};
+        return;
+    }
+    // Shift+drag while drawing a polygon or polyline lays vertices along the path.
+    if (draft_ && button_held && in.shift && (draft_->type == ShapeType::Polygon || draft_->type == ShapeType::Polyline)) {
+        size_t n = vertex_count(draft_->points);
+        if (n == 0 || distance(vertex(draft_->points, n - 1), in.at) >= in.freehand_spacing) {
+            draft_->points.push_back(in.at.x);
+            draft_->points.push_back(in.at.y);
+        }
+        return;
+    }
+    if (drag_ != Drag::None && button_held) update_drag(in);
+}
+
+void Editor::update_drag(const PointerInput& in) {
+    if (drag_ == Drag::BoxSelect) return;
+    if (distance(in.at, drag_start_) > 0) drag_moved_ = true;
+    for (size_t k = 0; k < previews_.size(); ++k) {
+        const Object& before = drag_before_[k];
+        Object& after = previews_[k];
+        switch (drag_) {
+            case Drag::Move: after.points = translate(before.points, {in.at.x - drag_start_.x, in.at.y - drag_start_.y}); break;
+            case Drag::Rotate: after.rotation = rotation_towards(before.points, in.at); break;
+            case Drag::Vertex: {
+                Vec2 p = snapped(in.at, in, before.id);
+                if (is_box(before.type)) after.points = drag_box_corner(before.points, before.rotation, drag_vertex_, p);
+                else set_vertex(after.points, drag_vertex_, p);
+                break;
+            }
+            default: break;
+        }
+    }
+}
+
+void Editor::pointer_up(const PointerInput& in) {
+    cursor_ = in.at;
+    if (drag_ == Drag::DrawBox) {
+        drag_ = Drag::None;
+        if (draft_ && draft_->points[2] - draft_->points[0] >= in.pick_radius / 2 && draft_->points[3] - draft_->points[1] >= in.pick_radius / 2) commit_draft();
+        else draft_.reset();  // a click, not a drag: nothing drawn
+        return;
+    }
+    if (drag_ == Drag::BoxSelect) {
+        Rect r = *box_selection();
+        drag_ = Drag::None;
+        if (r.w < in.pick_radius && r.h < in.pick_radius) return;
+        refresh_caches();
+        index_.query_rect(r, candidates_);
+        for (uint32_t i : candidates_) {
+            const Object& o = app_.document().objects[i];
+            Rect b = shape_bounds(o);
+            bool inside = b.x >= r.x && b.y >= r.y && b.x + b.w <= r.x + r.w && b.y + b.h <= r.y + r.h;
+            if (inside && !is_hidden(o.id) && !is_selected(o.id)) selection_.push_back(o.id);
+        }
+        return;
+    }
+    if (drag_ != Drag::None) end_drag(in);
+}
+
+void Editor::end_drag(const PointerInput& in) {
+    update_drag(in);
+    Drag kind = drag_;
+    drag_ = Drag::None;
+    std::vector<Object> after = std::move(previews_);
+    previews_.clear();
+    if (!drag_moved_) return;
+    const char* name = kind == Drag::Move ? (after.size() > 1 ? "move shapes" : "move shape") : kind == Drag::Rotate ? "rotate shape" : "move vertex";
+    perform_updates(name, after);
+}
+
+void Editor::perform_updates(const std::string& name, const std::vector<Object>& after) {
+    Command c{name, {}};
+    for (const Object& a : after) {
+        int i = find_object(app_.document(), a.id);
+        if (i < 0) continue;
+        Object kept = a;
+        if (auto inside = inside_image(a.type, a.points)) kept.points = *inside;
+        else continue;  // moved wholly outside the image: that shape stays where it was
+        if (!same_object(kept, app_.document().objects[i])) c.ops.push_back(ObjectOp::update(app_.document().objects[i], kept, (size_t)i));
+    }
+    app_.perform(std::move(c));
+}
+
+void Editor::finish_redraw(size_t to) {
+    Redraw r = std::move(*redraw_);
+    redraw_.reset();
+    int i = find_object(app_.document(), r.id);
+    if (i < 0) return;
+    Object after = app_.document().objects[i];
+    after.points = redraw_polygon_part(after.points, r.from, to, r.path);
+    if (vertex_count(after.points) < 3) return;
+    perform_updates("redraw polygon part", {after});
+}
+
+// [SECTION] Keys
+
+void Editor::cancel() {
+    if (draft_) { draft_.reset(); drag_ = Drag::None; return; }
+    if (redraw_) { redraw_.reset(); return; }
+    if (drag_ != Drag::None) { previews_.clear(); drag_ = Drag::None; return; }
+    selection_.clear();
+}
+
+void Editor::delete_selection() {
+    std::vector<size_t> indices = selected_indices();
+    std::sort(indices.rbegin(), indices.rend());
+    Command c{indices.size() > 1 ? "delete " + std::to_string(indices.size()) + " shapes" : "delete shape", {}};
+    for (size_t i : indices)
+        if (!is_locked(app_.document().objects[i].id)) c.ops.push_back(ObjectOp::remove(app_.document().objects[i], i));
+    if (app_.perform(std::move(c))) selection_.clear();
+}
+
+void Editor::copy_selection() {
+    clipboard_.clear();
+    for (size_t i : selected_indices()) clipboard_.push_back(app_.document().objects[i]);
+}
+
+// The centre of the shapes' bounds (tags have none).
+static std::optional<Vec2> group_centre(const std::vector<Object>& objects) {
+    double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+    for (const Object& o : objects) {
+        if (o.type == ShapeType::Tag) continue;
+        Rect b = shape_bounds(o);
+        x0 = std::min(x0, b.x); y0 = std::min(y0, b.y); x1 = std::max(x1, b.x + b.w); y1 = std::max(y1, b.y + b.h);
+    }
+    if (x0 > x1) return std::nullopt;
+    return Vec2{(x0 + x1) / 2, (y0 + y1) / 2};
+}
+
+void Editor::paste(std::optional<Vec2> at) {
+    if (clipboard_.empty()) return;
+    Vec2 shift{0, 0};
+    auto centre = group_centre(clipboard_);
+    if (at && centre) shift = {at->x - centre->x, at->y - centre->y};  // the group's centre lands under the cursor
+    Command c{clipboard_.size() > 1 ? "paste " + std::to_string(clipboard_.size()) + " shapes" : "paste shape", {}};
+    std::vector<std::string> ids;
+    size_t end = app_.document().objects.size();
+    for (const Object& src : clipboard_) {
+        Object o = src;
+        o.id = app_.new_object_id();
+        o.frame = app_.frame();
+        o.points = translate(o.points, shift);
+        if (o.type != ShapeType::Tag) {
+            auto inside = inside_image(o.type, o.points);
+            if (!inside) continue;
+            o.points = *inside;
+        }
+        ids.push_back(o.id);
+        c.ops.push_back(ObjectOp::create(std::move(o), end++));
+    }
+    if (app_.perform(std::move(c))) selection_ = ids;
+}
+
+void Editor::duplicate_selection() {
+    std::vector<Object> saved = std::move(clipboard_);
+    copy_selection();
+    std::optional<Vec2> centre = group_centre(clipboard_);
+    if (centre) centre = Vec2{centre->x + 10, centre->y + 10};  // offset so that the copy is visible
+    paste(centre);
+    clipboard_ = std::move(saved);
+}
+
+void Editor::bring_to_front() {
+    long long top = 0;
+    for (uint32_t i : frame_shapes()) top = std::max(top, app_.document().objects[i].z);
+    std::vector<Object> after;
+    for (size_t i : selected_indices()) {
+        Object o = app_.document().objects[i];
+        o.z = top + 1;
+        after.push_back(o);
+    }
+    perform_updates("bring to front", after);
+}
+
+void Editor::send_to_back() {
+    long long bottom = 0;
+    for (uint32_t i : frame_shapes()) bottom = std::min(bottom, app_.document().objects[i].z);
+    std::vector<Object> after;
+    for (size_t i : selected_indices()) {
+        Object o = app_.document().objects[i];
+        o.z = bottom - 1;
+        after.push_back(o);
+    }
+    perform_updates("send to back", after);
+}
+
+void Editor::toggle_lock() {
+    bool all_locked = !selection_.empty() && std::all_of(selection_.begin(), selection_.end(), [&](const std::string& id) { return is_locked(id); });
+    for (const std::string& id : selection_) set_locked(id, !all_locked);
+}
+
+void Editor::toggle_hide() {
+    bool all_hidden = !selection_.empty() && std::all_of(selection_.begin(), selection_.end(), [&](const std::string& id) { return is_hidden(id); });
+    for (const std::string& id : selection_) set_hidden(id, !all_hidden);
+}
+
+bool Editor::relabel_selection(const std::string& label_id) {
+    const Task* task = app_.task();
+    const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
+    if (!spec) return false;
+    std::vector<Object> after;
+    for (size_t i : selected_indices()) {
+        Object o = app_.document().objects[i];
+        if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), o.type) == spec->types.end()) continue;
+        o.label = label_id;
+        // Attributes follow the new label: kept where the id and value still fit, else defaults.
+        std::vector<Attribute> attrs;
+        for (const AttributeSpec& a : spec->attributes) {
+            Json value = a.default_value;
+            for (const Attribute& old : o.attributes)
+                if (old.id == a.id && attribute_value_fits(a, old.value)) value = old.value;
+            attrs.push_back({a.id, value});
+        }
+        o.attributes = std::move(attrs);
+        after.push_back(std::move(o));
+    }
+    perform_updates("change label", after);
+    return true;
+}
+
+}  // namespace pm

@@ -1,0 +1,139 @@
+// The editing tools as a state machine: drawing shapes, selecting, moving, reshaping, and the
+// commands the labeler's keys stand for. Input arrives already in image pixels (the UI converts);
+// every change to the document leaves here as one Command through App::perform, when the gesture
+// ends: a drag previews and commits once. View-only state (hidden, locked, selection, the draft
+// being drawn) lives here and is not undoable.
+#pragma once
+#include "polymark/edit.hpp"
+#include "polymark/geometry.hpp"
+#include "polymark/spatial_index.hpp"
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pm {
+
+class App;
+
+enum class Tool { Select, Rectangle, Polygon, Polyline, Points, Ellipse };
+const char* to_string(Tool t);
+std::optional<Tool> tool_from_string(std::string_view s);
+
+struct PointerInput {
+    Vec2 at;                    // image pixels
+    double pick_radius = 4;     // image pixels that make the handle radius on screen
+    double freehand_spacing = 6;  // image pixels between vertices added by Shift+drag
+    bool shift = false, ctrl = false, alt = false;
+};
+
+enum class PointerButton { Left, Right };
+
+class Editor {
+public:
+    explicit Editor(App& app) : app_(app) {}
+
+    // [SECTION] Tools and the label of the next shape
+    void set_tool(Tool tool);
+    Tool tool() const { return tool_; }
+    bool set_label(const std::string& label_id);  // false when the task has no such label
+    const std::string& label() const { return label_; }
+    void repeat_last_tool();  // N when not drawing: the last drawing tool, same label
+
+    // [SECTION] Pointer, in image pixels
+    void pointer_down(const PointerInput& in, PointerButton button);
+    void pointer_move(const PointerInput& in, bool button_held);
+    void pointer_up(const PointerInput& in);
+
+    // [SECTION] Keys
+    bool drawing() const { return draft_.has_value(); }
+    bool busy() const { return drawing() || drag_ != Drag::None || redraw_.has_value(); }
+    void finish_drawing();       // Enter, or N while drawing
+    void cancel();               // Esc: the draft, a drag in progress, a redraw, else the selection
+    void remove_last_vertex();   // Backspace while drawing
+    void delete_selection();
+    void duplicate_selection();
+    void copy_selection();
+    void paste(std::optional<Vec2> at);
+    void bring_to_front();       // +
+    void send_to_back();         // -
+    void toggle_lock();          // L
+    void toggle_hide();          // H
+    bool relabel_selection(const std::string& label_id);  // Ctrl+1..9
+    void cycle_selection(int step);  // Tab / Shift+Tab
+    void add_tag();
+    void set_snapping(bool on) { snapping_ = on; }
+    bool snapping() const { return snapping_; }
+
+    // [SECTION] Selection and what the renderer needs
+    const std::vector<std::string>& selection() const { return selection_; }
+    void select(std::vector<std::string> ids);
+    bool is_selected(const std::string& id) const;
+    bool is_hidden(const std::string& id) const { return hidden_.count(id) > 0; }
+    bool is_locked(const std::string& id) const { return locked_.count(id) > 0; }
+    void set_hidden(const std::string& id, bool hidden);
+    void set_locked(const std::string& id, bool locked);
+    const std::string& hovered() const { return hovered_; }
+    // The shape being drawn, and shapes being dragged (shown instead of their stored version).
+    const std::optional<Object>& draft() const { return draft_; }
+    const std::vector<Object>& previews() const { return previews_; }
+    std::optional<Rect> box_selection() const;
+    const Points* redraw_path() const { return redraw_ ? &redraw_->path : nullptr; }
+    std::optional<Vec2> redraw_start() const;
+    Vec2 cursor() const { return cursor_; }
+    // Where a box's rotation handle sits, for the renderer and hit tests.
+    static Vec2 rotation_handle(const Object& o, double pick_radius);
+    // Indices into document().objects of the current frame's shapes, bottom to top.
+    const std::vector<uint32_t>& frame_shapes();
+    // The topmost visible shape under p, or -1.
+    int pick(Vec2 p, double tolerance);
+    // Called after the document changed outside a gesture (a command, undo, redo).
+    void document_replaced();
+    // A new document from the host: selection, hidden and locked shapes and any draft are dropped.
+    void forget_view_state();
+
+private:
+    enum class Drag { None, Move, Vertex, Rotate, BoxSelect, DrawBox };
+    struct Redraw { std::string id; size_t from = 0; Points path; };
+
+    App& app_;
+    Tool tool_ = Tool::Select;
+    Tool last_draw_tool_ = Tool::Rectangle;
+    std::string label_;
+    bool snapping_ = true;
+    std::vector<std::string> selection_;
+    std::set<std::string> hidden_, locked_;
+    std::string hovered_;
+    std::optional<Object> draft_;
+    std::vector<Object> previews_;
+    std::vector<Object> drag_before_;
+    std::vector<size_t> drag_indices_;
+    Drag drag_ = Drag::None;
+    Vec2 drag_start_, cursor_;
+    size_t drag_vertex_ = 0;
+    bool drag_moved_ = false;
+    std::optional<Redraw> redraw_;
+    std::vector<Object> clipboard_;
+    // Picking caches: rebuilt when the document revision or the frame changes.
+    SpatialIndex index_;
+    std::vector<uint32_t> frame_shapes_, candidates_;
+    uint64_t cached_revision_ = ~0ull;
+    long long cached_frame_ = -1;
+
+    void refresh_caches();
+    Object new_shape(ShapeType type, Points points);
+    void commit_draft();
+    bool draft_complete() const;
+    Vec2 snapped(Vec2 p, const PointerInput& in, const std::string& skip_id);
+    void start_drag(Drag kind, const PointerInput& in, const std::vector<std::string>& ids);
+    void update_drag(const PointerInput& in);
+    void end_drag(const PointerInput& in);
+    bool handle_selected_shape_press(const PointerInput& in);
+    void finish_redraw(size_t to);
+    std::vector<size_t> selected_indices() const;
+    std::optional<Points> inside_image(ShapeType type, const Points& p) const;
+    void perform_updates(const std::string& name, const std::vector<Object>& after);
+};
+
+}  // namespace pm

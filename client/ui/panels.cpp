@@ -1,0 +1,208 @@
+#include "ui/panels.hpp"
+
+#include "ui/shape_layer.hpp"
+
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace pm {
+
+static const std::string& label_name(const Task* task, const std::string& id) {
+    const LabelSpec* spec = task ? task->find_label(id) : nullptr;
+    return spec ? spec->name : id;
+}
+
+void Panels::draw(App& app, Rect area) {
+    ImGui::SetNextWindowPos(ImVec2((float)area.x, (float)area.y));
+    ImGui::SetNextWindowSize(ImVec2((float)area.w, (float)area.h));
+    ImGui::Begin("##sidebar", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                                           ImGuiWindowFlags_NoBringToFrontOnFocus);
+    if (ImGui::CollapsingHeader("Labels", ImGuiTreeNodeFlags_DefaultOpen)) draw_labels(app);
+    if (ImGui::CollapsingHeader("Objects", ImGuiTreeNodeFlags_DefaultOpen)) draw_objects(app);
+    if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) draw_attributes(app);
+    if (ImGui::CollapsingHeader("History")) draw_history(app);
+    ImGui::End();
+}
+
+void Panels::draw_labels(App& app) {
+    const Task* task = app.task();
+    if (!task) return;
+    Editor& editor = app.editor();
+    for (size_t i = 0; i < task->labels.size(); ++i) {
+        const LabelSpec& l = task->labels[i];
+        int on_frame = 0;
+        for (const Object& o : app.document().objects) on_frame += o.frame == app.frame() && o.label == l.id;
+        ImGui::PushID((int)i);
+        ImU32 colour = ShapeLayer::label_colour(task, l.id, 255);
+        ImVec2 at = ImGui::GetCursorScreenPos();
+        float h = ImGui::GetTextLineHeight();
+        ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(at.x, at.y + 2), ImVec2(at.x + h - 4, at.y + h - 2), colour, 2);
+        ImGui::Dummy(ImVec2(h - 2, h));
+        ImGui::SameLine();
+        char text[160];
+        if (i < 9) std::snprintf(text, sizeof text, "%zu  %s", i + 1, l.name.c_str());
+        else std::snprintf(text, sizeof text, "   %s", l.name.c_str());
+        if (ImGui::Selectable(text, editor.label() == l.id, 0, ImVec2(ImGui::GetContentRegionAvail().x - 70, 0))) editor.set_label(l.id);
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip(i < 9 ? "Label for the next shape (%zu); Ctrl+%zu relabels the selection" : "Label for the next shape", i + 1, i + 1);
+        ImGui::SameLine(ImGui::GetContentRegionMax().x - 62);
+        ImGui::TextDisabled("%d", on_frame);
+        bool tag_allowed = l.types.empty() || std::find(l.types.begin(), l.types.end(), ShapeType::Tag) != l.types.end();
+        if (tag_allowed) {
+            ImGui::SameLine(ImGui::GetContentRegionMax().x - 36);
+            if (ImGui::SmallButton("+tag")) {
+                editor.set_label(l.id);
+                editor.add_tag();
+            }
+        }
+        ImGui::PopID();
+    }
+}
+
+void Panels::draw_objects(App& app) {
+    const Task* task = app.task();
+    Editor& editor = app.editor();
+    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.45f);
+    if (ImGui::BeginCombo("##filter", label_filter_.empty() ? "All labels" : label_name(task, label_filter_).c_str())) {
+        if (ImGui::Selectable("All labels", label_filter_.empty())) label_filter_.clear();
+        if (task)
+            for (const LabelSpec& l : task->labels)
+                if (ImGui::Selectable(l.name.c_str(), label_filter_ == l.id)) label_filter_ = l.id;
+        ImGui::EndCombo();
+    }
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputTextWithHint("##search", "search", search_, sizeof search_);
+    const auto& objects = app.document().objects;
+    std::string needle = search_;
+    std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+    ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
+    for (size_t i = 0; i < objects.size(); ++i) {
+        const Object& o = objects[i];
+        if (o.frame != app.frame()) continue;
+        if (!label_filter_.empty() && o.label != label_filter_) continue;
+        std::string name = label_name(task, o.label);
+        if (!needle.empty()) {
+            std::string hay = name + " " + o.id + " " + to_string(o.type);
+            std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+            if (hay.find(needle) == std::string::npos) continue;
+        }
+        ImGui::PushID(o.id.c_str());
+        bool hidden = editor.is_hidden(o.id), locked = editor.is_locked(o.id);
+        if (ImGui::SmallButton(hidden ? "show" : "hide")) editor.set_hidden(o.id, !hidden);
+        ImGui::SameLine();
+        if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
+        ImGui::SameLine();
+        char text[200];
+        std::snprintf(text, sizeof text, "%s  %s  %s", name.c_str(), to_string(o.type), o.id.c_str());
+        if (ImGui::Selectable(text, editor.is_selected(o.id))) {
+            editor.select({o.id});
+            if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
+        }
+        ImGui::PopID();
+    }
+    ImGui::EndChild();
+}
+
+void Panels::draw_attributes(App& app) {
+    Editor& editor = app.editor();
+    const Task* task = app.task();
+    if (editor.selection().size() != 1 || !task) {
+        ImGui::TextDisabled(editor.selection().empty() ? "Select a shape to edit its attributes" : "%zu shapes selected", editor.selection().size());
+        return;
+    }
+    int index = find_object(app.document(), editor.selection()[0]);
+    if (index < 0) return;
+    const Object& o = app.document().objects[index];
+    const LabelSpec* spec = task->find_label(o.label);
+    ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
+    if (!spec || spec->attributes.empty()) {
+        ImGui::TextDisabled("This label has no attributes");
+        return;
+    }
+    auto current = [&](const AttributeSpec& a) {
+        for (const Attribute& at : o.attributes)
+            if (at.id == a.id) return at.value;
+        return a.default_value;
+    };
+    auto set = [&](const AttributeSpec& a, Json value) {
+        Object after = o;
+        bool found = false;
+        for (Attribute& at : after.attributes)
+            if (at.id == a.id) { at.value = value; found = true; }
+        if (!found) after.attributes.push_back({a.id, value});
+        app.perform(Command{"set " + a.name, {ObjectOp::update(o, after, (size_t)index)}});
+    };
+    for (const AttributeSpec& a : spec->attributes) {
+        ImGui::PushID(a.id.c_str());
+        Json value = current(a);
+        switch (a.type) {
+            case AttributeType::Select: {
+                std::string now = value.is_string() ? value.get<std::string>() : "";
+                if (ImGui::BeginCombo(a.name.c_str(), now.c_str())) {
+                    for (const std::string& v : a.values)
+                        if (ImGui::Selectable(v.c_str(), v == now) && v != now) set(a, v);
+                    ImGui::EndCombo();
+                }
+                break;
+            }
+            case AttributeType::Radio: {
+                ImGui::TextUnformatted(a.name.c_str());
+                std::string now = value.is_string() ? value.get<std::string>() : "";
+                for (const std::string& v : a.values) {
+                    ImGui::SameLine();
+                    if (ImGui::RadioButton(v.c_str(), v == now) && v != now) set(a, v);
+                }
+                break;
+            }
+            case AttributeType::Checkbox: {
+                bool b = value.is_boolean() && value.get<bool>();
+                if (ImGui::Checkbox(a.name.c_str(), &b)) set(a, b);
+                break;
+            }
+            case AttributeType::Number: {
+                double d = value.is_number() ? value.get<double>() : a.min;
+                double step = a.step;
+                if (ImGui::InputDouble(a.name.c_str(), &d, step, step * 10, "%.6g")) {}
+                if (ImGui::IsItemDeactivatedAfterEdit() || (ImGui::IsItemEdited() && !ImGui::IsItemActive())) {
+                    d = std::clamp(std::round((d - a.min) / step) * step + a.min, a.min, a.max);
+                    if (!value.is_number() || value.get<double>() != d) set(a, d);
+                }
+                break;
+            }
+            case AttributeType::Text: {
+                std::string key = o.id + "/" + a.id;
+                if (text_editing_id_ != key) {
+                    std::snprintf(text_buffer_, sizeof text_buffer_, "%s", value.is_string() ? value.get<std::string>().c_str() : "");
+                }
+                ImGui::InputText(a.name.c_str(), text_buffer_, sizeof text_buffer_);
+                if (ImGui::IsItemActivated()) text_editing_id_ = key;
+                if (ImGui::IsItemDeactivated()) {
+                    text_editing_id_.clear();
+                    if (!value.is_string() || value.get<std::string>() != text_buffer_) set(a, std::string(text_buffer_));
+                }
+                break;
+            }
+        }
+        ImGui::PopID();
+    }
+}
+
+void Panels::draw_history(App& app) {
+    const History& h = app.history();
+    ImGui::BeginDisabled(!h.can_undo());
+    if (ImGui::SmallButton("Undo")) app.undo();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!h.can_redo());
+    if (ImGui::SmallButton("Redo")) app.redo();
+    ImGui::EndDisabled();
+    ImGui::BeginChild("##history", ImVec2(0, 160), true);
+    for (size_t i = 0; i < h.done().size(); ++i) ImGui::Text("%zu. %s", i + 1, h.done()[i].name.c_str());
+    for (size_t i = h.undone().size(); i-- > 0;) ImGui::TextDisabled("%zu. %s (undone)", h.done().size() + h.undone().size() - i, h.undone()[i].name.c_str());
+    ImGui::EndChild();
+}
+
+}  // namespace pm

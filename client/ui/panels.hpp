@@ -1,0 +1,27 @@
+// The sidebar: labels legend (pick the next shape's label, counts), the objects of the frame
+// (filter, search, select and centre, hide and lock), the attributes of the selection, and the
+// history of commands. Panels read the App and act only through its operations and commands.
+#pragma once
+#include "app/app.hpp"
+
+#include <string>
+
+namespace pm {
+
+class Panels {
+public:
+    void draw(App& app, Rect area);
+
+private:
+    char search_[64] = "";
+    std::string label_filter_;
+    std::string text_editing_id_;  // the attribute whose text is being typed ("object/attribute")
+    char text_buffer_[256] = "";
+
+    void draw_labels(App& app);
+    void draw_objects(App& app);
+    void draw_attributes(App& app);
+    void draw_history(App& app);
+};
+
+}  // namespace pm

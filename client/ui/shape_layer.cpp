@@ -1,0 +1,171 @@
+#include "ui/shape_layer.hpp"
+
+#include <cstdio>
+
+namespace pm {
+
+ImU32 ShapeLayer::label_colour(const Task* task, const std::string& label, int alpha) {
+    static const ImU32 palette[] = {IM_COL32(230, 25, 75, 0), IM_COL32(60, 180, 75, 0), IM_COL32(67, 99, 216, 0), IM_COL32(245, 130, 49, 0),
+                                    IM_COL32(145, 30, 180, 0), IM_COL32(70, 240, 240, 0), IM_COL32(240, 50, 230, 0), IM_COL32(255, 225, 25, 0)};
+    ImU32 rgb = palette[std::hash<std::string>{}(label) % 8];
+    if (task)
+        if (const LabelSpec* spec = task->find_label(label); spec && spec->color.size() == 7) {
+            unsigned r = 0, g = 0, b = 0;
+            if (std::sscanf(spec->color.c_str() + 1, "%02x%02x%02x", &r, &g, &b) == 3) rgb = IM_COL32(r, g, b, 0);
+        }
+    return (rgb & ~IM_COL32_A_MASK) | ((ImU32)alpha << IM_COL32_A_SHIFT);
+}
+
+const std::vector<uint32_t>& ShapeLayer::triangles_for(const Object& o) {
+    Mesh& m = meshes_[o.id];
+    if (m.points != o.points) {
+        m.points = o.points;
+        m.triangles = triangulate_polygon(o.points);
+    }
+    return m.triangles;
+}
+
+void ShapeLayer::fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour) {
+    if (tris.empty()) return;
+    ImVec2 uv = ImGui::GetFontTexUvWhitePixel();
+    list->PrimReserve((int)tris.size(), (int)pts.size());
+    ImDrawIdx base = (ImDrawIdx)list->_VtxCurrentIdx;
+    for (const ImVec2& p : pts) list->PrimWriteVtx(p, uv, colour);
+    for (uint32_t t : tris) list->PrimWriteIdx((ImDrawIdx)(base + t));
+}
+
+void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool cached_mesh) {
+    const View& view = app.view();
+    const Task* task = app.task();
+    ImU32 line = label_colour(task, o.label, 255);
+    ImU32 fill = label_colour(task, o.label, selected ? 90 : hovered ? 70 : 45);
+    float thickness = selected ? 2.5f : hovered ? 2.0f : 1.5f;
+    Points outline = o.points;
+    if (o.type == ShapeType::Rectangle) outline = rectangle_corners(o.points, o.rotation);
+    else if (o.type == ShapeType::Ellipse) outline = ellipse_outline(o.points, o.rotation, 48);
+    screen_.resize(vertex_count(outline));
+    for (size_t i = 0; i < screen_.size(); ++i) {
+        Vec2 s = view.to_screen(vertex(outline, i));
+        screen_[i] = ImVec2((float)s.x, (float)s.y);
+    }
+    switch (o.type) {
+        case ShapeType::Rectangle:
+        case ShapeType::Ellipse:
+            if (screen_.size() >= 3) list->AddConvexPolyFilled(screen_.data(), (int)screen_.size(), fill);
+            list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_Closed, thickness);
+            break;
+        case ShapeType::Polygon:
+            if (cached_mesh) fill_triangles(list, screen_, triangles_for(o), fill);
+            else fill_triangles(list, screen_, triangulate_polygon(o.points), fill);
+            list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_Closed, thickness);
+            break;
+        case ShapeType::Polyline:
+            list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_None, thickness + 0.5f);
+            break;
+        case ShapeType::Points:
+            for (const ImVec2& p : screen_) {
+                list->AddCircleFilled(p, selected ? 5.0f : 4.0f, line, 12);
+                list->AddCircle(p, selected ? 5.0f : 4.0f, IM_COL32(0, 0, 0, 160), 12, 1.0f);
+            }
+            break;
+        case ShapeType::Tag: break;
+    }
+    if ((selected || hovered) && !screen_.empty()) {
+        ImVec2 at = screen_[0];
+        for (const ImVec2& p : screen_)
+            if (p.y < at.y || (p.y == at.y && p.x < at.x)) at = p;
+        const LabelSpec* spec = task ? task->find_label(o.label) : nullptr;
+        const std::string& name = spec ? spec->name : o.label;
+        ImVec2 size = ImGui::CalcTextSize(name.c_str());
+        ImVec2 box(at.x, at.y - size.y - 4);
+        list->AddRectFilled(box, ImVec2(box.x + size.x + 6, box.y + size.y + 2), IM_COL32(20, 20, 20, 190), 3.0f);
+        list->AddText(ImVec2(box.x + 3, box.y + 1), IM_COL32(255, 255, 255, 255), name.c_str());
+    }
+}
+
+void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o, double radius) {
+    const View& view = app.view();
+    auto to_screen = [&](Vec2 p) { Vec2 s = view.to_screen(p); return ImVec2((float)s.x, (float)s.y); };
+    float r = (float)radius * 0.75f;
+    Points vertices = editable_vertices(o);
+    if (o.type == ShapeType::Polygon || o.type == ShapeType::Polyline) {
+        size_t n = vertex_count(o.points), edges = o.type == ShapeType::Polygon ? n : n - 1;
+        for (size_t e = 0; e < edges; ++e) {
+            Vec2 a = vertex(o.points, e), b = vertex(o.points, (e + 1) % n);
+            ImVec2 mid = to_screen({(a.x + b.x) / 2, (a.y + b.y) / 2});
+            list->AddCircleFilled(mid, r * 0.6f, IM_COL32(255, 255, 255, 150), 10);
+        }
+    }
+    for (size_t i = 0; i < vertex_count(vertices); ++i) {
+        ImVec2 p = to_screen(vertex(vertices, i));
+        list->AddRectFilled(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(255, 255, 255, 255));
+        list->AddRect(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(0, 0, 0, 255));
+    }
+    if (o.type == ShapeType::Rectangle || o.type == ShapeType::Ellipse) {
+        double pick = radius / view.zoom;
+        Vec2 c = box_centre(o.points);
+        Vec2 top = unrotate({c.x, o.points[1]}, c, -o.rotation);
+        ImVec2 h = to_screen(Editor::rotation_handle(o, pick));
+        list->AddLine(to_screen(top), h, IM_COL32(255, 255, 255, 200), 1.5f);
+        list->AddCircleFilled(h, r * 1.2f, IM_COL32(255, 255, 255, 255), 16);
+        list->AddCircle(h, r * 1.2f, IM_COL32(0, 0, 0, 255), 16);
+    }
+}
+
+void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
+    Editor& editor = app.editor();
+    const auto& objects = app.document().objects;
+    if (app.revision() != pruned_at_revision_ && meshes_.size() > 2 * objects.size() + 64) {
+        pruned_at_revision_ = app.revision();
+        std::unordered_map<std::string, Mesh> kept;
+        for (const Object& o : objects)
+            if (auto it = meshes_.find(o.id); it != meshes_.end()) kept.emplace(o.id, std::move(it->second));
+        meshes_.swap(kept);
+    }
+    const auto& previews = editor.previews();
+    auto preview_of = [&](const std::string& id) -> const Object* {
+        for (const Object& p : previews)
+            if (p.id == id) return &p;
+        return nullptr;
+    };
+    for (uint32_t i : editor.frame_shapes()) {
+        const Object& o = objects[i];
+        if (editor.is_hidden(o.id)) continue;
+        const Object* shown = preview_of(o.id);
+        draw_shape(app, list, shown ? *shown : o, editor.is_selected(o.id), editor.hovered() == o.id, shown == nullptr);
+    }
+    if (editor.selection().size() == 1) {
+        int i = find_object(app.document(), editor.selection()[0]);
+        if (i >= 0 && objects[i].frame == app.frame() && objects[i].type != ShapeType::Tag && !editor.is_hidden(objects[i].id) && !editor.is_locked(objects[i].id)) {
+            const Object* shown = preview_of(objects[i].id);
+            draw_handles(app, list, shown ? *shown : objects[i], handle_radius);
+        }
+    }
+    const View& view = app.view();
+    auto to_screen = [&](Vec2 p) { Vec2 s = view.to_screen(p); return ImVec2((float)s.x, (float)s.y); };
+    if (const auto& draft = editor.draft()) {
+        draw_shape(app, list, *draft, true, false, false);
+        bool open_ended = draft->type == ShapeType::Polygon || draft->type == ShapeType::Polyline;
+        size_t n = vertex_count(draft->points);
+        if (open_ended && n > 0) list->AddLine(to_screen(vertex(draft->points, n - 1)), to_screen(editor.cursor()), ShapeLayer::label_colour(app.task(), draft->label, 200), 1.5f);
+        for (size_t k = 0; k < n; ++k) {
+            ImVec2 p = to_screen(vertex(draft->points, k));
+            float r = k == 0 && draft->type == ShapeType::Polygon ? 5.0f : 3.0f;
+            list->AddCircleFilled(p, r, IM_COL32(255, 255, 255, 230), 12);
+        }
+    }
+    if (const Points* path = editor.redraw_path()) {
+        std::vector<ImVec2> pts;
+        if (auto start = editor.redraw_start()) pts.push_back(to_screen(*start));
+        for (size_t k = 0; k < vertex_count(*path); ++k) pts.push_back(to_screen(vertex(*path, k)));
+        pts.push_back(to_screen(editor.cursor()));
+        list->AddPolyline(pts.data(), (int)pts.size(), IM_COL32(255, 220, 0, 255), ImDrawFlags_None, 2.0f);
+    }
+    if (auto box = editor.box_selection()) {
+        ImVec2 a = to_screen({box->x, box->y}), b = to_screen({box->x + box->w, box->y + box->h});
+        list->AddRectFilled(a, b, IM_COL32(80, 160, 255, 40));
+        list->AddRect(a, b, IM_COL32(80, 160, 255, 220), 0, 0, 1.5f);
+    }
+}
+
+}  // namespace pm
