@@ -109,6 +109,49 @@ Rect shape_bounds(const Object& o) {
     return {x0, y0, x1 - x0, y1 - y0};
 }
 
+std::vector<uint32_t> triangulate_polygon(const Points& poly) {
+    size_t n = vertex_count(poly);
+    std::vector<uint32_t> out;
+    if (n < 3) return out;
+    out.reserve(3 * (n - 2));
+    std::vector<uint32_t> ring(n);
+    for (uint32_t i = 0; i < n; ++i) ring[i] = i;
+    double orientation = polygon_area(poly) >= 0 ? 1 : -1;
+    auto cross = [&](uint32_t a, uint32_t b, uint32_t c) {
+        Vec2 pa = vertex(poly, a), pb = vertex(poly, b), pc = vertex(poly, c);
+        return ((pb.x - pa.x) * (pc.y - pa.y) - (pb.y - pa.y) * (pc.x - pa.x)) * orientation;
+    };
+    auto inside_triangle = [&](uint32_t a, uint32_t b, uint32_t c, uint32_t p) {
+        return cross(a, b, p) >= 0 && cross(b, c, p) >= 0 && cross(c, a, p) >= 0;
+    };
+    size_t guard = 0;
+    size_t i = 0;
+    while (ring.size() > 3 && guard < ring.size()) {
+        size_t m = ring.size();
+        uint32_t a = ring[(i + m - 1) % m], b = ring[i % m], c = ring[(i + 1) % m];
+        bool ear = cross(a, b, c) > 0;
+        for (size_t k = 0; ear && k < m; ++k) {
+            uint32_t p = ring[k];
+            if (p == a || p == b || p == c) continue;
+            Vec2 pp = vertex(poly, p);
+            if ((pp.x == poly[2 * a] && pp.y == poly[2 * a + 1]) || (pp.x == poly[2 * c] && pp.y == poly[2 * c + 1])) continue;
+            if (inside_triangle(a, b, c, p)) ear = false;
+        }
+        if (ear) {
+            out.insert(out.end(), {a, b, c});
+            ring.erase(ring.begin() + (long)(i % m));
+            guard = 0;
+        } else {
+            ++i;
+            ++guard;
+        }
+        i %= ring.size();
+    }
+    // Whatever is left (a triangle, or a tangle no ear can be cut from) is fanned.
+    for (size_t k = 1; k + 1 < ring.size(); ++k) out.insert(out.end(), {ring[0], ring[k], ring[k + 1]});
+    return out;
+}
+
 bool hit_shape(const Object& o, Vec2 p, double tol) {
     switch (o.type) {
         case ShapeType::Tag: return false;

@@ -30,7 +30,11 @@ Vec2 box_centre(const Points& box);
 // Turns a point into the unrotated frame of a box rotated by `rotation_degrees` about its centre.
 Vec2 unrotate(Vec2 p, Vec2 centre, double rotation_degrees);
 
-Rect shape_bounds(const Object& o);  // axis-aligned, rotation included; empty for tags
+Rect shape_bounds(const Object& o);
+
+// Triangles covering a simple polygon (concave allowed), as vertex index triples, by ear
+// clipping. Self-intersecting input still yields n-2 triangles (the rest is fanned).
+std::vector<uint32_t> triangulate_polygon(const Points& polygon);  // axis-aligned, rotation included; empty for tags
 
 // Whether image point p hits the shape: inside a filled shape (rectangle, polygon, ellipse), or
 // within `tolerance` image pixels of a polyline's edges or of a point.

@@ -199,30 +199,10 @@ private:
         a.mutable_ = r_.bool_member(j, path, "mutable", false).value_or(false);
         if (const Json* d = r_.member(j, path, "default", false)) {
             a.default_value = *d;
-            if (type && !value_fits(a, *d)) r_.fail("bad_attribute", path + "/default", "default at " + path + "/default does not fit the attribute's type");
+            if (type && !attribute_value_fits(a, *d)) r_.fail("bad_attribute", path + "/default", "default at " + path + "/default does not fit the attribute's type");
         } else if (type) {
             a.default_value = default_for(a);
         }
-    }
-
-public:
-    static bool value_fits(const AttributeSpec& a, const Json& v) {
-        switch (a.type) {
-            case AttributeType::Select:
-            case AttributeType::Radio:
-                if (!v.is_string()) return false;
-                for (const std::string& s : a.values)
-                    if (s == v.get_ref<const std::string&>()) return true;
-                return false;
-            case AttributeType::Checkbox: return v.is_boolean();
-            case AttributeType::Number: {
-                if (!v.is_number()) return false;
-                double d = v.get<double>();
-                return std::isfinite(d) && d >= a.min && d <= a.max;
-            }
-            case AttributeType::Text: return v.is_string();
-        }
-        return false;
     }
 
     static Json default_for(const AttributeSpec& a) {
@@ -238,6 +218,25 @@ public:
 };
 
 }  // namespace
+
+bool attribute_value_fits(const AttributeSpec& a, const Json& v) {
+    switch (a.type) {
+        case AttributeType::Select:
+        case AttributeType::Radio:
+            if (!v.is_string()) return false;
+            for (const std::string& s : a.values)
+                if (s == v.get_ref<const std::string&>()) return true;
+            return false;
+        case AttributeType::Checkbox: return v.is_boolean();
+        case AttributeType::Number: {
+            if (!v.is_number()) return false;
+            double d = v.get<double>();
+            return std::isfinite(d) && d >= a.min && d <= a.max;
+        }
+        case AttributeType::Text: return v.is_string();
+    }
+    return false;
+}
 
 Expected<Task> task_from_json(const Json& json) {
     Errors errors;
@@ -275,7 +274,7 @@ void check_attributes(const LabelSpec& label, const std::vector<Attribute>& attr
             errors.push_back({"attribute_mutability", p, "attribute \"" + a.id + "\" is mutable: it belongs on keyframes (" + p + ")"});
         else if (home == AttributeHome::Keyframe && !spec->mutable_)
             errors.push_back({"attribute_mutability", p, "attribute \"" + a.id + "\" is immutable: it belongs on the track (" + p + ")"});
-        else if (!TaskReader::value_fits(*spec, a.value))
+        else if (!attribute_value_fits(*spec, a.value))
             errors.push_back({"bad_attribute", p, "value of attribute \"" + a.id + "\" at " + p + " does not fit its type"});
     }
 }

@@ -61,6 +61,10 @@ Expected<Task> parse_task(std::string_view text);
 
 // Checks a structurally valid document against a task: labels exist and allow the shape type,
 // attributes exist on the label with values of the right type, frames are within the task.
+// Whether a value has the attribute's type (and, for select/radio, one of its values; for a
+// number, lies within min..max).
+bool attribute_value_fits(const AttributeSpec& a, const Json& value);
+
 Errors check_document_against_task(const Document& doc, const Task& task);
 
 }  // namespace pm
