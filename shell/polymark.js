@@ -223,6 +223,8 @@
       getView: function () { return call('getView'); },
       setFrame: function (frame) { call('setFrame', frame); },
       fit: function () { call('fit'); },
+      setView: function (view) { return call('setView', view); },
+      takeFrameTimes: function () { return call('takeFrameTimes'); },
       getTask: function () { return call('getTask'); },
       undo: function () { return call('undo'); },
       redo: function () { return call('redo'); },

@@ -1,5 +1,7 @@
 #include "app/api.hpp"
 
+#include <cmath>
+
 namespace pm {
 
 namespace {
@@ -52,6 +54,14 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         long long n = args.get<long long>();
         if (!app.set_frame(n)) return Error{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)};
         return Json(n);
+    }
+    if (method == "setView") {
+        auto num = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_number() ? std::optional<double>(args[k].get<double>()) : std::nullopt; };
+        auto zoom = num("zoom"), x = num("offsetX"), y = num("offsetY");
+        if (!zoom || !x || !y || !std::isfinite(*zoom) || !std::isfinite(*x) || !std::isfinite(*y) || *zoom <= 0)
+            return Error{"bad_argument", "view", "setView needs finite numbers zoom (> 0), offsetX and offsetY"};
+        app.set_view(*zoom, {*x, *y});
+        return app.view_json(dpr);
     }
     if (method == "fit") {
         app.fit_to_viewport();

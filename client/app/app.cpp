@@ -300,6 +300,12 @@ void App::fit_to_viewport() {
     fit_pending_ = false;
 }
 
+void App::set_view(double zoom, Vec2 offset) {
+    view_.zoom = std::clamp(zoom, View::kMinZoom, View::kMaxZoom);
+    view_.offset = offset;
+    fit_pending_ = false;
+}
+
 void App::focus_on(Rect r, bool zoom) {
     if (zoom) {
         View fitted = View::fit(std::max(r.w, 1.0), std::max(r.h, 1.0), viewport_, 48);

@@ -87,6 +87,7 @@ public:
     void zoom_around(Vec2 screen_anchor, double factor);
     void pan_by(Vec2 screen_delta);
     void fit_to_viewport();
+    void set_view(double zoom, Vec2 offset);  // zoom clamped to the View's limits
     // Centres the view on an image rectangle; with `zoom`, also zooms so that it fills the view.
     void focus_on(Rect image_rect, bool zoom);
     void dismiss_notice(size_t index);

@@ -98,6 +98,7 @@ int Editor::pick(Vec2 p, double tolerance) {
 
 void Editor::document_replaced() {
     cached_revision_ = ~0ull;
+    if (!previews_.empty()) ++display_version_;
     previews_.clear();
     drag_ = Drag::None;
     redraw_.reset();
@@ -105,6 +106,7 @@ void Editor::document_replaced() {
 }
 
 void Editor::forget_view_state() {
+    ++display_version_;
     selection_.clear();
     hidden_.clear();
     locked_.clear();
@@ -122,6 +124,7 @@ void Editor::select(std::vector<std::string> ids) {
 bool Editor::is_selected(const std::string& id) const { return std::find(selection_.begin(), selection_.end(), id) != selection_.end(); }
 
 void Editor::set_hidden(const std::string& id, bool hidden) {
+    ++display_version_;
     if (hidden) hidden_.insert(id);
     else hidden_.erase(id);
 }
@@ -368,6 +371,7 @@ void Editor::start_drag(Drag kind, const PointerInput& in, const std::vector<std
         drag_indices_.push_back((size_t)i);
     }
     previews_ = drag_before_;
+    ++display_version_;
 }
 
 void Editor::pointer_move(const PointerInput& in, bool button_held) {
@@ -444,6 +448,7 @@ void Editor::end_drag(const PointerInput& in) {
     drag_ = Drag::None;
     std::vector<Object> after = std::move(previews_);
     previews_.clear();
+    ++display_version_;
     if (!drag_moved_) return;
     const char* name = kind == Drag::Move ? (after.size() > 1 ? "move shapes" : "move shape") : kind == Drag::Rotate ? "rotate shape" : "move vertex";
     perform_updates(name, after);
@@ -478,7 +483,7 @@ void Editor::finish_redraw(size_t to) {
 void Editor::cancel() {
     if (draft_) { draft_.reset(); drag_ = Drag::None; return; }
     if (redraw_) { redraw_.reset(); return; }
-    if (drag_ != Drag::None) { previews_.clear(); drag_ = Drag::None; return; }
+    if (drag_ != Drag::None) { previews_.clear(); drag_ = Drag::None; ++display_version_; return; }
     selection_.clear();
 }
 

@@ -78,6 +78,9 @@ public:
     // The shape being drawn, and shapes being dragged (shown instead of their stored version).
     const std::optional<Object>& draft() const { return draft_; }
     const std::vector<Object>& previews() const { return previews_; }
+    // Changes whenever the set of shapes drawn from the document changes without a document
+    // change: hiding, showing, a drag starting or ending.
+    uint64_t display_version() const { return display_version_; }
     std::optional<Rect> box_selection() const;
     const Points* redraw_path() const { return redraw_ ? &redraw_->path : nullptr; }
     std::optional<Vec2> redraw_start() const;
@@ -110,6 +113,7 @@ private:
     std::vector<Object> drag_before_;
     std::vector<size_t> drag_indices_;
     Drag drag_ = Drag::None;
+    uint64_t display_version_ = 0;
     Vec2 drag_start_, cursor_;
     size_t drag_vertex_ = 0;
     bool drag_moved_ = false;

@@ -88,6 +88,7 @@ void SdlFrame::resize(int width, int height) {
 }
 
 bool SdlFrame::tick(App& app) {
+    Uint64 started = SDL_GetPerformanceCounter();
     bool had_events = false;
     SDL_Event event;
     while (SDL_PollEvent(&event)) {
@@ -123,6 +124,7 @@ bool SdlFrame::tick(App& app) {
     glClearColor(0.15f, 0.16f, 0.17f, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (frame_ms_.size() < 100000) frame_ms_.push_back((float)((SDL_GetPerformanceCounter() - started) * 1000.0 / SDL_GetPerformanceFrequency()));
     SDL_GL_SwapWindow(window_);
     ++frames_drawn_;
     app.frame_presented();
@@ -132,6 +134,7 @@ bool SdlFrame::tick(App& app) {
 void SdlFrame::shutdown() {
     if (imgui_ready_) {
         textures_.release_all();
+        workspace_.release_gl();
         ImGui_ImplOpenGL3_Shutdown();
         ImGui_ImplSDL2_Shutdown();
         ImGui::DestroyContext();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct SDL_Window;
@@ -36,6 +37,9 @@ public:
     void shutdown();
     double device_pixel_ratio() const { return dpr_; }
     long long frames_drawn() const { return frames_drawn_; }
+    // CPU milliseconds of each drawn frame (events, async results, UI, building and submitting
+    // draw data; not the buffer swap) since the last call, for benchmarks.
+    std::vector<float> take_frame_times() { return std::exchange(frame_ms_, {}); }
 
 private:
     SDL_Window* window_ = nullptr;
@@ -48,6 +52,7 @@ private:
     double dpr_ = 1;
     int redraw_frames_ = 3;
     long long frames_drawn_ = 0;
+    std::vector<float> frame_ms_;
 
     void build_fonts();
 };

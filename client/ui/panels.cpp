@@ -31,10 +31,16 @@ void Panels::draw_labels(App& app) {
     const Task* task = app.task();
     if (!task) return;
     Editor& editor = app.editor();
+    if (counts_revision_ != app.revision() || counts_frame_ != app.frame()) {
+        counts_revision_ = app.revision();
+        counts_frame_ = app.frame();
+        label_counts_.clear();
+        for (const Object& o : app.document().objects)
+            if (o.frame == app.frame()) ++label_counts_[o.label];
+    }
     for (size_t i = 0; i < task->labels.size(); ++i) {
         const LabelSpec& l = task->labels[i];
-        int on_frame = 0;
-        for (const Object& o : app.document().objects) on_frame += o.frame == app.frame() && o.label == l.id;
+        int on_frame = label_counts_.count(l.id) ? label_counts_[l.id] : 0;
         ImGui::PushID((int)i);
         ImU32 colour = ShapeLayer::label_colour(task, l.id, 255);
         ImVec2 at = ImGui::GetCursorScreenPos();
@@ -78,30 +84,40 @@ void Panels::draw_objects(App& app) {
     const auto& objects = app.document().objects;
     std::string needle = search_;
     std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return (char)std::tolower(c); });
-    ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
+    // Thousands of shapes: filter once, then lay out only the visible rows.
+    std::vector<size_t> rows;
     for (size_t i = 0; i < objects.size(); ++i) {
         const Object& o = objects[i];
         if (o.frame != app.frame()) continue;
         if (!label_filter_.empty() && o.label != label_filter_) continue;
-        std::string name = label_name(task, o.label);
         if (!needle.empty()) {
-            std::string hay = name + " " + o.id + " " + to_string(o.type);
+            std::string hay = label_name(task, o.label) + " " + o.id + " " + to_string(o.type);
             std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
             if (hay.find(needle) == std::string::npos) continue;
         }
-        ImGui::PushID(o.id.c_str());
-        bool hidden = editor.is_hidden(o.id), locked = editor.is_locked(o.id);
-        if (ImGui::SmallButton(hidden ? "show" : "hide")) editor.set_hidden(o.id, !hidden);
-        ImGui::SameLine();
-        if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
-        ImGui::SameLine();
-        char text[200];
-        std::snprintf(text, sizeof text, "%s  %s  %s", name.c_str(), to_string(o.type), o.id.c_str());
-        if (ImGui::Selectable(text, editor.is_selected(o.id))) {
-            editor.select({o.id});
-            if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
+        rows.push_back(i);
+    }
+    ImGui::TextDisabled("%zu on this frame", rows.size());
+    ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
+    ImGuiListClipper clipper;
+    clipper.Begin((int)rows.size());
+    while (clipper.Step()) {
+        for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
+            const Object& o = objects[rows[(size_t)r]];
+            ImGui::PushID(o.id.c_str());
+            bool hidden = editor.is_hidden(o.id), locked = editor.is_locked(o.id);
+            if (ImGui::SmallButton(hidden ? "show" : "hide")) editor.set_hidden(o.id, !hidden);
+            ImGui::SameLine();
+            if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
+            ImGui::SameLine();
+            char text[200];
+            std::snprintf(text, sizeof text, "%s  %s  %s", label_name(task, o.label).c_str(), to_string(o.type), o.id.c_str());
+            if (ImGui::Selectable(text, editor.is_selected(o.id))) {
+                editor.select({o.id});
+                if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
+            }
+            ImGui::PopID();
         }
-        ImGui::PopID();
     }
     ImGui::EndChild();
 }

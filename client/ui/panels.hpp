@@ -4,6 +4,7 @@
 #pragma once
 #include "app/app.hpp"
 
+#include <map>
 #include <string>
 
 namespace pm {
@@ -17,6 +18,9 @@ private:
     std::string label_filter_;
     std::string text_editing_id_;  // the attribute whose text is being typed ("object/attribute")
     char text_buffer_[256] = "";
+    std::map<std::string, int> label_counts_;  // shapes per label on the current frame
+    uint64_t counts_revision_ = ~0ull;
+    long long counts_frame_ = -1;
 
     void draw_labels(App& app);
     void draw_objects(App& app);

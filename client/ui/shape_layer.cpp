@@ -1,5 +1,6 @@
 #include "ui/shape_layer.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace pm {
@@ -16,13 +17,11 @@ ImU32 ShapeLayer::label_colour(const Task* task, const std::string& label, int a
     return (rgb & ~IM_COL32_A_MASK) | ((ImU32)alpha << IM_COL32_A_SHIFT);
 }
 
-const std::vector<uint32_t>& ShapeLayer::triangles_for(const Object& o) {
-    Mesh& m = meshes_[o.id];
-    if (m.points != o.points) {
-        m.points = o.points;
-        m.triangles = triangulate_polygon(o.points);
-    }
-    return m.triangles;
+void ShapeLayer::draw_batch(const ImDrawList*, const ImDrawCmd* cmd) {
+    auto* self = static_cast<ShapeLayer*>(cmd->UserCallbackData);
+    ImDrawData* data = ImGui::GetDrawData();
+    double scale = data->FramebufferScale.x;
+    self->batch_.draw(self->batch_view_, self->batch_viewport_, scale, (int)(data->DisplaySize.x * scale), (int)(data->DisplaySize.y * data->FramebufferScale.y));
 }
 
 void ShapeLayer::fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour) {
@@ -34,7 +33,7 @@ void ShapeLayer::fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts
     for (uint32_t t : tris) list->PrimWriteIdx((ImDrawIdx)(base + t));
 }
 
-void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool cached_mesh) {
+void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool fill_it) {
     const View& view = app.view();
     const Task* task = app.task();
     ImU32 line = label_colour(task, o.label, 255);
@@ -48,19 +47,25 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
         Vec2 s = view.to_screen(vertex(outline, i));
         screen_[i] = ImVec2((float)s.x, (float)s.y);
     }
+    // Outlines skip vertices less than a pixel from the previous one: a 10,000-vertex polygon is
+    // drawn with as many segments as the screen can show.
+    outline_.clear();
+    for (const ImVec2& p : screen_)
+        if (outline_.empty() || std::fabs(p.x - outline_.back().x) + std::fabs(p.y - outline_.back().y) >= 0.75f) outline_.push_back(p);
+    if (!screen_.empty() && outline_.size() > 1 && (outline_.back().x != screen_.back().x || outline_.back().y != screen_.back().y)) outline_.push_back(screen_.back());
     switch (o.type) {
         case ShapeType::Rectangle:
         case ShapeType::Ellipse:
-            if (screen_.size() >= 3) list->AddConvexPolyFilled(screen_.data(), (int)screen_.size(), fill);
+            if (fill_it && screen_.size() >= 3) list->AddConvexPolyFilled(screen_.data(), (int)screen_.size(), fill);
             list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_Closed, thickness);
             break;
         case ShapeType::Polygon:
-            if (cached_mesh) fill_triangles(list, screen_, triangles_for(o), fill);
-            else fill_triangles(list, screen_, triangulate_polygon(o.points), fill);
-            list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_Closed, thickness);
+            // A vertex drag keeps the polygon's triangles: no re-triangulation per frame.
+            if (fill_it) fill_triangles(list, screen_, batch_.polygon_triangles(o, true), fill);
+            list->AddPolyline(outline_.data(), (int)outline_.size(), line, ImDrawFlags_Closed, thickness);
             break;
         case ShapeType::Polyline:
-            list->AddPolyline(screen_.data(), (int)screen_.size(), line, ImDrawFlags_None, thickness + 0.5f);
+            list->AddPolyline(outline_.data(), (int)outline_.size(), line, ImDrawFlags_None, thickness + 0.5f);
             break;
         case ShapeType::Points:
             for (const ImVec2& p : screen_) {
@@ -85,19 +90,29 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
 
 void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o, double radius) {
     const View& view = app.view();
+    Rect vp = app.viewport();
     auto to_screen = [&](Vec2 p) { Vec2 s = view.to_screen(p); return ImVec2((float)s.x, (float)s.y); };
+    auto visible = [&](ImVec2 p) { return p.x >= vp.x - radius && p.y >= vp.y - radius && p.x <= vp.x + vp.w + radius && p.y <= vp.y + vp.h + radius; };
     float r = (float)radius * 0.75f;
+    // Handles closer together on screen than a handle's size are not drawn (a 10,000-vertex
+    // polygon at a low zoom would be a solid smear of them): zoom in to reach them.
+    float spacing = 2.5f * r;
     Points vertices = editable_vertices(o);
+    size_t n = vertex_count(vertices);
     if (o.type == ShapeType::Polygon || o.type == ShapeType::Polyline) {
-        size_t n = vertex_count(o.points), edges = o.type == ShapeType::Polygon ? n : n - 1;
+        size_t edges = o.type == ShapeType::Polygon ? n : n - 1;
         for (size_t e = 0; e < edges; ++e) {
-            Vec2 a = vertex(o.points, e), b = vertex(o.points, (e + 1) % n);
-            ImVec2 mid = to_screen({(a.x + b.x) / 2, (a.y + b.y) / 2});
-            list->AddCircleFilled(mid, r * 0.6f, IM_COL32(255, 255, 255, 150), 10);
+            ImVec2 a = to_screen(vertex(o.points, e)), b = to_screen(vertex(o.points, (e + 1) % n));
+            if (std::hypot(b.x - a.x, b.y - a.y) < 2 * spacing) continue;
+            ImVec2 mid((a.x + b.x) / 2, (a.y + b.y) / 2);
+            if (visible(mid)) list->AddCircleFilled(mid, r * 0.6f, IM_COL32(255, 255, 255, 150), 10);
         }
     }
-    for (size_t i = 0; i < vertex_count(vertices); ++i) {
+    ImVec2 last(-1e9f, -1e9f);
+    for (size_t i = 0; i < n; ++i) {
         ImVec2 p = to_screen(vertex(vertices, i));
+        if (!visible(p) || std::hypot(p.x - last.x, p.y - last.y) < spacing) continue;
+        last = p;
         list->AddRectFilled(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(255, 255, 255, 255));
         list->AddRect(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(0, 0, 0, 255));
     }
@@ -115,24 +130,34 @@ void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o,
 void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
     Editor& editor = app.editor();
     const auto& objects = app.document().objects;
-    if (app.revision() != pruned_at_revision_ && meshes_.size() > 2 * objects.size() + 64) {
-        pruned_at_revision_ = app.revision();
-        std::unordered_map<std::string, Mesh> kept;
-        for (const Object& o : objects)
-            if (auto it = meshes_.find(o.id); it != meshes_.end()) kept.emplace(o.id, std::move(it->second));
-        meshes_.swap(kept);
-    }
     const auto& previews = editor.previews();
     auto preview_of = [&](const std::string& id) -> const Object* {
         for (const Object& p : previews)
             if (p.id == id) return &p;
         return nullptr;
     };
-    for (uint32_t i : editor.frame_shapes()) {
+    const auto& shapes = editor.frame_shapes();
+    BatchKey key{app.revision(), editor.display_version(), app.frame()};
+    if (!(key == batch_key_)) {
+        batch_key_ = key;
+        std::vector<BatchShape> batch;
+        batch.reserve(shapes.size());
+        for (uint32_t i : shapes) {
+            const Object& o = objects[i];
+            if (!editor.is_hidden(o.id) && !preview_of(o.id)) batch.push_back({&o, label_colour(app.task(), o.label, 255)});
+        }
+        batch_.rebuild(batch);
+    }
+    batch_view_ = app.view();
+    batch_viewport_ = app.viewport();
+    list->AddCallback(&ShapeLayer::draw_batch, this);
+    list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+    for (const Object& p : previews) draw_shape(app, list, p, true, false, true);
+    // Highlights over the batch: the hovered and selected shapes' outlines, thicker.
+    for (uint32_t i : shapes) {
         const Object& o = objects[i];
-        if (editor.is_hidden(o.id)) continue;
-        const Object* shown = preview_of(o.id);
-        draw_shape(app, list, shown ? *shown : o, editor.is_selected(o.id), editor.hovered() == o.id, shown == nullptr);
+        bool selected = editor.is_selected(o.id), hovered = editor.hovered() == o.id;
+        if ((selected || hovered) && !editor.is_hidden(o.id) && !preview_of(o.id)) draw_shape(app, list, o, selected, hovered, false);
     }
     if (editor.selection().size() == 1) {
         int i = find_object(app.document(), editor.selection()[0]);
@@ -144,7 +169,7 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
     const View& view = app.view();
     auto to_screen = [&](Vec2 p) { Vec2 s = view.to_screen(p); return ImVec2((float)s.x, (float)s.y); };
     if (const auto& draft = editor.draft()) {
-        draw_shape(app, list, *draft, true, false, false);
+        draw_shape(app, list, *draft, true, false, true);
         bool open_ended = draft->type == ShapeType::Polygon || draft->type == ShapeType::Polyline;
         size_t n = vertex_count(draft->points);
         if (open_ended && n > 0) list->AddLine(to_screen(vertex(draft->points, n - 1)), to_screen(editor.cursor()), ShapeLayer::label_colour(app.task(), draft->label, 200), 1.5f);

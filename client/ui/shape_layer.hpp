@@ -1,8 +1,10 @@
-// Draws the current frame's shapes, the draft being drawn, drag previews, handles of the
-// selection and the box selection, into an ImGui draw list clipped to the viewport. Concave
-// polygon fills are triangulated once per shape change and cached by object id.
+// Draws the current frame's shapes: the stored ones through the retained GL batch (one draw call,
+// queued as a draw-list callback so that it lands between the image and the UI), and on top,
+// through ImGui, what changes every frame: drag previews, the highlight and handles of the
+// selection, the draft being drawn, the redraw path and the selection box.
 #pragma once
 #include "app/app.hpp"
+#include "render/shape_batch.hpp"
 
 #include <imgui.h>
 
@@ -14,16 +16,22 @@ namespace pm {
 class ShapeLayer {
 public:
     void draw(App& app, ImDrawList* list, double handle_radius_screen);
+    void release() { batch_.release(); }
     static ImU32 label_colour(const Task* task, const std::string& label, int alpha);
 
 private:
-    struct Mesh { Points points; std::vector<uint32_t> triangles; };
-    std::unordered_map<std::string, Mesh> meshes_;
-    uint64_t pruned_at_revision_ = 0;
-    std::vector<ImVec2> screen_;
+    ShapeBatch batch_;
+    struct BatchKey {
+        uint64_t revision = ~0ull, display = 0;
+        long long frame = -1;
+        bool operator==(const BatchKey& o) const { return revision == o.revision && display == o.display && frame == o.frame; }
+    } batch_key_;
+    View batch_view_;
+    Rect batch_viewport_;
+    std::vector<ImVec2> screen_, outline_;
 
-    const std::vector<uint32_t>& triangles_for(const Object& o);
-    void draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool cached_mesh);
+    static void draw_batch(const ImDrawList* list, const ImDrawCmd* cmd);
+    void draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool fill_it);
     void draw_handles(const App& app, ImDrawList* list, const Object& o, double radius);
     void fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour);
 };

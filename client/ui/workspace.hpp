@@ -12,6 +12,8 @@ class Workspace {
 public:
     // Draws one frame's UI. `canvas_w/h` are the canvas size in screen (CSS) pixels.
     void draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h);
+    // Frees the GL objects of the shape layer (before the GL context goes).
+    void release_gl() { shapes_.release(); }
 
 private:
     bool panning_ = false;

@@ -76,7 +76,10 @@ void SpatialIndex::collect(Rect q, std::vector<uint32_t>& out) const {
 }
 
 void SpatialIndex::query_point(Vec2 p, double tolerance, std::vector<uint32_t>& out) const {
-    collect({p.x - tolerance, p.y - tolerance, 2 * tolerance, 2 * tolerance}, out);
+    // A rotated box grown by the tolerance in its own frame reaches up to tolerance * sqrt(2)
+    // past its axis-aligned bounds at the corners.
+    double reach = tolerance * 1.5;
+    collect({p.x - reach, p.y - reach, 2 * reach, 2 * reach}, out);
 }
 
 void SpatialIndex::query_rect(Rect r, std::vector<uint32_t>& out) const { collect(r, out); }

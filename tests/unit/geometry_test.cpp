@@ -151,21 +151,22 @@ TEST_CASE("the spatial index finds exactly the shapes a linear scan finds") {
     std::vector<uint32_t> all;
     for (uint32_t i = 0; i < 3000; ++i) {
         double x = pos(rng), y = pos(rng), w = size(rng), h = size(rng);
+        // Rotated boxes too: grown by the tolerance they reach past their axis-aligned bounds.
         objects.push_back(shape(i % 2 ? ShapeType::Rectangle : ShapeType::Polygon,
-                                i % 2 ? Points{x, y, x + w, y + h} : Points{x, y, x + w, y, x, y + h}, 0, "o" + std::to_string(i)));
+                                i % 2 ? Points{x, y, x + w, y + h} : Points{x, y, x + w, y, x, y + h}, i % 2 ? (double)(i % 90) : 0, "o" + std::to_string(i)));
         all.push_back(i);
     }
     SpatialIndex index;
     index.build(objects, all);
     std::vector<uint32_t> got;
-    for (int q = 0; q < 500; ++q) {
+    for (int q = 0; q < 3000; ++q) {
         Vec2 p{pos(rng), pos(rng)};
-        index.query_point(p, 2, got);
+        index.query_point(p, 6, got);
         std::vector<uint32_t> hits, expected;
         for (uint32_t i : got)
-            if (hit_shape(objects[i], p, 2)) hits.push_back(i);
+            if (hit_shape(objects[i], p, 6)) hits.push_back(i);
         for (uint32_t i = 0; i < objects.size(); ++i)
-            if (hit_shape(objects[i], p, 2)) expected.push_back(i);
+            if (hit_shape(objects[i], p, 6)) expected.push_back(i);
         std::sort(hits.begin(), hits.end());
         REQUIRE(hits == expected);
     }

@@ -1,0 +1,223 @@
+#include "render/shape_batch.hpp"
+
+#include "polymark/geometry.hpp"
+#include "render/gl.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+
+namespace pm {
+
+namespace {
+
+#if defined(POLYMARK_GLES)
+constexpr const char* kHeader = "#version 300 es\nprecision highp float;\n";
+#else
+constexpr const char* kHeader = "#version 130\n";
+#endif
+
+constexpr const char* kVertexShader = R"(
+uniform vec2 u_offset;
+uniform float u_zoom;
+uniform vec2 u_screen;
+uniform float u_half_width;
+in vec2 a_pos;
+in vec2 a_normal;
+in vec4 a_colour;
+out vec4 v_colour;
+void main() {
+    vec2 s = u_offset + a_pos * u_zoom + a_normal * u_half_width;
+    gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
+    v_colour = a_colour;
+}
+)";
+
+constexpr const char* kFragmentShader = R"(
+in vec4 v_colour;
+out vec4 o_colour;
+void main() { o_colour = v_colour; }
+)";
+
+unsigned compile(unsigned kind, const char* body) {
+    unsigned s = glCreateShader(kind);
+    const char* sources[2] = {kHeader, body};
+    glShaderSource(s, 2, sources, nullptr);
+    glCompileShader(s);
+    int ok = 0;
+    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
+    if (!ok) {
+        char log[512] = "";
+        glGetShaderInfoLog(s, sizeof log, nullptr, log);
+        std::fprintf(stderr, "polymark: shape shader: %s\n", log);
+        glDeleteShader(s);
+        return 0;
+    }
+    return s;
+}
+
+constexpr uint32_t kFillAlpha = 60;
+
+uint32_t with_alpha(uint32_t colour, uint32_t alpha) { return (colour & 0x00ffffffu) | (alpha << 24); }
+
+}  // namespace
+
+const std::vector<uint32_t>& ShapeBatch::polygon_triangles(const Object& o, bool reuse_topology) {
+    Mesh& m = meshes_[o.id];
+    bool same_count = m.points.size() == o.points.size() && !m.triangles.empty();
+    if (!(reuse_topology && same_count) && m.points != o.points) {
+        m.points = o.points;
+        m.triangles = triangulate_polygon(o.points);
+    }
+    return m.triangles;
+}
+
+void ShapeBatch::add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour) {
+    uint32_t base = (uint32_t)vertices_.size();
+    uint32_t fill = with_alpha(colour, kFillAlpha);
+    for (size_t i = 0; i + 1 < pts.size(); i += 2) vertices_.push_back({(float)pts[i], (float)pts[i + 1], 0, 0, fill});
+    for (uint32_t t : triangles) indices_.push_back(base + t);
+}
+
+void ShapeBatch::add_outline(const std::vector<double>& pts, bool closed, uint32_t colour) {
+    size_t n = pts.size() / 2;
+    size_t segments = closed ? n : (n ? n - 1 : 0);
+    for (size_t i = 0; i < segments; ++i) {
+        double ax = pts[2 * i], ay = pts[2 * i + 1], bx = pts[2 * ((i + 1) % n)], by = pts[2 * ((i + 1) % n) + 1];
+        double dx = bx - ax, dy = by - ay, len = std::hypot(dx, dy);
+        if (len <= 0) continue;
+        // Each segment is a quad, widened across its direction; the ends reach half a width along
+        // it so that corners close.
+        float nx = (float)(-dy / len), ny = (float)(dx / len), ex = (float)(dx / len), ey = (float)(dy / len);
+        uint32_t base = (uint32_t)vertices_.size();
+        vertices_.push_back({(float)ax, (float)ay, nx - ex, ny - ey, colour});
+        vertices_.push_back({(float)ax, (float)ay, -nx - ex, -ny - ey, colour});
+        vertices_.push_back({(float)bx, (float)by, nx + ex, ny + ey, colour});
+        vertices_.push_back({(float)bx, (float)by, -nx + ex, -ny + ey, colour});
+        indices_.insert(indices_.end(), {base, base + 1, base + 2, base + 1, base + 3, base + 2});
+    }
+}
+
+void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
+    vertices_.clear();
+    indices_.clear();
+    std::vector<uint32_t> fan;
+    for (const BatchShape& s : shapes) {
+        const Object& o = *s.object;
+        switch (o.type) {
+            case ShapeType::Rectangle:
+            case ShapeType::Ellipse: {
+                if (o.points.size() != 4) break;
+                std::vector<double> outline = o.type == ShapeType::Rectangle ? rectangle_corners(o.points, o.rotation) : ellipse_outline(o.points, o.rotation, 48);
+                size_t n = outline.size() / 2;
+                fan.clear();
+                for (uint32_t i = 1; i + 1 < n; ++i) fan.insert(fan.end(), {0, i, i + 1});
+                add_fill(outline, fan, s.colour);
+                add_outline(outline, true, s.colour);
+                break;
+            }
+            case ShapeType::Polygon:
+                add_fill(o.points, polygon_triangles(o, false), s.colour);
+                add_outline(o.points, true, s.colour);
+                break;
+            case ShapeType::Polyline: add_outline(o.points, false, s.colour); break;
+            case ShapeType::Points:
+                for (size_t i = 0; i + 1 < o.points.size(); i += 2) {
+                    // A small diamond of constant screen size around each point.
+                    uint32_t base = (uint32_t)vertices_.size();
+                    float x = (float)o.points[i], y = (float)o.points[i + 1];
+                    vertices_.push_back({x, y, 0, -5.0f, s.colour});
+                    vertices_.push_back({x, y, 5.0f, 0, s.colour});
+                    vertices_.push_back({x, y, 0, 5.0f, s.colour});
+                    vertices_.push_back({x, y, -5.0f, 0, s.colour});
+                    indices_.insert(indices_.end(), {base, base + 1, base + 2, base, base + 2, base + 3});
+                }
+                break;
+            case ShapeType::Tag: break;
+        }
+    }
+    if (meshes_.size() > 2 * shapes.size() + 64) {
+        std::unordered_map<std::string, Mesh> kept;
+        for (const BatchShape& s : shapes)
+            if (auto it = meshes_.find(s.object->id); it != meshes_.end()) kept.emplace(s.object->id, std::move(it->second));
+        meshes_.swap(kept);
+    }
+    dirty_ = true;
+}
+
+bool ShapeBatch::ensure_program() {
+    if (program_) return true;
+    unsigned vs = compile(GL_VERTEX_SHADER, kVertexShader), fs = compile(GL_FRAGMENT_SHADER, kFragmentShader);
+    if (!vs || !fs) return false;
+    program_ = glCreateProgram();
+    glAttachShader(program_, vs);
+    glAttachShader(program_, fs);
+    glBindAttribLocation(program_, 0, "a_pos");
+    glBindAttribLocation(program_, 1, "a_normal");
+    glBindAttribLocation(program_, 2, "a_colour");
+    glLinkProgram(program_);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    int ok = 0;
+    glGetProgramiv(program_, GL_LINK_STATUS, &ok);
+    if (!ok) {
+        glDeleteProgram(program_);
+        program_ = 0;
+        return false;
+    }
+    u_offset_ = glGetUniformLocation(program_, "u_offset");
+    u_zoom_ = glGetUniformLocation(program_, "u_zoom");
+    u_screen_ = glGetUniformLocation(program_, "u_screen");
+    u_half_width_ = glGetUniformLocation(program_, "u_half_width");
+    glGenVertexArrays(1, &vao_);
+    glGenBuffers(1, &vbo_);
+    glGenBuffers(1, &ebo_);
+    glBindVertexArray(vao_);
+    glBindBuffer(GL_ARRAY_BUFFER, vbo_);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, ebo_);
+    glEnableVertexAttribArray(0);
+    glEnableVertexAttribArray(1);
+    glEnableVertexAttribArray(2);
+    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), (void*)offsetof(Vertex, x));
+    glVertexAttribPointer(1, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), (void*)offsetof(Vertex, nx));
+    glVertexAttribPointer(2, 4, GL_UNSIGNED_BYTE, GL_TRUE, sizeof(Vertex), (void*)offsetof(Vertex, colour));
+    glBindVertexArray(0);
+    return true;
+}
+
+void ShapeBatch::draw(const View& view, Rect vp, double scale, int fb_w, int fb_h) {
+    if (indices_.empty() || !ensure_program()) return;
+    glBindVertexArray(vao_);
+    if (dirty_) {
+        glBindBuffer(GL_ARRAY_BUFFER, vbo_);
+        glBufferData(GL_ARRAY_BUFFER, (long)(vertices_.size() * sizeof(Vertex)), vertices_.data(), GL_STATIC_DRAW);
+        glBufferData(GL_ELEMENT_ARRAY_BUFFER, (long)(indices_.size() * sizeof(uint32_t)), indices_.data(), GL_STATIC_DRAW);
+        dirty_ = false;
+    }
+    glUseProgram(program_);
+    // Uniforms in device pixels.
+    glUniform2f(u_offset_, (float)(view.offset.x * scale), (float)(view.offset.y * scale));
+    glUniform1f(u_zoom_, (float)(view.zoom * scale));
+    glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
+    glUniform1f(u_half_width_, (float)(0.75 * scale));
+    glEnable(GL_BLEND);
+    glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+    glDisable(GL_CULL_FACE);
+    glDisable(GL_DEPTH_TEST);
+    glEnable(GL_SCISSOR_TEST);
+    glScissor((int)(vp.x * scale), (int)(fb_h - (vp.y + vp.h) * scale), (int)(vp.w * scale), (int)(vp.h * scale));
+    glViewport(0, 0, fb_w, fb_h);
+    glDrawElements(GL_TRIANGLES, (int)indices_.size(), GL_UNSIGNED_INT, nullptr);
+    glBindVertexArray(0);
+}
+
+void ShapeBatch::release() {
+    if (program_) glDeleteProgram(program_);
+    if (vbo_) glDeleteBuffers(1, &vbo_);
+    if (ebo_) glDeleteBuffers(1, &ebo_);
+    if (vao_) glDeleteVertexArrays(1, &vao_);
+    program_ = vao_ = vbo_ = ebo_ = 0;
+    dirty_ = true;
+}
+
+}  // namespace pm
