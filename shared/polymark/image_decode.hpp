@@ -22,6 +22,11 @@ struct ImageInfo {
 
 // `where` names the source in error messages (a URL or file name).
 Expected<ImageInfo> probe_image(const uint8_t* data, size_t size, const std::string& where);
+// The EXIF orientation (1..8) of a JPEG, 1 when there is none; decode_image applies it, so
+// pixels and coordinates are upright as browsers and other tools show them.
+int jpeg_exif_orientation(const uint8_t* data, size_t size);
+void apply_orientation(ImageRGBA& image, int orientation);
+
 Expected<ImageRGBA> decode_image(const uint8_t* data, size_t size, const std::string& where);
 
 }  // namespace pm
