@@ -13,7 +13,28 @@ export const repo = path.resolve(here, '../..');
 export const dist = process.env.POLYMARK_DIST || path.join(repo, 'build-web/dist');
 const cache = process.env.POLYMARK_CACHE || path.join(os.homedir(), '.cache/polymark');
 
-// A task: two photographs, a corrupt JPEG, an image deleted after import (404), a third photo.
+// 9000x64, wider than a GPU texture may be (8192 here): red up to x=8192, blue after it.
+export const WIDE = { width: 9000, height: 64, split: 8192 };
+function wideTwoColourPng() {
+  const { width, height, split } = WIDE;
+  const row = Buffer.alloc(1 + width * 3);
+  for (let x = 0; x < width; x++) row.set(x < split ? [220, 30, 30] : [30, 30, 220], 1 + x * 3);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 255] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0); ihdr.writeUInt32BE(height, 4); ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// A task: two photographs, a corrupt JPEG, an image deleted after import (404), a third photo,
+// and an image wider than the GPU's largest texture.
 function makeTestTask(dir) {
   const demo = path.join(cache, 'demo');
   fs.copyFileSync(path.join(demo, 'astronaut.png'), path.join(dir, 'astronaut.png'));
@@ -23,6 +44,7 @@ function makeTestTask(dir) {
   corrupt[0] = 0xff; corrupt[1] = 0xd8; corrupt[2] = 0xff; corrupt[3] = 0xe0;
   fs.writeFileSync(path.join(dir, 'corrupt.jpg'), corrupt);
   fs.writeFileSync(path.join(dir, 'gone.png'), fs.readFileSync(path.join(demo, 'chelsea.png')));
+  fs.writeFileSync(path.join(dir, 'wide.png'), wideTwoColourPng());
   const task = {
     format: 'polymark.task', version: 1, id: 'test', name: 'Browser test task',
     media: [
@@ -31,6 +53,7 @@ function makeTestTask(dir) {
       { id: 'corrupt', type: 'image', file: 'corrupt.jpg' },
       { id: 'gone', type: 'image', file: 'gone.png' },
       { id: 'coffee', type: 'image', file: 'coffee.jpg' },
+      { id: 'wide', type: 'image', file: 'wide.png' },
     ],
     labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b' }, { id: 'person', name: 'Person', color: '#e6194b' }],
   };

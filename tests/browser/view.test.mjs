@@ -1,7 +1,7 @@
 // Pan and zoom by real mouse and keyboard events change getView() exactly as specified.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, mountDemo, view, until } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng, meanColour } from './harness.mjs';
 
 let server; let browser; let page;
 before(async () => {
@@ -98,4 +98,23 @@ test('F and D step frames and fire frame events', async () => {
   await until(page, () => polymark.getView().frame === 0);
   assert.deepEqual(await page.evaluate(() => window.frames_seen), [1, 0]);
   assert.deepEqual(page.problems, []);
+});
+
+test('an image wider than the largest GPU texture is shown whole, through tiles', async () => {
+  const { WIDE } = await import('./harness.mjs');
+  await page.evaluate(() => polymark.setFrame(5));
+  await until(page, (w) => polymark.getView().imageWidth === w, WIDE.width);
+  await page.evaluate(() => polymark.fit());
+  await settle();
+  const v = await view(page);
+  const shot = decodePng(await page.screenshot());
+  const y = Math.round(v.offsetY + (WIDE.height / 2) * v.zoom);
+  const at = (ix) => meanColour(shot, Math.round(v.offsetX + ix * v.zoom) - 1, y - 1, 3, 3);
+  const isRed = (c) => c[0] > 150 && c[2] < 100;
+  const isBlue = (c) => c[2] > 150 && c[0] < 100;
+  assert.ok(isRed(at(100)), `left of the image: ${at(100)}`);
+  assert.ok(isRed(at(WIDE.split - 300)), `just left of the tile edge: ${at(WIDE.split - 300)}`);
+  assert.ok(isBlue(at(WIDE.split + 300)), `the second tile: ${at(WIDE.split + 300)}`);
+  assert.ok(isBlue(at(WIDE.width - 100)), `right end: ${at(WIDE.width - 100)}`);
+  await page.evaluate(() => polymark.setFrame(0));
 });
