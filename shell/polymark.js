@@ -224,6 +224,7 @@
       setFrame: function (frame) { call('setFrame', frame); },
       fit: function () { call('fit'); },
       setView: function (view) { return call('setView', view); },
+      setImageAdjust: function (adjust) { return call('setImageAdjust', adjust); },
       takeFrameTimes: function () { return call('takeFrameTimes'); },
       getTask: function () { return call('getTask'); },
       undo: function () { return call('undo'); },

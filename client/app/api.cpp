@@ -63,6 +63,17 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         app.set_view(*zoom, {*x, *y});
         return app.view_json(dpr);
     }
+    if (method == "setImageAdjust") {
+        if (!args.is_object()) return Error{"bad_argument", "adjust", "setImageAdjust needs {brightness, contrast, gamma}"};
+        ImageAdjust a = app.image_adjust();
+        for (auto [key, field] : {std::pair<const char*, double*>{"brightness", &a.brightness}, {"contrast", &a.contrast}, {"gamma", &a.gamma}}) {
+            if (!args.contains(key)) continue;
+            if (!args[key].is_number() || !std::isfinite(args[key].get<double>())) return Error{"bad_argument", key, std::string(key) + " must be a finite number"};
+            *field = args[key].get<double>();
+        }
+        app.set_image_adjust(a);
+        return app.view_json(dpr)["adjust"];
+    }
     if (method == "fit") {
         app.fit_to_viewport();
         return Json();

@@ -3,6 +3,7 @@
 #include <random>
 
 #include <algorithm>
+#include <cmath>
 
 namespace pm {
 
@@ -306,6 +307,13 @@ void App::set_view(double zoom, Vec2 offset) {
     fit_pending_ = false;
 }
 
+void App::set_image_adjust(ImageAdjust a) {
+    auto finite_or = [](double v, double fallback) { return std::isfinite(v) ? v : fallback; };
+    adjust_.brightness = std::clamp(finite_or(a.brightness, 0), -0.5, 0.5);
+    adjust_.contrast = std::clamp(finite_or(a.contrast, 1), 0.2, 4.0);
+    adjust_.gamma = std::clamp(finite_or(a.gamma, 1), 0.2, 4.0);
+}
+
 void App::focus_on(Rect r, bool zoom) {
     if (zoom) {
         View fitted = View::fit(std::max(r.w, 1.0), std::max(r.h, 1.0), viewport_, 48);
@@ -325,7 +333,8 @@ Json App::view_json(double dpr) const {
                 {"viewport", Json{{"x", viewport_.x}, {"y", viewport_.y}, {"width", viewport_.w}, {"height", viewport_.h}}},
                 {"devicePixelRatio", dpr},
                 {"imageWidth", img && img->state == LoadState::Ready ? img->width : 0},
-                {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0}};
+                {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0},
+                {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
 }
 
 }  // namespace pm

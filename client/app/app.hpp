@@ -46,6 +46,13 @@ struct FrameImage {
     Error error;
 };
 
+// Display adjustments of the image, applied on the GPU; they never change the pixels or the
+// document. brightness is added (-0.5..0.5), contrast scales around mid-grey, gamma > 1 lightens.
+struct ImageAdjust {
+    double brightness = 0, contrast = 1, gamma = 1;
+    bool identity() const { return brightness == 0 && contrast == 1 && gamma == 1; }
+};
+
 struct Notice {
     Error error;
     double shown_at = 0;
@@ -88,6 +95,8 @@ public:
     void pan_by(Vec2 screen_delta);
     void fit_to_viewport();
     void set_view(double zoom, Vec2 offset);  // zoom clamped to the View's limits
+    const ImageAdjust& image_adjust() const { return adjust_; }
+    void set_image_adjust(ImageAdjust adjust);  // values clamped to their ranges
     // Centres the view on an image rectangle; with `zoom`, also zooms so that it fills the view.
     void focus_on(Rect image_rect, bool zoom);
     void dismiss_notice(size_t index);
@@ -114,6 +123,7 @@ private:
     Editor editor_{*this};
     long long frame_ = 0;
     View view_;
+    ImageAdjust adjust_;
     Rect viewport_{0, 0, 800, 600};
     bool fit_pending_ = true;   // fit the next image that becomes ready
     bool ready_sent_ = false;

@@ -14,6 +14,107 @@ void ImageTextures::release_all() {
     for (auto& [image, entry] : entries_)
         for (Tile& t : entry.tiles) glDeleteTextures(1, &t.texture);
     entries_.clear();
+    if (program_) glDeleteProgram(program_);
+    if (vbo_) glDeleteBuffers(1, &vbo_);
+    if (vao_) glDeleteVertexArrays(1, &vao_);
+    program_ = vao_ = vbo_ = 0;
+}
+
+namespace {
+#if defined(POLYMARK_GLES)
+constexpr const char* kHeader = "#version 300 es\nprecision highp float;\n";
+#else
+constexpr const char* kHeader = "#version 130\n";
+#endif
+constexpr const char* kVertex = R"(
+uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
+uniform vec2 u_screen;
+in vec2 a_unit;
+out vec2 v_uv;
+void main() {
+    vec2 s = mix(u_rect.xy, u_rect.zw, a_unit);
+    gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
+    v_uv = a_unit;
+}
+)";
+constexpr const char* kFragment = R"(
+uniform sampler2D u_texture;
+uniform vec3 u_adjust;  // brightness, contrast, gamma
+in vec2 v_uv;
+out vec4 o_colour;
+void main() {
+    vec4 c = texture(u_texture, v_uv);
+    vec3 rgb = clamp((c.rgb - 0.5) * u_adjust.y + 0.5 + u_adjust.x, 0.0, 1.0);
+    o_colour = vec4(pow(rgb, vec3(1.0 / u_adjust.z)), c.a);
+}
+)";
+
+unsigned compile_shader(unsigned kind, const char* body) {
+    unsigned s = glCreateShader(kind);
+    const char* sources[2] = {kHeader, body};
+    glShaderSource(s, 2, sources, nullptr);
+    glCompileShader(s);
+    int ok = 0;
+    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
+    if (!ok) { glDeleteShader(s); return 0; }
+    return s;
+}
+}  // namespace
+
+bool ImageTextures::ensure_program() {
+    if (program_) return true;
+    unsigned vs = compile_shader(GL_VERTEX_SHADER, kVertex), fs = compile_shader(GL_FRAGMENT_SHADER, kFragment);
+    if (!vs || !fs) return false;
+    program_ = glCreateProgram();
+    glAttachShader(program_, vs);
+    glAttachShader(program_, fs);
+    glBindAttribLocation(program_, 0, "a_unit");
+    glLinkProgram(program_);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    int ok = 0;
+    glGetProgramiv(program_, GL_LINK_STATUS, &ok);
+    if (!ok) { glDeleteProgram(program_); program_ = 0; return false; }
+    u_rect_ = glGetUniformLocation(program_, "u_rect");
+    u_screen_ = glGetUniformLocation(program_, "u_screen");
+    u_adjust_ = glGetUniformLocation(program_, "u_adjust");
+    u_texture_ = glGetUniformLocation(program_, "u_texture");
+    static const float unit[] = {0, 0, 1, 0, 0, 1, 1, 1};
+    glGenVertexArrays(1, &vao_);
+    glGenBuffers(1, &vbo_);
+    glBindVertexArray(vao_);
+    glBindBuffer(GL_ARRAY_BUFFER, vbo_);
+    glBufferData(GL_ARRAY_BUFFER, sizeof unit, unit, GL_STATIC_DRAW);
+    glEnableVertexAttribArray(0);
+    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, nullptr);
+    glBindVertexArray(0);
+    return true;
+}
+
+void ImageTextures::draw_adjusted(const ImDrawList*, const ImDrawCmd* cmd) {
+    auto* self = static_cast<ImageTextures*>(cmd->UserCallbackData);
+    const Pending& p = self->pending_;
+    if (!p.entry || !self->ensure_program()) return;
+    ImDrawData* data = ImGui::GetDrawData();
+    double scale = data->FramebufferScale.x;
+    int fb_w = (int)(data->DisplaySize.x * scale), fb_h = (int)(data->DisplaySize.y * data->FramebufferScale.y);
+    glUseProgram(self->program_);
+    glBindVertexArray(self->vao_);
+    glUniform2f(self->u_screen_, (float)fb_w, (float)fb_h);
+    glUniform3f(self->u_adjust_, (float)p.adjust.brightness, (float)p.adjust.contrast, (float)p.adjust.gamma);
+    glUniform1i(self->u_texture_, 0);
+    glActiveTexture(GL_TEXTURE0);
+    glDisable(GL_BLEND);
+    glEnable(GL_SCISSOR_TEST);
+    glScissor((int)(p.viewport.x * scale), (int)(fb_h - (p.viewport.y + p.viewport.h) * scale), (int)(p.viewport.w * scale), (int)(p.viewport.h * scale));
+    glViewport(0, 0, fb_w, fb_h);
+    for (const Tile& t : p.entry->tiles) {
+        Vec2 a = p.view.to_screen({(double)t.x, (double)t.y}), b = p.view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
+        glUniform4f(self->u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
+        glBindTexture(GL_TEXTURE_2D, t.texture);
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    }
+    glBindVertexArray(0);
 }
 
 void ImageTextures::sync(FrameImage& image) {
@@ -55,9 +156,15 @@ void ImageTextures::sync(FrameImage& image) {
     image.pixels.shrink_to_fit();
 }
 
-void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImDrawList* list) const {
+void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImDrawList* list, const ImageAdjust& adjust) {
     auto it = entries_.find(&image);
     if (it == entries_.end()) return;
+    if (!adjust.identity()) {
+        pending_ = Pending{&it->second, view, vp, adjust};
+        list->AddCallback(&ImageTextures::draw_adjusted, this);
+        list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+        return;
+    }
     list->PushClipRect(ImVec2((float)vp.x, (float)vp.y), ImVec2((float)(vp.x + vp.w), (float)(vp.y + vp.h)), true);
     for (const Tile& t : it->second.tiles) {
         Vec2 a = view.to_screen({(double)t.x, (double)t.y});

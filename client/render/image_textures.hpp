@@ -7,6 +7,7 @@
 #include <vector>
 
 struct ImDrawList;
+struct ImDrawCmd;
 
 namespace pm {
 
@@ -19,8 +20,9 @@ public:
 
     // Uploads `image`'s pixels if they are new (and frees them on the CPU side).
     void sync(FrameImage& image);
-    // Draws `image` (already synced) under `view`, clipped to `viewport`.
-    void draw(const FrameImage& image, const View& view, Rect viewport, ImDrawList* list) const;
+    // Draws `image` (already synced) under `view`, clipped to `viewport`. With adjustments, the
+    // tiles go through a shader of ours (queued as a draw-list callback), else through ImGui.
+    void draw(const FrameImage& image, const View& view, Rect viewport, ImDrawList* list, const ImageAdjust& adjust);
     void release_all();
     int max_texture_size() const { return max_size_; }
 
@@ -35,6 +37,12 @@ private:
     };
     std::map<const FrameImage*, Entry> entries_;
     int max_size_ = 0;
+    // The adjusted draw, read by the callback.
+    struct Pending { const Entry* entry = nullptr; View view; Rect viewport; ImageAdjust adjust; } pending_;
+    unsigned program_ = 0, vao_ = 0, vbo_ = 0;
+    int u_rect_ = -1, u_screen_ = -1, u_adjust_ = -1, u_texture_ = -1;
+    bool ensure_program();
+    static void draw_adjusted(const ImDrawList* list, const ImDrawCmd* cmd);
 };
 
 }  // namespace pm

@@ -23,6 +23,7 @@ void Panels::draw(App& app, Rect area) {
     if (ImGui::CollapsingHeader("Labels", ImGuiTreeNodeFlags_DefaultOpen)) draw_labels(app);
     if (ImGui::CollapsingHeader("Objects", ImGuiTreeNodeFlags_DefaultOpen)) draw_objects(app);
     if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) draw_attributes(app);
+    if (ImGui::CollapsingHeader("Image")) draw_image_adjust(app);
     if (ImGui::CollapsingHeader("History")) draw_history(app);
     ImGui::End();
 }
@@ -204,6 +205,16 @@ void Panels::draw_attributes(App& app) {
         }
         ImGui::PopID();
     }
+}
+
+void Panels::draw_image_adjust(App& app) {
+    ImageAdjust a = app.image_adjust();
+    float b = (float)a.brightness, c = (float)a.contrast, g = (float)a.gamma;
+    bool changed = ImGui::SliderFloat("Brightness", &b, -0.5f, 0.5f, "%.2f");
+    changed |= ImGui::SliderFloat("Contrast", &c, 0.2f, 4.0f, "%.2f", ImGuiSliderFlags_Logarithmic);
+    changed |= ImGui::SliderFloat("Gamma", &g, 0.2f, 4.0f, "%.2f", ImGuiSliderFlags_Logarithmic);
+    if (changed) app.set_image_adjust({b, c, g});
+    if (ImGui::SmallButton("Reset")) app.set_image_adjust({});
 }
 
 void Panels::draw_history(App& app) {

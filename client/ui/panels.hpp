@@ -26,6 +26,7 @@ private:
     void draw_objects(App& app);
     void draw_attributes(App& app);
     void draw_history(App& app);
+    void draw_image_adjust(App& app);
 };
 
 }  // namespace pm

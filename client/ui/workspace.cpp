@@ -23,7 +23,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     if (FrameImage* img = app.current_image()) {
         textures.sync(*img);
         if (img->state == LoadState::Ready) {
-            textures.draw(*img, app.view(), viewport, bg);
+            textures.draw(*img, app.view(), viewport, bg, app.image_adjust());
             bg->PushClipRect(ImVec2((float)viewport.x, (float)viewport.y), ImVec2((float)(viewport.x + viewport.w), (float)(viewport.y + viewport.h)), true);
             shapes_.draw(app, bg, kHandleRadius);
             bg->PopClipRect();

@@ -118,3 +118,31 @@ test('an image wider than the largest GPU texture is shown whole, through tiles'
   assert.ok(isBlue(at(WIDE.width - 100)), `right end: ${at(WIDE.width - 100)}`);
   await page.evaluate(() => polymark.setFrame(0));
 });
+
+test('brightness, contrast and gamma change what is shown, never the pixels or the view', async () => {
+  await page.evaluate(() => { polymark.setFrame(0); polymark.fit(); });
+  await settle();
+  const v = await view(page);
+  const centre = [Math.round(v.offsetX + 256 * v.zoom), Math.round(v.offsetY + 256 * v.zoom)];
+  const sample = async () => meanColour(decodePng(await page.screenshot()), centre[0] - 10, centre[1] - 10, 20, 20);
+  const plain = await sample();
+  const brighter = await page.evaluate(() => polymark.setImageAdjust({ brightness: 0.3 }));
+  assert.deepEqual(brighter, { brightness: 0.3, contrast: 1, gamma: 1 });
+  await settle();
+  const lit = await sample();
+  for (let k = 0; k < 3; k++) assert.ok(lit[k] >= Math.min(255, plain[k] + 40), `channel ${k}: ${plain[k]} -> ${lit[k]}`);
+  await page.evaluate(() => polymark.setImageAdjust({ brightness: 0, contrast: 0.2 }));
+  await settle();
+  const flat = await sample();
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(flat[k] - 128) < Math.abs(plain[k] - 128) + 1, `channel ${k} towards grey: ${plain[k]} -> ${flat[k]}`);
+  await page.evaluate(() => polymark.setImageAdjust({ contrast: 1, gamma: 2.2 }));
+  await settle();
+  const gamma = await sample();
+  assert.ok(gamma[0] > plain[0] + 10, `gamma lightens mid-tones: ${plain[0]} -> ${gamma[0]}`);
+  assert.deepEqual((await view(page)).adjust, { brightness: 0, contrast: 1, gamma: 2.2 });
+  await page.evaluate(() => polymark.setImageAdjust({ gamma: 1 }));
+  await settle();
+  assert.deepEqual(await sample(), plain);
+  const bad = await page.evaluate(() => { try { polymark.setImageAdjust({ gamma: 'x' }); return 'accepted'; } catch (e) { return e.code; } });
+  assert.equal(bad, 'bad_argument');
+});
