@@ -32,16 +32,22 @@ set(POLYMARK_WEB_LINK_FLAGS
 target_link_options(polymark_app_web PRIVATE ${POLYMARK_WEB_LINK_FLAGS})
 set_property(TARGET polymark_app_web APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)
 
-# The page, the embedding API and the UI font go beside the module.
+# The page, the embedding API and the UI fonts go beside the module: a Latin font every task
+# loads, and slices for other scripts that a task loads only when its labels need them.
 set(POLYMARK_FONT_SOURCE /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf)
+set(POLYMARK_CJK_FONT_SOURCE /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf)
 add_custom_command(OUTPUT "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/fonts"
-  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/subset_font.py" "${POLYMARK_FONT_SOURCE}" "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf"
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/subset_font.py" latin "${POLYMARK_FONT_SOURCE}" "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf"
   DEPENDS "${PROJECT_SOURCE_DIR}/tools/subset_font.py"
   COMMENT "Subsetting the UI font to Latin")
+add_custom_command(OUTPUT "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json"
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/subset_font.py" slices "${CMAKE_BINARY_DIR}/dist/fonts" "${POLYMARK_FONT_SOURCE}" "${POLYMARK_CJK_FONT_SOURCE}"
+  DEPENDS "${PROJECT_SOURCE_DIR}/tools/subset_font.py"
+  COMMENT "Slicing the fonts for Cyrillic, Greek and CJK")
 file(GLOB POLYMARK_SHELL_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*")
 add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
-  DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" polymark_app_web
+  DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
   "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py")

@@ -85,21 +85,79 @@
     return null;
   }
 
+  // Returns the replies being fetched, by URL, and a promise of the task (or null).
   function prefetchStart(options) {
     var replies = {};
-    if (!options.task || options.taskObject || !ID_PATTERN.test(options.task)) return replies;
+    if (options.taskObject) return { replies: replies, task: Promise.resolve(options.taskObject) };
+    if (!options.task || !ID_PATTERN.test(options.task)) return { replies: replies, task: Promise.resolve(null) };
     var backend = options.backend || '';
     var taskUrl = apiUrl(backend, '/api/tasks/' + options.task);
     replies[taskUrl] = fetchReply(taskUrl);
     if (!options.annotations) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations');
-    replies[taskUrl].then(function (reply) {
-      if (reply.status !== 200) return;
-      var task;
-      try { task = JSON.parse(new TextDecoder().decode(reply.bytes)); } catch (e) { return; }
-      var url = firstImageUrl(task, options.frame | 0, backend);
+    var task = replies[taskUrl].then(function (reply) {
+      if (reply.status !== 200) return null;
+      var parsed;
+      try { parsed = JSON.parse(new TextDecoder().decode(reply.bytes)); } catch (e) { return null; }
+      var url = firstImageUrl(parsed, options.frame | 0, backend);
       if (url && !replies[url]) replies[url] = fetchReply(url);
+      return parsed;
     });
-    return replies;
+    return { replies: replies, task: task };
+  }
+
+  // [SECTION] Fonts for other scripts: the UI font is Latin; the characters a task's names use
+  // beyond it (Cyrillic, Greek, CJK...) come from slices listed in fonts/manifest.json, fetched
+  // only when needed. A Latin-only task fetches nothing more.
+  function latin(c) {
+    return c < 0x250 || (c >= 0x2010 && c <= 0x205E) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF);
+  }
+
+  function taskCodePoints(task) {
+    var seen = {};
+    function scan(text) {
+      if (typeof text !== 'string') return;
+      for (var i = 0; i < text.length; i++) {
+        var c = text.codePointAt(i);
+        if (c > 0xFFFF) i++;
+        if (!latin(c) && c <= 0xFFFF) seen[c] = true;
+      }
+    }
+    if (task && typeof task === 'object') {
+      scan(task.name);
+      (Array.isArray(task.labels) ? task.labels : []).forEach(function (l) {
+        if (!l || typeof l !== 'object') return;
+        scan(l.name);
+        (Array.isArray(l.attributes) ? l.attributes : []).forEach(function (a) {
+          if (!a || typeof a !== 'object') return;
+          scan(a.name);
+          if (Array.isArray(a.values)) a.values.forEach(scan);
+          scan(a['default']);
+        });
+      });
+    }
+    return Object.keys(seen).map(Number);
+  }
+
+  var manifest = null; // promise of fonts/manifest.json, once per page
+  var fontFiles = {};  // promise of each font file's bytes, once per page
+
+  function loadScriptFonts(base, task) {
+    var needed = taskCodePoints(task);
+    if (!needed.length) return Promise.resolve({ fonts: [], glyphs: '' });
+    if (!manifest) manifest = fetch(assetUrl(base, 'fonts/manifest.json')).then(function (r) { return r.ok ? r.json() : { fonts: [] }; }).catch(function () { return { fonts: [] }; });
+    return manifest.then(function (m) {
+      var files = [];
+      (m.fonts || []).forEach(function (f) {
+        var used = needed.some(function (c) { return f.ranges.some(function (r) { return c >= r[0] && c <= r[1]; }); });
+        if (used) files.push(f.file);
+      });
+      return Promise.all(files.map(function (file) {
+        if (!fontFiles[file]) fontFiles[file] = fetchBytes(assetUrl(base, 'fonts/' + file), function () {}).catch(function () { return null; });
+        return fontFiles[file];
+      })).then(function (fonts) {
+        return { fonts: fonts.filter(Boolean), glyphs: String.fromCodePoint.apply(String, needed) };
+      });
+    });
   }
 
   // A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
@@ -167,6 +225,7 @@
     var M = null;
     var cleanups = [];
     var prefetched = prefetchStart(options);
+    var scriptFonts = prefetched.task.then(function (task) { return loadScriptFonts(base, task); });
 
     // [SECTION] DOM: a wrapper filling the element, the canvas, an overlay for loading and errors
     var wrapper = el('div', 'position:relative;width:100%;height:100%;min-height:120px;overflow:hidden;background:#26282c;');
@@ -226,6 +285,7 @@
       setView: function (view) { return call('setView', view); },
       setImageAdjust: function (adjust) { return call('setImageAdjust', adjust); },
       takeFrameTimes: function () { return call('takeFrameTimes'); },
+      missingGlyphs: function (text) { return call('missingGlyphs', String(text)); },
       getTask: function () { return call('getTask'); },
       undo: function () { return call('undo'); },
       redo: function () { return call('redo'); },
@@ -312,7 +372,8 @@
         },
         done: function () { fill.style.width = '100%'; label.textContent = 'Opening the task…'; },
       };
-      loadShared(base, progress).then(function (s) {
+      Promise.all([loadShared(base, progress), scriptFonts]).then(function (parts) {
+        var s = parts[0];
         if (destroyed) return fail(PolymarkError('destroyed', 'destroyed before it finished loading'));
         var rect = wrapper.getBoundingClientRect();
         var module = {
@@ -323,11 +384,13 @@
             taskObject: options.taskObject || null,
             annotations: options.annotations || null,
             frame: options.frame | 0,
+            glyphs: parts[1].glyphs,
             width: Math.max(1, Math.round(rect.width)),
             height: Math.max(1, Math.round(rect.height)),
           },
           polymarkFont: s.font,
-          polymarkPrefetch: prefetched,
+          polymarkPrefetch: prefetched.replies,
+          polymarkExtraFonts: parts[1].fonts,
           polymarkEmit: function (name, detail) {
             if (destroyed) return;
             if (name === 'ready') {

@@ -22,7 +22,7 @@ packages=(
   libsdl2-dev libgl-dev libgl1-mesa-dri libcurl4-openssl-dev
   nlohmann-json3-dev libstb-dev catch2
   chromium ffmpeg xvfb xauth x11-apps imagemagick
-  fonts-dejavu-core fonts-noto-core python3-fonttools python3-jsonschema sqlite3
+  fonts-dejavu-core fonts-noto-core fonts-droid-fallback python3-fonttools python3-jsonschema sqlite3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,19 +1,28 @@
 #!/usr/bin/python3
-"""Cuts a TTF down to the glyphs the UI draws in every task (Latin, Latin Extended, punctuation,
-arrows and the few symbols the UI uses). Scripts a task needs beyond that (Cyrillic, CJK, ...)
-are loaded lazily per task, never shipped up front.
-usage: subset_font.py SOURCE.ttf OUT.ttf"""
+"""Builds the UI fonts.
+
+  subset_font.py latin SOURCE.ttf OUT.ttf
+      The font every task loads: Latin, Latin Extended, punctuation, arrows and the symbols the
+      UI uses.
+  subset_font.py slices OUTDIR LATIN_SOURCE.ttf CJK_SOURCE.ttf
+      Fonts for other scripts, loaded lazily: OUTDIR/extra-*.ttf and OUTDIR/manifest.json, which
+      lists the code points each file covers. Cyrillic and Greek come whole in one file; CJK is
+      cut into slices of 512 code points, so that a task fetches only the slices holding the
+      characters its labels use, and a Latin-only task fetches none.
+"""
+import json
+import os
 import sys
 
 from fontTools import subset
+from fontTools.ttLib import TTFont
 
-UNICODES = "U+0020-00FF,U+0100-024F,U+2010-205E,U+2190-21FF,U+25A0-25FF,U+2026,U+00D7"
+LATIN = "U+0020-00FF,U+0100-024F,U+2010-205E,U+2190-21FF,U+25A0-25FF,U+2026,U+00D7"
+CYRILLIC_GREEK = [(0x0370, 0x03FF), (0x0400, 0x052F), (0x1E00, 0x1EFF), (0x1F00, 0x1FFF)]
+SLICE = 512
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    source, out = sys.argv[1:]
+def subset_to(source, out, unicodes):
     options = subset.Options()
     options.layout_features = []       # ImGui shapes no text: no GSUB/GPOS needed
     options.hinting = False            # stb_truetype ignores hinting
@@ -21,9 +30,45 @@ def main():
     options.notdef_outline = True
     font = subset.load_font(source, options)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=subset.parse_unicodes(UNICODES))
+    subsetter.populate(unicodes=unicodes)
     subsetter.subset(font)
     subset.save_font(font, out, options)
+
+
+def ranges(code_points):
+    out = []
+    for c in sorted(code_points):
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+def slices(outdir, latin_source, cjk_source):
+    os.makedirs(outdir, exist_ok=True)
+    manifest = []
+    noto = TTFont(latin_source).getBestCmap()
+    cyrillic = [c for c in noto if any(a <= c <= b for a, b in CYRILLIC_GREEK)]
+    subset_to(latin_source, os.path.join(outdir, "extra-cyrillic-greek.ttf"), cyrillic)
+    manifest.append({"file": "extra-cyrillic-greek.ttf", "ranges": ranges(cyrillic)})
+    cjk = sorted(c for c in TTFont(cjk_source).getBestCmap() if c >= 0x2E80)
+    for i in range(0, len(cjk), SLICE):
+        part = cjk[i:i + SLICE]
+        name = "extra-cjk-%02d.ttf" % (i // SLICE)
+        subset_to(cjk_source, os.path.join(outdir, name), part)
+        manifest.append({"file": name, "ranges": ranges(part)})
+    with open(os.path.join(outdir, "manifest.json"), "w") as f:
+        json.dump({"fonts": manifest}, f, separators=(",", ":"))
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "latin":
+        subset_to(sys.argv[2], sys.argv[3], subset.parse_unicodes(LATIN))
+    elif len(sys.argv) == 5 and sys.argv[1] == "slices":
+        slices(*sys.argv[2:])
+    else:
+        sys.exit(__doc__)
 
 
 if __name__ == "__main__":

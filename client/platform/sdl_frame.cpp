@@ -52,6 +52,11 @@ std::string SdlFrame::init(const FrameConfig& config) {
     imgui_ready_ = true;
 
     font_ttf_ = config.font_ttf;
+    extra_fonts_ = config.extra_fonts;
+    extra_ranges_.clear();
+    for (uint32_t c : config.extra_code_points)
+        if (c > 0 && c <= 0xFFFF) extra_ranges_.insert(extra_ranges_.end(), {(ImWchar)c, (ImWchar)c});
+    extra_ranges_.push_back(0);
     font_size_ = config.font_size;
     int w = 0, h = 0, dw = 0, dh = 0;
     SDL_GetWindowSize(window_, &w, &h);
@@ -71,6 +76,15 @@ void SdlFrame::build_fonts() {
         cfg.FontDataOwnedByAtlas = false;
         static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x024F, 0x2010, 0x205E, 0x2190, 0x21FF, 0x25A0, 0x25FF, 0};
         io.Fonts->AddFontFromMemoryTTF(font_ttf_.data(), (int)font_ttf_.size(), font_size_ * scale, &cfg, ranges);
+        // Only the characters the task uses, so that a CJK font adds dozens of glyphs to the
+        // atlas, not thousands.
+        for (std::vector<uint8_t>& extra : extra_fonts_) {
+            if (extra_ranges_.size() < 3) break;
+            ImFontConfig merge;
+            merge.FontDataOwnedByAtlas = false;
+            merge.MergeMode = true;
+            io.Fonts->AddFontFromMemoryTTF(extra.data(), (int)extra.size(), font_size_ * scale, &merge, extra_ranges_.data());
+        }
     } else {
         ImFontConfig cfg;
         cfg.SizePixels = 13 * scale;

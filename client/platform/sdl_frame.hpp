@@ -5,6 +5,8 @@
 #include "render/image_textures.hpp"
 #include "ui/workspace.hpp"
 
+#include <imgui.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -19,6 +21,9 @@ struct FrameConfig {
     int width = 1280, height = 800;  // screen (CSS) pixels
     std::vector<uint8_t> font_ttf;    // empty: ImGui's built-in font
     float font_size = 15;
+    // Fonts for other scripts, merged into the UI font for exactly these code points.
+    std::vector<std::vector<uint8_t>> extra_fonts;
+    std::vector<uint32_t> extra_code_points;
 };
 
 class SdlFrame {
@@ -48,6 +53,8 @@ private:
     ImageTextures textures_;
     Workspace workspace_;
     std::vector<uint8_t> font_ttf_;
+    std::vector<std::vector<uint8_t>> extra_fonts_;
+    std::vector<ImWchar> extra_ranges_;  // pairs, zero-terminated
     float font_size_ = 15;
     double dpr_ = 1;
     int redraw_frames_ = 3;

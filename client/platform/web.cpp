@@ -5,6 +5,7 @@
 #include "platform/sdl_frame.hpp"
 
 #include <emscripten.h>
+#include <imgui.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 extern "C" {
 char* pm_js_options();
 uint8_t* pm_js_font(int* size);
+uint8_t* pm_js_extra_font(int index, int* size);
 void pm_js_fetch(uint32_t id, const char* url);
 void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
@@ -59,6 +61,19 @@ AppOptions app_options(const Json& j) {
     return o;
 }
 
+std::vector<uint32_t> utf8_code_points(const std::string& s) {
+    std::vector<uint32_t> out;
+    for (size_t i = 0; i < s.size();) {
+        unsigned char c = (unsigned char)s[i];
+        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        uint32_t cp = n == 1 ? c : c & (0x3F >> (n - 1));
+        for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3F);
+        out.push_back(cp);
+        i += (size_t)n;
+    }
+    return out;
+}
+
 const char* reply_ok(const Json& value) {
     g_reply = Json{{"ok", true}, {"value", value}}.dump();
     return g_reply.c_str();
@@ -72,6 +87,15 @@ const char* reply_errors(const Errors& errors) {
 }
 
 const char* dispatch(const std::string& method, std::string_view args) {
+    // Diagnostics: the code points of a text that the UI font cannot draw.
+    if (method == "missingGlyphs") {
+        Json text = Json::parse(args, nullptr, false);
+        if (!text.is_string()) return reply_errors({{"bad_argument", "text", "missingGlyphs needs a string"}});
+        Json missing = Json::array();
+        for (uint32_t c : utf8_code_points(text.get<std::string>()))
+            if (c > 0xFFFF || !ImGui::GetFont()->FindGlyphNoFallback((ImWchar)c)) missing.push_back(c);
+        return reply_ok(missing);
+    }
     // For benchmarks: the CPU time of every frame drawn since the previous call.
     if (method == "takeFrameTimes") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}, {"frameTimesMs", g_instance->frame.take_frame_times()}});
     g_instance->frame.request_redraw();
@@ -140,6 +164,14 @@ int pm::run_platform(int, char**) {
     uint8_t* font = pm_js_font(&font_size);
     if (font) config.font_ttf.assign(font, font + font_size);
     std::free(font);
+    for (int i = 0;; ++i) {
+        int size = 0;
+        uint8_t* bytes = pm_js_extra_font(i, &size);
+        if (!bytes) break;
+        config.extra_fonts.emplace_back(bytes, bytes + size);
+        std::free(bytes);
+    }
+    if (js_options.contains("glyphs") && js_options["glyphs"].is_string()) config.extra_code_points = utf8_code_points(js_options["glyphs"].get<std::string>());
     g_instance->app = std::make_unique<App>(g_instance->platform, options);
     std::string failure = g_instance->frame.init(config);
     if (!failure.empty()) {

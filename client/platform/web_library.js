@@ -19,6 +19,17 @@ mergeInto(LibraryManager.library, {
     return ptr;
   },
 
+  // The i-th font for other scripts (see shell/polymark.js), or 0 past the last.
+  pm_js_extra_font: function (index, sizeOut) {
+    var fonts = Module['polymarkExtraFonts'] || [];
+    var bytes = fonts[index];
+    if (!bytes || !bytes.length) { HEAP32[sizeOut >> 2] = 0; return 0; }
+    var ptr = _malloc(bytes.length);
+    HEAPU8.set(bytes, ptr);
+    HEAP32[sizeOut >> 2] = bytes.length;
+    return ptr;
+  },
+
   pm_js_fetch: function (id, urlPtr) {
     var url = UTF8ToString(urlPtr);
     var controller = typeof AbortController !== 'undefined' ? new AbortController() : null;

@@ -1,0 +1,52 @@
+// Labels in any script: the glyphs a task's names need are loaded with it (Cyrillic, CJK), only
+// the slices holding them, and a Latin-only task fetches no font but the Latin one.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, mountDemo } from './harness.mjs';
+
+let server; let browser;
+before(async () => { server = await startServer(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); server?.stop(); });
+
+function fontRequests(page) {
+  const seen = [];
+  page.on('request', (r) => { const p = new URL(r.url()).pathname; if (p.startsWith('/fonts/')) seen.push(p); });
+  return seen;
+}
+
+test('a Latin-only task fetches the Latin UI font and nothing else', async () => {
+  const page = await openPage(browser);
+  const fonts = fontRequests(page);
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  assert.deepEqual(fonts, ['/fonts/ui-latin.ttf']);
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Cat, Person: 0-9 é ü')), []);
+  await page.context().close();
+});
+
+test('Cyrillic and Chinese labels get their glyphs, from the slices that hold them only', async () => {
+  const page = await openPage(browser);
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  await page.evaluate(() => polymark.destroy());
+  const fonts = fontRequests(page);
+  const task = {
+    format: 'polymark.task', version: 1, id: 'scripts', name: 'Кошки и собаки',
+    media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }],
+    labels: [{ id: 'cat', name: 'Кошка' }, { id: 'cat-zh', name: '猫' },
+      { id: 'dog-zh', name: '狗', attributes: [{ id: 'colour', name: '颜色', type: 'select', values: ['白色', 'Чёрный'] }] }],
+  };
+  const outcome = await page.evaluate(async (t) => {
+    document.body.innerHTML = '<div id="host" style="width:900px;height:600px"></div>';
+    try { window.polymark = await Polymark.mount('#host', { taskObject: t }); return 'ready'; } catch (e) { return e.code + ': ' + e.message; }
+  }, task);
+  assert.equal(outcome, 'ready');
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Кошки и собаки Кошка 猫 狗 颜色 白色 Чёрный')), []);
+  // Only the characters the task uses are in the atlas: one it does not use is missing.
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('鼠')), [0x9f20]);
+  assert.ok(fonts.includes('/fonts/manifest.json'));
+  assert.ok(!fonts.includes('/fonts/ui-latin.ttf'), 'the Latin font is loaded once per page');
+  assert.ok(fonts.includes('/fonts/extra-cyrillic-greek.ttf'));
+  const cjk = fonts.filter((f) => f.startsWith('/fonts/extra-cjk-'));
+  assert.ok(cjk.length >= 1 && cjk.length <= 5, `CJK slices fetched: ${cjk}`);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
