@@ -267,6 +267,23 @@
 
     // Canvas focus: SDL cancels mousedown's default, so a click would never focus the canvas.
     listen(canvas, 'pointerdown', function () { if (document.activeElement !== canvas) canvas.focus({ preventScroll: true }); });
+    // OS paste into the app's text fields: SDL cancels Ctrl+V, so while a field is being edited
+    // the key is kept from SDL and the browser's paste event brings the text.
+    listen(canvas, 'keydown', function (e) {
+      var paste = (e.ctrlKey || e.metaKey) && (e.key === 'v' || e.key === 'V');
+      if (paste && M && M._pm_wants_text()) e.stopImmediatePropagation();
+    }, true);
+    listen(canvas, 'paste', function (e) {
+      if (!M || !M._pm_wants_text()) return;
+      var text = (e.clipboardData && e.clipboardData.getData('text/plain')) || '';
+      e.preventDefault();
+      if (!text) return;
+      var size = M.lengthBytesUTF8(text) + 1;
+      var ptr = M._malloc(size);
+      M.stringToUTF8(text, ptr, size);
+      M._pm_paste_text(ptr);
+      M._free(ptr);
+    });
     listen(canvas, 'webglcontextlost', function (e) {
       e.preventDefault();
       showMessage('The graphics context was lost', 'The browser took the GPU away from this page. Your labels are kept: getAnnotations() still works. Reload to continue drawing.');

@@ -137,6 +137,16 @@ EMSCRIPTEN_KEEPALIVE void pm_fetch_done(uint32_t id, int status, uint8_t* body, 
     g_instance->app->post_fetch_result(std::move(r));
 }
 
+// OS paste: SDL's web backend has no clipboard. While an ImGui text field has focus, the page
+// lets Ctrl+V through to the browser and hands the pasted text here.
+EMSCRIPTEN_KEEPALIVE int pm_wants_text() { return g_instance && ImGui::GetCurrentContext() && ImGui::GetIO().WantTextInput ? 1 : 0; }
+
+EMSCRIPTEN_KEEPALIVE void pm_paste_text(const char* text) {
+    if (!g_instance || !ImGui::GetCurrentContext() || !text) return;
+    ImGui::GetIO().AddInputCharactersUTF8(text);
+    g_instance->frame.request_redraw();
+}
+
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {
     if (g_instance) g_instance->frame.resize(css_width, css_height);
 }

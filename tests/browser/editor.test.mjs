@@ -272,3 +272,33 @@ test('a tag is added from the labels panel', async () => {
   assert.equal(objs[0].type, 'tag');
   assert.equal(objs[0].label, 'cat');
 });
+
+test('text typed and pasted from the OS clipboard lands in a text attribute as one command', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const p = await context.newPage();
+  await p.goto(`${server.url}/?task=test`);
+  await p.evaluate(() => window.polymarkMount);
+  await p.evaluate(() => polymark.destroy());
+  const task = { format: 'polymark.task', version: 1, id: 'notes', media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }],
+    labels: [{ id: 'thing', name: 'Thing', attributes: [{ id: 'note', name: 'Note', type: 'text' }] }] };
+  await p.evaluate(async (t) => {
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    window.polymark = await Polymark.mount('#host', { taskObject: t, annotations: { format: 'polymark.annotations', version: 1,
+      objects: [{ id: 'r', type: 'rectangle', frame: 0, label: 'thing', points: [10, 10, 100, 100], attributes: { note: '' } }] } });
+    polymark.select(['r']);
+  }, task);
+  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  // With one label, the attributes panel puts the "Note" field at this place of a 1280x800 canvas.
+  await p.mouse.click(1080, 404);
+  await p.keyboard.type('ab ');
+  await p.evaluate(() => navigator.clipboard.writeText('Привет, 2 cats'));
+  await p.keyboard.press('Control+V');
+  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await p.mouse.click(1100, 650);  // elsewhere in the sidebar: the field is left, the edit committed
+  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const doc = await p.evaluate(() => polymark.getAnnotations());
+  assert.equal(doc.objects[0].attributes.note, 'ab Привет, 2 cats');
+  assert.deepEqual(await p.evaluate(() => polymark.getHistory().done), ['set Note']);
+  await context.close();
+});
