@@ -70,6 +70,7 @@ void App::apply_pending() {
             case Request::Task: on_task(r, p.url); break;
             case Request::Annotations: on_annotations(r, p.url); break;
             case Request::Media: on_media(r, p.media_index, p.url); break;
+            case Request::Decode: on_platform_decoded(r, p.media_index, p.url); break;
         }
     }
     const FrameImage* img = current_image();
@@ -188,11 +189,36 @@ void App::on_media(const FetchResult& r, size_t media_index, const std::string& 
     };
     if (auto e = http_error(r, url, "image")) return fail(*e);
     auto decoded = decode_image(r.body.data(), r.body.size(), url);
-    if (!decoded) return fail(decoded.first_error());
+    if (!decoded) {
+        // Formats stb_image does not read are handed to the platform's decoder when it has one.
+        if (needs_platform_decoder(r.body.data(), r.body.size())) {
+            uint64_t id = next_request_id_++;
+            if (platform_.decode_image(id, r.body)) {
+                in_flight_[id] = Pending{Request::Decode, media_index, url};
+                return;
+            }
+        }
+        return fail(decoded.first_error());
+    }
     img.state = LoadState::Ready;
     img.width = decoded->width;
     img.height = decoded->height;
     img.pixels = std::move(decoded->pixels);
+    img.generation++;
+}
+
+void App::on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url) {
+    FrameImage& img = images_[media_index];
+    if (r.width <= 0 || r.height <= 0 || r.body.size() != (size_t)r.width * r.height * 4) {
+        img.state = LoadState::Failed;
+        img.error = {"decode_failed", url, url + " could not be decoded" + (r.error.empty() ? std::string() : ": " + r.error)};
+        report(img.error);
+        return;
+    }
+    img.state = LoadState::Ready;
+    img.width = r.width;
+    img.height = r.height;
+    img.pixels = r.body;
     img.generation++;
 }
 

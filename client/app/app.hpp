@@ -31,7 +31,8 @@ struct FetchResult {
     uint64_t request_id = 0;
     int status = 0;          // HTTP status; 0 when the request failed before an answer
     std::string error;       // network-level failure, empty otherwise
-    std::vector<uint8_t> body;
+    std::vector<uint8_t> body;  // for a platform decode: RGBA pixels
+    int width = 0, height = 0;   // for a platform decode
 };
 
 enum class LoadState { Idle, Loading, Ready, Failed };
@@ -131,7 +132,7 @@ private:
     std::deque<Notice> notices_;
     std::map<size_t, FrameImage> images_;  // by media index
 
-    enum class Request { Task, Annotations, Media };
+    enum class Request { Task, Annotations, Media, Decode };
     struct Pending { Request kind; size_t media_index; std::string url; };
     uint64_t next_request_id_ = 1;
     std::map<uint64_t, Pending> in_flight_;
@@ -144,6 +145,7 @@ private:
     void on_task(const FetchResult& r, const std::string& url);
     void on_annotations(const FetchResult& r, const std::string& url);
     void on_media(const FetchResult& r, size_t media_index, const std::string& url);
+    void on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url);
     void accept_task(Task task);
     void load_current_media();
     void fail_startup(Error error);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pm {
 
@@ -16,6 +17,9 @@ public:
     virtual void fetch(uint64_t request_id, const std::string& url) = 0;
     // Tells the host (the embedding page, or the native shell) about something that happened.
     virtual void emit(const std::string& event, const Json& detail) = 0;
+    // Decodes image bytes the core cannot read (WebP, AVIF) with the platform's own decoder: the
+    // RGBA pixels arrive later as a FetchResult with width and height. False: not available.
+    virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
 };
 
 }  // namespace pm

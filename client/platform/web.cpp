@@ -17,6 +17,7 @@ char* pm_js_options();
 uint8_t* pm_js_font(int* size);
 uint8_t* pm_js_extra_font(int index, int* size);
 void pm_js_fetch(uint32_t id, const char* url);
+void pm_js_decode(uint32_t id, const uint8_t* bytes, int size);
 void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
 }
@@ -28,6 +29,10 @@ class WebPlatform : public PlatformPort {
 public:
     void fetch(uint64_t request_id, const std::string& url) override { pm_js_fetch((uint32_t)request_id, url.c_str()); }
     void emit(const std::string& event, const Json& detail) override { pm_js_emit(event.c_str(), detail.dump().c_str()); }
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size());
+        return true;
+    }
 };
 
 struct Instance {
@@ -145,6 +150,19 @@ EMSCRIPTEN_KEEPALIVE void pm_paste_text(const char* text) {
     if (!g_instance || !ImGui::GetCurrentContext() || !text) return;
     ImGui::GetIO().AddInputCharactersUTF8(text);
     g_instance->frame.request_redraw();
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uint8_t* pixels, int size, const char* error) {
+    if (!g_instance) { std::free(pixels); return; }
+    FetchResult r;
+    r.request_id = id;
+    r.status = width > 0 ? 200 : 0;
+    r.width = width;
+    r.height = height;
+    r.error = error ? error : "";
+    if (pixels && size > 0) r.body.assign(pixels, pixels + size);
+    std::free(pixels);
+    g_instance->app->post_fetch_result(std::move(r));
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {

@@ -61,6 +61,32 @@ mergeInto(LibraryManager.library, {
       .catch(function (e) { deliver(0, null, String((e && e.message) || e)); });
   },
 
+  // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA.
+  pm_js_decode: function (id, bytesPtr, size) {
+    var bytes = HEAPU8.slice(bytesPtr, bytesPtr + size);
+    function deliver(width, height, pixels, error) {
+      if (Module['polymarkDestroyed']) return;
+      var len = pixels ? pixels.length : 0;
+      var ptr = len ? _malloc(len) : 0;
+      if (len) HEAPU8.set(pixels, ptr);
+      var errSize = lengthBytesUTF8(error) + 1;
+      var err = _malloc(errSize);
+      stringToUTF8(error, err, errSize);
+      Module['_pm_decode_done'](id, width, height, ptr, len, err);
+      _free(err);
+    }
+    createImageBitmap(new Blob([bytes]), { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' })
+      .then(function (bitmap) {
+        var canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+        var g = canvas.getContext('2d');
+        g.drawImage(bitmap, 0, 0);
+        var data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+        deliver(bitmap.width, bitmap.height, new Uint8Array(data.buffer, data.byteOffset, data.length), '');
+        bitmap.close();
+      })
+      .catch(function (e) { deliver(0, 0, null, 'the browser could not decode it (' + ((e && e.message) || e) + ')'); });
+  },
+
   pm_js_emit: function (namePtr, detailPtr) {
     var emit = Module['polymarkEmit'];
     if (!emit) return;

@@ -15,10 +15,16 @@ static const char* sniff_format(const uint8_t* d, size_t n) {
     if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "JPEG";
     if (n >= 8 && std::memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
     if (n >= 12 && std::memcmp(d, "RIFF", 4) == 0 && std::memcmp(d + 8, "WEBP", 4) == 0) return "WebP";
+    if (n >= 12 && std::memcmp(d + 4, "ftypavif", 8) == 0) return "AVIF";
     if (n >= 6 && (std::memcmp(d, "GIF87a", 6) == 0 || std::memcmp(d, "GIF89a", 6) == 0)) return "GIF";
     if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "BMP";
     if (n >= 1 && (d[0] == '<' || d[0] == '{')) return "text (an HTML or JSON page, not an image)";
     return nullptr;
+}
+
+bool needs_platform_decoder(const uint8_t* data, size_t size) {
+    const char* format = sniff_format(data, size);
+    return format && (std::strcmp(format, "WebP") == 0 || std::strcmp(format, "AVIF") == 0);
 }
 
 // [SECTION] EXIF orientation: cameras store portrait photos sideways plus a tag saying how to turn

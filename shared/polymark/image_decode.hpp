@@ -27,6 +27,10 @@ Expected<ImageInfo> probe_image(const uint8_t* data, size_t size, const std::str
 int jpeg_exif_orientation(const uint8_t* data, size_t size);
 void apply_orientation(ImageRGBA& image, int orientation);
 
+// True for formats stb_image does not read but browsers do (WebP, AVIF): the web build decodes
+// those with the browser's decoder.
+bool needs_platform_decoder(const uint8_t* data, size_t size);
+
 Expected<ImageRGBA> decode_image(const uint8_t* data, size_t size, const std::string& where);
 
 }  // namespace pm

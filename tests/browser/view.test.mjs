@@ -146,3 +146,31 @@ test('brightness, contrast and gamma change what is shown, never the pixels or t
   const bad = await page.evaluate(() => { try { polymark.setImageAdjust({ gamma: 'x' }); return 'accepted'; } catch (e) { return e.code; } });
   assert.equal(bad, 'bad_argument');
 });
+
+test('a WebP image, which the core does not read, is decoded by the browser and shown', async () => {
+  const p = await openPage(browser, undefined, { viewport: { width: 1000, height: 700 } });
+  await p.goto(`${server.url}/?task=test`);
+  await p.evaluate(() => window.polymarkMount.then((i) => i.destroy()));
+  const url = await p.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 32;
+    const g = c.getContext('2d');
+    g.fillStyle = 'rgb(220,30,30)'; g.fillRect(0, 0, 32, 32);
+    g.fillStyle = 'rgb(30,30,220)'; g.fillRect(32, 0, 32, 32);
+    return c.toDataURL('image/webp', 1);
+  });
+  assert.match(url, /^data:image\/webp;base64,/);
+  const task = { format: 'polymark.task', version: 1, id: 'webp', media: [{ id: 'w', type: 'image', url }], labels: [{ id: 'x' }] };
+  assert.equal(await p.evaluate(async (t) => {
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    try { window.polymark = await Polymark.mount('#host', { taskObject: t }); return 'ready'; } catch (e) { return e.code + ': ' + e.message; }
+  }, task), 'ready');
+  const v = await view(p, 'window.polymark');
+  assert.deepEqual([v.imageWidth, v.imageHeight], [64, 32]);
+  const shot = decodePng(await p.screenshot());
+  const at = (ix, iy) => meanColour(shot, Math.round(v.offsetX + ix * v.zoom) - 2, Math.round(v.offsetY + iy * v.zoom) - 2, 4, 4);
+  const left = at(12, 16); const right = at(52, 16);
+  assert.ok(left[0] > 180 && left[2] < 80, `left half ${left}`);
+  assert.ok(right[2] > 180 && right[0] < 80, `right half ${right}`);
+  await p.context().close();
+});
