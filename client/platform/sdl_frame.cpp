@@ -111,6 +111,14 @@ bool SdlFrame::tick(App& app) {
         if (event.type == SDL_QUIT) return false;
         if (event.type == SDL_WINDOWEVENT && event.window.event == SDL_WINDOWEVENT_CLOSE && event.window.windowID == SDL_GetWindowID(window_)) return false;
     }
+    if (!pending_text_.empty()) {
+        ImGuiIO& io = ImGui::GetIO();
+        if (!io.KeyCtrl && !io.KeySuper) {
+            io.AddInputCharactersUTF8(pending_text_.c_str());
+            pending_text_.clear();
+        }
+        redraw_frames_ = std::max(redraw_frames_, 3);
+    }
     bool was_busy = app.busy();
     app.apply_pending();
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.

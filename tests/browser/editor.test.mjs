@@ -294,7 +294,8 @@ test('text typed and pasted from the OS clipboard lands in a text attribute as o
   await p.keyboard.type('ab ');
   await p.evaluate(() => navigator.clipboard.writeText('Привет, 2 cats'));
   await p.keyboard.press('Control+V');
-  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  // The pasted text enters the field once the frames have seen Ctrl released.
+  for (let i = 0; i < 20; i++) await p.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
   await p.mouse.click(1100, 650);  // elsewhere in the sidebar: the field is left, the edit committed
   await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   const doc = await p.evaluate(() => polymark.getAnnotations());
