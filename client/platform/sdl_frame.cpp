@@ -111,14 +111,6 @@ bool SdlFrame::tick(App& app) {
         if (event.type == SDL_QUIT) return false;
         if (event.type == SDL_WINDOWEVENT && event.window.event == SDL_WINDOWEVENT_CLOSE && event.window.windowID == SDL_GetWindowID(window_)) return false;
     }
-    if (!pending_text_.empty()) {
-        ImGuiIO& io = ImGui::GetIO();
-        if (!io.KeyCtrl && !io.KeySuper) {
-            io.AddInputCharactersUTF8(pending_text_.c_str());
-            pending_text_.clear();
-        }
-        redraw_frames_ = std::max(redraw_frames_, 3);
-    }
     bool was_busy = app.busy();
     app.apply_pending();
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
@@ -151,6 +143,13 @@ bool SdlFrame::tick(App& app) {
     ++frames_drawn_;
     app.frame_presented();
     return true;
+}
+
+void SdlFrame::paste_text(const char* text) {
+    ImGuiIO& io = ImGui::GetIO();
+    for (ImGuiKey key : {ImGuiMod_Ctrl, ImGuiMod_Super, ImGuiKey_LeftCtrl, ImGuiKey_RightCtrl, ImGuiKey_LeftSuper, ImGuiKey_RightSuper}) io.AddKeyEvent(key, false);
+    io.AddInputCharactersUTF8(text);
+    request_redraw();
 }
 
 void SdlFrame::shutdown() {

@@ -43,8 +43,8 @@ public:
     double device_pixel_ratio() const { return dpr_; }
     long long frames_drawn() const { return frames_drawn_; }
     // Text from the OS clipboard for the focused text field. ImGui drops characters typed while
-    // Ctrl is held, and a paste arrives during Ctrl+V: the text waits for Ctrl's release.
-    void queue_text(std::string text) { pending_text_ += text; request_redraw(); }
+    // Ctrl is held, and a paste arrives during Ctrl+V: Ctrl is released first, then the text.
+    void paste_text(const char* text);
     // CPU milliseconds of each drawn frame (events, async results, UI, building and submitting
     // draw data; not the buffer swap) since the last call, for benchmarks.
     std::vector<float> take_frame_times() { return std::exchange(frame_ms_, {}); }
@@ -63,7 +63,6 @@ private:
     int redraw_frames_ = 3;
     long long frames_drawn_ = 0;
     std::vector<float> frame_ms_;
-    std::string pending_text_;
 
     void build_fonts();
 };

@@ -148,7 +148,7 @@ EMSCRIPTEN_KEEPALIVE int pm_wants_text() { return g_instance && ImGui::GetCurren
 
 EMSCRIPTEN_KEEPALIVE void pm_paste_text(const char* text) {
     if (!g_instance || !ImGui::GetCurrentContext() || !text) return;
-    g_instance->frame.queue_text(text);
+    g_instance->frame.paste_text(text);
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uint8_t* pixels, int size, const char* error) {
