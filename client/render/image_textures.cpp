@@ -1,6 +1,7 @@
 #include "render/image_textures.hpp"
 
 #include "render/gl.hpp"
+#include "render/gl_program.hpp"
 
 #include <imgui.h>
 
@@ -21,11 +22,6 @@ void ImageTextures::release_all() {
 }
 
 namespace {
-#if defined(POLYMARK_GLES)
-constexpr const char* kHeader = "#version 300 es\nprecision highp float;\n";
-#else
-constexpr const char* kHeader = "#version 130\n";
-#endif
 constexpr const char* kVertex = R"(
 uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
 uniform vec2 u_screen;
@@ -49,32 +45,12 @@ void main() {
 }
 )";
 
-unsigned compile_shader(unsigned kind, const char* body) {
-    unsigned s = glCreateShader(kind);
-    const char* sources[2] = {kHeader, body};
-    glShaderSource(s, 2, sources, nullptr);
-    glCompileShader(s);
-    int ok = 0;
-    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-    if (!ok) { glDeleteShader(s); return 0; }
-    return s;
-}
 }  // namespace
 
 bool ImageTextures::ensure_program() {
     if (program_) return true;
-    unsigned vs = compile_shader(GL_VERTEX_SHADER, kVertex), fs = compile_shader(GL_FRAGMENT_SHADER, kFragment);
-    if (!vs || !fs) return false;
-    program_ = glCreateProgram();
-    glAttachShader(program_, vs);
-    glAttachShader(program_, fs);
-    glBindAttribLocation(program_, 0, "a_unit");
-    glLinkProgram(program_);
-    glDeleteShader(vs);
-    glDeleteShader(fs);
-    int ok = 0;
-    glGetProgramiv(program_, GL_LINK_STATUS, &ok);
-    if (!ok) { glDeleteProgram(program_); program_ = 0; return false; }
+    program_ = link_program(kVertex, kFragment, {"a_unit"});
+    if (!program_) return false;
     u_rect_ = glGetUniformLocation(program_, "u_rect");
     u_screen_ = glGetUniformLocation(program_, "u_screen");
     u_adjust_ = glGetUniformLocation(program_, "u_adjust");

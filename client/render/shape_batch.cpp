@@ -2,20 +2,14 @@
 
 #include "polymark/geometry.hpp"
 #include "render/gl.hpp"
+#include "render/gl_program.hpp"
 
 #include <cmath>
 #include <cstddef>
-#include <cstdio>
 
 namespace pm {
 
 namespace {
-
-#if defined(POLYMARK_GLES)
-constexpr const char* kHeader = "#version 300 es\nprecision highp float;\n";
-#else
-constexpr const char* kHeader = "#version 130\n";
-#endif
 
 constexpr const char* kVertexShader = R"(
 uniform vec2 u_offset;
@@ -38,23 +32,6 @@ in vec4 v_colour;
 out vec4 o_colour;
 void main() { o_colour = v_colour; }
 )";
-
-unsigned compile(unsigned kind, const char* body) {
-    unsigned s = glCreateShader(kind);
-    const char* sources[2] = {kHeader, body};
-    glShaderSource(s, 2, sources, nullptr);
-    glCompileShader(s);
-    int ok = 0;
-    glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-    if (!ok) {
-        char log[512] = "";
-        glGetShaderInfoLog(s, sizeof log, nullptr, log);
-        std::fprintf(stderr, "polymark: shape shader: %s\n", log);
-        glDeleteShader(s);
-        return 0;
-    }
-    return s;
-}
 
 constexpr uint32_t kFillAlpha = 60;
 
@@ -147,24 +124,8 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
 
 bool ShapeBatch::ensure_program() {
     if (program_) return true;
-    unsigned vs = compile(GL_VERTEX_SHADER, kVertexShader), fs = compile(GL_FRAGMENT_SHADER, kFragmentShader);
-    if (!vs || !fs) return false;
-    program_ = glCreateProgram();
-    glAttachShader(program_, vs);
-    glAttachShader(program_, fs);
-    glBindAttribLocation(program_, 0, "a_pos");
-    glBindAttribLocation(program_, 1, "a_normal");
-    glBindAttribLocation(program_, 2, "a_colour");
-    glLinkProgram(program_);
-    glDeleteShader(vs);
-    glDeleteShader(fs);
-    int ok = 0;
-    glGetProgramiv(program_, GL_LINK_STATUS, &ok);
-    if (!ok) {
-        glDeleteProgram(program_);
-        program_ = 0;
-        return false;
-    }
+    program_ = link_program(kVertexShader, kFragmentShader, {"a_pos", "a_normal", "a_colour"});
+    if (!program_) return false;
     u_offset_ = glGetUniformLocation(program_, "u_offset");
     u_zoom_ = glGetUniformLocation(program_, "u_zoom");
     u_screen_ = glGetUniformLocation(program_, "u_screen");
