@@ -549,25 +549,23 @@ void Editor::duplicate_selection() {
 void Editor::bring_to_front() {
     long long top = 0;
     for (uint32_t i : frame_shapes()) top = std::max(top, app_.document().objects[i].z);
-    std::vector<Object> after;
-    for (size_t i : selected_indices()) {
-        Object o = app_.document().objects[i];
-        o.z = top + 1;
-        after.push_back(o);
-    }
-    perform_updates("bring to front", after);
+    set_z_of_selection("bring to front", top + 1);
 }
 
 void Editor::send_to_back() {
     long long bottom = 0;
     for (uint32_t i : frame_shapes()) bottom = std::min(bottom, app_.document().objects[i].z);
+    set_z_of_selection("send to back", bottom - 1);
+}
+
+void Editor::set_z_of_selection(const std::string& name, long long z) {
     std::vector<Object> after;
     for (size_t i : selected_indices()) {
         Object o = app_.document().objects[i];
-        o.z = bottom - 1;
-        after.push_back(o);
+        o.z = z;
+        after.push_back(std::move(o));
     }
-    perform_updates("send to back", after);
+    perform_updates(name, after);
 }
 
 void Editor::toggle_lock() {

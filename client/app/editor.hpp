@@ -138,6 +138,7 @@ private:
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;
     void perform_updates(const std::string& name, const std::vector<Object>& after);
+    void set_z_of_selection(const std::string& name, long long z);
 };
 
 }  // namespace pm
