@@ -347,17 +347,22 @@ def check_relative_file(name):
     return None
 
 
+def check_header(ck, value, expected_format, what, allowed_keys):
+    """The root of a task or document: an object with our format, version 1 and known keys."""
+    ck.object(value, "")
+    fmt = ck.string(ck.require(value, "", "format"), "/format")
+    if fmt != expected_format:
+        ck.fail("/format", f"must be {expected_format!r}, not {fmt!r}")
+    version = ck.integer(ck.require(value, "", "version"), "/version")
+    if version != 1:
+        ck.fail("/version", f"{what} version {version} is not supported (this serve.py reads version 1)")
+    ck.keys(value, "", allowed_keys)
+
+
 def validate_task(task, file_path, task_dir):
     """Check an import task.json; returns (task for the store, [(source, rel name)])."""
     ck = _Checker(file_path)
-    ck.object(task, "")
-    fmt = ck.string(ck.require(task, "", "format"), "/format")
-    if fmt != TASK_FORMAT:
-        ck.fail("/format", f"must be {TASK_FORMAT!r}, not {fmt!r}")
-    version = ck.integer(ck.require(task, "", "version"), "/version")
-    if version != 1:
-        ck.fail("/version", f"task version {version} is not supported (this serve.py reads version 1)")
-    ck.keys(task, "", TASK_KEYS)
+    check_header(ck, task, TASK_FORMAT, "task", TASK_KEYS)
     task_id = ck.string(ck.require(task, "", "id"), "/id")
     if not TASK_ID_RE.fullmatch(task_id) or task_id.startswith("."):
         ck.fail("/id", f"task id {task_id!r} must be 1 to 64 characters from A-Z a-z 0-9 _ . - "
@@ -442,14 +447,7 @@ def validate_labels(ck, labels):
 def validate_document(doc, file_path, task_id):
     """Top-level structural check of an annotations.json (document v1)."""
     ck = _Checker(file_path, f" (task {task_id!r})")
-    ck.object(doc, "")
-    fmt = ck.string(ck.require(doc, "", "format"), "/format")
-    if fmt != DOCUMENT_FORMAT:
-        ck.fail("/format", f"must be {DOCUMENT_FORMAT!r}, not {fmt!r}")
-    version = ck.integer(ck.require(doc, "", "version"), "/version")
-    if version != 1:
-        ck.fail("/version", f"document version {version} is not supported (this serve.py reads version 1)")
-    ck.keys(doc, "", DOCUMENT_KEYS)
+    check_header(ck, doc, DOCUMENT_FORMAT, "document", DOCUMENT_KEYS)
     for key in ("objects", "tracks"):
         for i, item in enumerate(ck.array(doc.get(key, []), "/" + key)):
             ck.object(item, pointer(key, i))
