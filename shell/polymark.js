@@ -141,9 +141,10 @@
   var manifest = null; // promise of fonts/manifest.json, once per page
   var fontFiles = {};  // promise of each font file's bytes, once per page
 
-  function loadScriptFonts(base, task) {
-    var needed = taskCodePoints(task);
-    if (!needed.length) return Promise.resolve({ fonts: [], glyphs: '' });
+  // The font slices holding these code points: [{ file, bytes }], each file fetched once per page.
+  function scriptFontsFor(base, codePoints) {
+    var needed = codePoints.filter(function (c) { return !latin(c) && c <= 0xFFFF; });
+    if (!needed.length) return Promise.resolve([]);
     if (!manifest) manifest = fetch(assetUrl(base, 'fonts/manifest.json')).then(function (r) { return r.ok ? r.json() : { fonts: [] }; }).catch(function () { return { fonts: [] }; });
     return manifest.then(function (m) {
       var files = [];
@@ -153,10 +154,15 @@
       });
       return Promise.all(files.map(function (file) {
         if (!fontFiles[file]) fontFiles[file] = fetchBytes(assetUrl(base, 'fonts/' + file), function () {}).catch(function () { return null; });
-        return fontFiles[file];
-      })).then(function (fonts) {
-        return { fonts: fonts.filter(Boolean), glyphs: String.fromCodePoint.apply(String, needed) };
-      });
+        return fontFiles[file].then(function (bytes) { return bytes && { file: file, bytes: bytes }; });
+      })).then(function (fonts) { return fonts.filter(Boolean); });
+    });
+  }
+
+  function loadScriptFonts(base, task) {
+    var needed = taskCodePoints(task);
+    return scriptFontsFor(base, needed).then(function (fonts) {
+      return { fonts: fonts, glyphs: needed.length ? String.fromCodePoint.apply(String, needed) : '' };
     });
   }
 
@@ -266,24 +272,100 @@
     }
 
     // Canvas focus: SDL cancels mousedown's default, so a click would never focus the canvas.
-    listen(canvas, 'pointerdown', function () { if (document.activeElement !== canvas) canvas.focus({ preventScroll: true }); });
-    // OS paste into the app's text fields: SDL cancels Ctrl+V, so while a field is being edited
-    // the key is kept from SDL and the browser's paste event brings the text.
-    listen(canvas, 'keydown', function (e) {
-      var paste = (e.ctrlKey || e.metaKey) && (e.key === 'v' || e.key === 'V');
-      if (paste && M && M._pm_wants_text()) e.stopImmediatePropagation();
-    }, true);
-    listen(canvas, 'paste', function (e) {
-      if (!M || !M._pm_wants_text()) return;
-      var text = (e.clipboardData && e.clipboardData.getData('text/plain')) || '';
-      e.preventDefault();
-      if (!text) return;
+    // While a text field is edited the focus stays on the input-method element.
+    listen(canvas, 'pointerdown', function () {
+      if (document.activeElement !== canvas && document.activeElement !== ime) canvas.focus({ preventScroll: true });
+    });
+
+    // [SECTION] Text entry beyond SDL: OS paste and input methods (CJK typing). SDL hears keys on
+    // the wrapper, so they reach it from the canvas and from `ime`, a textarea that holds the
+    // focus while ImGui edits text and is placed over the field, where the input method shows its
+    // composition. Composed and pasted text goes to the field through _pm_insert_text.
+    var ime = el('textarea', 'position:absolute;left:0;top:0;width:1px;height:1px;padding:0 2px;margin:0;border:0;outline:1px solid #4f9cf9;resize:none;overflow:hidden;white-space:pre;opacity:0;z-index:1;pointer-events:none;color:#fff;background:#1d1f22;font:15px system-ui,sans-serif;');
+    ime.setAttribute('autocomplete', 'off');
+    ime.setAttribute('autocorrect', 'off');
+    ime.setAttribute('autocapitalize', 'off');
+    ime.setAttribute('spellcheck', 'false');
+    ime.setAttribute('aria-label', 'Polymark text entry');
+    ime.id = 'polymark-ime-' + id;
+    wrapper.appendChild(ime);
+    var composing = false;
+
+    function insertText(text) {
+      if (!text || !M) return;
       var size = M.lengthBytesUTF8(text) + 1;
       var ptr = M._malloc(size);
       M.stringToUTF8(text, ptr, size);
-      M._pm_paste_text(ptr);
+      M._pm_insert_text(ptr);
       M._free(ptr);
+    }
+    function showComposition(on) {
+      composing = on;
+      ime.style.opacity = on ? '1' : '0';
+      ime.style.width = on ? Math.max(4, ime.scrollWidth + 4) + 'px' : '1px';
+    }
+    function placeTextInput(visible, x, y, lineHeight) {
+      if (visible) {
+        ime.style.left = x + 'px';
+        ime.style.top = y + 'px';
+        ime.style.height = Math.max(1, lineHeight) + 'px';
+        ime.style.lineHeight = Math.max(1, lineHeight) + 'px';
+        if (document.activeElement === canvas) ime.focus({ preventScroll: true });
+      } else {
+        if (composing) { ime.value = ''; showComposition(false); }
+        if (document.activeElement === ime) canvas.focus({ preventScroll: true });
+      }
+    }
+    listen(wrapper, 'keydown', function (e) {
+      // Keys that belong to a composition are the input method's, not SDL's (which would cancel
+      // Backspace and arrows); Ctrl+V is left to the browser so that its paste event brings the text.
+      var paste = (e.ctrlKey || e.metaKey) && (e.key === 'v' || e.key === 'V');
+      if (e.isComposing || e.keyCode === 229 || (paste && M && M._pm_wants_text())) e.stopImmediatePropagation();
+    }, true);
+    listen(wrapper, 'paste', function (e) {
+      if (!M || !M._pm_wants_text()) return;
+      e.preventDefault();
+      insertText((e.clipboardData && e.clipboardData.getData('text/plain')) || '');
     });
+    listen(ime, 'compositionstart', function () { showComposition(true); });
+    listen(ime, 'compositionupdate', function () { setTimeout(function () { if (composing) showComposition(true); }); });
+    listen(ime, 'compositionend', function (e) {
+      var text = ime.value || e.data || '';
+      ime.value = '';
+      showComposition(false);
+      insertText(text);
+    });
+    // Text that arrives without key events (virtual keyboards, emoji pickers, dictation).
+    listen(ime, 'input', function (e) {
+      if (composing || e.isComposing || !ime.value) return;
+      var text = ime.value;
+      ime.value = '';
+      insertText(text);
+    });
+
+    // Characters typed or loaded that the font atlas lacks: fetch the slices holding them.
+    var fontsGiven = {};
+    function addGlyphs(codePoints, bytes) {
+      if (destroyed || !M) return;
+      var cps = M._malloc(Math.max(4, codePoints.length * 4));
+      M.HEAPU32.set(codePoints, cps >> 2);
+      var font = 0;
+      if (bytes) { font = M._malloc(bytes.length); M.HEAPU8.set(bytes, font); }
+      M._pm_add_glyphs(cps, codePoints.length, font, bytes ? bytes.length : 0);
+      M._free(cps);
+    }
+    function needGlyphs(codePoints) {
+      scriptFontsFor(base, codePoints).then(function (fonts) {
+        var added = false;
+        fonts.forEach(function (f) {
+          if (fontsGiven[f.file]) return;
+          fontsGiven[f.file] = true;
+          addGlyphs(added ? [] : codePoints, f.bytes);
+          added = true;
+        });
+        if (!added) addGlyphs(codePoints, null);
+      });
+    }
     listen(canvas, 'webglcontextlost', function (e) {
       e.preventDefault();
       showMessage('The graphics context was lost', 'The browser took the GPU away from this page. Your labels are kept: getAnnotations() still works. Reload to continue drawing.');
@@ -407,7 +489,9 @@
           },
           polymarkFont: s.font,
           polymarkPrefetch: prefetched.replies,
-          polymarkExtraFonts: parts[1].fonts,
+          polymarkExtraFonts: parts[1].fonts.map(function (f) { fontsGiven[f.file] = true; return f.bytes; }),
+          polymarkTextInputArea: placeTextInput,
+          polymarkNeedGlyphs: needGlyphs,
           polymarkEmit: function (name, detail) {
             if (destroyed) return;
             if (name === 'ready') {
@@ -436,9 +520,11 @@
             return {};
           },
           preRun: [function (mod) {
-            // SDL 2.26.5 looks up "#canvas" and listens for keys on window; send both to this canvas.
+            // SDL 2.26.5 looks up "#canvas" and listens for keys on window: draw on this canvas,
+            // and hear keys on this wrapper only (from the canvas and from the text entry).
             mod.specialHTMLTargets['#canvas'] = canvas;
-            mod.ENV.SDL_EMSCRIPTEN_KEYBOARD_ELEMENT = '#' + canvas.id;
+            mod.specialHTMLTargets['#polymark-keys-' + id] = wrapper;
+            mod.ENV.SDL_EMSCRIPTEN_KEYBOARD_ELEMENT = '#polymark-keys-' + id;
           }],
           print: function (text) { if (options.debug) console.log('[polymark]', text); },
           printErr: function (text) { if (options.debug) console.warn('[polymark]', text); },

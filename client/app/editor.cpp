@@ -274,7 +274,7 @@ bool Editor::handle_selected_shape_press(const PointerInput& in) {
             return true;
         }
         if (in.shift && o.type == ShapeType::Polygon) {
-            redraw_ = Redraw{o.id, *v, {}};
+            redraw_ = Redraw{o.id, *v, {}, std::nullopt};
             return true;
         }
         start_drag(Drag::Vertex, in, {o.id});
@@ -312,8 +312,12 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         int index = find_object(app_.document(), redraw_->id);
         if (index < 0) { redraw_.reset(); return; }
         const Object& o = app_.document().objects[index];
-        auto v = nearest_vertex(o.points, in.at, in.pick_radius);
-        if (v && *v != redraw_->from) return finish_redraw(*v);
+        if (std::optional<Points> outcome = redraw_outcome(in)) {
+            Object after = o;
+            after.points = std::move(*outcome);
+            redraw_.reset();
+            return perform_updates("redraw polygon part", {after});
+        }
         Vec2 p = snapped(in.at, in, o.id);
         redraw_->path.push_back(p.x);
         redraw_->path.push_back(p.y);
@@ -376,6 +380,7 @@ void Editor::start_drag(Drag kind, const PointerInput& in, const std::vector<std
 
 void Editor::pointer_move(const PointerInput& in, bool button_held) {
     cursor_ = in.at;
+    if (redraw_) redraw_->result = redraw_outcome(in);
     if (drag_ == Drag::None && !draft_) {
         int hit = tool_ == Tool::Select ? pick(in.at, in.pick_radius) : -1;
         hovered_ = hit >= 0 ? app_.document().objects[hit].id : std::string();
@@ -467,15 +472,17 @@ void Editor::perform_updates(const std::string& name, const std::vector<Object>&
     app_.perform(std::move(c));
 }
 
-void Editor::finish_redraw(size_t to) {
-    Redraw r = std::move(*redraw_);
-    redraw_.reset();
-    int i = find_object(app_.document(), r.id);
-    if (i < 0) return;
-    Object after = app_.document().objects[i];
-    after.points = redraw_polygon_part(after.points, r.from, to, r.path);
-    if (vertex_count(after.points) < 3) return;
-    perform_updates("redraw polygon part", {after});
+// Ending on another vertex replaces the shorter side between the two, or with Shift the longer.
+std::optional<Points> Editor::redraw_outcome(const PointerInput& in) const {
+    int i = find_object(app_.document(), redraw_->id);
+    if (i < 0) return std::nullopt;
+    const Points& polygon = app_.document().objects[i].points;
+    auto to = nearest_vertex(polygon, in.at, in.pick_radius);
+    if (!to || *to == redraw_->from) return std::nullopt;
+    bool forward = shorter_way_is_forward(polygon, redraw_->from, *to) != in.shift;
+    Points result = redraw_polygon_part(polygon, redraw_->from, *to, redraw_->path, forward);
+    if (vertex_count(result) < 3) return std::nullopt;
+    return result;
 }
 
 // [SECTION] Keys

@@ -83,6 +83,9 @@ public:
     uint64_t display_version() const { return display_version_; }
     std::optional<Rect> box_selection() const;
     const Points* redraw_path() const { return redraw_ ? &redraw_->path : nullptr; }
+    // The polygon a click would make while the cursor is on the redraw's end vertex (Shift: the
+    // longer side is replaced instead of the shorter), for the renderer.
+    const Points* redraw_result() const { return redraw_ && redraw_->result ? &*redraw_->result : nullptr; }
     std::optional<Vec2> redraw_start() const;
     Vec2 cursor() const { return cursor_; }
     // Where a box's rotation handle sits, for the renderer and hit tests.
@@ -98,7 +101,7 @@ public:
 
 private:
     enum class Drag { None, Move, Vertex, Rotate, BoxSelect, DrawBox };
-    struct Redraw { std::string id; size_t from = 0; Points path; };
+    struct Redraw { std::string id; size_t from = 0; Points path; std::optional<Points> result; };
 
     App& app_;
     Tool tool_ = Tool::Select;
@@ -134,7 +137,7 @@ private:
     void update_drag(const PointerInput& in);
     void end_drag(const PointerInput& in);
     bool handle_selected_shape_press(const PointerInput& in);
-    void finish_redraw(size_t to);
+    std::optional<Points> redraw_outcome(const PointerInput& in) const;
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;
     void perform_updates(const std::string& name, const std::vector<Object>& after);

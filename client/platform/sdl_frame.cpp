@@ -11,6 +11,24 @@
 
 namespace pm {
 
+namespace {
+SdlFrame* g_ime_frame = nullptr;  // one frame per module instance
+void (*g_sdl_set_ime_data)(ImGuiViewport*, ImGuiPlatformImeData*) = nullptr;
+
+void set_platform_ime_data(ImGuiViewport* viewport, ImGuiPlatformImeData* data) {
+    if (g_sdl_set_ime_data) g_sdl_set_ime_data(viewport, data);
+    if (g_ime_frame && g_ime_frame->on_text_input_area)
+        g_ime_frame->on_text_input_area(data->WantVisible, data->InputPos.x, data->InputPos.y, data->InputLineHeight);
+}
+
+void add_code_point_ranges(std::vector<ImWchar>& ranges, const std::vector<uint32_t>& code_points) {
+    if (!ranges.empty() && ranges.back() == 0) ranges.pop_back();
+    for (uint32_t c : code_points)
+        if (c > 0 && c <= 0xFFFF) ranges.insert(ranges.end(), {(ImWchar)c, (ImWchar)c});
+    ranges.push_back(0);
+}
+}  // namespace
+
 std::string SdlFrame::init(const FrameConfig& config) {
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) return std::string("SDL could not start: ") + SDL_GetError();
 #if defined(POLYMARK_GLES)
@@ -49,14 +67,15 @@ std::string SdlFrame::init(const FrameConfig& config) {
     style.WindowBorderSize = 0;
     ImGui_ImplSDL2_InitForOpenGL(window_, gl_context_);
     ImGui_ImplOpenGL3_Init(glsl);
+    g_ime_frame = this;
+    g_sdl_set_ime_data = io.SetPlatformImeDataFn;
+    io.SetPlatformImeDataFn = set_platform_ime_data;
     imgui_ready_ = true;
 
     font_ttf_ = config.font_ttf;
     extra_fonts_ = config.extra_fonts;
     extra_ranges_.clear();
-    for (uint32_t c : config.extra_code_points)
-        if (c > 0 && c <= 0xFFFF) extra_ranges_.insert(extra_ranges_.end(), {(ImWchar)c, (ImWchar)c});
-    extra_ranges_.push_back(0);
+    add_code_point_ranges(extra_ranges_, config.extra_code_points);
     font_size_ = config.font_size;
     int w = 0, h = 0, dw = 0, dh = 0;
     SDL_GetWindowSize(window_, &w, &h);
@@ -93,6 +112,41 @@ void SdlFrame::build_fonts() {
     io.FontGlobalScale = 1.0f / scale;
     ImGui_ImplOpenGL3_DestroyFontsTexture();
     ImGui_ImplOpenGL3_CreateFontsTexture();
+    fonts_dirty_ = false;
+}
+
+void SdlFrame::add_fonts(std::vector<std::vector<uint8_t>> fonts, const std::vector<uint32_t>& code_points) {
+    for (std::vector<uint8_t>& font : fonts) extra_fonts_.push_back(std::move(font));
+    add_code_point_ranges(extra_ranges_, code_points);
+    fonts_dirty_ = true;
+    request_redraw();
+}
+
+// Typed or pasted text, and text values in the document, may use a script the task's names do
+// not: those characters would show as "?" until a font holding them is merged in.
+void SdlFrame::report_missing_glyphs(const App& app) {
+    ImFont* font = ImGui::GetFont();
+    std::vector<uint32_t> missing;
+    auto check = [&](uint32_t c) {
+        if (c < 0x80 || c > 0xFFFF || glyphs_reported_.count(c) || font->FindGlyphNoFallback((ImWchar)c)) return;
+        glyphs_reported_.insert(c);
+        missing.push_back(c);
+    };
+    for (ImWchar c : ImGui::GetIO().InputQueueCharacters) check(c);
+    if (app.revision() != scanned_revision_) {
+        scanned_revision_ = app.revision();
+        auto check_text = [&](const std::vector<Attribute>& attributes) {
+            for (const Attribute& a : attributes)
+                if (a.value.is_string())
+                    for (uint32_t c : utf8_code_points(a.value.get_ref<const std::string&>())) check(c);
+        };
+        for (const Object& o : app.document().objects) check_text(o.attributes);
+        for (const Track& t : app.document().tracks) {
+            check_text(t.attributes);
+            for (const Keyframe& k : t.keyframes) check_text(k.attributes);
+        }
+    }
+    if (!missing.empty() && on_missing_glyphs) on_missing_glyphs(missing);
 }
 
 void SdlFrame::resize(int width, int height) {
@@ -129,9 +183,11 @@ bool SdlFrame::tick(App& app) {
     if (redraw_frames_ <= 0) return true;
     --redraw_frames_;
 
+    if (fonts_dirty_) build_fonts();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
     ImGui::NewFrame();
+    report_missing_glyphs(app);
     workspace_.draw(app, textures_, w, h);
     ImGui::Render();
     glViewport(0, 0, dw, dh);
@@ -145,7 +201,7 @@ bool SdlFrame::tick(App& app) {
     return true;
 }
 
-void SdlFrame::paste_text(const char* text) {
+void SdlFrame::insert_text(const char* text) {
     ImGuiIO& io = ImGui::GetIO();
     for (ImGuiKey key : {ImGuiMod_Ctrl, ImGuiMod_Super, ImGuiKey_LeftCtrl, ImGuiKey_RightCtrl, ImGuiKey_LeftSuper, ImGuiKey_RightSuper}) io.AddKeyEvent(key, false);
     io.AddInputCharactersUTF8(text);
@@ -153,6 +209,7 @@ void SdlFrame::paste_text(const char* text) {
 }
 
 void SdlFrame::shutdown() {
+    if (g_ime_frame == this) g_ime_frame = nullptr;
     if (imgui_ready_) {
         textures_.release_all();
         workspace_.release_gl();

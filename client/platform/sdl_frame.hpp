@@ -8,6 +8,8 @@
 #include <imgui.h>
 
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,9 +44,19 @@ public:
     void shutdown();
     double device_pixel_ratio() const { return dpr_; }
     long long frames_drawn() const { return frames_drawn_; }
-    // Text from the OS clipboard for the focused text field. ImGui drops characters typed while
-    // Ctrl is held, and a paste arrives during Ctrl+V: Ctrl is released first, then the text.
-    void paste_text(const char* text);
+    // Text for the focused text field from outside SDL: an OS paste or an input method's
+    // composition. ImGui drops characters typed while Ctrl is held, and a paste arrives during
+    // Ctrl+V: Ctrl is released first, then the text.
+    void insert_text(const char* text);
+    // Where a text field is being edited (screen pixels), or visible=false when none is: the
+    // platform places its input-method element there.
+    std::function<void(bool visible, float x, float y, float line_height)> on_text_input_area;
+    // Characters met in typed text or in the document that the font atlas lacks, each reported
+    // once, so the platform can fetch fonts holding them and hand them to add_fonts.
+    std::function<void(const std::vector<uint32_t>&)> on_missing_glyphs;
+    // Merges more fonts into the UI font for these code points; the atlas is rebuilt before the
+    // next frame.
+    void add_fonts(std::vector<std::vector<uint8_t>> fonts, const std::vector<uint32_t>& code_points);
     // CPU milliseconds of each drawn frame (events, async results, UI, building and submitting
     // draw data; not the buffer swap) since the last call, for benchmarks.
     std::vector<float> take_frame_times() { return std::exchange(frame_ms_, {}); }
@@ -63,8 +75,12 @@ private:
     int redraw_frames_ = 3;
     long long frames_drawn_ = 0;
     std::vector<float> frame_ms_;
+    bool fonts_dirty_ = false;
+    std::set<uint32_t> glyphs_reported_;  // asked for once: a character no font holds is not asked again
+    uint64_t scanned_revision_ = ~0ull;
 
     void build_fonts();
+    void report_missing_glyphs(const App& app);
 };
 
 }  // namespace pm

@@ -20,6 +20,8 @@ void pm_js_fetch(uint32_t id, const char* url);
 void pm_js_decode(uint32_t id, const uint8_t* bytes, int size);
 void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
+void pm_js_text_input_area(int visible, float x, float y, float line_height);
+void pm_js_need_glyphs(const uint32_t* code_points, int count);
 }
 
 namespace pm {
@@ -64,19 +66,6 @@ AppOptions app_options(const Json& j) {
     if (j.contains("annotations") && j["annotations"].is_object()) o.annotations_json = j["annotations"].dump();
     if (j.contains("frame") && j["frame"].is_number_integer()) o.initial_frame = j["frame"].get<long long>();
     return o;
-}
-
-std::vector<uint32_t> utf8_code_points(const std::string& s) {
-    std::vector<uint32_t> out;
-    for (size_t i = 0; i < s.size();) {
-        unsigned char c = (unsigned char)s[i];
-        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-        uint32_t cp = n == 1 ? c : c & (0x3F >> (n - 1));
-        for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3F);
-        out.push_back(cp);
-        i += (size_t)n;
-    }
-    return out;
 }
 
 const char* reply_ok(const Json& value) {
@@ -142,13 +131,24 @@ EMSCRIPTEN_KEEPALIVE void pm_fetch_done(uint32_t id, int status, uint8_t* body, 
     g_instance->app->post_fetch_result(std::move(r));
 }
 
-// OS paste: SDL's web backend has no clipboard. While an ImGui text field has focus, the page
-// lets Ctrl+V through to the browser and hands the pasted text here.
+// OS paste and input methods: SDL's web backend has neither. While an ImGui text field has
+// focus, the page lets Ctrl+V through to the browser and hands the pasted text here, and so it
+// does with the text an input method composed.
 EMSCRIPTEN_KEEPALIVE int pm_wants_text() { return g_instance && ImGui::GetCurrentContext() && ImGui::GetIO().WantTextInput ? 1 : 0; }
 
-EMSCRIPTEN_KEEPALIVE void pm_paste_text(const char* text) {
+EMSCRIPTEN_KEEPALIVE void pm_insert_text(const char* text) {
     if (!g_instance || !ImGui::GetCurrentContext() || !text) return;
-    g_instance->frame.paste_text(text);
+    g_instance->frame.insert_text(text);
+}
+
+// A font for more characters (font may be null: the fonts already given hold them). The page
+// allocates `font` with malloc; it is freed here.
+EMSCRIPTEN_KEEPALIVE void pm_add_glyphs(const uint32_t* code_points, int count, uint8_t* font, int font_size) {
+    if (!g_instance) { std::free(font); return; }
+    std::vector<std::vector<uint8_t>> fonts;
+    if (font && font_size > 0) fonts.emplace_back(font, font + font_size);
+    std::free(font);
+    g_instance->frame.add_fonts(std::move(fonts), std::vector<uint32_t>(code_points, code_points + std::max(0, count)));
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uint8_t* pixels, int size, const char* error) {
@@ -200,6 +200,12 @@ int pm::run_platform(int, char**) {
     }
     if (js_options.contains("glyphs") && js_options["glyphs"].is_string()) config.extra_code_points = utf8_code_points(js_options["glyphs"].get<std::string>());
     g_instance->app = std::make_unique<App>(g_instance->platform, options);
+    g_instance->frame.on_text_input_area = [](bool visible, float x, float y, float line_height) {
+        pm_js_text_input_area(visible ? 1 : 0, x, y, line_height);
+    };
+    g_instance->frame.on_missing_glyphs = [](const std::vector<uint32_t>& code_points) {
+        pm_js_need_glyphs(code_points.data(), (int)code_points.size());
+    };
     std::string failure = g_instance->frame.init(config);
     if (!failure.empty()) {
         g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});

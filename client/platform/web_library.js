@@ -97,6 +97,18 @@ mergeInto(LibraryManager.library, {
     Promise.resolve().then(function () { emit(name, detail); });
   },
 
+  // Where ImGui edits text (CSS pixels), so the page can put its input-method element there.
+  pm_js_text_input_area: function (visible, x, y, lineHeight) {
+    var place = Module['polymarkTextInputArea'];
+    if (place) place(!!visible, x, y, lineHeight);
+  },
+
+  // Characters the font atlas lacks; the page fetches fonts holding them (pm_add_glyphs).
+  pm_js_need_glyphs: function (codePoints, count) {
+    var need = Module['polymarkNeedGlyphs'];
+    if (need) need(Array.from(HEAPU32.subarray(codePoints >> 2, (codePoints >> 2) + count)));
+  },
+
   pm_js_teardown__deps: ['$JSEvents'],
   pm_js_teardown: function () {
     JSEvents.removeAllEventListeners();

@@ -185,6 +185,12 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
         for (size_t k = 0; k < vertex_count(*path); ++k) pts.push_back(to_screen(vertex(*path, k)));
         pts.push_back(to_screen(editor.cursor()));
         list->AddPolyline(pts.data(), (int)pts.size(), IM_COL32(255, 220, 0, 255), ImDrawFlags_None, 2.0f);
+        // On the end vertex: the polygon the click would make.
+        if (const Points* result = editor.redraw_result()) {
+            std::vector<ImVec2> outline;
+            for (size_t k = 0; k < vertex_count(*result); ++k) outline.push_back(to_screen(vertex(*result, k)));
+            list->AddPolyline(outline.data(), (int)outline.size(), IM_COL32(255, 220, 0, 140), ImDrawFlags_Closed, 4.0f);
+        }
     }
     if (auto box = editor.box_selection()) {
         ImVec2 a = to_screen({box->x, box->y}), b = to_screen({box->x + box->w, box->y + box->h});

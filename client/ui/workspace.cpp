@@ -211,7 +211,10 @@ void Workspace::handle_canvas_input(App& app) {
         editor_pressed_ = true;
     }
     if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) editor.pointer_down(in, PointerButton::Right);
-    if ((canvas_hovered || editor_pressed_) && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0))
+    // Shift changes what a gesture in progress would do (the side a redraw replaces): re-evaluate.
+    bool shift_changed = false;
+    for (ImGuiKey k : {ImGuiKey_LeftShift, ImGuiKey_RightShift}) shift_changed |= ImGui::IsKeyPressed(k, false) || ImGui::IsKeyReleased(k);
+    if ((canvas_hovered || editor_pressed_) && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0 || (shift_changed && editor.busy())))
         editor.pointer_move(in, editor_pressed_ && ImGui::IsMouseDown(ImGuiMouseButton_Left));
     if (editor_pressed_ && !ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
         editor.pointer_up(in);
@@ -294,7 +297,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
-        {"Alt+click, right-click a vertex", "delete the vertex"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex"},
+        {"Alt+click, right-click a vertex", "delete the vertex"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
         {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},

@@ -253,9 +253,13 @@ Points translate(const Points& p, Vec2 d) {
     return out;
 }
 
+bool shorter_way_is_forward(const Points& poly, size_t from, size_t to) {
+    return chain_length(poly, from, to) <= chain_length(poly, to, from);
+}
+
 Points redraw_polygon_part(const Points& poly, size_t from, size_t to, const Points& path, std::optional<bool> replace_forward) {
     // Forward: the vertices after `from` up to `to` go; the ring from `to` round to `from` stays.
-    bool forward = replace_forward ? *replace_forward : chain_length(poly, from, to) <= chain_length(poly, to, from);
+    bool forward = replace_forward ? *replace_forward : shorter_way_is_forward(poly, from, to);
     Points out;
     if (forward) {
         out = chain(poly, to, from);

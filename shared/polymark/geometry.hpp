@@ -69,6 +69,8 @@ Points translate(const Points& p, Vec2 d);
 // between `from` and `to` in index order.
 Points redraw_polygon_part(const Points& polygon, size_t from, size_t to, const Points& path,
                            std::optional<bool> replace_forward = std::nullopt);
+// Whether the shorter way round from `from` to `to` runs in index order (the default side).
+bool shorter_way_is_forward(const Points& polygon, size_t from, size_t to);
 
 // Snapping: the nearest vertex, else the nearest point on an edge, of the candidate shapes
 // within `tolerance` image pixels. `skip_id` excludes the shape being edited.

@@ -174,4 +174,17 @@ void JsonReader::reject_unknown_keys(const Json& object, const std::string& path
     }
 }
 
+std::vector<uint32_t> utf8_code_points(std::string_view text) {
+    std::vector<uint32_t> out;
+    for (size_t i = 0; i < text.size();) {
+        unsigned char c = (unsigned char)text[i];
+        int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+        uint32_t cp = n == 1 ? c : c & (0x3F >> (n - 1));
+        for (int k = 1; k < n && i + k < text.size(); ++k) cp = (cp << 6) | ((unsigned char)text[i + k] & 0x3F);
+        out.push_back(cp);
+        i += (size_t)n;
+    }
+    return out;
+}
+
 }  // namespace pm

@@ -6,10 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pm {
 
@@ -55,5 +57,8 @@ private:
     Errors& errors_;
     size_t max_errors_;
 };
+
+// The code points of UTF-8 text; a malformed byte counts as one code point of its own value.
+std::vector<uint32_t> utf8_code_points(std::string_view text);
 
 }  // namespace pm

@@ -200,6 +200,26 @@ test('Shift+click on a vertex redraws part of a polygon up to another vertex', a
   assert.ok(a.points.some((c, i) => i % 2 === 1 && Math.abs(c - 40) < eps()), JSON.stringify(a.points));
 });
 
+test('Shift held on the last click of a redraw replaces the longer side instead', async () => {
+  await load([poly('a', [100, 100, 300, 100, 300, 140, 100, 140])]);
+  await frames();
+  await click(200, 120);
+  await page.keyboard.down('Shift');
+  await click(100, 100);
+  await page.keyboard.up('Shift');
+  await click(200, 40);
+  await page.keyboard.down('Shift');
+  await click(300, 100);
+  await page.keyboard.up('Shift');
+  const [a] = await objects();
+  // The long way round (right, bottom and left edges) is gone: the top edge and the path remain.
+  assert.equal(a.points.length, 6, JSON.stringify(a.points));
+  const ys = a.points.filter((_, i) => i % 2 === 1);
+  assert.ok(ys.every((y) => y < 140 - eps()), JSON.stringify(a.points));
+  assert.ok(ys.some((y) => Math.abs(y - 40) < eps()), JSON.stringify(a.points));
+  assert.deepEqual(await page.evaluate(() => polymark.getHistory().done.at(-1)), 'redraw polygon part');
+});
+
 test('a new vertex snaps to a neighbour\'s vertex, unless Ctrl is held', async () => {
   await load([poly('n', [100, 100, 200, 100, 200, 200])]);
   await frames();
@@ -273,9 +293,8 @@ test('a tag is added from the labels panel', async () => {
   assert.equal(objs[0].label, 'cat');
 });
 
-test('text typed and pasted from the OS clipboard lands in a text attribute as one command', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+// A page with one rectangle selected whose label has a text attribute "Note".
+async function mountNotes(context) {
   const p = await context.newPage();
   await p.goto(`${server.url}/?task=test`);
   await p.evaluate(() => window.polymarkMount);
@@ -289,17 +308,60 @@ test('text typed and pasted from the OS clipboard lands in a text attribute as o
     polymark.select(['r']);
   }, task);
   await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  // With one label, the attributes panel puts the "Note" field at this place of a 1280x800 canvas.
-  await p.mouse.click(1080, 404);
+  return p;
+}
+const NOTE_FIELD = [1080, 404];  // with one label, the attributes panel puts "Note" here on a 1280x800 canvas
+async function pageFrames(p, n) { for (let i = 0; i < n; i++) await p.evaluate(() => new Promise((r) => requestAnimationFrame(r))); }
+
+test('text typed and pasted from the OS clipboard lands in a text attribute as one command', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const p = await mountNotes(context);
+  await p.mouse.click(...NOTE_FIELD);
   await p.keyboard.type('ab ');
   await p.evaluate(() => navigator.clipboard.writeText('Привет, 2 cats'));
   await p.keyboard.press('Control+V');
   // The pasted text enters the field once the frames have seen Ctrl released.
-  for (let i = 0; i < 20; i++) await p.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  await pageFrames(p, 20);
   await p.mouse.click(1100, 650);  // elsewhere in the sidebar: the field is left, the edit committed
-  await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await pageFrames(p, 2);
   const doc = await p.evaluate(() => polymark.getAnnotations());
   assert.equal(doc.objects[0].attributes.note, 'ab Привет, 2 cats');
   assert.deepEqual(await p.evaluate(() => polymark.getHistory().done), ['set Note']);
+  await context.close();
+});
+
+test('an input method composes Chinese into a text attribute, and its glyphs are fetched', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p = await mountNotes(context);
+  assert.deepEqual(await p.evaluate(() => polymark.missingGlyphs('中文')), [0x4e2d, 0x6587]);
+  await p.mouse.click(...NOTE_FIELD);
+  await p.keyboard.type('ab');
+  await pageFrames(p, 3);
+  // While ImGui edits text, the focus is on the page's text entry, placed over the field.
+  const entry = await p.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect(); return { tag: e.tagName, x: r.left, y: r.top }; });
+  assert.equal(entry.tag, 'TEXTAREA');
+  assert.ok(Math.abs(entry.y - NOTE_FIELD[1]) < 20 && entry.x > 1000, JSON.stringify(entry));
+  // Chromium's input-method hooks: a composition in progress, then committed.
+  const cdp = await context.newCDPSession(p);
+  await cdp.send('Input.imeSetComposition', { text: 'zhong', selectionStart: 5, selectionEnd: 5 });
+  await pageFrames(p, 2);
+  await cdp.send('Input.imeSetComposition', { text: '中文', selectionStart: 2, selectionEnd: 2 });
+  await pageFrames(p, 2);
+  await cdp.send('Input.insertText', { text: '中文' });
+  await pageFrames(p, 3);
+  await p.keyboard.type('x');
+  await p.keyboard.press('Backspace');
+  await p.keyboard.type('!');
+  await pageFrames(p, 3);
+  await p.mouse.click(1100, 650);
+  await pageFrames(p, 2);
+  const doc = await p.evaluate(() => polymark.getAnnotations());
+  assert.equal(doc.objects[0].attributes.note, 'ab中文!');
+  assert.deepEqual(await p.evaluate(() => polymark.getHistory().done), ['set Note']);
+  // The task's names are Latin: the CJK glyphs came with the typing.
+  let missing = null;
+  for (let i = 0; i < 50 && (missing = await p.evaluate(() => polymark.missingGlyphs('中文'))).length; i++) await pageFrames(p, 2);
+  assert.deepEqual(missing, []);
   await context.close();
 });

@@ -50,3 +50,31 @@ test('Cyrillic and Chinese labels get their glyphs, from the slices that hold th
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('text values in a loaded document bring the glyphs they need, a Latin task none before', async () => {
+  const page = await openPage(browser);
+  const fonts = fontRequests(page);
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  await page.evaluate(() => polymark.destroy());
+  const task = { format: 'polymark.task', version: 1, id: 'plates', media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }],
+    labels: [{ id: 'car', name: 'Car', attributes: [{ id: 'plate', name: 'Plate', type: 'text' }] }] };
+  const outcome = await page.evaluate(async (t) => {
+    document.body.innerHTML = '<div id="host" style="width:900px;height:600px"></div>';
+    try { window.polymark = await Polymark.mount('#host', { taskObject: t }); return 'ready'; } catch (e) { return e.code + ': ' + e.message; }
+  }, task);
+  assert.equal(outcome, 'ready');
+  assert.deepEqual(fonts, ['/fonts/ui-latin.ttf']);
+  await page.evaluate(() => polymark.setAnnotations({ format: 'polymark.annotations', version: 1,
+    objects: [{ id: 'r', type: 'rectangle', frame: 0, label: 'car', points: [10, 10, 100, 100], attributes: { plate: 'Москва 北京' } }] }));
+  let missing = null;
+  for (let i = 0; i < 50 && (missing = await page.evaluate(() => polymark.missingGlyphs('Москва 北京'))).length; i++) {
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+  }
+  assert.deepEqual(missing, []);
+  assert.ok(fonts.includes('/fonts/extra-cyrillic-greek.ttf'), fonts.join());
+  assert.ok(fonts.some((f) => f.startsWith('/fonts/extra-cjk-')), fonts.join());
+  // Only what the text uses: other characters of the same slices are still not in the atlas.
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('鼠')), [0x9f20]);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

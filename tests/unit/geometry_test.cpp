@@ -109,6 +109,9 @@ TEST_CASE("redrawing part of a polygon replaces the shorter side, or the chosen 
     // From vertex 1 to 3 the two ways are equal; a path through the middle cuts the strip.
     Points cut = redraw_polygon_part(strip, 1, 3, {50, 5}, true);
     CHECK(cut == Points{0, 10, 0, 0, 100, 0, 50, 5});
+    // The default side is the shorter way round, whichever direction that runs.
+    CHECK(shorter_way_is_forward(strip, 0, 1));
+    CHECK_FALSE(shorter_way_is_forward(strip, 1, 0));
 }
 
 TEST_CASE("snapping prefers a vertex, then an edge, and skips the shape being edited") {

@@ -41,3 +41,9 @@ TEST_CASE("integral floats are accepted as integers") {
     CHECK(r.as_integer(Json(3.0), "/f") == 3);
     CHECK(errors.empty());
 }
+
+TEST_CASE("utf8 text splits into code points of every length, and a stray byte stays one") {
+    CHECK(utf8_code_points("a\xC3\xA9\xE7\x8C\xAB\xF0\x9F\x98\x80") == std::vector<uint32_t>{0x61, 0xE9, 0x732B, 0x1F600});
+    CHECK(utf8_code_points("\xFFx") == std::vector<uint32_t>{0xFF, 0x78});
+    CHECK(utf8_code_points("").empty());
+}
