@@ -84,6 +84,7 @@ public:
     }
 
     void read_single_object(const Json& j, const std::string& path, Object& obj) { read_object(j, path, obj); }
+    void read_single_track(const Json& j, const std::string& path, Track& track) { read_track(j, path, track); }
 
 private:
     JsonReader r_;
@@ -297,6 +298,14 @@ Expected<Object> object_from_json(const Json& json, const std::string& path) {
     return obj;
 }
 
+Expected<Track> track_from_json(const Json& json, const std::string& path) {
+    Errors errors;
+    Track track;
+    DocumentReader(errors).read_single_track(json, path, track);
+    if (!errors.empty()) return errors;
+    return track;
+}
+
 Expected<Document> parse_document(std::string_view text) {
     auto json = parse_json_text(text, "the annotation document");
     if (!json) return json.errors();
@@ -345,6 +354,34 @@ Json object_to_json(const Object& o) {
 
 bool same_object(const Object& a, const Object& b) { return object_to_json(a) == object_to_json(b); }
 
+Json track_to_json(const Track& t) {
+    Json j = Json::object();
+    j["id"] = t.id;
+    j["type"] = to_string(t.type);
+    j["label"] = t.label;
+    Json kfs = Json::array();
+    for (const Keyframe& k : t.keyframes) {
+        Json kj = Json::object();
+        kj["id"] = k.id;
+        kj["frame"] = k.frame;
+        kj["points"] = points_json(k.points);
+        if (has_rotation(t.type) && k.rotation != 0) kj["rotation"] = k.rotation;
+        if (k.outside) kj["outside"] = true;
+        if (k.occluded) kj["occluded"] = true;
+        if (k.z != 0) kj["z"] = k.z;
+        put_attributes(kj, k.attributes);
+        put_common(kj, k.source, "", k.meta);
+        kfs.push_back(std::move(kj));
+    }
+    j["keyframes"] = std::move(kfs);
+    put_attributes(j, t.attributes);
+    if (t.interpolation != Interpolation::Improved) j["interpolation"] = to_string(t.interpolation);
+    put_common(j, t.source, t.group, t.meta);
+    return j;
+}
+
+bool same_track(const Track& a, const Track& b) { return track_to_json(a) == track_to_json(b); }
+
 Json document_to_json(const Document& doc) {
     Json out = Json::object();
     out["format"] = kDocumentFormat;
@@ -353,31 +390,7 @@ Json document_to_json(const Document& doc) {
     for (const Object& o : doc.objects) objects.push_back(object_to_json(o));
     out["objects"] = std::move(objects);
     Json tracks = Json::array();
-    for (const Track& t : doc.tracks) {
-        Json j = Json::object();
-        j["id"] = t.id;
-        j["type"] = to_string(t.type);
-        j["label"] = t.label;
-        Json kfs = Json::array();
-        for (const Keyframe& k : t.keyframes) {
-            Json kj = Json::object();
-            kj["id"] = k.id;
-            kj["frame"] = k.frame;
-            kj["points"] = points_json(k.points);
-            if (has_rotation(t.type) && k.rotation != 0) kj["rotation"] = k.rotation;
-            if (k.outside) kj["outside"] = true;
-            if (k.occluded) kj["occluded"] = true;
-            if (k.z != 0) kj["z"] = k.z;
-            put_attributes(kj, k.attributes);
-            put_common(kj, k.source, "", k.meta);
-            kfs.push_back(std::move(kj));
-        }
-        j["keyframes"] = std::move(kfs);
-        put_attributes(j, t.attributes);
-        if (t.interpolation != Interpolation::Improved) j["interpolation"] = to_string(t.interpolation);
-        put_common(j, t.source, t.group, t.meta);
-        tracks.push_back(std::move(j));
-    }
+    for (const Track& t : doc.tracks) tracks.push_back(track_to_json(t));
     out["tracks"] = std::move(tracks);
     if (!doc.meta.is_null()) out["meta"] = doc.meta;
     return out;

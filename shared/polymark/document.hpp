@@ -94,6 +94,10 @@ Json document_to_json(const Document& doc);
 Json object_to_json(const Object& o);
 Expected<Object> object_from_json(const Json& json, const std::string& path);
 bool same_object(const Object& a, const Object& b);
+// The same for one track (its keyframe ids are checked for uniqueness among themselves).
+Json track_to_json(const Track& t);
+Expected<Track> track_from_json(const Json& json, const std::string& path);
+bool same_track(const Track& a, const Track& b);
 std::string serialize_document(const Document& doc);  // compact JSON text
 
 }  // namespace pm

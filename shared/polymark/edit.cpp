@@ -2,26 +2,10 @@
 
 namespace pm {
 
-ObjectOp ObjectOp::create(Object o, size_t index) {
-    std::string id = o.id;
-    return ObjectOp{std::move(id), std::nullopt, std::move(o), index};
-}
-
-ObjectOp ObjectOp::update(Object before, Object after, size_t index) {
-    std::string id = after.id;
-    return ObjectOp{std::move(id), std::move(before), std::move(after), index};
-}
-
-ObjectOp ObjectOp::remove(Object o, size_t index) {
-    std::string id = o.id;
-    return ObjectOp{std::move(id), std::move(o), std::nullopt, index};
-}
-
-ObjectOp ObjectOp::inverse() const { return ObjectOp{id, after, before, index}; }
-
 Command Command::inverse() const {
-    Command inv{name, {}};
+    Command inv{name, {}, {}};
     for (size_t i = ops.size(); i-- > 0;) inv.ops.push_back(ops[i].inverse());
+    for (size_t i = track_ops.size(); i-- > 0;) inv.track_ops.push_back(track_ops[i].inverse());
     return inv;
 }
 
@@ -31,23 +15,61 @@ int find_object(const Document& doc, const std::string& id) {
     return -1;
 }
 
+int find_track(const Document& doc, const std::string& id) {
+    for (size_t i = 0; i < doc.tracks.size(); ++i)
+        if (doc.tracks[i].id == id) return (int)i;
+    return -1;
+}
+
+bool id_in_use(const Document& doc, const std::string& id) {
+    if (find_object(doc, id) >= 0) return true;
+    for (const Track& t : doc.tracks) {
+        if (t.id == id) return true;
+        for (const Keyframe& k : t.keyframes)
+            if (k.id == id) return true;
+    }
+    return false;
+}
+
 namespace {
 
-std::optional<Error> apply_op(Document& doc, const ObjectOp& op, size_t n) {
-    std::string where = "/ops/" + std::to_string(n);
-    int at = find_object(doc, op.id);
+std::vector<Object>& items(Document& doc, const Object*) { return doc.objects; }
+std::vector<Track>& items(Document& doc, const Track*) { return doc.tracks; }
+int find_item(const Document& doc, const std::string& id, const Object*) { return find_object(doc, id); }
+int find_item(const Document& doc, const std::string& id, const Track*) { return find_track(doc, id); }
+bool same_item(const Object& a, const Object& b) { return same_object(a, b); }
+bool same_item(const Track& a, const Track& b) { return same_track(a, b); }
+const char* item_name(const Object*) { return "object"; }
+const char* item_name(const Track*) { return "track"; }
+
+template <class Item>
+std::optional<Error> apply_op(Document& doc, const ItemOp<Item>& op, const std::string& where) {
+    const Item* kind = nullptr;
+    std::vector<Item>& list = items(doc, kind);
+    std::string what = std::string(item_name(kind)) + " \"" + op.id + "\"";
+    int at = find_item(doc, op.id, kind);
     if (!op.before) {
-        if (!op.after) return Error{"bad_op", where, "operation " + std::to_string(n) + " on \"" + op.id + "\" neither creates, updates nor deletes"};
-        if (at >= 0) return Error{"duplicate_id", where, "cannot create object \"" + op.id + "\": the id is already used"};
-        size_t index = std::min(op.index, doc.objects.size());
-        doc.objects.insert(doc.objects.begin() + (long)index, *op.after);
+        if (!op.after) return Error{"bad_op", where, "the operation on " + what + " neither creates, updates nor deletes"};
+        if (id_in_use(doc, op.id)) return Error{"duplicate_id", where, "cannot create " + what + ": the id is already used"};
+        size_t index = std::min(op.index, list.size());
+        list.insert(list.begin() + (long)index, *op.after);
         return std::nullopt;
     }
-    if (at < 0) return Error{"not_found", where, "object \"" + op.id + "\" is not in the document (it was deleted or never existed)"};
-    if (!same_object(doc.objects[at], *op.before))
-        return Error{"conflict", where, "object \"" + op.id + "\" changed since this operation was made"};
-    if (op.after) doc.objects[at] = *op.after;
-    else doc.objects.erase(doc.objects.begin() + at);
+    if (at < 0) return Error{"not_found", where, what + " is not in the document (it was deleted or never existed)"};
+    if (!same_item(list[at], *op.before)) return Error{"conflict", where, what + " changed since this operation was made"};
+    if (op.after) list[at] = *op.after;
+    else list.erase(list.begin() + at);
+    return std::nullopt;
+}
+
+template <class Item>
+std::optional<Error> apply_ops(Document& doc, const std::vector<ItemOp<Item>>& ops, const char* list_name) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+        if (auto e = apply_op(doc, ops[i], std::string("/") + list_name + "/" + std::to_string(i))) {
+            for (size_t k = i; k-- > 0;) apply_op(doc, ops[k].inverse(), "");
+            return e;
+        }
+    }
     return std::nullopt;
 }
 
@@ -55,28 +77,70 @@ std::optional<Error> apply_op(Document& doc, const ObjectOp& op, size_t n) {
 
 Expected<bool> apply_command(Document& doc, const Command& command) {
     // A command applies whole or not at all: on a failed op, the ops already applied are undone.
-    for (size_t i = 0; i < command.ops.size(); ++i) {
-        if (auto e = apply_op(doc, command.ops[i], i)) {
-            for (size_t k = i; k-- > 0;) apply_op(doc, command.ops[k].inverse(), k);
-            e->message = "\"" + command.name + "\": " + e->message;
-            return *e;
-        }
+    std::optional<Error> e = apply_ops(doc, command.ops, "ops");
+    if (!e) {
+        e = apply_ops(doc, command.track_ops, "track_ops");
+        if (e) apply_ops(doc, command.inverse().ops, "ops");
     }
-    return true;
+    if (!e) return true;
+    e->message = "\"" + command.name + "\": " + e->message;
+    return *e;
 }
 
-Json command_to_json(const Command& command) {
-    Json ops = Json::array();
-    for (const ObjectOp& op : command.ops) {
+namespace {
+
+Json item_to_json(const Object& o) { return object_to_json(o); }
+Json item_to_json(const Track& t) { return track_to_json(t); }
+Expected<Object> item_from_json(const Json& j, const std::string& path, const Object*) { return object_from_json(j, path); }
+Expected<Track> item_from_json(const Json& j, const std::string& path, const Track*) { return track_from_json(j, path); }
+
+template <class Item>
+Json ops_to_json(const std::vector<ItemOp<Item>>& ops) {
+    Json out = Json::array();
+    for (const ItemOp<Item>& op : ops) {
         Json j = Json::object();
         j["op"] = !op.before ? "create" : !op.after ? "delete" : "update";
         j["id"] = op.id;
         j["index"] = op.index;
-        if (op.before) j["before"] = object_to_json(*op.before);
-        if (op.after) j["after"] = object_to_json(*op.after);
-        ops.push_back(std::move(j));
+        if (op.before) j["before"] = item_to_json(*op.before);
+        if (op.after) j["after"] = item_to_json(*op.after);
+        out.push_back(std::move(j));
     }
-    return Json{{"name", command.name}, {"ops", std::move(ops)}};
+    return out;
+}
+
+template <class Item>
+void ops_from_json(JsonReader& r, Errors& errors, const Json& ops, const std::string& path, std::vector<ItemOp<Item>>& out) {
+    if (!r.expect_array(ops, path)) return;
+    for (size_t i = 0; i < ops.size(); ++i) {
+        std::string p = json_pointer_append(path, i);
+        const Json& j = ops[i];
+        if (!r.expect_object(j, p)) continue;
+        ItemOp<Item> op;
+        op.id = r.string_member(j, p, "id", true).value_or("");
+        op.index = (size_t)std::max(0LL, r.integer_member(j, p, "index", true).value_or(0));
+        auto kind = r.string_member(j, p, "op", true);
+        for (const char* side : {"before", "after"}) {
+            const Json* o = r.member(j, p, side, false);
+            if (!o) continue;
+            auto item = item_from_json(*o, p + "/" + side, (const Item*)nullptr);
+            if (!item) { errors.insert(errors.end(), item.errors().begin(), item.errors().end()); continue; }
+            (side[0] == 'b' ? op.before : op.after) = std::move(item.value());
+        }
+        bool shape_ok = kind && ((*kind == "create" && !op.before && op.after) || (*kind == "update" && op.before && op.after) ||
+                                 (*kind == "delete" && op.before && !op.after));
+        if (kind && !shape_ok) r.fail("bad_op", p, "operation \"" + *kind + "\" at " + p + " needs " +
+                                     (*kind == "create" ? "\"after\" only" : *kind == "delete" ? "\"before\" only" : *kind == "update" ? "both \"before\" and \"after\"" : "op create, update or delete"));
+        out.push_back(std::move(op));
+    }
+}
+
+}  // namespace
+
+Json command_to_json(const Command& command) {
+    Json j{{"name", command.name}, {"ops", ops_to_json(command.ops)}};
+    if (!command.track_ops.empty()) j["track_ops"] = ops_to_json(command.track_ops);
+    return j;
 }
 
 Expected<Command> command_from_json(const Json& json) {
@@ -85,29 +149,8 @@ Expected<Command> command_from_json(const Json& json) {
     Command command;
     if (!r.expect_object(json, "")) return errors;
     command.name = r.string_member(json, "", "name", true).value_or("");
-    const Json* ops = r.member(json, "", "ops", true);
-    if (!ops || !r.expect_array(*ops, "/ops")) return errors;
-    for (size_t i = 0; i < ops->size(); ++i) {
-        std::string p = json_pointer_append("/ops", i);
-        const Json& j = (*ops)[i];
-        if (!r.expect_object(j, p)) continue;
-        ObjectOp op;
-        op.id = r.string_member(j, p, "id", true).value_or("");
-        op.index = (size_t)std::max(0LL, r.integer_member(j, p, "index", true).value_or(0));
-        auto kind = r.string_member(j, p, "op", true);
-        for (const char* side : {"before", "after"}) {
-            const Json* o = r.member(j, p, side, false);
-            if (!o) continue;
-            auto obj = object_from_json(*o, p + "/" + side);
-            if (!obj) { errors.insert(errors.end(), obj.errors().begin(), obj.errors().end()); continue; }
-            (side[0] == 'b' ? op.before : op.after) = std::move(obj.value());
-        }
-        bool shape_ok = kind && ((*kind == "create" && !op.before && op.after) || (*kind == "update" && op.before && op.after) ||
-                                 (*kind == "delete" && op.before && !op.after));
-        if (kind && !shape_ok) r.fail("bad_op", p, "operation \"" + *kind + "\" at " + p + " needs " +
-                                     (*kind == "create" ? "\"after\" only" : *kind == "delete" ? "\"before\" only" : *kind == "update" ? "both \"before\" and \"after\"" : "op create, update or delete"));
-        command.ops.push_back(std::move(op));
-    }
+    if (const Json* ops = r.member(json, "", "ops", true)) ops_from_json(r, errors, *ops, "/ops", command.ops);
+    if (const Json* ops = r.member(json, "", "track_ops", false)) ops_from_json(r, errors, *ops, "/track_ops", command.track_ops);
     if (!errors.empty()) return errors;
     return command;
 }
@@ -143,7 +186,7 @@ std::optional<std::string> History::redo(Document& doc) {
 std::string IdGenerator::next(const Document& doc) {
     for (;;) {
         std::string id = prefix_ + std::to_string(++counter_);
-        if (find_object(doc, id) < 0) return id;
+        if (!id_in_use(doc, id)) return id;
     }
 }
 

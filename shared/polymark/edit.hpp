@@ -1,6 +1,6 @@
 // Every change to the annotation document is a Command: a named list of plain operations on
-// objects by id (create, update, delete), each carrying the object before and after so that it
-// inverts without looking at the document. Commands serialise to JSON, so the same operations can
+// objects and tracks by id (create, update, delete), each carrying the item before and after so
+// that it inverts without looking at the document. Commands serialise to JSON, so the same operations can
 // be journaled and sent to a backend. History is the unbounded undo/redo stack; one user gesture
 // (a whole drag) is one Command.
 #pragma once
@@ -12,26 +12,31 @@
 
 namespace pm {
 
-struct ObjectOp {
+// One operation on an Object (of Document::objects) or a Track (of Document::tracks).
+template <class Item>
+struct ItemOp {
     std::string id;
-    std::optional<Object> before;  // none: the op creates the object
-    std::optional<Object> after;   // none: the op deletes the object
-    size_t index = 0;              // position in Document::objects (where it is, or goes)
+    std::optional<Item> before;  // none: the op creates the item
+    std::optional<Item> after;   // none: the op deletes the item
+    size_t index = 0;            // position in its list (where it is, or goes)
 
-    static ObjectOp create(Object o, size_t index);
-    static ObjectOp update(Object before, Object after, size_t index);
-    static ObjectOp remove(Object o, size_t index);
-    ObjectOp inverse() const;
+    static ItemOp create(Item item, size_t index) { std::string id = item.id; return {std::move(id), std::nullopt, std::move(item), index}; }
+    static ItemOp update(Item before, Item after, size_t index) { std::string id = after.id; return {std::move(id), std::move(before), std::move(after), index}; }
+    static ItemOp remove(Item item, size_t index) { std::string id = item.id; return {std::move(id), std::move(item), std::nullopt, index}; }
+    ItemOp inverse() const { return {id, after, before, index}; }
 };
+using ObjectOp = ItemOp<Object>;
+using TrackOp = ItemOp<Track>;
 
 struct Command {
     std::string name;  // what the labeler did, for the history panel: "draw polygon", "move 3 shapes"
-    std::vector<ObjectOp> ops;
+    std::vector<ObjectOp> ops;        // applied first, in order
+    std::vector<TrackOp> track_ops;   // then these, in order
     Command inverse() const;
-    bool empty() const { return ops.empty(); }
+    bool empty() const { return ops.empty() && track_ops.empty(); }
 };
 
-// Applies ops in order. Each op's precondition is checked first (create: id unused; update and
+// Applies ops in order (object ops, then track ops). Each op's precondition is checked first (create: id unused; update and
 // delete: the object is there and equals `before`); on a mismatch nothing is changed and the
 // error names the op and the id.
 Expected<bool> apply_command(Document& doc, const Command& command);
@@ -69,5 +74,8 @@ private:
 };
 
 int find_object(const Document& doc, const std::string& id);  // index, or -1
+int find_track(const Document& doc, const std::string& id);   // index, or -1
+// Whether any object, track or keyframe of the document has this id (one namespace).
+bool id_in_use(const Document& doc, const std::string& id);
 
 }  // namespace pm

@@ -137,3 +137,83 @@ TEST_CASE("generated ids are unique in the document and valid") {
     CHECK(gen.next(doc) == "s1-3");
     CHECK(is_valid_id(gen.next(doc)));
 }
+
+static Track box_track(std::string id, std::vector<long long> frames) {
+    Track t;
+    t.id = id;
+    t.type = ShapeType::Rectangle;
+    t.label = "cat";
+    for (long long f : frames) {
+        Keyframe k;
+        k.id = id + ".k" + std::to_string(f);
+        k.frame = f;
+        k.points = {double(f), 0, double(f) + 10, 10};
+        t.keyframes.push_back(k);
+    }
+    return t;
+}
+
+TEST_CASE("track operations create, update and delete tracks and undo like object operations") {
+    Document doc;
+    History h;
+    REQUIRE(h.perform(doc, Command{"draw track", {}, {TrackOp::create(box_track("t", {0, 10}), 0)}}));
+    Track moved = doc.tracks[0];
+    moved.keyframes[1].points = {50, 50, 60, 60};
+    REQUIRE(h.perform(doc, Command{"move keyframe", {}, {TrackOp::update(doc.tracks[0], moved, 0)}}));
+    CHECK(doc.tracks[0].keyframes[1].points == std::vector<double>{50, 50, 60, 60});
+    REQUIRE(h.perform(doc, Command{"delete track", {}, {TrackOp::remove(doc.tracks[0], 0)}}));
+    CHECK(doc.tracks.empty());
+    h.undo(doc);
+    h.undo(doc);
+    CHECK(same_track(doc.tracks[0], box_track("t", {0, 10})));
+    h.undo(doc);
+    CHECK(doc.tracks.empty());
+    h.redo(doc);
+    h.redo(doc);
+    CHECK(doc.tracks[0].keyframes[1].points == std::vector<double>{50, 50, 60, 60});
+}
+
+TEST_CASE("objects, tracks and keyframes share one id namespace") {
+    Document doc;
+    doc.objects.push_back(polygon("a", 0));
+    doc.tracks.push_back(box_track("t", {0, 5}));
+    CHECK(id_in_use(doc, "a"));
+    CHECK(id_in_use(doc, "t"));
+    CHECK(id_in_use(doc, "t.k5"));
+    CHECK_FALSE(id_in_use(doc, "t.k6"));
+    CHECK(apply_command(doc, Command{"draw", {ObjectOp::create(polygon("t.k5", 0), 0)}, {}}).first_error().code == "duplicate_id");
+    CHECK(apply_command(doc, Command{"track", {}, {TrackOp::create(box_track("a", {1}), 0)}}).first_error().code == "duplicate_id");
+    IdGenerator gen("t.k");
+    CHECK(gen.next(doc) == "t.k1");
+}
+
+TEST_CASE("a command whose track op fails leaves its object ops unapplied too") {
+    Document doc;
+    doc.objects.push_back(polygon("a", 0));
+    Document before = doc;
+    Track ghost = box_track("ghost", {0});
+    Command merge{"merge into track", {ObjectOp::remove(doc.objects[0], 0)}, {TrackOp::update(ghost, ghost, 0)}};
+    auto result = apply_command(doc, merge);
+    REQUIRE_FALSE(result);
+    CHECK(result.first_error().code == "not_found");
+    CHECK(result.first_error().path == "/track_ops/0");
+    CHECK(serialize_document(doc) == serialize_document(before));
+}
+
+TEST_CASE("commands with track operations round-trip through json") {
+    Track t = box_track("t", {0, 7});
+    t.keyframes[1].outside = true;
+    Track after = t;
+    after.keyframes[0].points[0] = 0.1 + 0.2;
+    Command c{"edit track", {ObjectOp::create(polygon("a", 1), 0)}, {TrackOp::update(t, after, 0), TrackOp::create(box_track("u", {3}), 1)}};
+    Json j = command_to_json(c);
+    auto back = command_from_json(Json::parse(j.dump()));
+    REQUIRE(back);
+    CHECK(command_to_json(back.value()) == j);
+    CHECK(back.value().track_ops[0].after->keyframes[0].points[0] == 0.1 + 0.2);
+    Json bad = j;
+    bad["track_ops"][0]["after"]["keyframes"] = Json::array();
+    auto refused = command_from_json(bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.first_error().path == "/track_ops/0/after/keyframes");
+}
