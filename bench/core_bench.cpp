@@ -1,7 +1,9 @@
-// Core benchmarks, native: picking the shape under the cursor among 10,000 shapes with the grid
+// Core benchmarks, native or wasm (see bench/README.md): picking the shape under the cursor among 10,000 shapes with the grid
 // index (what the editor does) and with a linear scan over every shape (the naive peer), and
-// the cost of rebuilding the index. Prints median [min-max] of 5 runs; never fails on speed.
+// the cost of rebuilding the index; then the shapes of one video frame with 1,000 polygon tracks.
+// Prints median [min-max] of 5 runs (9 for the frame); never fails on speed.
 #include "polymark/geometry.hpp"
+#include "polymark/interpolate.hpp"
 #include "polymark/spatial_index.hpp"
 
 #include <algorithm>
@@ -13,6 +15,12 @@
 
 using namespace pm;
 using Clock = std::chrono::steady_clock;
+
+#ifdef __EMSCRIPTEN__
+static const char* kBuild = "wasm";
+#else
+static const char* kBuild = "native";
+#endif
 
 static std::vector<Object> make_scene(size_t count, double w, double h) {
     std::mt19937 rng(42);
@@ -38,6 +46,37 @@ static std::vector<Object> make_scene(size_t count, double w, double h) {
         o.z = (long long)(i % 5);
     }
     return objects;
+}
+
+// Tracks of 30-vertex stars with keyframes at 0 and 20: the later one moved, turned up to 40
+// degrees, rescaled and drawn from another start vertex, as an annotator would.
+static Document make_track_scene(size_t count, Interpolation mode) {
+    std::mt19937 rng(9);
+    std::uniform_real_distribution<double> x(100, 3900), y(100, 2900), size(10, 60), move(-80, 80), turn(-40, 40), scale(0.7, 1.4);
+    Document doc;
+    doc.tracks.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+        Track& t = doc.tracks[i];
+        t.id = "t" + std::to_string(i);
+        t.type = ShapeType::Polygon;
+        t.label = "l";
+        t.interpolation = mode;
+        double cx = x(rng), cy = y(rng), r = size(rng), dx = move(rng), dy = move(rng), da = turn(rng) * 3.14159265358979 / 180, s = scale(rng);
+        Keyframe first, last;
+        first.id = t.id + ".k0";
+        last.id = t.id + ".k20";
+        last.frame = 20;
+        for (int k = 0; k < 30; ++k) {
+            double a = 2 * 3.14159265358979 * k / 30, rr = r * (k % 2 ? 0.6 : 1.0);
+            first.points.push_back(cx + rr * std::cos(a));
+            first.points.push_back(cy + rr * std::sin(a));
+            double b = 2 * 3.14159265358979 * ((k + 7) % 30) / 30 + da, rs = s * r * ((k + 7) % 2 ? 0.6 : 1.0);
+            last.points.push_back(cx + dx + rs * std::cos(b));
+            last.points.push_back(cy + dy + rs * std::sin(b));
+        }
+        t.keyframes = {first, last};
+    }
+    return doc;
 }
 
 static double median(std::vector<double> v) {
@@ -93,12 +132,47 @@ int main() {
         scan_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / kQueries);
         agree = std::count_if(picked_index.begin(), picked_index.end(), [&, k = 0](int v) mutable { return v == picked_scan[k++]; });
     }
-    std::printf("Polymark core benchmark (native, %zu shapes: 2/3 star polygons of 30 vertices, 1/3 rotated boxes, on %gx%g; %zu random picks per run; %zu runs)\n",
-                kShapes, w, h, kQueries, kRuns);
+    std::printf("Polymark core benchmark (%s, %zu shapes: 2/3 star polygons of 30 vertices, 1/3 rotated boxes, on %gx%g; %zu random picks per run; %zu runs)\n",
+                kBuild, kShapes, w, h, kQueries, kRuns);
     std::printf("  median [min-max] of the runs\n");
     report("pick, grid index + exact hit test (ours)", index_us, "us/pick");
     report("pick, linear scan of every shape (peer)", scan_us, "us/pick");
     report("index rebuild over all shapes", build_ms, "ms");
     std::printf("  ratio scan/index: %.0fx; both picked the same shape for %lld of %zu points\n", median(scan_us) / median(index_us), agree, kQueries);
+
+    // Interpolation: all shapes of frame 7 of a document with 1,000 polygon tracks (getFrameState).
+    // Cold: nothing cached, each track aligns its keyframes afresh; warm: the InterpolationCache
+    // already holds the keyframe pairs, as when stepping through the frames between them.
+    const size_t kTracks = 1000, kFrameRuns = 9;
+    const long long kFrame = 7;
+    Document cvat_doc = make_track_scene(kTracks, Interpolation::Cvat), improved_doc = make_track_scene(kTracks, Interpolation::Improved);
+    std::vector<double> cvat_ms, cold_ms, warm_ms;
+    size_t shown = 0, vertices_cvat = 0, vertices_improved = 0;
+    auto time_frame = [&](const Document& doc, InterpolationCache* cache, size_t& vertices) {
+        auto t0 = Clock::now();
+        std::vector<FrameShape> shapes = shapes_on_frame(doc, kFrame, {}, cache);
+        auto t1 = Clock::now();
+        shown = shapes.size();
+        vertices = 0;
+        for (const FrameShape& s : shapes) vertices += vertex_count(s.object.points);
+        return std::chrono::duration<double, std::milli>(t1 - t0).count();
+    };
+    InterpolationCache cache;
+    for (int warm_up = 0; warm_up < 2; ++warm_up) {  // the wasm engine compiles hot code in tiers
+        time_frame(cvat_doc, nullptr, vertices_cvat);
+        time_frame(improved_doc, nullptr, vertices_improved);
+    }
+    shapes_on_frame(improved_doc, kFrame - 1, {}, &cache);  // fills the cache
+    for (size_t run = 0; run < kFrameRuns; ++run) {
+        cvat_ms.push_back(time_frame(cvat_doc, nullptr, vertices_cvat));
+        cold_ms.push_back(time_frame(improved_doc, nullptr, vertices_improved));
+        warm_ms.push_back(time_frame(improved_doc, &cache, vertices_improved));
+    }
+    std::printf("Interpolate 1,000 polygon tracks of 30 vertices for one frame (shapes_on_frame; %zu runs)\n", kFrameRuns);
+    report("cvat mode", cvat_ms, "ms");
+    report("improved mode, cold (no cache)", cold_ms, "ms");
+    report("improved mode, warm cache", warm_ms, "ms");
+    std::printf("  %zu shapes shown; %.1f vertices per shape in cvat mode, %.1f in improved mode\n", shown,
+                (double)vertices_cvat / (double)kTracks, (double)vertices_improved / (double)kTracks);
     return agree == (long long)kQueries ? 0 : 1;
 }

@@ -166,6 +166,24 @@
     });
   }
 
+  // [SECTION] Video: shell/video.js and its demuxer module load only when a task shows a video.
+  var videoScript = null; // promise of window.PolymarkVideo, once per page
+
+  function loadVideoScript(base) {
+    if (global.PolymarkVideo) return Promise.resolve(global.PolymarkVideo);
+    if (!videoScript) {
+      videoScript = new Promise(function (resolve, reject) {
+        var tag = document.createElement('script');
+        tag.src = assetUrl(base, 'video.js');
+        tag.async = true;
+        tag.onload = function () { resolve(global.PolymarkVideo); };
+        tag.onerror = function () { tag.remove(); videoScript = null; reject(PolymarkError('load_failed', 'could not load ' + tag.src)); };
+        document.head.appendChild(tag);
+      });
+    }
+    return videoScript;
+  }
+
   // A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
   function loadScript(url, onBytes, size) {
     if (global.createPolymarkModule) return Promise.resolve(global.createPolymarkModule);
@@ -389,7 +407,17 @@
       undo: function () { return call('undo'); },
       redo: function () { return call('redo'); },
       getHistory: function () { return call('getHistory'); },
-      setTool: function (tool, label) { return call('setTool', { tool: tool, label: label === undefined ? null : label }); },
+      setTool: function (tool, label, opts) {
+        var track = opts && typeof opts === 'object' && 'track' in opts ? opts.track : null;
+        return call('setTool', { tool: tool, label: label === undefined ? null : label, track: track });
+      },
+      getFrameState: function (frame) { return call('getFrameState', frame); },
+      // Diagnostics for tests and benchmarks: the decoder's counters of each open video.
+      getVideoStats: function () {
+        return Promise.all(Object.keys(videos).map(function (url) {
+          return videos[url].then(function (s) { var st = s.stats(); st.url = url; st.frameCount = s.frameCount; return st; }, function () { return null; });
+        })).then(function (all) { return all.filter(Boolean); });
+      },
       getTool: function () { return call('getTool'); },
       getSelection: function () { return call('getSelection'); },
       select: function (ids) { return call('select', ids); },
@@ -436,6 +464,26 @@
       }
       return reply.value;
     }
+
+    // This instance's open videos, by URL: one decoder and frame cache each.
+    var videos = {};
+    function openVideo(url) {
+      if (!videos[url]) {
+        videos[url] = loadVideoScript(base).then(function (PV) {
+          return PV.open(new URL(url, document.baseURI).href, {
+            assetsUrl: base,
+            memoryCapBytes: options.videoMemoryCapBytes,
+            forceElement: !!options.videoElement,
+          });
+        });
+        videos[url].catch(function () { delete videos[url]; }); // a failed open is retried on the next frame asked
+      }
+      return videos[url];
+    }
+    cleanups.push(function () {
+      Object.keys(videos).forEach(function (url) { videos[url].then(function (s) { s.close(); }, function () {}); });
+      videos = {};
+    });
 
     function destroy() {
       if (destroyed) return;
@@ -492,6 +540,7 @@
           polymarkExtraFonts: parts[1].fonts.map(function (f) { fontsGiven[f.file] = true; return f.bytes; }),
           polymarkTextInputArea: placeTextInput,
           polymarkNeedGlyphs: needGlyphs,
+          polymarkVideo: openVideo,
           polymarkEmit: function (name, detail) {
             if (destroyed) return;
             if (name === 'ready') {

@@ -12,6 +12,10 @@ Json selection_json(App& app) {
     return ids;
 }
 
+Json tool_json(App& app) {
+    return Json{{"tool", to_string(app.editor().tool())}, {"label", app.editor().label()}, {"track", app.editor().draw_tracks()}};
+}
+
 Expected<Json> set_tool(App& app, const Json& args) {
     const Json* tool = args.is_object() && args.contains("tool") ? &args["tool"] : &args;
     auto t = tool->is_string() ? tool_from_string(tool->get<std::string>()) : std::nullopt;
@@ -21,16 +25,33 @@ Expected<Json> set_tool(App& app, const Json& args) {
             return Error{"unknown_label", "label", "the task has no label " + args["label"].dump()};
     }
     if (*t != Tool::Select && app.editor().label().empty()) return Error{"no_label", "label", "choose a label before drawing: setTool(tool, label)"};
+    if (args.is_object() && args.contains("track") && !args["track"].is_null()) {
+        if (!args["track"].is_boolean()) return Error{"bad_argument", "track", "track must be true (draw tracks) or false (draw single-frame shapes)"};
+        app.editor().set_draw_tracks(args["track"].get<bool>());
+    }
     app.editor().set_tool(*t);
-    return Json{{"tool", to_string(app.editor().tool())}, {"label", app.editor().label()}};
+    return tool_json(app);
+}
+
+Json frame_state_json(const App& app, long long frame) {
+    Json shapes = Json::array();
+    for (const FrameShape& s : app.frame_state(frame)) {
+        Json j = object_to_json(s.object);
+        if (s.from_track) {
+            j["track"] = true;
+            j["keyframe"] = s.keyframe;
+        }
+        shapes.push_back(std::move(j));
+    }
+    return Json{{"frame", frame}, {"shapes", shapes}};
 }
 
 Expected<Json> select(App& app, const Json& args) {
     if (!args.is_array()) return Error{"bad_argument", "ids", "select needs an array of object ids"};
     std::vector<std::string> ids;
     for (const Json& id : args) {
-        if (!id.is_string() || find_object(app.document(), id.get<std::string>()) < 0)
-            return Error{"not_found", "ids", "no object with id " + id.dump()};
+        if (!id.is_string() || app.editor().find_shape(id.get<std::string>()) < 0)
+            return Error{"not_found", "ids", "no object or track with id " + id.dump() + " on the current frame"};
         ids.push_back(id.get<std::string>());
     }
     app.editor().select(std::move(ids));
@@ -88,7 +109,13 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         return Json{{"done", done}, {"undone", undone}, {"revision", app.revision()}};
     }
     if (method == "setTool") return set_tool(app, args);
-    if (method == "getTool") return Json{{"tool", to_string(app.editor().tool())}, {"label", app.editor().label()}};
+    if (method == "getTool") return tool_json(app);
+    if (method == "getFrameState") {
+        if (!args.is_number_integer()) return Error{"bad_argument", "frame", "getFrameState needs an integer frame index"};
+        long long n = args.get<long long>();
+        if (n < 0 || n >= app.frame_count()) return Error{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)};
+        return frame_state_json(app, n);
+    }
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);
     return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};

@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include "polymark/track_edit.hpp"
+
 #include <random>
 
 #include <algorithm>
@@ -71,6 +73,7 @@ void App::apply_pending() {
             case Request::Annotations: on_annotations(r, p.url); break;
             case Request::Media: on_media(r, p.media_index, p.url); break;
             case Request::Decode: on_platform_decoded(r, p.media_index, p.url); break;
+            case Request::VideoFrame: on_video_frame(r, p.media_index, p.url); break;
         }
     }
     const FrameImage* img = current_image();
@@ -111,6 +114,13 @@ void App::accept_task(Task task) {
         annotations_ready_ = true;  // a task object given by the host has no backend to ask
     }
     load_current_media();
+    // A video whose frame count the task leaves out is probed now: later frame indices need it.
+    for (size_t i = 0; i < task_->media.size(); ++i)
+        if (task_->media[i].type == MediaType::Video && task_->media[i].frames == 0 && images_[i].wanted_frame < 0) {
+            images_[i].wanted_frame = 0;
+            images_[i].state = LoadState::Loading;
+            request_video_frame(i);
+        }
 }
 
 void App::on_annotations(const FetchResult& r, const std::string& url) {
@@ -170,12 +180,12 @@ void App::load_current_media() {
     if (!ref) return;
     const Media& m = task_->media[ref->media_index];
     FrameImage& img = images_[ref->media_index];
-    if (img.state != LoadState::Idle) return;
     if (m.type == MediaType::Video) {
-        img.state = LoadState::Failed;
-        img.error = {"video_not_supported", m.url, "frames of the video " + m.name + " cannot be shown yet: this build decodes images only"};
-        return;
+        img.wanted_frame = ref->local_frame;
+        if (img.state == LoadState::Idle || (img.state == LoadState::Failed && img.shown_frame != img.wanted_frame)) img.state = LoadState::Loading;
+        return request_video_frame(ref->media_index);
     }
+    if (img.state != LoadState::Idle) return;
     img.state = LoadState::Loading;
     request(Request::Media, media_url(m), ref->media_index);
 }
@@ -205,6 +215,61 @@ void App::on_media(const FetchResult& r, size_t media_index, const std::string& 
     img.height = decoded->height;
     img.pixels = std::move(decoded->pixels);
     img.generation++;
+}
+
+// One request per video at a time: while the labeler scrubs, only the latest wanted frame is asked
+// for next, so the decoder never falls behind a queue of frames nobody looks at any more.
+void App::request_video_frame(size_t media_index) {
+    FrameImage& img = images_[media_index];
+    if (img.video_request_out || img.wanted_frame < 0 || img.wanted_frame == img.shown_frame) return;
+    const Media& m = task_->media[media_index];
+    uint64_t id = next_request_id_++;
+    if (!platform_.show_video_frame(id, media_url(m), img.wanted_frame)) {
+        img.state = LoadState::Failed;
+        img.error = {"video_not_supported", m.url, "frames of the video " + m.name + " cannot be shown: this platform has no video decoder"};
+        return;
+    }
+    img.video_request_out = true;
+    in_flight_[id] = Pending{Request::VideoFrame, media_index, media_url(m)};
+}
+
+void App::on_video_frame(const FetchResult& r, size_t media_index, const std::string& url) {
+    FrameImage& img = images_[media_index];
+    img.video_request_out = false;
+    Media& m = task_->media[media_index];
+    if (r.video_frames > 0 && m.frames != r.video_frames) {
+        if (m.frames == 0) m.frames = r.video_frames;  // the task left it to the probe
+        else if (!video_count_reported_.count(media_index)) {
+            video_count_reported_.insert(media_index);
+            report({"frame_count_mismatch", url, "the task gives " + m.name + " " + std::to_string(m.frames) + " frames but the video has " +
+                                                     std::to_string(r.video_frames) + "; frames past the shorter count cannot be shown"});
+        }
+    }
+    if (r.width <= 0 || r.height <= 0 || !r.texture) {
+        if (r.frame == img.wanted_frame) {
+            img.state = LoadState::Failed;
+            img.shown_frame = -1;
+            img.error = {"video_frame_failed", url, "frame " + std::to_string(r.frame + 1) + " of " + m.name + " could not be shown" +
+                                                        (r.error.empty() ? std::string() : ": " + r.error)};
+            report(img.error);
+        }
+    } else {
+        img.state = LoadState::Ready;
+        img.width = r.width;
+        img.height = r.height;
+        img.platform_texture = r.texture;
+        img.shown_frame = r.frame;
+        img.generation++;
+    }
+    request_video_frame(media_index);  // the labeler may have moved on meanwhile
+}
+
+bool App::current_frame_shown() const {
+    if (!task_) return false;
+    auto ref = task_->locate_frame(frame_);
+    const FrameImage* img = current_image();
+    if (!ref || !img || img->state != LoadState::Ready) return false;
+    return task_->media[ref->media_index].type != MediaType::Video || img->shown_frame == ref->local_frame;
 }
 
 void App::on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url) {
@@ -270,6 +335,96 @@ bool App::perform(Command command) {
     }
     document_changed(name);
     return true;
+}
+
+static constexpr double kSequenceFrameRate = 10;
+
+const std::vector<Object>& App::frame_objects() const {
+    if (frame_objects_revision_ == revision_ && frame_objects_frame_ == frame_) return frame_objects_;
+    frame_objects_revision_ = revision_;
+    frame_objects_frame_ = frame_;
+    frame_objects_.clear();
+    for (FrameShape& s : shapes_on_frame(document_, frame_, {}, &interpolation_)) frame_objects_.push_back(std::move(s.object));
+    return frame_objects_;
+}
+
+std::vector<FrameShape> App::frame_state(long long frame) const { return shapes_on_frame(document_, frame, {}, &interpolation_); }
+
+const Track* App::track(const std::string& id) const {
+    int i = find_track(document_, id);
+    return i >= 0 ? &document_.tracks[(size_t)i] : nullptr;
+}
+
+Command App::update_shapes_command(std::string name, const std::vector<Object>& after) {
+    Command c{std::move(name), {}, {}};
+    NewId new_id = [this] { return new_object_id(); };  // the generator never repeats an id
+    for (const Object& a : after) {
+        if (int i = find_object(document_, a.id); i >= 0) {
+            if (!same_object(a, document_.objects[(size_t)i])) c.ops.push_back(ObjectOp::update(document_.objects[(size_t)i], a, (size_t)i));
+        } else if (int t = find_track(document_, a.id); t >= 0) {
+            const Track& before = document_.tracks[(size_t)t];
+            const LabelSpec* spec = task_ ? task_->find_label(a.label) : nullptr;
+            Track changed = with_shape_at(before, a, frame_, spec, new_id);
+            if (!same_track(changed, before)) c.track_ops.push_back(TrackOp::update(before, std::move(changed), (size_t)t));
+        }
+    }
+    return c;
+}
+
+Command App::remove_shapes_command(std::string name, const std::vector<std::string>& ids) {
+    Command c{std::move(name), {}, {}};
+    std::vector<std::pair<size_t, std::string>> objects, tracks;
+    for (const std::string& id : ids) {
+        if (int i = find_object(document_, id); i >= 0) objects.push_back({(size_t)i, id});
+        else if (int t = find_track(document_, id); t >= 0) tracks.push_back({(size_t)t, id});
+    }
+    // Highest index first, so that every op's index is right when it is applied and undone.
+    std::sort(objects.rbegin(), objects.rend());
+    std::sort(tracks.rbegin(), tracks.rend());
+    for (auto& [i, id] : objects) c.ops.push_back(ObjectOp::remove(document_.objects[i], i));
+    for (auto& [i, id] : tracks) c.track_ops.push_back(TrackOp::remove(document_.tracks[i], i));
+    return c;
+}
+
+bool App::create_shape(std::string name, Object shape, bool as_track) {
+    if (!as_track || shape.type == ShapeType::Tag)
+        return perform(Command{std::move(name), {ObjectOp::create(std::move(shape), document_.objects.size())}, {}});
+    const LabelSpec* spec = task_ ? task_->find_label(shape.label) : nullptr;
+    std::string keyframe_id = shape.id + ".k" + std::to_string(shape.frame);
+    if (id_in_use(document_, keyframe_id)) keyframe_id = new_object_id();
+    Track t = track_from_object(shape, spec, shape.id, keyframe_id);
+    return perform(Command{std::move(name), {}, {TrackOp::create(std::move(t), document_.tracks.size())}});
+}
+
+void App::set_playing(bool on) {
+    if (on && frame_ + 1 >= frame_count()) set_frame(0);  // play from the start once at the end
+    playing_ = on && frame_count() > 1;
+    play_clock_ = -1;
+}
+
+double App::frame_rate() const {
+    if (!task_) return kSequenceFrameRate;
+    auto at = task_->locate_frame(frame_);
+    double fps = at ? task_->media[at->media_index].fps : 0;
+    return fps > 0 && std::isfinite(fps) ? fps : kSequenceFrameRate;
+}
+
+void App::advance_playback(double now) {
+    if (!playing_) return;
+    if (play_clock_ < 0) play_clock_ = now;
+    const FrameImage* shown = current_image();
+    if (shown && (shown->state == LoadState::Loading || (shown->state == LoadState::Ready && !current_frame_shown()))) {
+        play_clock_ = now;  // wait for the frame, then give it its full time
+        return;
+    }
+    double period = 1.0 / frame_rate();
+    if (now - play_clock_ < period) return;
+    if (frame_ + 1 >= frame_count()) {
+        playing_ = false;
+        return;
+    }
+    play_clock_ = now - period > play_clock_ + period ? now : play_clock_ + period;  // after a stall, do not race to catch up
+    set_frame(frame_ + 1);
 }
 
 bool App::undo() {
@@ -360,6 +515,7 @@ Json App::view_json(double dpr) const {
                 {"devicePixelRatio", dpr},
                 {"imageWidth", img && img->state == LoadState::Ready ? img->width : 0},
                 {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0},
+                {"frameShown", current_frame_shown()},
                 {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
 }
 

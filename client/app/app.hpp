@@ -8,12 +8,14 @@
 #include "polymark/document.hpp"
 #include "polymark/edit.hpp"
 #include "polymark/image_decode.hpp"
+#include "polymark/interpolate.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
 
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,9 @@ struct FetchResult {
     std::string error;       // network-level failure, empty otherwise
     std::vector<uint8_t> body;  // for a platform decode: RGBA pixels
     int width = 0, height = 0;   // for a platform decode
+    unsigned texture = 0;        // for a video frame: the GL texture the platform filled
+    long long video_frames = 0;  // for a video frame: the video's frame count
+    long long frame = 0;         // for a video frame: which one
 };
 
 enum class LoadState { Idle, Loading, Ready, Failed };
@@ -45,6 +50,11 @@ struct FrameImage {
     std::vector<uint8_t> pixels;  // RGBA, emptied once uploaded
     uint64_t generation = 0;      // changes when new pixels arrive
     Error error;
+    // Video: the platform fills a texture of its own (then `pixels` stays empty); the frame of
+    // the video it shows, the frame wanted, and whether a request is out.
+    unsigned platform_texture = 0;
+    long long shown_frame = -1, wanted_frame = -1;
+    bool video_request_out = false;
 };
 
 // Display adjustments of the image, applied on the GPU; they never change the pixels or the
@@ -73,7 +83,7 @@ public:
 
     // [SECTION] Queries for the UI and the API
     bool task_loaded() const { return task_.has_value(); }
-    bool busy() const { return !in_flight_.empty() || !inbox_.empty(); }
+    bool busy() const { return !in_flight_.empty() || !inbox_.empty() || playing_; }
     const Task* task() const { return task_ ? &*task_ : nullptr; }
     const Document& document() const { return document_; }
     long long frame() const { return frame_; }
@@ -82,6 +92,8 @@ public:
     Rect viewport() const { return viewport_; }
     FrameImage* current_image();
     const FrameImage* current_image() const;
+    // The current frame's picture is the one on screen (a video may still show the previous one).
+    bool current_frame_shown() const;
     const std::string& current_media_name() const;
     const std::deque<Notice>& notices() const { return notices_; }
     const std::optional<Error>& fatal_error() const { return fatal_; }
@@ -112,6 +124,28 @@ public:
     uint64_t revision() const { return revision_; }  // changes with every change of the document
     std::string new_object_id() { return ids_.next(document_); }
     Editor& editor() { return editor_; }
+    const Editor& editor() const { return editor_; }
+
+    // [SECTION] The current frame's shapes: the document's objects on it, then every track's
+    // shape there as an Object whose id is the track's. Rebuilt when the document or frame changes.
+    const std::vector<Object>& frame_objects() const;
+    bool is_track(const std::string& id) const { return find_track(document_, id) >= 0; }
+    const Track* track(const std::string& id) const;
+    // Commands for edits of frame shapes: an object is updated or deleted; a track gets (or
+    // updates) a keyframe on the current frame, and deleting its shape deletes the track.
+    Command update_shapes_command(std::string name, const std::vector<Object>& after);
+    Command remove_shapes_command(std::string name, const std::vector<std::string>& ids);
+    // Creates a shape drawn on the current frame, as a track when `as_track`.
+    bool create_shape(std::string name, Object shape, bool as_track);
+    std::vector<FrameShape> frame_state(long long frame) const;
+
+    // [SECTION] Playback at the media's frame rate (a sequence of images: 10 a second). A frame
+    // whose image is still loading holds the playhead: playback never skips frames.
+    void set_playing(bool on);
+    bool playing() const { return playing_; }
+    double frame_rate() const;
+    // Called once per UI frame with a monotonic clock.
+    void advance_playback(double now_seconds);
 
 private:
     PlatformPort& platform_;
@@ -131,8 +165,15 @@ private:
     std::optional<Error> fatal_;
     std::deque<Notice> notices_;
     std::map<size_t, FrameImage> images_;  // by media index
+    std::set<size_t> video_count_reported_;
+    bool playing_ = false;
+    double play_clock_ = -1;  // when the shown frame's time began; -1: at the next advance
+    mutable InterpolationCache interpolation_;
+    mutable std::vector<Object> frame_objects_;
+    mutable uint64_t frame_objects_revision_ = ~0ull;
+    mutable long long frame_objects_frame_ = -1;
 
-    enum class Request { Task, Annotations, Media, Decode };
+    enum class Request { Task, Annotations, Media, Decode, VideoFrame };
     struct Pending { Request kind; size_t media_index; std::string url; };
     uint64_t next_request_id_ = 1;
     std::map<uint64_t, Pending> in_flight_;
@@ -146,6 +187,8 @@ private:
     void on_annotations(const FetchResult& r, const std::string& url);
     void on_media(const FetchResult& r, size_t media_index, const std::string& url);
     void on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url);
+    void request_video_frame(size_t media_index);
+    void on_video_frame(const FetchResult& r, size_t media_index, const std::string& url);
     void accept_task(Task task);
     void load_current_media();
     void fail_startup(Error error);

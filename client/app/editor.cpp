@@ -1,5 +1,7 @@
 #include "app/editor.hpp"
 
+#include "polymark/track_edit.hpp"
+
 #include "app/app.hpp"
 
 #include <algorithm>
@@ -64,15 +66,24 @@ void Editor::refresh_caches() {
     if (cached_revision_ == app_.revision() && cached_frame_ == app_.frame()) return;
     cached_revision_ = app_.revision();
     cached_frame_ = app_.frame();
-    const auto& objects = app_.document().objects;
+    const auto& objects = shapes();
     frame_shapes_.clear();
     for (uint32_t i = 0; i < objects.size(); ++i)
         if (objects[i].frame == cached_frame_ && objects[i].type != ShapeType::Tag) frame_shapes_.push_back(i);
     // Bottom to top: z first, then document order (later drawn over earlier).
     std::stable_sort(frame_shapes_.begin(), frame_shapes_.end(), [&](uint32_t a, uint32_t b) { return objects[a].z < objects[b].z; });
     index_.build(objects, frame_shapes_);
-    auto alive = [&](const std::string& id) { return find_object(app_.document(), id) >= 0; };
+    auto alive = [&](const std::string& id) { return find_shape(id) >= 0; };
     selection_.erase(std::remove_if(selection_.begin(), selection_.end(), [&](const std::string& id) { return !alive(id); }), selection_.end());
+}
+
+const std::vector<Object>& Editor::shapes() const { return app_.frame_objects(); }
+
+int Editor::find_shape(const std::string& id) const {
+    const std::vector<Object>& all = shapes();
+    for (size_t i = 0; i < all.size(); ++i)
+        if (all[i].id == id) return (int)i;
+    return -1;
 }
 
 const std::vector<uint32_t>& Editor::frame_shapes() {
@@ -82,7 +93,7 @@ const std::vector<uint32_t>& Editor::frame_shapes() {
 
 int Editor::pick(Vec2 p, double tolerance) {
     refresh_caches();
-    const auto& objects = app_.document().objects;
+    const auto& objects = shapes();
     index_.query_point(p, tolerance, candidates_);
     int best = -1;
     size_t best_rank = 0;
@@ -117,7 +128,7 @@ void Editor::forget_view_state() {
 // [SECTION] Selection
 
 void Editor::select(std::vector<std::string> ids) {
-    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return find_object(app_.document(), id) < 0; }), ids.end());
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return find_shape(id) < 0; }), ids.end());
     selection_ = std::move(ids);
 }
 
@@ -137,15 +148,15 @@ void Editor::set_locked(const std::string& id, bool locked) {
 std::vector<size_t> Editor::selected_indices() const {
     std::vector<size_t> out;
     for (const std::string& id : selection_)
-        if (int i = find_object(app_.document(), id); i >= 0) out.push_back((size_t)i);
+        if (int i = find_shape(id); i >= 0) out.push_back((size_t)i);
     return out;
 }
 
 std::optional<Vec2> Editor::redraw_start() const {
     if (!redraw_) return std::nullopt;
-    int i = find_object(app_.document(), redraw_->id);
-    if (i < 0 || redraw_->from >= vertex_count(app_.document().objects[i].points)) return std::nullopt;
-    return vertex(app_.document().objects[i].points, redraw_->from);
+    int i = find_shape(redraw_->id);
+    if (i < 0 || redraw_->from >= vertex_count(shapes()[i].points)) return std::nullopt;
+    return vertex(shapes()[i].points, redraw_->from);
 }
 
 std::optional<Rect> Editor::box_selection() const {
@@ -157,15 +168,15 @@ void Editor::cycle_selection(int step) {
     refresh_caches();
     std::vector<uint32_t> visible;
     for (uint32_t i : frame_shapes_)
-        if (!is_hidden(app_.document().objects[i].id)) visible.push_back(i);
+        if (!is_hidden(shapes()[i].id)) visible.push_back(i);
     if (visible.empty()) return;
     long long at = -1;
     if (selection_.size() == 1)
         for (size_t k = 0; k < visible.size(); ++k)
-            if (app_.document().objects[visible[k]].id == selection_[0]) at = (long long)k;
+            if (shapes()[visible[k]].id == selection_[0]) at = (long long)k;
     long long n = (long long)visible.size();
     long long next = at < 0 ? (step > 0 ? 0 : n - 1) : ((at + step) % n + n) % n;
-    selection_ = {app_.document().objects[visible[(size_t)next]].id};
+    selection_ = {shapes()[visible[(size_t)next]].id};
 }
 
 // [SECTION] Creating shapes
@@ -185,7 +196,7 @@ Object Editor::new_shape(ShapeType type, Points points) {
     o.label = label_;
     o.points = std::move(points);
     long long top = 0;
-    for (uint32_t i : frame_shapes()) top = std::max(top, app_.document().objects[i].z);
+    for (uint32_t i : frame_shapes()) top = std::max(top, shapes()[i].z);
     o.z = frame_shapes_.empty() ? 0 : top;
     if (const Task* task = app_.task())
         if (const LabelSpec* spec = task->find_label(label_))
@@ -211,7 +222,7 @@ void Editor::commit_draft() {
     o.points = *kept;
     std::string id = o.id;
     std::string name = std::string("draw ") + to_string(o.type);
-    if (app_.perform(Command{name, {ObjectOp::create(std::move(o), app_.document().objects.size())}})) selection_ = {id};
+    if (app_.create_shape(name, std::move(o), draw_tracks_)) selection_ = {id};
     tool_ = Tool::Select;
 }
 
@@ -230,13 +241,13 @@ void Editor::add_tag() {
     if (label_.empty()) return;
     Object tag = new_shape(ShapeType::Tag, {});
     tag.z = 0;
-    app_.perform(Command{"add tag", {ObjectOp::create(std::move(tag), app_.document().objects.size())}});
+    app_.create_shape("add tag", std::move(tag), false);
 }
 
 Vec2 Editor::snapped(Vec2 p, const PointerInput& in, const std::string& skip_id) {
     if (!snapping_ || in.ctrl) return p;
     refresh_caches();
-    const auto& objects = app_.document().objects;
+    const auto& objects = shapes();
     index_.query_point(p, in.pick_radius, candidates_);
     std::vector<const Object*> near;
     for (uint32_t i : candidates_)
@@ -255,9 +266,9 @@ Vec2 Editor::rotation_handle(const Object& o, double pick_radius) {
 
 bool Editor::handle_selected_shape_press(const PointerInput& in) {
     if (selection_.size() != 1 || is_locked(selection_[0]) || is_hidden(selection_[0])) return false;
-    int index = find_object(app_.document(), selection_[0]);
+    int index = find_shape(selection_[0]);
     if (index < 0) return false;
-    const Object& o = app_.document().objects[index];
+    const Object& o = shapes()[index];
     if (o.type == ShapeType::Tag || o.frame != app_.frame()) return false;
     if (is_box(o.type) && distance(rotation_handle(o, in.pick_radius), in.at) <= in.pick_radius * 1.5) {
         start_drag(Drag::Rotate, in, {o.id});
@@ -309,9 +320,9 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         return;
     }
     if (redraw_) {
-        int index = find_object(app_.document(), redraw_->id);
+        int index = find_shape(redraw_->id);
         if (index < 0) { redraw_.reset(); return; }
-        const Object& o = app_.document().objects[index];
+        const Object& o = shapes()[index];
         if (std::optional<Points> outcome = redraw_outcome(in)) {
             Object after = o;
             after.points = std::move(*outcome);
@@ -344,7 +355,7 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
     if (handle_selected_shape_press(in)) return;
     int hit = pick(in.at, in.pick_radius);
     if (hit >= 0) {
-        const std::string& id = app_.document().objects[hit].id;
+        const std::string& id = shapes()[hit].id;
         if (in.ctrl || in.shift) {
             if (is_selected(id)) selection_.erase(std::find(selection_.begin(), selection_.end(), id));
             else selection_.push_back(id);
@@ -369,9 +380,9 @@ void Editor::start_drag(Drag kind, const PointerInput& in, const std::vector<std
     drag_before_.clear();
     drag_indices_.clear();
     for (const std::string& id : ids) {
-        int i = find_object(app_.document(), id);
+        int i = find_shape(id);
         if (i < 0) continue;
-        drag_before_.push_back(app_.document().objects[i]);
+        drag_before_.push_back(shapes()[i]);
         drag_indices_.push_back((size_t)i);
     }
     previews_ = drag_before_;
@@ -383,7 +394,7 @@ void Editor::pointer_move(const PointerInput& in, bool button_held) {
     if (redraw_) redraw_->result = redraw_outcome(in);
     if (drag_ == Drag::None && !draft_) {
         int hit = tool_ == Tool::Select ? pick(in.at, in.pick_radius) : -1;
-        hovered_ = hit >= 0 ? app_.document().objects[hit].id : std::string();
+        hovered_ = hit >= 0 ? shapes()[hit].id : std::string();
     }
     if (draft_ && drag_ == Drag::DrawBox) {
         Vec2 p = snapped(in.at, in, "");
@@ -437,7 +448,7 @@ void Editor::pointer_up(const PointerInput& in) {
         refresh_caches();
         index_.query_rect(r, candidates_);
         for (uint32_t i : candidates_) {
-            const Object& o = app_.document().objects[i];
+            const Object& o = shapes()[i];
             Rect b = shape_bounds(o);
             bool inside = b.x >= r.x && b.y >= r.y && b.x + b.w <= r.x + r.w && b.y + b.h <= r.y + r.h;
             if (inside && !is_hidden(o.id) && !is_selected(o.id)) selection_.push_back(o.id);
@@ -460,23 +471,24 @@ void Editor::end_drag(const PointerInput& in) {
 }
 
 void Editor::perform_updates(const std::string& name, const std::vector<Object>& after) {
-    Command c{name, {}};
+    std::vector<Object> kept;
     for (const Object& a : after) {
-        int i = find_object(app_.document(), a.id);
+        int i = find_shape(a.id);
         if (i < 0) continue;
-        Object kept = a;
-        if (auto inside = inside_image(a.type, a.points)) kept.points = *inside;
-        else continue;  // moved wholly outside the image: that shape stays where it was
-        if (!same_object(kept, app_.document().objects[i])) c.ops.push_back(ObjectOp::update(app_.document().objects[i], kept, (size_t)i));
+        auto inside = inside_image(a.type, a.points);
+        if (!inside) continue;  // moved wholly outside the image: that shape stays where it was
+        Object k = a;
+        k.points = *inside;
+        if (!same_object(k, shapes()[i])) kept.push_back(std::move(k));
     }
-    app_.perform(std::move(c));
+    app_.perform(app_.update_shapes_command(name, kept));
 }
 
 // Ending on another vertex replaces the shorter side between the two, or with Shift the longer.
 std::optional<Points> Editor::redraw_outcome(const PointerInput& in) const {
-    int i = find_object(app_.document(), redraw_->id);
+    int i = find_shape(redraw_->id);
     if (i < 0) return std::nullopt;
-    const Points& polygon = app_.document().objects[i].points;
+    const Points& polygon = shapes()[i].points;
     auto to = nearest_vertex(polygon, in.at, in.pick_radius);
     if (!to || *to == redraw_->from) return std::nullopt;
     bool forward = shorter_way_is_forward(polygon, redraw_->from, *to) != in.shift;
@@ -495,17 +507,16 @@ void Editor::cancel() {
 }
 
 void Editor::delete_selection() {
-    std::vector<size_t> indices = selected_indices();
-    std::sort(indices.rbegin(), indices.rend());
-    Command c{indices.size() > 1 ? "delete " + std::to_string(indices.size()) + " shapes" : "delete shape", {}};
-    for (size_t i : indices)
-        if (!is_locked(app_.document().objects[i].id)) c.ops.push_back(ObjectOp::remove(app_.document().objects[i], i));
-    if (app_.perform(std::move(c))) selection_.clear();
+    std::vector<std::string> ids;
+    for (size_t i : selected_indices())
+        if (!is_locked(shapes()[i].id)) ids.push_back(shapes()[i].id);
+    std::string name = ids.size() > 1 ? "delete " + std::to_string(ids.size()) + " shapes" : "delete shape";
+    if (app_.perform(app_.remove_shapes_command(name, ids))) selection_.clear();
 }
 
 void Editor::copy_selection() {
     clipboard_.clear();
-    for (size_t i : selected_indices()) clipboard_.push_back(app_.document().objects[i]);
+    for (size_t i : selected_indices()) clipboard_.push_back(shapes()[i]);
 }
 
 // The centre of the shapes' bounds (tags have none).
@@ -525,7 +536,7 @@ void Editor::paste(std::optional<Vec2> at) {
     Vec2 shift{0, 0};
     auto centre = group_centre(clipboard_);
     if (at && centre) shift = {at->x - centre->x, at->y - centre->y};  // the group's centre lands under the cursor
-    Command c{clipboard_.size() > 1 ? "paste " + std::to_string(clipboard_.size()) + " shapes" : "paste shape", {}};
+    Command c{clipboard_.size() > 1 ? "paste " + std::to_string(clipboard_.size()) + " shapes" : "paste shape", {}, {}};
     std::vector<std::string> ids;
     size_t end = app_.document().objects.size();
     for (const Object& src : clipboard_) {
@@ -555,20 +566,20 @@ void Editor::duplicate_selection() {
 
 void Editor::bring_to_front() {
     long long top = 0;
-    for (uint32_t i : frame_shapes()) top = std::max(top, app_.document().objects[i].z);
+    for (uint32_t i : frame_shapes()) top = std::max(top, shapes()[i].z);
     set_z_of_selection("bring to front", top + 1);
 }
 
 void Editor::send_to_back() {
     long long bottom = 0;
-    for (uint32_t i : frame_shapes()) bottom = std::min(bottom, app_.document().objects[i].z);
+    for (uint32_t i : frame_shapes()) bottom = std::min(bottom, shapes()[i].z);
     set_z_of_selection("send to back", bottom - 1);
 }
 
 void Editor::set_z_of_selection(const std::string& name, long long z) {
     std::vector<Object> after;
     for (size_t i : selected_indices()) {
-        Object o = app_.document().objects[i];
+        Object o = shapes()[i];
         o.z = z;
         after.push_back(std::move(o));
     }
@@ -591,7 +602,7 @@ bool Editor::relabel_selection(const std::string& label_id) {
     if (!spec) return false;
     std::vector<Object> after;
     for (size_t i : selected_indices()) {
-        Object o = app_.document().objects[i];
+        Object o = shapes()[i];
         if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), o.type) == spec->types.end()) continue;
         o.label = label_id;
         // Attributes follow the new label: kept where the id and value still fit, else defaults.
@@ -607,6 +618,121 @@ bool Editor::relabel_selection(const std::string& label_id) {
     }
     perform_updates("change label", after);
     return true;
+}
+
+// [SECTION] Tracks
+
+namespace {
+std::vector<std::pair<size_t, const Track*>> selected_tracks(const App& app, const std::vector<std::string>& selection) {
+    std::vector<std::pair<size_t, const Track*>> out;
+    for (const std::string& id : selection)
+        if (int t = find_track(app.document(), id); t >= 0) out.push_back({(size_t)t, &app.document().tracks[(size_t)t]});
+    return out;
+}
+}  // namespace
+
+void Editor::edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const NewId&)>& edit) {
+    Command c{name, {}, {}};
+    NewId new_id = [this] { return app_.new_object_id(); };
+    for (auto [index, track] : selected_tracks(app_, selection_)) {
+        if (is_locked(track->id)) continue;
+        if (std::optional<Track> after = edit(*track, new_id); after && !same_track(*after, *track))
+            c.track_ops.push_back(TrackOp::update(*track, std::move(*after), index));
+    }
+    app_.perform(std::move(c));
+}
+
+void Editor::toggle_keyframe() {
+    long long f = app_.frame();
+    edit_selected_tracks("toggle keyframe", [f](const Track& t, const NewId& id) { return pm::toggle_keyframe(t, f, id); });
+}
+
+void Editor::toggle_outside() {
+    long long f = app_.frame();
+    edit_selected_tracks("toggle outside", [f](const Track& t, const NewId& id) {
+        auto state = track_state_at(t, f);
+        return state ? set_outside(t, f, !state->outside, id) : std::nullopt;
+    });
+}
+
+void Editor::toggle_occluded() {
+    long long f = app_.frame();
+    edit_selected_tracks("toggle occluded", [f](const Track& t, const NewId& id) {
+        auto state = track_state_at(t, f);
+        return state ? set_occluded(t, f, !state->occluded, id) : std::nullopt;
+    });
+}
+
+void Editor::jump_to_keyframe(int direction) {
+    auto tracks = selected_tracks(app_, selection_);
+    if (tracks.empty())
+        for (size_t i = 0; i < app_.document().tracks.size(); ++i) tracks.push_back({i, &app_.document().tracks[i]});
+    std::optional<long long> best;
+    for (auto [index, track] : tracks) {
+        auto f = direction > 0 ? next_keyframe(*track, app_.frame()) : previous_keyframe(*track, app_.frame());
+        if (f && (!best || (direction > 0 ? *f < *best : *f > *best))) best = f;
+    }
+    if (best) app_.set_frame(*best);
+}
+
+void Editor::merge_selection() {
+    std::vector<MergeItem> items;
+    std::vector<std::string> ids;
+    for (const std::string& id : selection_) {
+        if (int o = find_object(app_.document(), id); o >= 0) items.push_back({&app_.document().objects[(size_t)o], nullptr});
+        else if (int t = find_track(app_.document(), id); t >= 0) items.push_back({nullptr, &app_.document().tracks[(size_t)t]});
+        else continue;
+        ids.push_back(id);
+    }
+    if (items.empty()) return;
+    std::string label = items[0].object ? items[0].object->label : items[0].track->label;
+    const LabelSpec* spec = app_.task() ? app_.task()->find_label(label) : nullptr;
+    std::string track_id = app_.new_object_id();
+    auto merged = merge_into_track(items, spec, track_id, [this] { return app_.new_object_id(); });
+    if (!merged) return app_.report(merged.first_error());
+    Command c = app_.remove_shapes_command("merge into a track", ids);
+    c.track_ops.push_back(TrackOp::create(std::move(merged.value()), app_.document().tracks.size() - c.track_ops.size()));
+    if (app_.perform(std::move(c))) selection_ = {track_id};
+}
+
+void Editor::propagate_selection(long long frames) {
+    long long f = app_.frame(), last = app_.frame_count() - 1;
+    if (frames <= 0 || f >= last) return;
+    Command c{"propagate " + std::to_string(frames) + " frames", {}, {}};
+    NewId new_id = [this] { return app_.new_object_id(); };
+    for (const std::string& id : selection_) {
+        if (int o = find_object(app_.document(), id); o >= 0) {
+            const Object& source = app_.document().objects[(size_t)o];
+            for (long long n = f + 1; n <= std::min(f + frames, last); ++n) {
+                Object copy = source;
+                copy.id = new_id();
+                copy.frame = n;
+                c.ops.push_back(ObjectOp::create(std::move(copy), app_.document().objects.size() + c.ops.size()));
+            }
+        } else if (int t = find_track(app_.document(), id); t >= 0) {
+            const Track& track = app_.document().tracks[(size_t)t];
+            Track after = propagate_track(track, f, frames, last, new_id);
+            if (!same_track(after, track)) c.track_ops.push_back(TrackOp::update(track, std::move(after), (size_t)t));
+        }
+    }
+    app_.perform(std::move(c));
+}
+
+void Editor::split_selected_track() {
+    auto tracks = selected_tracks(app_, selection_);
+    if (tracks.size() != 1) return;
+    auto [index, track] = tracks[0];
+    NewId new_id = [this] { return app_.new_object_id(); };
+    auto split = split_track(*track, app_.frame(), new_id(), new_id);
+    if (!split) return app_.report({"cannot_split", track->id, "a track splits at a frame after its first keyframe where it is known"});
+    std::string second = split->after.id;
+    Command c{"split track", {}, {TrackOp::update(*track, std::move(split->before), index), TrackOp::create(std::move(split->after), index + 1)}};
+    if (app_.perform(std::move(c))) selection_ = {second};
+}
+
+void Editor::delete_selected_track_from_here() {
+    long long f = app_.frame();
+    edit_selected_tracks("delete track from frame " + std::to_string(f), [f](const Track& t, const NewId& id) { return delete_track_from(t, f, id); });
 }
 
 }  // namespace pm

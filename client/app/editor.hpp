@@ -8,6 +8,7 @@
 #include "polymark/geometry.hpp"
 #include "polymark/spatial_index.hpp"
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -63,7 +64,19 @@ public:
     bool relabel_selection(const std::string& label_id);  // Ctrl+1..9
     void cycle_selection(int step);  // Tab / Shift+Tab
     void add_tag();
+    // [SECTION] Tracks of the selection, on the current frame (one undo step each)
+    void toggle_keyframe();        // K
+    void toggle_outside();         // O
+    void toggle_occluded();        // Q
+    void jump_to_keyframe(int direction);  // R (+1) / E (-1): of the selected tracks, else of all
+    void merge_selection();        // M: the selected shapes and tracks into one track
+    void propagate_selection(long long frames);  // Ctrl+B: copies onto the next frames
+    void split_selected_track();   // at the current frame
+    void delete_selected_track_from_here();
     void set_snapping(bool on) { snapping_ = on; }
+    // New shapes become tracks (video, image sequences) or single-frame shapes.
+    void set_draw_tracks(bool on) { draw_tracks_ = on; }
+    bool draw_tracks() const { return draw_tracks_; }
     bool snapping() const { return snapping_; }
 
     // [SECTION] Selection and what the renderer needs
@@ -90,7 +103,10 @@ public:
     Vec2 cursor() const { return cursor_; }
     // Where a box's rotation handle sits, for the renderer and hit tests.
     static Vec2 rotation_handle(const Object& o, double pick_radius);
-    // Indices into document().objects of the current frame's shapes, bottom to top.
+    // The current frame's shapes (App::frame_objects), and an id's index there or -1.
+    const std::vector<Object>& shapes() const;
+    int find_shape(const std::string& id) const;
+    // Indices into shapes() of the drawable ones (no tags), bottom to top.
     const std::vector<uint32_t>& frame_shapes();
     // The topmost visible shape under p, or -1.
     int pick(Vec2 p, double tolerance);
@@ -108,6 +124,7 @@ private:
     Tool last_draw_tool_ = Tool::Rectangle;
     std::string label_;
     bool snapping_ = true;
+    bool draw_tracks_ = false;
     std::vector<std::string> selection_;
     std::set<std::string> hidden_, locked_;
     std::string hovered_;
@@ -138,6 +155,7 @@ private:
     void end_drag(const PointerInput& in);
     bool handle_selected_shape_press(const PointerInput& in);
     std::optional<Points> redraw_outcome(const PointerInput& in) const;
+    void edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const std::function<std::string()>&)>& edit);
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;
     void perform_updates(const std::string& name, const std::vector<Object>& after);

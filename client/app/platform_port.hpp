@@ -20,6 +20,11 @@ public:
     // Decodes image bytes the core cannot read (WebP, AVIF) with the platform's own decoder: the
     // RGBA pixels arrive later as a FetchResult with width and height. False: not available.
     virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
+    // Shows frame `frame` (0-based, presentation order) of the video at `url`: the platform
+    // decodes it into a GL texture of its own and answers with a FetchResult holding the frame's
+    // size, that texture and the video's frame count. The pixels never pass through the app.
+    // False: this platform has no video decoder.
+    virtual bool show_video_frame(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
 };
 
 }  // namespace pm

@@ -22,6 +22,7 @@ void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
 void pm_js_need_glyphs(const uint32_t* code_points, int count);
+void pm_js_video_frame(uint32_t id, const char* url, double frame);
 }
 
 namespace pm {
@@ -33,6 +34,10 @@ public:
     void emit(const std::string& event, const Json& detail) override { pm_js_emit(event.c_str(), detail.dump().c_str()); }
     bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
         pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size());
+        return true;
+    }
+    bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {
+        pm_js_video_frame((uint32_t)request_id, url.c_str(), (double)frame);
         return true;
     }
 };
@@ -162,6 +167,23 @@ EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uin
     if (pixels && size > 0) r.body.assign(pixels, pixels + size);
     std::free(pixels);
     g_instance->app->post_fetch_result(std::move(r));
+}
+
+// A video frame is on a texture of the page's (`texture`, a GL name this module knows), or
+// `error` says why not.
+EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, int height, unsigned texture, double video_frames, const char* error) {
+    if (!g_instance) return;
+    FetchResult r;
+    r.request_id = id;
+    r.status = width > 0 ? 200 : 0;
+    r.width = width;
+    r.height = height;
+    r.texture = texture;
+    r.frame = (long long)frame;
+    r.video_frames = (long long)video_frames;
+    r.error = error ? error : "";
+    g_instance->app->post_fetch_result(std::move(r));
+    g_instance->frame.request_redraw();
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {

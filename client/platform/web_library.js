@@ -109,6 +109,45 @@ mergeInto(LibraryManager.library, {
     if (need) need(Array.from(HEAPU32.subarray(codePoints >> 2, (codePoints >> 2) + count)));
   },
 
+  // Shows frame `frame` of a video: the page's video source (shell/video.js, through
+  // Module.polymarkVideo) decodes it and uploads it straight from the VideoFrame into a texture of
+  // this module's GL context: the pixels never pass through the wasm heap.
+  pm_js_video_frame__deps: ['$GL'],
+  pm_js_video_frame: function (id, urlPtr, frame) {
+    var url = UTF8ToString(urlPtr);
+    function deliver(width, height, texture, frames, error) {
+      if (Module['polymarkDestroyed']) return;
+      var errSize = lengthBytesUTF8(error) + 1;
+      var err = _malloc(errSize);
+      stringToUTF8(error, err, errSize);
+      Module['_pm_video_done'](id, frame, width, height, texture, frames, err);
+      _free(err);
+    }
+    var open = Module['polymarkVideo'];
+    if (!open) { deliver(0, 0, 0, 0, 'this page has no video decoder'); return; }
+    open(url).then(function (source) {
+      var textures = Module['polymarkVideoTextures'] = Module['polymarkVideoTextures'] || {};
+      var name = textures[url];
+      if (!name) {
+        var texture = GLctx.createTexture();
+        name = GL.getNewId(GL.textures);
+        texture.name = name;
+        GL.textures[name] = texture;
+        var before = GLctx.getParameter(GLctx.TEXTURE_BINDING_2D);
+        GLctx.bindTexture(GLctx.TEXTURE_2D, texture);
+        GLctx.texParameteri(GLctx.TEXTURE_2D, GLctx.TEXTURE_MIN_FILTER, GLctx.LINEAR);
+        GLctx.texParameteri(GLctx.TEXTURE_2D, GLctx.TEXTURE_MAG_FILTER, GLctx.NEAREST);
+        GLctx.texParameteri(GLctx.TEXTURE_2D, GLctx.TEXTURE_WRAP_S, GLctx.CLAMP_TO_EDGE);
+        GLctx.texParameteri(GLctx.TEXTURE_2D, GLctx.TEXTURE_WRAP_T, GLctx.CLAMP_TO_EDGE);
+        GLctx.bindTexture(GLctx.TEXTURE_2D, before);
+        textures[url] = name;
+      }
+      return source.drawToTexture(GLctx, GL.textures[name], frame).then(function (size) {
+        deliver(size.width, size.height, name, source.frameCount, '');
+      });
+    }).catch(function (e) { deliver(0, 0, 0, 0, String((e && e.message) || e)); });
+  },
+
   pm_js_teardown__deps: ['$JSEvents'],
   pm_js_teardown: function () {
     JSEvents.removeAllEventListeners();

@@ -13,7 +13,8 @@ ImageTextures::~ImageTextures() { release_all(); }
 
 void ImageTextures::release_all() {
     for (auto& [image, entry] : entries_)
-        for (Tile& t : entry.tiles) glDeleteTextures(1, &t.texture);
+        for (Tile& t : entry.tiles)
+            if (t.owned) glDeleteTextures(1, &t.texture);
     entries_.clear();
     if (program_) glDeleteProgram(program_);
     if (vbo_) glDeleteBuffers(1, &vbo_);
@@ -94,10 +95,21 @@ void ImageTextures::draw_adjusted(const ImDrawList*, const ImDrawCmd* cmd) {
 }
 
 void ImageTextures::sync(FrameImage& image) {
-    if (image.state != LoadState::Ready || image.pixels.empty()) return;
+    if (image.state != LoadState::Ready) return;
+    if (image.platform_texture) {
+        Entry& entry = entries_[&image];
+        if (entry.generation == image.generation && !entry.tiles.empty()) return;
+        for (Tile& t : entry.tiles)
+            if (t.owned) glDeleteTextures(1, &t.texture);
+        entry.tiles = {Tile{image.platform_texture, 0, 0, image.width, image.height, false}};
+        entry.generation = image.generation;
+        return;
+    }
+    if (image.pixels.empty()) return;
     Entry& entry = entries_[&image];
     if (entry.generation == image.generation && !entry.tiles.empty()) return;
-    for (Tile& t : entry.tiles) glDeleteTextures(1, &t.texture);
+    for (Tile& t : entry.tiles)
+        if (t.owned) glDeleteTextures(1, &t.texture);
     entry.tiles.clear();
     if (max_size_ == 0) {
         GLint m = 0;

@@ -18,7 +18,8 @@ public:
     ImageTextures& operator=(const ImageTextures&) = delete;
     ~ImageTextures();
 
-    // Uploads `image`'s pixels if they are new (and frees them on the CPU side).
+    // Uploads `image`'s pixels if they are new (and frees them on the CPU side). An image the
+    // platform already put in a texture of its own (a video frame) is drawn from that texture.
     void sync(FrameImage& image);
     // Draws `image` (already synced) under `view`, clipped to `viewport`. With adjustments, the
     // tiles go through a shader of ours (queued as a draw-list callback), else through ImGui.
@@ -30,6 +31,7 @@ private:
     struct Tile {
         unsigned texture = 0;
         int x = 0, y = 0, w = 0, h = 0;
+        bool owned = true;  // false: the platform's texture (a video frame), never deleted here
     };
     struct Entry {
         uint64_t generation = 0;

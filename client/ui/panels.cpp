@@ -36,8 +36,7 @@ void Panels::draw_labels(App& app) {
         counts_revision_ = app.revision();
         counts_frame_ = app.frame();
         label_counts_.clear();
-        for (const Object& o : app.document().objects)
-            if (o.frame == app.frame()) ++label_counts_[o.label];
+        for (const Object& o : app.frame_objects()) ++label_counts_[o.label];
     }
     for (size_t i = 0; i < task->labels.size(); ++i) {
         const LabelSpec& l = task->labels[i];
@@ -82,17 +81,16 @@ void Panels::draw_objects(App& app) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-1);
     ImGui::InputTextWithHint("##search", "search", search_, sizeof search_);
-    const auto& objects = app.document().objects;
+    const auto& objects = app.frame_objects();
     std::string needle = search_;
     std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return (char)std::tolower(c); });
     // Thousands of shapes: filter once, then lay out only the visible rows.
     std::vector<size_t> rows;
     for (size_t i = 0; i < objects.size(); ++i) {
         const Object& o = objects[i];
-        if (o.frame != app.frame()) continue;
         if (!label_filter_.empty() && o.label != label_filter_) continue;
         if (!needle.empty()) {
-            std::string hay = label_name(task, o.label) + " " + o.id + " " + to_string(o.type);
+            std::string hay = label_name(task, o.label) + " " + o.id + " " + to_string(o.type) + (app.is_track(o.id) ? " track" : "");
             std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
             if (hay.find(needle) == std::string::npos) continue;
         }
@@ -112,7 +110,7 @@ void Panels::draw_objects(App& app) {
             if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
             ImGui::SameLine();
             char text[200];
-            std::snprintf(text, sizeof text, "%s  %s  %s", label_name(task, o.label).c_str(), to_string(o.type), o.id.c_str());
+            std::snprintf(text, sizeof text, "%s  %s%s  %s", label_name(task, o.label).c_str(), to_string(o.type), app.is_track(o.id) ? " track" : "", o.id.c_str());
             if (ImGui::Selectable(text, editor.is_selected(o.id))) {
                 editor.select({o.id});
                 if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
@@ -130,9 +128,9 @@ void Panels::draw_attributes(App& app) {
         ImGui::TextDisabled(editor.selection().empty() ? "Select a shape to edit its attributes" : "%zu shapes selected", editor.selection().size());
         return;
     }
-    int index = find_object(app.document(), editor.selection()[0]);
+    int index = editor.find_shape(editor.selection()[0]);
     if (index < 0) return;
-    const Object& o = app.document().objects[index];
+    const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
     ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
     if (!spec || spec->attributes.empty()) {
@@ -150,7 +148,7 @@ void Panels::draw_attributes(App& app) {
         for (Attribute& at : after.attributes)
             if (at.id == a.id) { at.value = value; found = true; }
         if (!found) after.attributes.push_back({a.id, value});
-        app.perform(Command{"set " + a.name, {ObjectOp::update(o, after, (size_t)index)}});
+        app.perform(app.update_shapes_command("set " + a.name, {after}));
     };
     for (const AttributeSpec& a : spec->attributes) {
         ImGui::PushID(a.id.c_str());

@@ -129,7 +129,7 @@ void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o,
 
 void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
     Editor& editor = app.editor();
-    const auto& objects = app.document().objects;
+    const auto& objects = app.frame_objects();
     const auto& previews = editor.previews();
     auto preview_of = [&](const std::string& id) -> const Object* {
         for (const Object& p : previews)
@@ -160,8 +160,8 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
         if ((selected || hovered) && !editor.is_hidden(o.id) && !preview_of(o.id)) draw_shape(app, list, o, selected, hovered, false);
     }
     if (editor.selection().size() == 1) {
-        int i = find_object(app.document(), editor.selection()[0]);
-        if (i >= 0 && objects[i].frame == app.frame() && objects[i].type != ShapeType::Tag && !editor.is_hidden(objects[i].id) && !editor.is_locked(objects[i].id)) {
+        int i = editor.find_shape(editor.selection()[0]);
+        if (i >= 0 && objects[i].type != ShapeType::Tag && !editor.is_hidden(objects[i].id) && !editor.is_locked(objects[i].id)) {
             const Object* shown = preview_of(objects[i].id);
             draw_handles(app, list, shown ? *shown : objects[i], handle_radius);
         }

@@ -14,7 +14,8 @@ static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | Im
 void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h) {
     // The sidebar gives way on narrow embeds, where the image matters more.
     double sidebar = canvas_w >= 640 ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : 0;
-    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - sidebar), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight)};
+    double timeline = Timeline::height(app);
+    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - sidebar), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight - timeline)};
     app.set_viewport(viewport);
 
     ImDrawList* bg = ImGui::GetBackgroundDrawList();
@@ -47,10 +48,11 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     }
 
     draw_toolbar(app, canvas_w);
-    if (sidebar > 0) panels_.draw(app, {viewport.w, viewport.y, sidebar, viewport.h});
+    if (sidebar > 0) panels_.draw(app, {viewport.w, viewport.y, sidebar, viewport.h + timeline});
+    timeline_.draw(app, {0, viewport.y + viewport.h, viewport.w, timeline});
     draw_status_bar(app, canvas_w, canvas_h);
     if (show_help_) draw_help(canvas_w, canvas_h);
-    draw_notices(app, canvas_w, canvas_h);
+    draw_notices(app, canvas_w);
     handle_canvas_input(app);
     handle_shortcuts(app);
 }
@@ -118,6 +120,11 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     }
     bool snap = editor.snapping();
     if (ImGui::Checkbox("Snap", &snap)) editor.set_snapping(snap);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to the vertices and edges of other shapes (Ctrl held: off)");
+    ImGui::SameLine();
+    bool tracks = editor.draw_tracks();
+    if (ImGui::Checkbox("Track", &tracks)) editor.set_draw_tracks(tracks);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across frames (keyframes, interpolation)");
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to vertices and edges of other shapes (hold Ctrl to suppress)");
     ImGui::SameLine(0, 12);
     ImGui::BeginDisabled(!app.history().can_undo());
@@ -151,9 +158,9 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     ImGui::End();
 }
 
-void Workspace::draw_notices(App& app, double canvas_w, double canvas_h) {
+void Workspace::draw_notices(App& app, double canvas_w) {
     const auto& notices = app.notices();
-    float y = (float)canvas_h - kStatusBarHeight - 8;
+    float y = (float)(app.viewport().y + app.viewport().h) - 8;  // above the timeline and the status bar
     for (size_t i = notices.size(); i-- > 0;) {
         char name[32];
         std::snprintf(name, sizeof name, "##notice%zu", i);
@@ -192,7 +199,11 @@ void Workspace::handle_canvas_input(App& app) {
     if (canvas_hovered && io.MouseWheel != 0) app.zoom_around(mouse, wheel_zoom_factor(io.MouseWheel));
 
     bool space = ImGui::IsKeyDown(ImGuiKey_Space) && !io.WantTextInput;
+    // Space tapped (not held to pan) plays or pauses, as in CVAT.
+    if (ImGui::IsKeyPressed(ImGuiKey_Space, false)) space_panned_ = false;
+    if (ImGui::IsKeyReleased(ImGuiKey_Space) && !io.WantTextInput && !space_panned_ && app.frame_count() > 1) app.set_playing(!app.playing());
     bool start_pan = canvas_hovered && (ImGui::IsMouseClicked(ImGuiMouseButton_Middle) || (space && ImGui::IsMouseClicked(ImGuiMouseButton_Left)));
+    if (start_pan && space) space_panned_ = true;
     if (start_pan) panning_ = true;
     if (panning_) {
         bool held = ImGui::IsMouseDown(ImGuiMouseButton_Middle) || ImGui::IsMouseDown(ImGuiMouseButton_Left);
@@ -251,6 +262,7 @@ void Workspace::handle_shortcuts(App& app) {
         if (pressed(ImGuiKey_C)) editor.copy_selection();
         if (pressed(ImGuiKey_V)) editor.paste(mouse_inside ? std::optional<Vec2>(app.view().to_image(mouse)) : std::nullopt);
         if (pressed(ImGuiKey_D)) editor.duplicate_selection();
+        if (pressed(ImGuiKey_B)) editor.propagate_selection(kPropagateFrames);
         for (int i = 0; i < 9; ++i)
             if (pressed(digits[i]) && task && i < (int)task->labels.size()) editor.relabel_selection(task->labels[i].id);
         return;
@@ -278,21 +290,31 @@ void Workspace::handle_shortcuts(App& app) {
         // Zoom to the selection.
         double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
         for (const std::string& id : editor.selection()) {
-            int i = find_object(app.document(), id);
-            if (i < 0 || app.document().objects[i].type == ShapeType::Tag) continue;
-            Rect b = shape_bounds(app.document().objects[i]);
+            int i = app.editor().find_shape(id);
+            if (i < 0 || app.frame_objects()[(size_t)i].type == ShapeType::Tag) continue;
+            Rect b = shape_bounds(app.frame_objects()[(size_t)i]);
             x0 = std::min(x0, b.x); y0 = std::min(y0, b.y); x1 = std::max(x1, b.x + b.w); y1 = std::max(y1, b.y + b.h);
         }
         if (x0 <= x1) app.focus_on({x0, y0, x1 - x0, y1 - y0}, true);
     }
     if (pressed(ImGuiKey_F, true)) app.set_frame(app.frame() + 1);
     if (pressed(ImGuiKey_D, true)) app.set_frame(app.frame() - 1);
+    if (pressed(ImGuiKey_V, true)) app.set_frame(std::min(app.frame() + kFrameStep, app.frame_count() - 1));
+    if (pressed(ImGuiKey_C, true)) app.set_frame(std::max(app.frame() - kFrameStep, 0LL));
+    if (pressed(ImGuiKey_K)) editor.toggle_keyframe();
+    if (pressed(ImGuiKey_O)) editor.toggle_outside();
+    if (pressed(ImGuiKey_Q)) editor.toggle_occluded();
+    if (pressed(ImGuiKey_R)) editor.jump_to_keyframe(+1);
+    if (pressed(ImGuiKey_E)) editor.jump_to_keyframe(-1);
+    if (pressed(ImGuiKey_M)) editor.merge_selection();
 }
 
 void Workspace::draw_help(double canvas_w, double canvas_h) {
     static const char* rows[][2] = {
         {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
-        {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"N", "draw again with the last tool and label; while drawing: finish"},
+        {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
+        {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
+        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
         {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},

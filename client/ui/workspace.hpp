@@ -1,10 +1,11 @@
-// The ImGui layer: toolbar, canvas interaction (pan, zoom), status bar, notices and the
+// The ImGui layer: toolbar, canvas interaction (pan, zoom), timeline, status bar, notices and the
 // start-up error screen. Reads the App and calls its operations; owns no document state.
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
 #include "ui/panels.hpp"
 #include "ui/shape_layer.hpp"
+#include "ui/timeline.hpp"
 
 namespace pm {
 
@@ -21,13 +22,15 @@ private:
     bool show_help_ = false;
     ShapeLayer shapes_;
     Panels panels_;
+    Timeline timeline_;
+    bool space_panned_ = false;
     Vec2 cursor_image_{0, 0};
     bool cursor_over_image_ = false;
     char frame_input_[24] = "";
 
     void draw_toolbar(App& app, double canvas_w);
     void draw_status_bar(App& app, double canvas_w, double canvas_h);
-    void draw_notices(App& app, double canvas_w, double canvas_h);
+    void draw_notices(App& app, double canvas_w);
     void handle_canvas_input(App& app);
     void handle_shortcuts(App& app);
     void draw_help(double canvas_w, double canvas_h);
@@ -38,5 +41,7 @@ inline constexpr float kToolbarHeight = 34;
 inline constexpr float kStatusBarHeight = 26;
 inline constexpr float kSidebarWidth = 300;
 inline constexpr double kHandleRadius = 6;  // screen pixels
+inline constexpr long long kFrameStep = 10;         // V / C
+inline constexpr long long kPropagateFrames = 10;   // Ctrl+B
 
 }  // namespace pm
