@@ -470,11 +470,9 @@
     function openVideo(url) {
       if (!videos[url]) {
         videos[url] = loadVideoScript(base).then(function (PV) {
-          return PV.open(new URL(url, document.baseURI).href, {
-            assetsUrl: base,
-            memoryCapBytes: options.videoMemoryCapBytes,
-            forceElement: !!options.videoElement,
-          });
+          var settings = { assetsUrl: base, forceElement: !!options.videoElement };
+          if (options.videoMemoryCapBytes > 0) settings.memoryCapBytes = options.videoMemoryCapBytes;
+          return PV.open(new URL(url, document.baseURI).href, settings);
         });
         videos[url].catch(function () { delete videos[url]; }); // a failed open is retried on the next frame asked
       }

@@ -1,5 +1,7 @@
 #include "ui/panels.hpp"
 
+#include "polymark/track_edit.hpp"
+
 #include "ui/shape_layer.hpp"
 
 #include <imgui.h>
@@ -121,6 +123,31 @@ void Panels::draw_objects(App& app) {
     ImGui::EndChild();
 }
 
+// A track's state on this frame, and what can be done to it here (the same as the keys).
+void Panels::draw_track_controls(App& app, const Track& track) {
+    Editor& editor = app.editor();
+    auto state = track_state_at(track, app.frame());
+    bool keyframe = keyframe_at(track, app.frame()) != nullptr;
+    bool outside = state && state->outside, occluded = state && state->occluded;
+    ImGui::TextDisabled("track, %zu keyframes", track.keyframes.size());
+    if (ImGui::Checkbox("Keyframe", &keyframe)) editor.toggle_keyframe();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("This frame is a keyframe of the track (K)");
+    ImGui::SameLine();
+    if (ImGui::Checkbox("Outside", &outside)) editor.toggle_outside();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The object has left the frame from here on (O)");
+    ImGui::SameLine();
+    if (ImGui::Checkbox("Occluded", &occluded)) editor.toggle_occluded();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("The object is hidden behind something from here on (Q)");
+    if (ImGui::SmallButton("Split here")) editor.split_selected_track();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Two tracks: this one ends here, a new one goes on from here (S)");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Delete from here")) editor.delete_selected_track_from_here();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Remove the track from this frame on (Shift+Delete)");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Propagate")) editor.propagate_selection(10);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Copy this frame's shape onto the next 10 frames (Ctrl+B)");
+}
+
 void Panels::draw_attributes(App& app) {
     Editor& editor = app.editor();
     const Task* task = app.task();
@@ -133,6 +160,7 @@ void Panels::draw_attributes(App& app) {
     const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
     ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
+    if (const Track* track = app.track(o.id)) draw_track_controls(app, *track);
     if (!spec || spec->attributes.empty()) {
         ImGui::TextDisabled("This label has no attributes");
         return;

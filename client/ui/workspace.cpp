@@ -273,7 +273,8 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
-    if (pressed(ImGuiKey_Delete)) editor.delete_selection();
+    if (pressed(ImGuiKey_Delete)) io.KeyShift ? editor.delete_selected_track_from_here() : editor.delete_selection();
+    if (pressed(ImGuiKey_S)) editor.split_selected_track();
     if (pressed(ImGuiKey_Tab, true)) editor.cycle_selection(io.KeyShift ? -1 : 1);
     // CVAT's defaults: + and - change z-order, so zoom lives on ] and [.
     if (pressed(ImGuiKey_Equal) || pressed(ImGuiKey_KeypadAdd)) editor.bring_to_front();
@@ -314,7 +315,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
         {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
         {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
-        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
+        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
         {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},

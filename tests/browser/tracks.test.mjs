@@ -201,3 +201,27 @@ test('the timeline jumps on a click, moves a dragged keyframe, and Space plays a
   await page.waitForTimeout(400);
   assert.equal((await view(page)).frame, paused);
 });
+
+test('S splits the selected track at this frame and Shift+Delete deletes it from here on', async () => {
+  await page.evaluate(() => polymark.setTool('rectangle', 'car', { track: true }));
+  await drag([100, 100], [200, 160]);
+  const id = (await tracks())[0].id;
+  await goTo(6);
+  await page.evaluate((i) => polymark.select([i]), id);
+  await press('s');
+  let all = await tracks();
+  assert.equal(all.length, 2);
+  assert.deepEqual(all[0].keyframes.map((k) => [k.frame, !!k.outside]), [[0, false], [6, true]]);
+  assert.deepEqual(all[1].keyframes.map((k) => k.frame), [6]);
+  // The new part is selected: on frame 6 only it is shown.
+  assert.deepEqual(await page.evaluate(() => polymark.getSelection()), [all[1].id]);
+  assert.deepEqual((await state(6)).map((s) => s.id), [all[1].id]);
+  await goTo(9);
+  await page.evaluate((i) => polymark.select([i]), all[1].id);
+  await press('Shift+Delete');
+  all = await tracks();
+  assert.deepEqual(all[1].keyframes.map((k) => [k.frame, !!k.outside]), [[6, false], [9, true]]);
+  assert.equal((await state(9)).length, 0);
+  assert.equal((await state(8)).length, 1);
+  assert.deepEqual(await page.evaluate(() => changes), ['draw rectangle', 'split track', 'delete track from frame 9']);
+});
