@@ -21,6 +21,22 @@ void split_attributes(const std::vector<Attribute>& all, const LabelSpec* spec, 
     for (const Attribute& a : all) (is_mutable(spec, a.id) ? mutable_out : immutable_out).push_back(a);
 }
 
+// A keyframe holding what the track shows in `state` (its mutable attributes only).
+Keyframe keyframe_from_state(const Track& track, const TrackState& state, std::string id, long long frame) {
+    Keyframe k;
+    k.id = std::move(id);
+    k.frame = frame;
+    k.points = state.points;
+    k.rotation = state.rotation;
+    k.outside = state.outside;
+    k.occluded = state.occluded;
+    k.z = state.z;
+    for (const Attribute& a : state.attributes)
+        if (std::none_of(track.attributes.begin(), track.attributes.end(), [&](const Attribute& t) { return t.id == a.id; }))
+            k.attributes.push_back(a);
+    return k;
+}
+
 // The keyframe at `frame`, inserted in order (holding the state the track shows there) if absent.
 Keyframe& keyframe_for_edit(Track& track, long long frame, const NewId& new_id) {
     auto it = std::lower_bound(track.keyframes.begin(), track.keyframes.end(), frame,
@@ -30,14 +46,7 @@ Keyframe& keyframe_for_edit(Track& track, long long frame, const NewId& new_id) 
     k.id = new_id();
     k.frame = frame;
     if (auto state = track_state_at(track, frame)) {
-        k.points = state->points;
-        k.rotation = state->rotation;
-        k.outside = state->outside;
-        k.occluded = state->occluded;
-        k.z = state->z;
-        for (const Attribute& a : state->attributes)
-            if (std::none_of(track.attributes.begin(), track.attributes.end(), [&](const Attribute& t) { return t.id == a.id; }))
-                k.attributes.push_back(a);
+        k = keyframe_from_state(track, *state, k.id, frame);
     } else if (it != track.keyframes.end()) {
         k.points = it->points;  // before the first keyframe: start from its shape
         k.rotation = it->rotation;
@@ -151,18 +160,8 @@ std::optional<SplitTracks> split_track(const Track& track, long long frame, std:
     Track& second = out.after;
     second.id = std::move(second_id);
     second.keyframes.clear();
-    Keyframe start;
-    start.id = new_id();
-    start.frame = frame;
-    start.points = state->points;
-    start.rotation = state->rotation;
-    start.outside = state->outside;
-    start.occluded = state->occluded;
-    start.z = state->z;
-    for (const Attribute& a : state->attributes)
-        if (std::none_of(track.attributes.begin(), track.attributes.end(), [&](const Attribute& t) { return t.id == a.id; }))
-            start.attributes.push_back(a);
-    if (const Keyframe* k = keyframe_at(track, frame)) start = *k;  // the keyframe itself moves over whole
+    const Keyframe* own = keyframe_at(track, frame);  // a keyframe there moves over whole
+    Keyframe start = own ? *own : keyframe_from_state(track, *state, new_id(), frame);
     second.keyframes.push_back(std::move(start));
     for (const Keyframe& k : track.keyframes)
         if (k.frame > frame) second.keyframes.push_back(k);
