@@ -259,6 +259,7 @@ void App::on_video_frame(const FetchResult& r, size_t media_index, const std::st
         img.height = r.height;
         img.platform_texture = r.texture;
         img.shown_frame = r.frame;
+        img.shown_seconds = r.frame_seconds;
         img.generation++;
     }
     request_video_frame(media_index);  // the labeler may have moved on meanwhile
@@ -417,7 +418,8 @@ void App::advance_playback(double now) {
         play_clock_ = now;  // wait for the frame, then give it its full time
         return;
     }
-    double period = 1.0 / frame_rate();
+    // A video frame lasts as long as its container says (variable frame rates are common on phones).
+    double period = shown && shown->shown_seconds > 0 && std::isfinite(shown->shown_seconds) ? shown->shown_seconds : 1.0 / frame_rate();
     if (now - play_clock_ < period) return;
     if (frame_ + 1 >= frame_count()) {
         playing_ = false;

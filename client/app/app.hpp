@@ -38,6 +38,7 @@ struct FetchResult {
     unsigned texture = 0;        // for a video frame: the GL texture the platform filled
     long long video_frames = 0;  // for a video frame: the video's frame count
     long long frame = 0;         // for a video frame: which one
+    double frame_seconds = 0;    // for a video frame: how long it is shown (0: unknown)
 };
 
 enum class LoadState { Idle, Loading, Ready, Failed };
@@ -54,6 +55,7 @@ struct FrameImage {
     // the video it shows, the frame wanted, and whether a request is out.
     unsigned platform_texture = 0;
     long long shown_frame = -1, wanted_frame = -1;
+    double shown_seconds = 0;  // how long the shown video frame lasts (variable frame rates vary)
     bool video_request_out = false;
 };
 
@@ -139,8 +141,8 @@ public:
     bool create_shape(std::string name, Object shape, bool as_track);
     std::vector<FrameShape> frame_state(long long frame) const;
 
-    // [SECTION] Playback at the media's frame rate (a sequence of images: 10 a second). A frame
-    // whose image is still loading holds the playhead: playback never skips frames.
+    // [SECTION] Playback at the media's pace: a video frame for its own duration, a sequence of images at
+    // the task's fps or 10 a second. A frame still loading holds the playhead: nothing is skipped.
     void set_playing(bool on);
     bool playing() const { return playing_; }
     double frame_rate() const;

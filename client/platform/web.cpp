@@ -171,7 +171,8 @@ EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uin
 
 // A video frame is on a texture of the page's (`texture`, a GL name this module knows), or
 // `error` says why not.
-EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, int height, unsigned texture, double video_frames, const char* error) {
+EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, int height, unsigned texture, double video_frames,
+                                        double frame_seconds, const char* error) {
     if (!g_instance) return;
     FetchResult r;
     r.request_id = id;
@@ -181,6 +182,7 @@ EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, in
     r.texture = texture;
     r.frame = (long long)frame;
     r.video_frames = (long long)video_frames;
+    r.frame_seconds = frame_seconds;
     r.error = error ? error : "";
     g_instance->app->post_fetch_result(std::move(r));
     g_instance->frame.request_redraw();

@@ -115,16 +115,22 @@ mergeInto(LibraryManager.library, {
   pm_js_video_frame__deps: ['$GL'],
   pm_js_video_frame: function (id, urlPtr, frame) {
     var url = UTF8ToString(urlPtr);
-    function deliver(width, height, texture, frames, error) {
+    function deliver(width, height, texture, frames, duration, error) {
       if (Module['polymarkDestroyed']) return;
       var errSize = lengthBytesUTF8(error) + 1;
       var err = _malloc(errSize);
       stringToUTF8(error, err, errSize);
-      Module['_pm_video_done'](id, frame, width, height, texture, frames, err);
+      Module['_pm_video_done'](id, frame, width, height, texture, frames, duration, err);
       _free(err);
     }
+    // How long frame n is shown (variable frame rate videos vary): until the next one starts.
+    function duration(source) {
+      var t = source.frameTimes, n = t.length;
+      if (frame + 1 < n) return t[frame + 1] - t[frame];
+      return n > 1 ? (t[n - 1] - t[0]) / (n - 1) : 0;
+    }
     var open = Module['polymarkVideo'];
-    if (!open) { deliver(0, 0, 0, 0, 'this page has no video decoder'); return; }
+    if (!open) { deliver(0, 0, 0, 0, 0, 'this page has no video decoder'); return; }
     open(url).then(function (source) {
       var textures = Module['polymarkVideoTextures'] = Module['polymarkVideoTextures'] || {};
       var name = textures[url];
@@ -143,9 +149,9 @@ mergeInto(LibraryManager.library, {
         textures[url] = name;
       }
       return source.drawToTexture(GLctx, GL.textures[name], frame).then(function (size) {
-        deliver(size.width, size.height, name, source.frameCount, '');
+        deliver(size.width, size.height, name, source.frameCount, duration(source), '');
       });
-    }).catch(function (e) { deliver(0, 0, 0, 0, String((e && e.message) || e)); });
+    }).catch(function (e) { deliver(0, 0, 0, 0, 0, String((e && e.message) || e)); });
   },
 
   pm_js_teardown__deps: ['$JSEvents'],
