@@ -52,3 +52,22 @@ add_custom_target(polymark_shell ALL
   DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
   "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py")
 
+# The video indexing module: pm::VideoIndexer behind a few C exports, in a wasm of its own
+# (polymark_video.js + polymark_video.wasm) that shell/video.js loads only when a task has video,
+# so tasks of images never download it. polymark_core only: no SDL, ImGui or GL.
+add_executable(polymark_video_web platform/video_module.cpp)
+set_target_properties(polymark_video_web PROPERTIES OUTPUT_NAME polymark_video SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_video_web PRIVATE polymark_core)
+target_compile_options(polymark_video_web PRIVATE -Oz)
+target_link_options(polymark_video_web PRIVATE
+  -Oz
+  -fwasm-exceptions                    # polymark_core is compiled with native wasm EH
+  -sMODULARIZE=1                       # one factory; video.js makes one instance per page
+  -sEXPORT_NAME=createPolymarkVideoModule
+  -sENVIRONMENT=web,worker             # the page today, a decoding worker later
+  -sALLOW_MEMORY_GROWTH=1              # a long video's index grows the heap on demand
+  -sFILESYSTEM=0                       # bytes arrive through fetch, never through files
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_video_open,_pm_video_state,_pm_video_need,_pm_video_feed,_pm_video_info,_pm_video_frames,_pm_video_samples,_pm_video_error,_pm_video_close
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,HEAPU8,HEAPF64)
+add_dependencies(polymark_shell polymark_video_web)

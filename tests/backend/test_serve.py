@@ -232,6 +232,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
         write(os.path.join(cls.web, "style.css"), "body { margin: 0 }\n" * 50)
         write(os.path.join(cls.web, "sub", "index.html"), "<p>sub</p>")
         write(os.path.join(cls.web, "big.bin"), cls.big)
+        write(os.path.join(cls.web, "empty.mp4"), b"")
         write(os.path.join(cls.web, ".hidden"), SECRET)
         write(os.path.join(t, "secret.txt"), SECRET)
         write(os.path.join(t, "serve.py"), SECRET)
@@ -440,6 +441,43 @@ class ServeTest(HttpMixin, unittest.TestCase):
                 status, headers, _ = self.get_range("/media/demo/clip.mp4", value)
                 self.assertEqual(status, 416)
                 self.assertEqual(headers["Content-Range"], "bytes */%d" % len(MP4))
+
+    def test_range_suffix_longer_than_file_is_whole_file(self):
+        status, headers, body = self.get_range("/media/demo/clip.mp4", "bytes=-%d" % (10 * len(MP4)))
+        self.assertEqual((status, body), (206, MP4))
+        self.assertEqual(headers["Content-Range"], "bytes 0-%d/%d" % (len(MP4) - 1, len(MP4)))
+
+    def test_range_on_empty_file_416(self):
+        # How a client learns that a video is empty: a first ranged read answered 416 with the size.
+        for value in ("bytes=0-65535", "bytes=0-", "bytes=-10"):
+            with self.subTest(range=value):
+                status, headers, body = self.get_range("/empty.mp4", value)
+                self.assertEqual((status, body), (416, b""))
+                self.assertEqual(headers["Content-Range"], "bytes */0")
+
+    def test_ranged_replies_carry_accept_ranges_and_no_gzip(self):
+        for value, status in (("bytes=0-99", 206), ("bytes=%d-" % len(MP4), 416)):
+            with self.subTest(range=value):
+                got, headers, _ = self.get_range("/media/demo/clip.mp4", value, {"Accept-Encoding": "gzip"})
+                self.assertEqual(got, status)
+                self.assertEqual(headers["Accept-Ranges"], "bytes")
+                self.assertNotIn("Content-Encoding", headers)
+
+    def test_head_with_range(self):
+        conn = self.connect()
+        try:
+            status, headers, body = self.request("HEAD", "/media/demo/clip.mp4", {"Range": "bytes=10-19"}, conn=conn)
+            self.assertEqual((status, body), (206, b""))
+            self.assertEqual(headers["Content-Range"], "bytes 10-19/%d" % len(MP4))
+            self.assertEqual(int(headers["Content-Length"]), 10)
+            status, headers, body = self.request("HEAD", "/media/demo/clip.mp4", {"Range": "bytes=%d-" % len(MP4)}, conn=conn)
+            self.assertEqual((status, body), (416, b""))
+            self.assertEqual(headers["Content-Range"], "bytes */%d" % len(MP4))
+            # No stray body bytes: the connection still serves the next request.
+            status, _, body = self.request("GET", "/media/demo/clip.mp4", {"Range": "bytes=0-3"}, conn=conn)
+            self.assertEqual((status, body), (206, MP4[:4]))
+        finally:
+            conn.close()
 
     def test_range_ignored_when_multiple_or_malformed(self):
         for value in ("bytes=0-1,5-9", "items=0-5", "bytes=9-2"):

@@ -60,12 +60,17 @@ function makeTestTask(dir) {
   fs.writeFileSync(path.join(dir, 'task.json'), JSON.stringify(task));
 }
 
-export async function startServer() {
+// extraMedia: {name: source file path}: each file is copied in and served at /media/extra/<name>.
+export async function startServer({ extraMedia = {} } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-browser-'));
   const taskDir = path.join(tmp, 'task');
   fs.mkdirSync(taskDir);
   makeTestTask(taskDir);
   const media = path.join(tmp, 'media');
+  for (const [name, source] of Object.entries(extraMedia)) {
+    fs.mkdirSync(path.dirname(path.join(media, 'extra', name)), { recursive: true });
+    fs.copyFileSync(source, path.join(media, 'extra', name));
+  }
   const proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', '0', '--quiet',
     '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', media, '--import', taskDir],
   { stdio: ['ignore', 'pipe', 'inherit'] });
