@@ -11,7 +11,8 @@
 //    explain, so a turned object still aligns with itself; the angle of C is that turn. The
 //    shift explaining most wins, less a small penalty for turning, which only decides between
 //    lookalike positions of a round or symmetric shape. It is refined to a fraction of a sample
-//    by a parabola through its neighbours.
+//    by a parabola through its neighbours. (A winding whose bound from the spectra cannot beat
+//    the other's best is not transformed back: the result is the same, one transform cheaper.)
 // 2. Correspond. With the shift, every vertex of either keyframe gets a position on the other.
 //    Vertices of the two that are each other's nearest, closer than half the gap to any neighbour,
 //    are paired (corner to corner); the rest map through the piecewise-linear correspondence
@@ -51,8 +52,11 @@ double edge_length(Vec2 a, Vec2 b) { return std::sqrt(norm2(sub(a, b))); }
 Vec2 lerp(Vec2 l, Vec2 r, double t) { return {l.x + (r.x - l.x) * t, l.y + (r.y - l.y) * t}; }
 
 void read_vertices(const Points& p, std::vector<Vec2>& v) {
-    v.resize(vertex_count(p));
-    for (size_t i = 0; i < v.size(); ++i) v[i] = vertex(p, i);
+    size_t n = vertex_count(p);
+    v.resize(n);
+    const double* xy = p.data();
+    Vec2* out = v.data();  // through local pointers: see the improved morph's section
+    for (size_t i = 0; i < n; ++i) out[i] = {xy[2 * i], xy[2 * i + 1]};
 }
 
 Points to_points(const std::vector<Vec2>& v) {
@@ -64,6 +68,13 @@ Points to_points(const std::vector<Vec2>& v) {
 double wrap_unit(double x) {  // into [0, 1)
     double f = x - std::floor(x);
     return f >= 1 ? 0 : f;
+}
+
+// wrap_unit for x in [-1, 2), the same to the bit, without the floor, which plain x86-64 (without
+// SSE4.1) computes in a dozen instructions.
+double wrap_unit_from_near(double x) {
+    double f = x < 0 ? x + 1 : x;
+    return f >= 1 ? f - 1 : f;
 }
 
 bool is_box(ShapeType t) { return t == ShapeType::Rectangle || t == ShapeType::Ellipse; }
@@ -225,6 +236,11 @@ Points cvat_polyshape(const Points& from, const Points& to, double t, bool close
 }
 
 // [SECTION] Polylines and polygons: the improved morph
+//
+// A cold frame builds a morph for every track, so this part is written for speed: working memory
+// is kept between calls (MorphScratch), and loops read and write through local pointers, since a
+// store through a std::vector element may alias the vector itself and so forces a reload of its
+// bounds on every iteration (which costs the most in WebAssembly).
 
 struct Curve {
     std::vector<Vec2> v;
@@ -233,14 +249,19 @@ struct Curve {
     bool closed = false;
 };
 
-Curve make_curve(std::vector<Vec2> v, bool closed) {
-    Curve c;
-    c.v = std::move(v);
+// Fills in the arc lengths of the curve's vertices (c.v), reusing the curve's memory.
+void measure_curve(Curve& c, bool closed) {
+    size_t n = c.v.size();
     c.closed = closed;
-    c.at.assign(c.v.size(), 0.0);
-    for (size_t i = 1; i < c.v.size(); ++i) c.at[i] = c.at[i - 1] + edge_length(c.v[i - 1], c.v[i]);
-    c.length = c.v.empty() ? 0 : c.at.back() + (closed ? edge_length(c.v.back(), c.v.front()) : 0);
-    return c;
+    c.at.resize(n);
+    const Vec2* v = c.v.data();
+    double* at = c.at.data();
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+        at[i] = total;
+        if (i + 1 < n) total += edge_length(v[i], v[i + 1]);
+    }
+    c.length = n == 0 ? 0 : total + (closed ? edge_length(v[n - 1], v[0]) : 0);
 }
 
 // The point at fraction f of the curve's length (wrapping when closed).
@@ -264,94 +285,265 @@ Vec2 point_at(const Curve& c, double f) {
 bool lexicographic_less(Vec2 a, Vec2 b) { return a.x < b.x || (a.x == b.x && a.y < b.y); }
 
 // The same curve whatever vertex it was started from and whichever way it was drawn.
-std::vector<Vec2> canonical_order(const std::vector<Vec2>& v, bool closed) {
-    size_t n = v.size();
-    std::vector<Vec2> out(n);
+void canonical_order(const std::vector<Vec2>& vertices, bool closed, std::vector<Vec2>& ordered) {
+    size_t n = vertices.size();
+    ordered.resize(n);
+    const Vec2* v = vertices.data();
+    Vec2* out = ordered.data();
     if (!closed) {
-        bool reverse = lexicographic_less(v.back(), v.front());
+        bool reverse = lexicographic_less(v[n - 1], v[0]);
         for (size_t k = 0; k < n; ++k) out[k] = v[reverse ? n - 1 - k : k];
-        return out;
+        return;
     }
     size_t start = 0;
     for (size_t i = 1; i < n; ++i)
         if (lexicographic_less(v[i], v[start])) start = i;
-    bool backward = lexicographic_less(v[(start + n - 1) % n], v[(start + 1) % n]);
-    for (size_t k = 0; k < n; ++k) out[k] = v[backward ? (start + n - k) % n : (start + k) % n];
-    return out;
+    if (lexicographic_less(v[(start + n - 1) % n], v[(start + 1) % n])) {  // towards the smaller neighbour
+        for (size_t k = 0; k <= start; ++k) out[k] = v[start - k];
+        for (size_t k = start + 1; k < n; ++k) out[k] = v[start + n - k];
+    } else {
+        for (size_t k = 0; k < n - start; ++k) out[k] = v[start + k];
+        for (size_t k = n - start; k < n; ++k) out[k] = v[start + k - n];
+    }
 }
 
 // The other direction: a polygon keeps its first vertex, a polyline swaps its ends.
-std::vector<Vec2> reversed_order(const std::vector<Vec2>& v, bool closed) {
-    size_t n = v.size();
-    std::vector<Vec2> out(n);
-    for (size_t k = 0; k < n; ++k) out[k] = closed ? v[(n - k) % n] : v[n - 1 - k];
-    return out;
+void reversed_order(const std::vector<Vec2>& vertices, bool closed, std::vector<Vec2>& reversed) {
+    size_t n = vertices.size();
+    reversed.resize(n);
+    const Vec2* v = vertices.data();
+    Vec2* out = reversed.data();
+    if (closed) {
+        out[0] = v[0];
+        for (size_t k = 1; k < n; ++k) out[k] = v[n - k];
+    } else {
+        for (size_t k = 0; k < n; ++k) out[k] = v[n - 1 - k];
+    }
 }
+
+// Sorts by `less`, a strict total order, by merging neighbouring ascending runs until one is left:
+// linear for a list made of a few sorted runs, as positions along a curve are (one break where
+// they wrap round), and no slower than a merge sort otherwise.
+template <class T, class Less>
+void sort_by_merging_runs(std::vector<T>& items, std::vector<T>& buffer, Less less) {
+    size_t n = items.size();
+    auto run_end = [&](const T* list, size_t start) {
+        size_t end = start + 1;
+        while (end < n && less(list[end - 1], list[end])) ++end;
+        return end;
+    };
+    if (n < 2 || run_end(items.data(), 0) == n) return;
+    buffer.resize(n);
+    for (;;) {
+        const T* from = items.data();
+        T* to = buffer.data();
+        size_t start = 0, merges = 0;
+        while (start < n) {
+            size_t middle = run_end(from, start), end = middle < n ? run_end(from, middle) : n;
+            std::merge(from + start, from + middle, from + middle, from + end, to + start, less);
+            start = end;
+            ++merges;
+        }
+        items.swap(buffer);
+        if (merges == 1) return;
+    }
+}
+
+// [SECTION] Improved morph: Fourier transforms for the alignment
 
 constexpr size_t kMaxSamples = 1024;
 
-// e^(-2 pi i k / kMaxSamples) for k < kMaxSamples / 2, computed once.
-const std::vector<Vec2>& unit_roots() {
-    static const std::vector<Vec2> roots = [] {
-        std::vector<Vec2> r(kMaxSamples / 2);
-        for (size_t k = 0; k < r.size(); ++k) {
-            double angle = -2 * kPi * (double)k / (double)kMaxSamples;
-            r[k] = {std::cos(angle), std::sin(angle)};
+// Twiddle factors for the transforms below, computed once. A radix-2 stage of half-length `half`
+// uses e^(-pi i j / half) for j < half, at radix2[half - 1 + j]; a radix-4 stage of quarter-length
+// `quarter` uses the powers w^j, w^2j, w^3j of w = e^(-pi i / (2 quarter)) for j < quarter, at
+// radix4[quarter - 1 + j]. Each stage reads its own run of them in order.
+struct TwiddleTriple {
+    Vec2 w1, w2, w3;
+};
+struct TwiddleTables {
+    std::vector<Vec2> radix2;
+    std::vector<TwiddleTriple> radix4;
+};
+
+const TwiddleTables& twiddle_tables() {
+    static const TwiddleTables tables = [] {
+        auto unit = [](double angle) { return Vec2{std::cos(angle), std::sin(angle)}; };
+        TwiddleTables t;
+        t.radix2.resize(kMaxSamples / 2 * 2 - 1);
+        for (size_t half = 1; half <= kMaxSamples / 2; half *= 2)
+            for (size_t j = 0; j < half; ++j) t.radix2[half - 1 + j] = unit(-kPi * (double)j / (double)half);
+        t.radix4.resize(kMaxSamples / 4 * 2 - 1);
+        for (size_t quarter = 1; quarter <= kMaxSamples / 4; quarter *= 2) {
+            for (size_t j = 0; j < quarter; ++j) {
+                double angle = -kPi * (double)j / (double)(2 * quarter);
+                t.radix4[quarter - 1 + j] = {unit(angle), unit(2 * angle), unit(3 * angle)};
+            }
         }
-        return r;
+        return t;
     }();
-    return roots;
+    return tables;
 }
 
-// In-place discrete Fourier transform of a power-of-two count (up to kMaxSamples) of complex
-// values, unscaled both ways: radix 2, decimation in time.
-void fourier_transform(std::vector<Vec2>& x, bool inverse) {
-    size_t n = x.size();
-    for (size_t i = 1, j = 0; i < n; ++i) {
-        size_t bit = n >> 1;
-        for (; j & bit; bit >>= 1) j ^= bit;
-        j ^= bit;
-        if (i < j) std::swap(x[i], x[j]);
+bool odd_power_of_two(size_t count) {
+    bool odd = false;
+    for (; count > 1; count /= 2) odd = !odd;
+    return odd;
+}
+
+Vec2 times_i(Vec2 a) { return {-a.y, a.x}; }
+Vec2 times_minus_i(Vec2 a) { return {a.y, -a.x}; }
+
+// Discrete Fourier transform of a power-of-two count (4 to kMaxSamples) of complex values,
+// unscaled, by decimation in frequency: the input in natural order, the output in bit-reversed
+// order (frequency m at the position whose bits are m's backwards). The correlation only multiplies
+// spectra position by position and transforms back with inverse_transform, which takes that
+// order, so neither transform spends time reordering. Radix 4 (one radix-2 stage first when the
+// count is an odd power of two): half the passes over the data and fewer products than radix 2.
+void forward_transform(Vec2* x, size_t count) {
+    const TwiddleTables& tables = twiddle_tables();
+    size_t span = count;  // the length of the transforms each stage splits
+    if (odd_power_of_two(count)) {
+        size_t half = count / 2;
+        const Vec2* w = tables.radix2.data() + half - 1;
+        for (size_t j = 0; j < half; ++j) {
+            Vec2 u = x[j], v = x[j + half];
+            x[j] = add(u, v);
+            x[j + half] = complex_mul(sub(u, v), w[j]);
+        }
+        span = half;
     }
-    const std::vector<Vec2>& roots = unit_roots();
-    for (size_t len = 2; len <= n; len <<= 1) {
-        size_t stride = kMaxSamples / len;
-        for (size_t i = 0; i < n; i += len) {
-            for (size_t j = 0; j < len / 2; ++j) {
-                Vec2 w = roots[j * stride];
-                if (inverse) w.y = -w.y;
-                Vec2 u = x[i + j], v = complex_mul(x[i + j + len / 2], w);
-                x[i + j] = add(u, v);
-                x[i + j + len / 2] = sub(u, v);
+    for (; span >= 16; span /= 4) {
+        size_t quarter = span / 4;
+        const TwiddleTriple* w = tables.radix4.data() + quarter - 1;
+        for (size_t block = 0; block < count; block += span) {
+            Vec2* x0 = x + block;
+            Vec2* x1 = x0 + quarter;
+            Vec2* x2 = x1 + quarter;
+            Vec2* x3 = x2 + quarter;
+            for (size_t j = 0; j < quarter; ++j) {
+                Vec2 sum02 = add(x0[j], x2[j]), diff02 = sub(x0[j], x2[j]);
+                Vec2 sum13 = add(x1[j], x3[j]), diff13 = times_minus_i(sub(x1[j], x3[j]));
+                x0[j] = add(sum02, sum13);
+                x1[j] = complex_mul(sub(sum02, sum13), w[j].w2);
+                x2[j] = complex_mul(add(diff02, diff13), w[j].w1);
+                x3[j] = complex_mul(sub(diff02, diff13), w[j].w3);
             }
         }
     }
+    for (size_t block = 0; block < count; block += 4) {  // the last stage: every twiddle factor is 1
+        Vec2* q = x + block;
+        Vec2 sum02 = add(q[0], q[2]), diff02 = sub(q[0], q[2]);
+        Vec2 sum13 = add(q[1], q[3]), diff13 = times_minus_i(sub(q[1], q[3]));
+        q[0] = add(sum02, sum13);
+        q[1] = sub(sum02, sum13);
+        q[2] = add(diff02, diff13);
+        q[3] = sub(diff02, diff13);
+    }
 }
 
-// `count` points evenly spaced by arc length from the first vertex (both ends included when
-// open), less their mean.
-std::vector<Vec2> centred_samples(const Curve& c, size_t count) {
-    std::vector<Vec2> s(count);
-    size_t n = c.v.size(), edge = 0;
-    double step = c.length / (double)(c.closed ? count : count - 1);
-    Vec2 mean;
-    for (size_t k = 0; k < count; ++k) {
-        double at = std::min((double)k * step, c.length);
-        while (edge + 1 < n && c.at[edge + 1] <= at) ++edge;
-        size_t next = edge + 1 < n ? edge + 1 : (c.closed ? 0 : edge);
-        double span = (edge + 1 < n ? c.at[edge + 1] : c.length) - c.at[edge];
-        s[k] = span > 0 ? lerp(c.v[edge], c.v[next], std::clamp((at - c.at[edge]) / span, 0.0, 1.0)) : c.v[edge];
-        mean = add(mean, s[k]);
+// The inverse of forward_transform, unscaled (count times the inverse): the input in bit-reversed
+// order, the output in natural order; decimation in time, the same stages in reverse.
+void inverse_transform(Vec2* x, size_t count) {
+    const TwiddleTables& tables = twiddle_tables();
+    for (size_t block = 0; block < count; block += 4) {  // the first stage: every twiddle factor is 1
+        Vec2* q = x + block;
+        Vec2 sum01 = add(q[0], q[1]), diff01 = sub(q[0], q[1]);
+        Vec2 sum23 = add(q[2], q[3]), diff23 = times_i(sub(q[2], q[3]));
+        q[0] = add(sum01, sum23);
+        q[2] = sub(sum01, sum23);
+        q[1] = add(diff01, diff23);
+        q[3] = sub(diff01, diff23);
     }
-    mean = scaled(mean, 1.0 / (double)count);
-    for (Vec2& p : s) p = sub(p, mean);
-    return s;
+    size_t span = 16;
+    for (; span <= count; span *= 4) {
+        size_t quarter = span / 4;
+        const TwiddleTriple* w = tables.radix4.data() + quarter - 1;
+        for (size_t block = 0; block < count; block += span) {
+            Vec2* x0 = x + block;
+            Vec2* x1 = x0 + quarter;
+            Vec2* x2 = x1 + quarter;
+            Vec2* x3 = x2 + quarter;
+            for (size_t j = 0; j < quarter; ++j) {
+                // x * conj(w) for each twiddle factor w
+                Vec2 p1 = conj_mul(w[j].w2, x1[j]), p2 = conj_mul(w[j].w1, x2[j]), p3 = conj_mul(w[j].w3, x3[j]);
+                Vec2 sum01 = add(x0[j], p1), diff01 = sub(x0[j], p1);
+                Vec2 sum23 = add(p2, p3), diff23 = times_i(sub(p2, p3));
+                x0[j] = add(sum01, sum23);
+                x2[j] = sub(sum01, sum23);
+                x1[j] = add(diff01, diff23);
+                x3[j] = sub(diff01, diff23);
+            }
+        }
+    }
+    if (span / 4 < count) {  // an odd power of two: a last radix-2 stage
+        size_t half = count / 2;
+        const Vec2* w = tables.radix2.data() + half - 1;
+        for (size_t j = 0; j < half; ++j) {
+            Vec2 u = x[j], v = conj_mul(w[j], x[j + half]);
+            x[j] = add(u, v);
+            x[j + half] = sub(u, v);
+        }
+    }
+}
+
+size_t reverse_bits(size_t value, int bits) {
+    size_t reversed = 0;
+    for (int b = 0; b < bits; ++b) reversed |= ((value >> b) & 1) << (bits - 1 - b);
+    return reversed;
+}
+
+// For a spectrum of `count` values in bit-reversed order: at [p], the position of the frequency
+// opposite to the one at p (-m for m). Reading a spectrum through it gives the spectrum of the
+// same values read backwards from the first one. Computed once for every power of two.
+const std::vector<uint16_t>& opposite_frequency_positions(size_t count) {
+    static const std::vector<std::vector<uint16_t>> tables = [] {
+        std::vector<std::vector<uint16_t>> t;
+        for (int bits = 0; ((size_t)1 << bits) <= kMaxSamples; ++bits) {
+            size_t n = (size_t)1 << bits;
+            std::vector<uint16_t> positions(n);
+            for (size_t p = 0; p < n; ++p) positions[p] = (uint16_t)reverse_bits((n - reverse_bits(p, bits)) % n, bits);
+            t.push_back(std::move(positions));
+        }
+        return t;
+    }();
+    size_t bits = 0;
+    while (((size_t)1 << bits) < count) ++bits;
+    return tables[bits];
+}
+
+// [SECTION] Improved morph: alignment
+
+// `count` points evenly spaced by arc length from the first vertex (both ends included when
+// open), relative to the first vertex so that the numbers stay the size of the shape.
+void arc_length_samples(const Curve& c, size_t count, Vec2* out) {
+    size_t n = c.v.size(), k = 0;
+    const Vec2* v = c.v.data();
+    const double* at = c.at.data();
+    Vec2 origin = v[0];
+    double step = c.length / (double)(c.closed ? count : count - 1);
+    for (size_t e = 0; e < n && k < count; ++e) {
+        bool last = e + 1 == n;
+        size_t next = last ? (c.closed ? 0 : e) : e + 1;
+        double start = at[e], end = last ? INFINITY : at[e + 1];  // past the last vertex: its edge
+        double span = (last ? c.length : end) - start;
+        double per_length = span > 0 ? 1 / span : 0;  // a zero-length edge gives its start
+        Vec2 from = sub(v[e], origin), delta = sub(v[next], v[e]);
+        for (; k < count; ++k) {
+            double position = (double)k * step;
+            if (!(position < end)) break;
+            double t = (position - start) * per_length;
+            out[k] = {from.x + delta.x * t, from.y + delta.y * t};
+        }
+    }
+    for (; k < count; ++k) out[k] = Vec2{};  // only when the length is not a number
 }
 
 // How much a turn costs when aligning, against the share of the shape a similarity leaves
 // unexplained (see build_morph): enough to pick the lesser turn between lookalike positions of a
 // symmetric or round shape, too little to move an alignment that the shape itself decides.
 constexpr double kTurnPenalty = 0.03;
+// Room for rounding when a bound rules a candidate out: far above it, far below any real margin.
+constexpr double kBoundSlack = 1e-9;
 
 // Samples per keyframe for aligning: a power of two, at least two per vertex (within 32..1024).
 size_t sample_count(size_t left_vertices, size_t right_vertices) {
@@ -359,6 +551,189 @@ size_t sample_count(size_t left_vertices, size_t right_vertices) {
     while (k < 2 * std::max(left_vertices, right_vertices) && k < kMaxSamples) k *= 2;
     return k;
 }
+
+// The score of a shift whose correlation sum is c: |c|^2 * inverse_energies (the product of
+// both sides' sums of squares, inverted) is the share of the later keyframe that the best
+// rotation and scale of the earlier one explain; less the penalty for the turn, whose angle is c's.
+double alignment_score(Vec2 c, double inverse_energies) {
+    double size = std::sqrt(norm2(c));
+    double explained = norm2(c) * inverse_energies;
+    double turn = size > 0 ? (1 - c.x / size) / 2 : 1;  // 0 for none, 1 for half a turn
+    return explained - kTurnPenalty * turn;
+}
+
+struct ShiftChoice {
+    size_t shift = 0;
+    double score = -2;
+};
+
+// The shift of highest score (the first on ties). A score is at most the share explained (less
+// half the penalty when the turn exceeds a quarter), so the shift explaining most sets a bar that
+// most others cannot reach without paying for the score's square root and division.
+ShiftChoice best_shift(const Vec2* correlation, size_t count, double inverse_energies) {
+    // The largest |c|^2, compared as bit patterns: those of non-negative doubles order as the
+    // integers do, and a running maximum of integers needs no branch, where one of doubles is
+    // compiled into a branch that the rising and falling correlation peaks keep mispredicting.
+    uint64_t most_bits = 0;
+    for (size_t s = 0; s < count; ++s) {
+        double size2 = norm2(correlation[s]);
+        uint64_t bits;
+        std::memcpy(&bits, &size2, sizeof bits);
+        most_bits = std::max(most_bits, bits);
+    }
+    size_t most_explaining = 0;
+    for (size_t s = 0; s < count; ++s) {
+        double size2 = norm2(correlation[s]);
+        uint64_t bits;
+        std::memcpy(&bits, &size2, sizeof bits);
+        if (bits == most_bits) {
+            most_explaining = s;
+            break;
+        }
+    }
+    ShiftChoice best{most_explaining, alignment_score(correlation[most_explaining], inverse_energies)};
+    for (size_t s = 0; s < count; ++s) {
+        Vec2 c = correlation[s];
+        double at_most = norm2(c) * inverse_energies - (c.x > 0 ? 0 : kTurnPenalty / 2);
+        if (at_most < best.score - kBoundSlack || s == most_explaining) continue;
+        double score = alignment_score(c, inverse_energies);
+        if (score > best.score || (score == best.score && s < best.shift)) best = {s, score};
+    }
+    return best;
+}
+
+struct MatchedPoint {
+    double at;     // position along the earlier keyframe, in [0, 1]
+    size_t order;  // earlier keyframe's vertices first, then the later one's, each in its order
+    Vec2 a, b;     // the point on the earlier and on the later keyframe
+};
+
+// Field by field: a whole struct built on the stack and copied over, padding included, is read
+// back at offsets its stores did not match, which stalls the load in WebAssembly.
+void set_matched_point(MatchedPoint& m, double at, size_t order, Vec2 a, Vec2 b) {
+    m.at = at;
+    m.order = order;
+    m.a = a;
+    m.b = b;
+}
+
+struct CurvePosition {
+    double at;     // fraction of the curve's length
+    size_t index;  // of the vertex
+};
+
+// Working memory of build_morph, kept between calls (as CvatScratch): a cold frame builds a
+// thousand morphs, and allocating afresh for each would cost about as much as the arithmetic.
+struct MorphScratch {
+    std::vector<Vec2> right_vertices;
+    Curve left, right_canonical, right_reversed;
+    std::vector<Vec2> left_samples, right_samples, correlation[2];  // samples, then spectra
+    std::vector<CurvePosition> right_positions, positions_buffer;
+    std::vector<double> left_at, right_at, anchor_left, anchor_right;
+    std::vector<size_t> partner_vertex;
+    std::vector<char> right_paired;
+    std::vector<MatchedPoint> matched, matched_buffer;
+};
+
+struct Alignment {
+    int winding = 0;   // 0: the later keyframe in canonical order; 1: the same read backwards
+    double shift = 0;  // where the earlier keyframe's first vertex lands on the later, as a fraction
+};
+
+// Step 1 of build_morph for two curves with length. Every cyclic shift of each winding is scored
+// at once by FFT: correlation[w][s] = sum over k of conj(a[k]) * b_w[k + s], where a and b hold
+// the samples less their means and b_1 is b read backwards from the same first sample.
+Alignment align(const Curve& left, const Curve& right, bool closed, MorphScratch& scratch) {
+    size_t samples = sample_count(left.v.size(), right.v.size());
+    scratch.left_samples.resize(samples);
+    scratch.right_samples.resize(samples);
+    Vec2* a = scratch.left_samples.data();
+    Vec2* b = scratch.right_samples.data();
+    arc_length_samples(left, samples, a);
+    arc_length_samples(right, samples, b);
+    Alignment result;
+
+    if (!closed) {  // a polyline only compares its two directions, sample by sample
+        for (Vec2* side : {a, b}) {
+            Vec2 mean;
+            for (size_t k = 0; k < samples; ++k) mean = add(mean, side[k]);
+            mean = scaled(mean, 1.0 / (double)samples);
+            for (size_t k = 0; k < samples; ++k) side[k] = sub(side[k], mean);
+        }
+        double energy_a = 0, energy_b = 0;
+        for (size_t k = 0; k < samples; ++k) {
+            energy_a += norm2(a[k]);
+            energy_b += norm2(b[k]);
+        }
+        double inverse_energies = energy_a > 0 && energy_b > 0 ? 1 / (energy_a * energy_b) : 0;
+        double best_score = -2;
+        for (int w = 0; w < 2; ++w) {
+            Vec2 c;
+            for (size_t k = 0; k < samples; ++k) c = add(c, conj_mul(a[k], b[w == 0 ? k : samples - 1 - k]));
+            double score = alignment_score(c, inverse_energies);
+            if (score > best_score) {
+                best_score = score;
+                result.winding = w;
+            }
+        }
+        return result;
+    }
+
+    // Spectra; position 0 holds frequency 0, the mean, which centring removes.
+    forward_transform(a, samples);
+    forward_transform(b, samples);
+    a[0] = b[0] = Vec2{};
+    // Energies by frequency sign: in bit-reversed order, position 1 holds the highest frequency,
+    // even positions the positive ones, odd positions the negative ones.
+    double a_positive = 0, a_negative = 0, b_positive = 0, b_negative = 0;
+    for (size_t p = 2; p < samples; p += 2) {
+        a_positive += norm2(a[p]);
+        b_positive += norm2(b[p]);
+        a_negative += norm2(a[p + 1]);
+        b_negative += norm2(b[p + 1]);
+    }
+    double a_highest = norm2(a[1]), b_highest = norm2(b[1]);
+    double energy_a = a_positive + a_negative + a_highest, energy_b = b_positive + b_negative + b_highest;
+    double inverse_energies = energy_a > 0 && energy_b > 0 ? 1 / (energy_a * energy_b) : 0;
+    // |correlation[w][s]| <= sum over m of |A[m]| |B_w[m]|, which Cauchy-Schwarz bounds within each
+    // sign; B_1 swaps B's signs. A winding whose bound cannot beat the other's best is skipped:
+    // the chosen shift stays the same, and a shape drawn either way round costs one transform less.
+    auto best_possible = [&](int w) {
+        double same = w == 0 ? b_positive : b_negative, opposite = w == 0 ? b_negative : b_positive;
+        double bound = std::sqrt(a_positive * same) + std::sqrt(a_negative * opposite) + std::sqrt(a_highest * b_highest);
+        return bound * bound * inverse_energies;
+    };
+    const uint16_t* opposite = opposite_frequency_positions(samples).data();
+    auto correlate = [&](int w) {
+        scratch.correlation[w].resize(samples);
+        Vec2* c = scratch.correlation[w].data();
+        if (w == 0) {
+            for (size_t p = 0; p < samples; ++p) c[p] = conj_mul(a[p], b[p]);
+        } else {
+            for (size_t p = 0; p < samples; ++p) c[p] = conj_mul(a[p], b[opposite[p]]);
+        }
+        inverse_transform(c, samples);
+        return best_shift(c, samples, inverse_energies);
+    };
+    int likelier = best_possible(1) > best_possible(0) ? 1 : 0, other = 1 - likelier;
+    ShiftChoice choice[2];
+    choice[likelier] = correlate(likelier);
+    if (best_possible(other) >= choice[likelier].score - kBoundSlack) choice[other] = correlate(other);
+    result.winding = choice[1].score > choice[0].score ? 1 : 0;  // winding 0 on ties, as in a scan of 0 then 1
+
+    // Refined to a fraction of a sample by a parabola through the neighbouring scores.
+    const Vec2* c = scratch.correlation[result.winding].data();
+    size_t best = choice[result.winding].shift;
+    double before = alignment_score(c[(best + samples - 1) % samples], inverse_energies);
+    double here = choice[result.winding].score;
+    double after = alignment_score(c[(best + 1) % samples], inverse_energies);
+    double curvature = before - 2 * here + after, fraction = 0;
+    if (curvature < 0) fraction = std::clamp(0.5 * (before - after) / curvature, -0.5, 0.5);
+    result.shift = wrap_unit(((double)best + fraction) / (double)samples);
+    return result;
+}
+
+// [SECTION] Improved morph: correspondence and fit
 
 // Position along a piecewise-linear map through anchor points (src strictly increasing; when
 // cyclic, src spans less than one turn and both sides wrap at 1).
@@ -390,28 +765,50 @@ double unit_gap(double a, double b, bool cyclic) {
     return cyclic ? std::min(d, 1 - d) : d;
 }
 
-// The index in the sorted list nearest to x (around the circle when cyclic), lowest on ties.
-size_t nearest_position(const std::vector<double>& sorted, double x, bool cyclic) {
-    size_t n = sorted.size();
-    size_t lo = std::lower_bound(sorted.begin(), sorted.end(), x) - sorted.begin();
-    size_t candidates[4] = {lo > 0 ? lo - 1 : 0, std::min(lo, n - 1), 0, n - 1};
-    size_t best = candidates[0];
-    for (size_t c : candidates) {
-        double d = unit_gap(sorted[c], x, cyclic), db = unit_gap(sorted[best], x, cyclic);
-        if (d < db || (d == db && c < best)) best = c;
-    }
-    return best;
-}
-
-// The smaller gap from sorted[i] to a neighbour.
-double neighbour_gap(const std::vector<double>& sorted, size_t i, bool cyclic) {
-    size_t n = sorted.size();
+// The smaller gap from sorted[i] to a neighbour (around the circle when cyclic), at most 1.
+double neighbour_gap(const double* sorted, size_t n, size_t i, bool cyclic) {
     double gap = 1;
     if (i > 0) gap = std::min(gap, sorted[i] - sorted[i - 1]);
     else if (cyclic) gap = std::min(gap, sorted[0] + 1 - sorted[n - 1]);
     if (i + 1 < n) gap = std::min(gap, sorted[i + 1] - sorted[i]);
     else if (cyclic) gap = std::min(gap, sorted[0] + 1 - sorted[i]);
     return gap;
+}
+
+// The position among the later keyframe's vertices (`right`, n positions sorted along the curve)
+// that the earlier keyframe's vertex at x pairs with, or SIZE_MAX: the nearest one, when the two
+// are closer than half the gap from either to its own neighbours (gap_before and gap_after for
+// the earlier one's), which also makes each the other's nearest. `lower` is the first position
+// not below x.
+size_t partner_on_right(const double* right, size_t n, double x, size_t lower, double gap_before, double gap_after,
+                        bool cyclic) {
+    if (lower > 0 && lower < n) {
+        // Between two vertices: only they can be the nearest, and both can pass the test only on
+        // a tie, which neither passes (each would be half the gap between them away). So both are
+        // tested, with comparisons joined as numbers rather than branches, which WebAssembly
+        // engines would mispredict about every other vertex.
+        size_t below = lower - 1, above = lower;
+        double around = cyclic ? right[0] + 1 - right[n - 1] : 1;  // from the last to the first
+        double between = right[above] - right[below];
+        double under = below > 0 ? right[below] - right[below - 1] : around;
+        double over = above + 1 < n ? right[above + 1] - right[above] : around;
+        double twice_below = 2 * unit_gap(right[below], x, cyclic), twice_above = 2 * unit_gap(right[above], x, cyclic);
+        bool pairs_below = (twice_below < 1) & (twice_below < gap_before) & (twice_below < gap_after) &
+                           (twice_below < under) & (twice_below < between);
+        bool pairs_above = (twice_above < 1) & (twice_above < gap_before) & (twice_above < gap_after) &
+                           (twice_above < between) & (twice_above < over);
+        return pairs_below ? below : pairs_above ? above : SIZE_MAX;
+    }
+    // Before the first or after the last: the nearest may be the other end, round the circle. The
+    // candidates are the two either side of x and the first and the last; the lowest on a tie.
+    size_t below = lower > 0 ? lower - 1 : 0, above = std::min(lower, n - 1);
+    size_t best = below;
+    for (size_t c : {above, (size_t)0, n - 1}) {
+        double d = unit_gap(right[c], x, cyclic), db = unit_gap(right[best], x, cyclic);
+        if (d < db || (d == db && c < best)) best = c;
+    }
+    double gap = std::min(std::min(std::min(1.0, gap_before), gap_after), neighbour_gap(right, n, best, cyclic));
+    return unit_gap(x, right[best], cyclic) < 0.5 * gap ? best : SIZE_MAX;
 }
 
 // p(t) = centre(t) + turn_and_scale(t) * (base + t * deform).
@@ -431,219 +828,197 @@ Morph linear_morph(const std::vector<Vec2>& a, const std::vector<Vec2>& b) {
     return m;
 }
 
-struct Correspondence {
-    std::vector<double> at;  // position along the earlier keyframe, in [0, 1]
-    std::vector<Vec2> a, b;  // the point on the earlier and on the later keyframe
-};
-
-Morph fit_morph(const Correspondence& c, bool closed) {
-    size_t n = c.a.size();
-    std::vector<double> weight(n, 0.0);
+// Step 3 of build_morph, on points sorted by their position along the earlier keyframe: each
+// weighted by half the span to its neighbours. Sums are taken relative to the first points, so
+// that the centroids and the correlation come out of one pass without losing digits far from the
+// image's origin.
+void fit_morph(const std::vector<MatchedPoint>& matched, bool closed, Morph& m) {
+    size_t n = matched.size();
+    const MatchedPoint* p = matched.data();
+    Vec2 origin_a = p[0].a, origin_b = p[0].b;
+    double total = 0, sum_aa = 0, sum_bb = 0;
+    Vec2 sum_a, sum_b, sum_ab;
     for (size_t k = 0; k < n; ++k) {
-        double before = k > 0 ? c.at[k] - c.at[k - 1] : (closed ? c.at[0] + 1 - c.at[n - 1] : 0);
-        double after = k + 1 < n ? c.at[k + 1] - c.at[k] : (closed ? c.at[0] + 1 - c.at[k] : 0);
-        weight[k] = (before + after) / 2;
+        double before = k > 0 ? p[k].at - p[k - 1].at : (closed ? p[0].at + 1 - p[n - 1].at : 0);
+        double after = k + 1 < n ? p[k + 1].at - p[k].at : (closed ? p[0].at + 1 - p[k].at : 0);
+        double weight = (before + after) / 2;
+        Vec2 da = sub(p[k].a, origin_a), db = sub(p[k].b, origin_b);
+        total += weight;
+        sum_a = add(sum_a, scaled(da, weight));
+        sum_b = add(sum_b, scaled(db, weight));
+        sum_ab = add(sum_ab, scaled(conj_mul(da, db), weight));
+        sum_aa += weight * norm2(da);
+        sum_bb += weight * norm2(db);
     }
-    double total = 0;
-    Vec2 ca, cb;
-    for (size_t k = 0; k < n; ++k) {
-        total += weight[k];
-        ca = add(ca, scaled(c.a[k], weight[k]));
-        cb = add(cb, scaled(c.b[k], weight[k]));
-    }
-    if (!(total > 0)) return linear_morph(c.a, c.b);
-    ca = scaled(ca, 1 / total);
-    cb = scaled(cb, 1 / total);
-    Vec2 corr;
-    double spread_a = 0, spread_b = 0;
-    for (size_t k = 0; k < n; ++k) {
-        Vec2 da = sub(c.a[k], ca), db = sub(c.b[k], cb);
-        corr = add(corr, scaled(conj_mul(da, db), weight[k]));
-        spread_a += weight[k] * norm2(da);
-        spread_b += weight[k] * norm2(db);
-    }
+    Vec2 mean_a = scaled(sum_a, 1 / total), mean_b = scaled(sum_b, 1 / total);  // relative to the origins
+    Vec2 corr = sub(sum_ab, scaled(conj_mul(mean_a, mean_b), total));
+    double spread_a = sum_aa - total * norm2(mean_a), spread_b = sum_bb - total * norm2(mean_b);
     double size = std::sqrt(norm2(corr));
+    m.base.resize(n);
+    m.deform.resize(n);
+    Vec2* base = m.base.data();
+    Vec2* deform = m.deform.data();
     // Too little alike to speak of one rotation and scale (or a collapsed side): blend straight.
-    if (!(spread_a > 0 && spread_b > 0) || size < 0.5 * std::sqrt(spread_a * spread_b)) return linear_morph(c.a, c.b);
-
-    Morph m;
+    if (!(total > 0) || !(spread_a > 0 && spread_b > 0) || size < 0.5 * std::sqrt(spread_a * spread_b)) {
+        m.from_centre = m.to_centre = Vec2{};
+        m.scale = 1;
+        m.angle = 0;
+        for (size_t k = 0; k < n; ++k) {
+            base[k] = p[k].a;
+            deform[k] = sub(p[k].b, p[k].a);
+        }
+        return;
+    }
+    Vec2 ca = add(origin_a, mean_a), cb = add(origin_b, mean_b);
     m.from_centre = ca;
     m.to_centre = cb;
     m.scale = size / spread_a;
     m.angle = std::atan2(corr.y, corr.x);
-    Vec2 undo = scaled(Vec2{std::cos(m.angle), -std::sin(m.angle)}, 1 / m.scale);  // 1 / z
-    m.base.resize(n);
-    m.deform.resize(n);
+    Vec2 undo = scaled(corr, 1 / (size * m.scale));  // 1 / z: e^(-i angle) / scale, as conj(corr) / |corr| / scale
+    undo.y = -undo.y;
     for (size_t k = 0; k < n; ++k) {
-        m.base[k] = sub(c.a[k], ca);
-        m.deform[k] = sub(complex_mul(sub(c.b[k], cb), undo), m.base[k]);
+        base[k] = sub(p[k].a, ca);
+        deform[k] = sub(complex_mul(sub(p[k].b, cb), undo), base[k]);
     }
-    return m;
 }
 
 Points evaluate_morph(const Morph& m, double t) {
     Vec2 centre = lerp(m.from_centre, m.to_centre, t);
     double s = 1 + (m.scale - 1) * t;
     Vec2 turn = m.angle == 0 ? Vec2{s, 0} : Vec2{s * std::cos(m.angle * t), s * std::sin(m.angle * t)};
-    Points out(2 * m.base.size());
-    for (size_t k = 0; k < m.base.size(); ++k) {
-        Vec2 local = {m.base[k].x + m.deform[k].x * t, m.base[k].y + m.deform[k].y * t};
-        set_vertex(out, k, add(centre, complex_mul(turn, local)));
+    size_t n = m.base.size();
+    Points out(2 * n);
+    const Vec2* base = m.base.data();
+    const Vec2* deform = m.deform.data();
+    double* xy = out.data();
+    for (size_t k = 0; k < n; ++k) {
+        Vec2 local = {base[k].x + deform[k].x * t, base[k].y + deform[k].y * t};
+        Vec2 p = add(centre, complex_mul(turn, local));
+        xy[2 * k] = p.x;
+        xy[2 * k + 1] = p.y;
     }
     return out;
 }
 
-Morph build_morph(const Points& from, const Points& to, bool closed) {
-    std::vector<Vec2> left_vertices, right_vertices;
-    read_vertices(from, left_vertices);
+// The morph from one keyframe to the other, into `m` (whose memory it reuses).
+void build_morph(const Points& from, const Points& to, bool closed, Morph& m) {
+    thread_local MorphScratch scratch;
+    Curve& left = scratch.left;
+    std::vector<Vec2>& right_vertices = scratch.right_vertices;
+    read_vertices(from, left.v);
     read_vertices(to, right_vertices);
-    if (left_vertices.empty()) return linear_morph(right_vertices, right_vertices);
-    if (right_vertices.empty()) return linear_morph(left_vertices, left_vertices);
-    Curve left = make_curve(std::move(left_vertices), closed);
-    std::vector<Vec2> canonical = canonical_order(right_vertices, closed);
-    Curve rights[2] = {make_curve(canonical, closed), make_curve(reversed_order(canonical, closed), closed)};
+    if (left.v.empty()) {
+        m = linear_morph(right_vertices, right_vertices);
+        return;
+    }
+    if (right_vertices.empty()) {
+        m = linear_morph(left.v, left.v);
+        return;
+    }
+    measure_curve(left, closed);
+    canonical_order(right_vertices, closed, scratch.right_canonical.v);
+    measure_curve(scratch.right_canonical, closed);
 
     // A side without length (a single point, or all vertices on one spot) moves as a whole.
     bool left_flat = left.v.size() < 2 || !(left.length > 0);
-    bool right_flat = rights[0].v.size() < 2 || !(rights[0].length > 0);
+    bool right_flat = scratch.right_canonical.v.size() < 2 || !(scratch.right_canonical.length > 0);
     if (left_flat || right_flat) {
-        if (left_flat && !right_flat)
-            return linear_morph(std::vector<Vec2>(right_vertices.size(), left.v[0]), right_vertices);
-        return linear_morph(left.v, std::vector<Vec2>(left.v.size(), right_vertices[0]));
+        if (left_flat && !right_flat) m = linear_morph(std::vector<Vec2>(right_vertices.size(), left.v[0]), right_vertices);
+        else m = linear_morph(left.v, std::vector<Vec2>(left.v.size(), right_vertices[0]));
+        return;
     }
 
-    // 1. Align. correlation[w][s] = mean over k of conj(a[k]) * b_w[k + s]: b_0 holds the later
-    // keyframe's samples in canonical order, b_1 the same read backwards from the same first one.
-    size_t samples = sample_count(left.v.size(), right_vertices.size());
-    std::vector<Vec2> a = centred_samples(left, samples), b = centred_samples(rights[0], samples);
-    double spread_a = 0, spread_b = 0;  // mean squared distance from the centre
-    for (size_t k = 0; k < samples; ++k) {
-        spread_a += norm2(a[k]) / (double)samples;
-        spread_b += norm2(b[k]) / (double)samples;
+    // 1. Align.
+    Alignment alignment = align(left, scratch.right_canonical, closed, scratch);
+    double shift = alignment.shift;
+    if (alignment.winding == 1) {
+        reversed_order(scratch.right_canonical.v, closed, scratch.right_reversed.v);
+        measure_curve(scratch.right_reversed, closed);
     }
-    std::vector<Vec2> correlation[2];
-    if (closed) {  // every cyclic shift at once: conj(A) * B in the frequency domain
-        fourier_transform(a, false);
-        fourier_transform(b, false);
-        for (int w = 0; w < 2; ++w) {
-            correlation[w].resize(samples);
-            for (size_t m = 0; m < samples; ++m) correlation[w][m] = conj_mul(a[m], b[w == 0 ? m : (samples - m) % samples]);
-            fourier_transform(correlation[w], true);
-            for (Vec2& c : correlation[w]) c = scaled(c, 1.0 / (double)(samples * samples));
-        }
-    } else {
-        for (int w = 0; w < 2; ++w) {
-            Vec2 c;
-            for (size_t k = 0; k < samples; ++k) c = add(c, conj_mul(a[k], b[w == 0 ? k : samples - 1 - k]));
-            correlation[w] = {scaled(c, 1.0 / (double)samples)};
-        }
-    }
-    // |C|^2 / (spread_a * spread_b) is the share of the later keyframe that the best similarity
-    // (rotation and scale) of the earlier one explains; the angle of C is that rotation.
-    size_t shifts = correlation[0].size();
-    int best_winding = 0;
-    size_t best_shift = 0;
-    double best_score = -2;
-    std::vector<double> score[2];
-    for (int w = 0; w < 2; ++w) {
-        score[w].resize(shifts);
-        for (size_t s = 0; s < shifts; ++s) {
-            Vec2 c = correlation[w][s];
-            double size = std::sqrt(norm2(c));
-            double explained = spread_a > 0 && spread_b > 0 ? norm2(c) / (spread_a * spread_b) : 0;
-            double turn = size > 0 ? (1 - c.x / size) / 2 : 1;  // 0 for none, 1 for half a turn
-            score[w][s] = explained - kTurnPenalty * turn;
-            if (score[w][s] > best_score) {
-                best_score = score[w][s];
-                best_winding = w;
-                best_shift = s;
-            }
-        }
-    }
-    double shift = 0;  // where the earlier keyframe's first vertex lands on the later, as a fraction
-    if (closed) {
-        const std::vector<double>& m = score[best_winding];
-        double before = m[(best_shift + shifts - 1) % shifts], here = m[best_shift], after = m[(best_shift + 1) % shifts];
-        double curvature = before - 2 * here + after, fraction = 0;
-        if (curvature < 0) fraction = std::clamp(0.5 * (before - after) / curvature, -0.5, 0.5);
-        shift = wrap_unit(((double)best_shift + fraction) / (double)samples);
-    }
-    const Curve& right = rights[best_winding];
+    const Curve& right = alignment.winding == 0 ? scratch.right_canonical : scratch.right_reversed;
 
     // 2. Correspond: positions along the earlier keyframe (the later one's shifted by `shift`).
     size_t nl = left.v.size(), nr = right.v.size();
-    std::vector<double> left_at(nl), right_at(nr);
-    for (size_t i = 0; i < nl; ++i) left_at[i] = left.at[i] / left.length;
-    std::vector<size_t> right_order(nr);
+    scratch.left_at.resize(nl);
+    double* left_at = scratch.left_at.data();
+    double per_left_length = 1 / left.length, per_right_length = 1 / right.length;
+    for (size_t i = 0; i < nl; ++i) left_at[i] = left.at[i] * per_left_length;
+    scratch.right_positions.resize(nr);
+    CurvePosition* positions = scratch.right_positions.data();
     for (size_t j = 0; j < nr; ++j) {
-        right_order[j] = j;
-        right_at[j] = closed ? wrap_unit(right.at[j] / right.length - shift) : right.at[j] / right.length;
+        double at = right.at[j] * per_right_length;
+        positions[j].at = closed ? wrap_unit_from_near(at - shift) : at;
+        positions[j].index = j;
     }
-    std::sort(right_order.begin(), right_order.end(), [&](size_t x, size_t y) { return right_at[x] < right_at[y] || (right_at[x] == right_at[y] && x < y); });
-    std::vector<double> right_sorted(nr);
-    for (size_t q = 0; q < nr; ++q) right_sorted[q] = right_at[right_order[q]];
+    sort_by_merging_runs(scratch.right_positions, scratch.positions_buffer, [](const CurvePosition& x, const CurvePosition& y) {
+        return x.at < y.at || (x.at == y.at && x.index < y.index);
+    });
+    positions = scratch.right_positions.data();  // sorting may have swapped it with its buffer
+    scratch.right_at.resize(nr);
+    double* right_at = scratch.right_at.data();  // by position in sorted order
+    for (size_t q = 0; q < nr; ++q) right_at[q] = positions[q].at;
 
-    std::vector<size_t> partner_of_left(nl, SIZE_MAX);   // position in right_order
-    std::vector<char> right_paired(nr, 0);              // by position in right_order
+    // Pairs of vertices (see partner_on_right), kept only while in the earlier keyframe's order
+    // they also run forward on the later one.
+    scratch.partner_vertex.resize(nl);
+    scratch.anchor_left.resize(nl);
+    scratch.anchor_right.resize(nl);
+    scratch.right_paired.resize(nr);
+    size_t* partner_vertex = scratch.partner_vertex.data();  // by left vertex: the right vertex, or SIZE_MAX
+    double* anchor_left = scratch.anchor_left.data();
+    double* anchor_right = scratch.anchor_right.data();
+    char* right_paired = scratch.right_paired.data();  // by position in sorted order
+    for (size_t q = 0; q < nr; ++q) right_paired[q] = 0;
+    size_t anchors = 0, lower = 0;  // lower: the first position whose value is not below left_at[i]
+    double left_around = closed ? left_at[0] + 1 - left_at[nl - 1] : 1;  // from the last to the first
     for (size_t i = 0; i < nl; ++i) {
-        size_t q = nearest_position(right_sorted, left_at[i], closed);
-        if (nearest_position(left_at, right_sorted[q], closed) != i) continue;
-        double gap = std::min(neighbour_gap(left_at, i, closed), neighbour_gap(right_sorted, q, closed));
-        if (unit_gap(left_at[i], right_sorted[q], closed) < 0.5 * gap) partner_of_left[i] = q;
-    }
-    if (!closed) {  // a polyline's ends always meet
-        for (size_t i = 0; i < nl; ++i)
-            if (partner_of_left[i] == 0 || partner_of_left[i] == nr - 1) partner_of_left[i] = SIZE_MAX;
-        partner_of_left[0] = 0;
-        partner_of_left[nl - 1] = nr - 1;
-    }
-    // Pairs in the earlier keyframe's order must also run forward on the later one.
-    std::vector<double> anchor_left, anchor_right;
-    for (size_t i = 0; i < nl; ++i) {
-        size_t q = partner_of_left[i];
-        if (q == SIZE_MAX) continue;
-        double r = right_sorted[q];
-        if (closed && !anchor_right.empty()) r = anchor_right[0] + wrap_unit(r - anchor_right[0]);
-        if (!anchor_right.empty() && !(r > anchor_right.back())) {
-            partner_of_left[i] = SIZE_MAX;
-            continue;
+        partner_vertex[i] = SIZE_MAX;
+        double x = left_at[i];
+        while (lower < nr && right_at[lower] < x) ++lower;
+        size_t q;
+        if (!closed && (i == 0 || i + 1 == nl)) {  // a polyline's ends always meet
+            q = i + 1 == nl ? nr - 1 : 0;
+        } else {
+            double gap_before = i > 0 ? x - left_at[i - 1] : left_around;
+            double gap_after = i + 1 < nl ? left_at[i + 1] - x : left_around;
+            q = partner_on_right(right_at, nr, x, lower, gap_before, gap_after, closed);
+            if (q == SIZE_MAX) continue;
+            if (!closed && (q == 0 || q + 1 == nr)) continue;  // those are the ends'
         }
-        anchor_left.push_back(left_at[i]);
-        anchor_right.push_back(r);
+        double r = right_at[q];
+        if (closed && anchors > 0) r = anchor_right[0] + wrap_unit_from_near(r - anchor_right[0]);
+        if (anchors > 0 && !(r > anchor_right[anchors - 1])) continue;
+        partner_vertex[i] = positions[q].index;
+        anchor_left[anchors] = x;
+        anchor_right[anchors] = r;
+        ++anchors;
         right_paired[q] = 1;
     }
+    scratch.anchor_left.resize(anchors);
+    scratch.anchor_right.resize(anchors);
 
-    struct Entry {
-        double at;
-        size_t order;  // earlier keyframe's vertices first, then the later one's, each in its order
-        Vec2 a, b;
-    };
-    std::vector<Entry> entries;
-    entries.reserve(nl + nr);
+    // Every vertex of either keyframe with its counterpart on the other, the pairs once.
+    scratch.matched.resize(nl + nr - anchors);
+    MatchedPoint* matched = scratch.matched.data();
+    const Vec2* left_v = left.v.data();
+    const Vec2* right_v = right.v.data();
     for (size_t i = 0; i < nl; ++i) {
-        Vec2 on_right = partner_of_left[i] != SIZE_MAX
-                            ? right.v[right_order[partner_of_left[i]]]
-                            : point_at(right, map_through(anchor_left, anchor_right, left_at[i], closed) + (closed ? shift : 0));
-        entries.push_back({left_at[i], entries.size(), left.v[i], on_right});
+        Vec2 on_right = partner_vertex[i] != SIZE_MAX
+                            ? right_v[partner_vertex[i]]
+                            : point_at(right, map_through(scratch.anchor_left, scratch.anchor_right, left_at[i], closed) + (closed ? shift : 0));
+        set_matched_point(matched[i], left_at[i], i, left_v[i], on_right);
     }
-    for (size_t q = 0; q < nr; ++q) {
+    for (size_t q = 0, k = nl; q < nr; ++q) {
         if (right_paired[q]) continue;
-        double at = map_through(anchor_right, anchor_left, right_sorted[q], closed);
-        entries.push_back({at, entries.size(), point_at(left, at), right.v[right_order[q]]});
+        double at = map_through(scratch.anchor_right, scratch.anchor_left, right_at[q], closed);
+        set_matched_point(matched[k], at, k, point_at(left, at), right_v[positions[q].index]);
+        ++k;
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) { return x.at < y.at || (x.at == y.at && x.order < y.order); });
+    sort_by_merging_runs(scratch.matched, scratch.matched_buffer,
+                         [](const MatchedPoint& x, const MatchedPoint& y) { return x.at < y.at || (x.at == y.at && x.order < y.order); });
 
     // 3. Fit; 4. is evaluate_morph.
-    Correspondence c;
-    c.at.reserve(entries.size());
-    c.a.reserve(entries.size());
-    c.b.reserve(entries.size());
-    for (const Entry& e : entries) {
-        c.at.push_back(e.at);
-        c.a.push_back(e.a);
-        c.b.push_back(e.b);
-    }
-    return fit_morph(c, closed);
+    fit_morph(scratch.matched, closed, m);
 }
 
 // A hash of both keyframes' coordinates: four independent multiply chains, so that it costs about a
@@ -699,13 +1074,18 @@ namespace {
 
 Points improved_polyshape(ShapeType type, const Points& from, const Points& to, double t, InterpolationCache* cache) {
     bool closed = type == ShapeType::Polygon;
-    if (!cache) return evaluate_morph(build_morph(from, to, closed), t);
+    if (!cache) {
+        thread_local Morph morph;  // its memory is reused from call to call
+        build_morph(from, to, closed, morph);
+        return evaluate_morph(morph, t);
+    }
     InterpolationCache::Impl& impl = cache->impl();
     uint64_t key = content_key(type, from, to);
     auto found = impl.entries.find(key);
     if (found != impl.entries.end() && found->second.type == type && found->second.from == from && found->second.to == to)
         return evaluate_morph(found->second.morph, t);
-    Morph morph = build_morph(from, to, closed);
+    Morph morph;
+    build_morph(from, to, closed, morph);
     Points out = evaluate_morph(morph, t);
     if (impl.entries.size() >= InterpolationCache::kCapacity) impl.entries.clear();
     impl.entries[key] = {type, from, to, std::move(morph)};

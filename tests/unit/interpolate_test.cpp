@@ -448,6 +448,76 @@ TEST_CASE("improved mode turns a polygon spinning about its centre without shrin
     }
 }
 
+// The centre the improved morph turns and scales about: the outline's centroid as a wire.
+static Vec2 wire_centre(const Points& p) {
+    Vec2 centre;
+    double perimeter = 0;
+    size_t n = vertex_count(p);
+    for (size_t i = 0; i < n; ++i) {
+        Vec2 a = vertex(p, i), b = vertex(p, (i + 1) % n);
+        double length = distance(a, b);
+        centre.x += length * (a.x + b.x) / 2;
+        centre.y += length * (a.y + b.y) / 2;
+        perimeter += length;
+    }
+    return {centre.x / perimeter, centre.y / perimeter};
+}
+
+static Points scaled_about(const Points& p, Vec2 centre, double scale) {
+    Points out(p.size());
+    for (size_t i = 0; i < vertex_count(p); ++i) {
+        Vec2 v = vertex(p, i);
+        set_vertex(out, i, {centre.x + scale * (v.x - centre.x), centre.y + scale * (v.y - centre.y)});
+    }
+    return out;
+}
+
+// An irregular star: no two positions look alike, however it is turned.
+static Points jagged(std::mt19937& rng, size_t n, double cx, double cy, double radius) {
+    std::uniform_real_distribution<double> jitter(-0.3, 0.3), depth(0.5, 1.0);
+    Points p;
+    for (size_t i = 0; i < n; ++i) {
+        double a = 2 * M_PI * ((double)i + jitter(rng)) / (double)n, r = radius * depth(rng);
+        p.push_back(cx + r * std::cos(a));
+        p.push_back(cy + r * std::sin(a));
+    }
+    return p;
+}
+
+TEST_CASE("improved mode aligns a turned, rescaled and redrawn copy at every sample count") {
+    // Vertex counts that take the alignment through each size of its transforms (32 to 1024
+    // samples, odd and even powers of two), the copy drawn from another vertex, either way round.
+    std::mt19937 rng(31);
+    for (size_t n : {10, 24, 40, 70, 150, 300, 500}) {
+        Points from = jagged(rng, n, 500, 400, 80);
+        Vec2 centre = wire_centre(from), move = {60, -25};
+        Points to = translate(rotated(scaled_about(from, centre, 1.3), centre, 35), move);
+        Points truth = translate(rotated(scaled_about(from, centre, 1.15), centre, 17.5), {move.x / 2, move.y / 2});
+        for (bool reverse : {false, true}) {
+            Points redrawn = shifted_start(to, n / 3);
+            if (reverse) redrawn = reversed_winding(redrawn);
+            Points mid = improved(ShapeType::Polygon, from, redrawn, .5);
+            INFO("vertices " << n << " reversed " << reverse);
+            REQUIRE(vertex_count(mid) == n);  // every vertex paired with its copy
+            CHECK(std::fabs(polygon_area(mid)) == Approx(std::fabs(polygon_area(truth))).epsilon(1e-9));
+            CHECK(on_outline(truth, mid, 1e-6));
+        }
+    }
+}
+
+TEST_CASE("improved mode gives the same shape whatever it computed before") {
+    // Its working memory is reused from call to call: nothing may carry over.
+    std::mt19937 rng(41);
+    Points from = blob(rng, 30, 100, 100, 40, 0), to = shifted_start(blob(rng, 26, 130, 90, 45, 25), 4);
+    Points big_from = blob(rng, 300, 0, 0, 200, 0), big_to = reversed_winding(blob(rng, 420, 50, 20, 180, 70));
+    Points line = {0, 0, 10, 5, 20, 0, 30, 8}, other_line = {5, 20, 15, 28, 25, 20, 35, 30, 45, 22};
+    Points first = improved(ShapeType::Polygon, from, to, .4);
+    CHECK(!improved(ShapeType::Polygon, big_from, big_to, .6).empty());
+    CHECK(!improved(ShapeType::Polyline, line, other_line, .3).empty());
+    CHECK(!improved(ShapeType::Polygon, {5, 5}, big_to, .5).empty());
+    CHECK(improved(ShapeType::Polygon, from, to, .4) == first);
+}
+
 TEST_CASE("improved mode moves a polyline's ends to the other keyframe's ends") {
     Points from = {0, 0, 10, 0, 20, 0}, to = {0, 10, 5, 15, 10, 10, 15, 15, 20, 10};
     Points mid = improved(ShapeType::Polyline, from, to, .5);
