@@ -19,21 +19,32 @@ uniform float u_half_width;
 in vec2 a_pos;
 in vec2 a_normal;
 in vec4 a_colour;
+in float a_dash;
 out vec4 v_colour;
+out float v_dash;
 void main() {
     vec2 s = u_offset + a_pos * u_zoom + a_normal * u_half_width;
     gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
     v_colour = a_colour;
+    v_dash = a_dash < 0.0 ? -1.0 : a_dash * u_zoom;
 }
 )";
 
 constexpr const char* kFragmentShader = R"(
+uniform float u_dash_period;
 in vec4 v_colour;
+in float v_dash;
 out vec4 o_colour;
-void main() { o_colour = v_colour; }
+void main() {
+    // Occluded shapes' outlines are dashed: v_dash is the distance along the outline, in screen pixels.
+    if (v_dash >= 0.0 && mod(v_dash, u_dash_period) > 0.6 * u_dash_period) discard;
+    o_colour = v_colour;
+}
 )";
 
 constexpr uint32_t kFillAlpha = 60;
+constexpr uint32_t kOccludedFillAlpha = 25;
+constexpr float kSolid = -1.0f;
 
 uint32_t with_alpha(uint32_t colour, uint32_t alpha) { return (colour & 0x00ffffffu) | (alpha << 24); }
 
@@ -49,16 +60,17 @@ const std::vector<uint32_t>& ShapeBatch::polygon_triangles(const Object& o, bool
     return m.triangles;
 }
 
-void ShapeBatch::add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour) {
+void ShapeBatch::add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, bool occluded) {
     uint32_t base = (uint32_t)vertices_.size();
-    uint32_t fill = with_alpha(colour, kFillAlpha);
-    for (size_t i = 0; i + 1 < pts.size(); i += 2) vertices_.push_back({(float)pts[i], (float)pts[i + 1], 0, 0, fill});
+    uint32_t fill = with_alpha(colour, occluded ? kOccludedFillAlpha : kFillAlpha);
+    for (size_t i = 0; i + 1 < pts.size(); i += 2) vertices_.push_back({(float)pts[i], (float)pts[i + 1], 0, 0, fill, kSolid});
     for (uint32_t t : triangles) indices_.push_back(base + t);
 }
 
-void ShapeBatch::add_outline(const std::vector<double>& pts, bool closed, uint32_t colour) {
+void ShapeBatch::add_outline(const std::vector<double>& pts, bool closed, uint32_t colour, bool dashed) {
     size_t n = pts.size() / 2;
     size_t segments = closed ? n : (n ? n - 1 : 0);
+    double along = 0;  // image pixels from the first vertex, for dashes
     for (size_t i = 0; i < segments; ++i) {
         double ax = pts[2 * i], ay = pts[2 * i + 1], bx = pts[2 * ((i + 1) % n)], by = pts[2 * ((i + 1) % n) + 1];
         double dx = bx - ax, dy = by - ay, len = std::hypot(dx, dy);
@@ -67,10 +79,12 @@ void ShapeBatch::add_outline(const std::vector<double>& pts, bool closed, uint32
         // it so that corners close.
         float nx = (float)(-dy / len), ny = (float)(dx / len), ex = (float)(dx / len), ey = (float)(dy / len);
         uint32_t base = (uint32_t)vertices_.size();
-        vertices_.push_back({(float)ax, (float)ay, nx - ex, ny - ey, colour});
-        vertices_.push_back({(float)ax, (float)ay, -nx - ex, -ny - ey, colour});
-        vertices_.push_back({(float)bx, (float)by, nx + ex, ny + ey, colour});
-        vertices_.push_back({(float)bx, (float)by, -nx + ex, -ny + ey, colour});
+        float da = dashed ? (float)along : kSolid, db = dashed ? (float)(along + len) : kSolid;
+        along += len;
+        vertices_.push_back({(float)ax, (float)ay, nx - ex, ny - ey, colour, da});
+        vertices_.push_back({(float)ax, (float)ay, -nx - ex, -ny - ey, colour, da});
+        vertices_.push_back({(float)bx, (float)by, nx + ex, ny + ey, colour, db});
+        vertices_.push_back({(float)bx, (float)by, -nx + ex, -ny + ey, colour, db});
         indices_.insert(indices_.end(), {base, base + 1, base + 2, base + 1, base + 3, base + 2});
     }
 }
@@ -89,24 +103,25 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
                 size_t n = outline.size() / 2;
                 fan.clear();
                 for (uint32_t i = 1; i + 1 < n; ++i) fan.insert(fan.end(), {0, i, i + 1});
-                add_fill(outline, fan, s.colour);
-                add_outline(outline, true, s.colour);
+                add_fill(outline, fan, s.colour, o.occluded);
+                add_outline(outline, true, s.colour, o.occluded);
                 break;
             }
             case ShapeType::Polygon:
-                add_fill(o.points, polygon_triangles(o, false), s.colour);
-                add_outline(o.points, true, s.colour);
+                add_fill(o.points, polygon_triangles(o, false), s.colour, o.occluded);
+                add_outline(o.points, true, s.colour, o.occluded);
                 break;
-            case ShapeType::Polyline: add_outline(o.points, false, s.colour); break;
+            case ShapeType::Polyline: add_outline(o.points, false, s.colour, o.occluded); break;
             case ShapeType::Points:
                 for (size_t i = 0; i + 1 < o.points.size(); i += 2) {
                     // A small diamond of constant screen size around each point.
                     uint32_t base = (uint32_t)vertices_.size();
                     float x = (float)o.points[i], y = (float)o.points[i + 1];
-                    vertices_.push_back({x, y, 0, -5.0f, s.colour});
-                    vertices_.push_back({x, y, 5.0f, 0, s.colour});
-                    vertices_.push_back({x, y, 0, 5.0f, s.colour});
-                    vertices_.push_back({x, y, -5.0f, 0, s.colour});
+                    uint32_t colour = o.occluded ? with_alpha(s.colour, 110) : s.colour;
+                    vertices_.push_back({x, y, 0, -5.0f, colour, kSolid});
+                    vertices_.push_back({x, y, 5.0f, 0, colour, kSolid});
+                    vertices_.push_back({x, y, 0, 5.0f, colour, kSolid});
+                    vertices_.push_back({x, y, -5.0f, 0, colour, kSolid});
                     indices_.insert(indices_.end(), {base, base + 1, base + 2, base, base + 2, base + 3});
                 }
                 break;
@@ -124,12 +139,13 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
 
 bool ShapeBatch::ensure_program() {
     if (program_) return true;
-    program_ = link_program(kVertexShader, kFragmentShader, {"a_pos", "a_normal", "a_colour"});
+    program_ = link_program(kVertexShader, kFragmentShader, {"a_pos", "a_normal", "a_colour", "a_dash"});
     if (!program_) return false;
     u_offset_ = glGetUniformLocation(program_, "u_offset");
     u_zoom_ = glGetUniformLocation(program_, "u_zoom");
     u_screen_ = glGetUniformLocation(program_, "u_screen");
     u_half_width_ = glGetUniformLocation(program_, "u_half_width");
+    u_dash_period_ = glGetUniformLocation(program_, "u_dash_period");
     glGenVertexArrays(1, &vao_);
     glGenBuffers(1, &vbo_);
     glGenBuffers(1, &ebo_);
@@ -139,9 +155,11 @@ bool ShapeBatch::ensure_program() {
     glEnableVertexAttribArray(0);
     glEnableVertexAttribArray(1);
     glEnableVertexAttribArray(2);
+    glEnableVertexAttribArray(3);
     glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), (void*)offsetof(Vertex, x));
     glVertexAttribPointer(1, 2, GL_FLOAT, GL_FALSE, sizeof(Vertex), (void*)offsetof(Vertex, nx));
     glVertexAttribPointer(2, 4, GL_UNSIGNED_BYTE, GL_TRUE, sizeof(Vertex), (void*)offsetof(Vertex, colour));
+    glVertexAttribPointer(3, 1, GL_FLOAT, GL_FALSE, sizeof(Vertex), (void*)offsetof(Vertex, dash));
     glBindVertexArray(0);
     return true;
 }
@@ -161,6 +179,7 @@ void ShapeBatch::draw(const View& view, Rect vp, double scale, int fb_w, int fb_
     glUniform1f(u_zoom_, (float)(view.zoom * scale));
     glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
     glUniform1f(u_half_width_, (float)(0.75 * scale));
+    glUniform1f(u_dash_period_, (float)(kDashPeriod * scale));
     glEnable(GL_BLEND);
     glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
     glDisable(GL_CULL_FACE);

@@ -13,6 +13,9 @@
 
 namespace pm {
 
+// Outlines of occluded shapes are dashed (as in CVAT), this many CSS pixels per dash and gap.
+constexpr double kDashPeriod = 10.0;
+
 struct BatchShape {
     const Object* object;
     uint32_t colour;  // RGBA8 as ImGui packs it (R in the low byte)
@@ -41,6 +44,7 @@ private:
         float x, y;    // image pixels
         float nx, ny;  // outline offset direction in screen pixels per unit of half-width; 0 for fills
         uint32_t colour;
+        float dash;    // distance along a dashed outline in image pixels; -1: solid
     };
     struct Mesh { std::vector<double> points; std::vector<uint32_t> triangles; };
     std::vector<Vertex> vertices_;
@@ -48,11 +52,11 @@ private:
     std::unordered_map<std::string, Mesh> meshes_;
     bool dirty_ = false;
     unsigned program_ = 0, vao_ = 0, vbo_ = 0, ebo_ = 0;
-    int u_offset_ = -1, u_zoom_ = -1, u_screen_ = -1, u_half_width_ = -1;
+    int u_offset_ = -1, u_zoom_ = -1, u_screen_ = -1, u_half_width_ = -1, u_dash_period_ = -1;
 
     bool ensure_program();
-    void add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour);
-    void add_outline(const std::vector<double>& pts, bool closed, uint32_t colour);
+    void add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, bool occluded);
+    void add_outline(const std::vector<double>& pts, bool closed, uint32_t colour, bool dashed);
 };
 
 }  // namespace pm

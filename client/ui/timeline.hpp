@@ -22,7 +22,6 @@ public:
 private:
     struct KeyframeDrag { std::string track_id; long long from = 0; };
     std::optional<KeyframeDrag> dragging_;
-    bool scrubbing_ = false;
 
     long long frame_at(float x, float x0, float width, long long frames) const;
 };

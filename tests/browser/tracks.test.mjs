@@ -2,7 +2,7 @@
 // become keyframes where they are changed, interpolated in between, read back through the API.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, view } from './harness.mjs';
+import { startServer, launchBrowser, openPage, view, decodePng } from './harness.mjs';
 
 let server; let browser; let page; let v;
 const FRAMES = 12;
@@ -224,4 +224,45 @@ test('S splits the selected track at this frame and Shift+Delete deletes it from
   assert.equal((await state(9)).length, 0);
   assert.equal((await state(8)).length, 1);
   assert.deepEqual(await page.evaluate(() => changes), ['draw rectangle', 'split track', 'delete track from frame 9']);
+});
+
+test('an occluded track is drawn with a dashed outline, solid on the frames before', async () => {
+  // Which screen pixels of the top edge's row (±1 row) the outline covers, against the frame drawn
+  // with no shapes at all (every frame shows the same image).
+  const shot = async () => decodePng(await page.screenshot());
+  const background = await shot();
+  const edgeCoverage = (img) => {
+    const y = Math.round(v.offsetY + 100 * v.zoom);
+    const x0 = Math.round(v.offsetX + 110 * v.zoom); const x1 = Math.round(v.offsetX + 190 * v.zoom);
+    const covered = [];
+    for (let x = x0; x < x1; x++) {
+      let diff = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        const i = ((y + dy) * img.width + x) * 4;
+        diff = Math.max(diff, Math.abs(img.rgba[i] - background.rgba[i]) + Math.abs(img.rgba[i + 1] - background.rgba[i + 1]) + Math.abs(img.rgba[i + 2] - background.rgba[i + 2]));
+      }
+      covered.push(diff > 60);
+    }
+    const gaps = covered.filter((c, i) => !c && (i === 0 || covered[i - 1])).length;
+    return { fraction: covered.filter(Boolean).length / covered.length, gaps };
+  };
+  await page.evaluate(() => polymark.setTool('rectangle', 'car', { track: true }));
+  await drag([100, 100], [200, 160]);
+  const id = (await tracks())[0].id;
+  await goTo(4);
+  await page.evaluate((i) => polymark.select([i]), id);
+  await press('q');
+  for (const selected of [false, true]) {
+    await goTo(2);
+    await page.evaluate(([i, s]) => polymark.select(s ? [i] : []), [id, selected]);
+    await frames();
+    const solid = edgeCoverage(await shot());
+    await goTo(6);
+    await page.evaluate(([i, s]) => polymark.select(s ? [i] : []), [id, selected]);
+    await frames();
+    const dashed = edgeCoverage(await shot());
+    const what = selected ? 'selected' : 'not selected';
+    assert.ok(solid.fraction > 0.95 && solid.gaps === 0, `${what}, frame 2 (visible): ${JSON.stringify(solid)}`);
+    assert.ok(dashed.fraction > 0.4 && dashed.fraction < 0.8 && dashed.gaps >= 4, `${what}, frame 6 (occluded): ${JSON.stringify(dashed)}`);
+  }
 });
