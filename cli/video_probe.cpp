@@ -1,7 +1,7 @@
 // polymark_video_probe: indexes a video file the way the browser will, reading only the byte
 // ranges the VideoIndexer asks for (in chunks, as HTTP Range requests would), and prints the
-// index as JSON on stdout. Exit status: 0 indexed, 1 the file is not indexable (the reason on
-// stderr), 2 usage or I/O error.
+// index as JSON on stdout. Exit status: 0 indexed (a file cut short in its media data too, with a
+// warning on stderr), 1 the file is not indexable (the reason on stderr), 2 usage or I/O error.
 //
 //   polymark_video_probe [--chunk BYTES] FILE
 #include "polymark/video_index.hpp"
@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
                      e.path.empty() ? "" : " in ", e.path.c_str());
         return 1;
     }
+    if (const auto& cut = indexer.index().truncated)
+        std::fprintf(stderr, "polymark_video_probe: %s: warning: %s [%s in %s]; the frames before the cut are indexed\n", path, cut->message.c_str(),
+                     cut->code.c_str(), cut->path.c_str());
     print_index(indexer.index(), file_size, bytes_read, reads);
     return 0;
 }

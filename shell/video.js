@@ -91,7 +91,6 @@
   const HELD_BACK_MAX = 8;            // pictures a decoder may hold back for reordering
   const SKIP_KEEPS_BEHIND = 4;        // frames behind a forward seek decoded anyway (a step back)
   const ELEMENT_SEEK_TIMEOUT_MS = 15000;
-  const PRETEND_SIZE = 2 ** 52;       // see indexFile(): a truncated MP4 is indexed from its 'moov'
 
   const scriptBase = (global.document && document.currentScript && document.currentScript.src)
     ? new URL('.', document.currentScript.src).href : null;
@@ -265,25 +264,16 @@
   // [SECTION] the index
 
   // Drives the wasm indexer with Range reads; returns the index as typed arrays.
+  // A file cut short in its media data is indexed with a warning: the frames before the cut show,
+  // the frames whose bytes are missing fail one by one ("missing_bytes").
   async function indexFile(mod, reader, file, realSize) {
-    let result = await runIndexer(mod, reader, realSize);
-    const warnings = [];
-    // The demuxer refuses a whole MP4 when a sample lies past the end of the file, but a file cut
-    // short in its media data still holds every frame before the cut. When the sample tables
-    // ('moov') were read whole, index again from them, as if the file were long enough, and let
-    // the frames whose bytes are missing fail one by one ("missing_bytes").
-    if (result.error && result.error.code === 'truncated' && /stbl$/.test(result.error.path || '')) {
-      const lenient = await runIndexer(mod, reader, PRETEND_SIZE);
-      if (!lenient.error) {
-        warnings.push({ code: 'truncated', message: `${file}: ${result.error.message}; the frames before the cut can still be shown` });
-        result = lenient;
-      }
-    }
+    const result = await runIndexer(mod, reader, realSize);
     if (result.error) {
       const e = result.error;
       throw new PolymarkVideoError(e.code || 'corrupt', file, `cannot index the video: ${e.message}`, { path: e.path });
     }
-    result.warnings = warnings;
+    const cut = result.info.truncated;
+    result.warnings = cut ? [{ code: 'truncated', message: `${file}: ${cut.message}; the frames before the cut can still be shown` }] : [];
     return result;
   }
 

@@ -55,6 +55,16 @@ void append_json_string(std::string& out, const std::string& s) {
     out += '"';
 }
 
+void append_error(std::string& out, const pm::Error& e) {
+    out += "{\"code\":";
+    append_json_string(out, e.code);
+    out += ",\"path\":";
+    append_json_string(out, e.path);
+    out += ",\"message\":";
+    append_json_string(out, e.message);
+    out += '}';
+}
+
 void append_number(std::string& out, double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -109,7 +119,8 @@ EMSCRIPTEN_KEEPALIVE int pm_video_feed(int handle, double offset, const uint8_t*
 }
 
 // Once done: the index header as JSON {container, codec, description (hex), codedWidth,
-// codedHeight, timescale, durationSeconds, frameCount, sampleCount}; null otherwise.
+// codedHeight, timescale, durationSeconds, frameCount, sampleCount, truncated (an error
+// {code, path, message} when the file is cut short, else null)}; null otherwise.
 EMSCRIPTEN_KEEPALIVE const char* pm_video_info(int handle) {
     Slot* slot = find(handle);
     if (!slot || !slot->indexer->done()) return nullptr;
@@ -140,6 +151,9 @@ EMSCRIPTEN_KEEPALIVE const char* pm_video_info(int handle) {
     append_number(out, double(index.frames.size()));
     out += ",\"sampleCount\":";
     append_number(out, double(index.samples.size()));
+    out += ",\"truncated\":";
+    if (index.truncated) append_error(out, *index.truncated);
+    else out += "null";
     out += '}';
     return out.c_str();
 }
@@ -186,15 +200,9 @@ EMSCRIPTEN_KEEPALIVE const double* pm_video_samples(int handle) {
 EMSCRIPTEN_KEEPALIVE const char* pm_video_error(int handle) {
     Slot* slot = find(handle);
     if (!slot || slot->indexer->state() != pm::IndexerState::failed) return nullptr;
-    const pm::Error& e = slot->indexer->error();
     std::string& out = slot->text;
-    out = "{\"code\":";
-    append_json_string(out, e.code);
-    out += ",\"path\":";
-    append_json_string(out, e.path);
-    out += ",\"message\":";
-    append_json_string(out, e.message);
-    out += '}';
+    out.clear();
+    append_error(out, slot->indexer->error());
     return out.c_str();
 }
 

@@ -415,6 +415,7 @@ struct VideoIndexer::Impl {
     std::vector<uint8_t> first_frame_start;  // a few bytes of the first frame: VP9 profile and bit depth
 
     explicit Impl(uint64_t size) : file_size(size) {
+        index.file_size = size;
         if (file_size == 0) {
             fail("empty_file", "", "the file is empty (0 bytes)");
             return;
@@ -434,6 +435,11 @@ struct VideoIndexer::Impl {
         return Step::stop;
     }
     Step fail(const Error& e) { return fail(e.code, e.path, e.message); }
+    // The media data is cut short: not a failure, the frames before the cut are still shown. The
+    // first cut found is the one reported.
+    void note_truncation(std::string path, std::string message) {
+        if (!index.truncated) index.truncated = Error{"truncated", std::move(path), std::move(message)};
+    }
 
     // The bytes [offset, offset + size) if fed already, else nullptr (and they are asked for).
     const uint8_t* require(uint64_t offset, uint64_t size, uint64_t useful = 0) {
@@ -602,6 +608,12 @@ struct VideoIndexer::Impl {
         }
         if (size < header)
             return fail("corrupt", name, "box '" + name + "' " + at_offset(pos) + " claims " + std::to_string(size) + " bytes, less than its own header");
+        if (size > left && have_moov) {
+            // The sample tables are read: what is cut off is media data (or a later fragment).
+            note_truncation(name, "box '" + name + "' " + at_offset(pos) + " claims " + std::to_string(size) + " bytes, but the file ends " +
+                                      std::to_string(left) + " bytes after it starts (file size " + std::to_string(file_size) + "): the file is truncated");
+            return mp4_end_of_file();
+        }
         if (size > left)
             return fail("truncated", name, "box '" + name + "' " + at_offset(pos) + " claims " + std::to_string(size) +
                                                " bytes, but the file ends " + std::to_string(left) + " bytes after it starts (file size " +
@@ -983,8 +995,8 @@ struct VideoIndexer::Impl {
             for (uint32_t k = 0; k < per_chunk && s < count; ++k, ++s) {
                 uint32_t size = sample_size_at(s);
                 if (offset > file_size || size > file_size - offset)
-                    return failed_with("truncated", stbl, "sample " + std::to_string(s) + " (" + std::to_string(size) + " bytes " + at_offset(offset) +
-                                                              ") lies beyond the end of the " + std::to_string(file_size) + "-byte file: the media data is truncated");
+                    note_truncation(stbl, "sample " + std::to_string(s) + " (" + std::to_string(size) + " bytes " + at_offset(offset) +
+                                              ") lies beyond the end of the " + std::to_string(file_size) + "-byte file: the media data is truncated");
                 samples[s].offset = offset;
                 samples[s].size = size;
                 offset += size;
@@ -1110,8 +1122,8 @@ struct VideoIndexer::Impl {
                     }
                     if (run_flags & 0x800) { composition_offset = int32_t(be32(q)); q += 4; }
                     if (data > file_size || size > file_size - data)
-                        return failed_with("truncated", run.path, "fragment sample (" + std::to_string(size) + " bytes " + at_offset(data) +
-                                                                      ") lies beyond the end of the " + std::to_string(file_size) + "-byte file");
+                        note_truncation(run.path, "fragment sample (" + std::to_string(size) + " bytes " + at_offset(data) +
+                                                      ") lies beyond the end of the " + std::to_string(file_size) + "-byte file: the media data is truncated");
                     sample.offset = data;
                     sample.size = size;
                     sample.duration = duration;
@@ -1151,6 +1163,13 @@ struct VideoIndexer::Impl {
         ebml::Read r = ebml::read_header(p, size_t(std::min<uint64_t>(left, 12)), h);
         if (r == ebml::Read::ok) return h;
         std::string parent = levels.empty() ? "the file" : std::string("'") + ebml::name(levels.back().id) + "'";
+        if (r != ebml::Read::invalid && in_segment && limit == file_size) {
+            note_truncation(webm_path(0), "an element header " + at_offset(pos) + " is cut off by the end of the " + std::to_string(file_size) +
+                                              "-byte file: the file is truncated");
+            pos = file_size;
+            step = Step::progress;
+            return std::nullopt;
+        }
         step = r == ebml::Read::invalid
                    ? fail("corrupt", webm_path(0), "an invalid element header " + at_offset(pos) + " inside " + parent)
                    : fail("truncated", webm_path(0), "an element header " + at_offset(pos) + " is cut off by the end of " + parent);
@@ -1195,10 +1214,23 @@ struct VideoIndexer::Impl {
         uint64_t end = h.unknown_size ? limit : data + h.size;
         if (!h.unknown_size && (h.size > limit - std::min(limit, data) || data > limit)) {
             bool past_file = data > file_size || h.size > file_size - data;
-            return fail(past_file ? "truncated" : "corrupt", webm_path(h.id),
-                        std::string("element '") + ebml::name(h.id) + "' " + at_offset(pos) + " claims " + std::to_string(h.size) + " bytes, but " +
-                            (past_file ? "the file ends at " + std::to_string(file_size) + ": the file is truncated"
-                                       : std::string("its parent '") + ebml::name(parent) + "' ends at " + std::to_string(limit)));
+            if (past_file && limit == file_size && (in_segment || h.id == ebml::kSegment)) {
+                // Cut short in the middle of the Segment: what came before still counts. The
+                // Segment and a Cluster are read up to the cut; any other element is dropped.
+                note_truncation(webm_path(h.id), std::string("element '") + ebml::name(h.id) + "' " + at_offset(pos) + " claims " + std::to_string(h.size) +
+                                                     " bytes, but the file ends at " + std::to_string(file_size) + ": the file is truncated");
+                if (h.id == ebml::kSegment || h.id == ebml::kCluster) {
+                    end = file_size;
+                } else {
+                    pos = file_size;
+                    return Step::progress;
+                }
+            } else {
+                return fail(past_file ? "truncated" : "corrupt", webm_path(h.id),
+                            std::string("element '") + ebml::name(h.id) + "' " + at_offset(pos) + " claims " + std::to_string(h.size) + " bytes, but " +
+                                (past_file ? "the file ends at " + std::to_string(file_size) + ": the file is truncated"
+                                           : std::string("its parent '") + ebml::name(parent) + "' ends at " + std::to_string(limit)));
+            }
         }
 
         if (levels.empty()) {

@@ -57,7 +57,18 @@ struct VideoIndex {
     double duration_seconds = 0;           // end of the last frame
     std::vector<VideoSample> samples;      // decode order
     std::vector<VideoFrame> frames;        // presentation order
+    // Set when the file ends before its media data does (a download or a recording cut short):
+    // the frames whose samples lie inside the file still decode. MP4 keeps every sample its
+    // tables describe (those past the end cannot be read: see sample_in_file); WebM keeps the
+    // blocks before the cut.
+    std::optional<Error> truncated;
+    uint64_t file_size = 0;
 };
+
+// Whether every byte of the sample lies inside the file (false past the cut of a truncated file).
+inline bool sample_in_file(const VideoIndex& index, const VideoSample& s) {
+    return s.offset <= index.file_size && s.size <= index.file_size - s.offset;
+}
 
 // The samples to feed a decoder, in decode order, to get frame n: samples[first..last] inclusive,
 // starting at a keyframe, then flush. The decoder also outputs the other frames of that run;

@@ -44,6 +44,10 @@ function makeBrokenFiles(dir) {
   const whole = fs.readFileSync(faststart);
   fs.writeFileSync(path.join(dir, 'truncated.mp4'), whole.subarray(0, Math.floor(whole.length * 0.6)));
   files['truncated.mp4'] = path.join(dir, 'truncated.mp4');
+  // The VP9 WebM (120 frames) cut in the middle of a cluster.
+  const webm = fs.readFileSync(path.join(dir, 'vp9.webm'));
+  fs.writeFileSync(path.join(dir, 'truncated.webm'), webm.subarray(0, Math.floor(webm.length * 0.6)));
+  files['truncated.webm'] = path.join(dir, 'truncated.webm');
   // The same file with one keyframe's bytes overwritten: that GOP cannot be decoded.
   const packets = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pos,size,flags', '-of', 'csv=p=0', faststart], { encoding: 'utf8' })
     .trim().split('\n').map((line) => { const [size, pos, flags] = line.split(','); return { size: Number(size), pos: Number(pos), key: flags.startsWith('K') }; });
@@ -393,6 +397,18 @@ test('a truncated MP4: the frames before the cut decode, the frames whose bytes 
   assert.equal(e.file, 'truncated.mp4');
   assert.ok(Number.isInteger(e.frame));
   assert.match(e.message, new RegExp(`^truncated\\.mp4: frame ${e.frame} `));
+  await closeSource(opened.id);
+});
+
+test('a truncated WebM: the frames before the cut are indexed and decode, with a warning naming the file', async () => {
+  const opened = await openSource('truncated.webm');
+  assert.equal(opened.error, undefined, JSON.stringify(opened.error));
+  assert.ok(opened.frameCount >= 50 && opened.frameCount < 120, `${opened.frameCount} frames indexed`);
+  assert.equal(opened.warnings[0].code, 'truncated');
+  assert.match(opened.warnings[0].message, /^truncated\.webm: .*truncated/);
+  const frames = Array.from({ length: opened.frameCount }, (_, n) => n);
+  const r = await visit(opened.id, [...frames, 0]);
+  assert.deepEqual(r.shown, [...frames, 0]);
   await closeSource(opened.id);
 });
 

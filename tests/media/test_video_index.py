@@ -314,11 +314,29 @@ class BrokenFilesAreClearErrors(unittest.TestCase):
     def test_an_empty_file_is_named_empty(self):
         self.broken("empty.mp4", b"", "empty")
 
-    def test_a_webm_cut_inside_a_cluster_is_truncated(self):
+    def test_a_webm_cut_inside_a_cluster_keeps_the_frames_before_the_cut_with_a_warning(self):
         folder, _ = media()
-        with open(os.path.join(folder, "vp9.webm"), "rb") as f:
+        whole_path = os.path.join(folder, "vp9.webm")
+        with open(whole_path, "rb") as f:
             data = f.read()
-        self.broken("cut.webm", data[:len(data) // 2], "truncated", "offset")
+        whole = json.loads(run_probe(whole_path).stdout)
+        scratch = tempfile.mkdtemp(prefix="polymark-cut-")
+        try:
+            path = os.path.join(scratch, "cut.webm")
+            with open(path, "wb") as f:
+                f.write(data[:len(data) // 2])
+            result = run_probe(path)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("warning", result.stderr)
+        self.assertIn("truncated", result.stderr)
+        self.assertIn("offset", result.stderr)
+        cut = json.loads(result.stdout)
+        self.assertTrue(0 < len(cut["frames"]) < len(whole["frames"]), len(cut["frames"]))
+        # The frames kept are the whole file's first frames, each wholly inside the cut file.
+        self.assertEqual(cut["frames"], whole["frames"][:len(cut["frames"])])
+        self.assertTrue(all(f["offset"] + f["size"] <= len(data) // 2 for f in cut["frames"]))
 
     def test_every_prefix_and_byte_flip_of_a_small_file_ends_cleanly(self):
         folder, _ = media()

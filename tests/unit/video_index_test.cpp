@@ -508,15 +508,23 @@ TEST_CASE("a table claiming more entries than its box holds is corrupt") {
     CHECK(index.first_error().path == "moov/trak/mdia/minf/stbl/stts");
 }
 
-TEST_CASE("a sample placed past the end of the file is a truncated error naming the sample") {
+TEST_CASE("an mp4 cut short in its media data indexes every sample and names the first one past the cut") {
     Movie m = bframe_movie();
     m.moov_first = true;
-    Bytes file = make_mp4(m);
-    file.resize(file.size() - 30);
+    Bytes whole = make_mp4(m);
+    Bytes file(whole.begin(), whole.end() - 30);
     auto index = index_of(file);
-    REQUIRE_FALSE(index.ok());
-    CHECK(index.first_error().code == "truncated");
-    CHECK(index.first_error().message.find("sample 5") != std::string::npos);
+    REQUIRE(index.ok());
+    REQUIRE(index.value().truncated);
+    CHECK(index.value().truncated->code == "truncated");
+    CHECK(index.value().truncated->message.find("sample 5") != std::string::npos);
+    // The same frames as the whole file; only the samples past the cut are out of the file.
+    auto full = index_of(whole);
+    REQUIRE(full.ok());
+    CHECK_FALSE(full.value().truncated);
+    CHECK(index.value().frames.size() == full.value().frames.size());
+    const auto& samples = index.value().samples;
+    for (size_t s = 0; s < samples.size(); ++s) CHECK(sample_in_file(index.value(), samples[s]) == (s < 5));
 }
 
 TEST_CASE("empty, random and unknown files are errors, never crashes") {
@@ -606,14 +614,18 @@ TEST_CASE("laced video blocks are refused with a clear error") {
     CHECK(index.first_error().path == "Segment/Cluster/SimpleBlock");
 }
 
-TEST_CASE("a webm cut inside a cluster is a truncated error") {
+TEST_CASE("a webm cut inside a cluster keeps the blocks before the cut and says it is truncated") {
     Webm w;
     w.clusters = cluster(0, {simple_block(0, true, vp9_key_frame()), simple_block(40, false, vp9_inter_frame())});
     Bytes file = make_webm(w);
     file.resize(file.size() - 5);
     auto index = index_of(file);
-    REQUIRE_FALSE(index.ok());
-    CHECK(index.first_error().code == "truncated");
+    REQUIRE(index.ok());
+    REQUIRE(index.value().truncated);
+    CHECK(index.value().truncated->message.find("the file is truncated") != std::string::npos);
+    REQUIRE(index.value().frames.size() == 1);
+    CHECK(index.value().samples[0].keyframe);
+    CHECK(sample_in_file(index.value(), index.value().samples[0]));
 }
 
 TEST_CASE("an unknown video codec in a webm is unsupported, a file without video has no video track") {
