@@ -5,22 +5,60 @@ Usage:
     serve.py [--bind 127.0.0.1] [--port 8080] [--db ./polymark.sqlite]
              [--web ./build-web/dist] [--media-root <db dir>/media]
              [--import DIR ...] [--quiet]
+             [--token TOKEN ...] [--tokens-file FILE] [--max-body BYTES]
+             [--cors-origin ORIGIN ...] [--tls-cert FILE --tls-key FILE]
 
 On start it imports every --import DIR, then prints exactly one line to stdout,
-``polymark: serving http://HOST:PORT/``, and serves until interrupted.
-``--port 0`` picks a free port (the printed line carries the real one).
+``polymark: serving http://HOST:PORT/`` (``https://`` with TLS), and serves
+until interrupted. ``--port 0`` picks a free port (the printed line carries
+the real one). It listens on 127.0.0.1 unless ``--bind`` says otherwise.
 
-Routes (GET and HEAD; any other method on a known route is 405 with ``Allow``):
-    /api/tasks                    {"tasks":[{"id","name","media_count","frames"}]}
-    /api/tasks/{id}               the stored task v1 JSON (media urls -> /media/...)
-    /api/tasks/{id}/annotations   {"revision": n, "document": {...}}, ETag "rev-n"
-    /api/...                      anything else: 404
-    /media/...                    files under --media-root (Cache-Control: max-age=3600)
-    /...                          static client files under --web (Cache-Control:
-                                  no-cache); "/" and directories serve index.html
+Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204):
+    GET   /api/tasks                    {"tasks":[{"id","name","media_count","frames"}]}
+    POST  /api/tasks                    import a task: {"task": task v1 naming media by
+                                        "file", "files": {name: base64}, "annotations"?:
+                                        document v1} -> 201 {"id","created":true}; the
+                                        same task again 200, other content under that id 409
+    GET   /api/tasks/{id}               the stored task v1 JSON (media urls -> /media/...)
+    GET   /api/tasks/{id}/annotations   {"revision": n, "document": {...}}, ETag "rev-n"
+    GET   ...annotations?since=REV      {"revision","since","changes":[{"kind","id","value"
+                                        (null: deleted),"revision","op_id","user","device"}]}
+    PATCH /api/tasks/{id}/annotations   apply operations (the sync protocol, below)
+    PUT   /api/tasks/{id}/annotations   replace the document; needs If-Match: "rev-n"
+                                        (428 without, 412 when n is not current)
+    GET   /api/tasks/{id}/history?after=REV&limit=N
+                                        {"entries":[{"revision","op_id","kind","id","op",
+                                        "user","device","at","base_revision"}]} oldest first
+    /api/...                            anything else: 404
+    /media/...                          files under --media-root (Cache-Control: max-age=3600)
+    /...                                static client files under --web (Cache-Control:
+                                        no-cache); "/" and directories serve index.html
 
 API replies are JSON (``application/json; charset=utf-8``, ``Cache-Control:
-no-store``); errors are ``{"error":{"code":..., "message":...}}``.
+no-store``); errors are ``{"error":{"code":..., "message":...}}``, plus
+``"path"`` (a JSON pointer into the request body) when the body is invalid.
+
+Sync protocol (docs/SCHEMA.md, "Sync protocol"): a PATCH body is
+``{"base_revision", "user", "device", "operations":[{"op_id", "kind":
+"object"|"track", "op": "create"|"update"|"delete", "id", "value", "index"}]}``
+(user and device may come from X-Polymark-User / X-Polymark-Device; a token
+that names a user wins). One request is one transaction: operations whose
+op_id is stored are duplicates (skipped); any other operation conflicts when
+another device changed its item after base_revision, when it creates an
+existing id or updates/deletes a missing item. Any conflict: 409 with
+"conflicts" and nothing applied. Otherwise the new operations are applied and
+the revision grows by exactly one: 200 {"revision","applied","duplicates"}.
+
+Options for serving beyond one's own machine:
+    --token TOKEN / --tokens-file FILE   every /api request (but OPTIONS) needs
+        ``Authorization: Bearer TOKEN``, else 401 with WWW-Authenticate. The
+        file is JSON ``{"token": "user" or null}``. Tokens are compared in
+        constant time and never logged. /media and the client files stay open.
+    --max-body BYTES   larger request bodies get 413 before being read (32 MiB).
+    --cors-origin ORIGIN   (repeatable) cross-origin requests from exactly these
+        origins get Access-Control-Allow-Origin; preflights get the allowed
+        methods and headers. Other origins get no CORS headers. Off by default.
+    --tls-cert FILE --tls-key FILE   serve https (PEM files, TLS 1.2 or newer).
 
 Files are served with explicit MIME types, ``ETag``/``Last-Modified`` (304 on
 ``If-None-Match``/``If-Modified-Since``), single HTTP ranges (206/416,
@@ -35,13 +73,23 @@ name a ``file`` inside DIR instead of a ``url``; optional
 copied to ``<media-root>/<task id>/``. Re-importing an unchanged task changes
 nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
+POST /api/tasks runs the same checks (file names included) on its body.
+
+Storage: SQLite schema version 2 keeps one row per object and track plus a
+change log (see Store); a version 1 database is upgraded on start.
 """
 
 import argparse
+import base64
+import binascii
 import collections
 import email.utils
+import filecmp
 import gzip
+import hashlib
+import hmac
 import json
+import math
 import os
 import posixpath
 import re
@@ -49,14 +97,17 @@ import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import stat
 import sys
+import tempfile
 import threading
+import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -94,6 +145,12 @@ COMPRESSIBLE = {".html", ".htm", ".js", ".mjs", ".css", ".json", ".map", ".txt",
 GZIP_MAX_FILE = 64 * 1024 * 1024      # bigger files are sent as they are
 GZIP_CACHE_BYTES = 128 * 1024 * 1024  # total compressed bytes kept in memory
 CHUNK = 256 * 1024
+DEFAULT_MAX_BODY = 32 * 1024 * 1024   # bytes of one request body (--max-body)
+MAX_OPERATIONS = 10000                # operations in one PATCH
+HISTORY_LIMIT = 10000                 # entries in one history reply (the default and the most)
+OP_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+OP_KEYS = ("op_id", "kind", "op", "id", "value", "index")
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device"
 DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
                      socket.timeout)
 
@@ -101,7 +158,16 @@ DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedErr
 # --------------------------------------------------------------------------- errors
 
 class ImportFailure(Exception):
-    """A task directory could not be imported (reported with exit status 2)."""
+    """Invalid outside data: a task directory (exit status 2) or a request body (400).
+
+    ``code`` is one of the error codes of docs/SCHEMA.md section 7 (or "invalid"),
+    ``pointer`` the JSON pointer of the offending value.
+    """
+
+    def __init__(self, message, code="invalid", pointer_=""):
+        super().__init__(message)
+        self.code = code
+        self.pointer = pointer_
 
 
 class StoreError(Exception):
@@ -112,13 +178,45 @@ class BadPath(Exception):
     """A request path that is malformed (400) rather than merely absent (404)."""
 
 
+class RequestError(Exception):
+    """An API error reply: status, code, message and extra top-level keys."""
+
+    def __init__(self, status, code, message, extra=None, headers=None, path=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.extra, self.headers, self.path = extra or {}, headers, path
+
+    @classmethod
+    def invalid(cls, failure):
+        """400 for invalid outside data; the message and "path" name the JSON pointer."""
+        return cls(400, failure.code, str(failure), path=failure.pointer)
+
+    def body(self):
+        error = {"code": self.code, "message": self.message}
+        if self.path is not None:
+            error["path"] = self.path
+        return {"error": error, **self.extra}
+
+
 # --------------------------------------------------------------------------- store
 
 class Store:
-    """SQLite storage of tasks and their current annotation document.
+    """SQLite storage of tasks, their annotation items and the change log.
 
-    Every call opens its own connection, so a Store is safe to share between
-    request threads; writes run in ``BEGIN IMMEDIATE`` transactions.
+    Schema (version 2):
+      tasks        one row per task: the task v1 JSON
+      annotations  one row per task: its revision and the document header
+                   (format, version, meta; objects and tracks live in items)
+      items        one row per object or track id: kind, list position, value
+                   (NULL once deleted: ids are never reused, so the row stays
+                   as a tombstone), and who changed it last at which revision
+      changes      the change log: one row per applied operation; op_id is
+                   unique per task, which makes retried requests idempotent
+
+    A PATCH touches only the rows of the items it names, whatever the size of
+    the document. Every call opens its own connection, so a Store is safe to
+    share between request threads; writes run in ``BEGIN IMMEDIATE``
+    transactions.
     """
 
     def __init__(self, path):
@@ -139,24 +237,127 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: database schema version {version} is newer than "
                                  f"this serve.py understands ({SCHEMA_VERSION})")
-            if version < 1:
+            if version < SCHEMA_VERSION:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute("""CREATE TABLE IF NOT EXISTS tasks (
-                    id TEXT PRIMARY KEY,
-                    name TEXT NOT NULL,
-                    task TEXT NOT NULL,
-                    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-                conn.execute("""CREATE TABLE IF NOT EXISTS annotations (
-                    task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
-                    revision INTEGER NOT NULL,
-                    document TEXT NOT NULL,
-                    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+                if version < 1:
+                    self._create_v1(conn)
+                if version < 2:
+                    self._upgrade_v1_to_v2(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: {e}") from e
         finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             conn.close()
+
+    @staticmethod
+    def _create_v1(conn):
+        conn.execute("""CREATE TABLE IF NOT EXISTS tasks (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            task TEXT NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+        conn.execute("""CREATE TABLE IF NOT EXISTS annotations (
+            task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
+            revision INTEGER NOT NULL,
+            document TEXT NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+
+    @staticmethod
+    def _upgrade_v1_to_v2(conn):
+        """Move objects and tracks out of each stored document into item rows.
+
+        Documents keep their revision, order and content (even ones the v1
+        server accepted without checking them deeply). An item without a
+        usable unique id gets a key no id can take ("~" is not an id
+        character), so it is kept but cannot be addressed by operations.
+        """
+        conn.execute("""CREATE TABLE items (
+            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            position REAL NOT NULL,
+            value TEXT,
+            revision INTEGER NOT NULL,
+            op_id TEXT, user TEXT, device TEXT,
+            PRIMARY KEY (task_id, id))""")
+        conn.execute("CREATE INDEX items_order ON items (task_id, kind, position)")
+        conn.execute("CREATE INDEX items_revision ON items (task_id, revision)")
+        conn.execute("""CREATE TABLE changes (
+            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            revision INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            op_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            user TEXT, device TEXT,
+            at TEXT NOT NULL,
+            base_revision INTEGER,
+            PRIMARY KEY (task_id, revision, seq),
+            UNIQUE (task_id, op_id))""")
+        conn.execute("CREATE INDEX changes_item ON changes (task_id, id, revision)")
+        conn.execute("""CREATE TABLE keyframe_ids (
+            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            track_id TEXT NOT NULL,
+            PRIMARY KEY (task_id, id))""")
+        conn.execute("CREATE INDEX keyframe_ids_track ON keyframe_ids (task_id, track_id)")
+        rows = conn.execute("SELECT task_id, revision, document FROM annotations").fetchall()
+        for task_id, revision, text in rows:
+            document = json.loads(text)
+            Store._insert_items(conn, task_id, document, revision)
+            conn.execute("UPDATE annotations SET document = ? WHERE task_id = ?",
+                         (canonical_json(document_header(document)), task_id))
+
+    @staticmethod
+    def _insert_items(conn, task_id, document, revision):
+        """Item rows for a whole document (a new task or a migrated one), in list order."""
+        rows, used = [], set()
+        for key in ("objects", "tracks"):
+            items = document.get(key, [])
+            for i, item in enumerate(items if isinstance(items, list) else []):
+                item_id = item.get("id") if isinstance(item, dict) else None
+                if not isinstance(item_id, str) or not ITEM_ID_RE.fullmatch(item_id) or item_id in used:
+                    item_id = f"~legacy.{key}.{i}"
+                used.add(item_id)
+                rows.append((task_id, item_id, key[:-1], float(i + 1), compact_json(item), revision))
+                if key == "tracks":
+                    Store._set_keyframe_ids(conn, task_id, item_id, item)
+        conn.executemany("INSERT INTO items (task_id, id, kind, position, value, revision) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    @staticmethod
+    def _set_keyframe_ids(conn, task_id, track_id, track):
+        """Record the keyframe ids of a track (None: of a deleted track or an object)."""
+        conn.execute("DELETE FROM keyframe_ids WHERE task_id = ? AND track_id = ?", (task_id, track_id))
+        keyframes = track.get("keyframes") if isinstance(track, dict) else None
+        ids = [(task_id, kf["id"], track_id) for kf in (keyframes if isinstance(keyframes, list) else [])
+               if isinstance(kf, dict) and isinstance(kf.get("id"), str)]
+        # OR IGNORE: only documents the v1 server took unchecked can repeat an id
+        conn.executemany("INSERT OR IGNORE INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?)", ids)
+
+    @staticmethod
+    def _id_clash(conn, task_id, op):
+        """(pointer below the operation, message) when a created or updated value takes an id
+        another item or keyframe of the task holds (the one namespace of docs/SCHEMA.md), else None."""
+        owner = conn.execute("SELECT track_id FROM keyframe_ids WHERE task_id = ? AND id = ?",
+                             (task_id, op["id"])).fetchone()
+        if owner is not None and owner[0] != op["id"]:
+            return "/id", f"id {op['id']!r} is a keyframe of track {owner[0]!r}"
+        for k, kf in enumerate(op["value"].get("keyframes", []) if op["kind"] == "track" else []):
+            owner = conn.execute("SELECT track_id FROM keyframe_ids WHERE task_id = ? AND id = ?",
+                                 (task_id, kf["id"])).fetchone()
+            item = conn.execute("SELECT kind FROM items WHERE task_id = ? AND id = ? AND value IS NOT NULL",
+                                (task_id, kf["id"])).fetchone()
+            if (owner is not None and owner[0] != op["id"]) or item is not None:
+                holder = f"a keyframe of track {owner[0]!r}" if item is None else f"an {item[0]}"
+                return f"/value/keyframes/{k}/id", f"keyframe id {kf['id']!r} is already {holder}"
+        return None
+
+    # ---- reads
 
     def list_tasks(self):
         """All tasks as (id, task dict), ordered by id."""
@@ -176,43 +377,86 @@ class Store:
         return None if row is None else json.loads(row[0])
 
     def get_annotations(self, task_id):
-        """(revision, document dict) or None when the task is unknown."""
+        """(revision, document dict) or None when the task is unknown.
+
+        Objects and tracks come in list order (creation order or the create
+        "index" hint), read in one transaction so the revision matches them.
+        """
         conn = self._connect()
         try:
+            conn.execute("BEGIN")
             row = conn.execute("SELECT revision, document FROM annotations WHERE task_id = ?",
                                (task_id,)).fetchone()
+            if row is None:
+                return None
+            document = json.loads(row[1])
+            lists = {"object": [], "track": []}
+            for kind, value in conn.execute(
+                    "SELECT kind, value FROM items WHERE task_id = ? AND value IS NOT NULL "
+                    "ORDER BY kind, position", (task_id,)):
+                lists[kind].append(json.loads(value))
+            conn.execute("COMMIT")
         finally:
             conn.close()
-        return None if row is None else (row[0], json.loads(row[1]))
+        out = {"format": document.get("format"), "version": document.get("version"),
+               "objects": lists["object"], "tracks": lists["track"]}
+        out.update((k, v) for k, v in document.items() if k not in out)
+        return row[0], out
 
-    def put_task(self, task, initial_document):
-        """Store a task. Returns "created", "unchanged" or "updated".
+    def changes_since(self, task_id, since):
+        """(revision, [change]) of every item changed after ``since``, or None."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+                               (task_id,)).fetchone()
+            if row is None:
+                return None
+            changes = [{"kind": kind, "id": item_id,
+                        "value": None if value is None else json.loads(value),
+                        "revision": revision, "op_id": op_id, "user": user, "device": device}
+                       for kind, item_id, value, revision, op_id, user, device in conn.execute(
+                           "SELECT kind, id, value, revision, op_id, user, device FROM items "
+                           "WHERE task_id = ? AND revision > ? ORDER BY revision, kind, position",
+                           (task_id, since))]
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return row[0], changes
 
-        A new task gets ``initial_document`` at revision 0; an existing task
-        keeps its annotations whatever happens to the task itself.
+    def history(self, task_id, after, limit):
+        """The change log after revision ``after``, oldest first, or None for an unknown task.
+
+        At most ``limit`` entries, except that the last revision is always
+        complete, so the last entry's revision is the ``after`` of the next page.
         """
-        text = canonical_json(task)
+        columns = "revision, op_id, kind, id, op, user, device, at, base_revision, seq"
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            if conn.execute("SELECT 1 FROM annotations WHERE task_id = ?", (task_id,)).fetchone() is None:
+                return None
+            rows = conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision > ? "
+                                "ORDER BY revision, seq LIMIT ?", (task_id, after, limit)).fetchall()
+            if len(rows) == limit:
+                rows += conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision = ? "
+                                     "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], rows[-1][-1])).fetchall()
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        keys = ("revision", "op_id", "kind", "id", "op", "user", "device", "at", "base_revision")
+        return [dict(zip(keys, row)) for row in rows]
+
+    # ---- writes
+
+    def _write(self, work):
+        """Run ``work(conn)`` in one BEGIN IMMEDIATE transaction; it returns (commit?, result)."""
         conn = self._connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task["id"],)).fetchone()
-            if row is not None and canonical_json(json.loads(row[0])) == text:
-                outcome = "unchanged"
-            elif row is not None:
-                conn.execute("UPDATE tasks SET name = ?, task = ?, "
-                             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                             (task["name"], text, task["id"]))
-                outcome = "updated"
-            else:
-                conn.execute("INSERT INTO tasks (id, name, task) VALUES (?, ?, ?)",
-                             (task["id"], task["name"], text))
-                outcome = "created"
-            if outcome == "created" or conn.execute(
-                    "SELECT 1 FROM annotations WHERE task_id = ?", (task["id"],)).fetchone() is None:
-                conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
-                             (task["id"], canonical_json(initial_document)))
-            conn.execute("COMMIT")
-            return outcome
+            commit, result = work(conn)
+            conn.execute("COMMIT" if commit else "ROLLBACK")
+            return result
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -220,25 +464,234 @@ class Store:
         finally:
             conn.close()
 
-    def save_annotations(self, task_id, document, base_revision):
-        """Replace the document if the stored revision is ``base_revision``.
+    def put_task(self, task, initial_document, replace=True):
+        """Store a task. Returns "created", "unchanged", "updated" or "different".
 
-        Returns the new revision, or None on a revision conflict or unknown task.
+        A new task gets ``initial_document`` at revision 0; an existing task
+        keeps its annotations whatever happens to the task itself. With
+        ``replace=False`` a changed task is not stored ("different").
         """
-        conn = self._connect()
-        try:
-            cur = conn.execute(
-                "UPDATE annotations SET revision = revision + 1, document = ?, "
-                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-                "WHERE task_id = ? AND revision = ?",
-                (canonical_json(document), task_id, base_revision))
-            return base_revision + 1 if cur.rowcount == 1 else None
-        finally:
-            conn.close()
+        text = canonical_json(task)
+
+        def work(conn):
+            row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task["id"],)).fetchone()
+            if row is not None and canonical_json(json.loads(row[0])) == text:
+                return True, "unchanged"
+            if row is not None and not replace:
+                return False, "different"
+            if row is not None:
+                conn.execute("UPDATE tasks SET name = ?, task = ?, "
+                             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
+                             (task["name"], text, task["id"]))
+                return True, "updated"
+            conn.execute("INSERT INTO tasks (id, name, task) VALUES (?, ?, ?)",
+                         (task["id"], task["name"], text))
+            conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
+                         (task["id"], canonical_json(document_header(initial_document))))
+            self._insert_items(conn, task["id"], initial_document, 0)
+            return True, "created"
+        return self._write(work)
+
+    def save_annotations(self, task_id, document, base_revision, user=None, device=None):
+        """Replace the whole document if the stored revision is ``base_revision``.
+
+        Only items that differ are written; each created, changed or deleted
+        item is logged (op_id "put/<revision>/<n>", which no client op_id can
+        be), plus one "document" entry for the replacement itself. Returns
+        the new revision, or None on a revision conflict or unknown task.
+        """
+        def work(conn):
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+                               (task_id,)).fetchone()
+            if row is None or row[0] != base_revision:
+                return False, None
+            revision = base_revision + 1
+            log = ChangeLog(conn, task_id, revision, user, device, base_revision)
+            old = {item_id: (kind, value) for item_id, kind, value in conn.execute(
+                "SELECT id, kind, value FROM items WHERE task_id = ?", (task_id,))}
+            wanted = set()
+            for key in ("objects", "tracks"):
+                kind = key[:-1]
+                for i, item in enumerate(document.get(key, [])):
+                    item_id, text = item["id"], compact_json(item)
+                    wanted.add(item_id)
+                    before = old.get(item_id)
+                    if before is not None and before[0] == kind and before[1] == text:
+                        conn.execute("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
+                                     (float(i + 1), task_id, item_id))
+                        continue
+                    if before is not None and before[1] is not None and before[0] != kind:
+                        log.add(f"put/{revision}/{log.seq}", before[0], item_id, "delete")
+                    op = "update" if before is not None and before[0] == kind and before[1] else "create"
+                    op_id = f"put/{revision}/{log.seq}"
+                    log.add(op_id, kind, item_id, op)
+                    log.set_item(kind, item_id, text, float(i + 1), op_id)
+            for item_id, (kind, value) in old.items():
+                if item_id not in wanted and value is not None:
+                    op_id = f"put/{revision}/{log.seq}"
+                    log.add(op_id, kind, item_id, "delete")
+                    conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, "
+                                 "device = ? WHERE task_id = ? AND id = ?",
+                                 (revision, op_id, user, device, task_id, item_id))
+            conn.execute("DELETE FROM keyframe_ids WHERE task_id = ?", (task_id,))
+            for item in document.get("tracks", []):
+                self._set_keyframe_ids(conn, task_id, item["id"], item)
+            log.add(f"put/{revision}/{log.seq}", "document", "", "replace")
+            conn.execute("UPDATE annotations SET revision = ?, document = ?, "
+                         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
+                         (revision, canonical_json(document_header(document)), task_id))
+            return True, revision
+        return self._write(work)
+
+    def apply_operations(self, task_id, base_revision, user, device, operations):
+        """Apply a PATCH's operations atomically (see the module docstring).
+
+        Returns ("not_found",), ("future", current), ("conflict", current,
+        [conflict]), ("invalid", pointer, message) for an id another item or
+        keyframe holds, or ("ok", revision, applied op_ids, duplicate op_ids).
+        """
+        def work(conn):
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+                               (task_id,)).fetchone()
+            if row is None:
+                return False, ("not_found",)
+            current = row[0]
+            if base_revision > current:
+                return False, ("future", current)
+            new, duplicates, duplicate_revisions = [], [], []
+            for i, op in enumerate(operations):
+                found = conn.execute("SELECT revision FROM changes WHERE task_id = ? AND op_id = ?",
+                                     (task_id, op["op_id"])).fetchone()
+                if found is None:
+                    new.append(dict(op, at=i))
+                else:
+                    duplicates.append(op["op_id"])
+                    duplicate_revisions.append(found[0])
+            if not new:
+                return False, ("ok", max(duplicate_revisions, default=current), [], duplicates)
+
+            conflicts, live = [], {}  # live: id -> kind or None, as this request leaves it
+            for op in new:
+                item = conn.execute("SELECT kind, value, revision, user, device FROM items "
+                                    "WHERE task_id = ? AND id = ?", (task_id, op["id"])).fetchone()
+                if op["id"] not in live:
+                    live[op["id"]] = item[0] if item and item[1] is not None else None
+                other = conn.execute(
+                    "SELECT 1 FROM changes WHERE task_id = ? AND id = ? AND kind = ? AND revision > ? "
+                    "AND device IS NOT ? LIMIT 1",
+                    (task_id, op["id"], op["kind"], base_revision, device)).fetchone()
+                now = live[op["id"]]
+                if (other is not None or (op["op"] == "create" and now is not None)
+                        or (op["op"] != "create" and now != op["kind"])):
+                    conflicts.append({
+                        "kind": op["kind"], "id": op["id"], "op_id": op["op_id"],
+                        "server": json.loads(item[1]) if item and item[1] is not None else None,
+                        "revision": item[2] if item else None,
+                        "user": item[3] if item else None, "device": item[4] if item else None})
+                live[op["id"]] = None if op["op"] == "delete" else op["kind"]
+            if conflicts:
+                return False, ("conflict", current, conflicts)
+
+            revision = current + 1
+            log = ChangeLog(conn, task_id, revision, user, device, base_revision)
+            for op in new:  # in order: each sees the ones before it (a deleted track frees its ids)
+                log.add(op["op_id"], op["kind"], op["id"], op["op"])
+                if op["op"] == "delete":
+                    conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, "
+                                 "device = ? WHERE task_id = ? AND id = ?",
+                                 (revision, op["op_id"], user, device, task_id, op["id"]))
+                    self._set_keyframe_ids(conn, task_id, op["id"], None)
+                    continue
+                clash = self._id_clash(conn, task_id, op)
+                if clash:
+                    return False, ("invalid", f"/operations/{op['at']}{clash[0]}", clash[1])
+                self._set_keyframe_ids(conn, task_id, op["id"], op["value"] if op["kind"] == "track" else None)
+                position = None
+                if op["op"] == "create":
+                    position = self._position(conn, task_id, op["kind"], op["id"], op.get("index"))
+                log.set_item(op["kind"], op["id"], compact_json(op["value"]), position, op["op_id"])
+            conn.execute("UPDATE annotations SET revision = ?, "
+                         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
+                         (revision, task_id))
+            return True, ("ok", revision, [op["op_id"] for op in new], duplicates)
+        return self._write(work)
+
+    @staticmethod
+    def _position(conn, task_id, kind, item_id, index):
+        """List position of a created item: its old place if it comes back, else the end or ``index``."""
+        row = conn.execute("SELECT position FROM items WHERE task_id = ? AND id = ? AND kind = ?",
+                           (task_id, item_id, kind)).fetchone()
+        if row is not None and index is None:
+            return row[0]  # re-created after a delete (an undo): back where it was
+        last = conn.execute("SELECT MAX(position) FROM items WHERE task_id = ? AND kind = ?",
+                            (task_id, kind)).fetchone()[0] or 0.0
+        if index is None:
+            return last + 1.0
+
+        def neighbours():
+            return [r[0] for r in conn.execute(
+                "SELECT position FROM items WHERE task_id = ? AND kind = ? AND value IS NOT NULL "
+                "AND id != ? ORDER BY position LIMIT 2 OFFSET ?",
+                (task_id, kind, item_id, max(index - 1, 0)))]
+        around = neighbours()
+        if index == 0:
+            before, after = (around[0] - 2.0 if around else 0.0), (around[0] if around else 2.0)
+        elif len(around) == 2:
+            before, after = around
+        else:
+            return last + 1.0  # past the end
+        middle = (before + after) / 2
+        if before < middle < after:
+            return middle
+        # Out of room between two doubles: renumber this list (rare, O(items)).
+        rows = conn.execute("SELECT id FROM items WHERE task_id = ? AND kind = ? ORDER BY position",
+                            (task_id, kind)).fetchall()
+        conn.executemany("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
+                         [(float(2 * (i + 1)), task_id, r[0]) for i, r in enumerate(rows)])
+        return Store._position(conn, task_id, kind, item_id, index)
+
+
+class ChangeLog:
+    """Writes the change log rows and item rows of one new revision."""
+
+    def __init__(self, conn, task_id, revision, user, device, base_revision):
+        self.conn, self.task_id, self.revision = conn, task_id, revision
+        self.user, self.device, self.base_revision = user, device, base_revision
+        now = time.time()
+        self.at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)
+        self.seq = 0
+
+    def add(self, op_id, kind, item_id, op):
+        self.conn.execute("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
+                          "device, at, base_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          (self.task_id, self.revision, self.seq, op_id, kind, item_id, op,
+                           self.user, self.device, self.at, self.base_revision))
+        self.seq += 1
+
+    def set_item(self, kind, item_id, text, position, op_id):
+        """Insert or update an item row; ``position`` None keeps the stored one."""
+        self.conn.execute(
+            "INSERT INTO items (task_id, id, kind, position, value, revision, op_id, user, device) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, id) DO UPDATE SET "
+            "kind = excluded.kind, position = COALESCE(?, items.position), value = excluded.value, "
+            "revision = excluded.revision, op_id = excluded.op_id, user = excluded.user, "
+            "device = excluded.device",
+            (self.task_id, item_id, kind, position if position is not None else 0.0, text,
+             self.revision, op_id, self.user, self.device, position))
+
+
+def document_header(document):
+    """The document without its objects and tracks (what the annotations row keeps)."""
+    return {k: v for k, v in document.items() if k not in ("objects", "tracks")}
 
 
 def canonical_json(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def compact_json(value):
+    """An item as stored: compact, keys in the writer's order."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def task_summary(task):
@@ -260,6 +713,18 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text} is too large for a double")
+    return value
+
+
+def parse_json(text):
+    """JSON text to a value; NaN, Infinity and numbers beyond a double are refused (ValueError)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def load_json_file(path):
     try:
         with open(path, "rb") as f:
@@ -267,7 +732,7 @@ def load_json_file(path):
     except OSError as e:
         raise ImportFailure(f"{path}: cannot read: {e.strerror}") from e
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return parse_json(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ImportFailure(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except ValueError as e:
@@ -280,52 +745,80 @@ def pointer(*parts):
 
 
 class _Checker:
-    """Collects the first structural error of one JSON file as ImportFailure."""
+    """Stops at the first structural error of one JSON value, as ImportFailure.
 
-    def __init__(self, file_path, context=""):
+    ``file_path`` names the value for people (a file, or "request body");
+    ``prefix`` is the JSON pointer of the value inside what was read, so a
+    request body's errors point into the body (``/operations/3/value/points``).
+    """
+
+    def __init__(self, file_path, context="", prefix=""):
         self.file_path = file_path
         self.context = context
+        self.prefix = prefix
 
-    def fail(self, ptr, message):
+    def fail(self, ptr, message, code="invalid"):
+        ptr = self.prefix + ptr
         where = ptr or "(root)"
-        raise ImportFailure(f"{self.file_path}: {where}: {message}{self.context}")
+        raise ImportFailure(f"{self.file_path}: {where}: {message}{self.context}", code, ptr)
 
     def object(self, value, ptr):
         if not isinstance(value, dict):
-            self.fail(ptr, "expected a JSON object")
+            self.fail(ptr, "expected a JSON object", "expected_object")
         return value
 
     def keys(self, obj, ptr, allowed, hint=None):
         for key in obj:
             if key not in allowed:
                 extra = (hint or {}).get(key, "")
-                self.fail(ptr + pointer(key), f"unknown key {key!r}{extra}")
+                self.fail(ptr + pointer(key), f"unknown key {key!r}{extra}", "unknown_key")
 
     def require(self, obj, ptr, key):
         if key not in obj:
-            self.fail(ptr + pointer(key), f"missing required key {key!r}")
+            self.fail(ptr + pointer(key), f"missing required key {key!r}", "missing_key")
         return obj[key]
 
-    def string(self, value, ptr):
-        if not isinstance(value, str):
-            self.fail(ptr, "expected a string")
+    def string(self, value, ptr, nonempty=False):
+        if not isinstance(value, str) or (nonempty and not value):
+            self.fail(ptr, "expected a non-empty string" if nonempty else "expected a string",
+                      "expected_string")
         return value
 
     def integer(self, value, ptr, minimum=None):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 3.0 reads as 3 (docs/SCHEMA.md, section 3)
         if not isinstance(value, int) or isinstance(value, bool):
-            self.fail(ptr, "expected an integer")
+            self.fail(ptr, "expected an integer", "expected_integer")
         if minimum is not None and value < minimum:
-            self.fail(ptr, f"must be {minimum} or more")
+            self.fail(ptr, f"must be {minimum} or more", "out_of_range")
         return value
 
     def number(self, value, ptr):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            self.fail(ptr, "expected a number")
+            self.fail(ptr, "expected a number", "expected_number")
+        return value
+
+    def boolean(self, value, ptr):
+        if not isinstance(value, bool):
+            self.fail(ptr, "expected true or false", "expected_boolean")
         return value
 
     def array(self, value, ptr):
         if not isinstance(value, list):
-            self.fail(ptr, "expected an array")
+            self.fail(ptr, "expected an array", "expected_array")
+        return value
+
+    def enum(self, value, ptr, allowed):
+        self.string(value, ptr)
+        if value not in allowed:
+            self.fail(ptr, f"{value!r} is not one of {', '.join(allowed)}", "bad_enum")
+        return value
+
+    def item_id(self, value, ptr, what="id"):
+        self.string(value, ptr)
+        if not ITEM_ID_RE.fullmatch(value):
+            self.fail(ptr, f"{what} {value[:80]!r} must be 1 to 64 characters from A-Z a-z 0-9 _ . : -",
+                      "bad_id")
         return value
 
 
@@ -349,19 +842,24 @@ def check_relative_file(name):
 
 def check_header(ck, value, expected_format, what, allowed_keys):
     """The root of a task or document: an object with our format, version 1 and known keys."""
-    ck.object(value, "")
+    if not isinstance(value, dict):
+        ck.fail("", "expected a JSON object", "not_object")
     fmt = ck.string(ck.require(value, "", "format"), "/format")
     if fmt != expected_format:
-        ck.fail("/format", f"must be {expected_format!r}, not {fmt!r}")
+        ck.fail("/format", f"must be {expected_format!r}, not {fmt!r}", "wrong_format")
     version = ck.integer(ck.require(value, "", "version"), "/version")
     if version != 1:
-        ck.fail("/version", f"{what} version {version} is not supported (this serve.py reads version 1)")
+        ck.fail("/version", f"{what} version {version} is not supported (this serve.py reads version 1)",
+                "unsupported_version")
     ck.keys(value, "", allowed_keys)
 
 
-def validate_task(task, file_path, task_dir):
-    """Check an import task.json; returns (task for the store, [(source, rel name)])."""
-    ck = _Checker(file_path)
+def validate_task(task, file_path, task_dir, prefix="", dir_label=None):
+    """Check an import task.json; returns (task for the store, [(source, rel name)]).
+
+    Media files are looked up in ``task_dir`` (named ``dir_label`` in messages).
+    """
+    ck = _Checker(file_path, prefix=prefix)
     check_header(ck, task, TASK_FORMAT, "task", TASK_KEYS)
     task_id = ck.string(ck.require(task, "", "id"), "/id")
     if not TASK_ID_RE.fullmatch(task_id) or task_id.startswith("."):
@@ -374,7 +872,8 @@ def validate_task(task, file_path, task_dir):
         ck.fail("/media", "a task needs at least one image or video")
     out_media, files, seen = [], [], set()
     for i, item in enumerate(media):
-        entry, source, rel = validate_media(ck, item, pointer("media", i), task_id, task_dir, seen)
+        entry, source, rel = validate_media(ck, item, pointer("media", i), task_id, task_dir, seen,
+                                            dir_label or task_dir)
         out_media.append(entry)
         files.append((source, rel))
     if "labels" in task:
@@ -389,7 +888,7 @@ def validate_task(task, file_path, task_dir):
     return stored, files
 
 
-def validate_media(ck, item, ptr, task_id, task_dir, seen_ids):
+def validate_media(ck, item, ptr, task_id, task_dir, seen_ids, dir_label):
     ck.object(item, ptr)
     ck.keys(item, ptr, MEDIA_KEYS,
             {"url": ": an import task.json names each medium by 'file' (relative to its "
@@ -406,13 +905,13 @@ def validate_media(ck, item, ptr, task_id, task_dir, seen_ids):
     rel = ck.string(ck.require(item, ptr, "file"), ptr + "/file")
     problem = check_relative_file(rel)
     if problem:
-        ck.fail(ptr + "/file", f"unsafe file name {rel!r}: {problem}")
+        ck.fail(ptr + "/file", f"unsafe file name {rel!r}: {problem}", "bad_file_name")
     source = os.path.join(task_dir, *rel.split("/"))
     real_dir = os.path.realpath(task_dir)
     if not is_within(os.path.realpath(source), real_dir):
         ck.fail(ptr + "/file", f"file {rel!r} resolves outside the task directory")
     if not os.path.isfile(source):
-        ck.fail(ptr + "/file", f"file {rel!r} does not exist in {task_dir}")
+        ck.fail(ptr + "/file", f"file {rel!r} does not exist in {dir_label}")
     if "name" in item:
         ck.string(item["name"], ptr + "/name")
     for key in ("width", "height"):
@@ -444,16 +943,209 @@ def validate_labels(ck, labels):
         seen.add(label_id)
 
 
-def validate_document(doc, file_path, task_id):
-    """Top-level structural check of an annotations.json (document v1)."""
-    ck = _Checker(file_path, f" (task {task_id!r})")
+SHAPE_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points", "tag")
+TRACK_TYPES = SHAPE_TYPES[:-1]
+BOX_TYPES = ("rectangle", "ellipse")
+MIN_POINT_NUMBERS = {"rectangle": 4, "ellipse": 4, "polygon": 6, "polyline": 4, "points": 2}
+SOURCES = ("manual", "auto", "imported")
+OBJECT_KEYS = {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z",
+               "group", "occluded", "meta"}
+TRACK_KEYS = {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation",
+              "meta"}
+KEYFRAME_KEYS = {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes",
+                 "source", "meta"}
+
+
+def object_keys_for(shape_type):
+    """The keys an object of this type may hold (docs/SCHEMA.md, sections 4 and 5)."""
+    if shape_type == "tag":
+        return OBJECT_KEYS - {"points", "rotation", "z", "occluded"}
+    if shape_type in BOX_TYPES:
+        return OBJECT_KEYS
+    if shape_type in SHAPE_TYPES:
+        return OBJECT_KEYS - {"rotation"}
+    return OBJECT_KEYS - {"points", "rotation"}  # unknown type: keys no type allows are unknown
+
+
+class _Ids:
+    """The one id namespace of a document (objects, tracks, keyframes), in walk order."""
+
+    def __init__(self):
+        self.seen = set()
+
+    def add(self, ck, value, ptr):
+        if value in self.seen:
+            ck.fail(ptr, f"id {value!r} is already used in this document", "duplicate_id")
+        self.seen.add(value)
+
+
+def check_points(ck, value, ptr, shape_type):
+    ck.array(value, ptr)
+    for i, number in enumerate(value):
+        ck.number(number, f"{ptr}/{i}")
+    n = len(value)
+    if n % 2 or n < MIN_POINT_NUMBERS[shape_type] or (shape_type in BOX_TYPES and n != 4):
+        ck.fail(ptr, f"{n} numbers do not make the points of a {shape_type}", "bad_points")
+    if shape_type in BOX_TYPES and (value[0] > value[2] or value[1] > value[3]):
+        ck.fail(ptr, "a box needs x1 <= x2 and y1 <= y2", "bad_box")
+
+
+def check_attributes(ck, value, ptr):
+    ck.object(value, ptr)
+    for key, v in value.items():
+        if not isinstance(v, (str, int, float)):
+            ck.fail(ptr + pointer(key), "an attribute value is a string, a number or a boolean",
+                    "bad_attribute")
+
+
+def check_common_tail(ck, value, ptr):
+    """attributes and source, which objects, tracks and keyframes share."""
+    if "attributes" in value:
+        check_attributes(ck, value["attributes"], ptr + "/attributes")
+    if "source" in value:
+        ck.enum(value["source"], ptr + "/source", SOURCES)
+
+
+def validate_object(ck, value, ptr, ids):
+    """One Object (docs/SCHEMA.md section 5), walk order of section 7."""
+    ck.object(value, ptr)
+    ids.add(ck, ck.item_id(ck.require(value, ptr, "id"), ptr + "/id"), ptr + "/id")
+    shape_type = ck.enum(ck.require(value, ptr, "type"), ptr + "/type", SHAPE_TYPES)
+    ck.integer(ck.require(value, ptr, "frame"), ptr + "/frame", minimum=0)
+    ck.string(ck.require(value, ptr, "label"), ptr + "/label", nonempty=True)
+    ck.keys(value, ptr, object_keys_for(shape_type))
+    if shape_type != "tag":
+        check_points(ck, ck.require(value, ptr, "points"), ptr + "/points", shape_type)
+    if "rotation" in value:
+        ck.number(value["rotation"], ptr + "/rotation")
+    check_common_tail(ck, value, ptr)
+    if "z" in value:
+        ck.integer(value["z"], ptr + "/z")
+    if "group" in value:
+        ck.item_id(value["group"], ptr + "/group", "group")
+    if "occluded" in value:
+        ck.boolean(value["occluded"], ptr + "/occluded")
+    if "meta" in value:
+        ck.object(value["meta"], ptr + "/meta")
+    return value
+
+
+def validate_track(ck, value, ptr, ids):
+    """One Track with its keyframes (docs/SCHEMA.md section 6)."""
+    ck.object(value, ptr)
+    ids.add(ck, ck.item_id(ck.require(value, ptr, "id"), ptr + "/id"), ptr + "/id")
+    shape_type = ck.require(value, ptr, "type")
+    if shape_type == "tag":
+        ck.fail(ptr + "/type", "a track cannot be a tag", "bad_enum")
+    ck.enum(shape_type, ptr + "/type", TRACK_TYPES)
+    ck.string(ck.require(value, ptr, "label"), ptr + "/label", nonempty=True)
+    ck.keys(value, ptr, TRACK_KEYS)
+    keyframes = ck.array(ck.require(value, ptr, "keyframes"), ptr + "/keyframes")
+    if not keyframes:
+        ck.fail(ptr + "/keyframes", "a track needs at least one keyframe", "out_of_range")
+    allowed = KEYFRAME_KEYS if shape_type in BOX_TYPES else KEYFRAME_KEYS - {"rotation"}
+    previous = None
+    for i, kf in enumerate(keyframes):
+        kp = f"{ptr}/keyframes/{i}"
+        ck.object(kf, kp)
+        ids.add(ck, ck.item_id(ck.require(kf, kp, "id"), kp + "/id"), kp + "/id")
+        frame = ck.integer(ck.require(kf, kp, "frame"), kp + "/frame", minimum=0)
+        ck.keys(kf, kp, allowed)
+        check_points(ck, ck.require(kf, kp, "points"), kp + "/points", shape_type)
+        if "rotation" in kf:
+            ck.number(kf["rotation"], kp + "/rotation")
+        for key in ("outside", "occluded"):
+            if key in kf:
+                ck.boolean(kf[key], f"{kp}/{key}")
+        if "z" in kf:
+            ck.integer(kf["z"], kp + "/z")
+        check_common_tail(ck, kf, kp)
+        if "meta" in kf:
+            ck.object(kf["meta"], kp + "/meta")
+        if previous is not None and frame <= previous:
+            ck.fail(kp + "/frame", f"keyframe frame {frame} is not after {previous}", "keyframe_order")
+        previous = frame
+    check_common_tail(ck, value, ptr)
+    if "group" in value:
+        ck.item_id(value["group"], ptr + "/group", "group")
+    if "interpolation" in value:
+        ck.enum(value["interpolation"], ptr + "/interpolation", ("improved", "cvat"))
+    if "meta" in value:
+        ck.object(value["meta"], ptr + "/meta")
+    return value
+
+
+ITEM_VALIDATORS = {"object": validate_object, "track": validate_track}
+
+
+def validate_document(doc, file_path, task_id=None, prefix=""):
+    """Structural check of an annotation document v1 (docs/SCHEMA.md sections 3-7).
+
+    Stops at the first error (ImportFailure with a code and a JSON pointer). The
+    task check (labels, frame counts) is the client's; ids are unique document-wide.
+    """
+    ck = _Checker(file_path, f" (task {task_id!r})" if task_id else "", prefix)
     check_header(ck, doc, DOCUMENT_FORMAT, "document", DOCUMENT_KEYS)
+    ids = _Ids()
     for key in ("objects", "tracks"):
         for i, item in enumerate(ck.array(doc.get(key, []), "/" + key)):
-            ck.object(item, pointer(key, i))
+            ITEM_VALIDATORS[key[:-1]](ck, item, pointer(key, i), ids)
     if "meta" in doc:
         ck.object(doc["meta"], "/meta")
     return doc
+
+
+def validate_patch(body, user, device):
+    """Check a PATCH body; returns (base_revision, user, device, [operation]). Raises ImportFailure.
+
+    ``user`` and ``device`` are what the request says (body, headers or token).
+    Each value is checked as a whole Object or Track with its own ids unique.
+    """
+    ck = _Checker("request body")
+    if not isinstance(body, dict):
+        ck.fail("", "expected a JSON object", "not_object")
+    ck.keys(body, "", ("base_revision", "user", "device", "operations"))
+    base_revision = ck.integer(ck.require(body, "", "base_revision"), "/base_revision", minimum=0)
+    for key, value in (("user", user), ("device", device)):
+        if value is None:
+            ck.fail("/" + key, f"missing {key!r} (in the body or the X-Polymark-{key.title()} header)",
+                    "missing_key")
+        if len(ck.string(value, "/" + key, nonempty=True)) > 128:
+            ck.fail("/" + key, f"{key} is longer than 128 characters", "out_of_range")
+    operations = ck.array(ck.require(body, "", "operations"), "/operations")
+    if len(operations) > MAX_OPERATIONS:
+        ck.fail("/operations", f"more than {MAX_OPERATIONS} operations in one request", "out_of_range")
+    out, seen = [], set()
+    for i, op in enumerate(operations):
+        ptr = f"/operations/{i}"
+        ck.object(op, ptr)
+        ck.keys(op, ptr, OP_KEYS)
+        op_id = ck.string(ck.require(op, ptr, "op_id"), ptr + "/op_id")
+        if not OP_ID_RE.fullmatch(op_id):
+            ck.fail(ptr + "/op_id", f"op_id {op_id[:80]!r} must be 1 to 128 characters from "
+                                    "A-Z a-z 0-9 _ . : -", "bad_id")
+        if op_id in seen:
+            ck.fail(ptr + "/op_id", f"op_id {op_id!r} is used twice in this request", "duplicate_id")
+        seen.add(op_id)
+        kind = ck.enum(ck.require(op, ptr, "kind"), ptr + "/kind", ("object", "track"))
+        verb = ck.enum(ck.require(op, ptr, "op"), ptr + "/op", ("create", "update", "delete"))
+        item_id = ck.item_id(ck.require(op, ptr, "id"), ptr + "/id")
+        entry = {"op_id": op_id, "kind": kind, "op": verb, "id": item_id}
+        if verb == "delete":
+            if "value" in op:
+                ck.fail(ptr + "/value", "a delete carries no value", "unknown_key")
+        else:
+            value = ITEM_VALIDATORS[kind](ck, ck.require(op, ptr, "value"), ptr + "/value", _Ids())
+            if value["id"] != item_id:
+                ck.fail(ptr + "/value/id", f"value id {value['id']!r} is not the operation's id "
+                                           f"{item_id!r}", "bad_id")
+            entry["value"] = value
+        if "index" in op:
+            if verb != "create":
+                ck.fail(ptr + "/index", "only a create takes an index", "unknown_key")
+            entry["index"] = ck.integer(op["index"], ptr + "/index", minimum=0)
+        out.append(entry)
+    return base_revision, user, device, out
 
 
 def empty_document():
@@ -477,28 +1169,104 @@ def copy_media(files, dest_dir):
         os.replace(tmp, dest)
 
 
+_IMPORT_LOCK = threading.Lock()  # one import at a time: check, copy media, store
+
+
+def import_task(store, raw_task, raw_document, where, media_root, replace=True):
+    """Validate and store one task; the single import path of --import and POST /api/tasks.
+
+    ``where`` says where things come from: "task_label"/"document_label" (names
+    in messages), "task_prefix"/"document_prefix" (JSON pointer prefixes),
+    "dir" (where media files are) and "dir_label". Returns (task, outcome),
+    outcome as Store.put_task. With ``replace=False`` a task id that exists
+    with other content (task JSON or media bytes) is "different" and nothing
+    is written. Raises ImportFailure.
+    """
+    task, files = validate_task(raw_task, where["task_label"], where["dir"],
+                                where.get("task_prefix", ""), where.get("dir_label"))
+    if raw_document is None:
+        document = empty_document()
+    else:
+        document = validate_document(raw_document, where["document_label"], task["id"],
+                                     where.get("document_prefix", ""))
+    dest = os.path.join(media_root, task["id"])
+    with _IMPORT_LOCK:
+        if not replace:
+            stored = store.get_task(task["id"])
+            if stored is not None:
+                same = canonical_json(stored) == canonical_json(task) and all(
+                    os.path.isfile(os.path.join(dest, *rel.split("/")))
+                    and filecmp.cmp(source, os.path.join(dest, *rel.split("/")), shallow=False)
+                    for source, rel in files)
+                return task, "unchanged" if same else "different"
+        try:
+            copy_media(files, dest)
+        except OSError as e:
+            raise ImportFailure(f"{where['dir_label'] or where['dir']}: copying media for task "
+                                f"{task['id']!r} failed: {e}") from e
+        return task, store.put_task(task, document, replace)
+
+
 def import_task_dir(store, task_dir, media_root, log):
     """Import one task directory into the store; raises ImportFailure."""
     task_path = os.path.join(task_dir, "task.json")
     if not os.path.isdir(task_dir):
         raise ImportFailure(f"{task_dir}: not a directory")
-    task, files = validate_task(load_json_file(task_path), task_path, task_dir)
+    raw_task = load_json_file(task_path)
     doc_path = os.path.join(task_dir, "annotations.json")
-    if os.path.exists(doc_path):
-        document = validate_document(load_json_file(doc_path), doc_path, task["id"])
-    else:
-        document = empty_document()
-    try:
-        copy_media(files, os.path.join(media_root, task["id"]))
-    except OSError as e:
-        raise ImportFailure(f"{task_dir}: copying media for task {task['id']!r} failed: {e}") from e
-    outcome = store.put_task(task, document)
+    raw_document = load_json_file(doc_path) if os.path.exists(doc_path) else None
+    task, outcome = import_task(store, raw_task, raw_document,
+                                {"task_label": task_path, "document_label": doc_path,
+                                 "dir": task_dir, "dir_label": task_dir}, media_root)
     if outcome == "updated":
         log(f"polymark: task {task['id']!r} changed in {task_path}: task replaced, "
             "annotations kept")
     elif outcome == "created":
         log(f"polymark: imported task {task['id']!r} from {task_dir}")
     return outcome
+
+
+def import_task_upload(store, body, media_root):
+    """POST /api/tasks: {"task", "files": {name: base64}, "annotations"?} -> (task, outcome).
+
+    File names get the same checks as a task's media names before anything
+    touches the disk; the files are then staged in a temporary directory and
+    imported through import_task like an --import directory.
+    """
+    ck = _Checker("request body")
+    if not isinstance(body, dict):
+        ck.fail("", "expected a JSON object", "not_object")
+    ck.keys(body, "", ("task", "files", "annotations"))
+    raw_task = ck.require(body, "", "task")
+    files = ck.object(body.get("files", {}), "/files")
+    decoded = []
+    for name, data in files.items():
+        ptr = pointer("files", name)
+        problem = check_relative_file(name)
+        if problem:
+            ck.fail(ptr, f"unsafe file name {name!r}: {problem}", "bad_file_name")
+        try:
+            decoded.append((name, base64.b64decode(ck.string(data, ptr), validate=True)))
+        except (binascii.Error, ValueError):
+            ck.fail(ptr, "not base64 data", "bad_base64")
+    staging = tempfile.mkdtemp(prefix="polymark-upload-")
+    try:
+        for name, data in decoded:
+            path = os.path.join(staging, *name.split("/"))
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "xb") as f:
+                    f.write(data)
+            except OSError as e:
+                ck.fail(pointer("files", name), f"cannot store file {name!r}: {e.strerror}",
+                        "bad_file_name")
+        return import_task(store, raw_task, body.get("annotations"),
+                           {"task_label": "request body", "task_prefix": "/task",
+                            "document_label": "request body", "document_prefix": "/annotations",
+                            "dir": staging, "dir_label": "the request's files"},
+                           media_root, replace=False)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- files
@@ -627,6 +1395,9 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = 60  # seconds an idle keep-alive connection may hold a thread
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the
+    # client's delayed ACK of the headers (~40 ms per small reply on keep-alive connections).
+    disable_nagle_algorithm = True
 
     # ---- entry points
 
@@ -651,6 +1422,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self):
         self.dispatch()
 
+    def setup(self):
+        super().setup()  # applies the timeout, so a silent TLS client cannot hold the thread forever
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
     def handle(self):
         try:
             super().handle()
@@ -667,9 +1443,18 @@ class Handler(BaseHTTPRequestHandler):
     # ---- routing
 
     def dispatch(self):
-        if self.command not in ("GET", "HEAD"):
-            self.close_connection = True  # a request body, if any, is never read
+        self.client_wants_close = self.close_connection
+        self.cors_origin = None
+        if self.headers.get("Transfer-Encoding") or (self.headers.get("Content-Length") or "0").strip() != "0":
+            self.close_connection = True  # until read_json_body() has read the request body
         is_api = self.path == "/api" or self.path.startswith(("/api/", "/api?"))
+        origin = self.headers.get("Origin")
+        if origin is not None and origin in self.server.cors_origins:
+            self.cors_origin = origin
+        too_big = self.body_too_big()
+        if too_big:
+            return self.send_json_error(413, "too_large", too_big) if is_api else \
+                self.send_text(413, too_big + "\n")
         try:
             segments = split_request_path(self.path)
         except BadPath as e:
@@ -678,6 +1463,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_text(400, f"bad request: {e}\n")
         if segments[:1] == ["api"]:
             return self.route_api(segments[1:])
+        if self.command == "OPTIONS":
+            return self.send_options("GET, HEAD, OPTIONS")
         if self.command not in ("GET", "HEAD"):
             return self.send_text(405, "method not allowed\n", {"Allow": "GET, HEAD"})
         if segments[:1] == ["media"]:
@@ -687,19 +1474,36 @@ class Handler(BaseHTTPRequestHandler):
     def route_api(self, parts):
         store = self.server.store
         if parts == ["tasks"]:
-            handler = self.api_list_tasks
+            handlers = {"GET": self.api_list_tasks, "POST": self.api_post_task}
         elif len(parts) == 2 and parts[0] == "tasks":
-            handler = self.api_get_task
+            handlers = {"GET": self.api_get_task}
         elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "annotations":
-            handler = self.api_get_annotations
+            handlers = {"GET": self.api_get_annotations, "PUT": self.api_put_annotations,
+                        "PATCH": self.api_patch_annotations}
+        elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "history":
+            handlers = {"GET": self.api_history}
         else:
+            handlers = None
+        if self.command == "OPTIONS":  # CORS preflight: answered without credentials
+            allow = ", ".join(["GET", "HEAD", *[m for m in handlers or () if m != "GET"], "OPTIONS"])
+            return self.send_options(allow)
+        if not self.authorized():
+            return self.send_json_error(401, "unauthorized", "a valid 'Authorization: Bearer' token is needed",
+                                        {"WWW-Authenticate": 'Bearer realm="polymark"'})
+        if handlers is None:
             return self.send_json_error(404, "not_found", f"no API route {self.api_path(parts)}")
-        if self.command not in ("GET", "HEAD"):
+        handler = handlers.get("GET" if self.command == "HEAD" else self.command)
+        if handler is None:
+            allow = ", ".join(["GET", "HEAD", *[m for m in handlers if m != "GET"]])
             return self.send_json_error(405, "method_not_allowed",
                                         f"{self.command} is not allowed on {self.api_path(parts)}",
-                                        {"Allow": "GET, HEAD"})
+                                        {"Allow": allow})
+        if len(parts) >= 2 and not TASK_ID_RE.fullmatch(parts[1]):
+            return self.task_not_found(parts[1])
         try:
             handler(store, parts)
+        except RequestError as e:
+            self.send_json(e.status, e.body(), e.headers)
         except sqlite3.Error as e:
             self.log_error("database error: %s", e)
             self.send_json_error(500, "internal", "database error")
@@ -708,6 +1512,87 @@ class Handler(BaseHTTPRequestHandler):
     def api_path(parts):
         return "/api/" + "/".join(urllib.parse.quote(p) for p in parts)
 
+    # ---- request parts: credentials, body, query
+
+    def authorized(self):
+        """Whether the request carries a configured token (always, without --token/--tokens-file).
+
+        Every configured token is compared, in constant time, so neither which
+        token matched nor how much of one did shows in the timing.
+        """
+        self.token_user = None
+        tokens = self.server.tokens
+        if not tokens:
+            return True
+        scheme, _, candidate = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not candidate.strip():
+            return False
+        digest = hashlib.sha256(candidate.strip().encode("utf-8", "surrogateescape")).digest()
+        found = False
+        for token_digest, user in tokens:
+            if hmac.compare_digest(digest, token_digest):
+                found, self.token_user = True, user
+        return found
+
+    def content_length(self):
+        """The declared body size: 0 without a body; RequestError for chunked or malformed."""
+        if self.headers.get("Transfer-Encoding"):
+            raise RequestError(411, "length_required", "send the body with a Content-Length")
+        value = self.headers.get("Content-Length")
+        if value is None:
+            return 0
+        if not value.strip().isdigit():
+            raise RequestError(400, "bad_request", "malformed Content-Length")
+        return int(value)
+
+    def body_too_big(self):
+        """A message when the declared body exceeds --max-body (checked before reading it)."""
+        value = (self.headers.get("Content-Length") or "").strip()
+        if value.isdigit() and int(value) > self.server.max_body:
+            return f"the request body of {int(value)} bytes exceeds the limit of {self.server.max_body} bytes"
+        return None
+
+    def read_json_body(self):
+        length = self.content_length()
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise RequestError(400, "bad_request", "the request body ended early")
+        self.close_connection = self.client_wants_close  # the body is read: keep-alive is safe
+        try:
+            return parse_json(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise RequestError(400, "not_json", f"the request body is not JSON: {e}") from e
+
+    def query(self, allowed, strict=True):
+        """The query parameters (one value each); others are refused, or ignored unless ``strict``."""
+        query = urllib.parse.urlsplit(self.path).query
+        try:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query),
+                                           errors="strict")
+        except (ValueError, UnicodeDecodeError) as e:
+            raise RequestError(400, "bad_request", f"malformed query string: {e}") from e
+        out = {}
+        for key, value in pairs:
+            if key not in allowed:
+                if not strict:
+                    continue
+                raise RequestError(400, "bad_request", f"unknown query parameter {key!r}")
+            if key in out:
+                raise RequestError(400, "bad_request", f"query parameter {key!r} given twice")
+            out[key] = value
+        return out
+
+    @staticmethod
+    def query_int(params, key, default, minimum=0, maximum=None):
+        if key not in params:
+            return default
+        value = params[key]
+        if not value.isdigit() or int(value) < minimum or (maximum is not None and int(value) > maximum):
+            limit = f" and at most {maximum}" if maximum is not None else ""
+            raise RequestError(400, "bad_request",
+                               f"{key} must be an integer of at least {minimum}{limit}, not {value[:40]!r}")
+        return int(value)
+
     # ---- API handlers
 
     def api_list_tasks(self, store, parts):
@@ -715,13 +1600,21 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, {"tasks": tasks})
 
     def api_get_task(self, store, parts):
-        task = store.get_task(parts[1]) if TASK_ID_RE.fullmatch(parts[1]) else None
+        task = store.get_task(parts[1])
         if task is None:
             return self.task_not_found(parts[1])
         self.send_json(200, task)
 
     def api_get_annotations(self, store, parts):
-        found = store.get_annotations(parts[1]) if TASK_ID_RE.fullmatch(parts[1]) else None
+        params = self.query(("since",), strict=False)  # cache-busting parameters stay harmless
+        if "since" in params:
+            since = self.query_int(params, "since", 0)
+            found = store.changes_since(parts[1], since)
+            if found is None:
+                return self.task_not_found(parts[1])
+            revision, changes = found
+            return self.send_json(200, {"revision": revision, "since": since, "changes": changes})
+        found = store.get_annotations(parts[1])
         if found is None:
             return self.task_not_found(parts[1])
         revision, document = found
@@ -729,6 +1622,88 @@ class Handler(BaseHTTPRequestHandler):
         if etag_matches(self.headers.get("If-None-Match"), [etag]):
             return self.send_not_modified({"ETag": etag, "Cache-Control": "no-store"})
         self.send_json(200, {"revision": revision, "document": document}, {"ETag": etag})
+
+    def api_put_annotations(self, store, parts):
+        if_match = self.headers.get("If-Match")
+        if if_match is None:
+            raise RequestError(428, "precondition_required",
+                               'replacing the document needs If-Match: "rev-N" (the revision it replaces)')
+        m = re.fullmatch(r'\s*"rev-(\d+)"\s*', if_match)
+        document = self.read_json_body()
+        try:
+            validate_document(document, "request body", parts[1])
+        except ImportFailure as e:
+            raise RequestError.invalid(e) from e
+        user, device = self.who(None)
+        revision = store.save_annotations(parts[1], document, int(m.group(1)), user, device) if m else None
+        if revision is None:
+            current = store.get_annotations(parts[1])
+            if current is None:
+                return self.task_not_found(parts[1])
+            raise RequestError(412, "precondition_failed",
+                               f"the document is at revision {current[0]}, not {if_match.strip()}",
+                               extra={"revision": current[0]})
+        self.send_json(200, {"revision": revision}, {"ETag": f'"rev-{revision}"'})
+
+    def api_patch_annotations(self, store, parts):
+        body = self.read_json_body()
+        try:
+            base_revision, user, device, operations = validate_patch(body, *self.who(body))
+        except ImportFailure as e:
+            raise RequestError.invalid(e) from e
+        outcome = store.apply_operations(parts[1], base_revision, user, device, operations)
+        if outcome[0] == "not_found":
+            return self.task_not_found(parts[1])
+        if outcome[0] == "future":
+            raise RequestError(400, "out_of_range",
+                               f"base_revision {base_revision} is newer than the task's revision {outcome[1]}",
+                               extra={"revision": outcome[1]})
+        if outcome[0] == "invalid":
+            raise RequestError(400, "duplicate_id", f"request body: {outcome[1]}: {outcome[2]}; "
+                               "nothing was applied", path=outcome[1])
+        if outcome[0] == "conflict":
+            _, current, conflicts = outcome
+            ids = ", ".join(f"{c['kind']} {c['id']!r}" for c in conflicts[:10])
+            more = f" and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+            raise RequestError(409, "conflict", f"changed elsewhere since revision {base_revision}, "
+                               f"missing or already existing: {ids}{more}; nothing was applied",
+                               extra={"revision": current, "conflicts": conflicts})
+        _, revision, applied, duplicates = outcome
+        self.send_json(200, {"revision": revision, "applied": applied, "duplicates": duplicates},
+                       {"ETag": f'"rev-{revision}"'})
+
+    def api_post_task(self, store, parts):
+        body = self.read_json_body()
+        try:
+            task, outcome = import_task_upload(store, body, self.server.media_root_path)
+        except ImportFailure as e:
+            raise RequestError.invalid(e) from e
+        if outcome == "different":
+            raise RequestError(409, "task_exists",
+                               f"task {task['id']!r} exists with other content; nothing was changed")
+        if outcome == "created":
+            self.log_message("imported task %r over HTTP", task["id"])
+        self.send_json(201 if outcome == "created" else 200,
+                       {"id": task["id"], "created": outcome == "created"},
+                       {"Location": self.api_path(["tasks", task["id"]])})
+
+    def api_history(self, store, parts):
+        params = self.query(("after", "limit"))
+        after = self.query_int(params, "after", 0)
+        limit = self.query_int(params, "limit", HISTORY_LIMIT, minimum=1, maximum=HISTORY_LIMIT)
+        entries = store.history(parts[1], after, limit)
+        if entries is None:
+            return self.task_not_found(parts[1])
+        self.send_json(200, {"entries": entries})
+
+    def who(self, body):
+        """(user, device) of a write: the token's user first, then the body, then the headers."""
+        body = body if isinstance(body, dict) else {}
+        user = body.get("user", self.headers.get("X-Polymark-User"))
+        device = body.get("device", self.headers.get("X-Polymark-Device"))
+        if self.token_user:
+            user = self.token_user
+        return user, device
 
     def task_not_found(self, task_id):
         shown = task_id if len(task_id) <= 80 else task_id[:80] + "..."
@@ -742,6 +1717,27 @@ class Handler(BaseHTTPRequestHandler):
                        "Cache-Control": "no-store"}
         all_headers.update(headers or {})
         self.send_body(status, body, all_headers)
+
+    def send_options(self, allow):
+        """204 to OPTIONS; a CORS preflight from an allowed origin also gets the Access-Control-* grants."""
+        self.send_response(204)
+        self.send_header("Allow", allow)
+        self.send_header("Cache-Control", "no-store")
+        if self.cors_origin and self.headers.get("Access-Control-Request-Method"):
+            self.send_header("Access-Control-Allow-Methods", allow)
+            self.send_header("Access-Control-Allow-Headers", CORS_ALLOW_HEADERS)
+            self.send_header("Access-Control-Max-Age", "600")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def end_headers(self):
+        if self.server.cors_origins:
+            self.send_header("Vary", "Origin")
+        if getattr(self, "cors_origin", None):
+            self.send_header("Access-Control-Allow-Origin", self.cors_origin)
+            self.send_header("Access-Control-Expose-Headers", "ETag, Location, WWW-Authenticate")
+        super().end_headers()
 
     def send_json_error(self, status, code, message, headers=None):
         self.send_json(status, {"error": {"code": code, "message": message}}, headers)
@@ -880,19 +1876,33 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, store, web_root, media_root, quiet):
+    def __init__(self, address, store, web_root, media_root, quiet, tokens=None, max_body=DEFAULT_MAX_BODY,
+                 cors_origins=(), tls_context=None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.store = store
         self.web_root = web_root
         self.media_root = media_root
+        self.media_root_path = media_root
         self.quiet = quiet
         self.gzip_cache = GzipCache()
+        # [(sha256 of a token, user or None)]: only digests are kept, compared in constant time
+        self.tokens = [(hashlib.sha256(t.encode("utf-8")).digest(), u) for t, u in (tokens or {}).items()]
+        self.max_body = max_body
+        self.cors_origins = frozenset(cors_origins)
+        self.tls_context = tls_context
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls_context is not None:
+            # The handshake runs in the request's thread (Handler.setup), never in the accept loop.
+            sock = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
-        if isinstance(exc, DISCONNECT_ERRORS):
+        if isinstance(exc, DISCONNECT_ERRORS + (ssl.SSLError,)):  # incl. failed TLS handshakes
             return
         super().handle_error(request, client_address)
 
@@ -900,7 +1910,8 @@ class Server(ThreadingHTTPServer):
 # --------------------------------------------------------------------------- main
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description="Polymark backend (HTTP + SQLite).")
+    p = argparse.ArgumentParser(description="Polymark backend (HTTP + SQLite). Routes and options: the top "
+                                            "of serve.py; the sync protocol: docs/SCHEMA.md section 11.")
     p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port, 0 for any free one (default 8080)")
     p.add_argument("--db", default="./polymark.sqlite", help="SQLite file (default ./polymark.sqlite)")
@@ -909,7 +1920,53 @@ def parse_args(argv):
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="DIR",
                    help="import a task directory (task.json + media); may repeat")
     p.add_argument("--quiet", action="store_true", help="no access log on stderr")
-    return p.parse_args(argv)
+    p.add_argument("--token", action="append", default=[], metavar="TOKEN",
+                   help="require 'Authorization: Bearer TOKEN' on /api (may repeat; visible in the "
+                        "process list, so prefer --tokens-file)")
+    p.add_argument("--tokens-file", metavar="FILE",
+                   help='JSON {"token": "user name" or null}: accepted tokens and whom they name')
+    p.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES",
+                   help=f"largest request body; bigger ones get 413 unread (default {DEFAULT_MAX_BODY})")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="allow cross-origin requests from ORIGIN, e.g. https://portal.example "
+                        "(may repeat; default: no CORS)")
+    p.add_argument("--tls-cert", metavar="FILE", help="serve https with this PEM certificate (chain)")
+    p.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    args = p.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if args.max_body < 1:
+        p.error("--max-body must be positive")
+    return args
+
+
+def load_tokens(args):
+    """{token: user or None} from --token and --tokens-file; raises ImportFailure (never shows a token)."""
+    tokens = {t: None for t in args.token}
+    if args.tokens_file:
+        value = load_json_file(args.tokens_file)
+        if not isinstance(value, dict):
+            raise ImportFailure(f"{args.tokens_file}: expected a JSON object {{token: user}}")
+        for i, (token, user) in enumerate(value.items()):
+            if not token or (user is not None and not isinstance(user, str)):
+                raise ImportFailure(f"{args.tokens_file}: entry {i + 1}: a token must be a non-empty "
+                                    "string and its user a string or null")
+            tokens[token] = user or None
+    if any(not t or t != t.strip() for t in tokens):
+        raise ImportFailure("a token must be non-empty and carry no surrounding spaces")
+    return tokens
+
+
+def tls_context(args):
+    if not args.tls_cert:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as e:
+        raise ImportFailure(f"cannot load --tls-cert/--tls-key: {e}") from e
+    return context
 
 
 def real_root(path):
@@ -927,6 +1984,8 @@ def main(argv=None):
     try:
         os.makedirs(os.path.dirname(db_path), exist_ok=True)
         os.makedirs(media_root, exist_ok=True)
+        tokens = load_tokens(args)
+        context = tls_context(args)
         store = Store(db_path)
         for task_dir in args.imports:
             import_task_dir(store, os.path.abspath(task_dir), media_root, log)
@@ -941,13 +2000,15 @@ def main(argv=None):
     if web_root is None:
         log(f"polymark: warning: web directory {args.web} does not exist; only the API and media are served")
     try:
-        server = Server((args.bind, args.port), store, web_root, real_root(media_root), args.quiet)
+        server = Server((args.bind, args.port), store, web_root, real_root(media_root), args.quiet,
+                        tokens, args.max_body, args.cors_origin, context)
     except OSError as e:
         log(f"polymark: error: cannot listen on {args.bind}:{args.port}: {e.strerror}")
         return 1
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"polymark: serving http://{shown}:{port}/", flush=True)
+    scheme = "https" if context else "http"
+    print(f"polymark: serving {scheme}://{shown}:{port}/", flush=True)
 
     def stop(signum, frame):
         raise KeyboardInterrupt

@@ -262,7 +262,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
     def test_database_schema_version_and_wal(self):
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 1)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 2)
             self.assertEqual(conn.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         finally:
             conn.close()
@@ -330,12 +330,15 @@ class ServeTest(HttpMixin, unittest.TestCase):
                 self.assertEqual(body["error"]["code"], "not_found")
 
     def test_wrong_method_405_with_allow(self):
-        for method, path in (("POST", "/api/tasks"), ("DELETE", "/api/tasks/demo"),
-                             ("PUT", "/api/tasks/demo/annotations"), ("POST", "/app.js")):
+        for method, path, allow in (("DELETE", "/api/tasks", "GET, HEAD, POST"),
+                                    ("DELETE", "/api/tasks/demo", "GET, HEAD"),
+                                    ("POST", "/api/tasks/demo/annotations", "GET, HEAD, PUT, PATCH"),
+                                    ("PUT", "/api/tasks/demo/history", "GET, HEAD"),
+                                    ("POST", "/app.js", "GET, HEAD")):
             with self.subTest(method=method, path=path):
                 status, headers, body = self.request(method, path)
                 self.assertEqual(status, 405)
-                self.assertEqual(headers["Allow"], "GET, HEAD")
+                self.assertEqual(headers["Allow"], allow)
                 if path.startswith("/api/"):
                     self.assertEqual(headers["Content-Type"], "application/json; charset=utf-8")
                     self.assertEqual(json.loads(body)["error"]["code"], "method_not_allowed")
