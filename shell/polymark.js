@@ -288,6 +288,13 @@
         try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
       });
     }
+    // Events found while mounting (a video's warning) wait until the host could listen: just
+    // after the mount promise resolves.
+    var heldEvents = [];
+    function emitOnceListening(name, detail) {
+      if (ready) emit(name, detail);
+      else heldEvents.push([name, detail]);
+    }
 
     // Canvas focus: SDL cancels mousedown's default, so a click would never focus the canvas.
     // While a text field is edited the focus stays on the input-method element.
@@ -473,6 +480,10 @@
           var settings = { assetsUrl: base, forceElement: !!options.videoElement };
           if (options.videoMemoryCapBytes > 0) settings.memoryCapBytes = options.videoMemoryCapBytes;
           return PV.open(new URL(url, document.baseURI).href, settings);
+        }).then(function (source) {
+          // A file cut short still shows the frames before the cut: said once, not fatal.
+          source.warnings.forEach(function (w) { emitOnceListening('error', { code: w.code, message: w.message, where: url, fatal: false }); });
+          return source;
         });
         videos[url].catch(function () { delete videos[url]; }); // a failed open is retried on the next frame asked
       }
@@ -545,6 +556,11 @@
               ready = true;
               overlay.style.display = 'none';
               if (!settled) { settled = true; resolve(instance); }
+              setTimeout(function () {
+                var held = heldEvents;
+                heldEvents = [];
+                held.forEach(function (e) { if (!destroyed) emit(e[0], e[1]); });
+              });
             } else if (name === 'mountfailed') {
               var e = PolymarkError(detail.code, detail.message);
               e.where = detail.where;

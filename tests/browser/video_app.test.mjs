@@ -21,6 +21,12 @@ before(async () => {
   const whole = fs.readFileSync(extra['h264_bframes.mp4']);
   fs.writeFileSync(path.join(tmp, 'cut.mp4'), whole.subarray(0, 3000));  // cut inside its first boxes
   extra['cut.mp4'] = path.join(tmp, 'cut.mp4');
+  // The same video with its 'moov' first, cut in its media data: the frames before the cut show.
+  const faststart = path.join(tmp, 'faststart.mp4');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', extra['h264_bframes.mp4'], '-c', 'copy', '-movflags', '+faststart', faststart]);
+  const moovFirst = fs.readFileSync(faststart);
+  fs.writeFileSync(path.join(tmp, 'cut_media.mp4'), moovFirst.subarray(0, Math.floor(moovFirst.length * 0.6)));
+  extra['cut_media.mp4'] = path.join(tmp, 'cut_media.mp4');
   server = await startServer({ extraMedia: extra });
   browser = await launchBrowser();
   page = await openPage(browser, undefined, { viewport: { width: 1100, height: 760 } });
@@ -155,5 +161,36 @@ test('a video that cannot be read names its file, and the other media and the la
   assert.match(e.message, /frame 3/);
   assert.equal(e.fatal, false);
   assert.equal(await showAndRead(5), 5, 'the good video still shows its frames');
+  assert.equal((await page.evaluate(() => polymark.getAnnotations().objects))[0].id, 'keep');
+});
+
+test('a video cut short in its media data says so once, shows the frames before the cut and names each missing one', async () => {
+  const info = manifest.videos.find((x) => x.file === 'h264_bframes.mp4');
+  const task = {
+    format: 'polymark.task', version: 1, id: 'video-cut-media',
+    media: [{ id: 'v', type: 'video', url: '/media/extra/cut_media.mp4', frames: info.frames, fps: 30 }],
+    labels: [{ id: 'car', name: 'Car' }],
+  };
+  await page.evaluate(async (t) => {
+    if (window.polymark && !polymark.destroyed) polymark.destroy();
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    window.errors = [];
+    window.polymark = await Polymark.mount('#host', { taskObject: t });
+    polymark.on('error', (e) => errors.push(e));
+  }, task);
+  assert.equal(await showAndRead(10), 10);
+  const warned = await page.evaluate(() => errors.filter((e) => e.code === 'truncated'));
+  assert.equal(warned.length, 1, JSON.stringify(warned));
+  assert.equal(warned[0].where, '/media/extra/cut_media.mp4');
+  assert.match(warned[0].message, /^cut_media\.mp4: .*truncated/);
+  assert.equal(warned[0].fatal, false);
+  await page.evaluate(() => polymark.setAnnotations({ format: 'polymark.annotations', version: 1,
+    objects: [{ id: 'keep', type: 'rectangle', frame: 0, label: 'car', points: [1, 1, 20, 20] }] }));
+  await page.evaluate((f) => polymark.setFrame(f), info.frames - 3);
+  await until(page, () => errors.some((e) => e.code !== 'truncated'), undefined, 20000);
+  const missing = await page.evaluate(() => errors.find((e) => e.code !== 'truncated'));
+  assert.match(missing.message, /cut_media\.mp4/);
+  assert.match(missing.message, new RegExp(`frame ${info.frames - 3}`));
+  assert.equal(await showAndRead(4), 4, 'the frames before the cut still show');
   assert.equal((await page.evaluate(() => polymark.getAnnotations().objects))[0].id, 'keep');
 });
