@@ -1,0 +1,757 @@
+#include "polymark/sync.hpp"
+
+#include <algorithm>
+#include <set>
+#include <type_traits>
+
+namespace pm {
+
+// [SECTION] Names and small helpers
+
+const char* to_string(SyncKind k) { return k == SyncKind::Object ? "object" : "track"; }
+
+const char* to_string(SyncOpType t) {
+    switch (t) {
+        case SyncOpType::Create: return "create";
+        case SyncOpType::Update: return "update";
+        case SyncOpType::Delete: return "delete";
+    }
+    return "update";
+}
+
+const char* to_string(SyncState s) {
+    switch (s) {
+        case SyncState::Saved: return "saved";
+        case SyncState::Saving: return "saving";
+        case SyncState::Offline: return "offline";
+        case SyncState::Conflict: return "conflict";
+        case SyncState::NeedsAuth: return "needs-auth";
+        case SyncState::Error: return "error";
+    }
+    return "error";
+}
+
+namespace {
+
+// Labels typed by people may hold invalid UTF-8; dumping must not throw on them.
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+std::optional<SyncKind> kind_from_string(const std::string& s) {
+    if (s == "object") return SyncKind::Object;
+    if (s == "track") return SyncKind::Track;
+    return std::nullopt;
+}
+
+std::optional<SyncOpType> op_type_from_string(const std::string& s) {
+    if (s == "create") return SyncOpType::Create;
+    if (s == "update") return SyncOpType::Update;
+    if (s == "delete") return SyncOpType::Delete;
+    return std::nullopt;
+}
+
+const Json* find(const Json& o, const char* key) {
+    if (!o.is_object()) return nullptr;
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &*it;
+}
+
+std::optional<int64_t> int_member(const Json& o, const char* key) {
+    const Json* v = find(o, key);
+    if (!v || !v->is_number_integer()) return std::nullopt;
+    return v->get<int64_t>();
+}
+
+std::optional<std::string> string_member(const Json& o, const char* key) {
+    const Json* v = find(o, key);
+    if (!v || !v->is_string()) return std::nullopt;
+    return v->get<std::string>();
+}
+
+// An item value as the server or the journal carries it: null, or a valid Object / Track.
+std::optional<Error> check_item(SyncKind kind, const Json& value, const std::string& path) {
+    if (kind == SyncKind::Object) {
+        auto o = object_from_json(value, path);
+        if (!o) return o.first_error();
+    } else {
+        auto t = track_from_json(value, path);
+        if (!t) return t.first_error();
+    }
+    return std::nullopt;
+}
+
+bool string_array(const Json* v) {
+    if (!v || !v->is_array()) return false;
+    for (const Json& e : *v)
+        if (!e.is_string()) return false;
+    return true;
+}
+
+std::string percent_encode(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+        if (plain) out += (char)c;
+        else { out += '%'; out += hex[c >> 4]; out += hex[c & 15]; }
+    }
+    return out;
+}
+
+template <class Item>
+Expected<bool> upsert(std::vector<Item>& list, const std::string& id, const std::optional<Json>& value) {
+    auto at = std::find_if(list.begin(), list.end(), [&](const Item& i) { return i.id == id; });
+    if (!value) {
+        if (at != list.end()) list.erase(at);
+        return true;
+    }
+    Expected<Item> item = [&]() -> Expected<Item> {
+        if constexpr (std::is_same_v<Item, Object>) return object_from_json(*value, "/value");
+        else return track_from_json(*value, "/value");
+    }();
+    if (!item) return item.errors();
+    if (item->id != id) return Error{"bad_change", "/value/id", "the value's id \"" + item->id + "\" is not the change's id \"" + id + "\""};
+    if (at != list.end()) *at = std::move(item.value());
+    else list.push_back(std::move(item.value()));
+    return true;
+}
+
+}  // namespace
+
+bool is_valid_op_id(std::string_view op_id) {
+    if (op_id.empty() || op_id.size() > 128) return false;
+    for (char c : op_id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+Errors check_sync_config(const SyncConfig& c) {
+    Errors e;
+    if (c.task_id.empty()) e.push_back({"bad_config", "task_id", "the sync engine needs a task id"});
+    if (c.device_id.empty() || c.device_id.size() > 100 || !is_valid_op_id(c.device_id))
+        e.push_back({"bad_config", "device_id", "device id \"" + c.device_id + "\" must be 1 to 100 characters from A-Z a-z 0-9 _ . : -"});
+    if (c.debounce_ms < 0 || c.max_delay_ms < 0 || c.catchup_interval_ms < 0)
+        e.push_back({"bad_config", "debounce_ms", "debounce, maximum delay and catch-up interval must not be negative"});
+    if (c.max_ops_per_request < 1) e.push_back({"bad_config", "max_ops_per_request", "a request must be allowed at least one operation"});
+    if (c.timeout_ms <= 0) e.push_back({"bad_config", "timeout_ms", "the request timeout must be positive"});
+    if (c.backoff_base_ms <= 0 || c.backoff_max_ms < c.backoff_base_ms)
+        e.push_back({"bad_config", "backoff_base_ms", "backoff needs 0 < base <= max"});
+    return e;
+}
+
+Json sync_status_to_json(const SyncStatus& s) {
+    Json j{{"state", to_string(s.state)}, {"pending", s.pending}, {"conflicts", s.conflicts},
+           {"acked_revision", s.acked_revision}, {"synced_revision", s.synced_revision}};
+    if (s.next_retry_ms) j["next_retry_ms"] = *s.next_retry_ms;
+    if (!s.message.empty()) j["message"] = s.message;
+    return j;
+}
+
+// [SECTION] Wire operations
+
+Json wire_op_to_json(const WireOp& op) {
+    Json j{{"op_id", op.op_id}, {"kind", to_string(op.kind)}, {"op", to_string(op.op)}, {"id", op.id}};
+    if (op.op != SyncOpType::Delete) j["value"] = op.value;
+    if (op.op == SyncOpType::Create && op.index) j["index"] = *op.index;
+    return j;
+}
+
+Expected<WireOp> wire_op_from_json(const Json& j, const std::string& path) {
+    if (!j.is_object()) return Error{"not_object", path, "the operation at " + path + " is not a JSON object"};
+    WireOp op;
+    auto op_id = string_member(j, "op_id");
+    if (!op_id || !is_valid_op_id(*op_id))
+        return Error{"bad_op_id", path + "/op_id", "op_id at " + path + " must be 1 to 128 characters from A-Z a-z 0-9 _ . : -"};
+    op.op_id = *op_id;
+    auto kind = string_member(j, "kind");
+    auto k = kind ? kind_from_string(*kind) : std::nullopt;
+    if (!k) return Error{"bad_kind", path + "/kind", "kind at " + path + " must be \"object\" or \"track\""};
+    op.kind = *k;
+    auto type = string_member(j, "op");
+    auto t = type ? op_type_from_string(*type) : std::nullopt;
+    if (!t) return Error{"bad_op", path + "/op", "op at " + path + " must be \"create\", \"update\" or \"delete\""};
+    op.op = *t;
+    auto id = string_member(j, "id");
+    if (!id || !is_valid_id(*id)) return Error{"bad_id", path + "/id", "id at " + path + " must be a valid item id"};
+    op.id = *id;
+    if (op.op != SyncOpType::Delete) {
+        const Json* value = find(j, "value");
+        if (!value) return Error{"missing_key", path + "/value", "a " + *type + " at " + path + " needs a value"};
+        if (auto e = check_item(op.kind, *value, path + "/value")) return *e;
+        if (string_member(*value, "id") != op.id)
+            return Error{"bad_op", path + "/value/id", "the value's id at " + path + " differs from the operation's id"};
+        op.value = *value;
+    }
+    if (const Json* index = find(j, "index")) {
+        if (!index->is_number_integer() || index->get<int64_t>() < 0)
+            return Error{"bad_index", path + "/index", "index at " + path + " must be a non-negative integer"};
+        if (op.op == SyncOpType::Create) op.index = (size_t)index->get<int64_t>();
+    }
+    return op;
+}
+
+Expected<bool> apply_remote_change(Document& doc, const RemoteChange& change) {
+    if (change.kind == SyncKind::Object) return upsert(doc.objects, change.id, change.value);
+    return upsert(doc.tracks, change.id, change.value);
+}
+
+// [SECTION] Engine: start and local edits
+
+SyncEngine::SyncEngine(SyncConfig config) : config_(std::move(config)), rng_(config_.seed), batch_limit_(config_.max_ops_per_request) {
+    // Request numbers start at a random point below 2^40 (exact as a JavaScript number), so that a
+    // reply meant for an engine that died with the wasm instance is unknown to its successor.
+    next_request_seq_ = 1 + (rng_() >> 24);
+}
+
+Expected<SyncEngine> SyncEngine::create(SyncConfig config) {
+    Errors e = check_sync_config(config);
+    if (!e.empty()) return e;
+    return SyncEngine(std::move(config));
+}
+
+std::string SyncEngine::next_op_id() { return config_.device_id + "-" + std::to_string(next_counter_++); }
+
+JournalRecord SyncEngine::journal_record(const Pending& p) const {
+    Json j{{"format", kJournalFormat}, {"version", kJournalVersion}, {"task", config_.task_id},
+           {"seq", p.seq}, {"base", p.base}, {"op", wire_op_to_json(p.op)}};
+    return {p.op.op_id, dump(j)};
+}
+
+JournalRecord SyncEngine::counter_record() const {
+    Json j{{"format", kJournalFormat}, {"version", kJournalVersion}, {"task", config_.task_id}, {"next_counter", next_counter_}};
+    return {kJournalCounterKey, dump(j)};
+}
+
+SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t loaded_revision) {
+    SyncOutput out;
+    pending_.clear();
+    conflicts_.clear();
+    in_flight_.reset();
+    recent_.clear();
+    acked_revision_ = synced_revision_ = std::max<int64_t>(0, loaded_revision);
+    catchup_needed_ = true;
+    failures_ = 0;
+    next_retry_ms_ = 0;
+    needs_auth_ = error_ = flush_ = false;
+    message_.clear();
+    std::string own_prefix = config_.device_id + "-";
+    for (size_t i = 0; i < records.size(); ++i) {
+        std::string where = "journal record " + std::to_string(i);
+        auto parsed = parse_json_text(records[i], where);
+        if (!parsed) { out.errors.push_back({"bad_journal", where, where + " is not JSON: " + parsed.first_error().message}); continue; }
+        const Json& j = parsed.value();
+        auto version = int_member(j, "version");
+        if (string_member(j, "format") != std::string(kJournalFormat) || !version) {
+            out.errors.push_back({"bad_journal", where, where + " is not a Polymark sync journal record"});
+            continue;
+        }
+        if (*version != kJournalVersion) {
+            out.errors.push_back({"unsupported_version", where, where + " has journal version " + std::to_string(*version) + "; this client reads version " + std::to_string(kJournalVersion)});
+            continue;
+        }
+        if (string_member(j, "task") != config_.task_id) {
+            out.errors.push_back({"wrong_task", where, where + " belongs to another task"});
+            continue;
+        }
+        if (auto next = int_member(j, "next_counter")) {
+            if (*next > 0) next_counter_ = std::max(next_counter_, (uint64_t)*next);
+            continue;
+        }
+        auto seq = int_member(j, "seq");
+        auto base = int_member(j, "base");
+        const Json* op_json = find(j, "op");
+        if (!seq || *seq < 0 || !base || !op_json) {
+            out.errors.push_back({"bad_journal", where, where + " needs seq, base and op"});
+            continue;
+        }
+        auto op = wire_op_from_json(*op_json, "/op");
+        if (!op) {
+            Error e = op.first_error();
+            e.message = where + ": " + e.message;
+            out.errors.push_back(std::move(e));
+            continue;
+        }
+        if (op->op_id.compare(0, own_prefix.size(), own_prefix) == 0) {
+            std::string n = op->op_id.substr(own_prefix.size());
+            if (!n.empty() && n.size() < 19 && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                next_counter_ = std::max(next_counter_, (uint64_t)std::stoull(n) + 1);
+        }
+        // Whether it was sent before the reload is unknown: treat it as sent, so it never changes.
+        pending_.push_back(Pending{(uint64_t)*seq, std::move(op.value()), *base, true, 0});
+    }
+    std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.seq < b.seq; });
+    std::set<std::string> seen;
+    pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return !seen.insert(p.op.op_id).second; }), pending_.end());
+    next_journal_seq_ = pending_.empty() ? 1 : pending_.back().seq + 1;
+    return out;
+}
+
+int SyncEngine::last_pending_on(const ItemKey& key) const {
+    for (size_t i = pending_.size(); i-- > 0;)
+        if (key_of(pending_[i].op) == key) return (int)i;
+    return -1;
+}
+
+int64_t SyncEngine::max_base_on(const ItemKey& key) const {
+    int64_t base = 0;
+    for (const Pending& p : pending_)
+        if (key_of(p.op) == key) base = std::max(base, p.base);
+    return base;
+}
+
+std::optional<Json> SyncEngine::local_value(const ItemKey& key, const std::optional<Json>& fallback) const {
+    int at = last_pending_on(key);
+    if (at < 0) return fallback;
+    const WireOp& op = pending_[at].op;
+    if (op.op == SyncOpType::Delete) return std::nullopt;
+    return op.value;
+}
+
+void SyncEngine::add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput& out) {
+    ItemKey key = key_of(op);
+    int at = last_pending_on(key);
+    if (at >= 0 && !pending_[at].sent) {
+        // Merge into the unsent op on the same item. A sent op is never touched: its reply may
+        // have been lost after the server applied it, and a retry must carry the same content.
+        Pending& last = pending_[at];
+        SyncOpType a = last.op.op, b = op.op;
+        bool merged = true;
+        if (a == SyncOpType::Create && b == SyncOpType::Update) last.op.value = std::move(op.value);
+        else if (a == SyncOpType::Update && b == SyncOpType::Update) last.op.value = std::move(op.value);
+        else if (a == SyncOpType::Update && b == SyncOpType::Delete) { last.op.op = SyncOpType::Delete; last.op.value = Json(); }
+        else if (a == SyncOpType::Delete && b == SyncOpType::Create) { last.op.op = SyncOpType::Update; last.op.value = std::move(op.value); last.op.index.reset(); }
+        else if (a == SyncOpType::Create && b == SyncOpType::Delete) {
+            out.journal_delete.push_back(last.op.op_id);
+            pending_.erase(pending_.begin() + at);
+            merged = false;
+        } else merged = false;
+        if (merged) {
+            last.base = std::max(last.base, min_base);
+            last.recorded_ms = std::min(last.recorded_ms, now_ms);
+            out.journal_put.push_back(journal_record(last));
+        }
+        if (merged || (a == SyncOpType::Create && b == SyncOpType::Delete)) {
+            if (auto c = conflicts_.find(key); c != conflicts_.end()) c->second.mine = local_value(key, std::nullopt);
+            return;
+        }
+    }
+    Pending p;
+    p.seq = next_journal_seq_++;
+    p.base = std::max({synced_revision_, max_base_on(key), min_base});
+    p.recorded_ms = now_ms;
+    p.op = std::move(op);
+    p.op.op_id = next_op_id();
+    pending_.push_back(std::move(p));
+    out.journal_put.push_back(journal_record(pending_.back()));
+    out.journal_put.push_back(counter_record());
+    if (auto c = conflicts_.find(key); c != conflicts_.end()) c->second.mine = local_value(key, std::nullopt);
+}
+
+SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
+    SyncOutput out;
+    auto add = [&](SyncKind kind, const std::string& id, bool before, const std::optional<Json>& after, size_t index, const std::string& where) {
+        if (!before && !after) { out.errors.push_back({"bad_op", where, "an operation on \"" + id + "\" neither creates, updates nor deletes"}); return; }
+        WireOp op;
+        op.kind = kind;
+        op.id = id;
+        op.op = !before ? SyncOpType::Create : !after ? SyncOpType::Delete : SyncOpType::Update;
+        if (after) op.value = *after;
+        if (op.op == SyncOpType::Create) op.index = index;
+        add_op(std::move(op), 0, now_ms, out);
+    };
+    for (size_t i = 0; i < command.ops.size(); ++i) {
+        const ObjectOp& op = command.ops[i];
+        add(SyncKind::Object, op.id, op.before.has_value(), op.after ? std::optional<Json>(object_to_json(*op.after)) : std::nullopt, op.index, "/ops/" + std::to_string(i));
+    }
+    for (size_t i = 0; i < command.track_ops.size(); ++i) {
+        const TrackOp& op = command.track_ops[i];
+        add(SyncKind::Track, op.id, op.before.has_value(), op.after ? std::optional<Json>(track_to_json(*op.after)) : std::nullopt, op.index, "/track_ops/" + std::to_string(i));
+    }
+    last_record_ms_ = now_ms;
+    return out;
+}
+
+Expected<bool> SyncEngine::apply_pending(Document& doc) const {
+    for (const Pending& p : pending_) {
+        RemoteChange c{p.op.kind, p.op.id, std::nullopt, 0, config_.user_id, config_.device_id};
+        if (p.op.op != SyncOpType::Delete) c.value = p.op.value;
+        auto r = apply_remote_change(doc, c);
+        if (!r) return r;
+    }
+    return true;
+}
+
+std::vector<WireOp> SyncEngine::pending_ops() const {
+    std::vector<WireOp> out;
+    for (const Pending& p : pending_) out.push_back(p.op);
+    return out;
+}
+
+// [SECTION] Engine: requests
+
+std::string SyncEngine::base_path() const { return "/api/tasks/" + percent_encode(config_.task_id) + "/annotations"; }
+
+std::vector<std::pair<std::string, std::string>> SyncEngine::headers(bool with_body) const {
+    std::vector<std::pair<std::string, std::string>> h{{"Accept", "application/json"}};
+    if (with_body) h.emplace_back("Content-Type", "application/json");
+    if (!token_.empty()) h.emplace_back("Authorization", "Bearer " + token_);
+    return h;
+}
+
+std::optional<SyncRequest> SyncEngine::make_patch(int64_t now_ms) {
+    size_t start = pending_.size();
+    for (size_t i = 0; i < pending_.size() && start == pending_.size(); ++i)
+        if (!conflicts_.count(key_of(pending_[i].op))) start = i;
+    if (start == pending_.size()) return std::nullopt;
+    const Pending& first = pending_[start];
+    bool ready = first.sent || flush_ || now_ms - last_record_ms_ >= config_.debounce_ms || now_ms - first.recorded_ms >= config_.max_delay_ms;
+    if (!ready) return std::nullopt;
+
+    // One base revision per request: the batch is the run of oldest sendable ops sharing it.
+    int64_t base = first.base;
+    Json ops = Json::array();
+    std::vector<std::string> ids;
+    size_t bytes = 256;
+    for (size_t i = start; i < pending_.size(); ++i) {
+        Pending& p = pending_[i];
+        if (conflicts_.count(key_of(p.op))) continue;
+        if (p.base != base || ids.size() >= std::max<size_t>(1, batch_limit_)) break;
+        Json w = wire_op_to_json(p.op);
+        size_t size = dump(w).size() + 1;
+        if (!ids.empty() && bytes + size > config_.max_body_bytes) break;
+        bytes += size;
+        ops.push_back(std::move(w));
+        ids.push_back(p.op.op_id);
+        p.sent = true;
+    }
+    bool unsent_left = false;
+    for (const Pending& p : pending_)
+        if (!p.sent && !conflicts_.count(key_of(p.op))) unsent_left = true;
+    if (!unsent_left) flush_ = false;
+
+    Json body{{"base_revision", base}, {"user", config_.user_id}, {"device", config_.device_id}, {"operations", std::move(ops)}};
+    SyncRequest r{next_request_seq_++, "PATCH", base_path(), dump(body), headers(true), config_.timeout_ms};
+    in_flight_ = Outstanding{r.seq, true, std::move(ids), now_ms, 0};
+    return r;
+}
+
+SyncRequest SyncEngine::make_get(int64_t now_ms) {
+    SyncRequest r{next_request_seq_++, "GET", base_path() + "?since=" + std::to_string(synced_revision_), "", headers(false), config_.timeout_ms};
+    in_flight_ = Outstanding{r.seq, false, {}, now_ms, synced_revision_};
+    return r;
+}
+
+std::optional<SyncRequest> SyncEngine::poll(int64_t now_ms) {
+    if (in_flight_ && now_ms - in_flight_->sent_ms >= config_.timeout_ms) fail_current(now_ms, "the server did not answer in time");
+    if (in_flight_ || needs_auth_ || error_ || now_ms < next_retry_ms_) return std::nullopt;
+    if (auto patch = make_patch(now_ms)) return patch;
+    bool periodic = config_.catchup_interval_ms > 0 && now_ms - last_catchup_ms_ >= config_.catchup_interval_ms;
+    if (catchup_needed_ || periodic) return make_get(now_ms);
+    return std::nullopt;
+}
+
+void SyncEngine::finish_current() {
+    if (!in_flight_) return;
+    recent_.push_back(std::move(*in_flight_));
+    in_flight_.reset();
+    while (recent_.size() > 64) recent_.pop_front();
+}
+
+void SyncEngine::succeed_current() {
+    finish_current();
+    failures_ = 0;
+    next_retry_ms_ = 0;
+    message_.clear();
+}
+
+void SyncEngine::fail_current(int64_t now_ms, std::string message) {
+    finish_current();
+    ++failures_;
+    // Full jitter: uniform in [0, min(max, base * 2^(failures-1))].
+    int64_t cap = config_.backoff_base_ms;
+    for (int i = 1; i < failures_ && cap < config_.backoff_max_ms; ++i) cap *= 2;
+    cap = std::min(cap, config_.backoff_max_ms);
+    next_retry_ms_ = now_ms + (int64_t)(rng_() % (uint64_t)(cap + 1));
+    message_ = std::move(message);
+}
+
+SyncOutput SyncEngine::on_failure(uint64_t seq, SyncFailure kind, int64_t now_ms) {
+    if (in_flight_ && in_flight_->seq == seq)
+        fail_current(now_ms, kind == SyncFailure::Timeout ? "the server did not answer in time" : "the network is unreachable");
+    return {};
+}
+
+bool SyncEngine::acknowledge(const std::string& op_id, SyncOutput& out) {
+    for (size_t i = 0; i < pending_.size(); ++i) {
+        if (pending_[i].op.op_id != op_id) continue;
+        out.journal_delete.push_back(op_id);
+        pending_.erase(pending_.begin() + (long)i);
+        return true;
+    }
+    return false;
+}
+
+void SyncEngine::drop_ops_on(const ItemKey& key, SyncOutput& out) {
+    for (size_t i = 0; i < pending_.size();) {
+        if (key_of(pending_[i].op) == key) {
+            out.journal_delete.push_back(pending_[i].op.op_id);
+            pending_.erase(pending_.begin() + (long)i);
+        } else ++i;
+    }
+}
+
+void SyncEngine::hold(const ItemKey& key, const std::optional<Json>& theirs, int64_t revision, std::string user, std::string device) {
+    auto [it, fresh] = conflicts_.try_emplace(key);
+    SyncConflict& c = it->second;
+    if (fresh) {
+        c.kind = key.first;
+        c.id = key.second;
+        c.mine = local_value(key, std::nullopt);
+    } else if (revision < c.revision) {
+        return;
+    }
+    c.theirs = theirs;
+    c.revision = revision;
+    c.user = std::move(user);
+    c.device = std::move(device);
+}
+
+SyncOutput SyncEngine::on_reply(uint64_t seq, int http_status, const std::string& body, int64_t now_ms) {
+    SyncOutput out;
+    std::optional<Outstanding> req;
+    bool current = in_flight_ && in_flight_->seq == seq;
+    if (current) req = *in_flight_;
+    for (const Outstanding& o : recent_)
+        if (!req && o.seq == seq) req = o;
+    if (!req) return out;
+    auto parsed = parse_json_text(body, "reply");
+    const Json* j = parsed ? &parsed.value() : nullptr;
+    if (req->patch) handle_patch_reply(*req, current, http_status, j, now_ms, out);
+    else if (current) handle_get_reply(http_status, j, now_ms, out);
+    return out;
+}
+
+void SyncEngine::handle_patch_reply(const Outstanding& req, bool current, int status, const Json* j, int64_t now_ms, SyncOutput& out) {
+    if (status == 200) {
+        auto revision = j ? int_member(*j, "revision") : std::nullopt;
+        const Json* applied = j ? find(*j, "applied") : nullptr;
+        const Json* duplicates = j ? find(*j, "duplicates") : nullptr;
+        if (!revision || *revision < 0 || !string_array(applied) || !string_array(duplicates)) {
+            if (current) fail_current(now_ms, "the server's reply to a save was not understood");
+            return;
+        }
+        // Late, repeated or out of order, a 200 still acknowledges what it names (and was sent).
+        for (const Json* list : {applied, duplicates})
+            for (const Json& id : *list) {
+                std::string s = id.get<std::string>();
+                if (std::find(req.op_ids.begin(), req.op_ids.end(), s) != req.op_ids.end()) acknowledge(s, out);
+            }
+        acked_revision_ = std::max(acked_revision_, *revision);
+        catchup_needed_ = true;
+        if (current) succeed_current();
+        return;
+    }
+    if (!current) return;  // a stale refusal says nothing about the ops' current state
+    if (status == 409) {
+        const Json* list = j ? find(*j, "conflicts") : nullptr;
+        bool shape = list && list->is_array() && !list->empty();
+        struct Item { ItemKey key; std::optional<Json> theirs; int64_t revision; std::string user, device; };
+        std::vector<Item> items;
+        for (size_t i = 0; shape && i < list->size(); ++i) {
+            const Json& c = (*list)[i];
+            auto kind_name = string_member(c, "kind");
+            auto kind = kind_name ? kind_from_string(*kind_name) : std::nullopt;
+            auto id = string_member(c, "id");
+            // An item the server never held has no revision, user or device: null, or absent.
+            const Json* rev = find(c, "revision");
+            auto revision = rev && !rev->is_null() ? int_member(c, "revision") : std::optional<int64_t>(0);
+            const Json* server = find(c, "server");
+            if (!kind || !id || !revision || !server || (!server->is_null() && check_item(*kind, *server, "/server"))) { shape = false; break; }
+            std::optional<Json> theirs;
+            if (!server->is_null()) theirs = *server;
+            items.push_back({{*kind, *id}, std::move(theirs), *revision, string_member(c, "user").value_or(""), string_member(c, "device").value_or("")});
+        }
+        if (!shape) { fail_current(now_ms, "the server's conflict reply was not understood"); return; }
+        bool held = false;
+        for (Item& it : items) {
+            if (!conflicts_.count(it.key) && last_pending_on(it.key) < 0) continue;
+            hold(it.key, it.theirs, it.revision, std::move(it.user), std::move(it.device));
+            held = true;
+        }
+        catchup_needed_ = true;
+        if (held) succeed_current();  // the rest go again at the next poll
+        else fail_current(now_ms, "the server reported conflicts on items with no local changes");
+        return;
+    }
+    handle_error_status(status, j, now_ms);
+}
+
+void SyncEngine::handle_error_status(int status, const Json* j, int64_t now_ms) {
+    std::string message = "the server answered HTTP " + std::to_string(status);
+    if (j) {
+        if (const Json* e = find(*j, "error"))
+            if (auto m = string_member(*e, "message")) message = *m;
+    }
+    if (status == 401 || status == 403) {
+        finish_current();
+        needs_auth_ = true;
+        message_ = std::move(message);
+        return;
+    }
+    if (status == 413 && in_flight_ && in_flight_->patch && in_flight_->op_ids.size() > 1) {
+        batch_limit_ = std::max<size_t>(1, in_flight_->op_ids.size() / 2);
+        finish_current();
+        return;
+    }
+    if (status >= 400 && status < 500 && status != 408 && status != 429) {
+        finish_current();
+        error_ = true;
+        message_ = std::move(message);
+        return;
+    }
+    fail_current(now_ms, std::move(message));
+}
+
+void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, SyncOutput& out) {
+    if (status != 200) { handle_error_status(status, j, now_ms); return; }
+    auto revision = j ? int_member(*j, "revision") : std::nullopt;
+    auto since = j ? int_member(*j, "since") : std::nullopt;
+    const Json* list = j ? find(*j, "changes") : nullptr;
+    bool shape = revision && since && *since <= synced_revision_ && list && list->is_array();
+    std::vector<RemoteChange> changes;
+    for (size_t i = 0; shape && i < list->size(); ++i) {
+        const Json& c = (*list)[i];
+        auto kind_name = string_member(c, "kind");
+        auto kind = kind_name ? kind_from_string(*kind_name) : std::nullopt;
+        auto id = string_member(c, "id");
+        auto rev = int_member(c, "revision");
+        const Json* value = find(c, "value");
+        if (!kind || !id || !rev || !value || *rev > *revision || (!value->is_null() && check_item(*kind, *value, "/value"))) { shape = false; break; }
+        RemoteChange ch{*kind, *id, std::nullopt, *rev, string_member(c, "user").value_or(""), string_member(c, "device").value_or("")};
+        if (!value->is_null()) ch.value = *value;
+        changes.push_back(std::move(ch));
+    }
+    if (!shape) { fail_current(now_ms, "the server's list of changes was not understood"); return; }
+    std::stable_sort(changes.begin(), changes.end(), [](const RemoteChange& a, const RemoteChange& b) { return a.revision < b.revision; });
+    for (RemoteChange& c : changes) {
+        if (c.revision <= synced_revision_) continue;
+        ItemKey key{c.kind, c.id};
+        if (conflicts_.count(key)) {  // keep "theirs" current, whoever wrote it
+            hold(key, c.value, c.revision, c.user, c.device);
+            continue;
+        }
+        if (c.device == config_.device_id) continue;  // our own op: the document has it, or newer
+        if (last_pending_on(key) >= 0) {
+            // Local edits made without seeing this change: never overwrite either side blindly.
+            if (c.revision > max_base_on(key)) hold(key, c.value, c.revision, c.user, c.device);
+            continue;
+        }
+        out.remote.push_back(std::move(c));
+    }
+    synced_revision_ = std::max(synced_revision_, *revision);
+    catchup_needed_ = false;
+    last_catchup_ms_ = now_ms;
+    succeed_current();
+}
+
+// [SECTION] Engine: user actions
+
+void SyncEngine::flush(int64_t now_ms) {
+    flush_ = true;
+    next_retry_ms_ = std::min(next_retry_ms_, now_ms);
+}
+
+void SyncEngine::request_catchup() { catchup_needed_ = true; }
+
+void SyncEngine::set_token(std::string token) {
+    token_ = std::move(token);
+    if (needs_auth_) {
+        needs_auth_ = false;
+        next_retry_ms_ = 0;
+        message_.clear();
+    }
+}
+
+void SyncEngine::retry(int64_t now_ms) {
+    error_ = false;
+    failures_ = 0;
+    next_retry_ms_ = std::min(next_retry_ms_, now_ms);
+    batch_limit_ = config_.max_ops_per_request;
+    message_.clear();
+    flush_ = true;
+}
+
+std::vector<SyncConflict> SyncEngine::conflicts() const {
+    std::vector<SyncConflict> out;
+    for (const auto& [key, c] : conflicts_) {
+        out.push_back(c);
+        out.back().mine = local_value(key, c.mine);
+    }
+    return out;
+}
+
+SyncOutput SyncEngine::resolve(const std::string& id, Resolution choice, int64_t now_ms) {
+    SyncOutput out;
+    auto it = conflicts_.find({SyncKind::Object, id});
+    if (it == conflicts_.end()) it = conflicts_.find({SyncKind::Track, id});
+    if (it == conflicts_.end()) {
+        out.errors.push_back({"not_found", id, "no conflict is held on \"" + id + "\""});
+        return out;
+    }
+    ItemKey key = it->first;
+    SyncConflict c = it->second;
+    conflicts_.erase(it);
+    std::optional<Json> mine = local_value(key, c.mine);
+    // Dropping ops that may have been sent is safe: each was based on a revision before the
+    // other device's change, so the server refuses it if it ever arrives.
+    drop_ops_on(key, out);
+    if (choice == Resolution::Theirs) {
+        out.remote.push_back(RemoteChange{c.kind, c.id, c.theirs, c.revision, c.user, c.device});
+        return out;
+    }
+    if (!mine && !c.theirs) return out;  // both deleted: nothing to say
+    WireOp op;
+    op.kind = c.kind;
+    op.id = c.id;
+    op.op = mine && c.theirs ? SyncOpType::Update : mine ? SyncOpType::Create : SyncOpType::Delete;
+    if (mine) op.value = *mine;
+    add_op(std::move(op), c.revision, now_ms, out);
+    flush_ = true;
+    return out;
+}
+
+SyncOutput SyncEngine::resolve_all(Resolution choice, int64_t now_ms) {
+    SyncOutput out;
+    std::vector<std::string> ids;
+    for (const auto& entry : conflicts_) ids.push_back(entry.first.second);
+    for (const std::string& id : ids) {
+        SyncOutput one = resolve(id, choice, now_ms);
+        out.journal_put.insert(out.journal_put.end(), one.journal_put.begin(), one.journal_put.end());
+        out.journal_delete.insert(out.journal_delete.end(), one.journal_delete.begin(), one.journal_delete.end());
+        out.remote.insert(out.remote.end(), one.remote.begin(), one.remote.end());
+        out.errors.insert(out.errors.end(), one.errors.begin(), one.errors.end());
+    }
+    return out;
+}
+
+SyncStatus SyncEngine::status() const {
+    SyncStatus s;
+    for (const Pending& p : pending_)
+        if (!conflicts_.count(key_of(p.op))) ++s.pending;
+    s.conflicts = conflicts_.size();
+    s.acked_revision = acked_revision_;
+    s.synced_revision = synced_revision_;
+    s.message = message_;
+    if (needs_auth_) s.state = SyncState::NeedsAuth;
+    else if (error_) s.state = SyncState::Error;
+    else if (!conflicts_.empty()) s.state = SyncState::Conflict;
+    else if (failures_ > 0) {
+        s.state = SyncState::Offline;
+        s.next_retry_ms = next_retry_ms_;
+    } else if (s.pending > 0 || (in_flight_ && in_flight_->patch)) s.state = SyncState::Saving;
+    else s.state = SyncState::Saved;
+    return s;
+}
+
+}  // namespace pm
