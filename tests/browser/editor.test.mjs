@@ -339,9 +339,11 @@ test('an input method composes Chinese into a text attribute, and its glyphs are
   await p.keyboard.type('ab');
   await pageFrames(p, 3);
   // While ImGui edits text, the focus is on the page's text entry, placed over the field.
-  const entry = await p.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect(); return { tag: e.tagName, x: r.left, y: r.top }; });
+  const entry = await p.evaluate(() => { const e = document.activeElement; const r = e.getBoundingClientRect(); return { tag: e.tagName, x: r.left, y: r.top, right: r.right }; });
   assert.equal(entry.tag, 'TEXTAREA');
-  assert.ok(Math.abs(entry.y - NOTE_FIELD[1]) < 20 && entry.x > 1000, JSON.stringify(entry));
+  // At the field's caret: in the sidebar, right of the image's viewport, on the field's row.
+  const vp = await p.evaluate(() => polymark.getView().viewport);
+  assert.ok(Math.abs(entry.y - NOTE_FIELD[1]) < 20 && entry.x > vp.x + vp.width && entry.right < 1280, JSON.stringify({ entry, vp }));
   // Chromium's input-method hooks: a composition in progress, then committed.
   const cdp = await context.newCDPSession(p);
   await cdp.send('Input.imeSetComposition', { text: 'zhong', selectionStart: 5, selectionEnd: 5 });
