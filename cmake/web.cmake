@@ -49,8 +49,10 @@ file(GLOB POLYMARK_SHELL_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*"
 add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
+  # Last: the service worker's list of the build's files and their hashes (sw.js changes with any of them).
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${CMAKE_BINARY_DIR}/dist"
   DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
-  "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py")
+  "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py")
 
 # The video indexing module: pm::VideoIndexer behind a few C exports, in a wasm of its own
 # (polymark_video.js + polymark_video.wasm) that shell/video.js loads only when a task has video,

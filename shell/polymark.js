@@ -9,7 +9,7 @@
   // Sizes of the files a mount downloads, stamped in by the build (tools/stamp_bundle.py) so the
   // progress bar is true even when the server compresses.
   var BUNDLE = /*POLYMARK_BUNDLE*/ { 'polymark_app.js': 0, 'polymark_app.wasm': 0, 'fonts/ui-latin.ttf': 0 } /*END*/;
-  var EVENTS = ['ready', 'error', 'change', 'frame'];
+  var EVENTS = ['ready', 'error', 'change', 'frame', 'sync'];
   var scriptUrl = (global.document && document.currentScript && document.currentScript.src) || '';
   var instances = 0;
   var shared = null; // { factory, wasmModule, font } promise, loaded once per page
@@ -68,8 +68,8 @@
     return apiUrl(backend, url.charAt(0) === '/' ? url : '/' + url);
   }
 
-  function fetchReply(url) {
-    return fetch(url, { credentials: 'same-origin' }).then(function (response) {
+  function fetchReply(url, headers) {
+    return fetch(url, { credentials: 'same-origin', headers: headers || {} }).then(function (response) {
       return response.arrayBuffer().then(function (b) { return { status: response.status, bytes: new Uint8Array(b), error: '' }; });
     }).catch(function (e) { return { status: 0, bytes: null, error: String((e && e.message) || e) }; });
   }
@@ -85,6 +85,14 @@
     return null;
   }
 
+  // The Authorization header for a request to the backend's API, and only there (never to media
+  // hosts): the `token` mount option, or the one setToken() gave last.
+  function authHeaders(options, token, url) {
+    if (!token) return {};
+    var api = new URL(apiUrl(options.backend || '', '/api/'), document.baseURI).href;
+    return new URL(url, document.baseURI).href.indexOf(api) === 0 ? { Authorization: 'Bearer ' + token } : {};
+  }
+
   // Returns the replies being fetched, by URL, and a promise of the task (or null).
   function prefetchStart(options) {
     var replies = {};
@@ -92,8 +100,9 @@
     if (!options.task || !ID_PATTERN.test(options.task)) return { replies: replies, task: Promise.resolve(null) };
     var backend = options.backend || '';
     var taskUrl = apiUrl(backend, '/api/tasks/' + options.task);
-    replies[taskUrl] = fetchReply(taskUrl);
-    if (!options.annotations) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations');
+    var auth = authHeaders(options, options.token, taskUrl);
+    replies[taskUrl] = fetchReply(taskUrl, auth);
+    if (!options.annotations) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations', auth);
     var task = replies[taskUrl].then(function (reply) {
       if (reply.status !== 200) return null;
       var parsed;
@@ -225,6 +234,259 @@
     return promise;
   }
 
+  // [SECTION] Offline start-up: the service worker (sw.js, beside this file) keeps the build, the
+  // tasks opened and their media, so the app starts with no network after one online visit
+  // (docs/API.md, "Offline start-up"). Registered after `ready`, so it never slows the first load.
+  var offlineScopes = {}; // scope URL -> { state, version, error, promise }, once per page
+  var persistAsked = false;
+
+  function offlineScope(base, options) {
+    return new URL(options.offlineScope || base, location.href).href;
+  }
+
+  // The app's own page (same origin, inside the folder polymark.js is served from) registers
+  // unless told `offline: false`; any other page only with `offline: true`.
+  function offlineWanted(base, options) {
+    if (options.offline === false) return false;
+    if (options.offline === true) return true;
+    var b = new URL(base, location.href);
+    return location.origin === b.origin && location.pathname.indexOf(b.pathname) === 0;
+  }
+
+  function askWorker(worker, message, timeoutMs) {
+    return new Promise(function (resolve, reject) {
+      var channel = new MessageChannel();
+      var timer = setTimeout(function () { reject(new Error('the service worker did not answer')); }, timeoutMs);
+      channel.port1.onmessage = function (e) { clearTimeout(timer); resolve(e.data); };
+      worker.postMessage(message, [channel.port2]);
+    });
+  }
+
+  function whenActive(reg) {
+    return new Promise(function (resolve, reject) {
+      var worker = reg.installing || reg.waiting || reg.active;
+      if (!worker) return reject(new Error('no service worker after registration'));
+      function check() {
+        if (worker.state === 'activated') { worker.removeEventListener('statechange', check); resolve(worker); }
+        else if (worker.state === 'redundant') {
+          worker.removeEventListener('statechange', check);
+          // Replaced by a newer one (a deploy during install): follow that one.
+          if (reg.active && reg.active !== worker) resolve(reg.active);
+          else reject(new Error('the service worker could not install (see its console)'));
+        }
+      }
+      worker.addEventListener('statechange', check);
+      check();
+    });
+  }
+
+  function whenControlled() {
+    if (navigator.serviceWorker.controller) return Promise.resolve(navigator.serviceWorker.controller);
+    return new Promise(function (resolve) {
+      navigator.serviceWorker.addEventListener('controllerchange', function once() {
+        navigator.serviceWorker.removeEventListener('controllerchange', once);
+        resolve(navigator.serviceWorker.controller);
+      });
+    });
+  }
+
+  // What this page fetched before the worker controlled it (the task, its annotations, images):
+  // the worker fetches it again into its caches, keeping what its rules keep.
+  function loadedUrls() {
+    var urls = [];
+    (performance.getEntriesByType ? performance.getEntriesByType('resource') : []).forEach(function (r) {
+      if (r.initiatorType === 'fetch' && urls.indexOf(r.name) < 0) urls.push(r.name);
+    });
+    return urls;
+  }
+
+  function startOffline(base, options, report) {
+    var scope = offlineScope(base, options);
+    if (offlineScopes[scope]) return offlineScopes[scope];
+    var status = offlineScopes[scope] = { state: 'installing', version: null, error: null, scope: scope };
+    if (!global.isSecureContext || !navigator.serviceWorker) {
+      status.state = 'unsupported';
+      status.error = 'service workers need https or localhost; this page is ' + location.protocol + '//' + location.host;
+      report('offline_unavailable', status.error, scope);
+      return status;
+    }
+    status.promise = navigator.serviceWorker.register(assetUrl(base, 'sw.js'), { scope: scope, updateViaCache: 'none' })
+      .then(function (reg) {
+        // Look for a deploy now: Chromium defers its own check while the worker keeps receiving
+        // fetches (the sync's polls), and the next load must be the new build.
+        reg.update().catch(function () { /* offline: the cached build serves */ });
+        return whenActive(reg);
+      })
+      .then(function (worker) {
+        // A scope that does not cover this page: the worker serves other pages, not this one.
+        return location.href.indexOf(scope) === 0 ? whenControlled() : worker;
+      })
+      .then(function (worker) { return askWorker(worker, { type: 'polymark-warm', urls: loadedUrls() }, 60000).then(function () { return worker; }); })
+      .then(function (worker) { return askWorker(worker, { type: 'polymark-version' }, 5000); })
+      .then(function (answer) { status.state = 'ready'; status.version = answer.version; }, function (e) {
+        status.state = 'failed';
+        status.error = String((e && e.message) || e);
+        report('offline_unavailable', 'offline start-up is not available: ' + status.error, scope);
+      });
+    // A tab left open all day still learns of a deploy, so that its next load is the new build.
+    setInterval(function () {
+      navigator.serviceWorker.getRegistration(scope).then(function (r) { if (r) return r.update(); }).catch(function () {});
+    }, 3600 * 1000);
+    if (!persistAsked && navigator.storage && navigator.storage.persist) {
+      persistAsked = true;
+      navigator.storage.persisted().then(function (p) { return p || navigator.storage.persist(); }).catch(function () {});
+    }
+    return status;
+  }
+
+  // Removes this scope's Polymark service worker and its caches. Resolves true if one was there.
+  function unregisterOffline(options) {
+    options = options || {};
+    if (!global.navigator || !navigator.serviceWorker) return Promise.resolve(false);
+    var base = options.assetsUrl || new URL('.', scriptUrl || document.baseURI).href;
+    var scope = offlineScope(base, options);
+    var scopePath = new URL(scope).pathname;
+    delete offlineScopes[scope];
+    return navigator.serviceWorker.getRegistration(scope).then(function (reg) {
+      var worker = reg && (reg.active || reg.waiting || reg.installing);
+      var ours = reg && reg.scope === scope && worker && worker.scriptURL === assetUrl(base, 'sw.js');
+      // The worker keeps serving this page until it unloads: it stops caching first.
+      var retire = ours && reg.active ? askWorker(reg.active, { type: 'polymark-retire' }, 2000).catch(function () {}) : Promise.resolve();
+      return retire.then(function () { return ours ? reg.unregister() : false; }).then(function (removed) {
+        if (!global.caches) return !!removed;
+        return caches.keys().then(function (names) {
+          return Promise.all(names.filter(function (n) { return n.indexOf('polymark:') === 0 && n.slice(-(scopePath.length + 1)) === '@' + scopePath; })
+            .map(function (n) { return caches.delete(n); }));
+        }).then(function () { return !!removed; });
+      });
+    });
+  }
+
+  // {usage, quota, persisted} of this origin's storage, and the offline state of this scope.
+  function storageReport(base, options) {
+    var st = global.navigator && navigator.storage;
+    var status = offlineScopes[offlineScope(base, options)];
+    return Promise.all([
+      st && st.estimate ? st.estimate().catch(function () { return {}; }) : {},
+      st && st.persisted ? st.persisted().catch(function () { return false; }) : false,
+      // The build the worker controlling this page has now (a deploy may have replaced it).
+      status && status.state === 'ready' && navigator.serviceWorker.controller
+        ? askWorker(navigator.serviceWorker.controller, { type: 'polymark-version' }, 2000).then(function (a) { return a.version; }, function () { return status.version; })
+        : status && status.version,
+    ]).then(function (parts) {
+      if (status && parts[2]) status.version = parts[2];
+      return {
+        usage: parts[0].usage === undefined ? null : parts[0].usage,
+        quota: parts[0].quota === undefined ? null : parts[0].quota,
+        persisted: !!parts[1],
+        offline: status ? { state: status.state, version: status.version, error: status.error } : { state: 'off', version: null, error: null },
+      };
+    });
+  }
+
+  // [SECTION] Sync (docs/API.md, "Sync"). The engine (shared/polymark/sync.hpp) decides; this
+  // page stores its journal in IndexedDB (one record per key, never IDBFS: two tabs would clobber
+  // each other's files), keeps one writer per task across tabs with Web Locks, and performs its
+  // requests with timeouts, driven by timers (animation frames stop in hidden tabs).
+  var SYNC_DB = 'polymark-sync';
+  var SYNC_TICK_MS = 250;
+  var syncDb = null; // promise of the database, once per page
+
+  function openSyncDb() {
+    if (syncDb) return syncDb;
+    syncDb = new Promise(function (resolve, reject) {
+      if (!global.indexedDB) return reject(new Error('this browser has no IndexedDB'));
+      var req = indexedDB.open(SYNC_DB, 1);
+      req.onupgradeneeded = function () {
+        var db = req.result;
+        // journal: [task key, record key] -> record text; devices: task key -> device id
+        if (!db.objectStoreNames.contains('journal')) db.createObjectStore('journal');
+        if (!db.objectStoreNames.contains('devices')) db.createObjectStore('devices');
+      };
+      req.onsuccess = function () { resolve(req.result); };
+      req.onerror = function () { reject(req.error || new Error('IndexedDB could not be opened')); };
+      req.onblocked = function () { reject(new Error('IndexedDB is blocked by another tab')); };
+    });
+    syncDb.catch(function () { syncDb = null; });
+    return syncDb;
+  }
+
+  function journalRange(taskKey) { return IDBKeyRange.bound([taskKey], [taskKey, []]); }
+
+  function newDeviceId() {
+    var bytes = new Uint8Array(9);
+    crypto.getRandomValues(bytes);
+    return 'web.' + Array.from(bytes, function (b) { return (b % 36).toString(36); }).join('');
+  }
+
+  // This browser's device id for the task (made once, kept beside the journal) and the
+  // journal's record texts.
+  function readJournal(taskKey) {
+    return openSyncDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(['journal', 'devices'], 'readwrite');
+        var out = { deviceId: null, records: [] };
+        var devices = tx.objectStore('devices');
+        devices.get(taskKey).onsuccess = function (e) {
+          out.deviceId = e.target.result;
+          if (typeof out.deviceId !== 'string') { out.deviceId = newDeviceId(); devices.put(out.deviceId, taskKey); }
+        };
+        tx.objectStore('journal').getAll(journalRange(taskKey)).onsuccess = function (e) { out.records = e.target.result.filter(function (t) { return typeof t === 'string'; }); };
+        tx.oncomplete = function () { resolve(out); };
+        tx.onerror = tx.onabort = function () { reject(tx.error || new Error('the journal could not be read')); };
+      });
+    });
+  }
+
+  // Puts before deletes, in one transaction; resolves once it is committed to disk.
+  function writeJournal(taskKey, batch) {
+    return openSyncDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx;
+        try { tx = db.transaction('journal', 'readwrite', { durability: 'strict' }); } catch (e) { tx = db.transaction('journal', 'readwrite'); }
+        var store = tx.objectStore('journal');
+        (batch.put || []).forEach(function (r) { store.put(r.text, [taskKey, r.key]); });
+        (batch['delete'] || []).forEach(function (key) { store['delete']([taskKey, key]); });
+        tx.oncomplete = function () { resolve(); };
+        tx.onerror = tx.onabort = function () { reject(tx.error || new Error('the journal could not be written')); };
+      });
+    });
+  }
+
+  // Calls granted() once this page holds the task's writer lock; waiting() first when another
+  // tab holds it. Returns a function that releases the lock (or stops waiting).
+  function lockTask(name, granted, waiting) {
+    if (!global.navigator || !navigator.locks) { granted(); return function () {}; }
+    var release = null;
+    var stopped = false;
+    var controller = new AbortController();
+    function hold() {
+      if (stopped) return undefined;
+      granted();
+      return new Promise(function (r) { release = r; });
+    }
+    navigator.locks.request(name, { ifAvailable: true }, function (lock) {
+      if (lock) return hold();
+      if (stopped) return undefined;
+      waiting();
+      navigator.locks.request(name, { signal: controller.signal }, hold).catch(function () {});
+      return undefined;
+    }).catch(function () {});
+    return function () { stopped = true; controller.abort(); if (release) release(); };
+  }
+
+  // The sync settings of a mount: null when the task is not the backend's or sync is off.
+  function syncSettings(options) {
+    if (!options.task || options.taskObject || options.annotations || options.sync === false) return null;
+    var s = options.sync && typeof options.sync === 'object' ? options.sync : {};
+    var out = {};
+    ['debounceMs', 'maxDelayMs', 'timeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'catchupIntervalMs'].forEach(function (k) {
+      if (typeof s[k] === 'number' && isFinite(s[k]) && s[k] >= 0) out[k] = s[k];
+    });
+    out.userId = typeof options.user === 'string' && options.user ? options.user : 'anonymous';
+    return out;
+  }
+
   function el(tag, style, text) {
     var node = document.createElement(tag);
     if (style) node.style.cssText = style;
@@ -250,6 +512,83 @@
     var cleanups = [];
     var prefetched = prefetchStart(options);
     var scriptFonts = prefetched.task.then(function (task) { return loadScriptFonts(base, task); });
+
+    // [SECTION] Sync: the writer lock is asked for and the journal read while the module loads,
+    // so the engine restores it before the first edit. Calls into the module wait until its
+    // main() runs (the factory resolves before it).
+    var sync = syncSettings(options);
+    var token = typeof options.token === 'string' ? options.token : '';
+    var syncTaskKey = sync ? new URL(apiUrl(options.backend || '', '/api/tasks/' + options.task), document.baseURI).href : '';
+    var syncRunning = false;
+    var syncQueue = [];
+    var syncFetches = [];
+    var releaseLock = function () {};
+    function whenRunning(fn) {
+      if (syncRunning && M && !destroyed) fn();
+      else syncQueue.push(fn);
+    }
+    function syncCall(method, args) {
+      if (destroyed || !M || !syncRunning) return;
+      try { call(method, args); } catch (e) { /* a stopped instance: nothing to tell */ }
+    }
+    var syncSetup = !sync ? Promise.resolve(null) : new Promise(function (resolve) {
+      var started = false;
+      releaseLock = lockTask('polymark-sync:' + syncTaskKey, function () {
+        readJournal(syncTaskKey).catch(function (e) {
+          emitOnceListening('error', { code: 'journal_failed', message: 'the sync journal could not be read: ' + ((e && e.message) || e), where: 'indexedDB', fatal: false });
+          return { deviceId: newDeviceId(), records: [] };
+        }).then(function (j) {
+          if (!started) {
+            started = true;
+            sync.deviceId = j.deviceId;
+            sync.journal = j.records;
+            return resolve(sync);
+          }
+          whenRunning(function () { syncCall('_syncStart', { journal: j.records, deviceId: j.deviceId }); });
+        });
+      }, function () {
+        // Another tab of this task holds the lock: read-only here until it closes.
+        started = true;
+        sync.deviceId = newDeviceId();
+        sync.journal = null;
+        resolve(sync);
+      });
+    });
+    function syncRequest(r) {
+      var controller = new AbortController();
+      var timedOut = false;
+      var timer = setTimeout(function () { timedOut = true; controller.abort(); }, Math.max(1, r.timeoutMs));
+      syncFetches.push(controller);
+      function done(method, args) {
+        clearTimeout(timer);
+        var i = syncFetches.indexOf(controller);
+        if (i >= 0) syncFetches.splice(i, 1);
+        syncCall(method, args);
+      }
+      var init = { method: r.method, headers: r.headers, signal: controller.signal, credentials: 'same-origin', cache: 'no-store' };
+      // keepalive lets a save started by pagehide finish after the page is gone (bodies < 64 KB).
+      if (r.method !== 'GET') { init.body = r.body; if (r.body.length < 60000) init.keepalive = true; }
+      fetch(r.url, init).then(function (response) {
+        return response.text().then(function (text) { done('_syncReply', { seq: r.seq, status: response.status, body: text }); });
+      }).catch(function () { done('_syncFailure', { seq: r.seq, timeout: timedOut }); });
+    }
+    function syncJournal(batch) {
+      writeJournal(syncTaskKey, batch).then(function () { syncCall('_syncJournalDone', { ok: true }); },
+        function (e) { syncCall('_syncJournalDone', { ok: false, message: String((e && e.message) || e) }); });
+    }
+    if (sync) {
+      var syncTimer = setInterval(function () { syncCall('_syncTick'); }, SYNC_TICK_MS);
+      cleanups.push(function () {
+        clearInterval(syncTimer);
+        releaseLock();
+        syncFetches.forEach(function (c) { c.abort(); });
+        syncFetches = [];
+      });
+      // Send what is pending when the page goes away or out of sight; fetch news when it is back.
+      listen(document, 'visibilitychange', function () { syncCall(document.visibilityState === 'hidden' ? 'flush' : '_syncCatchup'); });
+      listen(global, 'pagehide', function () { syncCall('flush'); });
+      listen(global, 'online', function () { syncCall('flush'); });
+    }
 
     // [SECTION] DOM: a wrapper filling the element, the canvas, an overlay for loading and errors
     var wrapper = el('div', 'position:relative;width:100%;height:100%;min-height:120px;overflow:hidden;background:#26282c;');
@@ -427,6 +766,19 @@
       },
       getTool: function () { return call('getTool'); },
       getSelection: function () { return call('getSelection'); },
+      getSyncStatus: function () { return call('getSyncStatus'); },
+      // Diagnostics for tests: stops the wasm instance as a crash would (it then remounts).
+      debugAbort: function () { try { call('debugAbort'); } catch (e) { /* the abort itself */ } },
+      flush: function () { return call('flush'); },
+      setToken: function (t) {
+        if (typeof t !== 'string') throw PolymarkError('bad_argument', 'setToken needs a string');
+        token = t;
+        whenRunning(function () { syncCall('setToken', t); });
+      },
+      resolveConflict: function (id, choice) { return call('resolveConflict', { id: String(id), choice: choice }); },
+      resolveAllConflicts: function (choice) { return call('resolveConflict', { id: '', all: true, choice: choice }); },
+      getStorage: function () { return storageReport(base, options); },
+      unregisterOffline: function () { return unregisterOffline(options); },
       select: function (ids) { return call('select', ids); },
       on: function (name, fn) { checkEvent(name, fn); listeners[name].push(fn); return instance; },
       off: function (name, fn) {
@@ -494,6 +846,25 @@
       videos = {};
     });
 
+    // After an abort: this instance object stays the host's handle, now driving a fresh mount of
+    // the same options in the same element; the host's listeners move over to it.
+    function remount() {
+      if (destroyed) return;
+      var kept = {};
+      EVENTS.forEach(function (n) { kept[n] = listeners[n].slice(); });
+      destroy();
+      var again = Object.assign({}, options, { _remounts: (options._remounts | 0) + 1 });
+      mount(element, again).then(adopt, function (e) { if (e && e.instance) adopt(e.instance); });
+      function adopt(fresh) {
+        Object.keys(fresh).forEach(function (k) {
+          var d = Object.getOwnPropertyDescriptor(fresh, k);
+          if (typeof d.value === 'function') instance[k] = d.value;
+          else if (d.get) Object.defineProperty(instance, k, { get: d.get, configurable: true, enumerable: true });
+        });
+        EVENTS.forEach(function (n) { kept[n].forEach(function (fn) { fresh.on(n, fn); }); });
+      }
+    }
+
     function destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -509,6 +880,18 @@
       wrapper.remove();
       EVENTS.forEach(function (n) { listeners[n] = []; });
       M = null;
+    }
+
+    // Offline start-up once the first image is on screen; errors are events, never thrown.
+    function offlineAfterReady() {
+      if (destroyed) return;
+      var report = function (code, message, where) { emit('error', { code: code, message: message, where: where, fatal: false }); };
+      try {
+        if (offlineWanted(base, options)) startOffline(base, options, report);
+        else if (options.offline === false) unregisterOffline(options).catch(function (e) { report('offline_unavailable', String((e && e.message) || e), 'sw.js'); });
+      } catch (e) {
+        report('offline_unavailable', String((e && e.message) || e), 'sw.js');
+      }
     }
 
     // [SECTION] Start: shared bytes, then this instance's module
@@ -528,7 +911,7 @@
         },
         done: function () { fill.style.width = '100%'; label.textContent = 'Opening the task…'; },
       };
-      Promise.all([loadShared(base, progress), scriptFonts]).then(function (parts) {
+      Promise.all([loadShared(base, progress), scriptFonts, syncSetup]).then(function (parts) {
         var s = parts[0];
         if (destroyed) return fail(PolymarkError('destroyed', 'destroyed before it finished loading'));
         var rect = wrapper.getBoundingClientRect();
@@ -540,6 +923,8 @@
             taskObject: options.taskObject || null,
             annotations: options.annotations || null,
             frame: options.frame | 0,
+            sync: parts[2],
+            token: token,
             glyphs: parts[1].glyphs,
             width: Math.max(1, Math.round(rect.width)),
             height: Math.max(1, Math.round(rect.height)),
@@ -550,12 +935,22 @@
           polymarkTextInputArea: placeTextInput,
           polymarkNeedGlyphs: needGlyphs,
           polymarkVideo: openVideo,
+          polymarkSync: { journal: syncJournal, request: syncRequest },
+          polymarkAuth: function (url) { return authHeaders(options, token, url); },
           polymarkEmit: function (name, detail) {
             if (destroyed) return;
+            if (!syncRunning && M) {
+              // Events come from main() onwards: the module takes calls now.
+              syncRunning = true;
+              var queued = syncQueue;
+              syncQueue = [];
+              queued.forEach(function (fn) { fn(); });
+            }
             if (name === 'ready') {
               ready = true;
               overlay.style.display = 'none';
               if (!settled) { settled = true; resolve(instance); }
+              setTimeout(offlineAfterReady);
               setTimeout(function () {
                 var held = heldEvents;
                 heldEvents = [];
@@ -592,8 +987,13 @@
           print: function (text) { if (options.debug) console.log('[polymark]', text); },
           printErr: function (text) { if (options.debug) console.warn('[polymark]', text); },
           onAbort: function (what) {
+            // A mounted instance starts again in place: a fresh module restores the journal, so
+            // nothing saved locally is lost. At most a few times per mount, so a crash at start
+            // cannot loop.
+            var again = ready && !destroyed && options.remountOnAbort !== false && (options._remounts | 0) < 3;
+            emit('error', { code: 'aborted', message: 'the WebAssembly instance aborted: ' + what + (again ? '; starting again' : ''), where: 'wasm', fatal: !again });
+            if (again) { setTimeout(remount); return; }
             showMessage('Polymark stopped', 'An internal error stopped the editor (' + what + '). Reload the page.');
-            emit('error', { code: 'aborted', message: 'the WebAssembly instance aborted: ' + what, where: 'wasm', fatal: true });
             fail(PolymarkError('aborted', 'the WebAssembly instance aborted: ' + what));
           },
         };
@@ -629,5 +1029,5 @@
     }
   }
 
-  global.Polymark = { mount: mount, PolymarkError: PolymarkError, events: EVENTS.slice(), version: '0.1.0' };
+  global.Polymark = { mount: mount, unregisterOffline: unregisterOffline, PolymarkError: PolymarkError, events: EVENTS.slice(), version: '0.1.0' };
 })(typeof window !== 'undefined' ? window : this);

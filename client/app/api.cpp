@@ -58,6 +58,65 @@ Expected<Json> select(App& app, const Json& args) {
     return selection_json(app);
 }
 
+Json conflicts_json(const App& app) {
+    Json list = Json::array();
+    for (const SyncConflict& c : app.sync_conflicts())
+        list.push_back(Json{{"kind", to_string(c.kind)}, {"id", c.id}, {"mine", c.mine ? *c.mine : Json()}, {"theirs", c.theirs ? *c.theirs : Json()},
+                            {"revision", c.revision}, {"user", c.user}, {"device", c.device}});
+    return list;
+}
+
+// The sync bridge (shell/polymark.js): methods named with a leading underscore are the platform's,
+// not the host's (docs/API.md lists only the public ones).
+std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, const Json& args) {
+    auto str = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+    auto flag = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_boolean() && args[k].get<bool>(); };
+    auto seq = [&]() { return args.is_object() && args.contains("seq") && args["seq"].is_number() ? (uint64_t)args["seq"].get<double>() : 0; };
+    if (method == "getSyncStatus") {
+        Json j = app.sync_status_json();
+        j["conflictList"] = conflicts_json(app);
+        return Expected<Json>(j);
+    }
+    if (method == "flush") { app.sync_flush(); return Expected<Json>(app.sync_status_json()); }
+    if (method == "setToken") {
+        if (!args.is_string()) return Expected<Json>(Error{"bad_argument", "token", "setToken needs a string"});
+        app.set_sync_token(args.get<std::string>());
+        return Expected<Json>(Json());
+    }
+    if (method == "resolveConflict") {
+        std::string id = str("id"), choice = str("choice");
+        if (choice != "mine" && choice != "theirs") return Expected<Json>(Error{"bad_argument", "choice", "resolveConflict needs 'mine' or 'theirs'"});
+        if (id.empty() && !(flag("all"))) return Expected<Json>(Error{"bad_argument", "id", "resolveConflict needs an object or track id"});
+        Errors errors = app.resolve_conflict(id, choice == "mine" ? Resolution::Mine : Resolution::Theirs);
+        if (!errors.empty()) return Expected<Json>(errors);
+        return Expected<Json>(app.sync_status_json());
+    }
+    if (method == "_syncStart") {
+        std::vector<std::string> records;
+        if (args.is_object() && args.contains("journal") && args["journal"].is_array())
+            for (const Json& r : args["journal"])
+                if (r.is_string()) records.push_back(r.get<std::string>());
+        app.start_sync(std::move(records), str("deviceId"));
+        return Expected<Json>(Json());
+    }
+    if (method == "_syncTick") { app.sync_tick(); return Expected<Json>(Json()); }
+    if (method == "_syncCatchup") { app.sync_catchup(); return Expected<Json>(Json()); }
+    if (method == "_syncReply") {
+        int status = args.is_object() && args.contains("status") && args["status"].is_number_integer() ? args["status"].get<int>() : 0;
+        app.sync_reply(seq(), status, str("body"));
+        return Expected<Json>(Json());
+    }
+    if (method == "_syncFailure") {
+        app.sync_failure(seq(), flag("timeout"));
+        return Expected<Json>(Json());
+    }
+    if (method == "_syncJournalDone") {
+        app.sync_journal_written(flag("ok"), str("message"));
+        return Expected<Json>(Json());
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Expected<Json> call_api(App& app, std::string_view method, std::string_view args_text, double dpr) {
@@ -116,6 +175,7 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         if (n < 0 || n >= app.frame_count()) return Error{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)};
         return frame_state_json(app, n);
     }
+    if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);
     return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};

@@ -5,6 +5,7 @@
 #include <random>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace pm {
@@ -137,8 +138,10 @@ void App::on_annotations(const FetchResult& r, const std::string& url) {
         return fail_startup(e);
     }
     document_ = std::move(doc.value());
+    if (reply.contains("revision") && reply["revision"].is_number_integer()) loaded_revision_ = reply["revision"].get<int64_t>();
     ++revision_;
     annotations_ready_ = true;
+    if (sync_journal_) begin_sync();
 }
 
 void App::fail_startup(Error error) {
@@ -311,7 +314,10 @@ Errors App::set_annotations_json(std::string_view text) {
         Errors errors = check_document_against_task(doc.value(), *task_);
         if (!errors.empty()) return errors;
     }
+    if (sync_enabled() && !sync_) return {{"read_only", "annotations", "the annotations cannot be replaced yet: " + std::string(sync_journal_ ? "they are still loading" : "this task is open in another tab")}};
+    Command replace = replace_command(document_, doc.value());
     document_ = std::move(doc.value());
+    if (!replace.empty()) record_for_sync(replace);
     history_.clear();  // a new document is a new starting point: nothing to undo into
     editor_.forget_view_state();
     document_changed("");
@@ -328,12 +334,18 @@ void App::document_changed(const std::string& command_name) {
 
 bool App::perform(Command command) {
     if (command.empty()) return false;
+    if (sync_enabled() && !sync_) {
+        report({"read_only", "", sync_journal_ ? "the annotations are still loading: the edit was not made"
+                                                : "this task is open in another tab: edit it there, or close that tab to edit here"});
+        return false;
+    }
     std::string name = command.name;
     auto done = history_.perform(document_, std::move(command));
     if (!done) {
         report(done.first_error());
         return false;
     }
+    record_for_sync(history_.done().back());
     document_changed(name);
     return true;
 }
@@ -430,17 +442,212 @@ void App::advance_playback(double now) {
 }
 
 bool App::undo() {
+    if (sync_enabled() && !sync_) return false;
     auto name = history_.undo(document_);
     if (!name) return false;
+    record_for_sync(history_.undone().back().inverse());  // what was applied: the inverse
     document_changed("undo " + *name);
     return true;
 }
 
 bool App::redo() {
+    if (sync_enabled() && !sync_) return false;
     auto name = history_.redo(document_);
     if (!name) return false;
+    record_for_sync(history_.done().back());
     document_changed("redo " + *name);
     return true;
+}
+
+// [SECTION] Sync
+
+static int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The operations that turn one document into another (setAnnotations), so that a replaced
+// document reaches the backend like any edit: deletes first, then updates and creates.
+Command App::replace_command(const Document& before, const Document& after) {
+    Command c{"replace annotations", {}, {}};
+    auto diff = [](const auto& old_list, const auto& new_list, auto& ops, auto to_json) {
+        using Op = std::decay_t<decltype(ops[0])>;
+        for (size_t i = old_list.size(); i-- > 0;) {
+            const auto& o = old_list[i];
+            bool kept = std::any_of(new_list.begin(), new_list.end(), [&](const auto& n) { return n.id == o.id; });
+            if (!kept) ops.push_back(Op::remove(o, i));
+        }
+        for (size_t i = 0; i < new_list.size(); ++i) {
+            const auto& n = new_list[i];
+            auto at = std::find_if(old_list.begin(), old_list.end(), [&](const auto& o) { return o.id == n.id; });
+            if (at == old_list.end()) ops.push_back(Op::create(n, i));
+            else if (to_json(*at) != to_json(n)) ops.push_back(Op::update(*at, n, (size_t)(at - old_list.begin())));
+        }
+    };
+    diff(before.objects, after.objects, c.ops, [](const Object& o) { return object_to_json(o); });
+    diff(before.tracks, after.tracks, c.track_ops, [](const Track& t) { return track_to_json(t); });
+    return c;
+}
+
+void App::start_sync(std::vector<std::string> journal_records, std::string device_id) {
+    if (!options_.sync || sync_ || sync_journal_) return;
+    if (!device_id.empty()) options_.sync->device_id = std::move(device_id);
+    sync_journal_ = std::move(journal_records);
+    if (annotations_ready_ && task_) begin_sync();
+    else emit_sync_status();
+}
+
+void App::begin_sync() {
+    SyncConfig config = *options_.sync;
+    config.task_id = options_.task_id;
+    auto engine = SyncEngine::create(config);
+    std::vector<std::string> records = std::move(*sync_journal_);
+    sync_journal_.reset();
+    if (!engine) {
+        options_.sync.reset();  // edits stay local; say why
+        report(engine.first_error());
+        return;
+    }
+    sync_ = std::move(engine.value());
+    if (!pending_token_.empty()) sync_->set_token(std::move(pending_token_));
+    pending_token_.clear();
+    SyncOutput out = sync_->restore(records, loaded_revision_);
+    // Edits the backend has not acknowledged yet (made offline, or before a reload or a crash).
+    if (!sync_->pending_ops().empty()) {
+        auto applied = sync_->apply_pending(document_);
+        if (!applied) report(applied.first_error());
+        document_changed("");
+        platform_.emit("change", Json{{"revision", revision_}, {"command", "restore unsaved edits"}, {"remote", false}});
+    }
+    handle_sync_output(std::move(out));
+    poll_sync();
+}
+
+void App::record_for_sync(const Command& applied) {
+    if (!sync_) return;
+    handle_sync_output(sync_->record(applied, steady_ms()));
+}
+
+void App::handle_sync_output(SyncOutput out) {
+    if ((!out.journal_put.empty() || !out.journal_delete.empty()) && platform_.sync_journal(out.journal_put, out.journal_delete)) ++journal_writes_;
+    bool changed = false;
+    for (const RemoteChange& c : out.remote) {
+        auto applied = apply_remote_change(document_, c);
+        if (!applied) report(applied.first_error());
+        else changed = true;
+    }
+    if (changed) {
+        document_changed("");
+        platform_.emit("change", Json{{"revision", revision_}, {"command", "changes from the server"}, {"remote", true}});
+    }
+    for (Error& e : out.errors) report(std::move(e));
+    emit_sync_status();
+}
+
+void App::poll_sync() {
+    if (!sync_) return;
+    if (auto request = sync_->poll(steady_ms())) {
+        if (!platform_.sync_request(*request, api_url(request->path))) {
+            handle_sync_output(sync_->on_failure(request->seq, SyncFailure::Network, steady_ms()));
+        }
+    }
+    emit_sync_status();
+}
+
+void App::sync_tick() {
+    if (!held_replies_.empty() && !editor_.busy()) {
+        std::vector<HeldReply> held;
+        held.swap(held_replies_);
+        for (HeldReply& r : held) sync_reply(r.seq, r.status, r.body);
+    }
+    poll_sync();
+}
+
+void App::sync_reply(uint64_t seq, int http_status, const std::string& body) {
+    if (!sync_) return;
+    // A reply that may change the document waits while the labeler is mid-gesture: applied now,
+    // it would cancel the drag; applied after the gesture's command without the engine knowing,
+    // that command would silently overwrite the other device's change. Held, the engine sees the
+    // change after the local edit and holds a conflict if they touch the same item.
+    if (editor_.busy()) {
+        held_replies_.push_back(HeldReply{seq, http_status, body});
+        return;
+    }
+    handle_sync_output(sync_->on_reply(seq, http_status, body, steady_ms()));
+    poll_sync();  // the next batch, or the catch-up a save asks for, goes at once
+}
+
+void App::sync_failure(uint64_t seq, bool timeout) {
+    if (!sync_) return;
+    handle_sync_output(sync_->on_failure(seq, timeout ? SyncFailure::Timeout : SyncFailure::Network, steady_ms()));
+}
+
+void App::sync_journal_written(bool ok, const std::string& message) {
+    if (journal_writes_ > 0) --journal_writes_;
+    if (!ok) {
+        journal_error_ = message;
+        report({"journal_failed", "journal", "edits could not be stored in this browser (" + message + "); they are kept in memory and sent when the server answers"});
+    } else if (journal_writes_ == 0) {
+        journal_error_.clear();
+    }
+    emit_sync_status();
+}
+
+void App::sync_flush() {
+    if (!sync_) return;
+    int64_t now = steady_ms();
+    if (sync_->status().state == SyncState::Error) sync_->retry(now);
+    else sync_->flush(now);
+    poll_sync();
+}
+
+void App::sync_catchup() {
+    if (!sync_) return;
+    sync_->request_catchup();
+    poll_sync();
+}
+
+void App::set_sync_token(std::string token) {
+    if (!sync_) {
+        pending_token_ = std::move(token);
+        return;
+    }
+    sync_->set_token(std::move(token));
+    poll_sync();
+}
+
+Errors App::resolve_conflict(const std::string& id, Resolution choice) {
+    if (!sync_) return {{"not_found", id, "no conflict is held: sync is not running"}};
+    SyncOutput out = id.empty() ? sync_->resolve_all(choice, steady_ms()) : sync_->resolve(id, choice, steady_ms());
+    Errors errors = out.errors;
+    out.errors.clear();
+    // Mine: the local value is already the document's. Theirs: the server's value replaces it.
+    handle_sync_output(std::move(out));
+    poll_sync();
+    return errors;
+}
+
+Json App::sync_status_json() const {
+    Json j;
+    if (!options_.sync) j = Json{{"state", "off"}, {"pending", 0}, {"conflicts", 0}};
+    else if (!sync_) {
+        j = Json{{"state", sync_journal_ ? "loading" : "read-only"}, {"pending", 0}, {"conflicts", 0}};
+        if (!sync_journal_) j["message"] = "open in another tab";
+    } else {
+        j = sync_status_to_json(sync_->status());
+        if (j.contains("next_retry_ms")) j.erase("next_retry_ms");  // a clock of this page's own: meaningless outside
+    }
+    j["localWrites"] = journal_writes_;
+    if (!journal_error_.empty()) j["journalError"] = journal_error_;
+    return j;
+}
+
+void App::emit_sync_status() {
+    if (!options_.sync) return;
+    Json j = sync_status_json();
+    std::string text = j.dump();
+    if (text == last_sync_status_) return;
+    last_sync_status_ = text;
+    platform_.emit("sync", j);
 }
 
 bool App::set_frame(long long frame) {

@@ -9,6 +9,7 @@
 #include "polymark/edit.hpp"
 #include "polymark/image_decode.hpp"
 #include "polymark/interpolate.hpp"
+#include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
 
@@ -27,6 +28,9 @@ struct AppOptions {
     std::string task_json;         // an inline task (embedding without a backend)
     std::string annotations_json;  // an inline document; otherwise fetched from the backend
     long long initial_frame = 0;
+    // Sync with the backend (a task fetched from it only): the engine's settings; task_id is
+    // filled in by the app. None: edits stay in this page.
+    std::optional<SyncConfig> sync;
 };
 
 struct FetchResult {
@@ -128,6 +132,26 @@ public:
     Editor& editor() { return editor_; }
     const Editor& editor() const { return editor_; }
 
+    // [SECTION] Sync with the backend (SyncEngine): every command performed, undone or redone is
+    // recorded; other devices' changes enter the document outside the undo history. The engine
+    // starts once the annotations are loaded and the journal was read (start_sync); until then
+    // edits are refused (another tab of the same task holds the writer lock). Times: a steady clock.
+    bool sync_enabled() const { return options_.sync.has_value(); }
+    bool sync_started() const { return sync_.has_value(); }
+    // The journal's record texts (empty on a first visit); sync starts when the document is loaded.
+    // device_id: the journal's own (when the writer lock came late); empty: the configured one.
+    void start_sync(std::vector<std::string> journal_records, std::string device_id = "");
+    void sync_tick();  // the platform calls it on a timer (not per frame: frames stop in hidden tabs)
+    void sync_reply(uint64_t seq, int http_status, const std::string& body);
+    void sync_failure(uint64_t seq, bool timeout);
+    void sync_journal_written(bool ok, const std::string& message);
+    void sync_flush();
+    void sync_catchup();
+    void set_sync_token(std::string token);
+    Errors resolve_conflict(const std::string& id, Resolution choice);  // id "" with resolve_all
+    Json sync_status_json() const;  // the `sync` event's payload
+    std::vector<SyncConflict> sync_conflicts() const { return sync_ ? sync_->conflicts() : std::vector<SyncConflict>{}; }
+
     // [SECTION] The current frame's shapes: the document's objects on it, then every track's
     // shape there as an Object whose id is the track's. Rebuilt when the document or frame changes.
     const std::vector<Object>& frame_objects() const;
@@ -181,6 +205,22 @@ private:
     std::map<uint64_t, Pending> in_flight_;
     std::vector<FetchResult> inbox_;
     bool annotations_ready_ = false;
+    int64_t loaded_revision_ = 0;  // the backend's revision of the document loaded
+
+    std::optional<SyncEngine> sync_;
+    std::optional<std::vector<std::string>> sync_journal_;  // read, waiting for the document
+    size_t journal_writes_ = 0;  // journal transactions not yet committed
+    std::string journal_error_;
+    std::string last_sync_status_;
+    std::string pending_token_;  // given before the engine started
+    struct HeldReply { uint64_t seq; int status; std::string body; };
+    std::vector<HeldReply> held_replies_;  // arrived mid-gesture (sync_reply)
+    void begin_sync();
+    static Command replace_command(const Document& before, const Document& after);
+    void record_for_sync(const Command& applied);
+    void handle_sync_output(SyncOutput out);
+    void poll_sync();
+    void emit_sync_status();
 
     std::string api_url(const std::string& path) const;
     std::string media_url(const Media& m) const;

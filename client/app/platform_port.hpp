@@ -3,6 +3,7 @@
 // the main thread: the app never blocks on I/O.
 #pragma once
 #include "polymark/json_reader.hpp"
+#include "polymark/sync.hpp"
 
 #include <cstdint>
 #include <string>
@@ -25,6 +26,12 @@ public:
     // size, that texture and the video's frame count. The pixels never pass through the app.
     // False: this platform has no video decoder.
     virtual bool show_video_frame(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
+    // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable
+    // transaction, then answers with App::sync_journal_written(). False: this platform keeps no journal.
+    virtual bool sync_journal(const std::vector<JournalRecord>& /*put*/, const std::vector<std::string>& /*remove*/) { return false; }
+    // Sends one sync request to `url` (the backend's base joined with request.path); the answer
+    // comes back through App::sync_reply() or App::sync_failure(). False: no network for sync here.
+    virtual bool sync_request(const SyncRequest& /*request*/, const std::string& /*url*/) { return false; }
 };
 
 }  // namespace pm

@@ -23,6 +23,8 @@ void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
 void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
+void pm_js_sync_journal(const char* json);
+void pm_js_sync_request(const char* json);
 }
 
 namespace pm {
@@ -38,6 +40,20 @@ public:
     }
     bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {
         pm_js_video_frame((uint32_t)request_id, url.c_str(), (double)frame);
+        return true;
+    }
+    // The journal lives in IndexedDB, written by shell/polymark.js; requests go through its fetch.
+    bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) override {
+        Json puts = Json::array();
+        for (const JournalRecord& r : put) puts.push_back(Json{{"key", r.key}, {"text", r.text}});
+        pm_js_sync_journal(Json{{"put", puts}, {"delete", remove}}.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+        return true;
+    }
+    bool sync_request(const SyncRequest& r, const std::string& url) override {
+        Json headers = Json::object();
+        for (const auto& [k, v] : r.headers) headers[k] = v;
+        Json j{{"seq", r.seq}, {"method", r.method}, {"url", url}, {"body", r.body}, {"headers", headers}, {"timeoutMs", r.timeout_ms}};
+        pm_js_sync_request(j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
         return true;
     }
 };
@@ -70,6 +86,24 @@ AppOptions app_options(const Json& j) {
     if (j.contains("taskObject") && j["taskObject"].is_object()) o.task_json = j["taskObject"].dump();
     if (j.contains("annotations") && j["annotations"].is_object()) o.annotations_json = j["annotations"].dump();
     if (j.contains("frame") && j["frame"].is_number_integer()) o.initial_frame = j["frame"].get<long long>();
+    // polymark.js gives `sync` (the mount option's settings plus a device id) for backend tasks
+    // whose annotations come from the backend too (an inline document has no server revision).
+    if (o.task_json.empty() && o.annotations_json.empty() && j.contains("sync") && j["sync"].is_object()) {
+        const Json& s = j["sync"];
+        auto num = [&](const char* k, int64_t fallback) { return s.contains(k) && s[k].is_number() ? (int64_t)s[k].get<double>() : fallback; };
+        auto text = [&](const char* k) { return s.contains(k) && s[k].is_string() ? s[k].get<std::string>() : std::string(); };
+        SyncConfig c;
+        c.device_id = text("deviceId");
+        c.user_id = text("userId");
+        c.debounce_ms = num("debounceMs", c.debounce_ms);
+        c.max_delay_ms = num("maxDelayMs", c.max_delay_ms);
+        c.timeout_ms = num("timeoutMs", c.timeout_ms);
+        c.backoff_base_ms = num("backoffBaseMs", c.backoff_base_ms);
+        c.backoff_max_ms = num("backoffMaxMs", c.backoff_max_ms);
+        c.catchup_interval_ms = num("catchupIntervalMs", 30000);
+        c.seed = (uint64_t)num("seed", 0);
+        o.sync = c;
+    }
     return o;
 }
 
@@ -96,6 +130,8 @@ const char* dispatch(const std::string& method, std::string_view args) {
         return reply_ok(missing);
     }
     // For benchmarks: the CPU time of every frame drawn since the previous call.
+    // For tests: an abort, as a bug would cause one (polymark.js remounts the instance).
+    if (method == "debugAbort") std::abort();
     if (method == "takeFrameTimes") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}, {"frameTimesMs", g_instance->frame.take_frame_times()}});
     g_instance->frame.request_redraw();
     auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
@@ -224,6 +260,15 @@ int pm::run_platform(int, char**) {
     }
     if (js_options.contains("glyphs") && js_options["glyphs"].is_string()) config.extra_code_points = utf8_code_points(js_options["glyphs"].get<std::string>());
     g_instance->app = std::make_unique<App>(g_instance->platform, options);
+    // The journal, read before the module started; null while another tab holds the task.
+    if (options.sync && js_options["sync"].contains("journal") && js_options["sync"]["journal"].is_array()) {
+        std::vector<std::string> records;
+        for (const Json& r : js_options["sync"]["journal"])
+            if (r.is_string()) records.push_back(r.get<std::string>());
+        g_instance->app->start_sync(std::move(records));
+    }
+    if (js_options.contains("token") && js_options["token"].is_string() && !js_options["token"].get<std::string>().empty())
+        g_instance->app->set_sync_token(js_options["token"].get<std::string>());
     g_instance->frame.on_text_input_area = [](bool visible, float x, float y, float line_height) {
         pm_js_text_input_area(visible ? 1 : 0, x, y, line_height);
     };

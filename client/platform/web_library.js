@@ -54,7 +54,8 @@ mergeInto(LibraryManager.library, {
       prefetched.then(function (r) { deliver(r.status, r.bytes, r.error); });
       return;
     }
-    fetch(url, { credentials: 'same-origin', signal: controller ? controller.signal : undefined })
+    var auth = Module['polymarkAuth'] ? Module['polymarkAuth'](url) : {};
+    fetch(url, { credentials: 'same-origin', headers: auth, signal: controller ? controller.signal : undefined })
       .then(function (response) {
         return response.arrayBuffer().then(function (buffer) { deliver(response.status, new Uint8Array(buffer), ''); });
       })
@@ -152,6 +153,19 @@ mergeInto(LibraryManager.library, {
         deliver(size.width, size.height, name, source.frameCount, duration(source), '');
       });
     }).catch(function (e) { deliver(0, 0, 0, 0, 0, String((e && e.message) || e)); });
+  },
+
+  // Sync (docs/API.md, "Sync"): the journal and the requests are shell/polymark.js's (IndexedDB,
+  // fetch with timeouts, Web Locks); answers come back through the API's _sync* methods, always
+  // later, never inside this call.
+  pm_js_sync_journal: function (jsonPtr) {
+    var sync = Module['polymarkSync'];
+    if (sync) sync.journal(JSON.parse(UTF8ToString(jsonPtr)));
+  },
+
+  pm_js_sync_request: function (jsonPtr) {
+    var sync = Module['polymarkSync'];
+    if (sync) sync.request(JSON.parse(UTF8ToString(jsonPtr)));
   },
 
   pm_js_teardown__deps: ['$JSEvents'],

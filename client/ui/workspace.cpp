@@ -2,6 +2,7 @@
 
 #include <imgui.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -53,6 +54,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     draw_status_bar(app, canvas_w, canvas_h);
     if (show_help_) draw_help(canvas_w, canvas_h);
     draw_notices(app, canvas_w);
+    draw_conflicts(app, canvas_w);
     handle_canvas_input(app);
     handle_shortcuts(app);
 }
@@ -155,7 +157,100 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
     ImGui::SameLine(540);
     ImGui::TextUnformatted(app.current_media_name().c_str());
+    draw_sync_status(app, canvas_w);
     ImGui::End();
+}
+
+// Items another device changed first: the server's version dashed (magenta) over the canvas (the local one
+// is the document's, drawn as usual), and a window to keep mine or take theirs, per item or all.
+static void dashed_line(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 colour) {
+    float dx = b.x - a.x, dy = b.y - a.y, length = std::sqrt(dx * dx + dy * dy);
+    const float dash = 6, gap = 4;
+    for (float t = 0; t < length; t += dash + gap) {
+        float t1 = std::min(length, t + dash);
+        ImVec2 p0(a.x + dx * t / length, a.y + dy * t / length), p1(a.x + dx * t1 / length, a.y + dy * t1 / length);
+        dl->AddLine(p0, p1, IM_COL32(0, 0, 0, 200), 4);  // a dark rim: visible on light and dark images
+        dl->AddLine(p0, p1, colour, 2);
+    }
+}
+
+void Workspace::draw_conflicts(App& app, double canvas_w) {
+    std::vector<SyncConflict> conflicts = app.sync_conflicts();
+    if (conflicts.empty()) return;
+    ImDrawList* dl = ImGui::GetBackgroundDrawList();
+    const ImU32 colour = IM_COL32(255, 60, 255, 255);  // magenta: no label colour, rare in photographs
+    for (const SyncConflict& c : conflicts) {
+        if (c.kind != SyncKind::Object || !c.theirs) continue;
+        auto theirs = object_from_json(*c.theirs, "/theirs");
+        if (!theirs || theirs->frame != app.frame() || theirs->points.size() < 4) continue;
+        const std::vector<double>& p = theirs->points;
+        std::vector<ImVec2> corners;
+        if (theirs->type == ShapeType::Rectangle || theirs->type == ShapeType::Ellipse) {
+            double x0 = std::min(p[0], p[2]), y0 = std::min(p[1], p[3]), x1 = std::max(p[0], p[2]), y1 = std::max(p[1], p[3]);
+            for (Vec2 v : {Vec2{x0, y0}, Vec2{x1, y0}, Vec2{x1, y1}, Vec2{x0, y1}}) {
+                Vec2 sp = app.view().to_screen(v);
+                corners.push_back(ImVec2((float)sp.x, (float)sp.y));
+            }
+        } else {
+            for (size_t i = 0; i + 1 < p.size(); i += 2) {
+                Vec2 sp = app.view().to_screen({p[i], p[i + 1]});
+                corners.push_back(ImVec2((float)sp.x, (float)sp.y));
+            }
+        }
+        bool closed = theirs->type != ShapeType::Polyline && theirs->type != ShapeType::Points;
+        for (size_t i = 0; i + 1 < corners.size() + (closed ? 1 : 0); ++i) dashed_line(dl, corners[i], corners[(i + 1) % corners.size()], colour);
+    }
+    ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, kToolbarHeight + 8), ImGuiCond_Always, ImVec2(0.5f, 0));
+    ImGui::SetNextWindowSize(ImVec2(std::min(480.0f, (float)canvas_w - 16), 0));
+    ImGui::PushStyleColor(ImGuiCol_WindowBg, IM_COL32(60, 40, 30, 240));
+    ImGui::Begin("##conflicts", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing);
+    ImGui::Text("%zu changed on another device too (theirs: dashed)", conflicts.size());
+    std::string pick_id;
+    std::optional<Resolution> pick;
+    for (const SyncConflict& c : conflicts) {
+        ImGui::PushID(c.id.c_str());
+        ImGui::Text("%s %s: %s by %s", to_string(c.kind), c.id.c_str(), c.theirs ? "changed" : "deleted", c.user.empty() ? "someone" : c.user.c_str());
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Keep mine")) { pick_id = c.id; pick = Resolution::Mine; }
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Take theirs")) { pick_id = c.id; pick = Resolution::Theirs; }
+        ImGui::PopID();
+    }
+    if (conflicts.size() > 1) {
+        if (ImGui::Button("Keep all mine")) { pick_id.clear(); pick = Resolution::Mine; }
+        ImGui::SameLine();
+        if (ImGui::Button("Take all theirs")) { pick_id.clear(); pick = Resolution::Theirs; }
+    }
+    ImGui::End();
+    ImGui::PopStyleColor();
+    if (pick) app.resolve_conflict(pick_id, *pick);  // after the loop: it changes the list
+}
+
+// Right-aligned in the status bar: whether the labeler's work is on the server yet.
+void Workspace::draw_sync_status(App& app, double canvas_w) {
+    if (!app.sync_enabled()) return;
+    Json s = app.sync_status_json();
+    std::string state = s.value("state", std::string());
+    auto count = [&](const char* k) { return s.contains(k) && s[k].is_number_unsigned() ? s[k].get<size_t>() : (size_t)0; };
+    std::string message = s.contains("message") && s["message"].is_string() ? s["message"].get<std::string>() : std::string();
+    std::string text;
+    ImU32 colour = IM_COL32(200, 200, 200, 255);
+    if (state == "saved") { text = "saved"; colour = IM_COL32(120, 200, 120, 255); }
+    else if (state == "saving") text = "saving… " + std::to_string(count("pending")) + " pending";
+    else if (state == "offline") { text = "offline, " + std::to_string(count("pending")) + " pending"; colour = IM_COL32(240, 190, 80, 255); }
+    else if (state == "conflict") { text = "conflict " + std::to_string(count("conflicts")); colour = IM_COL32(255, 140, 90, 255); }
+    else if (state == "needs-auth") { text = "needs sign-in"; colour = IM_COL32(255, 140, 90, 255); }
+    else if (state == "error") { text = "error: " + message; colour = IM_COL32(255, 110, 110, 255); }
+    else if (state == "read-only") { text = "read-only: open in another tab"; colour = IM_COL32(240, 190, 80, 255); }
+    else text = state;
+    if (count("localWrites") > 0) text += " (storing locally)";
+    if (s.contains("journalError")) { text += " (not stored locally)"; colour = IM_COL32(255, 110, 110, 255); }
+    float width = ImGui::CalcTextSize(text.c_str()).x;
+    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, (float)canvas_w - width - 12));
+    ImGui::PushStyleColor(ImGuiCol_Text, colour);
+    ImGui::TextUnformatted(text.c_str());
+    ImGui::PopStyleColor();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", message.empty() ? "Ctrl+S sends now" : (message + " (Ctrl+S retries now)").c_str());
 }
 
 void Workspace::draw_notices(App& app, double canvas_w) {
@@ -259,6 +354,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (io.KeyCtrl || io.KeySuper) {
         if (pressed(ImGuiKey_Z, true)) io.KeyShift ? app.redo() : app.undo();
         if (pressed(ImGuiKey_Y, true)) app.redo();
+        if (pressed(ImGuiKey_S)) app.sync_flush();
         if (pressed(ImGuiKey_C)) editor.copy_selection();
         if (pressed(ImGuiKey_V)) editor.paste(mouse_inside ? std::optional<Vec2>(app.view().to_image(mouse)) : std::nullopt);
         if (pressed(ImGuiKey_D)) editor.duplicate_selection();

@@ -61,7 +61,8 @@ function makeTestTask(dir) {
 }
 
 // extraMedia: {name: source file path}: each file is copied in and served at /media/extra/<name>.
-export async function startServer({ extraMedia = {} } = {}) {
+// args: more serve.py options (e.g. ['--token', 'T']).
+export async function startServer({ extraMedia = {}, args = [] } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-browser-'));
   const taskDir = path.join(tmp, 'task');
   fs.mkdirSync(taskDir);
@@ -71,23 +72,38 @@ export async function startServer({ extraMedia = {} } = {}) {
     fs.mkdirSync(path.dirname(path.join(media, 'extra', name)), { recursive: true });
     fs.copyFileSync(source, path.join(media, 'extra', name));
   }
-  const proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', '0', '--quiet',
-    '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', media, '--import', taskDir],
-  { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolve, reject) => {
-    let text = '';
-    proc.stdout.on('data', (chunk) => {
-      text += chunk;
-      const m = text.match(/serving (http:\/\/\S+?)\/?\s/);
-      if (m) resolve(m[1]);
+  // One serve.py process; halt() and resume() stop and start it again on the same port and
+  // database (a server restart, as the sync tests need).
+  let proc = null;
+  const launch = async (port) => {
+    proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', String(port), '--quiet',
+      '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', media, '--import', taskDir, ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    const started = proc;
+    const found = await new Promise((resolve, reject) => {
+      let text = '';
+      started.stdout.on('data', (chunk) => {
+        text += chunk;
+        const m = text.match(/serving (http:\/\/\S+?)\/?\s/);
+        if (m) resolve(m[1]);
+      });
+      started.on('exit', (code) => reject(new Error('serve.py exited with ' + code)));
+      setTimeout(() => reject(new Error('serve.py did not start')), 15000);
     });
-    proc.on('exit', (code) => reject(new Error('serve.py exited with ' + code)));
-    setTimeout(() => reject(new Error('serve.py did not start')), 15000);
-  });
-  fs.rmSync(path.join(media, 'test', 'gone.png'));
+    fs.rmSync(path.join(media, 'test', 'gone.png'), { force: true });
+    return found;
+  };
+  const url = await launch(0);
+  const port = Number(new URL(url).port);
   return {
     url,
     stop() { proc.kill(); fs.rmSync(tmp, { recursive: true, force: true }); },
+    async halt() {
+      const p = proc;
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      await new Promise((resolve) => { p.once('exit', resolve); p.kill(); });
+    },
+    async resume() { await launch(port); },
   };
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Writes the build's file list and hashes into dist/sw.js (the service worker, shell/sw.js), so
+that every deploy that changes a file changes sw.js, which the browser's update check notices:
+the new worker caches the new build whole, checks each file against its hash, and deletes the
+old build's cache. Run after stamp_bundle.py (it changes polymark.js).
+usage: stamp_offline.py DIST_DIR"""
+import hashlib
+import json
+import os
+import re
+import sys
+
+# Fetched when the worker installs: what a task of images or videos needs to start.
+FILES = ["index.html", "polymark.js", "polymark_app.js", "polymark_app.wasm",
+         "fonts/ui-latin.ttf", "fonts/manifest.json",
+         "video.js", "polymark_video.js", "polymark_video.wasm"]
+HASH_DIGITS = 16
+
+
+def file_hash(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:HASH_DIGITS]
+
+
+def main():
+    dist = sys.argv[1]
+    files = {name: file_hash(os.path.join(dist, name)) for name in FILES}
+    # Cached only when a page asks for them: font slices for other scripts, the example page.
+    optional = {}
+    for folder, _, names in os.walk(dist):
+        for n in names:
+            name = os.path.relpath(os.path.join(folder, n), dist).replace(os.sep, "/")
+            if name not in files and name != "sw.js":
+                optional[name] = file_hash(os.path.join(dist, name))
+    optional = dict(sorted(optional.items()))
+    version = hashlib.sha256(json.dumps([files, optional], sort_keys=True).encode()).hexdigest()[:HASH_DIGITS]
+    build = {"version": version, "files": files, "optional": optional}
+    path = os.path.join(dist, "sw.js")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    stamped, count = re.subn(r"/\*POLYMARK_PRECACHE\*/.*?/\*END\*/",
+                             lambda _: "/*POLYMARK_PRECACHE*/ " + json.dumps(build) + " /*END*/", text, flags=re.S)
+    if count != 1:
+        sys.exit("stamp_offline.py: no precache marker in " + path)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(stamped)
+
+
+if __name__ == "__main__":
+    main()
