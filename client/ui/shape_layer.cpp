@@ -34,9 +34,19 @@ void ShapeLayer::fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts
     for (uint32_t t : tris) list->PrimWriteIdx((ImDrawIdx)(base + t));
 }
 
-// An outline as dashes of kDashPeriod CSS pixels (on 60 %, off 40 %), like the batch draws
-// occluded shapes.
-static void add_dashed_polyline(ImDrawList* list, const ImVec2* pts, int n, ImU32 colour, bool closed, float thickness) {
+std::vector<ImVec2> ShapeLayer::screen_outline(const View& view, const Object& o) {
+    Points outline = o.points;
+    if (o.type == ShapeType::Rectangle) outline = rectangle_corners(o.points, o.rotation);
+    else if (o.type == ShapeType::Ellipse) outline = ellipse_outline(o.points, o.rotation, 48);
+    std::vector<ImVec2> screen(vertex_count(outline));
+    for (size_t i = 0; i < screen.size(); ++i) {
+        Vec2 s = view.to_screen(vertex(outline, i));
+        screen[i] = ImVec2((float)s.x, (float)s.y);
+    }
+    return screen;
+}
+
+void ShapeLayer::add_dashed_polyline(ImDrawList* list, const ImVec2* pts, int n, ImU32 colour, bool closed, float thickness) {
     const float on = (float)(0.6 * kDashPeriod), period = (float)kDashPeriod;
     float along = 0;
     int segments = closed ? n : n - 1;
@@ -62,14 +72,7 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
     ImU32 line = label_colour(task, o.label, 255);
     ImU32 fill = label_colour(task, o.label, selected ? 90 : hovered ? 70 : 45);
     float thickness = selected ? 2.5f : hovered ? 2.0f : 1.5f;
-    Points outline = o.points;
-    if (o.type == ShapeType::Rectangle) outline = rectangle_corners(o.points, o.rotation);
-    else if (o.type == ShapeType::Ellipse) outline = ellipse_outline(o.points, o.rotation, 48);
-    screen_.resize(vertex_count(outline));
-    for (size_t i = 0; i < screen_.size(); ++i) {
-        Vec2 s = view.to_screen(vertex(outline, i));
-        screen_[i] = ImVec2((float)s.x, (float)s.y);
-    }
+    screen_ = screen_outline(view, o);
     // Outlines skip vertices less than a pixel from the previous one: a 10,000-vertex polygon is
     // drawn with as many segments as the screen can show.
     outline_.clear();

@@ -18,6 +18,11 @@ public:
     void draw(App& app, ImDrawList* list, double handle_radius_screen);
     void release() { batch_.release(); }
     static ImU32 label_colour(const Task* task, const std::string& label, int alpha);
+    // A shape's outline in screen pixels: a rectangle's turned corners, an ellipse's polygon, the
+    // vertices of the others.
+    static std::vector<ImVec2> screen_outline(const View& view, const Object& o);
+    // An outline as dashes of kDashPeriod CSS pixels (on 60 %, off 40 %), as occluded shapes are drawn.
+    static void add_dashed_polyline(ImDrawList* list, const ImVec2* pts, int n, ImU32 colour, bool closed, float thickness);
 
 private:
     ShapeBatch batch_;

@@ -163,42 +163,35 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
 
 // Items another device changed first: the server's version dashed (magenta) over the canvas (the local one
 // is the document's, drawn as usual), and a window to keep mine or take theirs, per item or all.
-static void dashed_line(ImDrawList* dl, ImVec2 a, ImVec2 b, ImU32 colour) {
-    float dx = b.x - a.x, dy = b.y - a.y, length = std::sqrt(dx * dx + dy * dy);
-    const float dash = 6, gap = 4;
-    for (float t = 0; t < length; t += dash + gap) {
-        float t1 = std::min(length, t + dash);
-        ImVec2 p0(a.x + dx * t / length, a.y + dy * t / length), p1(a.x + dx * t1 / length, a.y + dy * t1 / length);
-        dl->AddLine(p0, p1, IM_COL32(0, 0, 0, 200), 4);  // a dark rim: visible on light and dark images
-        dl->AddLine(p0, p1, colour, 2);
-    }
-}
-
 void Workspace::draw_conflicts(App& app, double canvas_w) {
     std::vector<SyncConflict> conflicts = app.sync_conflicts();
     if (conflicts.empty()) return;
     ImDrawList* dl = ImGui::GetBackgroundDrawList();
     const ImU32 colour = IM_COL32(255, 60, 255, 255);  // magenta: no label colour, rare in photographs
     for (const SyncConflict& c : conflicts) {
-        if (c.kind != SyncKind::Object || !c.theirs) continue;
-        auto theirs = object_from_json(*c.theirs, "/theirs");
-        if (!theirs || theirs->frame != app.frame() || theirs->points.size() < 4) continue;
-        const std::vector<double>& p = theirs->points;
-        std::vector<ImVec2> corners;
-        if (theirs->type == ShapeType::Rectangle || theirs->type == ShapeType::Ellipse) {
-            double x0 = std::min(p[0], p[2]), y0 = std::min(p[1], p[3]), x1 = std::max(p[0], p[2]), y1 = std::max(p[1], p[3]);
-            for (Vec2 v : {Vec2{x0, y0}, Vec2{x1, y0}, Vec2{x1, y1}, Vec2{x0, y1}}) {
-                Vec2 sp = app.view().to_screen(v);
-                corners.push_back(ImVec2((float)sp.x, (float)sp.y));
-            }
-        } else {
-            for (size_t i = 0; i + 1 < p.size(); i += 2) {
-                Vec2 sp = app.view().to_screen({p[i], p[i + 1]});
-                corners.push_back(ImVec2((float)sp.x, (float)sp.y));
+        if (!c.theirs) continue;
+        // Their object on this frame, or their track's shape here.
+        std::optional<Object> theirs;
+        if (c.kind == SyncKind::Object) {
+            if (auto o = object_from_json(*c.theirs, "/theirs"); o && o->frame == app.frame()) theirs = o.value();
+        } else if (auto t = track_from_json(*c.theirs, "/theirs")) {
+            if (auto state = track_shape_at(t.value(), app.frame())) {
+                Object o;
+                o.type = t->type;
+                o.points = state->points;
+                o.rotation = state->rotation;
+                theirs = o;
             }
         }
-        bool closed = theirs->type != ShapeType::Polyline && theirs->type != ShapeType::Points;
-        for (size_t i = 0; i + 1 < corners.size() + (closed ? 1 : 0); ++i) dashed_line(dl, corners[i], corners[(i + 1) % corners.size()], colour);
+        if (!theirs || theirs->type == ShapeType::Tag) continue;
+        std::vector<ImVec2> outline = ShapeLayer::screen_outline(app.view(), *theirs);
+        if (theirs->type == ShapeType::Points) {
+            for (const ImVec2& p : outline) dl->AddCircle(p, 6, colour, 12, 2);
+            continue;
+        }
+        bool closed = theirs->type != ShapeType::Polyline;
+        ShapeLayer::add_dashed_polyline(dl, outline.data(), (int)outline.size(), IM_COL32(0, 0, 0, 200), closed, 4);  // a dark rim: seen on light and dark images
+        ShapeLayer::add_dashed_polyline(dl, outline.data(), (int)outline.size(), colour, closed, 2);
     }
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, kToolbarHeight + 8), ImGuiCond_Always, ImVec2(0.5f, 0));
     ImGui::SetNextWindowSize(ImVec2(std::min(480.0f, (float)canvas_w - 16), 0));

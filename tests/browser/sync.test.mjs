@@ -200,6 +200,49 @@ test('two devices editing one object: the second one is held in conflict and sho
   await second.context().close();
 });
 
+test('a track both devices changed: their shape on this frame is drawn dashed, and taking theirs puts it in the document', async () => {
+  const first = await device();
+  await first.evaluate(() => polymark.setTool('rectangle', 'cat', { track: true }));
+  await drag(first, [300, 60], [400, 140]);
+  await first.evaluate(() => polymark.setTool('select'));
+  await waitState(first, 'saved', 'st.pending === 0');
+  const tracks = (page) => page.evaluate(() => polymark.getAnnotations().tracks);
+  const [shared] = (await tracks(first)).slice(-1);
+  const second = await device();
+  await moveShape(first, [350, 100], [350, 130]);
+  await waitState(first, 'saved', 'st.pending === 0');
+  await moveShape(second, [350, 100], [390, 100]);
+  await second.evaluate(() => polymark.flush());
+  await waitState(second, 'conflict', 'st.conflicts === 1');
+  const [c] = (await status(second)).conflictList;
+  assert.equal(c.kind, 'track');
+  assert.equal(c.id, shared.id);
+  const theirs = byId((await serverDoc()).tracks)[shared.id];
+  assert.deepEqual(c.theirs, theirs);
+  const [x0, y0, x1] = theirs.keyframes[0].points;
+  assert.ok(Math.abs(y0 - 90) < 2, 'the first device moved it down: ' + JSON.stringify(theirs.keyframes[0].points));
+  // Their keyframe's top edge, dashed in magenta (the local shape is 30 px higher and 40 px right).
+  const magentaOnEdge = async () => {
+    await frames(second);
+    const png = decodePng(await second.screenshot());
+    const v = await view(second);
+    let n = 0;
+    for (let x = x0 + 4; x < x1 - 4; x += 1) {
+      const i = (Math.round(v.offsetY + y0 * v.zoom) * png.width + Math.round(v.offsetX + x * v.zoom)) * 4;
+      if (png.rgba[i] > 200 && png.rgba[i + 1] < 120 && png.rgba[i + 2] > 200) n++;
+    }
+    return n;
+  };
+  assert.ok(await magentaOnEdge() > 10, 'their track is drawn dashed');
+  await second.evaluate((id) => polymark.resolveConflict(id, 'theirs'), shared.id);
+  await waitState(second, 'saved', 'st.pending === 0 && st.conflicts === 0');
+  assert.deepEqual(byId(await tracks(second))[shared.id], theirs, 'taking theirs puts the server\'s track in the document');
+  assert.deepEqual(byId((await serverDoc()).tracks)[shared.id], theirs, 'and leaves the server as it was');
+  assert.equal(await magentaOnEdge(), 0);
+  await first.context().close();
+  await second.context().close();
+});
+
 test('when the wasm instance aborts, the same instance starts again and replays the journal', async () => {
   const page = await device();
   await until(page, () => polymark.getStorage().then((s) => s.offline.state !== 'installing'), undefined, 60000);
