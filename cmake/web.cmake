@@ -26,7 +26,7 @@ set(POLYMARK_WEB_LINK_FLAGS
   -sTOTAL_STACK=1048576
   -sEXIT_RUNTIME=0                     # main() returns; the main loop keeps the instance alive
   -sFILESYSTEM=0                       # no virtual file system: bytes arrive through fetch
-  -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy,_pm_wants_text,_pm_insert_text,_pm_add_glyphs,_pm_decode_done,_pm_video_done
+  -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy,_pm_wants_text,_pm_insert_text,_pm_add_glyphs,_pm_decode_done,_pm_video_done,_pm_pixels_done
   -sEXPORTED_RUNTIME_METHODS=specialHTMLTargets,ENV,UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8,HEAPU32
   --js-library ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)
 target_link_options(polymark_app_web PRIVATE ${POLYMARK_WEB_LINK_FLAGS})

@@ -9,7 +9,7 @@
   // Sizes of the files a mount downloads, stamped in by the build (tools/stamp_bundle.py) so the
   // progress bar is true even when the server compresses.
   var BUNDLE = /*POLYMARK_BUNDLE*/ { 'polymark_app.js': 0, 'polymark_app.wasm': 0, 'fonts/ui-latin.ttf': 0 } /*END*/;
-  var EVENTS = ['ready', 'error', 'change', 'frame', 'sync'];
+  var EVENTS = ['ready', 'error', 'change', 'frame', 'sync', 'tracking'];
   var scriptUrl = (global.document && document.currentScript && document.currentScript.src) || '';
   var instances = 0;
   var shared = null; // { factory, wasmModule, font } promise, loaded once per page
@@ -630,6 +630,7 @@
     // Events found while mounting (a video's warning) wait until the host could listen: just
     // after the mount promise resolves.
     var heldEvents = [];
+    var trackingWaiters = [];  // trackForward() promises, settled by the run's last `tracking` event
     function emitOnceListening(name, detail) {
       if (ready) emit(name, detail);
       else heldEvents.push([name, detail]);
@@ -767,6 +768,17 @@
       getTool: function () { return call('getTool'); },
       getSelection: function () { return call('getSelection'); },
       getSyncStatus: function () { return call('getSyncStatus'); },
+      // Resolves with the run's outcome when it ends (done, cancelled); rejects when it cannot start.
+      trackForward: function (opts) {
+        var started;
+        try { started = call('trackForward', opts === undefined ? null : opts); } catch (e) { return Promise.reject(e); }
+        return new Promise(function (res) {
+          if (started.state !== 'running') return res(started);
+          trackingWaiters.push(res);
+        });
+      },
+      cancelTracking: function () { return call('cancelTracking'); },
+      getTracking: function () { return call('getTracking'); },
       // Diagnostics for tests: stops the wasm instance as a crash would (it then remounts).
       debugAbort: function () { try { call('debugAbort'); } catch (e) { /* the abort itself */ } },
       flush: function () { return call('flush'); },
@@ -868,6 +880,9 @@
     function destroy() {
       if (destroyed) return;
       destroyed = true;
+      // A run dies with its instance: what it wrote never became a command.
+      trackingWaiters.forEach(function (res) { res({ state: 'stopped', objects: [], written: false }); });
+      trackingWaiters = [];
       if (M) {
         try { M._pm_destroy(); } catch (e) { /* an aborted instance has nothing left to stop */ }
         M.polymarkDestroyed = true;
@@ -969,6 +984,11 @@
               f.where = detail.where;
               emit('error', detail);
               return fail(f);
+            }
+            if (name === 'tracking' && detail.state !== 'running') {
+              var waiting = trackingWaiters;
+              trackingWaiters = [];
+              waiting.forEach(function (res) { res(detail); });
             }
             emit(name, detail);
           },

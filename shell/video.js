@@ -40,6 +40,8 @@
 //   source.readPixels(n, rect) -> Promise<Uint8Array>: RGBA bytes of rect {x, y, width, height}
 //                               (default: the whole frame), row by row. A copy, for tests and
 //                               trackers: it adds its length to stats().heapBytesCopied.
+//   source.readLuma(n)       -> Promise<{width, height, channels, pixels}>: for trackers: the luma
+//                               plane (channels 1) when the decoder gives planar YUV, else RGBA (4).
 //   source.prefetch(n, direction) -> Promise<number>: makes n the playhead, direction +1 or -1,
 //                               and decodes ahead of it; resolves once the window ahead is cached
 //                               (or the work was overtaken by a newer request) with the number of
@@ -471,21 +473,48 @@
     }
 
     readPixels(n, rect) {
-      return this.withFrame(n, (frame) => {
-        const r = rect || { x: 0, y: 0, width: frame.displayWidth, height: frame.displayHeight };
-        if (!this.canvas) {
-          this.canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
-          this.context2d = null;
+      return this.withFrame(n, (frame) => this.rgbaOf(frame, rect));
+    }
+
+    rgbaOf(frame, rect) {
+      const r = rect || { x: 0, y: 0, width: frame.displayWidth, height: frame.displayHeight };
+      if (!this.canvas) {
+        this.canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1) : document.createElement('canvas');
+        this.context2d = null;
+      }
+      if (this.canvas.width !== r.width || this.canvas.height !== r.height || !this.context2d) {
+        this.canvas.width = r.width;
+        this.canvas.height = r.height;
+        this.context2d = this.canvas.getContext('2d', { willReadFrequently: true });
+      }
+      this.context2d.drawImage(frame, r.x, r.y, r.width, r.height, 0, 0, r.width, r.height);
+      const pixels = new Uint8Array(this.context2d.getImageData(0, 0, r.width, r.height).data.buffer);
+      this.counters.heapBytesCopied += pixels.length;
+      return pixels;
+    }
+
+    // The luma plane of a planar YUV frame whose visible size is its display size (no canvas, a
+    // quarter of RGBA's bytes), RGBA otherwise.
+    readLuma(n) {
+      return this.withFrame(n, async (frame) => {
+        const v = frame.visibleRect;
+        const planar = /^(I420|I420A|I422|I444|NV12)$/.test(frame.format || '');
+        if (planar && v && v.width === frame.displayWidth && v.height === frame.displayHeight) {
+          const all = new Uint8Array(frame.allocationSize());
+          const layout = await frame.copyTo(all);
+          const { offset, stride } = layout[0];
+          const w = v.width, h = v.height;
+          let luma;
+          if (stride === w) {
+            luma = all.subarray(offset, offset + w * h);
+          } else {
+            luma = new Uint8Array(w * h);
+            for (let y = 0; y < h; y++) luma.set(all.subarray(offset + y * stride, offset + y * stride + w), y * w);
+          }
+          this.counters.heapBytesCopied += luma.length;
+          return { width: w, height: h, channels: 1, pixels: luma };
         }
-        if (this.canvas.width !== r.width || this.canvas.height !== r.height || !this.context2d) {
-          this.canvas.width = r.width;
-          this.canvas.height = r.height;
-          this.context2d = this.canvas.getContext('2d', { willReadFrequently: true });
-        }
-        this.context2d.drawImage(frame, r.x, r.y, r.width, r.height, 0, 0, r.width, r.height);
-        const pixels = new Uint8Array(this.context2d.getImageData(0, 0, r.width, r.height).data.buffer);
-        this.counters.heapBytesCopied += pixels.length;
-        return pixels;
+        return { width: frame.displayWidth, height: frame.displayHeight, channels: 4, pixels: this.rgbaOf(frame) };
       });
     }
 

@@ -103,7 +103,10 @@ def smooth_path(rng, n, amp, speed):
 
 
 def place(sprite, frame, cx, cy, scale, angle_deg, gain=1.0, out_mask=None):
-    """Draws the sprite centred at (cx, cy); returns its outline in frame pixels."""
+    """Draws the sprite centred at (cx, cy); returns its outline in frame pixels.
+
+    Clips to the frame's own size (the sequences' frames are all W x H; make_video.py's need not be)."""
+    fh, fw = frame.shape[:2]
     a = math.radians(angle_deg)
     ca, sa = math.cos(a) * scale, math.sin(a) * scale
     ox, oy = sprite.centre
@@ -111,7 +114,7 @@ def place(sprite, frame, cx, cy, scale, angle_deg, gain=1.0, out_mask=None):
     poly = sprite.polygon @ M[:, :2].T + M[:, 2]
     x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
     x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
-    bx0, by0, bx1, by1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
+    bx0, by0, bx1, by1 = max(x0, 0), max(y0, 0), min(x1, fw), min(y1, fh)
     if bx1 > bx0 and by1 > by0:
         Ml = M.copy()
         Ml[:, 2] -= [bx0, by0]

@@ -58,6 +58,32 @@ Expected<Json> select(App& app, const Json& args) {
     return selection_json(app);
 }
 
+// trackForward({ids, frames}): ids default to the selected tracks; frames 0 or absent: until lost.
+Expected<Json> track_forward(App& app, const Json& args) {
+    if (!args.is_null() && !args.is_object()) return Error{"bad_argument", "options", "trackForward needs {ids, frames} or nothing"};
+    std::vector<std::string> ids;
+    if (args.is_object() && args.contains("ids")) {
+        if (!args["ids"].is_array()) return Error{"bad_argument", "ids", "ids must be an array of track ids"};
+        for (const Json& id : args["ids"]) {
+            if (!id.is_string()) return Error{"bad_argument", "ids", "ids must be an array of track ids"};
+            ids.push_back(id.get<std::string>());
+        }
+    } else {
+        for (const std::string& id : app.editor().selection())
+            if (app.is_track(id)) ids.push_back(id);
+    }
+    if (ids.empty()) return Error{"nothing_to_track", "ids", "select one or more tracks (or pass ids) to track forward"};
+    long long frames = 0;
+    if (args.is_object() && args.contains("frames") && !args["frames"].is_null()) {
+        if (!args["frames"].is_number_integer() || args["frames"].get<long long>() < 0)
+            return Error{"bad_argument", "frames", "frames must be a whole number of frames (0: until lost)"};
+        frames = args["frames"].get<long long>();
+    }
+    Errors errors = app.start_tracking(ids, frames);
+    if (!errors.empty()) return errors;
+    return app.tracking_json();
+}
+
 Json conflicts_json(const App& app) {
     Json list = Json::array();
     for (const SyncConflict& c : app.sync_conflicts())
@@ -175,6 +201,12 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         if (n < 0 || n >= app.frame_count()) return Error{"out_of_range", "frame", "frame " + std::to_string(n) + " is outside 0.." + std::to_string(app.frame_count() - 1)};
         return frame_state_json(app, n);
     }
+    if (method == "trackForward") return track_forward(app, args);
+    if (method == "cancelTracking") {
+        app.cancel_tracking();
+        return app.tracking_json();
+    }
+    if (method == "getTracking") return app.tracking_json();
     if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);

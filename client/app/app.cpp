@@ -75,6 +75,8 @@ void App::apply_pending() {
             case Request::Media: on_media(r, p.media_index, p.url); break;
             case Request::Decode: on_platform_decoded(r, p.media_index, p.url); break;
             case Request::VideoFrame: on_video_frame(r, p.media_index, p.url); break;
+            case Request::TrackPixels:
+            case Request::TrackDecode: on_tracking_pixels(r, p); break;
         }
     }
     const FrameImage* img = current_image();

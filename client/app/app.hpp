@@ -11,6 +11,7 @@
 #include "polymark/interpolate.hpp"
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
+#include "polymark/track_forward.hpp"
 #include "polymark/view.hpp"
 
 #include <deque>
@@ -43,6 +44,7 @@ struct FetchResult {
     long long video_frames = 0;  // for a video frame: the video's frame count
     long long frame = 0;         // for a video frame: which one
     double frame_seconds = 0;    // for a video frame: how long it is shown (0: unknown)
+    int channels = 4;            // for pixels read for the tracker: 1 (luma) or 4 (RGBA)
 };
 
 enum class LoadState { Idle, Loading, Ready, Failed };
@@ -89,7 +91,7 @@ public:
 
     // [SECTION] Queries for the UI and the API
     bool task_loaded() const { return task_.has_value(); }
-    bool busy() const { return !in_flight_.empty() || !inbox_.empty() || playing_; }
+    bool busy() const { return !in_flight_.empty() || !inbox_.empty() || playing_ || tracking_.has_value(); }
     const Task* task() const { return task_ ? &*task_ : nullptr; }
     const Document& document() const { return document_; }
     long long frame() const { return frame_; }
@@ -173,6 +175,19 @@ public:
     // Called once per UI frame with a monotonic clock.
     void advance_playback(double now_seconds);
 
+    // [SECTION] Track forward (TrackForwardJob): the visual tracker over the frames after the current
+    // one, sliced across UI frames. The pixels of the next few frames are read ahead (video: the
+    // platform copies a decoded frame out; images: fetched and decoded here); each UI frame feeds
+    // the job what arrived, within a time budget, so the canvas keeps drawing. Everything it wrote
+    // becomes one command (one undo step) when it ends, is cancelled, or stops at a lost object.
+    // frames: how many frames after the current one; 0: until every object is lost or the task ends.
+    Errors start_tracking(const std::vector<std::string>& track_ids, long long frames);
+    void cancel_tracking();
+    bool tracking() const { return tracking_.has_value(); }
+    void advance_tracking();  // called once per UI frame
+    // The run in progress, or the last one's outcome (null before the first): the `tracking` event.
+    Json tracking_json() const;
+
 private:
     PlatformPort& platform_;
     AppOptions options_;
@@ -199,13 +214,29 @@ private:
     mutable uint64_t frame_objects_revision_ = ~0ull;
     mutable long long frame_objects_frame_ = -1;
 
-    enum class Request { Task, Annotations, Media, Decode, VideoFrame };
-    struct Pending { Request kind; size_t media_index; std::string url; };
+    enum class Request { Task, Annotations, Media, Decode, VideoFrame, TrackPixels, TrackDecode };
+    struct Pending { Request kind; size_t media_index; std::string url; long long frame = -1; };
     uint64_t next_request_id_ = 1;
     std::map<uint64_t, Pending> in_flight_;
     std::vector<FetchResult> inbox_;
     bool annotations_ready_ = false;
     int64_t loaded_revision_ = 0;  // the backend's revision of the document loaded
+
+    struct TrackingRun {
+        TrackForwardJob job;
+        std::map<long long, FetchResult> arrived;  // pixels (or the failure) by task frame
+        std::set<long long> requested;             // out, not arrived yet
+        double started_ms = 0, last_emit_ms = 0;
+        double feed_ms = 0;  // running mean of one frame's tracking time, for the budget
+        long long frames_fed = 0;
+        std::set<std::string> reported;  // objects whose failure was reported at the start
+    };
+    std::optional<TrackingRun> tracking_;
+    Json last_tracking_;
+    void request_tracking_pixels();
+    void on_tracking_pixels(FetchResult& r, const Pending& p);
+    void finish_tracking(const char* how);
+    Json tracking_status_json(const TrackingRun& run, const char* state) const;
 
     std::optional<SyncEngine> sync_;
     std::optional<std::vector<std::string>> sync_journal_;  // read, waiting for the document

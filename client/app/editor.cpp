@@ -718,6 +718,14 @@ void Editor::propagate_selection(long long frames) {
     app_.perform(std::move(c));
 }
 
+void Editor::track_selection_forward() {
+    std::vector<std::string> ids;
+    for (const std::string& id : selection_)
+        if (app_.is_track(id)) ids.push_back(id);
+    if (ids.empty()) return app_.report({"nothing_to_track", "selection", "select one or more tracks to track forward"});
+    for (const Error& e : app_.start_tracking(ids, track_frames_)) app_.report(e);
+}
+
 void Editor::split_selected_track() {
     auto tracks = selected_tracks(app_, selection_);
     if (tracks.size() != 1) return;

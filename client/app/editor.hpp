@@ -8,6 +8,7 @@
 #include "polymark/geometry.hpp"
 #include "polymark/spatial_index.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <set>
@@ -71,6 +72,11 @@ public:
     void jump_to_keyframe(int direction);  // R (+1) / E (-1): of the selected tracks, else of all
     void merge_selection();        // M: the selected shapes and tracks into one track
     void propagate_selection(long long frames);  // Ctrl+B: copies onto the next frames
+    // T: the selected tracks followed by the tracker from this frame (App::start_tracking) over
+    // track_frames() frames (0: until lost); Esc cancels it.
+    void track_selection_forward();
+    long long track_frames() const { return track_frames_; }
+    void set_track_frames(long long frames) { track_frames_ = std::max(0LL, frames); }
     void split_selected_track();   // at the current frame
     void delete_selected_track_from_here();
     void set_snapping(bool on) { snapping_ = on; }
@@ -125,6 +131,7 @@ private:
     std::string label_;
     bool snapping_ = true;
     bool draw_tracks_ = false;
+    long long track_frames_ = 0;
     std::vector<std::string> selection_;
     std::set<std::string> hidden_, locked_;
     std::string hovered_;

@@ -26,6 +26,10 @@ public:
     // size, that texture and the video's frame count. The pixels never pass through the app.
     // False: this platform has no video decoder.
     virtual bool show_video_frame(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
+    // Copies frame `frame` of the video at `url` out of the decoder for the tracker: the answer is a
+    // FetchResult whose body holds the pixels (channels 1: luma, 4: RGBA), width and height.
+    // False: this platform has no video decoder.
+    virtual bool read_video_pixels(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
     // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable
     // transaction, then answers with App::sync_journal_written(). False: this platform keeps no journal.
     virtual bool sync_journal(const std::vector<JournalRecord>& /*put*/, const std::vector<std::string>& /*remove*/) { return false; }

@@ -168,6 +168,7 @@ bool SdlFrame::tick(App& app) {
     bool was_busy = app.busy();
     app.apply_pending();
     app.advance_playback((double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency());
+    app.advance_tracking();
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
     if (had_events || was_busy || app.editor().busy()) redraw_frames_ = std::max(redraw_frames_, 3);
 

@@ -23,6 +23,7 @@ void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
 void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
+void pm_js_video_pixels(uint32_t id, const char* url, double frame);
 void pm_js_sync_journal(const char* json);
 void pm_js_sync_request(const char* json);
 }
@@ -40,6 +41,10 @@ public:
     }
     bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {
         pm_js_video_frame((uint32_t)request_id, url.c_str(), (double)frame);
+        return true;
+    }
+    bool read_video_pixels(uint64_t request_id, const std::string& url, long long frame) override {
+        pm_js_video_pixels((uint32_t)request_id, url.c_str(), (double)frame);
         return true;
     }
     // The journal lives in IndexedDB, written by shell/polymark.js; requests go through its fetch.
@@ -222,6 +227,23 @@ EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, in
     r.error = error ? error : "";
     g_instance->app->post_fetch_result(std::move(r));
     g_instance->frame.request_redraw();
+}
+
+// A video frame's pixels for the tracker (`channels` 1: luma, 4: RGBA), or `error` says why not.
+// The page allocates `pixels` with malloc; it is freed here.
+EMSCRIPTEN_KEEPALIVE void pm_pixels_done(uint32_t id, double frame, int width, int height, int channels, uint8_t* pixels, int size, const char* error) {
+    if (!g_instance) { std::free(pixels); return; }
+    FetchResult r;
+    r.request_id = id;
+    r.status = width > 0 ? 200 : 0;
+    r.width = width;
+    r.height = height;
+    r.channels = channels;
+    r.frame = (long long)frame;
+    r.error = error ? error : "";
+    if (pixels && size > 0) r.body.assign(pixels, pixels + size);
+    std::free(pixels);
+    g_instance->app->post_fetch_result(std::move(r));
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {

@@ -155,6 +155,28 @@ mergeInto(LibraryManager.library, {
     }).catch(function (e) { deliver(0, 0, 0, 0, 0, String((e && e.message) || e)); });
   },
 
+  // Copies frame `frame` of a video out of the decoder for the tracker: luma only when the decoder
+  // gives planar YUV (a quarter of RGBA's bytes, no canvas), RGBA otherwise.
+  pm_js_video_pixels: function (id, urlPtr, frame) {
+    var url = UTF8ToString(urlPtr);
+    function deliver(width, height, channels, pixels, error) {
+      if (Module['polymarkDestroyed']) return;
+      var len = pixels ? pixels.length : 0;
+      var ptr = len ? _malloc(len) : 0;
+      if (len) HEAPU8.set(pixels, ptr);
+      var errSize = lengthBytesUTF8(error) + 1;
+      var err = _malloc(errSize);
+      stringToUTF8(error, err, errSize);
+      Module['_pm_pixels_done'](id, frame, width, height, channels, ptr, len, err);
+      _free(err);
+    }
+    var open = Module['polymarkVideo'];
+    if (!open) { deliver(0, 0, 0, null, 'this page has no video decoder'); return; }
+    open(url).then(function (source) { return source.readLuma(frame); })
+      .then(function (r) { deliver(r.width, r.height, r.channels, r.pixels, ''); })
+      .catch(function (e) { deliver(0, 0, 0, null, String((e && e.message) || e)); });
+  },
+
   // Sync (docs/API.md, "Sync"): the journal and the requests are shell/polymark.js's (IndexedDB,
   // fetch with timeouts, Web Locks); answers come back through the API's _sync* methods, always
   // later, never inside this call.

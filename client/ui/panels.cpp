@@ -22,6 +22,7 @@ void Panels::draw(App& app, Rect area) {
     ImGui::SetNextWindowSize(ImVec2((float)area.w, (float)area.h));
     ImGui::Begin("##sidebar", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                                            ImGuiWindowFlags_NoBringToFrontOnFocus);
+    draw_tracking(app);
     if (ImGui::CollapsingHeader("Labels", ImGuiTreeNodeFlags_DefaultOpen)) draw_labels(app);
     if (ImGui::CollapsingHeader("Objects", ImGuiTreeNodeFlags_DefaultOpen)) draw_objects(app);
     if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) draw_attributes(app);
@@ -121,6 +122,49 @@ void Panels::draw_objects(App& app) {
         }
     }
     ImGui::EndChild();
+}
+
+// "Track forward": how far, the button (T) for the selected tracks; while it runs, its progress and
+// Cancel (Esc); afterwards, what happened to each object, with a jump to where it stopped.
+void Panels::draw_tracking(App& app) {
+    Editor& editor = app.editor();
+    size_t tracks = 0;
+    for (const std::string& id : editor.selection()) tracks += app.is_track(id) ? 1 : 0;
+    if (app.tracking()) {
+        Json t = app.tracking_json();
+        double progress = t.value("progress", 0.0);
+        long long done = t.value("framesTracked", 0LL);
+        char overlay[64];
+        std::snprintf(overlay, sizeof overlay, "tracking: %lld frames", done);
+        ImGui::ProgressBar((float)progress, ImVec2(-80, 0), overlay);
+        ImGui::SameLine();
+        if (ImGui::Button("Cancel")) app.cancel_tracking();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop tracking; the frames tracked so far are kept (Esc)");
+        return;
+    }
+    if (tracks > 0 && app.frame_count() > 1) {
+        int frames = (int)std::min<long long>(editor.track_frames(), 1 << 30);
+        ImGui::SetNextItemWidth(70);
+        if (ImGui::InputInt("##trackframes", &frames, 0)) editor.set_track_frames(frames);
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frames to track; 0: until the tracker loses the object or the video ends");
+        ImGui::SameLine();
+        char button[64];
+        std::snprintf(button, sizeof button, tracks == 1 ? "Track forward" : "Track %zu forward", tracks);
+        if (ImGui::Button(button)) editor.track_selection_forward();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Follow the selected tracks with the tracker from this frame on (T)");
+    }
+    Json last = app.tracking_json();
+    if (!last.is_object() || !last.contains("objects")) return;
+    for (const Json& o : last["objects"]) {
+        std::string state = o.value("state", "");
+        if (state != "lost" && state != "failed") continue;
+        ImGui::PushID(o.value("id", "").c_str());
+        ImGui::TextColored(ImVec4(1, 0.75f, 0.3f, 1), "%s %s on frame %lld", o.value("id", "").c_str(), state.c_str(), o.value("frame", 0LL) + 1);
+        ImGui::SameLine();
+        if (ImGui::SmallButton("go")) app.set_frame(o.value("frame", 0LL));
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", o.value("message", "").c_str());
+        ImGui::PopID();
+    }
 }
 
 // A track's state on this frame, and what can be done to it here (the same as the keys).

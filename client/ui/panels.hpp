@@ -25,6 +25,7 @@ private:
     void draw_labels(App& app);
     void draw_objects(App& app);
     void draw_track_controls(App& app, const Track& track);
+    void draw_tracking(App& app);
     void draw_attributes(App& app);
     void draw_history(App& app);
     void draw_image_adjust(App& app);

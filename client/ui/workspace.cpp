@@ -358,7 +358,7 @@ void Workspace::handle_shortcuts(App& app) {
     }
     if (io.KeyAlt) return;
     if (pressed(ImGuiKey_F1)) show_help_ = !show_help_;
-    if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : editor.cancel();
+    if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking() ? app.cancel_tracking() : editor.cancel();
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
@@ -397,6 +397,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_R)) editor.jump_to_keyframe(+1);
     if (pressed(ImGuiKey_E)) editor.jump_to_keyframe(-1);
     if (pressed(ImGuiKey_M)) editor.merge_selection();
+    if (pressed(ImGuiKey_T) && !app.tracking()) editor.track_selection_forward();
 }
 
 void Workspace::draw_help(double canvas_w, double canvas_h) {
@@ -404,7 +405,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
         {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
         {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
-        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
+        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
         {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},

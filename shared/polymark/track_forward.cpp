@@ -44,15 +44,16 @@ Rect clamp_to_frame(Rect box, int width, int height) {
     return {x0, y0, std::max(0.0, x1 - x0), std::max(0.0, y1 - y0)};
 }
 
-std::string frame_words(long long frame) { return "frame " + std::to_string(frame); }
+// Messages are for people, who count frames from 1 (the timeline does).
+std::string frame_words(long long frame) { return "frame " + std::to_string(frame + 1); }
 
 }  // namespace
 
 Expected<TrackForwardJob> TrackForwardJob::start(const Document& doc, const std::vector<std::string>& track_ids, long long start_frame,
                                                  long long frame_count, TrackForwardOptions options) {
     if (start_frame < 0 || start_frame >= frame_count)
-        return Error{"out_of_range", "", "cannot track from frame " + std::to_string(start_frame) + ": the task has frames 0 to " + std::to_string(frame_count - 1)};
-    if (start_frame + 1 >= frame_count) return Error{"no_frames", "", "frame " + std::to_string(start_frame) + " is the last frame: there is nothing to track forward"};
+        return Error{"out_of_range", "", "cannot track from " + frame_words(start_frame) + ": the task has frames 1 to " + std::to_string(frame_count)};
+    if (start_frame + 1 >= frame_count) return Error{"no_frames", "", frame_words(start_frame) + " is the last frame: there is nothing to track forward"};
     TrackForwardJob job;
     job.start_ = start_frame;
     long long span = options.frames > 0 ? options.frames : frame_count;
@@ -148,7 +149,15 @@ void TrackForwardJob::feed(long long frame, const FrameView& pixels, const NewId
                 continue;
             }
             if (manual) item.start_state = *track_state_at(item.original, frame);
-            item.start_box = clamp_to_frame(shape_bounds(type, item.start_state.points), pixels.width, pixels.height);
+            Rect bounds = shape_bounds(type, item.start_state.points);
+            item.start_box = clamp_to_frame(bounds, pixels.width, pixels.height);
+            if (bounds.w > 0 && bounds.h > 0 && (item.start_box.w <= 0 || item.start_box.h <= 0)) {
+                status.state = TrackForwardState::Failed;
+                status.frame = frame;
+                status.message = "track " + status.track_id + " on " + frame_words(frame) + ": its shape lies outside the " +
+                                 std::to_string(pixels.width) + "x" + std::to_string(pixels.height) + " image, nothing to track";
+                continue;
+            }
             auto started = item.tracker.init(pixels, item.start_box);
             if (!started) {
                 status.state = TrackForwardState::Failed;

@@ -166,7 +166,7 @@ TEST_CASE("an object that leaves the frame is lost there and nothing is written 
     const TrackForwardObject& s = job->objects()[0];
     REQUIRE(s.state == TrackForwardState::Lost);
     CHECK(s.frame <= 15);
-    CHECK(s.message.find("track t1 lost on frame " + std::to_string(s.frame)) == 0);
+    CHECK(s.message.find("track t1 lost on frame " + std::to_string(s.frame + 1) + " ") == 0);  // counted from 1, for people
     REQUIRE(apply_command(doc, job->command(doc)).ok());
     for (const Keyframe& k : doc.tracks[0].keyframes) CHECK(k.frame < s.frame);
 }
@@ -181,7 +181,7 @@ TEST_CASE("a frame that cannot be decoded stops the job before it, naming the fr
     const TrackForwardObject& s = job->objects()[0];
     CHECK(s.state == TrackForwardState::Failed);
     CHECK(s.frame == 6);
-    CHECK(s.message.find("frame 6 could not be read (decode_failed)") != std::string::npos);
+    CHECK(s.message.find("frame 7 could not be read (decode_failed)") != std::string::npos);
     REQUIRE(apply_command(doc, job->command(doc)).ok());
     CHECK(doc.tracks[0].keyframes.back().frame == 5);
 }
@@ -197,7 +197,7 @@ TEST_CASE("tracks that cannot be tracked are named, the job refuses what it cann
     REQUIRE(tiny.ok());
     run(tiny.value(), scene);
     CHECK(tiny->objects()[0].state == TrackForwardState::Failed);
-    CHECK(tiny->objects()[0].message.find("track t1 on frame 0") == 0);
+    CHECK(tiny->objects()[0].message.find("track t1 on frame 1") == 0);
     CHECK(tiny->command(doc).empty());
 
     CHECK(TrackForwardJob::start(doc, {"nope"}, 0, 100).first_error().code == "no_tracks");
@@ -208,7 +208,15 @@ TEST_CASE("tracks that cannot be tracked are named, the job refuses what it cann
     auto early = TrackForwardJob::start(outside, {"t1"}, 0, 100);
     REQUIRE(early.ok());
     CHECK(early->finished());
-    CHECK(early->objects()[0].message == "track t1 is not visible on frame 0: nothing to track from");
+    CHECK(early->objects()[0].message == "track t1 is not visible on frame 1: nothing to track from");
+
+    Document beyond = one_track(ShapeType::Rectangle, {scene.width + 10.0, 20, scene.width + 50.0, 60});
+    auto off_image = TrackForwardJob::start(beyond, {"t1"}, 0, 100);
+    REQUIRE(off_image.ok());
+    run(off_image.value(), scene);
+    CHECK(off_image->objects()[0].state == TrackForwardState::Failed);
+    CHECK(off_image->objects()[0].message.find("lies outside the " + std::to_string(scene.width) + "x") != std::string::npos);
+    CHECK(off_image->command(beyond).empty());
 }
 
 TEST_CASE("a cancelled job keeps what it wrote", "[track_forward]") {
