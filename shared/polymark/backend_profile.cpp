@@ -218,7 +218,7 @@ bool has_placeholder(const Json& v) {
 
 void read_route(JsonReader& r, const Json& j, const std::string& path, Route& route, bool body_allowed) {
     if (!r.expect_object(j, path)) return;
-    r.reject_unknown_keys(j, path, {"method", "path", "body", "item_at", "item"});
+    r.reject_unknown_keys(j, path, {"method", "path", "body", "item_at", "item", "id_at"});
     route.present = true;
     if (auto m = r.string_member(j, path, "method", true)) {
         static const char* methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
@@ -240,6 +240,11 @@ void read_route(JsonReader& r, const Json& j, const std::string& path, Route& ro
         route.item_at = *a;
     }
     if (auto it = j.find("item"); it != j.end()) route.item = *it;
+    if (auto a = r.string_member(j, path, "id_at", false)) {
+        std::vector<std::string> t;
+        if (!split_pointer(*a, t)) r.fail("bad_pointer", json_pointer_append(path, "id_at"), "\"" + *a + "\" is not a JSON Pointer");
+        route.id_at = *a;
+    }
 }
 
 std::string read_pointer(JsonReader& r, const Json& j, const std::string& path, const char* key, bool required) {
@@ -1143,6 +1148,78 @@ Expected<Document> from_backend(const BackendProfile& profile, const ProfileCont
     }
     if (!errors.empty()) return errors;
     return doc;
+}
+
+// [SECTION] Backend ids
+
+namespace {
+
+// The backend pointer of a part's id when it goes through the `ids` table; empty otherwise.
+std::string backend_id_pointer(const PartMap& part) {
+    for (const FieldMap& f : part.fields)
+        if (f.ours == "/id" && !f.theirs.empty() && !f.transforms.empty() && f.transforms[0].kind == Transform::Kind::Lookup &&
+            f.transforms[0].table == "ids")
+            return f.theirs;
+    return "";
+}
+
+bool table_has_backend_id(const ProfileContext& c, const Json& theirs) {
+    if (const auto* t = table_of(c, "ids"))
+        for (const auto& entry : *t)
+            if (entry.second == theirs) return true;
+    return false;
+}
+
+}  // namespace
+
+std::vector<std::pair<Json, Json>> ids_from_create_reply(const BackendProfile& profile, const ProfileContext& context,
+                                                         const WireOp& create, const Json& reply) {
+    std::vector<std::pair<Json, Json>> out;
+    if (profile.create.id_at.empty()) return out;
+    const ItemMap* m = find_map(profile, create.kind, type_of(create.value));
+    if (!m) return out;
+    Vars vars = context.vars;
+    vars["collection"] = m->collection;
+    auto at = expand_string(profile.create.id_at, vars, "/save/create/id_at", false);
+    if (!at) return out;
+    std::string pointer = json_text(at.value());
+    const Json* id = get_at(reply, pointer);
+    if (!id || id->is_null()) return out;
+    out.emplace_back(Json(create.id), *id);
+    std::string kf_id = backend_id_pointer(m->keyframe);
+    size_t cut = pointer.rfind('/');
+    if (create.kind != SyncKind::Track || m->keyframes_at.empty() || kf_id.empty() || cut == std::string::npos) return out;
+    const Json* payload = get_at(reply, pointer.substr(0, cut));
+    const Json* theirs = payload ? get_at(*payload, m->keyframes_at) : nullptr;
+    const Json* ours = get_at(create.value, "/keyframes");
+    if (!theirs || !ours || !theirs->is_array() || !ours->is_array()) return out;
+    for (size_t i = 0; i < std::min(theirs->size(), ours->size()); ++i) {
+        const Json* backend = get_at((*theirs)[i], kf_id);
+        const Json* mine = get_at((*ours)[i], "/id");
+        if (backend && mine && !backend->is_null()) out.emplace_back(*mine, *backend);
+    }
+    return out;
+}
+
+void learn_backend_ids(const BackendProfile& profile, ProfileContext& context, const Json& load_reply) {
+    auto learn = [&](const Json& payload, const std::string& pointer) {
+        const Json* id = pointer.empty() ? nullptr : get_at(payload, pointer);
+        if (!id || id->is_null() || table_has_backend_id(context, *id)) return;
+        context.tables["ids"].emplace_back(Json(json_text(*id)), *id);
+    };
+    for (const LoadSource& s : profile.load.items) {
+        const Json* list = get_at(load_reply, s.at);
+        if (!list || !list->is_array()) continue;
+        for (const Json& payload : *list)
+            for (const ItemMap& m : profile.items) {
+                if (m.collection != s.collection) continue;
+                learn(payload, backend_id_pointer(m.item));
+                const Json* kfs = m.keyframes_at.empty() ? nullptr : get_at(payload, m.keyframes_at);
+                if (!kfs || !kfs->is_array()) continue;
+                std::string kf_id = backend_id_pointer(m.keyframe);
+                for (const Json& k : *kfs) learn(k, kf_id);
+            }
+    }
 }
 
 }  // namespace pm

@@ -39,6 +39,7 @@ struct Route {
     Json body;            // template; null: no body
     std::string item_at;  // pointer template into body where the item payload goes ("-" appends)
     Json item;            // delete: the item payload template ({"id": "{id}"}); null: none
+    std::string id_at;    // create: pointer template into the reply where the backend's new id is
     bool present = false;
 };
 
@@ -177,5 +178,15 @@ Expected<BackendRequest> document_to_backend(const BackendProfile& profile, cons
 // The load request, and the document read from its reply.
 BackendRequest load_request(const BackendProfile& profile, const ProfileContext& context);
 Expected<Document> from_backend(const BackendProfile& profile, const ProfileContext& context, const Json& load_reply);
+
+// [SECTION] Backend ids
+
+// The ids a create reply reports at the create route's `id_at`: (our id, backend id) pairs for the
+// item and, for a track, its keyframes by position. Empty without `id_at` or when the reply lacks it.
+std::vector<std::pair<Json, Json>> ids_from_create_reply(const BackendProfile& profile, const ProfileContext& context,
+                                                         const WireOp& create, const Json& reply);
+// Backend ids in a load reply that the `ids` table lacks (items other clients created) are added
+// as (their text, themselves): such an item reads with its backend id as our id, and maps back.
+void learn_backend_ids(const BackendProfile& profile, ProfileContext& context, const Json& load_reply);
 
 }  // namespace pm

@@ -4,7 +4,9 @@
 The test starts json-server on a free port with an empty db.json in a temporary folder, then
 runs the hidden Catch2 case "[json-server]" of polymark_unit_tests, which builds every request
 with pm::to_backend from the profile, sends it over HTTP, reads the collections back through
-pm::from_backend and checks create, update and delete item by item.
+pm::from_backend and checks create, update and delete item by item; and, on a fresh server,
+"[json-server-sync]": the unchanged SyncEngine saving through pm::ProfileSync, with a lost reply
+and a late one, then another client's change arriving by catch-up.
 Needs POLYMARK_UNIT_TESTS (the test binary; ctest sets it) and `npm install` done at the root.
 """
 import json
@@ -77,6 +79,19 @@ class RestProfileAgainstJsonServer(unittest.TestCase):
         self.assertEqual(db["tracks"], [])
         self.assertEqual([o["id"] for o in db["objects"]], ["r1"])
         self.assertEqual(db["objects"][0]["points"], [11, 21, 111, 71])
+
+    def test_the_sync_engine_through_profile_sync_leaves_the_client_document(self):
+        env = dict(os.environ, POLYMARK_JSON_SERVER_PORT=str(self.port))
+        run = subprocess.run([self.binary, "[json-server-sync]"], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("All tests passed", run.stdout)
+        # Each item once (a lost create reply did not make a second r1 or p1), p1 deleted, and r1
+        # as the other client left it (the client took it by catch-up).
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/db", timeout=5) as r:
+            db = json.load(r)
+        self.assertEqual([o["id"] for o in db["objects"]], ["r1"])
+        self.assertEqual(db["objects"][0]["points"], [300, 10, 340, 30])
+        self.assertEqual([t["id"] for t in db["tracks"]], ["t1"])
 
     def test_the_profile_declares_last_writer_wins(self):
         with open(os.path.join(ROOT, "profiles", "rest.json")) as f:

@@ -12,10 +12,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "http_client.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -589,49 +586,10 @@ struct Reply {
     std::string body;
 };
 
-// Plain HTTP/1.1 over a socket to 127.0.0.1: enough for json-server, and nothing of the core.
+// Plain HTTP/1.1 over a socket to 127.0.0.1 (http_client.hpp): enough for json-server.
 Reply http(int port, const BackendRequest& req) {
-    Reply r;
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return r;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) { ::close(fd); return r; }
-    std::string body = req.body.is_null() ? "" : req.body.dump();
-    std::string text = req.method + " " + req.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-    for (const auto& [k, v] : req.headers) text += k + ": " + v + "\r\n";
-    if (!body.empty() || req.method == "POST" || req.method == "PUT") text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    text += "\r\n" + body;
-    for (size_t sent = 0; sent < text.size();) {
-        ssize_t n = ::send(fd, text.data() + sent, text.size() - sent, 0);
-        if (n <= 0) break;
-        sent += static_cast<size_t>(n);
-    }
-    std::string in;
-    char buf[4096];
-    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) in.append(buf, static_cast<size_t>(n));
-    ::close(fd);
-    size_t sp = in.find(' ');
-    if (sp != std::string::npos) r.status = std::atoi(in.c_str() + sp + 1);
-    size_t head_end = in.find("\r\n\r\n");
-    if (head_end == std::string::npos) return r;
-    std::string head = in.substr(0, head_end), rest = in.substr(head_end + 4);
-    if (head.find("Transfer-Encoding: chunked") != std::string::npos || head.find("transfer-encoding: chunked") != std::string::npos) {
-        size_t at = 0;
-        while (at < rest.size()) {
-            size_t eol = rest.find("\r\n", at);
-            if (eol == std::string::npos) break;
-            size_t len = std::strtoul(rest.substr(at, eol - at).c_str(), nullptr, 16);
-            if (len == 0) break;
-            r.body += rest.substr(eol + 2, len);
-            at = eol + 2 + len + 2;
-        }
-    } else {
-        r.body = rest;
-    }
-    return r;
+    auto r = pm_test::http_request(port, req.method, req.path, req.headers, req.body.is_null() ? "" : req.body.dump());
+    return Reply{r.status, r.body};
 }
 
 Document load_rest(int port, const BackendProfile& rest, const ProfileContext& c) {
