@@ -46,12 +46,16 @@ add_custom_command(OUTPUT "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json"
   DEPENDS "${PROJECT_SOURCE_DIR}/tools/subset_font.py"
   COMMENT "Slicing the fonts for Cyrillic, Greek and CJK")
 file(GLOB POLYMARK_SHELL_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*")
+# The built-in backend profiles, fetched by name (mount option `profile`, docs/PROFILES.md).
+file(GLOB POLYMARK_PROFILE_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/profiles/*.json")
 add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
+  COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
+  COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
   # Last: the service worker's list of the build's files and their hashes (sw.js changes with any of them).
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${CMAKE_BINARY_DIR}/dist"
-  DEPENDS ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
+  DEPENDS ${POLYMARK_SHELL_FILES} ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
   "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py")
 
 # The video indexing module: pm::VideoIndexer behind a few C exports, in a wasm of its own

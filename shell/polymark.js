@@ -102,7 +102,7 @@
     var taskUrl = apiUrl(backend, '/api/tasks/' + options.task);
     var auth = authHeaders(options, options.token, taskUrl);
     replies[taskUrl] = fetchReply(taskUrl, auth);
-    if (!options.annotations) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations', auth);
+    if (!options.annotations && !options.profile) replies[taskUrl + '/annotations'] = fetchReply(taskUrl + '/annotations', auth);
     var task = replies[taskUrl].then(function (reply) {
       if (reply.status !== 200) return null;
       var parsed;
@@ -477,7 +477,8 @@
 
   // The sync settings of a mount: null when the task is not the backend's or sync is off.
   function syncSettings(options) {
-    if (!options.task || options.taskObject || options.annotations || options.sync === false) return null;
+    if (options.annotations || options.sync === false) return null;
+    if (!options.profile && (!options.task || options.taskObject)) return null;
     var s = options.sync && typeof options.sync === 'object' ? options.sync : {};
     var out = {};
     ['debounceMs', 'maxDelayMs', 'timeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'catchupIntervalMs'].forEach(function (k) {
@@ -485,6 +486,21 @@
     });
     out.userId = typeof options.user === 'string' && options.user ? options.user : 'anonymous';
     return out;
+  }
+
+  // The `profile` mount option: a built-in name (fetched from the build's profiles/), a URL, or
+  // the profile itself. Checked by the core when the module starts (docs/PROFILES.md).
+  function loadProfile(base, profile) {
+    if (profile === undefined || profile === null) return Promise.resolve(null);
+    if (typeof profile === 'object') return Promise.resolve(profile);
+    if (typeof profile !== 'string' || !profile) return Promise.reject(PolymarkError('bad_options', 'options.profile must be a profile name, a URL or a profile object'));
+    var url = /^[a-z][a-z0-9-]*$/.test(profile) ? base + 'profiles/' + profile + '.json' : new URL(profile, document.baseURI).href;
+    return fetch(url).then(function (r) {
+      if (!r.ok) throw PolymarkError('bad_profile', 'the backend profile ' + JSON.stringify(profile) + ' could not be fetched from ' + url + ' (HTTP ' + r.status + ')');
+      return r.json().catch(function () { throw PolymarkError('bad_profile', 'the backend profile at ' + url + ' is not JSON'); });
+    }, function (e) {
+      throw PolymarkError('bad_profile', 'the backend profile ' + JSON.stringify(profile) + ' could not be fetched from ' + url + ': ' + ((e && e.message) || e));
+    });
   }
 
   function el(tag, style, text) {
@@ -518,7 +534,10 @@
     // main() runs (the factory resolves before it).
     var sync = syncSettings(options);
     var token = typeof options.token === 'string' ? options.token : '';
-    var syncTaskKey = sync ? new URL(apiUrl(options.backend || '', '/api/tasks/' + options.task), document.baseURI).href : '';
+    var taskId = options.task || (options.taskObject && options.taskObject.id) || '';
+    var syncTaskKey = !sync ? '' : new URL(apiUrl(options.backend || '', '/api/tasks/' + encodeURIComponent(taskId)), document.baseURI).href +
+      (options.profile ? '#profile=' + (typeof options.profile === 'string' ? options.profile : options.profile.name) : '');
+    var profileSetup = loadProfile(base, options.profile);
     var syncRunning = false;
     var syncQueue = [];
     var syncFetches = [];
@@ -926,7 +945,7 @@
         },
         done: function () { fill.style.width = '100%'; label.textContent = 'Opening the task…'; },
       };
-      Promise.all([loadShared(base, progress), scriptFonts, syncSetup]).then(function (parts) {
+      Promise.all([loadShared(base, progress), scriptFonts, syncSetup, profileSetup]).then(function (parts) {
         var s = parts[0];
         if (destroyed) return fail(PolymarkError('destroyed', 'destroyed before it finished loading'));
         var rect = wrapper.getBoundingClientRect();
@@ -939,6 +958,8 @@
             annotations: options.annotations || null,
             frame: options.frame | 0,
             sync: parts[2],
+            profile: parts[3],
+            profileContext: options.profileContext || null,
             token: token,
             glyphs: parts[1].glyphs,
             width: Math.max(1, Math.round(rect.width)),

@@ -38,7 +38,8 @@ void App::start() {
     if (!is_valid_id(options_.task_id)) return fail_startup({"bad_options", "options.task", "task id \"" + options_.task_id + "\" must be 1 to 64 characters from A-Z a-z 0-9 _ . : -"});
     request(Request::Task, api_url("/api/tasks/" + options_.task_id));
     // The annotations do not depend on the task's content: fetch both at once (one round trip less).
-    if (options_.annotations_json.empty()) request(Request::Annotations, api_url("/api/tasks/" + options_.task_id + "/annotations"));
+    // Through a profile they are loaded once the task is known (its sizes and labels map them).
+    if (options_.annotations_json.empty() && !options_.profile) request(Request::Annotations, api_url("/api/tasks/" + options_.task_id + "/annotations"));
 }
 
 std::string App::api_url(const std::string& path) const {
@@ -113,6 +114,8 @@ void App::accept_task(Task task) {
         Errors errors = set_annotations_json(options_.annotations_json);
         if (!errors.empty()) return fail_startup(errors.front());
         annotations_ready_ = true;
+    } else if (options_.profile) {
+        start_profile_load();
     } else if (!options_.task_json.empty()) {
         annotations_ready_ = true;  // a task object given by the host has no backend to ask
     }
@@ -500,7 +503,7 @@ void App::start_sync(std::vector<std::string> journal_records, std::string devic
 
 void App::begin_sync() {
     SyncConfig config = *options_.sync;
-    config.task_id = options_.task_id;
+    config.task_id = options_.task_id.empty() && task_ ? task_->id : options_.task_id;
     auto engine = SyncEngine::create(config);
     std::vector<std::string> records = std::move(*sync_journal_);
     sync_journal_.reset();
@@ -513,6 +516,7 @@ void App::begin_sync() {
     if (!pending_token_.empty()) sync_->set_token(std::move(pending_token_));
     pending_token_.clear();
     SyncOutput out = sync_->restore(records, loaded_revision_);
+    if (link_) link_->restore_pending(sync_->pending_ops());
     // Edits the backend has not acknowledged yet (made offline, or before a reload or a crash).
     if (!sync_->pending_ops().empty()) {
         auto applied = sync_->apply_pending(document_);
@@ -522,6 +526,67 @@ void App::begin_sync() {
     }
     handle_sync_output(std::move(out));
     poll_sync();
+}
+
+// [SECTION] Sync through a backend profile: the load, then the engine's requests translated
+
+void App::start_profile_load() {
+    ProfileContext context = context_from_task(*task_);
+    const Json& given = options_.profile_context;
+    if (given.is_object() && given.contains("vars") && given["vars"].is_object())
+        for (const auto& [name, value] : given["vars"].items()) context.vars[name] = value;
+    if (given.is_object() && given.contains("tables") && given["tables"].is_object())
+        for (const auto& [name, pairs] : given["tables"].items()) {
+            if (!pairs.is_array()) continue;
+            auto& table = context.tables[name];
+            table.clear();
+            for (const Json& pair : pairs)
+                if (pair.is_array() && pair.size() == 2) table.emplace_back(pair[0], pair[1]);
+        }
+    if (options_.sync) {
+        context.vars["user"] = options_.sync->user_id;
+        context.vars["device"] = options_.sync->device_id;
+    }
+    auto link = ProfileSync::create(*options_.profile, std::move(context));
+    if (!link) {
+        Error e = link.first_error();
+        e.message = "the backend profile \"" + options_.profile->name + "\" cannot be used: " + e.message;
+        return fail_startup(e);
+    }
+    link_ = std::move(link.value());
+    if (!pending_token_.empty()) link_->set_token(pending_token_);
+    SyncRequest load = link_->load_request();
+    if (options_.sync) load.timeout_ms = options_.sync->timeout_ms;
+    link_load_seq_ = load.seq;
+    link_load_url_ = api_url(load.path);
+    if (!platform_.sync_request(load, link_load_url_))
+        fail_startup({"network", api_url(load.path), "this platform cannot reach the backend of profile \"" + options_.profile->name + "\""});
+}
+
+void App::on_profile_load(int http_status, const std::string& body) {
+    link_load_seq_ = 0;
+    const std::string& where = link_load_url_;
+    auto loaded = link_->on_load_reply(http_status, body);
+    if (!loaded) {
+        Error e = loaded.first_error();
+        e.message = "the annotations could not be loaded through the profile \"" + options_.profile->name + "\" from " + where + ": " + e.message;
+        return fail_startup(e);
+    }
+    document_ = std::move(loaded->document);
+    loaded_revision_ = loaded->revision;
+    ++revision_;
+    annotations_ready_ = true;
+    document_changed("");
+    if (sync_journal_) begin_sync();
+}
+
+void App::handle_link_step(ProfileStep step) {
+    if (step.request && !platform_.sync_request(*step.request, api_url(step.request->path)))
+        step = link_->on_backend_failure(step.request->seq, SyncFailure::Network);
+    if (step.reply && sync_) {
+        handle_sync_output(sync_->on_reply(step.reply->seq, step.reply->status, step.reply->body, steady_ms()));
+        poll_sync();
+    }
 }
 
 void App::record_for_sync(const Command& applied) {
@@ -548,7 +613,9 @@ void App::handle_sync_output(SyncOutput out) {
 void App::poll_sync() {
     if (!sync_) return;
     if (auto request = sync_->poll(steady_ms())) {
-        if (!platform_.sync_request(*request, api_url(request->path))) {
+        if (link_ && !link_->passthrough()) {
+            handle_link_step(link_->begin(*request));
+        } else if (!platform_.sync_request(*request, api_url(request->path))) {
             handle_sync_output(sync_->on_failure(request->seq, SyncFailure::Network, steady_ms()));
         }
     }
@@ -565,6 +632,7 @@ void App::sync_tick() {
 }
 
 void App::sync_reply(uint64_t seq, int http_status, const std::string& body) {
+    if (link_ && link_load_seq_ && seq == link_load_seq_) return on_profile_load(http_status, body);
     if (!sync_) return;
     // A reply that may change the document waits while the labeler is mid-gesture: applied now,
     // it would cancel the drag; applied after the gesture's command without the engine knowing,
@@ -574,12 +642,20 @@ void App::sync_reply(uint64_t seq, int http_status, const std::string& body) {
         held_replies_.push_back(HeldReply{seq, http_status, body});
         return;
     }
+    if (link_ && !link_->passthrough()) return handle_link_step(link_->on_backend_reply(seq, http_status, body));
     handle_sync_output(sync_->on_reply(seq, http_status, body, steady_ms()));
     poll_sync();  // the next batch, or the catch-up a save asks for, goes at once
 }
 
 void App::sync_failure(uint64_t seq, bool timeout) {
+    if (link_ && link_load_seq_ && seq == link_load_seq_) {
+        link_load_seq_ = 0;
+        const std::string& where = link_load_url_;
+        return fail_startup({timeout ? "timeout" : "network", where, "could not load the annotations from " + where + " (profile \"" +
+                                                                          options_.profile->name + "\"): the backend did not answer"});
+    }
     if (!sync_) return;
+    if (link_ && !link_->passthrough()) return handle_link_step(link_->on_backend_failure(seq, timeout ? SyncFailure::Timeout : SyncFailure::Network));
     handle_sync_output(sync_->on_failure(seq, timeout ? SyncFailure::Timeout : SyncFailure::Network, steady_ms()));
 }
 
@@ -609,6 +685,7 @@ void App::sync_catchup() {
 }
 
 void App::set_sync_token(std::string token) {
+    if (link_) link_->set_token(token);
     if (!sync_) {
         pending_token_ = std::move(token);
         return;
@@ -640,6 +717,11 @@ Json App::sync_status_json() const {
     }
     j["localWrites"] = journal_writes_;
     if (!journal_error_.empty()) j["journalError"] = journal_error_;
+    if (options_.profile) {
+        j["profile"] = options_.profile->name;
+        // A backend that cannot detect conflicts: the last save wins, and the labeler is told.
+        if (options_.profile->last_writer_wins()) j["lastWriterWins"] = options_.profile->conflicts.why;
+    }
     return j;
 }
 

@@ -5,10 +5,12 @@
 #pragma once
 #include "app/editor.hpp"
 #include "app/platform_port.hpp"
+#include "polymark/backend_profile.hpp"
 #include "polymark/document.hpp"
 #include "polymark/edit.hpp"
 #include "polymark/image_decode.hpp"
 #include "polymark/interpolate.hpp"
+#include "polymark/profile_sync.hpp"
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 #include "polymark/track_forward.hpp"
@@ -32,6 +34,11 @@ struct AppOptions {
     // Sync with the backend (a task fetched from it only): the engine's settings; task_id is
     // filled in by the app. None: edits stay in this page.
     std::optional<SyncConfig> sync;
+    // Sync through a backend profile (docs/PROFILES.md) instead of serve.py's routes: the
+    // annotations are loaded and saved through it (ProfileSync). profile_context: the portal's
+    // {"vars": {name: value}, "tables": {name: [[ours, theirs], ...]}} for its templates.
+    std::optional<BackendProfile> profile;
+    Json profile_context;
 };
 
 struct FetchResult {
@@ -223,6 +230,7 @@ private:
     int64_t loaded_revision_ = 0;  // the backend's revision of the document loaded
 
     struct TrackingRun {
+        explicit TrackingRun(TrackForwardJob j) : job(std::move(j)) {}
         TrackForwardJob job;
         std::map<long long, FetchResult> arrived;  // pixels (or the failure) by task frame
         std::set<long long> requested;             // out, not arrived yet
@@ -239,6 +247,12 @@ private:
     Json tracking_status_json(const TrackingRun& run, const char* state) const;
 
     std::optional<SyncEngine> sync_;
+    std::optional<ProfileSync> link_;  // with a profile: every sync request goes through it
+    uint64_t link_load_seq_ = 0;       // the profile's load request, while it is out
+    std::string link_load_url_;
+    void start_profile_load();
+    void on_profile_load(int http_status, const std::string& body);
+    void handle_link_step(ProfileStep step);
     std::optional<std::vector<std::string>> sync_journal_;  // read, waiting for the document
     size_t journal_writes_ = 0;  // journal transactions not yet committed
     std::string journal_error_;

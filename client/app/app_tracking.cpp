@@ -29,7 +29,7 @@ Errors App::start_tracking(const std::vector<std::string>& track_ids, long long 
     if (sync_enabled() && !sync_) return {Error{"read_only", "", "the annotations are not editable here yet: nothing was tracked"}};
     auto job = TrackForwardJob::start(document_, track_ids, frame_, frame_count(), TrackForwardOptions{frames});
     if (!job) return job.errors();
-    TrackingRun run{std::move(job.value())};
+    TrackingRun run(std::move(job.value()));
     run.started_ms = now_ms();
     for (const TrackForwardObject& o : run.job.objects())
         if (o.state == TrackForwardState::Failed) {

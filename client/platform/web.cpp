@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <optional>
 
 extern "C" {
 char* pm_js_options();
@@ -71,6 +72,7 @@ struct Instance {
 
 Instance* g_instance = nullptr;
 std::string g_reply;
+std::optional<Error> g_profile_error;  // the `profile` mount option did not parse
 
 void tick() {
     if (g_instance) g_instance->frame.tick(*g_instance->app);
@@ -91,9 +93,18 @@ AppOptions app_options(const Json& j) {
     if (j.contains("taskObject") && j["taskObject"].is_object()) o.task_json = j["taskObject"].dump();
     if (j.contains("annotations") && j["annotations"].is_object()) o.annotations_json = j["annotations"].dump();
     if (j.contains("frame") && j["frame"].is_number_integer()) o.initial_frame = j["frame"].get<long long>();
+    // A backend profile (polymark.js fetched a named one): annotations load and save through it.
+    // One that does not parse is kept out, and the start-up fails with its errors (profile_error).
+    if (j.contains("profile") && j["profile"].is_object()) {
+        auto profile = profile_from_json(j["profile"]);
+        if (profile) o.profile = std::move(profile.value());
+        else g_profile_error = profile.first_error();
+        if (j.contains("profileContext")) o.profile_context = j["profileContext"];
+    }
     // polymark.js gives `sync` (the mount option's settings plus a device id) for backend tasks
-    // whose annotations come from the backend too (an inline document has no server revision).
-    if (o.task_json.empty() && o.annotations_json.empty() && j.contains("sync") && j["sync"].is_object()) {
+    // whose annotations come from the backend too (an inline document has no server revision),
+    // and for tasks whose annotations come through a profile.
+    if ((o.task_json.empty() || o.profile) && o.annotations_json.empty() && j.contains("sync") && j["sync"].is_object()) {
         const Json& s = j["sync"];
         auto num = [&](const char* k, int64_t fallback) { return s.contains(k) && s[k].is_number() ? (int64_t)s[k].get<double>() : fallback; };
         auto text = [&](const char* k) { return s.contains(k) && s[k].is_string() ? s[k].get<std::string>() : std::string(); };
@@ -300,6 +311,12 @@ int pm::run_platform(int, char**) {
     std::string failure = g_instance->frame.init(config);
     if (!failure.empty()) {
         g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});
+        return 0;
+    }
+    if (g_profile_error) {
+        Error e = *g_profile_error;
+        g_instance->platform.emit("error", Json{{"code", e.code}, {"message", "the backend profile is invalid at " + e.path + ": " + e.message},
+                                                {"where", "options.profile" + e.path}, {"fatal", true}});
         return 0;
     }
     g_instance->app->start();

@@ -238,12 +238,19 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     else text = state;
     if (count("localWrites") > 0) text += " (storing locally)";
     if (s.contains("journalError")) { text += " (not stored locally)"; colour = IM_COL32(255, 110, 110, 255); }
+    // A backend without conflict detection: said on the bar, explained on hover.
+    std::string last_writer = s.contains("lastWriterWins") && s["lastWriterWins"].is_string() ? s["lastWriterWins"].get<std::string>() : std::string();
+    if (!last_writer.empty()) text += " · last save wins";
     float width = ImGui::CalcTextSize(text.c_str()).x;
     ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, (float)canvas_w - width - 12));
     ImGui::PushStyleColor(ImGuiCol_Text, colour);
     ImGui::TextUnformatted(text.c_str());
     ImGui::PopStyleColor();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", message.empty() ? "Ctrl+S sends now" : (message + " (Ctrl+S retries now)").c_str());
+    if (ImGui::IsItemHovered()) {
+        std::string tip = message.empty() ? "Ctrl+S sends now" : message + " (Ctrl+S retries now)";
+        if (!last_writer.empty()) tip += "\n" + last_writer;
+        ImGui::SetTooltip("%s", tip.c_str());
+    }
 }
 
 void Workspace::draw_notices(App& app, double canvas_w) {

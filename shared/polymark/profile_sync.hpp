@@ -139,7 +139,7 @@ private:
     ProfileContext context_;
     bool passthrough_ = false;
     int64_t revision_ = 0;
-    int64_t timeout_ms_ = 0;
+    int64_t timeout_ms_ = 20000;  // until an engine request gives its own
     uint64_t next_seq_ = 1;
     Document known_;                      // what the backend holds, as far as we know
     std::set<std::string> done_;          // op ids the backend has applied
