@@ -600,7 +600,7 @@ void App::handle_sync_output(SyncOutput out) {
     for (const RemoteChange& c : out.remote) {
         auto applied = apply_remote_change(document_, c);
         if (!applied) report(applied.first_error());
-        else changed = true;
+        else changed = changed || applied.value();
     }
     if (changed) {
         document_changed("");

@@ -101,7 +101,8 @@ template <class Item>
 Expected<bool> upsert(std::vector<Item>& list, const std::string& id, const std::optional<Json>& value) {
     auto at = std::find_if(list.begin(), list.end(), [&](const Item& i) { return i.id == id; });
     if (!value) {
-        if (at != list.end()) list.erase(at);
+        if (at == list.end()) return false;
+        list.erase(at);
         return true;
     }
     Expected<Item> item = [&]() -> Expected<Item> {
@@ -110,8 +111,15 @@ Expected<bool> upsert(std::vector<Item>& list, const std::string& id, const std:
     }();
     if (!item) return item.errors();
     if (item->id != id) return Error{"bad_change", "/value/id", "the value's id \"" + item->id + "\" is not the change's id \"" + id + "\""};
-    if (at != list.end()) *at = std::move(item.value());
-    else list.push_back(std::move(item.value()));
+    if (at != list.end()) {
+        bool same;
+        if constexpr (std::is_same_v<Item, Object>) same = object_to_json(*at) == object_to_json(item.value());
+        else same = track_to_json(*at) == track_to_json(item.value());
+        if (same) return false;
+        *at = std::move(item.value());
+    } else {
+        list.push_back(std::move(item.value()));
+    }
     return true;
 }
 
@@ -641,12 +649,15 @@ void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, Syn
             hold(key, c.value, c.revision, c.user, c.device);
             continue;
         }
-        if (c.device == config_.device_id) continue;  // our own op: the document has it, or newer
         if (last_pending_on(key) >= 0) {
+            if (c.device == config_.device_id) continue;  // our own: the document has it, or newer
+
             // Local edits made without seeing this change: never overwrite either side blindly.
             if (c.revision > max_base_on(key)) hold(key, c.value, c.revision, c.user, c.device);
             continue;
         }
+        // Our own saves come back too: a no-op where the document has them, and what a start
+        // from an older copy (offline, from the service worker's cache) lacks.
         out.remote.push_back(std::move(c));
     }
     synced_revision_ = std::max(synced_revision_, *revision);

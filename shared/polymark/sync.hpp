@@ -105,6 +105,7 @@ struct RemoteChange {
     std::string user, device;
 };
 // Upserts (appending new items) or erases. The value is checked as an Object/Track first.
+// False: the document already held exactly that (nothing changed).
 Expected<bool> apply_remote_change(Document& doc, const RemoteChange& change);
 
 struct SyncConflict {

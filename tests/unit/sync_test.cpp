@@ -793,6 +793,45 @@ TEST_CASE("catch-up yields other devices' changes, skips our own, and holds item
     CHECK(snapshot(a.doc) == snapshot(server));
 }
 
+TEST_CASE("after a start from an older copy of the document, this device's own earlier saves come back with the catch-up", "[sync]") {
+    SimServer server = seeded_server();
+    int64_t now = 0;
+    SyncConfig cfg = config("a");
+    Client a(cfg, server);
+    Document cached = a.doc;  // what an offline start-up gets from the service worker's cache
+    int64_t cached_revision = server.revision;
+    a.edit(move_cmd(a.doc, "s2", 5), now);
+    a.edit(create_cmd(a.doc, obj("a1", 7)), now);
+    a.settle(server, now);
+    REQUIRE(a.journal.size() == 1);  // only the op id counter: everything was acknowledged
+
+    // The reload: the same device and journal, the cached document and its revision.
+    auto engine = SyncEngine::create(cfg);
+    REQUIRE(engine.ok());
+    std::vector<std::string> texts;
+    for (const auto& entry : a.journal) texts.push_back(entry.second);
+    engine->restore(texts, cached_revision);
+    Document doc = cached;
+    engine->request_catchup();
+    auto r = engine->poll(now + 1);
+    REQUIRE(r);
+    REQUIRE(r->method == "GET");
+    auto reply = server.handle(*r);
+    SyncOutput out = engine->on_reply(r->seq, reply.status, reply.body, now + 1);
+    std::set<std::string> remote;
+    for (const RemoteChange& c : out.remote) {
+        remote.insert(c.id);
+        auto changed = apply_remote_change(doc, c);
+        REQUIRE(changed.ok());
+        CHECK(changed.value());
+    }
+    CHECK(remote == std::set<std::string>{"s2", "a1"});
+    CHECK(snapshot(doc) == snapshot(server));
+    CHECK(engine->conflicts().empty());
+    // Where the document already has them, they change nothing.
+    for (const RemoteChange& c : out.remote) CHECK_FALSE(apply_remote_change(doc, c).value());
+}
+
 TEST_CASE("a stale request that arrives after its conflict was resolved is refused by the server", "[sync]") {
     // The server must check every change after base_revision, not only the latest: here the
     // latest change is our own resolution, and the stale request must still not land.
