@@ -77,3 +77,23 @@ target_link_options(polymark_video_web PRIVATE
   -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_video_open,_pm_video_state,_pm_video_need,_pm_video_feed,_pm_video_info,_pm_video_frames,_pm_video_samples,_pm_video_error,_pm_video_close
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,HEAPU8,HEAPF64)
 add_dependencies(polymark_shell polymark_video_web)
+
+# The tracking module (polymark_tracker.js + .wasm): shell/track_worker.js runs it in a Web Worker
+# when the labeler tracks forward, so that tracking takes no time from the page's thread. Speed
+# over size here (-O3): it is fetched only when tracking starts.
+add_executable(polymark_tracker_web platform/tracker_module.cpp)
+set_target_properties(polymark_tracker_web PROPERTIES OUTPUT_NAME polymark_tracker SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_tracker_web PRIVATE polymark_core)
+target_link_options(polymark_tracker_web PRIVATE
+  -O3
+  -fwasm-exceptions
+  -msimd128
+  -sMODULARIZE=1
+  -sEXPORT_NAME=createPolymarkTrackerModule
+  -sENVIRONMENT=worker
+  -sALLOW_MEMORY_GROWTH=1
+  -sFILESYSTEM=0
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_tf_start,_pm_tf_next,_pm_tf_feed,_pm_tf_failed,_pm_tf_cancel,_pm_tf_status,_pm_tf_written
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8)
+add_dependencies(polymark_shell polymark_tracker_web)

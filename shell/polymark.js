@@ -650,6 +650,94 @@
     // after the mount promise resolves.
     var heldEvents = [];
     var trackingWaiters = [];  // trackForward() promises, settled by the run's last `tracking` event
+    // [SECTION] Tracking in a Web Worker (shell/track_worker.js): the app hands over a job
+    // (PlatformPort::start_tracking_worker); this page reads its frames a few ahead (video: the
+    // decoder's luma plane; images: decoded here) and transfers them; the worker tracks; its
+    // progress and what it wrote go back to the app (_trackingStatus, _trackingDone).
+    var tracker = null;  // {worker, spec, next, asked: Set}
+    var TRACK_READ_AHEAD = 12;
+    function trackerWorker() {
+      if (tracker && tracker.worker) return tracker.worker;
+      // A worker script must be same-origin: a tiny one made here loads ours from wherever
+      // polymark.js came from (importScripts may cross origins).
+      var boot = 'importScripts(' + JSON.stringify(new URL('track_worker.js', base).href) + ');';
+      return new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
+    }
+    function trackStart(spec) {
+      var worker;
+      try { worker = trackerWorker(); } catch (e) { return false; }
+      tracker = { worker: worker, spec: spec, next: spec.start, asked: new Set() };
+      worker.onmessage = function (e) { trackMessage(worker, e.data); };
+      worker.onerror = function (e) {
+        if (!tracker || tracker.worker !== worker) return;
+        syncCall('_trackingDone', { status: { state: 'failed', message: 'the tracking worker stopped: ' + (e.message || 'unknown error') }, written: [] });
+      };
+      worker.postMessage({ type: 'start', spec: spec, moduleUrl: new URL('polymark_tracker.js', base).href });
+      return true;
+    }
+    function trackMessage(worker, m) {
+      if (!tracker || tracker.worker !== worker || destroyed) return;
+      if (m.type === 'started') {
+        if (!m.ok) return syncCall('_trackingDone', { status: { state: 'failed', message: (m.errors || []).map(function (x) { return x.message; }).join('; ') }, written: [] });
+        tracker.next = m.next;
+        trackRead();
+      } else if (m.type === 'fed') {
+        tracker.next = m.next;
+        trackRead();
+      } else if (m.type === 'status') {
+        syncCall('_trackingStatus', m.status);
+      } else if (m.type === 'done') {
+        tracker.asked.clear();
+        tracker.next = -1;
+        syncCall('_trackingDone', { status: m.status, written: m.written });
+      }
+    }
+    // Where task frame f is: the media item and the frame inside it.
+    function trackLocate(f) {
+      var media = tracker.spec.media;
+      for (var i = 0; i < media.length; i++) {
+        if (f >= media[i].first && f < media[i].first + media[i].frames) return { media: media[i], local: f - media[i].first };
+      }
+      return null;
+    }
+    function trackRead() {
+      var t = tracker;
+      if (!t || t.next < 0) return;
+      for (var f = t.next; f <= Math.min(t.spec.lastFrame, t.next + TRACK_READ_AHEAD); f++) {
+        if (t.asked.has(f)) continue;
+        t.asked.add(f);
+        (function (frame) {
+          var where = trackLocate(frame);
+          var read = !where ? Promise.reject(new Error('frame ' + (frame + 1) + ' is outside the task'))
+            : where.media.type === 'video' ? openVideo(where.media.url).then(function (s) { return s.readLuma(where.local); })
+            : decodeImageForTracking(where.media.url);
+          read.then(function (r) {
+            if (tracker !== t) return;
+            t.worker.postMessage({ type: 'frame', frame: frame, width: r.width, height: r.height, channels: r.channels, pixels: r.pixels }, [r.pixels.buffer]);
+          }, function (e) {
+            if (tracker !== t) return;
+            t.worker.postMessage({ type: 'failed', frame: frame, reason: String((e && e.message) || e) });
+          });
+        })(f);
+      }
+    }
+    function decodeImageForTracking(url) {
+      return fetch(url, { credentials: 'same-origin' }).then(function (r) {
+        if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
+        return r.blob();
+      }).then(function (blob) {
+        return createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      }).then(function (bitmap) {
+        var c = new OffscreenCanvas(bitmap.width, bitmap.height);
+        var g = c.getContext('2d', { willReadFrequently: true });
+        g.drawImage(bitmap, 0, 0);
+        var data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+        bitmap.close();
+        return { width: c.width, height: c.height, channels: 4, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+      });
+    }
+    function trackCancel() { if (tracker && tracker.worker) tracker.worker.postMessage({ type: 'cancel' }); }
+    cleanups.push(function () { if (tracker && tracker.worker) tracker.worker.terminate(); tracker = null; });
     function emitOnceListening(name, detail) {
       if (ready) emit(name, detail);
       else heldEvents.push([name, detail]);
@@ -972,6 +1060,7 @@
           polymarkNeedGlyphs: needGlyphs,
           polymarkVideo: openVideo,
           polymarkSync: { journal: syncJournal, request: syncRequest },
+          polymarkTrack: { start: trackStart, cancel: trackCancel },
           polymarkAuth: function (url) { return authHeaders(options, token, url); },
           polymarkEmit: function (name, detail) {
             if (destroyed) return;

@@ -1,5 +1,6 @@
 #include "app/api.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pm {
@@ -207,6 +208,16 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         return app.tracking_json();
     }
     if (method == "getTracking") return app.tracking_json();
+    // The tracking worker's progress and outcome (shell/polymark.js).
+    if (method == "_trackingStatus") {
+        app.tracking_worker_status(args);
+        return Json();
+    }
+    if (method == "_trackingDone") {
+        app.tracking_worker_done(args.is_object() && args.contains("status") ? args["status"] : Json(),
+                                 args.is_object() && args.contains("written") ? args["written"] : Json::array());
+        return Json();
+    }
     if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pm {
@@ -98,7 +99,10 @@ public:
 
     // [SECTION] Queries for the UI and the API
     bool task_loaded() const { return task_.has_value(); }
-    bool busy() const { return !in_flight_.empty() || !inbox_.empty() || playing_ || tracking_.has_value(); }
+    // Something on screen may change next frame (a load, playback): the frame draws every tick.
+    // A tracking run is not: it asks for a redraw when its progress moved (take_redraw_request).
+    bool busy() const;
+    bool take_redraw_request() { return std::exchange(redraw_wanted_, false); }
     const Task* task() const { return task_ ? &*task_ : nullptr; }
     const Document& document() const { return document_; }
     long long frame() const { return frame_; }
@@ -191,9 +195,15 @@ public:
     Errors start_tracking(const std::vector<std::string>& track_ids, long long frames);
     void cancel_tracking();
     bool tracking() const { return tracking_.has_value(); }
-    void advance_tracking();  // called once per UI frame
+    // Feeds the job the frames that arrived, for about budget_ms (at least one frame); returns how
+    // many. Called once per UI frame, or (web) from tasks of the page's own between frames.
+    int advance_tracking(double budget_ms);
     // The run in progress, or the last one's outcome (null before the first): the `tracking` event.
     Json tracking_json() const;
+    // A run in a worker (PlatformPort::start_tracking_worker): its progress, and its end with what
+    // it wrote (track_written_to_json), merged as one command like a run here.
+    void tracking_worker_status(const Json& status);
+    void tracking_worker_done(const Json& status, const Json& written);
 
 private:
     PlatformPort& platform_;
@@ -238,12 +248,16 @@ private:
         double feed_ms = 0;  // running mean of one frame's tracking time, for the budget
         long long frames_fed = 0;
         std::set<std::string> reported;  // objects whose failure was reported at the start
+        bool in_worker = false;
+        Json worker_status;  // the worker's last progress (in_worker)
     };
     std::optional<TrackingRun> tracking_;
+    bool redraw_wanted_ = false;
     Json last_tracking_;
     void request_tracking_pixels();
     void on_tracking_pixels(FetchResult& r, const Pending& p);
     void finish_tracking(const char* how);
+    void end_tracking(Command command, Json status, const TrackingRun& run);
     Json tracking_status_json(const TrackingRun& run, const char* state) const;
 
     std::optional<SyncEngine> sync_;

@@ -2,6 +2,7 @@
 // TrackForwardJob; this file feeds it pixels and slices its work across UI frames.
 #include "app/app.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace pm {
@@ -12,8 +13,8 @@ namespace {
 // fetch behind the tracking of the frames before it, few enough to hold little memory (a 720p
 // luma frame is 0.9 MB, RGBA 3.7 MB).
 constexpr long long kReadAhead = 6;
-// Tracking time per UI frame: the first frame that arrived is always fed; more while they fit.
-constexpr double kBudgetMs = 14;
+// Progress (the `tracking` event, and a redraw of the progress bar) at most this often: a frame
+// drawn per tracked frame would cost more than the tracking (the canvas is redrawn whole).
 constexpr double kEmitEveryMs = 100;
 
 double now_ms() {
@@ -36,14 +37,56 @@ Errors App::start_tracking(const std::vector<std::string>& track_ids, long long 
             report({"cannot_track", o.track_id, o.message});
             run.reported.insert(o.track_id);
         }
+    // In a worker when the platform has one: the job started here only checked the request.
+    Json tracks = Json::array();
+    for (const std::string& id : track_ids)
+        if (int t = find_track(document_, id); t >= 0) tracks.push_back(track_to_json(document_.tracks[(size_t)t]));
+    Json media = Json::array();
+    long long first = 0;
+    for (const Media& m : task_->media) {
+        media.push_back(Json{{"url", media_url(m)}, {"type", m.type == MediaType::Video ? "video" : "image"}, {"first", first}, {"frames", m.frames}});
+        first += m.frames;
+    }
+    Json spec{{"tracks", tracks}, {"ids", track_ids}, {"start", frame_}, {"frameCount", frame_count()}, {"frames", frames},
+              {"lastFrame", run.job.last_frame()}, {"idPrefix", new_object_id() + "."}, {"media", media}};
+    run.in_worker = platform_.start_tracking_worker(spec);
+    run.worker_status = run.job.status_json("running", 0);
     tracking_ = std::move(run);
-    request_tracking_pixels();
+    if (!tracking_->in_worker) request_tracking_pixels();
     platform_.emit("tracking", tracking_status_json(*tracking_, "running"));
     return {};
 }
 
+void App::tracking_worker_status(const Json& status) {
+    if (!tracking_ || !tracking_->in_worker || !status.is_object()) return;
+    tracking_->worker_status = status;
+    tracking_->worker_status["state"] = "running";
+    redraw_wanted_ = true;
+    platform_.emit("tracking", tracking_->worker_status);
+}
+
+void App::tracking_worker_done(const Json& status, const Json& written) {
+    if (!tracking_ || !tracking_->in_worker) return;
+    Command command;
+    auto keyframes = track_written_from_json(written);
+    if (keyframes) command = track_forward_command(document_, keyframes.value());
+    else report({"tracking_failed", "tracking", "what the tracker wrote could not be read: " + keyframes.first_error().message});
+    Json final_status = status.is_object() && status.contains("objects") ? status : tracking_->worker_status;
+    std::string state = status.is_object() && status.contains("state") && status["state"].is_string() ? status["state"].get<std::string>() : "done";
+    if (state == "failed") {
+        std::string why = status.value("message", std::string("the tracking worker failed"));
+        report({"tracking_failed", "tracking", why});
+        final_status["message"] = why;
+    }
+    final_status["state"] = state;
+    TrackingRun run = std::move(*tracking_);
+    tracking_.reset();
+    end_tracking(std::move(command), std::move(final_status), run);
+}
+
 void App::cancel_tracking() {
     if (!tracking_) return;
+    if (tracking_->in_worker) return platform_.cancel_tracking_worker();  // it ends with its `done`
     tracking_->job.cancel();
     finish_tracking("cancelled");
 }
@@ -108,16 +151,29 @@ void App::on_tracking_pixels(FetchResult& r, const Pending& p) {
     run.arrived[p.frame] = std::move(px);
 }
 
-void App::advance_tracking() {
-    if (!tracking_) return;
+bool App::busy() const {
+    if (playing_) return true;
+    auto tracking_request = [](const Pending& p) { return p.kind == Request::TrackPixels || p.kind == Request::TrackDecode; };
+    for (const auto& [id, p] : in_flight_)
+        if (!tracking_request(p)) return true;
+    for (const FetchResult& r : inbox_) {
+        auto it = in_flight_.find(r.request_id);
+        if (it != in_flight_.end() && !tracking_request(it->second)) return true;
+    }
+    return false;
+}
+
+int App::advance_tracking(double budget_ms) {
+    if (!tracking_ || tracking_->in_worker) return 0;
     TrackingRun& run = *tracking_;
     double began = now_ms();
+    long long fed_before = run.frames_fed;
     NewId new_id = [this] { return new_object_id(); };
     while (auto next = run.job.next_frame()) {
         auto it = run.arrived.find(*next);
         if (it == run.arrived.end()) break;
         double elapsed = now_ms() - began;
-        if (run.frames_fed > 0 && elapsed > 0 && elapsed + run.feed_ms > kBudgetMs) break;
+        if (run.frames_fed > 0 && elapsed > 0 && elapsed + run.feed_ms > budget_ms) break;
         FetchResult px = std::move(it->second);
         run.arrived.erase(it);
         double t0 = now_ms();
@@ -131,7 +187,11 @@ void App::advance_tracking() {
         run.feed_ms = run.frames_fed == 0 ? took : 0.8 * run.feed_ms + 0.2 * took;
         ++run.frames_fed;
     }
-    if (run.job.finished()) return finish_tracking("done");
+    int fed = (int)(run.frames_fed - fed_before);
+    if (run.job.finished()) {
+        finish_tracking("done");
+        return fed;
+    }
     // Frames the job no longer needs (an object was lost early) are dropped.
     if (auto next = run.job.next_frame())
         for (auto it = run.arrived.begin(); it != run.arrived.end();) it = it->first < *next ? run.arrived.erase(it) : std::next(it);
@@ -139,8 +199,10 @@ void App::advance_tracking() {
     double now = now_ms();
     if (now - run.last_emit_ms >= kEmitEveryMs) {
         run.last_emit_ms = now;
+        redraw_wanted_ = true;
         platform_.emit("tracking", tracking_status_json(run, "running"));
     }
+    return fed;
 }
 
 void App::finish_tracking(const char* how) {
@@ -148,26 +210,32 @@ void App::finish_tracking(const char* how) {
     tracking_.reset();
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
         it = it->second.kind == Request::TrackPixels || it->second.kind == Request::TrackDecode ? in_flight_.erase(it) : std::next(it);
-    Command command = run.job.command(document_);
+    end_tracking(run.job.command(document_), tracking_status_json(run, how), run);
+}
+
+// One ending for both kinds of run: the command, a message per object lost or failed (unless said
+// at the start), the final `tracking` event.
+void App::end_tracking(Command command, Json status, const TrackingRun& run) {
     bool written = !command.empty() && perform(std::move(command));
-    for (const TrackForwardObject& o : run.job.objects())
-        if ((o.state == TrackForwardState::Lost || o.state == TrackForwardState::Failed) && !run.reported.count(o.track_id))
-            report({o.state == TrackForwardState::Lost ? "tracking_lost" : "tracking_failed", o.track_id, o.message});
-    last_tracking_ = tracking_status_json(run, how);
+    if (status.contains("objects") && status["objects"].is_array())
+        for (const Json& o : status["objects"]) {
+            std::string state = o.value("state", std::string()), id = o.value("id", std::string());
+            if ((state == "lost" || state == "failed") && !run.reported.count(id))
+                report({state == "lost" ? "tracking_lost" : "tracking_failed", id, o.value("message", std::string())});
+        }
+    last_tracking_ = std::move(status);
     last_tracking_["written"] = written;
     last_tracking_["seconds"] = (now_ms() - run.started_ms) / 1000.0;
+    last_tracking_["inWorker"] = run.in_worker;
+    redraw_wanted_ = true;
     platform_.emit("tracking", last_tracking_);
 }
 
-Json App::tracking_status_json(const TrackingRun& run, const char* state) const {
-    Json objects = Json::array();
-    for (const TrackForwardObject& o : run.job.objects())
-        objects.push_back(Json{{"id", o.track_id}, {"state", to_string(o.state)}, {"frame", o.frame}, {"keyframes", o.keyframes},
-                               {"confidence", o.confidence}, {"message", o.message}});
-    return Json{{"state", state}, {"startFrame", run.job.start_frame()}, {"lastFrame", run.job.last_frame()},
-                {"progress", run.job.progress()}, {"framesTracked", run.frames_fed}, {"objects", objects}};
-}
+Json App::tracking_status_json(const TrackingRun& run, const char* state) const { return run.job.status_json(state, run.frames_fed); }
 
-Json App::tracking_json() const { return tracking_ ? tracking_status_json(*tracking_, "running") : last_tracking_; }
+Json App::tracking_json() const {
+    if (!tracking_) return last_tracking_;
+    return tracking_->in_worker ? tracking_->worker_status : tracking_status_json(*tracking_, "running");
+}
 
 }  // namespace pm

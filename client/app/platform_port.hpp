@@ -30,6 +30,12 @@ public:
     // FetchResult whose body holds the pixels (channels 1: luma, 4: RGBA), width and height.
     // False: this platform has no video decoder.
     virtual bool read_video_pixels(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
+    // Runs a "track forward" job elsewhere (a Web Worker): spec {tracks, ids, start, frameCount,
+    // frames, lastFrame, idPrefix, media: [{url, type, first, frames}]}; progress and the outcome
+    // come back through App::tracking_worker_status() / tracking_worker_done(). False: no worker
+    // here, the app tracks in its own thread.
+    virtual bool start_tracking_worker(const Json& /*spec*/) { return false; }
+    virtual void cancel_tracking_worker() {}
     // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable
     // transaction, then answers with App::sync_journal_written(). False: this platform keeps no journal.
     virtual bool sync_journal(const std::vector<JournalRecord>& /*put*/, const std::vector<std::string>& /*remove*/) { return false; }

@@ -25,6 +25,8 @@ void pm_js_text_input_area(int visible, float x, float y, float line_height);
 void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
 void pm_js_video_pixels(uint32_t id, const char* url, double frame);
+int pm_js_track_start(const char* spec_json);
+void pm_js_track_cancel();
 void pm_js_sync_journal(const char* json);
 void pm_js_sync_request(const char* json);
 }
@@ -48,6 +50,10 @@ public:
         pm_js_video_pixels((uint32_t)request_id, url.c_str(), (double)frame);
         return true;
     }
+    bool start_tracking_worker(const Json& spec) override {
+        return pm_js_track_start(spec.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()) != 0;
+    }
+    void cancel_tracking_worker() override { pm_js_track_cancel(); }
     // The journal lives in IndexedDB, written by shell/polymark.js; requests go through its fetch.
     bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) override {
         Json puts = Json::array();

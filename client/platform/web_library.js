@@ -177,6 +177,18 @@ mergeInto(LibraryManager.library, {
       .catch(function (e) { deliver(0, 0, 0, null, String((e && e.message) || e)); });
   },
 
+  // "Track forward" in a Web Worker (shell/polymark.js, shell/track_worker.js). 0: no worker here.
+  pm_js_track_start: function (specPtr) {
+    var track = Module['polymarkTrack'];
+    if (!track || typeof Worker === 'undefined') return 0;
+    return track.start(JSON.parse(UTF8ToString(specPtr))) ? 1 : 0;
+  },
+
+  pm_js_track_cancel: function () {
+    var track = Module['polymarkTrack'];
+    if (track) track.cancel();
+  },
+
   // Sync (docs/API.md, "Sync"): the journal and the requests are shell/polymark.js's (IndexedDB,
   // fetch with timeouts, Web Locks); answers come back through the API's _sync* methods, always
   // later, never inside this call.

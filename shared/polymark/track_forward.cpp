@@ -214,16 +214,16 @@ void TrackForwardJob::feed(long long frame, const FrameView& pixels, const NewId
     advance();
 }
 
-Command TrackForwardJob::command(const Document& doc) const {
+Command track_forward_command(const Document& doc, const std::vector<TrackWritten>& written) {
     Command command;
     size_t frames = 0;
-    for (const Item& item : items_) {
-        if (item.written.empty()) continue;
-        int index = find_track(doc, item.original.id);
+    for (const TrackWritten& w : written) {
+        if (w.keyframes.empty()) continue;
+        int index = find_track(doc, w.track_id);
         if (index < 0) continue;
         const Track& now = doc.tracks[(size_t)index];
         Track after = now;
-        for (const Keyframe& k : item.written) {
+        for (const Keyframe& k : w.keyframes) {
             auto at = std::lower_bound(after.keyframes.begin(), after.keyframes.end(), k.frame, [](const Keyframe& x, long long f) { return x.frame < f; });
             if (at != after.keyframes.end() && at->frame == k.frame) {
                 if (at->source == Source::Manual) continue;  // a person's keyframe is never replaced
@@ -232,12 +232,62 @@ Command TrackForwardJob::command(const Document& doc) const {
                 after.keyframes.insert(at, k);
             }
         }
-        frames = std::max(frames, item.written.size());
+        frames = std::max(frames, w.keyframes.size());
         if (!(after.keyframes.size() == now.keyframes.size() && same_track(after, now)))
             command.track_ops.push_back(TrackOp::update(now, std::move(after), (size_t)index));
     }
     if (!command.empty()) command.name = "track forward " + std::to_string(frames) + (frames == 1 ? " frame" : " frames");
     return command;
+}
+
+// As tracks (the keyframes under a track's id), so that the document's own reader checks them.
+Json track_written_to_json(const std::vector<TrackWritten>& written) {
+    Json list = Json::array();
+    for (const TrackWritten& w : written) {
+        if (w.keyframes.empty()) continue;
+        Track t;
+        t.id = w.track_id;
+        t.type = w.type;
+        t.label = "written";
+        t.keyframes = w.keyframes;
+        Json j = track_to_json(t);
+        list.push_back(Json{{"id", w.track_id}, {"type", j["type"]}, {"keyframes", j["keyframes"]}});
+    }
+    return list;
+}
+
+Expected<std::vector<TrackWritten>> track_written_from_json(const Json& json) {
+    if (!json.is_array()) return Error{"expected_array", "", "the written keyframes must be an array"};
+    std::vector<TrackWritten> out;
+    for (size_t i = 0; i < json.size(); ++i) {
+        const Json& w = json[i];
+        std::string path = "/" + std::to_string(i);
+        if (!w.is_object() || !w.contains("id") || !w["id"].is_string() || !w.contains("type") || !w.contains("keyframes"))
+            return Error{"missing_key", path, "each entry needs an id, a type and keyframes"};
+        // Read as a track, so that the document's own reader checks every keyframe.
+        Json track{{"id", w["id"]}, {"type", w["type"]}, {"label", "written"}, {"keyframes", w["keyframes"]}};
+        auto t = track_from_json(track, path);
+        if (!t) return t.errors();
+        out.push_back(TrackWritten{t->id, t->type, std::move(t->keyframes)});
+    }
+    return out;
+}
+
+std::vector<TrackWritten> TrackForwardJob::written() const {
+    std::vector<TrackWritten> out;
+    for (const Item& item : items_) out.push_back(TrackWritten{item.original.id, item.original.type, item.written});
+    return out;
+}
+
+Command TrackForwardJob::command(const Document& doc) const { return track_forward_command(doc, written()); }
+
+Json TrackForwardJob::status_json(const char* state, long long frames_fed) const {
+    Json objects = Json::array();
+    for (const TrackForwardObject& o : status_)
+        objects.push_back(Json{{"id", o.track_id}, {"state", to_string(o.state)}, {"frame", o.frame}, {"keyframes", o.keyframes},
+                               {"confidence", o.confidence}, {"message", o.message}});
+    return Json{{"state", state}, {"startFrame", start_}, {"lastFrame", last_}, {"progress", progress()},
+                {"framesTracked", std::max(0LL, frames_fed - 1)}, {"objects", objects}};
 }
 
 }  // namespace pm

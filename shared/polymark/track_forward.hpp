@@ -28,6 +28,17 @@ struct TrackForwardOptions {
 enum class TrackForwardState { Tracking, Lost, Done, Failed };
 const char* to_string(TrackForwardState s);
 
+// What a job wrote for one track, apart from the job: a job run elsewhere (a Web Worker) hands
+// these back, and track_forward_command() merges them like TrackForwardJob::command().
+struct TrackWritten {
+    std::string track_id;
+    ShapeType type = ShapeType::Rectangle;  // the track's, so that the keyframes read back checked
+    std::vector<Keyframe> keyframes;
+};
+Command track_forward_command(const Document& doc, const std::vector<TrackWritten>& written);
+Json track_written_to_json(const std::vector<TrackWritten>& written);
+Expected<std::vector<TrackWritten>> track_written_from_json(const Json& json);
+
 struct TrackForwardObject {
     std::string track_id;
     TrackForwardState state = TrackForwardState::Tracking;
@@ -65,6 +76,10 @@ public:
     // keyframes on those frames are replaced, manual ones kept. Empty when nothing was written
     // (or every track was deleted meanwhile).
     Command command(const Document& doc) const;
+    std::vector<TrackWritten> written() const;
+    // {state, startFrame, lastFrame, progress, framesTracked, objects: [{id, state, frame,
+    // keyframes, confidence, message}]}: the embedding API's `tracking` event (docs/API.md).
+    Json status_json(const char* state, long long frames_fed) const;
 
 private:
     struct Item {

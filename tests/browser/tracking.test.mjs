@@ -53,15 +53,16 @@ function iou(a, b) {
   return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
-async function mount(file, tracks) {
+async function mount(file, tracks, { noWorker = false } = {}) {
   const task = {
     format: 'polymark.task', version: 1, id: 'tracking-' + file.replace(/[^a-z0-9]/g, ''),
     media: [{ id: 'v', type: 'video', url: `/media/extra/${file}`, frames: FRAMES, fps: 30 }],
     labels: [{ id: 'thing', name: 'Thing' }],
   };
   const annotations = { format: 'polymark.annotations', version: 1, objects: [], tracks };
-  const outcome = await page.evaluate(async ({ t, a }) => {
+  const outcome = await page.evaluate(async ({ t, a, noWorker }) => {
     if (window.polymark && !polymark.destroyed) polymark.destroy();
+    if (noWorker) { window.savedWorker = window.savedWorker || window.Worker; delete window.Worker; } else if (window.savedWorker) window.Worker = window.savedWorker;
     document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
     window.errors = [];
     window.trackingEvents = [];
@@ -71,7 +72,7 @@ async function mount(file, tracks) {
       polymark.on('tracking', (e) => trackingEvents.push(e));
       return 'ready';
     } catch (e) { return e.code + ': ' + e.message; }
-  }, { t: task, a: annotations });
+  }, { t: task, a: annotations, noWorker });
   assert.equal(outcome, 'ready');
   await page.mouse.move(300, 300);
 }
@@ -104,6 +105,7 @@ test('T tracks the selected rectangle and polygon through the video: automatic k
   const result = await finished();
   assert.equal(result.state, 'done');
   assert.equal(result.written, true);
+  assert.equal(result.inWorker, true, 'tracked in a Web Worker, off the page\'s thread');
   assert.deepEqual(result.objects.map((o) => [o.id, o.state]), [['r', 'done'], ['p', 'done']]);
   const events = await page.evaluate(() => trackingEvents.length);
   assert.ok(events >= 2, 'a running event, then the end');
@@ -210,4 +212,18 @@ test('frames that cannot be decoded stop the run before them, with the frame nam
   const ious = r.keyframes.map((k) => iou(boundsOf(k.points), boxAt(0, k.frame)));
   assert.ok(Math.min(...ious) > 0.6);
   assert.equal(await page.evaluate(() => polymark.getAnnotations().tracks.length), 1, 'the labels survive');
+});
+
+test('without Web Workers the page tracks in its own thread, sliced across frames, with the same keyframes', async () => {
+  await mount('moving.mp4', [rectTrack('r', boxAt(0, 0))]);
+  const inWorker = await page.evaluate(() => polymark.trackForward({ ids: ['r'], frames: 30 }));
+  const viaWorker = (await tracks())[0].keyframes;
+  await mount('moving.mp4', [rectTrack('r', boxAt(0, 0))], { noWorker: true });
+  const here = await page.evaluate(() => polymark.trackForward({ ids: ['r'], frames: 30 }));
+  assert.deepEqual([inWorker.inWorker, here.inWorker, here.state], [true, false, 'done']);
+  const local = (await tracks())[0].keyframes;
+  assert.equal(local.length, 31);
+  const worst = Math.max(...local.flatMap((k, i) => k.points.map((v, j) => Math.abs(v - viaWorker[i].points[j]))));
+  assert.ok(worst < 1e-6, `the same tracker on the same pixels gives the same shapes (largest difference ${worst} px)`);
+  await mount('moving.mp4', [rectTrack('r', boxAt(0, 0))]);
 });

@@ -239,3 +239,27 @@ TEST_CASE("a cancelled job keeps what it wrote", "[track_forward]") {
     CHECK(job->cancelled());
     CHECK(job->command(doc).name == "track forward 4 frames");
 }
+
+TEST_CASE("what a job wrote, passed through JSON (from a worker), merges into the same command", "[track_forward]") {
+    Scene scene;
+    Vec2 o = scene.at(0);
+    Document doc = one_track(ShapeType::Rectangle, {o.x, o.y, o.x + scene.w, o.y + scene.h});
+    auto job = TrackForwardJob::start(doc, {"t1"}, 0, 100, {12});
+    REQUIRE(job.ok());
+    run(job.value(), scene);
+    Command direct = job->command(doc);
+    REQUIRE_FALSE(direct.empty());
+    Json wire = Json::parse(track_written_to_json(job->written()).dump());
+    auto back = track_written_from_json(wire);
+    REQUIRE(back.ok());
+    Command relayed = track_forward_command(doc, back.value());
+    REQUIRE(relayed.track_ops.size() == direct.track_ops.size());
+    CHECK(relayed.name == direct.name);
+    CHECK(track_to_json(*relayed.track_ops[0].after) == track_to_json(*direct.track_ops[0].after));
+    Json status = job->status_json("done", 13);
+    CHECK(status["framesTracked"] == 12);
+    CHECK(status["objects"][0]["id"] == "t1");
+
+    CHECK_FALSE(track_written_from_json(Json::parse(R"([{"id":"t1","type":"rectangle","keyframes":[{"id":"k","frame":1,"points":[1,2]}]}])")).ok());
+    CHECK_FALSE(track_written_from_json(Json::parse(R"({"id":"t1"})")).ok());
+}
