@@ -654,69 +654,108 @@
     // (PlatformPort::start_tracking_worker); this page reads its frames a few ahead (video: the
     // decoder's luma plane; images: decoded here) and transfers them; the worker tracks; its
     // progress and what it wrote go back to the app (_trackingStatus, _trackingDone).
-    var tracker = null;  // {worker, spec, next, asked: Set}
+    // Objects are shared out over workers, one core left for the page (its decoding, drawing and
+    // input): one worker on two cores, up to three on four or more. Every worker gets every frame
+    // it needs. (Measured on two cores: a second worker only starved the decoder.)
+    var tracker = null;  // {spec, asked: Set, parts: [{worker, ids, next, status, done}]}
+    var trackWorkers = [];  // kept across runs: each loads the module once
     var TRACK_READ_AHEAD = 12;
-    function trackerWorker() {
-      if (tracker && tracker.worker) return tracker.worker;
+    function trackerWorker(i) {
+      if (trackWorkers[i]) return trackWorkers[i];
       // A worker script must be same-origin: a tiny one made here loads ours from wherever
       // polymark.js came from (importScripts may cross origins).
       var boot = 'importScripts(' + JSON.stringify(new URL('track_worker.js', base).href) + ');';
-      return new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
+      trackWorkers[i] = new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
+      return trackWorkers[i];
     }
     function trackStart(spec) {
-      var worker;
-      try { worker = trackerWorker(); } catch (e) { return false; }
-      tracker = { worker: worker, spec: spec, next: spec.start, asked: new Set() };
-      worker.onmessage = function (e) { trackMessage(worker, e.data); };
-      worker.onerror = function (e) {
-        if (!tracker || tracker.worker !== worker) return;
-        syncCall('_trackingDone', { status: { state: 'failed', message: 'the tracking worker stopped: ' + (e.message || 'unknown error') }, written: [] });
-      };
-      worker.postMessage({ type: 'start', spec: spec, moduleUrl: new URL('polymark_tracker.js', base).href });
+      var count = Math.max(1, Math.min(3, spec.ids.length, ((navigator.hardwareConcurrency | 0) || 2) - 1));
+      var t = { spec: spec, asked: new Set(), parts: [] };
+      try {
+        for (var i = 0; i < count; i++) t.parts.push({ worker: trackerWorker(i), ids: [], next: spec.start, status: null, done: null });
+      } catch (e) { return false; }
+      spec.ids.forEach(function (id, k) { t.parts[k % count].ids.push(id); });
+      tracker = t;
+      t.parts.forEach(function (part) {
+        part.worker.onmessage = function (e) { trackMessage(t, part, e.data); };
+        part.worker.onerror = function (e) {
+          trackMessage(t, part, { type: 'started', ok: false, errors: [{ message: 'the tracking worker stopped: ' + (e.message || 'unknown error') }] });
+        };
+        part.worker.postMessage({ type: 'start', spec: Object.assign({}, spec, { ids: part.ids, idPrefix: spec.idPrefix + t.parts.indexOf(part) + '.' }),
+          moduleUrl: new URL('polymark_tracker.js', base).href });
+      });
       return true;
     }
-    function trackMessage(worker, m) {
-      if (!tracker || tracker.worker !== worker || destroyed) return;
+    // The parts' statuses as one, objects in the order the app gave them.
+    function trackMerged(t, state) {
+      var st = t.parts.map(function (p) { return (p.done && p.done.status) || p.status || {}; });
+      var objects = [];
+      t.spec.ids.forEach(function (id) {
+        st.forEach(function (s) { (s.objects || []).forEach(function (o) { if (o.id === id) objects.push(o); }); });
+      });
+      var num = function (k, f) { return st.map(function (s) { return s[k] || 0; }).reduce(function (a, b) { return f(a, b); }); };
+      return { state: state, startFrame: t.spec.start, lastFrame: t.spec.lastFrame, progress: num('progress', Math.min),
+        framesTracked: num('framesTracked', Math.max), objects: objects, trackingMs: num('trackingMs', Math.max), waitingMs: num('waitingMs', Math.max), workers: t.parts.length };
+    }
+    function trackMessage(t, part, m) {
+      if (tracker !== t || destroyed) return;
       if (m.type === 'started') {
-        if (!m.ok) return syncCall('_trackingDone', { status: { state: 'failed', message: (m.errors || []).map(function (x) { return x.message; }).join('; ') }, written: [] });
-        tracker.next = m.next;
-        trackRead();
+        if (!m.ok) {
+          tracker = null;
+          t.parts.forEach(function (p) { if (p !== part) p.worker.postMessage({ type: 'cancel' }); });
+          return syncCall('_trackingDone', { status: { state: 'failed', message: (m.errors || []).map(function (x) { return x.message; }).join('; ') }, written: [] });
+        }
+        part.status = m.status;
+        part.next = m.next;
+        trackRead(t);
       } else if (m.type === 'fed') {
-        tracker.next = m.next;
-        trackRead();
+        part.next = m.next;
+        trackRead(t);
       } else if (m.type === 'status') {
-        syncCall('_trackingStatus', m.status);
+        part.status = m.status;
+        syncCall('_trackingStatus', trackMerged(t, 'running'));
       } else if (m.type === 'done') {
-        tracker.asked.clear();
-        tracker.next = -1;
-        syncCall('_trackingDone', { status: m.status, written: m.written });
+        part.done = m;
+        part.next = -1;
+        if (t.parts.some(function (p) { return !p.done; })) return trackRead(t);
+        tracker = null;
+        var cancelled = t.parts.some(function (p) { return p.done.status && p.done.status.state === 'cancelled'; });
+        var written = [].concat.apply([], t.parts.map(function (p) { return p.done.written || []; }));
+        syncCall('_trackingDone', { status: trackMerged(t, cancelled ? 'cancelled' : 'done'), written: written });
       }
     }
     // Where task frame f is: the media item and the frame inside it.
-    function trackLocate(f) {
-      var media = tracker.spec.media;
+    function trackLocate(t, f) {
+      var media = t.spec.media;
       for (var i = 0; i < media.length; i++) {
         if (f >= media[i].first && f < media[i].first + media[i].frames) return { media: media[i], local: f - media[i].first };
       }
       return null;
     }
-    function trackRead() {
-      var t = tracker;
-      if (!t || t.next < 0) return;
-      for (var f = t.next; f <= Math.min(t.spec.lastFrame, t.next + TRACK_READ_AHEAD); f++) {
+    // Reads ahead of the slowest worker; each frame read once, sent to every worker still before it.
+    function trackRead(t) {
+      var running = t.parts.filter(function (p) { return p.next >= 0; });
+      if (!running.length) return;
+      var from = Math.min.apply(null, running.map(function (p) { return p.next; }));
+      for (var f = from; f <= Math.min(t.spec.lastFrame, from + TRACK_READ_AHEAD); f++) {
         if (t.asked.has(f)) continue;
         t.asked.add(f);
         (function (frame) {
-          var where = trackLocate(frame);
+          var where = trackLocate(t, frame);
           var read = !where ? Promise.reject(new Error('frame ' + (frame + 1) + ' is outside the task'))
             : where.media.type === 'video' ? openVideo(where.media.url).then(function (s) { return s.readLuma(where.local); })
             : decodeImageForTracking(where.media.url);
           read.then(function (r) {
             if (tracker !== t) return;
-            t.worker.postMessage({ type: 'frame', frame: frame, width: r.width, height: r.height, channels: r.channels, pixels: r.pixels }, [r.pixels.buffer]);
+            var to = t.parts.filter(function (p) { return p.next >= 0 && p.next <= frame; });
+            to.forEach(function (p, k) {
+              var last = k === to.length - 1;
+              var pixels = last ? r.pixels : r.pixels.slice();
+              p.worker.postMessage({ type: 'frame', frame: frame, width: r.width, height: r.height, channels: r.channels, pixels: pixels }, [pixels.buffer]);
+            });
           }, function (e) {
             if (tracker !== t) return;
-            t.worker.postMessage({ type: 'failed', frame: frame, reason: String((e && e.message) || e) });
+            t.parts.forEach(function (p) { if (p.next >= 0 && p.next <= frame) p.worker.postMessage({ type: 'failed', frame: frame, reason: String((e && e.message) || e) }); });
           });
         })(f);
       }
@@ -736,8 +775,8 @@
         return { width: c.width, height: c.height, channels: 4, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
       });
     }
-    function trackCancel() { if (tracker && tracker.worker) tracker.worker.postMessage({ type: 'cancel' }); }
-    cleanups.push(function () { if (tracker && tracker.worker) tracker.worker.terminate(); tracker = null; });
+    function trackCancel() { if (tracker) tracker.parts.forEach(function (p) { p.worker.postMessage({ type: 'cancel' }); }); }
+    cleanups.push(function () { trackWorkers.forEach(function (w) { w.terminate(); }); trackWorkers = []; tracker = null; });
     function emitOnceListening(name, detail) {
       if (ready) emit(name, detail);
       else heldEvents.push([name, detail]);

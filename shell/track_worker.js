@@ -16,7 +16,7 @@
   var M = null;
   var loading = null;
   var frames = new Map();  // frame -> message, waiting for its turn
-  var running = false, cancelled = false, lastStatus = 0;
+  var running = false, starting = false, cancelled = false, cancelAtStart = false, lastStatus = 0;
   var trackingMs = 0, waitingMs = 0, idleSince = 0;  // time in the tracker, and waiting for frames
 
   function load(moduleUrl) {
@@ -81,9 +81,12 @@
   onmessage = function (e) {
     var m = e.data;
     if (m.type === 'start') {
+      // Frames may arrive while the module loads (another worker of the run asked for them): kept.
+      starting = true;
+      frames.clear();
       load(m.moduleUrl).then(function () {
         var reply = withString(JSON.stringify(m.spec), function (p) { return text(function () { return M._pm_tf_start(p); }); });
-        frames.clear();
+        starting = false;
         cancelled = false;
         running = !!(reply && reply.ok);
         lastStatus = Date.now();
@@ -91,15 +94,21 @@
         waitingMs = 0;
         idleSince = performance.now();
         postMessage({ type: 'started', ok: running, status: reply && reply.status, errors: reply && reply.errors, next: running ? M._pm_tf_next() : -1 });
+        if (running && cancelAtStart) { cancelled = true; M._pm_tf_cancel(); }
+        cancelAtStart = false;
         if (running) pump();
+        else frames.clear();
       }, function (err) {
+        starting = false;
+        frames.clear();
         postMessage({ type: 'started', ok: false, errors: [{ code: 'load_failed', path: m.moduleUrl, message: 'the tracking module could not load: ' + ((err && err.message) || err) }], next: -1 });
       });
     } else if (m.type === 'frame' || m.type === 'failed') {
-      if (!running) return;
+      if (!running && !starting) return;
       frames.set(m.frame, m);
-      pump();
+      if (running) pump();
     } else if (m.type === 'cancel') {
+      if (starting) { cancelAtStart = true; return; }
       if (!running) return;
       cancelled = true;
       M._pm_tf_cancel();

@@ -53,15 +53,16 @@ function iou(a, b) {
   return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
-async function mount(file, tracks, { noWorker = false } = {}) {
+async function mount(file, tracks, { noWorker = false, cores = 0 } = {}) {
   const task = {
     format: 'polymark.task', version: 1, id: 'tracking-' + file.replace(/[^a-z0-9]/g, ''),
     media: [{ id: 'v', type: 'video', url: `/media/extra/${file}`, frames: FRAMES, fps: 30 }],
     labels: [{ id: 'thing', name: 'Thing' }],
   };
   const annotations = { format: 'polymark.annotations', version: 1, objects: [], tracks };
-  const outcome = await page.evaluate(async ({ t, a, noWorker }) => {
+  const outcome = await page.evaluate(async ({ t, a, noWorker, cores }) => {
     if (window.polymark && !polymark.destroyed) polymark.destroy();
+    if (cores) Object.defineProperty(navigator, 'hardwareConcurrency', { value: cores, configurable: true });
     if (noWorker) { window.savedWorker = window.savedWorker || window.Worker; delete window.Worker; } else if (window.savedWorker) window.Worker = window.savedWorker;
     document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
     window.errors = [];
@@ -72,7 +73,7 @@ async function mount(file, tracks, { noWorker = false } = {}) {
       polymark.on('tracking', (e) => trackingEvents.push(e));
       return 'ready';
     } catch (e) { return e.code + ': ' + e.message; }
-  }, { t: task, a: annotations, noWorker });
+  }, { t: task, a: annotations, noWorker, cores });
   assert.equal(outcome, 'ready');
   await page.mouse.move(300, 300);
 }
@@ -94,7 +95,8 @@ async function finished(timeout = 60000) {
 const tracks = async () => (await page.evaluate(() => polymark.getAnnotations())).tracks;
 
 test('T tracks the selected rectangle and polygon through the video: automatic keyframes on every frame, within the truth', async () => {
-  await mount('moving.mp4', [rectTrack('r', boxAt(0, 0)), polyTrack('p', outlineAt(1, 0))]);
+  // Four cores: the two objects go to two workers (one core stays with the page).
+  await mount('moving.mp4', [rectTrack('r', boxAt(0, 0)), polyTrack('p', outlineAt(1, 0))], { cores: 4 });
   // The labeler clicks the rectangle, Shift+clicks the polygon, presses T.
   await clickCentre(boxAt(0, 0));
   await page.keyboard.down('Shift');
@@ -106,6 +108,7 @@ test('T tracks the selected rectangle and polygon through the video: automatic k
   assert.equal(result.state, 'done');
   assert.equal(result.written, true);
   assert.equal(result.inWorker, true, 'tracked in a Web Worker, off the page\'s thread');
+  assert.equal(result.workers, 2);
   assert.deepEqual(result.objects.map((o) => [o.id, o.state]), [['r', 'done'], ['p', 'done']]);
   const events = await page.evaluate(() => trackingEvents.length);
   assert.ok(events >= 2, 'a running event, then the end');
@@ -220,7 +223,7 @@ test('without Web Workers the page tracks in its own thread, sliced across frame
   const viaWorker = (await tracks())[0].keyframes;
   await mount('moving.mp4', [rectTrack('r', boxAt(0, 0))], { noWorker: true });
   const here = await page.evaluate(() => polymark.trackForward({ ids: ['r'], frames: 30 }));
-  assert.deepEqual([inWorker.inWorker, here.inWorker, here.state], [true, false, 'done']);
+  assert.deepEqual([inWorker.inWorker, inWorker.workers, here.inWorker, here.state], [true, 1, false, 'done']);
   const local = (await tracks())[0].keyframes;
   assert.equal(local.length, 31);
   const worst = Math.max(...local.flatMap((k, i) => k.points.map((v, j) => Math.abs(v - viaWorker[i].points[j]))));
