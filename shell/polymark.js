@@ -300,7 +300,8 @@
     return urls;
   }
 
-  function startOffline(base, options, report) {
+  // auth(url): the headers this mount sends to that URL (its token), for the worker's warm-up.
+  function startOffline(base, options, report, auth) {
     var scope = offlineScope(base, options);
     if (offlineScopes[scope]) return offlineScopes[scope];
     var status = offlineScopes[scope] = { state: 'installing', version: null, error: null, scope: scope };
@@ -321,7 +322,14 @@
         // A scope that does not cover this page: the worker serves other pages, not this one.
         return location.href.indexOf(scope) === 0 ? whenControlled() : worker;
       })
-      .then(function (worker) { return askWorker(worker, { type: 'polymark-warm', urls: loadedUrls() }, 60000).then(function () { return worker; }); })
+      .then(function (worker) {
+        // The task and annotations are fetched again by the worker: with this mount's credentials
+        // (kept in the worker's memory for that fetch only; it stores their hash, never them).
+        var urls = loadedUrls();
+        var headers = {};
+        urls.forEach(function (u) { var h = auth ? auth(u) : {}; if (h.Authorization) headers[u] = h; });
+        return askWorker(worker, { type: 'polymark-warm', urls: urls, headers: headers }, 60000).then(function () { return worker; });
+      })
       .then(function (worker) { return askWorker(worker, { type: 'polymark-version' }, 5000); })
       .then(function (answer) { status.state = 'ready'; status.version = answer.version; }, function (e) {
         status.state = 'failed';
@@ -1048,7 +1056,7 @@
       if (destroyed) return;
       var report = function (code, message, where) { emit('error', { code: code, message: message, where: where, fatal: false }); };
       try {
-        if (offlineWanted(base, options)) startOffline(base, options, report);
+        if (offlineWanted(base, options)) startOffline(base, options, report, function (url) { return authHeaders(options, token, url); });
         else if (options.offline === false) unregisterOffline(options).catch(function (e) { report('offline_unavailable', String((e && e.message) || e), 'sw.js'); });
       } catch (e) {
         report('offline_unavailable', String((e && e.message) || e), 'sw.js');

@@ -412,18 +412,21 @@ self.addEventListener('message', (event) => {
   } else if (data.type === 'polymark-warm') {
     // The first visit loaded the task, its annotations and images before this worker controlled
     // the page: fetch those again into the caches (tasks first, so their media are known).
-    event.waitUntil(warm(event, Array.isArray(data.urls) ? data.urls : []).then(
+    event.waitUntil(warm(event, Array.isArray(data.urls) ? data.urls : [], data.headers && typeof data.headers === 'object' ? data.headers : {}).then(
       (n) => reply({ ok: true, cached: n }), (e) => reply({ ok: false, error: String(e && e.message || e) })));
   }
 });
 
-async function warm(event, urls) {
+// headers: per URL, the Authorization the page sends there (a token-protected task): the fetch
+// carries it, the stored copy only its hash (authTag), as for the page's own requests.
+async function warm(event, urls, headers) {
   await mediaIndexReady;
   let cached = 0;
   const api = urls.filter((u) => { try { const x = new URL(u); return API_PATH.test(x.pathname) && !x.search; } catch (e) { return false; } });
   for (const u of api) {
-    const response = await fetch(u, { credentials: 'same-origin' }).catch(() => null);
-    if (response && response.status === 200) { await storeApi(urlKey(u), response, ''); cached++; }
+    const request = new Request(u, { credentials: 'same-origin', headers: headers[u] || {} });
+    const response = await fetch(request).catch(() => null);
+    if (response && response.status === 200) { await storeApi(urlKey(u), response, await authTag(request)); cached++; }
   }
   for (const u of urls) {
     let key;

@@ -220,6 +220,33 @@ test('changes another device synced after the load, seen by a poll, are in the o
   } finally { server.stop(); }
 });
 
+test('a task behind a token: the first visit caches it with the token, and with serve.py stopped a mount with that token starts from the cache', async () => {
+  const server = await startServer({ args: ['--token', 'kiosk-secret'] });
+  try {
+    const page = await openPage(browser, null);
+    await page.goto(`${server.url}/?task=test`);
+    assert.match(await page.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => e.code)), /^http_401$/, 'the page\'s own mount has no token');
+    const mount = () => page.evaluate(async () => {
+      if (window.polymark && !window.polymark.destroyed) window.polymark.destroy();
+      document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+      try { window.polymark = await Polymark.mount('#host', { task: 'test', token: 'kiosk-secret' }); return 'ready'; } catch (e) { return e.code + ': ' + e.message; }
+    });
+    assert.equal(await mount(), 'ready');
+    const storage = await offlineSettled(page);
+    assert.equal(storage.offline.state, 'ready', JSON.stringify(storage));
+    await stopServer(server);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.clearBrowserCache');
+    await cdp.detach();
+    await page.reload();
+    await page.evaluate(() => window.polymarkMount.catch(() => null));
+    assert.equal(await mount(), 'ready');
+    assert.equal((await page.evaluate(() => polymark.getTask())).id, 'test');
+    assert.equal((await page.evaluate(() => polymark.getView())).frameShown, true);
+    await page.context().close();
+  } finally { server.stop(); }
+});
+
 test('browser offline (worker fetches included): a reload starts the app with the task, its annotations and the image', async () => {
   const server = await serverWithAnnotation();
   try {
