@@ -2,6 +2,22 @@
 // embedding page, start-up options, teardown. Runs inside one module instance; everything it
 // touches hangs off that instance's Module, so two instances on one page never share state.
 mergeInto(LibraryManager.library, {
+  // Bytes into the wasm heap (the receiving C function frees them); 0 for none.
+  $pmCopyIn: function (bytes) {
+    var len = bytes ? bytes.length : 0;
+    var ptr = len ? _malloc(len) : 0;
+    if (len) HEAPU8.set(bytes, ptr);
+    return ptr;
+  },
+
+  // fn(pointer to `text` as a C string), valid during the call only.
+  $pmWithCString: function (text, fn) {
+    var size = lengthBytesUTF8(text) + 1;
+    var ptr = _malloc(size);
+    stringToUTF8(text, ptr, size);
+    try { fn(ptr); } finally { _free(ptr); }
+  },
+
   pm_js_options: function () {
     var text = JSON.stringify(Module['polymarkOptions'] || {});
     var size = lengthBytesUTF8(text) + 1;
@@ -30,6 +46,7 @@ mergeInto(LibraryManager.library, {
     return ptr;
   },
 
+  pm_js_fetch__deps: ['$pmCopyIn', '$pmWithCString'],
   pm_js_fetch: function (id, urlPtr) {
     var url = UTF8ToString(urlPtr);
     var controller = typeof AbortController !== 'undefined' ? new AbortController() : null;
@@ -38,14 +55,7 @@ mergeInto(LibraryManager.library, {
     function deliver(status, bytes, error) {
       delete fetches[id];
       if (Module['polymarkDestroyed']) return;
-      var len = bytes ? bytes.length : 0;
-      var body = len ? _malloc(len) : 0;
-      if (len) HEAPU8.set(bytes, body);
-      var errSize = lengthBytesUTF8(error) + 1;
-      var err = _malloc(errSize);
-      stringToUTF8(error, err, errSize);
-      Module['_pm_fetch_done'](id, status, body, len, err);
-      _free(err);
+      pmWithCString(error, function (err) { Module['_pm_fetch_done'](id, status, pmCopyIn(bytes), bytes ? bytes.length : 0, err); });
     }
     // polymark.js may already have fetched this URL while the module was loading.
     var prefetched = Module['polymarkPrefetch'] && Module['polymarkPrefetch'][url];
@@ -63,18 +73,12 @@ mergeInto(LibraryManager.library, {
   },
 
   // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA.
+  pm_js_decode__deps: ['$pmCopyIn', '$pmWithCString'],
   pm_js_decode: function (id, bytesPtr, size) {
     var bytes = HEAPU8.slice(bytesPtr, bytesPtr + size);
     function deliver(width, height, pixels, error) {
       if (Module['polymarkDestroyed']) return;
-      var len = pixels ? pixels.length : 0;
-      var ptr = len ? _malloc(len) : 0;
-      if (len) HEAPU8.set(pixels, ptr);
-      var errSize = lengthBytesUTF8(error) + 1;
-      var err = _malloc(errSize);
-      stringToUTF8(error, err, errSize);
-      Module['_pm_decode_done'](id, width, height, ptr, len, err);
-      _free(err);
+      pmWithCString(error, function (err) { Module['_pm_decode_done'](id, width, height, pmCopyIn(pixels), pixels ? pixels.length : 0, err); });
     }
     createImageBitmap(new Blob([bytes]), { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' })
       .then(function (bitmap) {
@@ -113,16 +117,12 @@ mergeInto(LibraryManager.library, {
   // Shows frame `frame` of a video: the page's video source (shell/video.js, through
   // Module.polymarkVideo) decodes it and uploads it straight from the VideoFrame into a texture of
   // this module's GL context: the pixels never pass through the wasm heap.
-  pm_js_video_frame__deps: ['$GL'],
+  pm_js_video_frame__deps: ['$GL', '$pmWithCString'],
   pm_js_video_frame: function (id, urlPtr, frame) {
     var url = UTF8ToString(urlPtr);
     function deliver(width, height, texture, frames, duration, error) {
       if (Module['polymarkDestroyed']) return;
-      var errSize = lengthBytesUTF8(error) + 1;
-      var err = _malloc(errSize);
-      stringToUTF8(error, err, errSize);
-      Module['_pm_video_done'](id, frame, width, height, texture, frames, duration, err);
-      _free(err);
+      pmWithCString(error, function (err) { Module['_pm_video_done'](id, frame, width, height, texture, frames, duration, err); });
     }
     // How long frame n is shown (variable frame rate videos vary): until the next one starts.
     function duration(source) {
@@ -157,18 +157,12 @@ mergeInto(LibraryManager.library, {
 
   // Copies frame `frame` of a video out of the decoder for the tracker: luma only when the decoder
   // gives planar YUV (a quarter of RGBA's bytes, no canvas), RGBA otherwise.
+  pm_js_video_pixels__deps: ['$pmCopyIn', '$pmWithCString'],
   pm_js_video_pixels: function (id, urlPtr, frame) {
     var url = UTF8ToString(urlPtr);
     function deliver(width, height, channels, pixels, error) {
       if (Module['polymarkDestroyed']) return;
-      var len = pixels ? pixels.length : 0;
-      var ptr = len ? _malloc(len) : 0;
-      if (len) HEAPU8.set(pixels, ptr);
-      var errSize = lengthBytesUTF8(error) + 1;
-      var err = _malloc(errSize);
-      stringToUTF8(error, err, errSize);
-      Module['_pm_pixels_done'](id, frame, width, height, channels, ptr, len, err);
-      _free(err);
+      pmWithCString(error, function (err) { Module['_pm_pixels_done'](id, frame, width, height, channels, pmCopyIn(pixels), pixels ? pixels.length : 0, err); });
     }
     var open = Module['polymarkVideo'];
     if (!open) { deliver(0, 0, 0, null, 'this page has no video decoder'); return; }

@@ -144,9 +144,11 @@ void Panels::draw_tracking(App& app) {
     }
     if (tracks > 0 && app.frame_count() > 1) {
         int frames = (int)std::min<long long>(editor.track_frames(), 1 << 30);
-        ImGui::SetNextItemWidth(70);
+        ImGui::SetNextItemWidth(56);
         if (ImGui::InputInt("##trackframes", &frames, 0)) editor.set_track_frames(frames);
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frames to track; 0: until the tracker loses the object or the video ends");
+        ImGui::SameLine();
+        ImGui::TextDisabled(frames == 0 ? "frames: until lost" : "frames");
         ImGui::SameLine();
         char button[64];
         std::snprintf(button, sizeof button, tracks == 1 ? "Track forward" : "Track %zu forward", tracks);

@@ -136,6 +136,43 @@ export async function mountDemo(page, base, query = 'task=test') {
 
 export const view = (page, handle = 'window.polymark') => page.evaluate(`${handle}.getView()`);
 
+// Waits for n animation frames of the page (the app has drawn what the input did).
+export async function frames(page, n = 3) {
+  for (let i = 0; i < n; i++) await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+}
+
+// A real mouse drag between two image points, through the view the page reports.
+export async function drag(page, from, to, steps = 8) {
+  const v = await view(page);
+  const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
+  await page.mouse.move(...S(...from));
+  await frames(page, 1);
+  await page.mouse.down();
+  await frames(page, 1);
+  for (let i = 1; i <= steps; i++) {
+    await page.mouse.move(...S(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps));
+    await frames(page, 1);
+  }
+  await page.mouse.up();
+  await frames(page);
+}
+
+// A rectangle of label `label` drawn with the mouse, then back to the select tool.
+export async function drawRect(page, from, to, label = 'cat') {
+  await page.evaluate((l) => polymark.setTool('rectangle', l), label);
+  await drag(page, from, to);
+  await page.evaluate(() => polymark.setTool('select'));
+}
+
+// Clicks the shape under image point `from`, then drags it to `to`.
+export async function moveShape(page, from, to) {
+  await page.evaluate(() => polymark.setTool('select'));
+  const v = await view(page);
+  await page.mouse.click(v.offsetX + from[0] * v.zoom, v.offsetY + from[1] * v.zoom);
+  await frames(page);
+  await drag(page, from, to, 12);
+}
+
 // Waits until fn() (evaluated in the page) is truthy.
 export async function until(page, fn, arg, timeout = 10000) {
   return page.waitForFunction(fn, arg, { timeout, polling: 50 });

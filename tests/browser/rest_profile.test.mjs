@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, repo, view, until } from './harness.mjs';
+import { startServer, launchBrowser, openPage, repo, until, frames, drawRect, moveShape } from './harness.mjs';
 
 const JSON_SERVER = path.join(repo, 'node_modules', '.bin', 'json-server');
 let server; let browser; let rest; let task;
@@ -61,10 +61,6 @@ before(async () => {
 });
 after(async () => { await browser?.close(); rest?.stop(); server?.stop(); });
 
-async function frames(page, n = 3) {
-  for (let i = 0; i < n; i++) await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-}
-
 async function open() {
   const page = await openPage(browser, `${server.url}/?task=test`, { viewport: { width: 1280, height: 800 } });
   await page.evaluate(() => window.polymarkMount.then(() => polymark.destroy()));
@@ -94,30 +90,6 @@ async function waitSaved(page, extra = 'true', timeout = 20000) {
   }
 }
 
-async function drag(page, from, to, steps = 8) {
-  const v = await view(page);
-  const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
-  await page.mouse.move(...S(...from));
-  await frames(page, 1);
-  await page.mouse.down();
-  for (let i = 1; i <= steps; i++) {
-    await page.mouse.move(...S(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps));
-    await frames(page, 1);
-  }
-  await page.mouse.up();
-  await frames(page);
-}
-async function drawRect(page, from, to) {
-  await page.evaluate(() => polymark.setTool('rectangle', 'cat'));
-  await drag(page, from, to);
-  await page.evaluate(() => polymark.setTool('select'));
-}
-async function moveShape(page, from, to) {
-  const v = await view(page);
-  await page.mouse.click(v.offsetX + from[0] * v.zoom, v.offsetY + from[1] * v.zoom);
-  await frames(page);
-  await drag(page, from, to, 12);
-}
 const objects = (page) => page.evaluate(() => polymark.getAnnotations().objects);
 
 test('shapes drawn, moved and deleted with the mouse and keys arrive in json-server through the rest profile', async () => {

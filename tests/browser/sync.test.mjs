@@ -4,7 +4,7 @@
 // Every check reads the server over HTTP from node, or the page through the embedding API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng, frames, drag, drawRect, moveShape } from './harness.mjs';
 
 let server; let browser;
 before(async () => {
@@ -17,10 +17,6 @@ const serverDoc = async () => (await (await fetch(`${server.url}/api/tasks/test/
 const serverHistory = async () => (await (await fetch(`${server.url}/api/tasks/test/history`)).json()).entries;
 const status = (page) => page.evaluate(() => polymark.getSyncStatus());
 const objects = (page) => page.evaluate(() => polymark.getAnnotations().objects);
-
-async function frames(page, n = 3) {
-  for (let i = 0; i < n; i++) await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-}
 
 // A fresh browser context (its own IndexedDB: another device) with the app's page mounted, the
 // `sync` events recorded, and the status settled.
@@ -40,33 +36,6 @@ async function waitState(page, state, extra = 'true', timeout = 15000) {
   }
 }
 
-// Image pixels to page pixels, through the view the page reports.
-async function drag(page, from, to, steps = 8) {
-  const v = await view(page);
-  const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
-  await page.mouse.move(...S(...from));
-  await frames(page, 1);
-  await page.mouse.down();
-  await frames(page, 1);
-  for (let i = 1; i <= steps; i++) {
-    await page.mouse.move(...S(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps));
-    await frames(page, 1);
-  }
-  await page.mouse.up();
-  await frames(page);
-}
-async function drawRect(page, from, to) {
-  await page.evaluate(() => polymark.setTool('rectangle', 'cat'));
-  await drag(page, from, to);
-  await page.evaluate(() => polymark.setTool('select'));
-}
-async function moveShape(page, from, to) {
-  await page.evaluate(() => polymark.setTool('select'));
-  const v = await view(page);
-  await page.mouse.click(v.offsetX + from[0] * v.zoom, v.offsetY + from[1] * v.zoom);
-  await frames(page);
-  await drag(page, from, to, 12);
-}
 async function press(page, key) { await page.keyboard.press(key); await frames(page); }
 
 const byId = (list) => Object.fromEntries(list.map((o) => [o.id, o]));
