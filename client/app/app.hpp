@@ -244,7 +244,7 @@ private:
         TrackForwardJob job;
         std::map<long long, FetchResult> arrived;  // pixels (or the failure) by task frame
         std::set<long long> requested;             // out, not arrived yet
-        double started_ms = 0, last_emit_ms = 0;
+        double started_ms = 0, last_emit_ms = 0, last_redraw_ms = 0;
         double feed_ms = 0;  // running mean of one frame's tracking time, for the budget
         long long frames_fed = 0;
         std::set<std::string> reported;  // objects whose failure was reported at the start
@@ -257,6 +257,7 @@ private:
     void request_tracking_pixels();
     void on_tracking_pixels(FetchResult& r, const Pending& p);
     void finish_tracking(const char* how);
+    void redraw_progress(TrackingRun& run);
     void end_tracking(Command command, Json status, const TrackingRun& run);
     Json tracking_status_json(const TrackingRun& run, const char* state) const;
 

@@ -13,9 +13,11 @@ namespace {
 // fetch behind the tracking of the frames before it, few enough to hold little memory (a 720p
 // luma frame is 0.9 MB, RGBA 3.7 MB).
 constexpr long long kReadAhead = 6;
-// Progress (the `tracking` event, and a redraw of the progress bar) at most this often: a frame
-// drawn per tracked frame would cost more than the tracking (the canvas is redrawn whole).
+// Progress (the `tracking` event) at most this often, and a redraw of the progress bar at most
+// this often: a frame drawn per tracked frame would cost more than the tracking (the canvas is
+// redrawn whole, and on a software-rendering browser that takes the core the tracker needs).
 constexpr double kEmitEveryMs = 100;
+constexpr double kRedrawEveryMs = 500;
 
 double now_ms() {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -61,7 +63,7 @@ void App::tracking_worker_status(const Json& status) {
     if (!tracking_ || !tracking_->in_worker || !status.is_object()) return;
     tracking_->worker_status = status;
     tracking_->worker_status["state"] = "running";
-    redraw_wanted_ = true;
+    redraw_progress(*tracking_);
     platform_.emit("tracking", tracking_->worker_status);
 }
 
@@ -151,6 +153,13 @@ void App::on_tracking_pixels(FetchResult& r, const Pending& p) {
     run.arrived[p.frame] = std::move(px);
 }
 
+void App::redraw_progress(TrackingRun& run) {
+    double now = now_ms();
+    if (now - run.last_redraw_ms < kRedrawEveryMs) return;
+    run.last_redraw_ms = now;
+    redraw_wanted_ = true;
+}
+
 bool App::busy() const {
     if (playing_) return true;
     auto tracking_request = [](const Pending& p) { return p.kind == Request::TrackPixels || p.kind == Request::TrackDecode; };
@@ -199,7 +208,7 @@ int App::advance_tracking(double budget_ms) {
     double now = now_ms();
     if (now - run.last_emit_ms >= kEmitEveryMs) {
         run.last_emit_ms = now;
-        redraw_wanted_ = true;
+        redraw_progress(run);
         platform_.emit("tracking", tracking_status_json(run, "running"));
     }
     return fed;
