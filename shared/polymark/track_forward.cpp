@@ -23,7 +23,12 @@ constexpr double kPi = 3.14159265358979323846;
 
 bool is_box_type(ShapeType t) { return t == ShapeType::Rectangle || t == ShapeType::Ellipse; }
 
-// What the tracker follows: the unrotated box of a rectangle or ellipse, the bounds of the others.
+// Shapes without an area (points, polylines) are followed through the image around them: at
+// least this many pixels a side, centred on them.
+constexpr double kLineContext = 32;
+
+// What the tracker follows: the unrotated box of a rectangle or ellipse, the bounds of the others
+// (for points and polylines widened to kLineContext).
 Rect shape_bounds(ShapeType type, const Points& points) {
     if (points.size() < 2) return {};
     double x0 = points[0], y0 = points[1], x1 = x0, y1 = y0;
@@ -33,7 +38,10 @@ Rect shape_bounds(ShapeType type, const Points& points) {
         y0 = std::min(y0, points[i + 1]);
         y1 = std::max(y1, points[i + 1]);
     }
-    (void)type;
+    if (type == ShapeType::Points || type == ShapeType::Polyline) {
+        double grow_x = std::max(0.0, kLineContext - (x1 - x0)) / 2, grow_y = std::max(0.0, kLineContext - (y1 - y0)) / 2;
+        x0 -= grow_x, x1 += grow_x, y0 -= grow_y, y1 += grow_y;
+    }
     return {x0, y0, x1 - x0, y1 - y0};
 }
 

@@ -118,6 +118,27 @@ TEST_CASE("a polygon track follows the object's motion", "[track_forward]") {
     }
 }
 
+TEST_CASE("a single point and a straight polyline follow the object through the image around them", "[track_forward]") {
+    Scene scene;
+    Vec2 o = scene.at(0);
+    for (auto [type, shape] : {std::pair{ShapeType::Points, Points{o.x + 20, o.y + 17}},
+                               std::pair{ShapeType::Polyline, Points{o.x + 6, o.y + 20, o.x + 42, o.y + 20}}}) {
+        Document doc = one_track(type, shape);
+        auto job = TrackForwardJob::start(doc, {"t1"}, 0, 100, {15});
+        REQUIRE(job.ok());
+        run(job.value(), scene);
+        CHECK(job->objects()[0].state == TrackForwardState::Done);
+        REQUIRE(apply_command(doc, job->command(doc)).ok());
+        const Keyframe* k = keyframe_on(doc.tracks[0], 15);
+        REQUIRE(k);
+        REQUIRE(k->points.size() == shape.size());
+        for (size_t i = 0; i < shape.size(); i += 2) {
+            CHECK(std::abs(k->points[i] - (shape[i] + 15 * scene.dx)) < 1.5);
+            CHECK(std::abs(k->points[i + 1] - (shape[i + 1] + 15 * scene.dy)) < 1.5);
+        }
+    }
+}
+
 TEST_CASE("a keyframe a person made is never replaced, and tracking starts again from it", "[track_forward]") {
     Scene scene;
     Vec2 o = scene.at(0);
