@@ -12,7 +12,7 @@ before(async () => {
   assert.equal(await mountDemo(page, server.url), 'ready');
   await page.evaluate(() => { window.changes = []; polymark.on('change', (e) => changes.push(e)); });
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 const EMPTY = { format: 'polymark.annotations', version: 1, objects: [] };
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import { startServer, launchBrowser, openPage, until } from './harness.mjs';
 
 let server; let browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 async function openTwo() {
   const page = await openPage(browser, null, { viewport: { width: 1100, height: 600 } });

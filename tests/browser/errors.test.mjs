@@ -13,7 +13,7 @@ before(async () => {
   assert.equal(await mountDemo(page, server.url), 'ready');
   await page.evaluate(() => { window.errors = []; polymark.on('error', (e) => errors.push(e)); });
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 const NOTICE_RED = [90, 30, 30];
 async function noticeShown() {

@@ -6,7 +6,7 @@ import { startServer, launchBrowser, openPage, mountDemo } from './harness.mjs';
 
 let server; let browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 function fontRequests(page) {
   const seen = [];

@@ -97,7 +97,17 @@ export async function startServer({ extraMedia = {}, args = [] } = {}) {
   const port = Number(new URL(url).port);
   return {
     url,
-    stop() { proc.kill(); fs.rmSync(tmp, { recursive: true, force: true }); },
+    // Stops serve.py and, once it has exited (it may be writing its database as it goes),
+    // removes its folder. Await it where what follows needs the server gone.
+    stop() {
+      const p = proc;
+      const remove = () => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(remove());
+      return new Promise((resolve, reject) => {
+        p.once('exit', () => { try { resolve(remove()); } catch (e) { reject(e); } });
+        p.kill();
+      });
+    },
     async halt() {
       const p = proc;
       if (p.exitCode !== null || p.signalCode !== null) return;

@@ -62,7 +62,7 @@ async function serverWithAnnotation() {
 }
 
 async function stopServer(server) {
-  server.stop();
+  await server.stop();
   for (let i = 0; i < 100; i++) {
     try { await fetch(`${server.url}/api/tasks`); } catch (e) { return; }
     await new Promise((r) => setTimeout(r, 50));
@@ -152,7 +152,7 @@ test('first visit online: the worker activates with the whole build, the task, i
     assert.equal(seen.image, astronaut.length);
     assert.deepEqual(page.problems, []);
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('serve.py stopped: a reload starts the app from the cache with the task, its annotations and the image', async () => {
@@ -185,7 +185,7 @@ test('serve.py stopped: a reload starts the app from the cache with the task, it
     // Edits are never answered by the worker: with the backend gone they fail, for the journal to keep.
     assert.equal(probe.patch, 'network error');
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('changes another device synced after the load, seen by a poll, are in the offline copy', async () => {
@@ -217,7 +217,7 @@ test('changes another device synced after the load, seen by a poll, are in the o
     assert.equal(await reloadMounted(page), 'ready');
     assert.deepEqual((await page.evaluate(() => polymark.getAnnotations())).objects.map((o) => o.id), ['kept-offline', 'synced-later']);
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('a task behind a token: the first visit caches it with the token, and with serve.py stopped a mount with that token starts from the cache', async () => {
@@ -244,7 +244,7 @@ test('a task behind a token: the first visit caches it with the token, and with 
     assert.equal((await page.evaluate(() => polymark.getTask())).id, 'test');
     assert.equal((await page.evaluate(() => polymark.getView())).frameShown, true);
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('browser offline (worker fetches included): a reload starts the app with the task, its annotations and the image', async () => {
@@ -260,7 +260,7 @@ test('browser offline (worker fetches included): a reload starts the app with th
     // Back online the backend's reply is the one given (network-first), not the copy.
     assert.equal(await page.evaluate(async () => (await fetch('/api/tasks/test/annotations')).headers.get('X-Polymark-From-Cache')), null);
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('an Authorization header is never stored, and a cached reply only goes back to the same credentials', async () => {
@@ -295,7 +295,7 @@ test('an Authorization header is never stored, and a cached reply only goes back
     const same = await page.evaluate(async (auth) => (await fetch('/api/tasks/test', { headers: { Authorization: auth } })).headers.get('X-Polymark-From-Cache'), secret);
     assert.equal(same, '1');
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('offline: false registers nothing; unregisterOffline removes the worker and every Polymark cache', async () => {
@@ -314,7 +314,7 @@ test('offline: false registers nothing; unregisterOffline removes the worker and
     assert.equal(await page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length), 0);
     assert.deepEqual(await page.evaluate(async () => (await caches.keys()).filter((n) => n.startsWith('polymark:'))), []);
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 test('a failed registration is an error event, never an exception, and the app keeps running', async () => {
@@ -340,7 +340,7 @@ test('a failed registration is an error event, never an exception, and the app k
     assert.equal((await page.evaluate(() => polymark.getView())).frameShown, true);
     assert.deepEqual(page.problems.filter((p) => p.startsWith('pageerror')), []);
     await page.context().close();
-  } finally { fs.renameSync(sw + '.away', sw); server.stop(); }
+  } finally { fs.renameSync(sw + '.away', sw); await server.stop(); }
 });
 
 test('a video task opened online plays offline: ranges are served from the whole file the worker cached', async () => {
@@ -375,7 +375,7 @@ test('a video task opened online plays offline: ranges are served from the whole
     const stats = (await page.evaluate(() => polymark.getVideoStats()))[0];
     assert.ok(stats.decodedFrames > 0, JSON.stringify(stats));
     await page.context().close();
-  } finally { server.stop(); }
+  } finally { await server.stop(); }
 });
 
 // Last: it changes the served build.
@@ -413,6 +413,6 @@ test('a new deploy replaces the cached build on the next online load, and the ol
   } finally {
     fs.writeFileSync(index, original);
     execFileSync('/usr/bin/python3', [path.join(repo, 'tools/stamp_offline.py'), dist]);
-    server.stop();
+    await server.stop();
   }
 });

@@ -9,7 +9,7 @@ import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng
 
 let server; let browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 test('mount resolves on ready and the first image is drawn centred on the canvas', async () => {
   const page = await openPage(browser);

@@ -43,9 +43,9 @@ async function startJsonServer() {
   return {
     url,
     db: async () => (await fetch(`${url}/db`)).json(),
-    async halt() { const p = proc; if (p.exitCode === null) await new Promise((r) => { p.once('exit', r); p.kill(); }); },
+    async halt() { const p = proc; if (p && p.exitCode === null && p.signalCode === null) await new Promise((r) => { p.once('exit', r); p.kill(); }); },
     resume: launch,
-    stop() { proc?.kill(); fs.rmSync(dir, { recursive: true, force: true }); },
+    async stop() { await this.halt(); fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }); },
   };
 }
 
@@ -59,7 +59,7 @@ before(async () => {
   task.id = 'rest-test';
   for (const m of task.media) m.url = new URL(m.url, server.url + '/').href;
 });
-after(async () => { await browser?.close(); rest?.stop(); server?.stop(); });
+after(async () => { await browser?.close(); await rest?.stop(); await server?.stop(); });
 
 async function open() {
   const page = await openPage(browser, `${server.url}/?task=test`, { viewport: { width: 1280, height: 800 } });

@@ -11,7 +11,7 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 const serverDoc = async () => (await (await fetch(`${server.url}/api/tasks/test/annotations`)).json()).document;
 const serverHistory = async () => (await (await fetch(`${server.url}/api/tasks/test/history`)).json()).entries;
@@ -286,7 +286,7 @@ test('with token auth: saves carry the token, a refused token means needs-auth u
     assert.equal(history.entries.find((e) => e.id === drawn.id).user, 'ann');
     await page.context().close();
   } finally {
-    guarded.stop();
+    await guarded.stop();
   }
 });
 

@@ -26,7 +26,7 @@ before(async () => {
     polymark.on('change', (e) => changes.push(e.command));
   }, task);
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 beforeEach(async () => {
   await page.evaluate(() => { polymark.setAnnotations({ format: 'polymark.annotations', version: 1 }); polymark.setTool('select'); polymark.setFrame(0); polymark.fit(); changes.length = 0; });

@@ -87,7 +87,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.stop();
+  await server?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -34,7 +34,7 @@ before(async () => {
   await page.evaluate(() => window.polymarkMount);
   await page.evaluate(() => polymark.destroy());
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 async function mountVideo(file, extraMedia = []) {
   const info = manifest.videos.find((v) => v.file === file);

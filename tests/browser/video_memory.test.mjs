@@ -34,7 +34,7 @@ before(async () => {
   cdpPage = await page.context().newCDPSession(page);
   probe = new MemoryProbe(browser);
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 const mb = (n) => `${(n / MiB).toFixed(1)} MiB`;
 

@@ -10,7 +10,7 @@ before(async () => {
   page = await openPage(browser);
   assert.equal(await mountDemo(page, server.url), 'ready');
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 const near = (a, b, eps, what) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
 const imagePointAt = (v, x, y) => ({ x: (x - v.offsetX) / v.zoom, y: (y - v.offsetY) / v.zoom });
