@@ -1,6 +1,6 @@
 // "Track forward" in the browser: a generated H.264 video of photographs moving over a photograph
 // (bench/tracking/make_video.py, known true boxes and outlines), decoded by Chromium. A rectangle
-// track and a polygon track are selected and tracked with the T key; the keyframes the tracker
+// track and a polygon track, and a point, are selected and tracked with the T key; the keyframes the tracker
 // wrote are compared with the truth. It never replaces a person's keyframe, is one undo step,
 // cancels with Esc keeping what it wrote, and bad input (a box outside the image, a target under
 // 4 pixels, frames that cannot be decoded) gets a message per object and no keyframe.
@@ -30,7 +30,7 @@ before(async () => {
   await page.evaluate(() => window.polymarkMount);
   await page.evaluate(() => polymark.destroy());
 });
-after(async () => { await browser?.close(); server?.stop(); });
+after(async () => { await browser?.close(); await server?.stop(); });
 
 // make_video.py's pixel centres are whole numbers; ours are at +0.5 (docs/SCHEMA.md).
 const boxAt = (o, f) => { const [x, y, w, h] = truth.objects[o].boxes[f]; return [x + 0.5, y + 0.5, w, h]; };
@@ -136,6 +136,22 @@ test('T tracks the selected rectangle and polygon through the video: automatic k
   assert.equal(await page.evaluate(() => polymark.redo()), true);
   assert.deepEqual((await tracks()).map((t) => t.keyframes.length), [FRAMES, FRAMES]);
   assert.deepEqual(await page.evaluate(() => errors), []);
+});
+
+test('a single point on an object, selected and tracked with T, stays on the same spot of it', async () => {
+  // The mean of the outline's vertices is one spot of the object however it moves and scales.
+  const spot = (f) => { const o = outlineAt(1, f), n = o.length / 2; let x = 0, y = 0; for (let i = 0; i < o.length; i += 2) { x += o[i]; y += o[i + 1]; } return [x / n, y / n]; };
+  await mount('moving.mp4', [{ id: 'pt', type: 'points', label: 'thing', keyframes: [{ id: 'pt.k0', frame: 0, points: spot(0) }] }]);
+  await clickCentre([...spot(0), 0, 0]);
+  assert.deepEqual(await page.evaluate(() => polymark.getSelection()), ['pt']);
+  await page.keyboard.press('t');
+  const result = await finished();
+  assert.deepEqual(result.objects.map((o) => [o.id, o.state]), [['pt', 'done']]);
+  const [pt] = await tracks();
+  assert.equal(pt.keyframes.length, FRAMES);
+  const off = pt.keyframes.map((k) => Math.hypot(k.points[0] - spot(k.frame)[0], k.points[1] - spot(k.frame)[1]));
+  const mean = off.reduce((a, b) => a + b, 0) / off.length;
+  assert.ok(mean < 3 && Math.max(...off) < 8, `the point is off the spot by ${mean.toFixed(2)} px on average, ${Math.max(...off).toFixed(2)} px at worst`);
 });
 
 test('a person\'s keyframe is never replaced: the tracker restarts from it', async () => {
