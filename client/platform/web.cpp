@@ -155,10 +155,11 @@ const char* dispatch(const std::string& method, std::string_view args) {
     // For tests: an abort, as a bug would cause one (polymark.js remounts the instance).
     if (method == "debugAbort") std::abort();
     if (method == "takeFrameTimes") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}, {"frameTimesMs", g_instance->frame.take_frame_times()}});
-    // A call may change what is shown: the next frames are drawn. Not for the tracking worker's
-    // progress (ten a second while tracking): the app asks for the one frame it needs, and three
-    // frames each time would leave the worker less of the machine.
-    if (method != "_trackingStatus") g_instance->frame.request_redraw();
+    // A call may change what is shown: the next frames are drawn. Not for the getters (a portal
+    // may poll them), nor for the tracking worker's progress (ten a second while tracking: the
+    // app asks for the frames it needs; three a call would leave the worker less of the machine).
+    bool getter = method.rfind("get", 0) == 0;
+    if (!getter && method != "_trackingStatus") g_instance->frame.request_redraw();
     auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
     return result ? reply_ok(result.value()) : reply_errors(result.errors());
 }
