@@ -64,7 +64,7 @@ Expected<TrackForwardJob> TrackForwardJob::start(const Document& doc, const std:
     if (start_frame + 1 >= frame_count) return Error{"no_frames", "", frame_words(start_frame) + " is the last frame: there is nothing to track forward"};
     TrackForwardJob job;
     job.start_ = start_frame;
-    long long span = options.frames > 0 ? options.frames : frame_count;
+    long long span = options.frames > 0 ? std::min(options.frames, frame_count) : frame_count;  // no overflow below
     job.last_ = std::min(frame_count - 1, start_frame + span);
     for (const std::string& id : track_ids) {
         int index = find_track(doc, id);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,9 @@ TEST_CASE("tracks that cannot be tracked are named, the job refuses what it cann
     CHECK(TrackForwardJob::start(doc, {"nope"}, 0, 100).first_error().code == "no_tracks");
     CHECK(TrackForwardJob::start(doc, {"t1"}, 99, 100).first_error().code == "no_frames");
     CHECK(TrackForwardJob::start(doc, {"t1"}, 100, 100).first_error().code == "out_of_range");
+    auto far = TrackForwardJob::start(doc, {"t1"}, 1, 100, {std::numeric_limits<long long>::max()});  // to the end
+    REQUIRE(far.ok());
+    CHECK(far->last_frame() == 99);
     Document outside = one_track(ShapeType::Rectangle, {10, 10, 60, 60});
     outside.tracks[0].keyframes[0].frame = 10;  // nothing before frame 10
     auto early = TrackForwardJob::start(outside, {"t1"}, 0, 100);
