@@ -81,7 +81,11 @@ add_dependencies(polymark_shell polymark_video_web)
 # The tracking module (polymark_tracker.js + .wasm): shell/track_worker.js runs it in a Web Worker
 # when the labeler tracks forward, so that tracking takes no time from the page's thread. Speed
 # over size here (-O3): it is fetched only when tracking starts.
-add_executable(polymark_tracker_web platform/tracker_module.cpp)
+# The tracker is compiled again for it, at -O3: the core's -Oz does not vectorise loops, and the
+# tracker's are written to be (its copy in polymark_core stays small, for the app's fallback).
+# The archive's tracker.cpp.o is then never pulled in: this object defines all it does.
+add_executable(polymark_tracker_web platform/tracker_module.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/tracker.cpp)
+target_compile_options(polymark_tracker_web PRIVATE -O3 -msimd128 -fno-math-errno)
 set_target_properties(polymark_tracker_web PROPERTIES OUTPUT_NAME polymark_tracker SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
 target_link_libraries(polymark_tracker_web PRIVATE polymark_core)
