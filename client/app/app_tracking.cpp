@@ -54,6 +54,7 @@ Errors App::start_tracking(const std::vector<std::string>& track_ids, long long 
     run.in_worker = platform_.start_tracking_worker(spec);
     run.worker_status = run.job.status_json("running", 0);
     tracking_ = std::move(run);
+    redraw_wanted_ = true;  // the progress bar
     if (!tracking_->in_worker) request_tracking_pixels();
     platform_.emit("tracking", tracking_status_json(*tracking_, "running"));
     return {};

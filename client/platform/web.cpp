@@ -156,10 +156,11 @@ const char* dispatch(const std::string& method, std::string_view args) {
     if (method == "debugAbort") std::abort();
     if (method == "takeFrameTimes") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}, {"frameTimesMs", g_instance->frame.take_frame_times()}});
     // A call may change what is shown: the next frames are drawn. Not for the getters (a portal
-    // may poll them), nor for the tracking worker's progress (ten a second while tracking: the
-    // app asks for the frames it needs; three a call would leave the worker less of the machine).
+    // may poll them), nor for the tracking calls: the app asks for the one frame each needs, and
+    // three a call take the core a tracking worker needs on a software-rendering browser.
     bool getter = method.rfind("get", 0) == 0;
-    if (!getter && method != "_trackingStatus") g_instance->frame.request_redraw();
+    bool tracking = method == "trackForward" || method == "cancelTracking" || method == "_trackingStatus" || method == "_trackingDone";
+    if (!getter && !tracking) g_instance->frame.request_redraw();
     auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
     return result ? reply_ok(result.value()) : reply_errors(result.errors());
 }
