@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, launchBrowser, openPage, repo, dist } from '../tests/browser/harness.mjs';
+import { boundsOf, iou } from '../tests/browser/boxes.mjs';
+import { percentile, mean, spread, fmt, show } from './stats.mjs';
 
 const USAGE = `usage: node bench/tracking_browser.mjs [--runs N] [--peer-frames N] [--peer-runs N] [--no-warm]
        [--no-decode] [--video-dir DIR] [--json FILE]
@@ -63,24 +65,6 @@ function usageError(message) {
 
 // [SECTION] numbers
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const mid = s.length >> 1;
-  return s.length === 0 ? null : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-const percentile = (xs, p) => {
-  const s = sorted(xs);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] : null;
-};
-const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-const spread = (xs) => {
-  const v = xs.filter((x) => x != null);
-  return { median: median(v), min: v.length ? Math.min(...v) : null, max: v.length ? Math.max(...v) : null, runs: xs };
-};
-const fmt = (x, d) => (x == null ? '-' : d != null ? x.toFixed(d) : Math.abs(x) < 10 ? x.toFixed(2) : x.toFixed(1));
-const show = (s, d) => `${fmt(s.median, d)} [${fmt(s.min, d)}-${fmt(s.max, d)}]`;
-
 // make_video.py's pixel centres are whole numbers; ours are at +0.5 (docs/SCHEMA.md).
 function truthOf(json) {
   return json.objects.map((o) => ({
@@ -88,23 +72,6 @@ function truthOf(json) {
     boxes: o.boxes.map(([x, y, w, h]) => [x + 0.5, y + 0.5, w, h]),
     polygons: o.polygons.map((p) => p.map((v) => v + 0.5)),
   }));
-}
-
-function boundsOf(points) {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < points.length; i += 2) {
-    x0 = Math.min(x0, points[i]); x1 = Math.max(x1, points[i]);
-    y0 = Math.min(y0, points[i + 1]); y1 = Math.max(y1, points[i + 1]);
-  }
-  return [x0, y0, x1 - x0, y1 - y0];
-}
-
-function iou(a, b) {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  const union = a[2] * a[3] + b[2] * b[3] - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 // [SECTION] in the page

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, launchBrowser, repo, dist } from '../tests/browser/harness.mjs';
+import { median, percentile, spread, fmt, show } from './stats.mjs';
 
 const USAGE = `usage: node bench/video.mjs [--runs N] [--steps N] [--seeks N] [--videos DIR] [--json FILE]
   --runs N      runs, each in a fresh page (default 5)
@@ -53,23 +54,6 @@ function usageError(message) {
 }
 
 // [SECTION] numbers
-
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => {
-  const s = sorted(xs);
-  const mid = s.length >> 1;
-  return s.length === 0 ? null : s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-};
-const percentile = (xs, p) => {
-  const s = sorted(xs);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] : null;
-};
-const spread = (xs) => {
-  const v = xs.filter((x) => x != null);
-  return { median: median(v), min: v.length ? Math.min(...v) : null, max: v.length ? Math.max(...v) : null, runs: xs };
-};
-const fmt = (x) => (x == null ? '-' : x < 10 ? x.toFixed(2) : x.toFixed(1));
-const show = (s) => `${fmt(s.median)} [${fmt(s.min)}-${fmt(s.max)}]`;
 
 function mulberry32(seed) {
   return () => {

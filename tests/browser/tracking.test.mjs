@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, launchBrowser, openPage, repo } from './harness.mjs';
+import { boundsOf, iou } from './boxes.mjs';
 
 let server; let browser; let page; let truth;
 const FRAMES = 90;
@@ -36,22 +37,6 @@ after(async () => { await browser?.close(); await server?.stop(); });
 const boxAt = (o, f) => { const [x, y, w, h] = truth.objects[o].boxes[f]; return [x + 0.5, y + 0.5, w, h]; };
 const outlineAt = (o, f) => truth.objects[o].polygons[f].map((v) => v + 0.5);
 const corners = ([x, y, w, h]) => [x, y, x + w, y + h];
-
-function boundsOf(points) {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < points.length; i += 2) {
-    x0 = Math.min(x0, points[i]); x1 = Math.max(x1, points[i]);
-    y0 = Math.min(y0, points[i + 1]); y1 = Math.max(y1, points[i + 1]);
-  }
-  return [x0, y0, x1 - x0, y1 - y0];
-}
-
-function iou(a, b) {
-  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  const inter = Math.max(0, w) * Math.max(0, h);
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
-}
 
 async function mount(file, tracks, { noWorker = false, cores = 0 } = {}) {
   const task = {
