@@ -7,6 +7,7 @@ Usage:
              [--import DIR ...] [--quiet]
              [--token TOKEN ...] [--tokens-file FILE] [--max-body BYTES]
              [--cors-origin ORIGIN ...] [--tls-cert FILE --tls-key FILE]
+             [--max-connections N] [--idle-timeout S] [--request-timeout S]
 
 On start it imports every --import DIR, then prints exactly one line to stdout,
 ``polymark: serving http://HOST:PORT/`` (``https://`` with TLS), and serves
@@ -30,24 +31,47 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
                                         {"entries":[{"revision","op_id","kind","id","op",
                                         "user","device","at","base_revision"}]} oldest first
     /api/...                            anything else: 404
-    /media/...                          files under --media-root (Cache-Control: max-age=3600)
+    /media/...                          files under --media-root (Cache-Control: max-age=3600),
+                                        typed by their bytes, sandboxed (docs/SERVER.md)
     /...                                static client files under --web (Cache-Control:
                                         no-cache); "/" and directories serve index.html
 
 API replies are JSON (``application/json; charset=utf-8``, ``Cache-Control:
-no-store``); errors are ``{"error":{"code":..., "message":...}}``, plus
-``"path"`` (a JSON pointer into the request body) when the body is invalid.
+no-store``); errors are ``{"error":{"code":..., "message":...}}``, plus what
+is at fault: ``"path"`` (a JSON pointer into the request body), ``"header"``
+(e.g. ``Content-Length``, ``X-Polymark-User``), ``"parameter"`` (a query
+parameter) or ``"target"`` (``path`` or ``query``). Every request gets an
+answer: numbers in headers and queries are ASCII digits only (``str.isdigit``
+also takes "²"), at most 19 of them and at most 2^63-1 (what SQLite holds),
+else 400; header values are read as UTF-8; a Range that is not one byte range
+is ignored (RFC 9110), bounds past any file read as "the end"; an If-Match
+other than the current ``"rev-N"`` is 412; empty lines before a request line
+are skipped (RFC 9112). Whatever still fails unforeseen is logged (with
+--quiet too) and answered ``500 {"error":{"code":"internal"}}``.
+JSON bodies and files obey the limits of docs/SCHEMA.md section 12, as the C++
+reader does: nesting at most 64 deep (``too_deep``, checked before parsing),
+numbers finite doubles and integers within +-(2^53-1) (``out_of_range``),
+strings without lone surrogates (``bad_string``), ``meta`` at most 32 deep.
 
 Sync protocol (docs/SCHEMA.md, "Sync protocol"): a PATCH body is
 ``{"base_revision", "user", "device", "operations":[{"op_id", "kind":
 "object"|"track", "op": "create"|"update"|"delete", "id", "value", "index"}]}``
 (user and device may come from X-Polymark-User / X-Polymark-Device; a token
 that names a user wins). One request is one transaction: operations whose
-op_id is stored are duplicates (skipped); any other operation conflicts when
+op_id is stored with the same content (kind, op, id, value, index) are
+duplicates (skipped); an op_id stored with other content is 409 op_id_reused
+("path" names it) and nothing is applied; any other operation conflicts when
 another device changed its item after base_revision, when it creates an
 existing id or updates/deletes a missing item. Any conflict: 409 with
 "conflicts" and nothing applied. Otherwise the new operations are applied and
 the revision grows by exactly one: 200 {"revision","applied","duplicates"}.
+Limits per PATCH: at most MAX_OPERATIONS (1000) operations (400 out_of_range)
+and MAX_PATCH_BODY (8 MiB) of body (413 before reading; the client halves its
+batch). API requests with bodies over 1 MiB are worked on one at a time (503
+with Retry-After after 60 s of waiting), which bounds the memory of a burst.
+Everything a PATCH needs but the database is prepared before the write lock;
+inside it the reads are batched and the checks run in memory (bench/
+patch_worst_case.py measures the worst case).
 
 Options for serving beyond one's own machine:
     --token TOKEN / --tokens-file FILE   every /api request (but OPTIONS) needs
@@ -60,6 +84,16 @@ Options for serving beyond one's own machine:
         methods and headers. Other origins get no CORS headers. Off by default.
     --tls-cert FILE --tls-key FILE   serve https (PEM files, TLS 1.2 or newer).
 
+Connections (docs/SERVER.md, "Connections and limits"): the listen backlog is
+1024; each connection has its own thread, at most ``--max-connections`` (512)
+of them, fewer when the descriptor limit (raised toward 64 + 4 per connection
+on start) is lower. A connection beyond the cap gets ``503`` with
+``Retry-After: 2`` and a JSON error (code ``busy``) at once, and is closed. A
+connection that sends no request for ``--idle-timeout`` (15 s) is closed; a
+request whose headers and body take longer than ``--request-timeout`` (30 s)
+plus 1 s per KiB received is dropped. Out of descriptors, accepting pauses
+for 0.1 s instead of spinning.
+
 Files are served with explicit MIME types, ``ETag``/``Last-Modified`` (304 on
 ``If-None-Match``/``If-Modified-Since``), single HTTP ranges (206/416,
 ``Accept-Ranges: bytes``) and gzip for compressible types when the client
@@ -70,24 +104,30 @@ or encoded slashes (400), or resolve (through symlinks) outside their root.
 Import directory (``--import DIR``): ``DIR/task.json`` is a task v1 whose media
 name a ``file`` inside DIR instead of a ``url``; optional
 ``DIR/annotations.json`` is the initial annotation document v1. Media files are
-copied to ``<media-root>/<task id>/``. Re-importing an unchanged task changes
+copied to ``<media-root>/<task id>/``; an image must be PNG, JPEG, WebP, AVIF or
+GIF and a video MP4 or WebM by its bytes (else ``bad_media``). Re-importing an unchanged task changes
 nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
 POST /api/tasks runs the same checks (file names included) on its body.
 
-Storage: SQLite schema version 2 keeps one row per object and track plus a
-change log (see Store); a version 1 database is upgraded on start.
+Storage: SQLite schema version 3 keeps one row per object and track plus a
+change log with a fingerprint of each operation (see Store); version 1 and 2
+databases are upgraded on start.
 """
 
 import argparse
 import base64
 import binascii
+import bisect
 import collections
+import contextlib
 import email.utils
+import errno
 import filecmp
 import gzip
 import hashlib
 import hmac
+import io
 import json
 import math
 import os
@@ -103,11 +143,12 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -146,9 +187,16 @@ GZIP_MAX_FILE = 64 * 1024 * 1024      # bigger files are sent as they are
 GZIP_CACHE_BYTES = 128 * 1024 * 1024  # total compressed bytes kept in memory
 CHUNK = 256 * 1024
 DEFAULT_MAX_BODY = 32 * 1024 * 1024   # bytes of one request body (--max-body)
-MAX_OPERATIONS = 10000                # operations in one PATCH
+MAX_OPERATIONS = 1000                 # operations in one PATCH (the client sends at most 200)
+DRAIN_SECONDS = 2.0                   # how long an unread request body is read and dropped
+DRAIN_BYTES = 64 * 1024 * 1024        # ... and how much of it, before the connection closes
+MAX_PATCH_BODY = 8 * 1024 * 1024      # bytes of one PATCH body (413 beyond; the client halves its batch)
+BIG_BODY_BYTES = 1024 * 1024          # API requests with bigger bodies are worked on one at a time...
+BIG_BODY_WAIT = 60                    # ...each waiting at most this many seconds for its turn (else 503)
 HISTORY_LIMIT = 10000                 # entries in one history reply (the default and the most)
 OP_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+SQLITE_INT_MAX = 2 ** 63 - 1          # the largest integer a query parameter may carry into SQLite
+ASCII_DECIMAL_RE = re.compile(r"[0-9]{1,19}")  # not str.isdigit(): that also takes "²", which int() refuses
 OP_KEYS = ("op_id", "kind", "op", "id", "value", "index")
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device"
 DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
@@ -181,10 +229,19 @@ class BadPath(Exception):
 class RequestError(Exception):
     """An API error reply: status, code, message and extra top-level keys."""
 
-    def __init__(self, status, code, message, extra=None, headers=None, path=None):
+    def __init__(self, status, code, message, extra=None, headers=None, path=None, field=None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.extra, self.headers, self.path = extra or {}, headers, path
+        self.field = field  # {"header": name}, {"parameter": name} or {"target": "path"|"query"}: what is wrong
+
+    @classmethod
+    def bad_header(cls, name, message, status=400, code="bad_request"):
+        return cls(status, code, f"header {name}: {message}", field={"header": name})
+
+    @classmethod
+    def bad_parameter(cls, name, message):
+        return cls(400, "bad_request", f"query parameter {name!r}: {message}", field={"parameter": name})
 
     @classmethod
     def invalid(cls, failure):
@@ -195,6 +252,7 @@ class RequestError(Exception):
         error = {"code": self.code, "message": self.message}
         if self.path is not None:
             error["path"] = self.path
+        error.update(self.field or {})
         return {"error": error, **self.extra}
 
 
@@ -203,7 +261,7 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 2):
+    Schema (version 3):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
@@ -211,7 +269,9 @@ class Store:
                    (NULL once deleted: ids are never reused, so the row stays
                    as a tombstone), and who changed it last at which revision
       changes      the change log: one row per applied operation; op_id is
-                   unique per task, which makes retried requests idempotent
+                   unique per task, which makes retried requests idempotent;
+                   op_hash (v3) fingerprints the operation, so an op_id sent
+                   again with other content is refused rather than dropped
 
     A PATCH touches only the rows of the items it names, whatever the size of
     the document. Every call opens its own connection, so a Store is safe to
@@ -221,6 +281,9 @@ class Store:
 
     def __init__(self, path):
         self.path = path
+        # Writers of this process take turns here: waiting in SQLite's busy handler (sleep and
+        # poll) let hundreds of simultaneous PATCHes starve each other for 20 s and more.
+        self._write_turn = threading.Lock()
         self._migrate()
 
     def _connect(self):
@@ -243,6 +306,9 @@ class Store:
                     self._create_v1(conn)
                 if version < 2:
                     self._upgrade_v1_to_v2(conn)
+                if version < 3:
+                    # Rows logged before v3 keep op_hash NULL: an op_id among them stays a plain duplicate.
+                    conn.execute("ALTER TABLE changes ADD COLUMN op_hash TEXT")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -339,24 +405,6 @@ class Store:
         # OR IGNORE: only documents the v1 server took unchecked can repeat an id
         conn.executemany("INSERT OR IGNORE INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?)", ids)
 
-    @staticmethod
-    def _id_clash(conn, task_id, op):
-        """(pointer below the operation, message) when a created or updated value takes an id
-        another item or keyframe of the task holds (the one namespace of docs/SCHEMA.md), else None."""
-        owner = conn.execute("SELECT track_id FROM keyframe_ids WHERE task_id = ? AND id = ?",
-                             (task_id, op["id"])).fetchone()
-        if owner is not None and owner[0] != op["id"]:
-            return "/id", f"id {op['id']!r} is a keyframe of track {owner[0]!r}"
-        for k, kf in enumerate(op["value"].get("keyframes", []) if op["kind"] == "track" else []):
-            owner = conn.execute("SELECT track_id FROM keyframe_ids WHERE task_id = ? AND id = ?",
-                                 (task_id, kf["id"])).fetchone()
-            item = conn.execute("SELECT kind FROM items WHERE task_id = ? AND id = ? AND value IS NOT NULL",
-                                (task_id, kf["id"])).fetchone()
-            if (owner is not None and owner[0] != op["id"]) or item is not None:
-                holder = f"a keyframe of track {owner[0]!r}" if item is None else f"an {item[0]}"
-                return f"/value/keyframes/{k}/id", f"keyframe id {kf['id']!r} is already {holder}"
-        return None
-
     # ---- reads
 
     def list_tasks(self):
@@ -451,18 +499,19 @@ class Store:
 
     def _write(self, work):
         """Run ``work(conn)`` in one BEGIN IMMEDIATE transaction; it returns (commit?, result)."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            commit, result = work(conn)
-            conn.execute("COMMIT" if commit else "ROLLBACK")
-            return result
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+        with self._write_turn:
+            conn = self._connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                commit, result = work(conn)
+                conn.execute("COMMIT" if commit else "ROLLBACK")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.close()
 
     def put_task(self, task, initial_document, replace=True):
         """Store a task. Returns "created", "unchanged", "updated" or "different".
@@ -546,10 +595,24 @@ class Store:
     def apply_operations(self, task_id, base_revision, user, device, operations):
         """Apply a PATCH's operations atomically (see the module docstring).
 
-        Returns ("not_found",), ("future", current), ("conflict", current,
-        [conflict]), ("invalid", pointer, message) for an id another item or
-        keyframe holds, or ("ok", revision, applied op_ids, duplicate op_ids).
+        Returns ("not_found",), ("future", current), ("reused", operation index, op_id, revision)
+        for an op_id stored with other content, ("conflict", current, [conflict]), ("invalid",
+        pointer, message) for an id another item or keyframe holds, or ("ok", revision, applied
+        op_ids, duplicate op_ids).
+
+        The write lock is held for a bounded, short time: everything that needs no database
+        (fingerprints, value texts, keyframe ids) is prepared before it, the stored state the
+        operations touch is read with a few batched queries, the checks then run in memory, and
+        the writes are batched; no step costs more than O(log n) per operation in the size of the
+        document, but for at most one ordered read of a list per request (creates with "index").
         """
+        prepared = [_PreparedOp(at, op) for at, op in enumerate(operations)]
+        # What the writes need that the stored state cannot change, computed before the lock:
+        # the ids to read, and each touched item's keyframe ids as the request leaves them.
+        item_ids = list({p.id: None for p in prepared})
+        keyframe_ids = list({kf: None for p in prepared for kf in p.keyframe_ids})
+        final_keyframes = {p.id: () if p.verb == "delete" else p.keyframe_ids for p in prepared}
+
         def work(conn):
             row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
                                (task_id,)).fetchone()
@@ -558,97 +621,240 @@ class Store:
             current = row[0]
             if base_revision > current:
                 return False, ("future", current)
+            stored = {op_id: (revision, digest) for op_id, revision, digest in _select_in(
+                conn, "SELECT op_id, revision, op_hash FROM changes WHERE task_id = ? AND op_id IN ({})",
+                (task_id,), [p.op_id for p in prepared])}
             new, duplicates, duplicate_revisions = [], [], []
-            for i, op in enumerate(operations):
-                found = conn.execute("SELECT revision FROM changes WHERE task_id = ? AND op_id = ?",
-                                     (task_id, op["op_id"])).fetchone()
+            for p in prepared:
+                found = stored.get(p.op_id)
                 if found is None:
-                    new.append(dict(op, at=i))
+                    new.append(p)
+                elif found[1] is not None and found[1] != p.digest:
+                    return False, ("reused", p.at, p.op_id, found[0])
                 else:
-                    duplicates.append(op["op_id"])
+                    duplicates.append(p.op_id)
                     duplicate_revisions.append(found[0])
             if not new:
                 return False, ("ok", max(duplicate_revisions, default=current), [], duplicates)
 
-            conflicts, live = [], {}  # live: id -> kind or None, as this request leaves it
-            for op in new:
-                item = conn.execute("SELECT kind, value, revision, user, device FROM items "
-                                    "WHERE task_id = ? AND id = ?", (task_id, op["id"])).fetchone()
-                if op["id"] not in live:
-                    live[op["id"]] = item[0] if item and item[1] is not None else None
-                other = conn.execute(
-                    "SELECT 1 FROM changes WHERE task_id = ? AND id = ? AND kind = ? AND revision > ? "
-                    "AND device IS NOT ? LIMIT 1",
-                    (task_id, op["id"], op["kind"], base_revision, device)).fetchone()
-                now = live[op["id"]]
-                if (other is not None or (op["op"] == "create" and now is not None)
-                        or (op["op"] != "create" and now != op["kind"])):
-                    conflicts.append({
-                        "kind": op["kind"], "id": op["id"], "op_id": op["op_id"],
-                        "server": json.loads(item[1]) if item and item[1] is not None else None,
-                        "revision": item[2] if item else None,
-                        "user": item[3] if item else None, "device": item[4] if item else None})
-                live[op["id"]] = None if op["op"] == "delete" else op["kind"]
+            ids = item_ids if len(new) == len(prepared) else list({p.id: None for p in new})
+            items = {r[0]: r[1:] for r in _select_in(
+                conn, "SELECT id, kind, value, revision, user, device, position FROM items "
+                      "WHERE task_id = ? AND id IN ({})", (task_id,), ids)}
+            elsewhere = set(_select_in(
+                conn, "SELECT DISTINCT id, kind FROM changes WHERE task_id = ? AND revision > ? "
+                      "AND device IS NOT ? AND id IN ({})", (task_id, base_revision, device), ids))
+            conflicts = self._conflicts(new, items, elsewhere)
             if conflicts:
                 return False, ("conflict", current, conflicts)
+            clash = self._id_clash(conn, task_id, new, items, ids, keyframe_ids)
+            if clash:
+                return False, ("invalid",) + clash
 
             revision = current + 1
             log = ChangeLog(conn, task_id, revision, user, device, base_revision)
-            for op in new:  # in order: each sees the ones before it (a deleted track frees its ids)
-                log.add(op["op_id"], op["kind"], op["id"], op["op"])
-                if op["op"] == "delete":
+            log.add_many([(p.op_id, p.kind, p.id, p.verb, p.digest) for p in new])
+            places = {kind: _ListPlaces(conn, task_id, kind) for kind in ("object", "track")}
+            row_of = {item_id: (item[0], item[5]) for item_id, item in items.items()}  # id -> (kind, position)
+            for p in new:  # in order: a create's place depends on the creates and deletes before it
+                place = places[p.kind]
+                if p.verb == "delete":
+                    place.deleted(p.id, row_of[p.id][1])
                     conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, "
                                  "device = ? WHERE task_id = ? AND id = ?",
-                                 (revision, op["op_id"], user, device, task_id, op["id"]))
-                    self._set_keyframe_ids(conn, task_id, op["id"], None)
+                                 (revision, p.op_id, user, device, task_id, p.id))
                     continue
-                clash = self._id_clash(conn, task_id, op)
-                if clash:
-                    return False, ("invalid", f"/operations/{op['at']}{clash[0]}", clash[1])
-                self._set_keyframe_ids(conn, task_id, op["id"], op["value"] if op["kind"] == "track" else None)
                 position = None
-                if op["op"] == "create":
-                    position = self._position(conn, task_id, op["kind"], op["id"], op.get("index"))
-                log.set_item(op["kind"], op["id"], compact_json(op["value"]), position, op["op_id"])
+                if p.verb == "create":
+                    old = row_of.get(p.id)
+                    position = place.created(p.id, p.index, old[1] if old and old[0] == p.kind else None)
+                    for item_id, moved in place.take_renumbered().items():
+                        if item_id in row_of:
+                            row_of[item_id] = (p.kind, moved)
+                    row_of[p.id] = (p.kind, position)
+                log.set_item(p.kind, p.id, p.text, position, p.op_id)
+            touched = final_keyframes if len(new) == len(prepared) else \
+                {p.id: () if p.verb == "delete" else p.keyframe_ids for p in new}
+            conn.executemany("DELETE FROM keyframe_ids WHERE task_id = ? AND track_id = ?",
+                             ((task_id, track_id) for track_id in touched))
+            conn.executemany("INSERT OR IGNORE INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?)",
+                             ((task_id, kf, track_id) for track_id, kfs in touched.items() for kf in kfs))
             conn.execute("UPDATE annotations SET revision = ?, "
                          "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
                          (revision, task_id))
-            return True, ("ok", revision, [op["op_id"] for op in new], duplicates)
+            return True, ("ok", revision, [p.op_id for p in new], duplicates)
         return self._write(work)
 
     @staticmethod
-    def _position(conn, task_id, kind, item_id, index):
-        """List position of a created item: its old place if it comes back, else the end or ``index``."""
-        row = conn.execute("SELECT position FROM items WHERE task_id = ? AND id = ? AND kind = ?",
-                           (task_id, item_id, kind)).fetchone()
-        if row is not None and index is None:
-            return row[0]  # re-created after a delete (an undo): back where it was
-        last = conn.execute("SELECT MAX(position) FROM items WHERE task_id = ? AND kind = ?",
-                            (task_id, kind)).fetchone()[0] or 0.0
-        if index is None:
-            return last + 1.0
+    def _conflicts(new, items, elsewhere):
+        """The conflicts of section 11, rule 2, against the stored state ``items`` (id -> row)."""
+        conflicts, live = [], {}  # live: id -> kind or None, as this request leaves it
+        for p in new:
+            item = items.get(p.id)
+            if p.id not in live:
+                live[p.id] = item[0] if item and item[1] is not None else None
+            now = live[p.id]
+            if ((p.id, p.kind) in elsewhere or (p.verb == "create" and now is not None)
+                    or (p.verb != "create" and now != p.kind)):
+                conflicts.append({
+                    "kind": p.kind, "id": p.id, "op_id": p.op_id,
+                    "server": json.loads(item[1]) if item and item[1] is not None else None,
+                    "revision": item[2] if item else None,
+                    "user": item[3] if item else None, "device": item[4] if item else None})
+            live[p.id] = None if p.verb == "delete" else p.kind
+        return conflicts
 
-        def neighbours():
-            return [r[0] for r in conn.execute(
-                "SELECT position FROM items WHERE task_id = ? AND kind = ? AND value IS NOT NULL "
-                "AND id != ? ORDER BY position LIMIT 2 OFFSET ?",
-                (task_id, kind, item_id, max(index - 1, 0)))]
-        around = neighbours()
-        if index == 0:
-            before, after = (around[0] - 2.0 if around else 0.0), (around[0] if around else 2.0)
-        elif len(around) == 2:
-            before, after = around
+    @staticmethod
+    def _id_clash(conn, task_id, new, items, ids, keyframe_ids):
+        """(pointer, message) for the first created or updated value whose id or keyframe ids another
+        item or keyframe of the task holds (the one namespace of docs/SCHEMA.md), else None.
+
+        Operations see the ones before them: a deleted track frees its keyframe ids.
+        """
+        owner = dict(_select_in(conn, "SELECT id, track_id FROM keyframe_ids WHERE task_id = ? AND id IN ({})",
+                                (task_id,), ids + keyframe_ids))
+        live = {item_id: kind for item_id, kind in _select_in(
+            conn, "SELECT id, kind FROM items WHERE task_id = ? AND value IS NOT NULL AND id IN ({})",
+            (task_id,), keyframe_ids)}
+        live.update((item_id, item[0] if item[1] is not None else None) for item_id, item in items.items())
+        owned = collections.defaultdict(set)  # track id -> its keyframe ids among those read
+        for kf, track_id in owner.items():
+            owned[track_id].add(kf)
+        for p in new:
+            for kf in owned.pop(p.id, ()):
+                del owner[kf]
+            if p.verb == "delete":
+                live[p.id] = None
+                continue
+            if owner.get(p.id, p.id) != p.id:
+                return f"/operations/{p.at}/id", f"id {p.id!r} is a keyframe of track {owner[p.id]!r}"
+            for k, kf in enumerate(p.keyframe_ids):
+                holder = owner.get(kf)
+                if live.get(kf) is not None:
+                    return (f"/operations/{p.at}/value/keyframes/{k}/id",
+                            f"keyframe id {kf!r} is already an {live[kf]}")
+                if holder is not None and holder != p.id:
+                    return (f"/operations/{p.at}/value/keyframes/{k}/id",
+                            f"keyframe id {kf!r} is already a keyframe of track {holder!r}")
+            live[p.id] = p.kind
+            for kf in p.keyframe_ids:
+                owner[kf] = p.id
+                owned[p.id].add(kf)
+        return None
+
+
+def _select_in(conn, sql, params, values, chunk=500):
+    """Rows of ``sql`` whose ``IN ({})`` takes ``values``, in chunks below SQLite's variable limit."""
+    rows = []
+    for start in range(0, len(values), chunk):
+        part = values[start:start + chunk]
+        rows += conn.execute(sql.format(", ".join("?" * len(part))), (*params, *part)).fetchall()
+    return rows
+
+
+class _PreparedOp:
+    """One validated operation with what its write needs, computed before the write lock is taken."""
+
+    __slots__ = ("at", "op_id", "kind", "verb", "id", "index", "text", "keyframe_ids", "digest")
+
+    def __init__(self, at, op):
+        self.at, self.op_id, self.kind, self.verb, self.id = at, op["op_id"], op["kind"], op["op"], op["id"]
+        self.index = op.get("index")
+        value = op.get("value")
+        self.text = None if value is None else compact_json(value)
+        keyframes = value.get("keyframes", []) if self.kind == "track" and value else []
+        self.keyframe_ids = [kf["id"] for kf in keyframes]
+        self.digest = operation_digest(op)
+
+
+def operation_digest(op):
+    """The fingerprint of an operation's content (all but its op_id), as changes.op_hash keeps it."""
+    content = [op["kind"], op["op"], op["id"], op.get("value"), op.get("index")]
+    return hashlib.sha256(canonical_json(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class _ListPlaces:
+    """List positions of the items one PATCH creates in one kind's list (objects or tracks).
+
+    Positions are floats: a create goes after the last position, back to its old place when the
+    id comes back (an undo), or between the neighbours at its "index". The live items are read
+    once, in order, and only when a create names an index; an index past the end costs nothing.
+    When two neighbours leave no room between them, only a window of live items around them is
+    spread out again (doubling until gaps of at least 1 appear), so creates at one spot cost
+    O(log n) amortised, never a renumbering of the whole list per create.
+    """
+
+    def __init__(self, conn, task_id, kind):
+        self.conn, self.task_id, self.kind = conn, task_id, kind
+        self.last = conn.execute("SELECT MAX(position) FROM items WHERE task_id = ? AND kind = ?",
+                                 (task_id, kind)).fetchone()[0] or 0.0
+        self.live = None  # sorted positions of the live items, once an index needs them
+        self.live_ids = None  # their ids, in the same order
+        self.renumbered = {}  # id -> new position, after a window was spread out
+
+    def _load(self):
+        rows = self.conn.execute("SELECT position, id FROM items WHERE task_id = ? AND kind = ? "
+                                 "AND value IS NOT NULL ORDER BY position", (self.task_id, self.kind)).fetchall()
+        self.live, self.live_ids = [r[0] for r in rows], [r[1] for r in rows]
+
+    def take_renumbered(self):
+        moved, self.renumbered = self.renumbered, {}
+        return moved
+
+    def deleted(self, item_id, position):
+        if self.live is None:
+            return
+        at = bisect.bisect_left(self.live, position)
+        while at < len(self.live) and self.live[at] == position:
+            if self.live_ids[at] == item_id:
+                del self.live[at], self.live_ids[at]
+                return
+            at += 1
+
+    def created(self, item_id, index, old_position):
+        """The position of a created item; ``old_position`` is its place before it was deleted."""
+        if index is None:
+            position = old_position if old_position is not None else self.last + 1.0
         else:
-            return last + 1.0  # past the end
+            if self.live is None:
+                self._load()
+            position = self._at_index(min(index, len(self.live)))  # 10**30 is just "the end"
+        self.last = max(self.last, position)
+        if self.live is not None:
+            at = bisect.bisect_right(self.live, position)
+            self.live.insert(at, position)
+            self.live_ids.insert(at, item_id)
+        return position
+
+    def _at_index(self, index):
+        if index == len(self.live):
+            return self.last + 1.0 if index else 1.0
+        before = self.live[index - 1] if index else self.live[0] - 2.0
+        after = self.live[index]
         middle = (before + after) / 2
         if before < middle < after:
             return middle
-        # Out of room between two doubles: renumber this list (rare, O(items)).
-        rows = conn.execute("SELECT id FROM items WHERE task_id = ? AND kind = ? ORDER BY position",
-                            (task_id, kind)).fetchall()
-        conn.executemany("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
-                         [(float(2 * (i + 1)), task_id, r[0]) for i, r in enumerate(rows)])
-        return Store._position(conn, task_id, kind, item_id, index)
+        self._spread(index)
+        return self._at_index(index)
+
+    def _spread(self, index):
+        """Give the live items around ``index`` even gaps of at least 1 (rare, O(window))."""
+        count = len(self.live)
+        half = 8
+        while True:
+            lo, hi = max(index - half, 0), min(index + half, count)
+            floor = self.live[lo - 1] if lo else self.live[0] - 2.0 * (hi - lo + 1)
+            ceil = self.live[hi] if hi < count else self.last + 2.0 * (hi - lo + 1)
+            step = (ceil - floor) / (hi - lo + 1)
+            if step >= 1.0 or (lo == 0 and hi == count):
+                break
+            half *= 2
+        for j in range(lo, hi):
+            self.live[j] = floor + step * (j - lo + 1)
+            self.renumbered[self.live_ids[j]] = self.live[j]
+        self.last = max(self.last, self.live[hi - 1])
+        self.conn.executemany("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
+                              [(self.live[j], self.task_id, self.live_ids[j]) for j in range(lo, hi)])
 
 
 class ChangeLog:
@@ -661,12 +867,18 @@ class ChangeLog:
         self.at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)
         self.seq = 0
 
-    def add(self, op_id, kind, item_id, op):
-        self.conn.execute("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
-                          "device, at, base_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          (self.task_id, self.revision, self.seq, op_id, kind, item_id, op,
-                           self.user, self.device, self.at, self.base_revision))
-        self.seq += 1
+    def add(self, op_id, kind, item_id, op, digest=None):
+        self.add_many([(op_id, kind, item_id, op, digest)])
+
+    def add_many(self, entries):
+        """Log (op_id, kind, id, op, op_hash or None) entries, in order, in one statement."""
+        rows = [(self.task_id, self.revision, self.seq + n, op_id, kind, item_id, op, self.user,
+                 self.device, self.at, self.base_revision, digest)
+                for n, (op_id, kind, item_id, op, digest) in enumerate(entries)]
+        self.conn.executemany("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
+                              "device, at, base_revision, op_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              rows)
+        self.seq += len(rows)
 
     def set_item(self, kind, item_id, text, position, op_id):
         """Insert or update an item row; ``position`` None keeps the stored one."""
@@ -709,20 +921,152 @@ def task_summary(task):
 
 # --------------------------------------------------------------------------- import
 
+# Limits of every JSON text (docs/SCHEMA.md, "Limits"); the C++ reader applies the same
+# (shared/polymark/json_reader.hpp), and tests/backend/test_schema_agreement.py holds both to it.
+MAX_JSON_DEPTH = 64          # arrays and objects open at once; the root is depth 1
+MAX_META_DEPTH = 32          # inside a document's meta (meta itself is level 1)
+MAX_EXACT_INTEGER = 2 ** 53 - 1
+_STRING_TOKEN = r'"[^"\\]*(?:\\.[^"\\]*)*"?'
+_NOT_A_BRACKET = re.compile(_STRING_TOKEN + r'|[^"\[\]{}]+', re.DOTALL)
+_DEPTH_TOKEN = re.compile(_STRING_TOKEN + r'|[\[\]{},:]', re.DOTALL)
+# Text that may hold a number beyond 2^53 or past a double's range, or a surrogate escape:
+# only then are numbers read through Python code and the value walked (big bodies stay fast).
+_LONG_DIGITS = re.compile(r'[0-9]{16}')           # two searches: faster than one alternation
+_BIG_EXPONENT = re.compile(r'[eE][+-]?0*[0-9]{3}')
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+_LONE_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+class JsonLimitError(ValueError):
+    """A JSON text beyond a limit: ``code`` (too_deep, out_of_range, bad_string) at ``pointer``."""
+
+    def __init__(self, code, pointer_, message):
+        super().__init__(message)
+        self.code, self.pointer = code, pointer_
+
+
+class _Unrepresentable:
+    """Stands for a number literal no double holds, until its pointer is known."""
+
+    def __init__(self, text):
+        self.text = text
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _finite_float(text):
+def _read_float(text):
     value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text} is too large for a double")
-    return value
+    return value if math.isfinite(value) else _Unrepresentable(text)
+
+
+def _read_int(text):
+    # Beyond 2^53 an integer literal means the double it rounds to, as it does for the C++ reader.
+    if len(text) < 16:
+        return int(text)
+    if len(text) < 400:
+        value = int(text)
+        if abs(value) <= MAX_EXACT_INTEGER:
+            return value
+    return _read_float(text)
+
+
+def _nesting_depth(text):
+    depth = deepest = 0
+    for c in _NOT_A_BRACKET.sub("", text):
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+def _key_text(token):
+    try:
+        key = json.loads(token if len(token) > 1 and token.endswith('"') else token + '"')
+    except ValueError:
+        key = token[1:]
+    return _LONE_SURROGATE.sub("\ufffd", key)
+
+
+def _too_deep_pointer(text):
+    """The pointer of the first array or object opened past MAX_JSON_DEPTH, in text order."""
+    levels = []  # [is_object, expecting_key, key, index]
+    for m in _DEPTH_TOKEN.finditer(text):
+        token = m.group()
+        c = token[0]
+        if c in "[{":
+            if len(levels) >= MAX_JSON_DEPTH:
+                return pointer(*(lv[2] if lv[0] else lv[3] for lv in levels))
+            levels.append([c == "{", c == "{", "", 0])
+        elif c in "]}":
+            if levels:
+                levels.pop()
+        elif c == ",":
+            if levels:
+                if levels[-1][0]:
+                    levels[-1][1] = True
+                else:
+                    levels[-1][3] += 1
+        elif c == ":":
+            if levels and levels[-1][0]:
+                levels[-1][1] = False
+        elif levels and levels[-1][0] and levels[-1][1]:
+            levels[-1][2] = _key_text(token)
+    return None
+
+
+def _first_unreadable(value, parts, strings):
+    """(code, pointer, message) of the first number no double holds or lone surrogate, in text order."""
+    if isinstance(value, _Unrepresentable):
+        shown = value.text[:24] + ("..." if len(value.text) > 24 else "")
+        return "out_of_range", pointer(*parts), f"the number {shown} is too large for a double"
+    if isinstance(value, str):
+        if strings and _LONE_SURROGATE.search(value):
+            return "bad_string", pointer(*parts), "a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape) is not Unicode text"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if strings and _LONE_SURROGATE.search(key):
+                return ("bad_string", pointer(*parts, _LONE_SURROGATE.sub("\ufffd", key)),
+                        "the member name holds a lone UTF-16 surrogate: it is not Unicode text")
+            found = _first_unreadable(item, parts + (key,), strings)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _first_unreadable(item, parts + (i,), strings)
+            if found:
+                return found
+    return None
 
 
 def parse_json(text):
-    """JSON text to a value; NaN, Infinity and numbers beyond a double are refused (ValueError)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    """JSON text to a value, within the limits of docs/SCHEMA.md ("Limits"), checked in order:
+
+    nested past MAX_JSON_DEPTH (JsonLimitError too_deep), not JSON (ValueError), then the first
+    number no double holds (out_of_range) or lone surrogate (bad_string) in text order. Integers
+    beyond 2^53 read as the double they round to.
+    """
+    if _nesting_depth(text) > MAX_JSON_DEPTH:
+        where = _too_deep_pointer(text)
+        raise JsonLimitError("too_deep", where, f"{where or '(root)'}: nested more than "
+                                                f"{MAX_JSON_DEPTH} arrays and objects deep")
+    risky_numbers = bool(_LONG_DIGITS.search(text) or _BIG_EXPONENT.search(text))
+    strings = bool(_SURROGATE_ESCAPE.search(text))
+    if not risky_numbers:
+        value = json.loads(text, parse_constant=_reject_constant)
+    else:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_read_float,
+                           parse_int=_read_int)
+    if risky_numbers or strings:
+        found = _first_unreadable(value, (), strings)
+        if found:
+            code, where, message = found
+            raise JsonLimitError(code, where, f"{where or '(root)'}: {message}")
+    return value
 
 
 def load_json_file(path):
@@ -735,6 +1079,8 @@ def load_json_file(path):
         return parse_json(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ImportFailure(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except JsonLimitError as e:
+        raise ImportFailure(f"{path}: {e}", e.code, e.pointer) from e
     except ValueError as e:
         raise ImportFailure(f"{path}: not valid JSON: {e}") from e
 
@@ -789,6 +1135,9 @@ class _Checker:
             value = int(value)  # 3.0 reads as 3 (docs/SCHEMA.md, section 3)
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail(ptr, "expected an integer", "expected_integer")
+        if abs(value) > MAX_EXACT_INTEGER:
+            self.fail(ptr, "must lie within -(2^53-1) and 2^53-1 (an integer a double holds exactly)",
+                      "out_of_range")
         if minimum is not None and value < minimum:
             self.fail(ptr, f"must be {minimum} or more", "out_of_range")
         return value
@@ -912,6 +1261,10 @@ def validate_media(ck, item, ptr, task_id, task_dir, seen_ids, dir_label):
         ck.fail(ptr + "/file", f"file {rel!r} resolves outside the task directory")
     if not os.path.isfile(source):
         ck.fail(ptr + "/file", f"file {rel!r} does not exist in {dir_label}")
+    if mtype in ("image", "video"):
+        problem = check_media_file(source, mtype)
+        if problem:
+            ck.fail(ptr + "/file", f"file {rel!r} {problem}", "bad_media")
     if "name" in item:
         ck.string(item["name"], ptr + "/name")
     for key in ("width", "height"):
@@ -1006,6 +1359,21 @@ def check_common_tail(ck, value, ptr):
         ck.enum(value["source"], ptr + "/source", SOURCES)
 
 
+def check_meta(ck, value, ptr):
+    """A meta object, nested at most MAX_META_DEPTH deep (so a document fits in any request)."""
+    ck.object(value, ptr)
+
+    def walk(item, where, level):
+        if not isinstance(item, (dict, list)):
+            return
+        if level > MAX_META_DEPTH:
+            ck.fail(where, f"nested more than {MAX_META_DEPTH} levels deep in meta", "too_deep")
+        for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
+            walk(child, where + pointer(key), level + 1)
+
+    walk(value, ptr, 1)
+
+
 def validate_object(ck, value, ptr, ids):
     """One Object (docs/SCHEMA.md section 5), walk order of section 7."""
     ck.object(value, ptr)
@@ -1026,7 +1394,7 @@ def validate_object(ck, value, ptr, ids):
     if "occluded" in value:
         ck.boolean(value["occluded"], ptr + "/occluded")
     if "meta" in value:
-        ck.object(value["meta"], ptr + "/meta")
+        check_meta(ck, value["meta"], ptr + "/meta")
     return value
 
 
@@ -1061,7 +1429,7 @@ def validate_track(ck, value, ptr, ids):
             ck.integer(kf["z"], kp + "/z")
         check_common_tail(ck, kf, kp)
         if "meta" in kf:
-            ck.object(kf["meta"], kp + "/meta")
+            check_meta(ck, kf["meta"], kp + "/meta")
         if previous is not None and frame <= previous:
             ck.fail(kp + "/frame", f"keyframe frame {frame} is not after {previous}", "keyframe_order")
         previous = frame
@@ -1071,7 +1439,7 @@ def validate_track(ck, value, ptr, ids):
     if "interpolation" in value:
         ck.enum(value["interpolation"], ptr + "/interpolation", ("improved", "cvat"))
     if "meta" in value:
-        ck.object(value["meta"], ptr + "/meta")
+        check_meta(ck, value["meta"], ptr + "/meta")
     return value
 
 
@@ -1091,7 +1459,7 @@ def validate_document(doc, file_path, task_id=None, prefix=""):
         for i, item in enumerate(ck.array(doc.get(key, []), "/" + key)):
             ITEM_VALIDATORS[key[:-1]](ck, item, pointer(key, i), ids)
     if "meta" in doc:
-        ck.object(doc["meta"], "/meta")
+        check_meta(ck, doc["meta"], "/meta")
     return doc
 
 
@@ -1169,6 +1537,7 @@ def copy_media(files, dest_dir):
         os.replace(tmp, dest)
 
 
+_BIG_BODY_GATE = threading.Semaphore(1)  # see Handler.big_body_turn
 _IMPORT_LOCK = threading.Lock()  # one import at a time: check, copy media, store
 
 
@@ -1313,23 +1682,125 @@ def resolve_file(root, segments):
     return candidate
 
 
+# [SECTION] What uploaded media is: decided by its bytes, never by its name
+MEDIA_SNIFF_BYTES = 64
+MEDIA_CSP = "default-src 'none'; sandbox"
+MEDIA_FORMATS = "PNG, JPEG, WebP, AVIF, GIF, MP4 or WebM"
+_IMAGE_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+_UNSUPPORTED_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+                       b"crx ", b"jp2 ", b"jpx "}
+
+
+def sniff_media(head):
+    """(kind, format name, MIME type) of a media file from its first bytes, or None.
+
+    Only formats a browser decodes as pixels are known: a file that could be a document (HTML,
+    SVG, XML, PDF, script) is not media, whatever its name says.
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image", "PNG", "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image", "JPEG", "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image", "GIF", "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image", "WebP", "image/webp"
+    if head[4:8] == b"ftyp":
+        size = int.from_bytes(head[:4], "big")
+        if size < 16 or size % 4:
+            return None
+        brands = [head[i:i + 4] for i in range(8, min(size, len(head)), 4) if i != 12]
+        if any(b in _IMAGE_BRANDS for b in brands):
+            return "image", "AVIF", "image/avif"
+        if any(b in _UNSUPPORTED_BRANDS for b in brands[:1]):
+            return None
+        return "video", "MP4", "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        doc_type = head.find(b"\x42\x82")  # the EBML DocType element, then its size and text
+        if doc_type > 0 and b"webm" in head[doc_type + 2:doc_type + 12]:
+            return "video", "WebM", "video/webm"
+    return None
+
+
+def describe_non_media(head):
+    """A few words on what a refused file looks like, for the error message."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for marker, what in ((b"<!doctype html", "HTML"), (b"<html", "HTML"), (b"<svg", "SVG"),
+                         (b"<?xml", "XML"), (b"%pdf", "PDF"), (b"<", "markup")):
+        if text.startswith(marker):
+            return what
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "Matroska, not WebM"
+    if head[4:8] == b"ftyp":
+        return "HEIF/HEIC or another ISO media file that browsers do not show"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "text"
+    return "an unknown format"
+
+
+def check_media_file(path, expected_kind):
+    """None when the file at path is an image (or video) browsers show, else why not."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(MEDIA_SNIFF_BYTES)
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    found = sniff_media(head)
+    if found is None:
+        return f"is not {MEDIA_FORMATS} (its bytes look like {describe_non_media(head)})"
+    kind, name, _ = found
+    if kind != expected_kind:
+        return f"is {'an' if kind == 'image' else 'a'} {kind} ({name}), not {'an' if expected_kind == 'image' else 'a'} {expected_kind}"
+    return None
+
+
+def media_headers(f):
+    """Headers of a file under /media/: its type from its bytes (never a document type), and a
+    sandbox so that even a file a browser is tricked into opening runs no script on our origin."""
+    head = f.read(MEDIA_SNIFF_BYTES)
+    f.seek(0)
+    found = sniff_media(head)
+    headers = {"Content-Type": found[2] if found else "application/octet-stream",
+               "Content-Security-Policy": MEDIA_CSP}
+    if not found:
+        headers["Content-Disposition"] = "attachment"
+    return headers
+
+
 def content_type(path):
     return MIME_TYPES.get(os.path.splitext(path)[1].lower(), "application/octet-stream")
 
 
+def shown_text(value, limit=40):
+    """A request value quoted for an error message: cut short, lone surrogates escaped."""
+    return repr(value[:limit] + ("..." if len(value) > limit else ""))
+
+
+def range_number(digits, size):
+    """A Range bound as an int; bounds of more than 19 digits are past any file, so they read as ``size``."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else size
+
+
 def parse_range(header, size):
-    """Single byte range: (start, end) inclusive, "unsatisfiable", or None (ignore)."""
-    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    """Single byte range: (start, end) inclusive, "unsatisfiable", or None (ignore).
+
+    As RFC 9110 allows, a Range that is not one well-formed byte range is ignored (the whole
+    file, 200), never an error; only ASCII digits count (``str.isdigit`` takes "²").
+    """
+    m = re.fullmatch(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*", header)
     if not m or (m.group(1) == "" and m.group(2) == ""):
         return None  # malformed or several ranges: serve the whole file
     first, last = m.group(1), m.group(2)
     if first == "":
-        n = int(last)
+        n = range_number(last, size)
         if n == 0 or size == 0:
             return "unsatisfiable"
         return max(0, size - n), size - 1
-    start = int(first)
-    end = size - 1 if last == "" else int(last)
+    start = range_number(first, size)
+    end = size - 1 if last == "" else range_number(last, size)
     if last != "" and end < start:
         return None
     if start >= size:
@@ -1394,7 +1865,10 @@ class Handler(BaseHTTPRequestHandler):
     """Routes requests to the API, the media root or the static client files."""
 
     protocol_version = "HTTP/1.1"
-    timeout = 60  # seconds an idle keep-alive connection may hold a thread
+    # A request line too broken to carry a version still gets a status line and headers (the
+    # stdlib's default, HTTP/0.9, would answer with a bare body that no client can read as a reply).
+    default_request_version = "HTTP/1.1"
+    timeout = None  # per write and TLS handshake: set from the server's limits in setup()
     # Headers and body go out in separate writes; with Nagle on, the body waits for the
     # client's delayed ACK of the headers (~40 ms per small reply on keep-alive connections).
     disable_nagle_algorithm = True
@@ -1423,18 +1897,62 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
 
     def setup(self):
-        super().setup()  # applies the timeout, so a silent TLS client cannot hold the thread forever
+        limits = self.server.limits
+        self.timeout = limits.request_timeout  # bounds each write and the TLS handshake
+        super().setup()
+        self.rfile.close()  # replaced by a reader that knows when a request started
+        self.reader = RequestClock(self.connection, limits.idle_timeout, limits.request_timeout)
+        self.rfile = io.BufferedReader(self.reader)
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()
 
     def handle(self):
+        """Requests on one connection until it closes, is idle too long, or a request is too slow."""
+        self.close_connection = True
         try:
-            super().handle()
+            self.handle_one_request()
+            while not self.close_connection:
+                self.reader.await_next_request()
+                self.handle_one_request()
         except DISCONNECT_ERRORS:
             self.close_connection = True
+            return
+        if getattr(self, "body_unread", False):
+            self.drain_before_close()
+
+    def drain_before_close(self):
+        """After a reply sent without reading the request body (a 413, an early 400), read and drop
+        what the client still sends, for a short while: closing with unread input sends a reset,
+        which can destroy the reply before the client reads it, and the sync client would take the
+        lost reply for being offline and send the same request again forever."""
+        sock = self.connection
+        try:
+            self.wfile.flush()
+            sock.shutdown(socket.SHUT_WR)
+            deadline, budget = time.monotonic() + DRAIN_SECONDS, DRAIN_BYTES
+            while budget > 0 and time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                budget -= len(chunk)
+        except (OSError, ValueError):
+            pass
 
     def version_string(self):
         return "polymark"
+
+    def parse_request(self):
+        # RFC 9112 section 2.2: empty lines before a request line are skipped, not a silent close.
+        for _ in range(4):
+            if self.raw_requestline not in (b"\r\n", b"\n"):
+                break
+            self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline, self.request_version, self.command = "", self.default_request_version, None
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return False
+        return super().parse_request()
 
     def log_message(self, format, *args):  # noqa: A002 (BaseHTTPRequestHandler's name)
         if not self.server.quiet:
@@ -1443,15 +1961,46 @@ class Handler(BaseHTTPRequestHandler):
     # ---- routing
 
     def dispatch(self):
+        """Answer one request, whatever happens: what slipped past every check is a logged 500."""
+        self.response_started = False
+        self.is_api = self.path == "/api" or self.path.startswith(("/api/", "/api?"))
+        try:
+            self.route()
+        except DISCONNECT_ERRORS:
+            raise
+        except Exception as e:  # noqa: BLE001 (the last resort: the client must get an answer)
+            self.answer_internal_error(e)
+
+    def answer_internal_error(self, error):
+        # Straight to stderr, --quiet or not: --quiet silences the access log, not failures.
+        sys.stderr.write(f"{self.log_date_time_string()} polymark: internal error on {self.command} "
+                         f"{self.path[:200]!r}:\n{''.join(traceback.format_exception(error))}")
+        sys.stderr.flush()
+        self.close_connection = True  # the request body may be unread; the connection cannot be reused
+        if self.response_started:
+            return  # a reply is partly out: closing the connection is all that is left
+        self._headers_buffer = []  # a reply begun but not sent yet is dropped for this one
+        message = f"the server failed on this request ({type(error).__name__}); the failure is logged"
+        if self.is_api:
+            self.send_json_error(500, "internal", message)
+        else:
+            self.send_text(500, message + "\n")
+
+    def route(self):
         self.client_wants_close = self.close_connection
         self.cors_origin = None
-        if self.headers.get("Transfer-Encoding") or (self.headers.get("Content-Length") or "0").strip() != "0":
+        self.body_unread = bool(self.headers.get("Transfer-Encoding")
+                                or (self.headers.get("Content-Length") or "0").strip() != "0")
+        if self.body_unread:
             self.close_connection = True  # until read_json_body() has read the request body
-        is_api = self.path == "/api" or self.path.startswith(("/api/", "/api?"))
+        is_api = self.is_api
         origin = self.headers.get("Origin")
         if origin is not None and origin in self.server.cors_origins:
             self.cors_origin = origin
-        too_big = self.body_too_big()
+        try:
+            too_big = self.body_too_big()
+        except RequestError as e:
+            return self.send_json(e.status, e.body()) if is_api else self.send_text(e.status, e.message + "\n")
         if too_big:
             return self.send_json_error(413, "too_large", too_big) if is_api else \
                 self.send_text(413, too_big + "\n")
@@ -1459,7 +2008,7 @@ class Handler(BaseHTTPRequestHandler):
             segments = split_request_path(self.path)
         except BadPath as e:
             if is_api:
-                return self.send_json_error(400, "bad_request", str(e))
+                return self.send_json(400, RequestError(400, "bad_request", str(e), field={"target": "path"}).body())
             return self.send_text(400, f"bad request: {e}\n")
         if segments[:1] == ["api"]:
             return self.route_api(segments[1:])
@@ -1468,7 +2017,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             return self.send_text(405, "method not allowed\n", {"Allow": "GET, HEAD"})
         if segments[:1] == ["media"]:
-            return self.serve_file(self.server.media_root, segments[1:], "max-age=3600")
+            return self.serve_file(self.server.media_root, segments[1:], "max-age=3600", media=True)
         return self.serve_file(self.server.web_root, segments, "no-cache", index=True)
 
     def route_api(self, parts):
@@ -1501,7 +2050,8 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) >= 2 and not TASK_ID_RE.fullmatch(parts[1]):
             return self.task_not_found(parts[1])
         try:
-            handler(store, parts)
+            with self.big_body_turn():
+                handler(store, parts)
         except RequestError as e:
             self.send_json(e.status, e.body(), e.headers)
         except sqlite3.Error as e:
@@ -1537,19 +2087,56 @@ class Handler(BaseHTTPRequestHandler):
     def content_length(self):
         """The declared body size: 0 without a body; RequestError for chunked or malformed."""
         if self.headers.get("Transfer-Encoding"):
-            raise RequestError(411, "length_required", "send the body with a Content-Length")
-        value = self.headers.get("Content-Length")
-        if value is None:
+            raise RequestError.bad_header("Transfer-Encoding", "send the body with a Content-Length",
+                                          411, "length_required")
+        return self.declared_length()
+
+    def declared_length(self):
+        """Content-Length as an int (0 when absent); 400 naming the header when it is not a byte count.
+
+        Several Content-Length headers must agree: a body two parsers could frame differently is refused.
+        """
+        values = [v.strip() for v in self.headers.get_all("Content-Length") or ()]
+        if not values:
             return 0
-        if not value.strip().isdigit():
-            raise RequestError(400, "bad_request", "malformed Content-Length")
-        return int(value)
+        if len(set(values)) > 1:
+            raise RequestError.bad_header("Content-Length", f"{len(values)} different values")
+        if not ASCII_DECIMAL_RE.fullmatch(values[0]):
+            raise RequestError.bad_header("Content-Length", f"{shown_text(values[0])} is not a byte count "
+                                          "(ASCII digits, at most 19)")
+        return int(values[0])
+
+    @contextlib.contextmanager
+    def big_body_turn(self):
+        """Requests with a body over BIG_BODY_BYTES run one at a time (the others wait their turn).
+
+        Parsed JSON takes ~10 times its text in memory, so a few big bodies at once would
+        multiply the peak; one at a time costs no throughput, as the work holds the GIL anyway.
+        A request that waited BIG_BODY_WAIT seconds gets 503 with Retry-After, its body unread.
+        """
+        if self.declared_length() <= BIG_BODY_BYTES:
+            yield
+            return
+        if not _BIG_BODY_GATE.acquire(timeout=BIG_BODY_WAIT):
+            raise RequestError(503, "busy", f"another request with a body over {BIG_BODY_BYTES} bytes is "
+                               f"being worked on; try again shortly", headers={"Retry-After": "5"})
+        try:
+            yield
+        finally:
+            _BIG_BODY_GATE.release()
 
     def body_too_big(self):
-        """A message when the declared body exceeds --max-body (checked before reading it)."""
-        value = (self.headers.get("Content-Length") or "").strip()
-        if value.isdigit() and int(value) > self.server.max_body:
-            return f"the request body of {int(value)} bytes exceeds the limit of {self.server.max_body} bytes"
+        """A message when the declared body exceeds its limit (checked before reading it).
+
+        A PATCH has its own, smaller limit (MAX_PATCH_BODY) than --max-body: its work is bounded per
+        request. RequestError when Content-Length is malformed.
+        """
+        length = self.declared_length()
+        limit = self.server.max_body
+        if self.command == "PATCH" and self.is_api:
+            limit = min(limit, MAX_PATCH_BODY)
+        if length > limit:
+            return f"the request body of {length} bytes exceeds the limit of {limit} bytes"
         return None
 
     def read_json_body(self):
@@ -1558,10 +2145,16 @@ class Handler(BaseHTTPRequestHandler):
         if len(body) != length:
             raise RequestError(400, "bad_request", "the request body ended early")
         self.close_connection = self.client_wants_close  # the body is read: keep-alive is safe
+        self.body_unread = False
         try:
             return parse_json(body.decode("utf-8"))
+        except JsonLimitError as e:  # within the JSON but beyond a limit: named at its pointer
+            raise RequestError(400, e.code, f"request body: {e}", path=e.pointer) from e
         except (UnicodeDecodeError, ValueError) as e:
-            raise RequestError(400, "not_json", f"the request body is not JSON: {e}") from e
+            raise RequestError(400, "not_json", f"the request body is not JSON: {e}", path="") from e
+        except RecursionError as e:  # parse_json bounds the depth first; this is the backstop
+            raise RequestError(400, "not_json", "the request body is not JSON: nested too deeply",
+                               path="") from e
 
     def query(self, allowed, strict=True):
         """The query parameters (one value each); others are refused, or ignored unless ``strict``."""
@@ -1570,27 +2163,28 @@ class Handler(BaseHTTPRequestHandler):
             pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query),
                                            errors="strict")
         except (ValueError, UnicodeDecodeError) as e:
-            raise RequestError(400, "bad_request", f"malformed query string: {e}") from e
+            raise RequestError(400, "bad_request", f"malformed query string: {e}",
+                               field={"target": "query"}) from e
         out = {}
         for key, value in pairs:
             if key not in allowed:
                 if not strict:
                     continue
-                raise RequestError(400, "bad_request", f"unknown query parameter {key!r}")
+                raise RequestError.bad_parameter(key[:80], "unknown")
             if key in out:
-                raise RequestError(400, "bad_request", f"query parameter {key!r} given twice")
+                raise RequestError.bad_parameter(key, "given twice")
             out[key] = value
         return out
 
     @staticmethod
-    def query_int(params, key, default, minimum=0, maximum=None):
+    def query_int(params, key, default, minimum=0, maximum=SQLITE_INT_MAX):
+        """An integer parameter in [minimum, maximum]: ASCII digits only, small enough for SQLite."""
         if key not in params:
             return default
         value = params[key]
-        if not value.isdigit() or int(value) < minimum or (maximum is not None and int(value) > maximum):
-            limit = f" and at most {maximum}" if maximum is not None else ""
-            raise RequestError(400, "bad_request",
-                               f"{key} must be an integer of at least {minimum}{limit}, not {value[:40]!r}")
+        if not ASCII_DECIMAL_RE.fullmatch(value) or not minimum <= int(value) <= maximum:
+            raise RequestError.bad_parameter(key, f"must be an integer from {minimum} to {maximum}, "
+                                                  f"not {shown_text(value)}")
         return int(value)
 
     # ---- API handlers
@@ -1628,7 +2222,9 @@ class Handler(BaseHTTPRequestHandler):
         if if_match is None:
             raise RequestError(428, "precondition_required",
                                'replacing the document needs If-Match: "rev-N" (the revision it replaces)')
-        m = re.fullmatch(r'\s*"rev-(\d+)"\s*', if_match)
+        # Our ETags are "rev-N" with N a revision (19 ASCII digits at most): any other If-Match,
+        # superscripts or 5,000 digits included, names no current revision and gets the 412.
+        m = re.fullmatch(r'\s*"rev-([0-9]{1,19})"\s*', if_match)
         document = self.read_json_body()
         try:
             validate_document(document, "request body", parts[1])
@@ -1641,8 +2237,9 @@ class Handler(BaseHTTPRequestHandler):
             if current is None:
                 return self.task_not_found(parts[1])
             raise RequestError(412, "precondition_failed",
-                               f"the document is at revision {current[0]}, not {if_match.strip()}",
-                               extra={"revision": current[0]})
+                               f"header If-Match: the document is at revision {current[0]}, "
+                               f"not {shown_text(if_match.strip())}",
+                               extra={"revision": current[0]}, field={"header": "If-Match"})
         self.send_json(200, {"revision": revision}, {"ETag": f'"rev-{revision}"'})
 
     def api_patch_annotations(self, store, parts):
@@ -1656,8 +2253,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.task_not_found(parts[1])
         if outcome[0] == "future":
             raise RequestError(400, "out_of_range",
-                               f"base_revision {base_revision} is newer than the task's revision {outcome[1]}",
-                               extra={"revision": outcome[1]})
+                               f"request body: /base_revision: {base_revision} is newer than the task's "
+                               f"revision {outcome[1]}", extra={"revision": outcome[1]}, path="/base_revision")
+        if outcome[0] == "reused":
+            _, at, op_id, stored_revision = outcome
+            raise RequestError(409, "op_id_reused",
+                               f"request body: /operations/{at}/op_id: op_id {op_id!r} was applied at revision "
+                               f"{stored_revision} with other content; a new change needs a new op_id; "
+                               "nothing was applied",
+                               extra={"op_id": op_id, "revision": stored_revision},
+                               path=f"/operations/{at}/op_id")
         if outcome[0] == "invalid":
             raise RequestError(400, "duplicate_id", f"request body: {outcome[1]}: {outcome[2]}; "
                                "nothing was applied", path=outcome[1])
@@ -1697,13 +2302,26 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, {"entries": entries})
 
     def who(self, body):
-        """(user, device) of a write: the token's user first, then the body, then the headers."""
+        """(user, device) of a write: the token's user first, then the body, then the headers.
+
+        Header values are read as UTF-8 (HTTP hands them over as Latin-1); invalid UTF-8 is a 400
+        naming the header.
+        """
         body = body if isinstance(body, dict) else {}
-        user = body.get("user", self.headers.get("X-Polymark-User"))
-        device = body.get("device", self.headers.get("X-Polymark-Device"))
+        user = body.get("user", self.header_text("X-Polymark-User"))
+        device = body.get("device", self.header_text("X-Polymark-Device"))
         if self.token_user:
             user = self.token_user
         return user, device
+
+    def header_text(self, name):
+        value = self.headers.get(name)
+        if value is None:
+            return None
+        try:
+            return value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise RequestError.bad_header(name, "not UTF-8 text") from None
 
     def task_not_found(self, task_id):
         shown = task_id if len(task_id) <= 80 else task_id[:80] + "..."
@@ -1711,8 +2329,13 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- responses
 
+    def flush_headers(self):
+        self.response_started = True  # from here on bytes of a reply may be on the wire
+        super().flush_headers()
+
     def send_json(self, status, value, headers=None):
-        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # backslashreplace: a lone surrogate quoted back from a request becomes its JSON escape
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
         all_headers = {"Content-Type": "application/json; charset=utf-8",
                        "Cache-Control": "no-store"}
         all_headers.update(headers or {})
@@ -1766,7 +2389,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- files
 
-    def serve_file(self, root, segments, cache_control, index=False):
+    def serve_file(self, root, segments, cache_control, index=False, media=False):
         path = resolve_file(root, segments)
         if path and index and os.path.isdir(path):
             if not self.path.split("?", 1)[0].endswith("/"):
@@ -1782,7 +2405,7 @@ class Handler(BaseHTTPRequestHandler):
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return self.send_text(404, "not found\n")
-            self.send_file(f, path, st, cache_control)
+            self.send_file(f, path, st, cache_control, media)
 
     def redirect_to_directory(self, segments):
         query = self.path.partition("?")[2]
@@ -1790,9 +2413,9 @@ class Handler(BaseHTTPRequestHandler):
         location += "?" + query if query else ""
         self.send_body(301, b"", {"Location": location, "Cache-Control": "no-cache"})
 
-    def send_file(self, f, path, st, cache_control):
+    def send_file(self, f, path, st, cache_control, media=False):
         ext = os.path.splitext(path)[1].lower()
-        compressible = ext in COMPRESSIBLE
+        compressible = ext in COMPRESSIBLE and not media
         tag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
         range_header = self.headers.get("Range")
         use_gzip = (compressible and range_header is None and st.st_size <= GZIP_MAX_FILE
@@ -1808,6 +2431,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_not_modified(headers)
         headers["Content-Type"] = content_type(path)
         headers["X-Content-Type-Options"] = "nosniff"
+        if media:
+            headers.update(media_headers(f))
         if use_gzip:
             body = self.server.gzip_cache.get(path, st, f.read)
             headers["Content-Encoding"] = "gzip"
@@ -1872,14 +2497,139 @@ def etag_matches(header, etags):
     return any(e in wanted for e in etags)
 
 
+# [SECTION] Connections: backlog, cap, time-outs, polite refusal
+
+LISTEN_BACKLOG = 1024          # connections the kernel queues before accept (Python's default is 5)
+DEFAULT_MAX_CONNECTIONS = 512  # open connections, each with its thread (--max-connections)
+DEFAULT_IDLE_TIMEOUT = 15      # seconds a connection may wait for its next request (--idle-timeout)
+DEFAULT_REQUEST_TIMEOUT = 30   # seconds to receive one request's headers and body (--request-timeout) ...
+MIN_REQUEST_RATE = 1024        # ... plus one second per this many bytes received, for slow links
+BUSY_RETRY_AFTER = 2           # seconds, in the Retry-After of a 503 when every connection is taken
+REFUSED_LINGER = 1.0           # seconds a refused socket stays half-open so the client reads its 503
+MAX_LINGERING = 256            # refused sockets kept half-open at once; beyond, the oldest is closed
+FDS_PER_CONNECTION = 4         # its socket, and SQLite's database, -wal and -shm files while it works
+FD_RESERVE = 64                # descriptors kept for the listener, imports, media files, logs
+ACCEPT_BACKOFF = 0.1           # seconds to pause accepting when the process is out of descriptors
+FD_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+ConnectionLimits = collections.namedtuple(
+    "ConnectionLimits", "max_connections idle_timeout request_timeout",
+    defaults=(DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT))
+
+
+def descriptor_limit():
+    """The soft RLIMIT_NOFILE, or None where it is unknown or unlimited."""
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def raise_descriptor_limit(max_connections):
+    """Raise the soft descriptor limit toward what max_connections needs (up to the hard limit)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    wanted = FD_RESERVE + FDS_PER_CONNECTION * max_connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            pass  # connection_cap() then fits the cap to the limit that is
+
+
+def connection_cap(max_connections):
+    """max_connections, lowered so that every connection at work still finds its descriptors."""
+    limit = descriptor_limit()
+    if limit is None:
+        return max_connections
+    return max(1, min(max_connections, (limit - FD_RESERVE) // FDS_PER_CONNECTION))
+
+
+def busy_reply(cap):
+    body = compact_json({"error": {
+        "code": "busy", "retry_after": BUSY_RETRY_AFTER,
+        "message": f"the server holds its limit of {cap} connections; retry after {BUSY_RETRY_AFTER} s"}})
+    body = body.encode("utf-8")
+    head = (f"HTTP/1.1 503 Service Unavailable\r\nServer: polymark\r\n"
+            f"Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
+            f"Retry-After: {BUSY_RETRY_AFTER}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+def discard_input(sock):
+    """Read and drop what the peer has sent so far on a non-blocking socket (unread input makes
+    close send a reset, which can destroy the reply before the client reads it)."""
+    try:
+        while sock.recv(65536):
+            pass
+    except OSError:
+        pass
+
+
+class RequestClock(socket.SocketIO):
+    """The read side of one connection, with its two time-outs.
+
+    Between requests a read may wait idle_timeout. Once the first byte of a request
+    arrives, the whole request (headers and body) must arrive within request_timeout,
+    plus one second per MIN_REQUEST_RATE bytes received: a trickling client (slowloris)
+    is dropped, a big upload over a slow link is not. Writes keep request_timeout.
+    """
+
+    def __init__(self, sock, idle_timeout, request_timeout):
+        super().__init__(sock, "rb")
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
+        self.await_next_request()
+
+    def await_next_request(self):
+        self.started = None
+        self.received = 0
+
+    def readinto(self, buffer):
+        if self.started is None:
+            wait = self.idle_timeout
+        else:
+            wait = self.started + self.request_timeout + self.received / MIN_REQUEST_RATE - time.monotonic()
+            if wait <= 0:
+                raise TimeoutError("the request arrived too slowly")
+        self._sock.settimeout(wait)
+        try:
+            n = super().readinto(buffer)
+        finally:
+            self._sock.settimeout(self.request_timeout)
+        if n:
+            if self.started is None:
+                self.started = time.monotonic()
+            self.received += n
+        return n
+
+
 class Server(ThreadingHTTPServer):
+    """One thread per connection, at most limits.max_connections of them (fewer when the
+    descriptor limit is low); the connections beyond get 503 with Retry-After at once, from
+    the accepting thread, and are closed."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address, store, web_root, media_root, quiet, tokens=None, max_body=DEFAULT_MAX_BODY,
-                 cors_origins=(), tls_context=None):
+                 cors_origins=(), tls_context=None, limits=ConnectionLimits()):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
+        self.limits = limits
+        self.max_connections = connection_cap(limits.max_connections)
+        self._free_slots = threading.BoundedSemaphore(self.max_connections)
+        self._slots_lock = threading.Lock()
+        self._holding = set()  # id() of the connections that hold a slot
+        self._busy_reply = busy_reply(self.max_connections)
+        self._refused = collections.deque()  # (close at, socket): half-open until their 503 is read
         super().__init__(address, Handler)
         self.store = store
         self.web_root = web_root
@@ -1894,11 +2644,77 @@ class Server(ThreadingHTTPServer):
         self.tls_context = tls_context
 
     def get_request(self):
-        sock, address = super().get_request()
-        if self.tls_context is not None:
-            # The handshake runs in the request's thread (Handler.setup), never in the accept loop.
-            sock = self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, address
+        try:
+            return super().get_request()
+        except OSError as e:
+            if e.errno in FD_EXHAUSTED:
+                # The listener stays readable: retrying at once would spin a core and serve nobody.
+                time.sleep(ACCEPT_BACKOFF)
+            raise
+
+    def process_request(self, request, client_address):
+        if not self._free_slots.acquire(blocking=False):
+            return self.refuse_busy(request)
+        try:
+            if self.tls_context is not None:
+                # The handshake runs in the request's thread (Handler.setup), never in the accept loop.
+                request = self.tls_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except BaseException:
+            self._free_slots.release()
+            raise
+        with self._slots_lock:
+            self._holding.add(id(request))
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            # The thread may have started, and even ended, before this (a signal): free the slot once.
+            self.release_slot(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.release_slot(request)
+
+    def release_slot(self, request):
+        """Free the connection slot of request once, whoever gets here first."""
+        with self._slots_lock:
+            if id(request) not in self._holding:
+                return
+            self._holding.discard(id(request))
+        self._free_slots.release()
+
+    def refuse_busy(self, sock):
+        """503 + Retry-After without a thread: one non-blocking send, then half-close."""
+        if self.tls_context is not None:  # no handshake in the accept loop, so nothing polite to say
+            return self.shutdown_request(sock)
+        try:
+            sock.setblocking(False)
+            discard_input(sock)
+            sock.send(self._busy_reply)  # small: fits an empty send buffer
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return sock.close()
+        self._refused.append((time.monotonic() + REFUSED_LINGER, sock))
+        while len(self._refused) > MAX_LINGERING:
+            self.close_refused(self._refused.popleft()[1])
+
+    @staticmethod
+    def close_refused(sock):
+        discard_input(sock)
+        sock.close()
+
+    def service_actions(self):
+        super().service_actions()
+        now = time.monotonic()
+        while self._refused and self._refused[0][0] <= now:
+            self.close_refused(self._refused.popleft()[1])
+
+    def server_close(self):
+        super().server_close()
+        while self._refused:
+            self.close_refused(self._refused.popleft()[1])
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]
@@ -1932,11 +2748,23 @@ def parse_args(argv):
                         "(may repeat; default: no CORS)")
     p.add_argument("--tls-cert", metavar="FILE", help="serve https with this PEM certificate (chain)")
     p.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
+    p.add_argument("--max-connections", type=int, default=DEFAULT_MAX_CONNECTIONS, metavar="N",
+                   help="open connections (one thread each); more get 503 with Retry-After "
+                        f"(default {DEFAULT_MAX_CONNECTIONS}, lowered to fit the descriptor limit)")
+    p.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
+                   help=f"close a connection that sends no request for this long (default {DEFAULT_IDLE_TIMEOUT})")
+    p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
+                   help="drop a request whose headers and body take longer than this, plus 1 s per "
+                        f"{MIN_REQUEST_RATE} bytes received (default {DEFAULT_REQUEST_TIMEOUT})")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
     if args.max_body < 1:
         p.error("--max-body must be positive")
+    if args.max_connections < 1:
+        p.error("--max-connections must be positive")
+    if not (0 < args.idle_timeout < math.inf and 0 < args.request_timeout < math.inf):
+        p.error("--idle-timeout and --request-timeout must be positive numbers of seconds")
     return args
 
 
@@ -1996,15 +2824,20 @@ def main(argv=None):
         log(f"polymark: error: {e}")
         return 1
 
+    raise_descriptor_limit(args.max_connections)
+    limits = ConnectionLimits(args.max_connections, args.idle_timeout, args.request_timeout)
     web_root = real_root(args.web)
     if web_root is None:
         log(f"polymark: warning: web directory {args.web} does not exist; only the API and media are served")
     try:
         server = Server((args.bind, args.port), store, web_root, real_root(media_root), args.quiet,
-                        tokens, args.max_body, args.cors_origin, context)
+                        tokens, args.max_body, args.cors_origin, context, limits)
     except OSError as e:
         log(f"polymark: error: cannot listen on {args.bind}:{args.port}: {e.strerror}")
         return 1
+    if server.max_connections < args.max_connections:
+        log(f"polymark: warning: at most {server.max_connections} connections, not {args.max_connections}: "
+            f"the descriptor limit is {descriptor_limit()}")
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
     scheme = "https" if context else "http"

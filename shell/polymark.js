@@ -943,6 +943,9 @@
       },
       resolveConflict: function (id, choice) { return call('resolveConflict', { id: String(id), choice: choice }); },
       resolveAllConflicts: function (choice) { return call('resolveConflict', { id: '', all: true, choice: choice }); },
+      // Changes the server refused for their content (docs/API.md, "Sync"); ids: one id, a list, or none (all).
+      retrySetAside: function (ids) { return call('retrySetAside', { ids: ids === undefined || ids === null ? null : [].concat(ids).map(String) }); },
+      discardSetAside: function (ids) { return call('discardSetAside', { ids: ids === undefined || ids === null ? null : [].concat(ids).map(String) }); },
       getStorage: function () { return storageReport(base, options); },
       unregisterOffline: function () { return unregisterOffline(options); },
       select: function (ids) { return call('select', ids); },
@@ -966,7 +969,13 @@
     function call(method, args) {
       if (destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
       if (!M) throw PolymarkError('not_ready', 'Polymark is still loading');
-      var argText = args === undefined ? '' : JSON.stringify(args);
+      var argText = '';
+      try {
+        if (args !== undefined) argText = JSON.stringify(args);
+      } catch (e) {  // a cycle, or nesting past the engine's stack: the data's fault, not a crash
+        throw PolymarkError(method === 'setAnnotations' ? 'invalid_document' : 'bad_argument',
+          method + ': the argument cannot be written as JSON (' + ((e && e.message) || e) + '); docs/SCHEMA.md section 12 limits nesting to 64 levels');
+      }
       var mLen = M.lengthBytesUTF8(method) + 1;
       var aLen = M.lengthBytesUTF8(argText) + 1;
       var mPtr = M._malloc(mLen);
@@ -1141,6 +1150,11 @@
               f.where = detail.where;
               emit('error', detail);
               return fail(f);
+            }
+            if (name === 'error' && !detail.fatal && !ready) {
+              // Found while loading (an object of the document left out): the host hears it once it can listen.
+              heldEvents.push([name, detail]);
+              return;
             }
             if (name === 'tracking' && detail.state !== 'running') {
               var waiting = trackingWaiters;

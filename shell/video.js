@@ -272,7 +272,9 @@
     const result = await runIndexer(mod, reader, realSize);
     if (result.error) {
       const e = result.error;
-      throw new PolymarkVideoError(e.code || 'corrupt', file, `cannot index the video: ${e.message}`, { path: e.path });
+      // A file of another kind under a video's name (a text file called .mp4): said plainly.
+      const what = e.code === 'unknown_format' ? 'not a video' : 'cannot index the video';
+      throw new PolymarkVideoError(e.code || 'corrupt', file, `${what}: ${e.message}`, { path: e.path });
     }
     const cut = result.info.truncated;
     result.warnings = cut ? [{ code: 'truncated', message: `${file}: ${cut.message}; the frames before the cut can still be shown` }] : [];

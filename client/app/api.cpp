@@ -118,6 +118,20 @@ std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, c
         if (!errors.empty()) return Expected<Json>(errors);
         return Expected<Json>(app.sync_status_json());
     }
+    if (method == "retrySetAside" || method == "discardSetAside") {
+        // {ids: [..]} or no ids: every item set aside.
+        std::vector<std::string> ids;
+        if (args.is_object() && args.contains("ids") && !args["ids"].is_null()) {
+            if (!args["ids"].is_array()) return Expected<Json>(Error{"bad_argument", "ids", std::string(method) + " needs an array of object or track ids"});
+            for (const Json& id : args["ids"]) {
+                if (!id.is_string()) return Expected<Json>(Error{"bad_argument", "ids", std::string(method) + " needs an array of object or track ids"});
+                ids.push_back(id.get<std::string>());
+            }
+        }
+        Errors errors = method == "retrySetAside" ? app.retry_set_aside(ids) : app.discard_set_aside(ids);
+        if (!errors.empty()) return Expected<Json>(errors);
+        return Expected<Json>(app.sync_status_json());
+    }
     if (method == "_syncStart") {
         std::vector<std::string> records;
         if (args.is_object() && args.contains("journal") && args["journal"].is_array())

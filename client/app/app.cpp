@@ -11,6 +11,10 @@
 namespace pm {
 
 static constexpr size_t kMaxNotices = 8;
+// Decoded images kept for going back, besides the one on screen (reduced levels are never kept).
+static constexpr size_t kImageCacheBytes = 256u << 20;
+// Inflated bytes of a huge PNG decoded a frame (about a tenth of a second in the browser).
+static constexpr size_t kLevelBytesPerFrame = 64u << 20;
 
 // Ids of new objects start with a prefix random per session, so that two labelers (or two tabs)
 // never create the same id: "k3x9w-1", "k3x9w-2", ...
@@ -80,6 +84,7 @@ void App::apply_pending() {
             case Request::TrackDecode: on_tracking_pixels(r, p); break;
         }
     }
+    advance_level_decode();
     const FrameImage* img = current_image();
     if (fit_pending_ && img && img->state == LoadState::Ready) fit_to_viewport();
 }
@@ -131,18 +136,25 @@ void App::accept_task(Task task) {
 
 void App::on_annotations(const FetchResult& r, const std::string& url) {
     if (auto e = http_error(r, url, "annotations")) return fail_startup(*e);
-    auto json = parse_json_text(std::string_view((const char*)r.body.data(), r.body.size()), "the annotations from " + url);
+    // Tolerant: a document an older server stored with one unreadable object still opens, less that object.
+    auto json = parse_json_text_tolerant(std::string_view((const char*)r.body.data(), r.body.size()), "the annotations from " + url);
     if (!json) return fail_startup(json.first_error());
-    const Json& reply = json.value();
+    const Json& reply = json->value;
     if (!reply.is_object() || !reply.contains("document"))
         return fail_startup({"bad_reply", url, "the annotations reply from " + url + " has no \"document\""});
-    auto doc = document_from_json(reply["document"]);
+    Errors problems;
+    for (const Error& p : json->problems) {
+        if (p.path.compare(0, 10, "/document/") != 0) return fail_startup(p);
+        problems.push_back(Error{p.code, p.path.substr(9), p.message});
+    }
+    auto doc = document_from_json_skipping_invalid(reply["document"], problems);
     if (!doc) {
         Error e = doc.first_error();
         e.message = "the annotations from " + url + " are invalid at /document" + e.path + ": " + e.message;
         return fail_startup(e);
     }
-    document_ = std::move(doc.value());
+    document_ = std::move(doc->document);
+    for (const SkippedItem& item : doc->skipped) report_skipped(item);
     if (reply.contains("revision") && reply["revision"].is_number_integer()) loaded_revision_ = reply["revision"].get<int64_t>();
     ++revision_;
     annotations_ready_ = true;
@@ -153,6 +165,14 @@ void App::fail_startup(Error error) {
     if (fatal_) return;
     fatal_ = error;
     platform_.emit("error", Json{{"code", error.code}, {"message", error.message}, {"where", error.path}, {"fatal", true}});
+}
+
+void App::report_skipped(const SkippedItem& item) {
+    const Error& e = item.error;
+    platform_.emit("error", Json{{"code", e.code}, {"message", e.message}, {"where", e.path}, {"fatal", false},
+                                 {"skipped", Json{{"kind", item.kind}, {"id", item.id}, {"path", item.path}}}});
+    notices_.push_back(Notice{e, 0});
+    while (notices_.size() > kMaxNotices) notices_.pop_front();
 }
 
 void App::report(Error error) {
@@ -188,6 +208,10 @@ void App::load_current_media() {
     if (!ref) return;
     const Media& m = task_->media[ref->media_index];
     FrameImage& img = images_[ref->media_index];
+    if (img.last_shown != show_clock_ || show_clock_ == 0) {
+        img.last_shown = ++show_clock_;
+        release_left_images(ref->media_index);
+    }
     if (m.type == MediaType::Video) {
         img.wanted_frame = ref->local_frame;
         if (img.state == LoadState::Idle || (img.state == LoadState::Failed && img.shown_frame != img.wanted_frame)) img.state = LoadState::Loading;
@@ -206,6 +230,35 @@ void App::on_media(const FetchResult& r, size_t media_index, const std::string& 
         report(std::move(e));
     };
     if (auto e = http_error(r, url, "image")) return fail(*e);
+    // The header first: a bomb is refused by its declared size, and a huge image is decoded only at
+    // a reduced level, so its full-size pixels never exist (the wasm heap never shrinks).
+    if (auto header = read_image_header(r.body.data(), r.body.size())) {
+        if (auto refused = check_image_size(*header, task_->media[media_index].name, url)) return fail(*refused);
+        int factor = reduction_factor(header->width, header->height);
+        if (factor > 1) {
+            // A PNG is inflated and reduced here, a slice a frame (advance_level_decode); other
+            // formats by the platform's decoder when it can shrink while decoding.
+            uint64_t id = next_request_id_++;
+            bool started = false;
+            if (std::string(header->format) == "PNG") {
+                auto layout = read_png_layout(r.body.data(), r.body.size(), url);
+                if (!layout) return fail(layout.first_error());
+                if (png_reducible(layout.value())) {
+                    drop_level_decode();
+                    level_job_ = LevelJob{id, media_index, std::make_unique<PngLevelDecoder>(std::move(layout.value()), factor)};
+                    started = true;
+                }
+            }
+            if (!started) started = platform_.decode_image_level(id, r.body, factor);
+            if (started) {
+                img.width = header->width;
+                img.height = header->height;
+                img.level = factor;
+                in_flight_[id] = Pending{Request::Decode, media_index, url};
+                return;
+            }
+        }
+    }
     auto decoded = decode_image(r.body.data(), r.body.size(), url);
     if (!decoded) {
         // Formats stb_image does not read are handed to the platform's decoder when it has one.
@@ -230,6 +283,8 @@ void App::on_media(const FetchResult& r, size_t media_index, const std::string& 
 void App::request_video_frame(size_t media_index) {
     FrameImage& img = images_[media_index];
     if (img.video_request_out || img.wanted_frame < 0 || img.wanted_frame == img.shown_frame) return;
+    // A frame that just failed is asked for again only when the labeler comes back to it.
+    if (img.state == LoadState::Failed && img.wanted_frame == img.failed_frame) return;
     const Media& m = task_->media[media_index];
     uint64_t id = next_request_id_++;
     if (!platform_.show_video_frame(id, media_url(m), img.wanted_frame)) {
@@ -259,7 +314,9 @@ void App::on_video_frame(const FetchResult& r, size_t media_index, const std::st
             img.shown_frame = -1;
             img.error = {"video_frame_failed", url, "frame " + std::to_string(r.frame + 1) + " of " + m.name + " could not be shown" +
                                                         (r.error.empty() ? std::string() : ": " + r.error)};
-            report(img.error);
+            img.failed_frame = r.frame;
+            if (r.error.empty() || r.error != img.reported_failure) report(img.error);
+            img.reported_failure = r.error;
         }
     } else {
         img.state = LoadState::Ready;
@@ -281,19 +338,94 @@ bool App::current_frame_shown() const {
     return task_->media[ref->media_index].type != MediaType::Video || img->shown_frame == ref->local_frame;
 }
 
-void App::on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url) {
+void App::on_platform_decoded(FetchResult& r, size_t media_index, const std::string& url) {
     FrameImage& img = images_[media_index];
     if (r.width <= 0 || r.height <= 0 || r.body.size() != (size_t)r.width * r.height * 4) {
         img.state = LoadState::Failed;
+        img.level = 1;
         img.error = {"decode_failed", url, url + " could not be decoded" + (r.error.empty() ? std::string() : ": " + r.error)};
         report(img.error);
         return;
     }
+    if (img.level > 1) {
+        auto ref = task_->locate_frame(frame_);
+        if (!ref || ref->media_index != media_index) {  // left while decoding: not kept (release_left_images)
+            img.state = LoadState::Idle;
+            img.level = 1;
+            return;
+        }
+        img.level_width = r.width;
+        img.level_height = r.height;
+    } else {
+        img.width = r.width;
+        img.height = r.height;
+    }
     img.state = LoadState::Ready;
-    img.width = r.width;
-    img.height = r.height;
-    img.pixels = r.body;
+    img.pixels = std::move(r.body);
     img.generation++;
+}
+
+void App::drop_level_decode() {
+    if (!level_job_) return;
+    in_flight_.erase(level_job_->request_id);
+    FrameImage& img = images_[level_job_->media_index];
+    img.state = LoadState::Idle;
+    img.level = 1;
+    level_job_.reset();
+}
+
+void App::advance_level_decode() {
+    if (!level_job_ || !task_) return;
+    auto ref = task_->locate_frame(frame_);
+    if (!ref || ref->media_index != level_job_->media_index) return drop_level_decode();  // left: decoded again if shown again
+    if (level_job_->decoder->step(kLevelBytesPerFrame)) return;
+    auto pending = in_flight_.find(level_job_->request_id);
+    std::string url = pending != in_flight_.end() ? pending->second.url : task_->media[level_job_->media_index].url;
+    auto level = level_job_->decoder->finish(url);
+    size_t media_index = level_job_->media_index;
+    in_flight_.erase(level_job_->request_id);
+    level_job_.reset();
+    FrameImage& img = images_[media_index];
+    if (!level) {
+        img.state = LoadState::Failed;
+        img.level = 1;
+        img.error = level.first_error();
+        report(img.error);
+        return;
+    }
+    FetchResult r;
+    r.status = 200;
+    r.width = level->width;
+    r.height = level->height;
+    r.body = std::move(level->pixels);
+    on_platform_decoded(r, media_index, url);
+}
+
+void App::release_left_images(size_t current_media) {
+    auto decoded_bytes = [](const FrameImage& i) { return i.level > 1 ? (size_t)i.level_width * i.level_height * 4 : (size_t)i.width * i.height * 4; };
+    auto release = [](FrameImage& i) {
+        i.state = LoadState::Idle;
+        i.pixels = {};
+        i.level = 1;
+        i.generation++;  // the renderer deletes the textures of a generation it no longer sees
+    };
+    std::vector<std::pair<uint64_t, size_t>> kept;  // (last shown, media index)
+    size_t total = 0;
+    for (auto& [index, img] : images_) {
+        if (index == current_media || img.state != LoadState::Ready || task_->media[index].type == MediaType::Video) continue;
+        if (img.level > 1) {
+            release(img);
+            continue;
+        }
+        total += decoded_bytes(img);
+        kept.emplace_back(img.last_shown, index);
+    }
+    std::sort(kept.begin(), kept.end());
+    for (auto& [shown, index] : kept) {
+        if (total <= kImageCacheBytes) break;
+        total -= decoded_bytes(images_[index]);
+        release(images_[index]);
+    }
 }
 
 void App::frame_presented() {
@@ -705,15 +837,40 @@ Errors App::resolve_conflict(const std::string& id, Resolution choice) {
     return errors;
 }
 
+Errors App::retry_set_aside(const std::vector<std::string>& ids) {
+    if (!sync_) return {{"not_found", "", "nothing is set aside: sync is not running"}};
+    SyncOutput out = sync_->retry_set_aside(ids, steady_ms());
+    Errors errors = std::move(out.errors);
+    out.errors.clear();
+    handle_sync_output(std::move(out));
+    poll_sync();
+    return errors;
+}
+
+Errors App::discard_set_aside(const std::vector<std::string>& ids) {
+    if (!sync_) return {{"not_found", "", "nothing is set aside: sync is not running"}};
+    SyncOutput out = sync_->discard_set_aside(ids);
+    Errors errors = std::move(out.errors);
+    out.errors.clear();
+    handle_sync_output(std::move(out));  // the server's values, as remote changes
+    poll_sync();
+    return errors;
+}
+
 Json App::sync_status_json() const {
     Json j;
-    if (!options_.sync) j = Json{{"state", "off"}, {"pending", 0}, {"conflicts", 0}};
+    if (!options_.sync) j = Json{{"state", "off"}, {"pending", 0}, {"conflicts", 0}, {"set_aside", 0}, {"setAsideList", Json::array()}};
     else if (!sync_) {
-        j = Json{{"state", sync_journal_ ? "loading" : "read-only"}, {"pending", 0}, {"conflicts", 0}};
+        j = Json{{"state", sync_journal_ ? "loading" : "read-only"}, {"pending", 0}, {"conflicts", 0}, {"set_aside", 0}, {"setAsideList", Json::array()}};
         if (!sync_journal_) j["message"] = "open in another tab";
     } else {
         j = sync_status_to_json(sync_->status());
         if (j.contains("next_retry_ms")) j.erase("next_retry_ms");  // a clock of this page's own: meaningless outside
+        Json list = Json::array();
+        for (const SetAsideItem& item : sync_->set_aside())
+            list.push_back(Json{{"kind", to_string(item.kind)}, {"id", item.id}, {"label", item.label}, {"op_id", item.op_id},
+                                {"code", item.code}, {"message", item.message}, {"path", item.path}});
+        j["setAsideList"] = std::move(list);
     }
     j["localWrites"] = journal_writes_;
     if (!journal_error_.empty()) j["journalError"] = journal_error_;
@@ -808,6 +965,7 @@ Json App::view_json(double dpr) const {
                 {"devicePixelRatio", dpr},
                 {"imageWidth", img && img->state == LoadState::Ready ? img->width : 0},
                 {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0},
+                {"imageLevel", img && img->state == LoadState::Ready ? img->level : 1},
                 {"frameShown", current_frame_shown()},
                 {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
 }

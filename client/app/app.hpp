@@ -64,6 +64,13 @@ struct FrameImage {
     int width = 0, height = 0;
     std::vector<uint8_t> pixels;  // RGBA, emptied once uploaded
     uint64_t generation = 0;      // changes when new pixels arrive
+    // A huge image is shown at a reduced level (docs/API.md, "Images"): `pixels` are
+    // level_width x level_height, one pixel covering level x level image pixels; width and height
+    // stay the image's, in which shapes are drawn and picked.
+    int level = 1, level_width = 0, level_height = 0;
+    uint64_t last_shown = 0;  // when it was last the current image (the image cache's LRU order)
+    std::string reported_failure;  // a video's failure already reported: a repeat is not reported again
+    long long failed_frame = -1;   // the video frame whose request failed last
     Error error;
     // Video: the platform fills a texture of its own (then `pixels` stays empty); the frame of
     // the video it shows, the frame wanted, and whether a request is out.
@@ -133,6 +140,7 @@ public:
     void focus_on(Rect image_rect, bool zoom);
     void dismiss_notice(size_t index);
     void report(Error error);
+    void report_skipped(const SkippedItem& item);  // an object or track left out when opening the task
 
     // [SECTION] Edits: the one mutation point of the document. perform() applies a command,
     // records it for undo and emits `change`; a refused command is reported and changes nothing.
@@ -164,6 +172,11 @@ public:
     Errors resolve_conflict(const std::string& id, Resolution choice);  // id "" with resolve_all
     Json sync_status_json() const;  // the `sync` event's payload
     std::vector<SyncConflict> sync_conflicts() const { return sync_ ? sync_->conflicts() : std::vector<SyncConflict>{}; }
+    // Items the server refused for their content (sync.hpp): listed, retried or discarded (then
+    // the server's value comes back outside the undo history). ids empty: all of them.
+    std::vector<SetAsideItem> sync_set_aside() const { return sync_ ? sync_->set_aside() : std::vector<SetAsideItem>{}; }
+    Errors retry_set_aside(const std::vector<std::string>& ids);
+    Errors discard_set_aside(const std::vector<std::string>& ids);
 
     // [SECTION] The current frame's shapes: the document's objects on it, then every track's
     // shape there as an Object whose id is the track's. Rebuilt when the document or frame changes.
@@ -223,6 +236,7 @@ private:
     std::optional<Error> fatal_;
     std::deque<Notice> notices_;
     std::map<size_t, FrameImage> images_;  // by media index
+    uint64_t show_clock_ = 0;              // counts current-image changes (FrameImage::last_shown)
     std::set<size_t> video_count_reported_;
     bool playing_ = false;
     double play_clock_ = -1;  // when the shown frame's time began; -1: at the next advance
@@ -288,11 +302,23 @@ private:
     void on_task(const FetchResult& r, const std::string& url);
     void on_annotations(const FetchResult& r, const std::string& url);
     void on_media(const FetchResult& r, size_t media_index, const std::string& url);
-    void on_platform_decoded(const FetchResult& r, size_t media_index, const std::string& url);
+    void on_platform_decoded(FetchResult& r, size_t media_index, const std::string& url);
     void request_video_frame(size_t media_index);
     void on_video_frame(const FetchResult& r, size_t media_index, const std::string& url);
     void accept_task(Task task);
     void load_current_media();
+    // The image cache: frees images not on screen, reduced levels of huge images at once, others
+    // least recently shown first while the decoded bytes exceed kImageCacheBytes.
+    void release_left_images(size_t current_media);
+    // The reduced level of a huge PNG being decoded for the current image, a slice a frame.
+    struct LevelJob {
+        uint64_t request_id = 0;
+        size_t media_index = 0;
+        std::unique_ptr<PngLevelDecoder> decoder;
+    };
+    std::optional<LevelJob> level_job_;
+    void advance_level_decode();
+    void drop_level_decode();
     void fail_startup(Error error);
     std::optional<Error> http_error(const FetchResult& r, const std::string& url, const char* what) const;
     void document_changed(const std::string& command_name);

@@ -21,6 +21,11 @@ public:
     // Decodes image bytes the core cannot read (WebP, AVIF) with the platform's own decoder: the
     // RGBA pixels arrive later as a FetchResult with width and height. False: not available.
     virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
+    // Decodes a huge image only at a reduced level, never holding its full-size pixels: the RGBA of
+    // ceil(w/factor) x ceil(h/factor) pixels, pixel (i, j) the mean of image pixels
+    // [i*factor, (i+1)*factor) x [j*factor, (j+1)*factor), arrives like decode_image's. False: not
+    // available (the app then decodes the image whole if it may).
+    virtual bool decode_image_level(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/, int /*factor*/) { return false; }
     // Shows frame `frame` (0-based, presentation order) of the video at `url`: the platform
     // decodes it into a GL texture of its own and answers with a FetchResult holding the frame's
     // size, that texture and the video's frame count. The pixels never pass through the app.

@@ -18,7 +18,7 @@ char* pm_js_options();
 uint8_t* pm_js_font(int* size);
 uint8_t* pm_js_extra_font(int index, int* size);
 void pm_js_fetch(uint32_t id, const char* url);
-void pm_js_decode(uint32_t id, const uint8_t* bytes, int size);
+void pm_js_decode(uint32_t id, const uint8_t* bytes, int size, int crop_width, int crop_height, int level_width, int level_height);
 void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
@@ -39,7 +39,16 @@ public:
     void fetch(uint64_t request_id, const std::string& url) override { pm_js_fetch((uint32_t)request_id, url.c_str()); }
     void emit(const std::string& event, const Json& detail) override { pm_js_emit(event.c_str(), detail.dump().c_str()); }
     bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
-        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size());
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), 0, 0, 0, 0);
+        return true;
+    }
+    // The browser decodes and shrinks the image (createImageBitmap's resize): only the level enters
+    // the wasm heap. (PNGs the core reduces itself: App::advance_level_decode.)
+    bool decode_image_level(uint64_t request_id, const std::vector<uint8_t>& bytes, int factor) override {
+        auto header = read_image_header(bytes.data(), bytes.size());
+        if (!header) return false;
+        int level_w = (header->width + factor - 1) / factor, level_h = (header->height + factor - 1) / factor;
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), level_w * factor, level_h * factor, level_w, level_h);
         return true;
     }
     bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {

@@ -72,15 +72,21 @@ mergeInto(LibraryManager.library, {
       .catch(function (e) { deliver(0, null, String((e && e.message) || e)); });
   },
 
-  // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA.
+  // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA. With
+  // levelWidth > 0: only a reduced level, the crop (which may pass the image's edge) shrunk to
+  // levelWidth x levelHeight, so that the full-size pixels never enter the wasm heap.
   pm_js_decode__deps: ['$pmCopyIn', '$pmWithCString'],
-  pm_js_decode: function (id, bytesPtr, size) {
+  pm_js_decode: function (id, bytesPtr, size, cropWidth, cropHeight, levelWidth, levelHeight) {
     var bytes = HEAPU8.slice(bytesPtr, bytesPtr + size);
     function deliver(width, height, pixels, error) {
       if (Module['polymarkDestroyed']) return;
       pmWithCString(error, function (err) { Module['_pm_decode_done'](id, width, height, pmCopyIn(pixels), pixels ? pixels.length : 0, err); });
     }
-    createImageBitmap(new Blob([bytes]), { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' })
+    var options = { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
+    var decoding = levelWidth > 0
+      ? createImageBitmap(new Blob([bytes]), 0, 0, cropWidth, cropHeight, Object.assign(options, { resizeWidth: levelWidth, resizeHeight: levelHeight, resizeQuality: 'medium' }))
+      : createImageBitmap(new Blob([bytes]), options);
+    decoding
       .then(function (bitmap) {
         var canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
         var g = canvas.getContext('2d');

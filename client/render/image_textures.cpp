@@ -95,6 +95,17 @@ void ImageTextures::draw_adjusted(const ImDrawList*, const ImDrawCmd* cmd) {
 }
 
 void ImageTextures::sync(FrameImage& image) {
+    // Images the app released (a left frame, the image cache's cap) or replaced: their textures go.
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        const FrameImage* other = it->first;
+        if (other != &image && (other->state != LoadState::Ready || other->generation != it->second.generation)) {
+            for (Tile& t : it->second.tiles)
+                if (t.owned) glDeleteTextures(1, &t.texture);
+            it = entries_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     if (image.state != LoadState::Ready) return;
     if (image.platform_texture) {
         Entry& entry = entries_[&image];
@@ -117,15 +128,20 @@ void ImageTextures::sync(FrameImage& image) {
         max_size_ = std::max(256, (int)m);
     }
     const int tile = std::min(max_size_, 8192);
+    // A reduced level: `pixels` are smaller, each covering level x level image pixels; tiles are
+    // placed in image pixels all the same.
+    const int scale = image.level > 1 ? image.level : 1;
+    const int pixels_w = scale > 1 ? image.level_width : image.width, pixels_h = scale > 1 ? image.level_height : image.height;
     glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-    glPixelStorei(GL_UNPACK_ROW_LENGTH, image.width);
-    for (int y = 0; y < image.height; y += tile) {
-        for (int x = 0; x < image.width; x += tile) {
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, pixels_w);
+    for (int y = 0; y < pixels_h; y += tile) {
+        for (int x = 0; x < pixels_w; x += tile) {
             Tile t;
-            t.x = x;
-            t.y = y;
-            t.w = std::min(tile, image.width - x);
-            t.h = std::min(tile, image.height - y);
+            int tw = std::min(tile, pixels_w - x), th = std::min(tile, pixels_h - y);
+            t.x = x * scale;
+            t.y = y * scale;
+            t.w = tw * scale;
+            t.h = th * scale;
             glGenTextures(1, &t.texture);
             glBindTexture(GL_TEXTURE_2D, t.texture);
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
@@ -133,8 +149,8 @@ void ImageTextures::sync(FrameImage& image) {
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-            const uint8_t* first = image.pixels.data() + ((size_t)y * image.width + x) * 4;
-            glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, t.w, t.h, 0, GL_RGBA, GL_UNSIGNED_BYTE, first);
+            const uint8_t* first = image.pixels.data() + ((size_t)y * pixels_w + x) * 4;
+            glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, tw, th, 0, GL_RGBA, GL_UNSIGNED_BYTE, first);
             entry.tiles.push_back(t);
         }
     }
@@ -147,6 +163,13 @@ void ImageTextures::sync(FrameImage& image) {
 void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImDrawList* list, const ImageAdjust& adjust) {
     auto it = entries_.find(&image);
     if (it == entries_.end()) return;
+    // The last pixels of a reduced level cover less than level x level image pixels: clip at the
+    // image's edge so that the level lines up with the image pixels exactly.
+    Vec2 image_min = view.to_screen({0, 0}), image_max = view.to_screen({(double)image.width, (double)image.height});
+    double x0 = std::max(vp.x, image_min.x), y0 = std::max(vp.y, image_min.y);
+    double x1 = std::min(vp.x + vp.w, image_max.x), y1 = std::min(vp.y + vp.h, image_max.y);
+    if (x1 <= x0 || y1 <= y0) return;
+    vp = Rect{x0, y0, x1 - x0, y1 - y0};
     if (!adjust.identity()) {
         pending_ = Pending{&it->second, view, vp, adjust};
         list->AddCallback(&ImageTextures::draw_adjusted, this);

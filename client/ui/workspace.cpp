@@ -8,6 +8,9 @@
 
 namespace pm {
 
+// The window listing changes the server refused (dark red: seen on light and dark images).
+static constexpr ImU32 kSetAsideBackground = IM_COL32(110, 28, 36, 245);
+
 static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                                                ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
                                                ImGuiWindowFlags_NoBringToFrontOnFocus;
@@ -55,6 +58,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     if (show_help_) draw_help(canvas_w, canvas_h);
     draw_notices(app, canvas_w);
     draw_conflicts(app, canvas_w);
+    draw_set_aside(app, canvas_w);
     handle_canvas_input(app);
     handle_shortcuts(app);
 }
@@ -219,6 +223,48 @@ void Workspace::draw_conflicts(App& app, double canvas_w) {
     if (pick) app.resolve_conflict(pick_id, *pick);  // after the loop: it changes the list
 }
 
+// Items the server refused for their content (sync.hpp): each named with the server's reason,
+// kept in the document, with Retry (after a fix on the server) and Discard (back to the server's
+// version). Top left under the toolbar, where the conflicts window (top centre) leaves room.
+void Workspace::draw_set_aside(App& app, double canvas_w) {
+    std::vector<SetAsideItem> items = app.sync_set_aside();
+    if (items.empty()) return;
+    ImGui::SetNextWindowPos(ImVec2(8, kToolbarHeight + 8), ImGuiCond_Always);
+    ImGui::SetNextWindowSizeConstraints(ImVec2(0, 0), ImVec2(std::min(420.0f, (float)canvas_w - 16), 320));
+    ImGui::PushStyleColor(ImGuiCol_WindowBg, kSetAsideBackground);
+    ImGui::Begin("##set-aside", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing);
+    ImGui::Text("%zu %s could not be saved", items.size(), items.size() == 1 ? "change" : "changes");
+    std::vector<std::string> ids;
+    bool retry = false, discard = false;
+    float wrap = std::min(400.0f, (float)canvas_w - 32);
+    for (const SetAsideItem& item : items) {
+        ImGui::PushID(item.id.c_str());
+        ImGui::Separator();
+        std::string name = std::string(to_string(item.kind)) + " " + item.id + (item.label.empty() ? "" : " (" + item.label + ")");
+        ImGui::TextUnformatted(name.c_str());
+        ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + wrap);
+        ImGui::TextDisabled("%s: %s", item.code.c_str(), item.message.c_str());
+        ImGui::PopTextWrapPos();
+        if (ImGui::SmallButton("Retry")) { ids = {item.id}; retry = true; }
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Send it again (after the server was fixed, or the item edited)");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("Discard")) { ids = {item.id}; discard = true; }
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Drop this change: the item goes back to the server's version");
+        ImGui::PopID();
+    }
+    if (items.size() > 1) {
+        ImGui::Separator();
+        if (ImGui::Button("Retry all")) { ids.clear(); retry = true; }
+        ImGui::SameLine();
+        if (ImGui::Button("Discard all")) { ids.clear(); discard = true; }
+    }
+    ImGui::End();
+    ImGui::PopStyleColor();
+    // After the loop: both change the list.
+    if (retry) app.retry_set_aside(ids);
+    else if (discard) app.discard_set_aside(ids);
+}
+
 // Right-aligned in the status bar: whether the labeler's work is on the server yet.
 void Workspace::draw_sync_status(App& app, double canvas_w) {
     if (!app.sync_enabled()) return;
@@ -236,6 +282,10 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     else if (state == "error") { text = "error: " + message; colour = IM_COL32(255, 110, 110, 255); }
     else if (state == "read-only") { text = "read-only: open in another tab"; colour = IM_COL32(240, 190, 80, 255); }
     else text = state;
+    if (size_t refused = count("set_aside")) {
+        text = (state == "set-aside" ? "" : text + " · ") + std::to_string(refused) + (refused == 1 ? " change" : " changes") + " could not be saved";
+        colour = IM_COL32(255, 110, 110, 255);
+    }
     if (count("localWrites") > 0) text += " (storing locally)";
     if (s.contains("journalError")) { text += " (not stored locally)"; colour = IM_COL32(255, 110, 110, 255); }
     // A backend without conflict detection: said on the bar, explained on hover.

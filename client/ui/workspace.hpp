@@ -32,6 +32,7 @@ private:
     void draw_status_bar(App& app, double canvas_w, double canvas_h);
     void draw_sync_status(App& app, double canvas_w);
     void draw_conflicts(App& app, double canvas_w);
+    void draw_set_aside(App& app, double canvas_w);
     void draw_notices(App& app, double canvas_w);
     void handle_canvas_input(App& app);
     void handle_shortcuts(App& app);

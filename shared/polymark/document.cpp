@@ -1,5 +1,7 @@
 #include "polymark/document.hpp"
 
+#include <limits>
+#include <map>
 #include <set>
 
 namespace pm {
@@ -56,7 +58,7 @@ namespace {
 
 class DocumentReader {
 public:
-    explicit DocumentReader(Errors& errors) : r_(errors) {}
+    explicit DocumentReader(Errors& errors, size_t max_errors = 100) : r_(errors, max_errors) {}
 
     void read(const Json& j, Document& doc) {
         if (!r_.expect_root_object(j, "the annotation document")) return;
@@ -208,7 +210,25 @@ private:
     Json read_meta(const Json& o, const std::string& path) {
         const Json* m = r_.member(o, path, "meta", false);
         if (!m || !r_.expect_object(*m, path + "/meta")) return Json();
+        if (!within_meta_depth(*m, path + "/meta", 1)) return Json();
         return *m;
+    }
+
+    // The first container nested past kMaxMetaDepth (meta itself is level 1), in document order.
+    bool within_meta_depth(const Json& v, const std::string& path, size_t level) {
+        if (!v.is_structured()) return true;
+        if (level > kMaxMetaDepth) {
+            r_.fail("too_deep", path, "the value at " + path + " is nested more than " + std::to_string(kMaxMetaDepth) + " levels deep in meta");
+            return false;
+        }
+        if (v.is_object()) {
+            for (auto it = v.begin(); it != v.end(); ++it)
+                if (!within_meta_depth(it.value(), json_pointer_append(path, it.key()), level + 1)) return false;
+        } else {
+            for (size_t i = 0; i < v.size(); ++i)
+                if (!within_meta_depth(v[i], json_pointer_append(path, i), level + 1)) return false;
+        }
+        return true;
     }
 
     void read_object(const Json& j, const std::string& path, Object& obj) {
@@ -288,6 +308,55 @@ Expected<Document> document_from_json(const Json& json) {
     DocumentReader(errors).read(json, doc);
     if (!errors.empty()) return errors;
     return doc;
+}
+
+// The index of the object or track `path` lies in ("/objects/3/points/0" -> objects, 3).
+static std::optional<std::pair<int, size_t>> item_of(const std::string& path) {
+    for (bool object : {true, false}) {
+        std::string prefix = object ? "/objects/" : "/tracks/";
+        if (path.compare(0, prefix.size(), prefix) != 0) continue;
+        size_t end = path.find('/', prefix.size());
+        std::string digits = path.substr(prefix.size(), end == std::string::npos ? std::string::npos : end - prefix.size());
+        if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+        return std::make_pair(object ? 0 : 1, (size_t)std::stoul(digits));  // objects sort first
+    }
+    return std::nullopt;
+}
+
+Expected<LenientDocument> document_from_json_skipping_invalid(const Json& json, const Errors& problems) {
+    Errors errors;
+    Document doc;
+    DocumentReader(errors, std::numeric_limits<size_t>::max()).read(json, doc);
+    Errors all = problems;  // a problem of the text comes before what the reader made of its null
+    all.insert(all.end(), errors.begin(), errors.end());
+    std::map<std::pair<int, size_t>, const Error*> first_error;
+    for (const Error& e : all) {
+        auto item = item_of(e.path);
+        if (!item) return all;  // outside any object or track: the document itself is broken
+        first_error.emplace(*item, &e);
+    }
+    LenientDocument out;
+    for (const auto& [item, error] : first_error) {
+        auto [kind, index] = item;
+        bool object = kind == 0;
+        std::string id;
+        auto list = json.is_object() ? json.find(object ? "objects" : "tracks") : json.end();
+        if (list != json.end() && list->is_array() && index < list->size()) {
+            const Json& raw = (*list)[index];
+            auto found = raw.is_object() ? raw.find("id") : raw.end();
+            if (found != raw.end() && found->is_string()) id = found->get<std::string>();
+        }
+        std::string at = json_pointer_append(object ? "/objects" : "/tracks", index);
+        std::string what = std::string(object ? "object" : "track") + (id.empty() ? "" : " \"" + id + "\"") + " at " + at;
+        out.skipped.push_back(SkippedItem{object ? "object" : "track", id, at,
+                                          Error{error->code, error->path, what + " is left out (it cannot be read; it stays as it is on the server): " + error->message}});
+    }
+    for (size_t i = 0; i < doc.objects.size(); ++i)
+        if (!first_error.count({0, i})) out.document.objects.push_back(std::move(doc.objects[i]));
+    for (size_t i = 0; i < doc.tracks.size(); ++i)
+        if (!first_error.count({1, i})) out.document.tracks.push_back(std::move(doc.tracks[i]));
+    out.document.meta = std::move(doc.meta);
+    return out;
 }
 
 Expected<Object> object_from_json(const Json& json, const std::string& path) {

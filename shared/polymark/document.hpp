@@ -88,6 +88,23 @@ bool is_valid_id(std::string_view id);
 Expected<Document> document_from_json(const Json& json);
 Expected<Document> parse_document(std::string_view text);
 
+// A document opened for editing: an object or track that cannot be read (an error of its own,
+// or a problem of the text inside it: a number no double holds, a lone surrogate, too deep) is
+// left out and named in `skipped`, so that one bad item cannot keep a task from opening. Errors
+// outside every item (format, version, the lists themselves) still refuse the whole document.
+// `problems` are those of parse_json_text_tolerant, with pointers into `json`.
+struct SkippedItem {
+    std::string kind;  // "object" or "track"
+    std::string id;    // empty when the item has no readable id
+    std::string path;  // "/objects/3"
+    Error error;       // the item's first error, its message naming the item
+};
+struct LenientDocument {
+    Document document;
+    std::vector<SkippedItem> skipped;
+};
+Expected<LenientDocument> document_from_json_skipping_invalid(const Json& json, const Errors& problems);
+
 Json document_to_json(const Document& doc);
 // One object on its own (for commands and the clipboard); errors carry `path` as their prefix.
 // An object read alone is checked like one in a document, except for id uniqueness.

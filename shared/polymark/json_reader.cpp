@@ -1,6 +1,9 @@
 #include "polymark/json_reader.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace pm {
@@ -24,9 +27,214 @@ std::string json_pointer_append(const std::string& base, size_t index) {
     return base + "/" + std::to_string(index);
 }
 
-Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
-    Json value;
-    std::string reason;
+// [SECTION] The limit scan: one pass over the text, before nlohmann sees it
+
+namespace {
+
+// Python's strict UTF-8 decoder refuses the same: overlong forms, surrogates, past U+10FFFF.
+bool is_utf8(std::string_view s, size_t& bad_at) {
+    size_t i = 0;
+    while (i < s.size()) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) { ++i; continue; }
+        size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) n = 1;
+        else if (c == 0xE0) { n = 2; lo = 0xA0; }
+        else if (c == 0xED) { n = 2; hi = 0x9F; }
+        else if (c >= 0xE1 && c <= 0xEF) n = 2;
+        else if (c == 0xF0) { n = 3; lo = 0x90; }
+        else if (c == 0xF4) { n = 3; hi = 0x8F; }
+        else if (c >= 0xF1 && c <= 0xF3) n = 3;
+        else { bad_at = i; return false; }
+        for (size_t k = 1; k <= n; ++k) {
+            if (i + k >= s.size()) { bad_at = i; return false; }
+            unsigned char d = (unsigned char)s[i + k];
+            if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) { bad_at = i; return false; }
+        }
+        i += n + 1;
+    }
+    return true;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The code unit of a \uXXXX escape starting at s[i] (the backslash), or -1.
+long escape_unit(std::string_view s, size_t i) {
+    if (i + 6 > s.size()) return -1;
+    if (s[i] != '\\' || s[i + 1] != 'u') return -1;
+    long v = 0;
+    for (size_t k = 2; k < 6; ++k) {
+        int h = hex_value(s[i + k]);
+        if (h < 0) return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+void append_utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) out += (char)cp;
+    else if (cp < 0x800) { out += (char)(0xC0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3F)); }
+    else if (cp < 0x10000) { out += (char)(0xE0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F)); }
+    else { out += (char)(0xF0 | (cp >> 18)); out += (char)(0x80 | ((cp >> 12) & 0x3F)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F)); }
+}
+
+// A string token (quotes included, maybe unterminated): its text with each lone surrogate escape
+// replaced by \ufffd, its decoded value (lone surrogates as U+FFFD) and whether it had any.
+struct StringToken {
+    std::string raw;
+    std::string value;
+    bool lone_surrogate = false;
+};
+
+StringToken read_string_token(std::string_view s) {
+    StringToken t;
+    t.raw += '"';
+    size_t i = 1;
+    while (i < s.size() && s[i] != '"') {
+        if (s[i] != '\\') { t.raw += s[i]; t.value += s[i]; ++i; continue; }
+        if (i + 1 >= s.size()) { t.raw += s[i]; ++i; break; }
+        char e = s[i + 1];
+        long unit = escape_unit(s, i);
+        if (e != 'u' || unit < 0) {
+            t.raw.append(s.substr(i, 2));
+            const char* plain = "\"\\/bfnrt";
+            const char* meant = "\"\\/\b\f\n\r\t";
+            if (const char* at = std::strchr(plain, e); at && e) t.value += meant[at - plain];
+            i += 2;
+            continue;
+        }
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+            long low = escape_unit(s, i + 6);
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                t.raw.append(s.substr(i, 12));
+                append_utf8(t.value, 0x10000 + (((uint32_t)unit - 0xD800) << 10) + ((uint32_t)low - 0xDC00));
+                i += 12;
+                continue;
+            }
+        }
+        if (unit >= 0xD800 && unit <= 0xDFFF) {
+            t.raw += "\\ufffd";
+            append_utf8(t.value, 0xFFFD);
+            t.lone_surrogate = true;
+        } else {
+            t.raw.append(s.substr(i, 6));
+            append_utf8(t.value, (uint32_t)unit);
+        }
+        i += 6;
+    }
+    if (i < s.size()) { t.raw += '"'; ++i; }
+    return t;
+}
+
+size_t string_token_length(std::string_view s) {
+    size_t i = 1;
+    while (i < s.size() && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+    return std::min(s.size(), i + 1);
+}
+
+bool is_number_char(char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'; }
+
+// Where the scan stands: the open containers, each with its current member name or element index.
+struct Level {
+    bool object = false;
+    bool expecting_key = false;
+    std::string key;
+    size_t index = 0;
+};
+
+std::string pointer_of(const std::vector<Level>& levels) {
+    std::string p;
+    for (const Level& l : levels) p = l.object ? json_pointer_append(p, l.key) : json_pointer_append(p, l.index);
+    return p;
+}
+
+}  // namespace
+
+Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string& what) {
+    size_t bad_at = 0;
+    if (!is_utf8(text, bad_at))
+        return Error{"not_json", "", what + " is not valid JSON: it is not UTF-8 text (byte " + std::to_string(bad_at) + ")"};
+    ScannedJson out;
+    out.text.reserve(text.size());
+    std::vector<Level> levels;
+    size_t i = 0;
+    while (i < text.size()) {
+        char c = text[i];
+        if (c == '"') {
+            size_t n = string_token_length(text.substr(i));
+            std::string_view token = text.substr(i, n);
+            bool is_key = !levels.empty() && levels.back().object && levels.back().expecting_key;
+            bool may_be_lone = token.find("\\u") != std::string_view::npos;
+            if (!is_key && !may_be_lone) {
+                out.text.append(token);
+            } else {
+                StringToken t = read_string_token(token);
+                if (is_key) levels.back().key = t.value;
+                std::string at = pointer_of(levels);
+                if (t.lone_surrogate)
+                    out.problems.push_back({"bad_string", at, (is_key ? "the member name at " : "the string at ") + (at.empty() ? std::string("the root") : at) + " holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape): it is not Unicode text"});
+                out.text += t.raw;
+            }
+            i += n;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t n = 1;
+            while (i + n < text.size() && is_number_char(text[i + n])) ++n;
+            std::string token(text.substr(i, n));
+            double value = std::strtod(token.c_str(), nullptr);
+            if (!std::isfinite(value)) {
+                std::string at = pointer_of(levels);
+                out.problems.push_back({"out_of_range", at, "the number at " + (at.empty() ? std::string("the root") : at) + " (" + token.substr(0, 24) + (n > 24 ? "..." : "") + ") is too large for a double"});
+                out.text += "null";
+            } else {
+                out.text += token;
+            }
+            i += n;
+        } else if (c == '{' || c == '[') {
+            if (levels.size() >= kMaxJsonDepth) {
+                std::string at = pointer_of(levels);
+                size_t depth = 0, j = i;
+                while (j < text.size()) {
+                    char d = text[j];
+                    if (d == '"') { j += string_token_length(text.substr(j)); continue; }
+                    if (d == '{' || d == '[') ++depth;
+                    else if ((d == '}' || d == ']') && --depth == 0) break;
+                    ++j;
+                }
+                Error deep{"too_deep", at, "the value at " + (at.empty() ? std::string("the root") : at) + " is nested more than " + std::to_string(kMaxJsonDepth) + " arrays and objects deep"};
+                if (j >= text.size()) return deep;
+                out.problems.push_back(std::move(deep));
+                out.text += "null";
+                i = j + 1;
+                continue;
+            }
+            Level l;
+            l.object = c == '{';
+            l.expecting_key = l.object;
+            levels.push_back(std::move(l));
+            out.text += c;
+            ++i;
+        } else {
+            if ((c == '}' || c == ']') && !levels.empty()) levels.pop_back();
+            else if (c == ',' && !levels.empty()) {
+                if (levels.back().object) levels.back().expecting_key = true;
+                else ++levels.back().index;
+            } else if (c == ':' && !levels.empty() && levels.back().object) {
+                levels.back().expecting_key = false;
+            }
+            out.text += c;
+            ++i;
+        }
+    }
+    return out;
+}
+
+static Expected<Json> parse_scanned(const std::string& text, const std::string& what) {
     // Parsing with allow_exceptions=false only says "discarded"; to say where, the text is parsed
     // again through a SAX handler that keeps the parser's message (it names line and column).
     struct OffsetFinder : nlohmann::json_sax<Json> {
@@ -48,8 +256,12 @@ Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
             return false;
         }
     };
-    value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    // nlohmann skips a byte order mark; Python's json refuses it, and so does the contract.
+    bool bom = text.size() >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF;
+    if (bom) return Error{"not_json", "", what + " is not valid JSON: it starts with a byte order mark"};
+    Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (!value.is_discarded()) return value;
+    std::string reason;
     OffsetFinder finder;
     finder.reason = &reason;
     Json::sax_parse(text.begin(), text.end(), &finder, nlohmann::detail::input_format_t::json, /*strict=*/true);
@@ -57,6 +269,25 @@ Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
     auto colon = reason.find("parse error");
     std::string detail = colon == std::string::npos ? reason : reason.substr(colon);
     return Error{"not_json", "", what + " is not valid JSON: " + detail};
+}
+
+Expected<TolerantJson> parse_json_text_tolerant(std::string_view text, const std::string& what) {
+    auto scanned = scan_json_limits(text, what);
+    if (!scanned) return scanned.errors();
+    auto value = parse_scanned(scanned->text, what);
+    if (!value) return value.errors();
+    return TolerantJson{std::move(value.value()), std::move(scanned->problems)};
+}
+
+Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
+    auto scanned = scan_json_limits(text, what);
+    if (!scanned) return scanned.errors();
+    for (const Error& e : scanned->problems)
+        if (e.code == "too_deep") return e;
+    auto value = parse_scanned(scanned->text, what);
+    if (!value) return value.errors();
+    if (!scanned->problems.empty()) return scanned->problems;
+    return value;
 }
 
 void JsonReader::fail(std::string code, std::string path, std::string message) {
@@ -125,16 +356,25 @@ std::optional<double> JsonReader::as_number(const Json& v, const std::string& pa
 }
 
 std::optional<long long> JsonReader::as_integer(const Json& v, const std::string& path) {
+    auto out_of_range = [&]() -> std::optional<long long> {
+        fail("out_of_range", path, where(path) + " must lie within -(2^53-1) and 2^53-1 (an integer a double holds exactly)");
+        return std::nullopt;
+    };
+    if (v.is_number_unsigned()) {
+        if (v.get<unsigned long long>() > (unsigned long long)kMaxExactInteger) return out_of_range();
+        return (long long)v.get<unsigned long long>();
+    }
     if (v.is_number_integer()) {
-        if (v.is_number_unsigned() && v.get<unsigned long long>() > (unsigned long long)std::numeric_limits<long long>::max()) {
-            fail("out_of_range", path, where(path) + " is too large");
-            return std::nullopt;
-        }
-        return v.get<long long>();
+        long long i = v.get<long long>();
+        if (i > kMaxExactInteger || i < -kMaxExactInteger) return out_of_range();
+        return i;
     }
     if (v.is_number_float()) {
         double d = v.get<double>();
-        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.0e15) return (long long)d;
+        if (std::isfinite(d) && std::floor(d) == d) {
+            if (std::fabs(d) > (double)kMaxExactInteger) return out_of_range();
+            return (long long)d;
+        }
     }
     fail("expected_integer", path, where(path) + " must be an integer, not " + (v.is_number() ? "a fraction" : type_name(v)));
     return std::nullopt;

@@ -21,8 +21,36 @@ std::string json_pointer_escape(std::string_view key);
 std::string json_pointer_append(const std::string& base, std::string_view key);
 std::string json_pointer_append(const std::string& base, size_t index);
 
-// Parses text without exceptions; on failure returns a not_json error (path "") naming line and column.
+// [SECTION] Limits every JSON text obeys (docs/SCHEMA.md, "Limits"); serve.py applies the same.
+// The depth keeps every parser (wasm's small stack, Python's recursion limit) safe; `meta` nests
+// less deep so that a valid document stays within kMaxJsonDepth inside any reply or request.
+inline constexpr size_t kMaxJsonDepth = 64;
+inline constexpr size_t kMaxMetaDepth = 32;
+inline constexpr long long kMaxExactInteger = 9007199254740991LL;  // 2^53 - 1: exact in a double
+
+// A JSON text with what no reader may take out of it neutralised: each number no double can hold
+// and each container nested past kMaxJsonDepth became null, each lone surrogate escape \ufffd.
+// `problems` names them in text order (out_of_range, too_deep, bad_string) with JSON pointers.
+struct ScannedJson {
+    std::string text;
+    Errors problems;
+};
+// Fails only when nothing can be read: the text is not UTF-8 (not_json) or a container past the
+// depth limit never closes (too_deep).
+Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string& what);
+
+// Parses text without exceptions. Errors, in this order: not UTF-8 (not_json), nested past the
+// limit (too_deep), not JSON (not_json, path "", naming line and column), then every number no
+// double holds (out_of_range) and lone surrogate (bad_string) in text order, at their pointers.
 Expected<Json> parse_json_text(std::string_view text, const std::string& what);
+
+// The same, for readers that can leave out the parts holding a problem (an annotation document
+// opened for editing): the value is read from the neutralised text and `problems` says where.
+struct TolerantJson {
+    Json value;
+    Errors problems;
+};
+Expected<TolerantJson> parse_json_text_tolerant(std::string_view text, const std::string& what);
 
 class JsonReader {
 public:

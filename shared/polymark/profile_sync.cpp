@@ -13,8 +13,12 @@ namespace {
 // Labels typed by people may hold invalid UTF-8; dumping must not throw on them.
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-std::string error_body(const std::string& code, const std::string& message) {
-    return dump(Json{{"error", {{"code", code}, {"message", message}}}});
+// path: "/operations/N" when the error is about that op of the engine's batch alone (the engine
+// then sets that op aside and saves the others, sync.hpp).
+std::string error_body(const std::string& code, const std::string& message, const std::string& path = "") {
+    Json error{{"code", code}, {"message", message}};
+    if (!path.empty()) error["path"] = path;
+    return dump(Json{{"error", std::move(error)}});
 }
 
 // Equal as values the backend gives back: percent and other conversions may move the last bit.
@@ -287,7 +291,8 @@ ProfileStep ProfileSync::advance() {
         std::optional<Json> previous = op.op == SyncOpType::Delete ? item_json(known_, op.kind, op.id) : std::nullopt;
         auto request = to_backend(profile_, context_, op, previous ? &*previous : nullptr);
         if (!request)
-            return fail(422, request.first_error().code, "the " + profile_.name + " backend cannot take the " + to_string(op.op) + " of " + item_name(op) + ": " + request.first_error().message);
+            return finish(422, error_body(request.first_error().code, "the " + profile_.name + " backend cannot take the " + to_string(op.op) + " of " + item_name(op) + ": " + request.first_error().message,
+                                          "/operations/" + std::to_string(job_->next)));
         return send(Purpose::Send, to_sync_request(request.value()), {op});
     }
     if (!job_->applied.empty()) ++revision_;
@@ -374,6 +379,10 @@ ProfileStep ProfileSync::on_send_reply(const Sent& sent, int status, const Json*
         return finish(409, dump(Json{{"error", {{"code", "conflict"}, {"message", message}}}, {"revision", revision_}, {"conflicts", Json::array({conflict})}}));
     }
     if (worth_retrying(status)) uncertain_[op.op_id] = op;  // a 5xx may have been applied
+    // The backend refused this op's content (not a route, a method or the credentials): only it is set aside.
+    if (status == 400 || status == 413 || status == 422)
+        return finish(422, error_body("backend_refused", "the backend refused the " + std::string(to_string(op.op)) + " of " + item_name(op) + ": " + sent.route + " answered HTTP " + std::to_string(status),
+                                      "/operations/" + std::to_string(job_->next)));
     return fail_backend(status, sent.route, "the " + std::string(to_string(op.op)) + " of " + item_name(op));
 }
 

@@ -27,6 +27,7 @@ const char* to_string(SyncState s) {
         case SyncState::Conflict: return "conflict";
         case SyncState::NeedsAuth: return "needs-auth";
         case SyncState::Error: return "error";
+        case SyncState::SetAside: return "set-aside";
     }
     return "error";
 }
@@ -149,7 +150,7 @@ Errors check_sync_config(const SyncConfig& c) {
 }
 
 Json sync_status_to_json(const SyncStatus& s) {
-    Json j{{"state", to_string(s.state)}, {"pending", s.pending}, {"conflicts", s.conflicts},
+    Json j{{"state", to_string(s.state)}, {"pending", s.pending}, {"conflicts", s.conflicts}, {"set_aside", s.set_aside},
            {"acked_revision", s.acked_revision}, {"synced_revision", s.synced_revision}};
     if (s.next_retry_ms) j["next_retry_ms"] = *s.next_retry_ms;
     if (!s.message.empty()) j["message"] = s.message;
@@ -223,6 +224,9 @@ std::string SyncEngine::next_op_id() { return config_.device_id + "-" + std::to_
 JournalRecord SyncEngine::journal_record(const Pending& p) const {
     Json j{{"format", kJournalFormat}, {"version", kJournalVersion}, {"task", config_.task_id},
            {"seq", p.seq}, {"base", p.base}, {"op", wire_op_to_json(p.op)}};
+    if (p.before) j["before"] = *p.before;
+    if (auto r = set_aside_.find(key_of(p.op)); r != set_aside_.end())
+        j["set_aside"] = Json{{"op_id", r->second.op_id}, {"code", r->second.code}, {"message", r->second.message}, {"path", r->second.path}, {"unsent", !p.sent}};
     return {p.op.op_id, dump(j)};
 }
 
@@ -235,6 +239,9 @@ SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t 
     SyncOutput out;
     pending_.clear();
     conflicts_.clear();
+    set_aside_.clear();
+    limit_before_split_.reset();
+    batch_limit_ = config_.max_ops_per_request;
     in_flight_.reset();
     recent_.clear();
     acked_revision_ = synced_revision_ = std::max<int64_t>(0, loaded_revision);
@@ -286,7 +293,20 @@ SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t 
                 next_counter_ = std::max(next_counter_, (uint64_t)std::stoull(n) + 1);
         }
         // Whether it was sent before the reload is unknown: treat it as sent, so it never changes.
-        pending_.push_back(Pending{(uint64_t)*seq, std::move(op.value()), *base, true, 0});
+        // Except an op set aside: refused, it was not applied, and nothing sent it since.
+        bool sent = true;
+        if (const Json* aside = find(j, "set_aside"); aside && aside->is_object()) {
+            Refusal r{string_member(*aside, "op_id").value_or(op->op_id), string_member(*aside, "code").value_or("refused"),
+                      string_member(*aside, "message").value_or("the server refused this change"), string_member(*aside, "path").value_or(""),
+                      (uint64_t)*seq, std::nullopt};
+            auto [at, fresh] = set_aside_.try_emplace(key_of(op.value()), r);
+            if (!fresh && r.order < at->second.order) at->second = r;
+            const Json* unsent = find(*aside, "unsent");
+            sent = !(unsent && unsent->is_boolean() && unsent->get<bool>());
+        }
+        Pending p{(uint64_t)*seq, std::move(op.value()), *base, sent, 0, std::nullopt};
+        if (const Json* before = find(j, "before")) p.before = *before;
+        pending_.push_back(std::move(p));
     }
     std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.seq < b.seq; });
     std::set<std::string> seen;
@@ -316,7 +336,7 @@ std::optional<Json> SyncEngine::local_value(const ItemKey& key, const std::optio
     return op.value;
 }
 
-void SyncEngine::add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput& out) {
+void SyncEngine::add_op(WireOp op, std::optional<Json> before, int64_t min_base, int64_t now_ms, SyncOutput& out) {
     ItemKey key = key_of(op);
     int at = last_pending_on(key);
     if (at >= 0 && !pending_[at].sent) {
@@ -341,6 +361,8 @@ void SyncEngine::add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput&
         }
         if (merged || (a == SyncOpType::Create && b == SyncOpType::Delete)) {
             if (auto c = conflicts_.find(key); c != conflicts_.end()) c->second.mine = local_value(key, std::nullopt);
+            // A refused create deleted again: nothing of it is left to save.
+            if (last_pending_on(key) < 0) set_aside_.erase(key);
             return;
         }
     }
@@ -348,6 +370,7 @@ void SyncEngine::add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput&
     p.seq = next_journal_seq_++;
     p.base = std::max({synced_revision_, max_base_on(key), min_base});
     p.recorded_ms = now_ms;
+    p.before = std::move(before);
     p.op = std::move(op);
     p.op.op_id = next_op_id();
     pending_.push_back(std::move(p));
@@ -358,7 +381,7 @@ void SyncEngine::add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput&
 
 SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
     SyncOutput out;
-    auto add = [&](SyncKind kind, const std::string& id, bool before, const std::optional<Json>& after, size_t index, const std::string& where) {
+    auto add = [&](SyncKind kind, const std::string& id, const std::optional<Json>& before, const std::optional<Json>& after, size_t index, const std::string& where) {
         if (!before && !after) { out.errors.push_back({"bad_op", where, "an operation on \"" + id + "\" neither creates, updates nor deletes"}); return; }
         WireOp op;
         op.kind = kind;
@@ -366,15 +389,15 @@ SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
         op.op = !before ? SyncOpType::Create : !after ? SyncOpType::Delete : SyncOpType::Update;
         if (after) op.value = *after;
         if (op.op == SyncOpType::Create) op.index = index;
-        add_op(std::move(op), 0, now_ms, out);
+        add_op(std::move(op), before ? *before : Json(), 0, now_ms, out);
     };
     for (size_t i = 0; i < command.ops.size(); ++i) {
         const ObjectOp& op = command.ops[i];
-        add(SyncKind::Object, op.id, op.before.has_value(), op.after ? std::optional<Json>(object_to_json(*op.after)) : std::nullopt, op.index, "/ops/" + std::to_string(i));
+        add(SyncKind::Object, op.id, op.before ? std::optional<Json>(object_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(object_to_json(*op.after)) : std::nullopt, op.index, "/ops/" + std::to_string(i));
     }
     for (size_t i = 0; i < command.track_ops.size(); ++i) {
         const TrackOp& op = command.track_ops[i];
-        add(SyncKind::Track, op.id, op.before.has_value(), op.after ? std::optional<Json>(track_to_json(*op.after)) : std::nullopt, op.index, "/track_ops/" + std::to_string(i));
+        add(SyncKind::Track, op.id, op.before ? std::optional<Json>(track_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(track_to_json(*op.after)) : std::nullopt, op.index, "/track_ops/" + std::to_string(i));
     }
     last_record_ms_ = now_ms;
     return out;
@@ -410,7 +433,7 @@ std::vector<std::pair<std::string, std::string>> SyncEngine::headers(bool with_b
 std::optional<SyncRequest> SyncEngine::make_patch(int64_t now_ms) {
     size_t start = pending_.size();
     for (size_t i = 0; i < pending_.size() && start == pending_.size(); ++i)
-        if (!conflicts_.count(key_of(pending_[i].op))) start = i;
+        if (!held(key_of(pending_[i].op))) start = i;
     if (start == pending_.size()) return std::nullopt;
     const Pending& first = pending_[start];
     bool ready = first.sent || flush_ || now_ms - last_record_ms_ >= config_.debounce_ms || now_ms - first.recorded_ms >= config_.max_delay_ms;
@@ -423,7 +446,7 @@ std::optional<SyncRequest> SyncEngine::make_patch(int64_t now_ms) {
     size_t bytes = 256;
     for (size_t i = start; i < pending_.size(); ++i) {
         Pending& p = pending_[i];
-        if (conflicts_.count(key_of(p.op))) continue;
+        if (held(key_of(p.op))) continue;
         if (p.base != base || ids.size() >= std::max<size_t>(1, batch_limit_)) break;
         Json w = wire_op_to_json(p.op);
         size_t size = dump(w).size() + 1;
@@ -435,7 +458,7 @@ std::optional<SyncRequest> SyncEngine::make_patch(int64_t now_ms) {
     }
     bool unsent_left = false;
     for (const Pending& p : pending_)
-        if (!p.sent && !conflicts_.count(key_of(p.op))) unsent_left = true;
+        if (!p.sent && !held(key_of(p.op))) unsent_left = true;
     if (!unsent_left) flush_ = false;
 
     Json body{{"base_revision", base}, {"user", config_.user_id}, {"device", config_.device_id}, {"operations", std::move(ops)}};
@@ -493,8 +516,10 @@ SyncOutput SyncEngine::on_failure(uint64_t seq, SyncFailure kind, int64_t now_ms
 bool SyncEngine::acknowledge(const std::string& op_id, SyncOutput& out) {
     for (size_t i = 0; i < pending_.size(); ++i) {
         if (pending_[i].op.op_id != op_id) continue;
+        ItemKey key = key_of(pending_[i].op);
         out.journal_delete.push_back(op_id);
         pending_.erase(pending_.begin() + (long)i);
+        if (last_pending_on(key) < 0) set_aside_.erase(key);  // a late 200 settled it after all
         return true;
     }
     return false;
@@ -558,9 +583,16 @@ void SyncEngine::handle_patch_reply(const Outstanding& req, bool current, int st
         acked_revision_ = std::max(acked_revision_, *revision);
         catchup_needed_ = true;
         if (current) succeed_current();
+        // A split batch found what it was split for, or nothing is left: full batches again.
+        bool sendable_left = std::any_of(pending_.begin(), pending_.end(), [&](const Pending& p) { return !held(key_of(p.op)); });
+        if (limit_before_split_ && !sendable_left) {
+            batch_limit_ = *limit_before_split_;
+            limit_before_split_.reset();
+        }
         return;
     }
     if (!current) return;  // a stale refusal says nothing about the ops' current state
+    if (handle_refusal(status, j, out)) return;
     if (status == 409) {
         const Json* list = j ? find(*j, "conflicts") : nullptr;
         bool shape = list && list->is_array() && !list->empty();
@@ -608,8 +640,7 @@ void SyncEngine::handle_error_status(int status, const Json* j, int64_t now_ms) 
         return;
     }
     if (status == 413 && in_flight_ && in_flight_->patch && in_flight_->op_ids.size() > 1) {
-        batch_limit_ = std::max<size_t>(1, in_flight_->op_ids.size() / 2);
-        finish_current();
+        shrink_batch();
         return;
     }
     if (status >= 400 && status < 500 && status != 408 && status != 429) {
@@ -619,6 +650,163 @@ void SyncEngine::handle_error_status(int status, const Json* j, int64_t now_ms) 
         return;
     }
     fail_current(now_ms, std::move(message));
+    // A full server (503 + Retry-After, repeated as error.retry_after in seconds) says when to come
+    // back: wait that long, then the jittered backoff, so its refused clients do not return together.
+    if (const Json* e = j && (status == 503 || status == 429) ? find(*j, "error") : nullptr)
+        if (auto seconds = int_member(*e, "retry_after"); seconds && *seconds > 0)
+            next_retry_ms_ += std::min<int64_t>(*seconds, 3600) * 1000;
+}
+
+void SyncEngine::shrink_batch() {
+    if (!limit_before_split_) limit_before_split_ = batch_limit_;
+    batch_limit_ = std::max<size_t>(1, in_flight_->op_ids.size() / 2);
+    finish_current();  // no backoff: the halves go at once
+}
+
+namespace {
+// "/operations/12/value/meta" -> {12, "/value/meta"}.
+std::optional<std::pair<size_t, std::string>> operation_pointer(const std::string& path) {
+    const std::string prefix = "/operations/";
+    if (path.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    size_t end = prefix.size();
+    while (end < path.size() && path[end] >= '0' && path[end] <= '9') ++end;
+    if (end == prefix.size() || end - prefix.size() > 9 || (end < path.size() && path[end] != '/')) return std::nullopt;
+    return std::make_pair((size_t)std::stoul(path.substr(prefix.size(), end - prefix.size())), path.substr(end));
+}
+}  // namespace
+
+// A refusal of the batch's content (see the header): the op it names is set aside and the rest
+// go again at once; a refusal of the whole body is bisected. False: not a content refusal.
+bool SyncEngine::handle_refusal(int status, const Json* j, SyncOutput& out) {
+    if (!in_flight_ || !in_flight_->patch || in_flight_->op_ids.empty()) return false;
+    const Json* e = j ? find(*j, "error") : nullptr;
+    std::string code = e ? string_member(*e, "code").value_or("") : "";
+    std::optional<std::string> path = e ? string_member(*e, "path") : std::nullopt;
+    bool content = status == 400 || status == 422 || (status == 409 && code == "op_id_reused") || status == 413;
+    if (!content) return false;
+    const std::vector<std::string>& ids = in_flight_->op_ids;
+    std::optional<size_t> index;
+    std::string where;
+    if (path) {
+        if (auto named = operation_pointer(*path); named && named->first < ids.size()) {
+            index = named->first;
+            where = named->second;
+        }
+    }
+    if (!index && e && status == 409)
+        if (auto op_id = string_member(*e, "op_id"))
+            if (auto at = std::find(ids.begin(), ids.end(), *op_id); at != ids.end()) index = (size_t)(at - ids.begin());
+    // The body as a whole (413, or a 400/422 with the empty pointer, or an op id the server did
+    // not point at): one op alone is the culprit; several are split until it is alone.
+    bool whole_body = status == 413 || (path && path->empty()) || status == 409;
+    if (!index && whole_body) {
+        if (ids.size() > 1) {
+            shrink_batch();
+            return true;
+        }
+        index = 0;
+    }
+    if (!index) return false;  // a refusal of something else (the user, a header): Error, as before
+    int at = -1;
+    for (size_t i = 0; i < pending_.size() && at < 0; ++i)
+        if (pending_[i].op.op_id == ids[*index]) at = (int)i;
+    if (at < 0) return false;
+    std::string message = e ? string_member(*e, "message").value_or("") : "";
+    if (message.empty()) message = "the server answered HTTP " + std::to_string(status);
+    if (code.empty()) code = status == 413 ? "too_large" : "refused";
+    set_item_aside((size_t)at, Refusal{ids[*index], code, message, where, next_refusal_++, std::nullopt}, out);
+    succeed_current();  // answered: not a network failure, no backoff; the others go at once
+    if (limit_before_split_) {
+        batch_limit_ = *limit_before_split_;
+        limit_before_split_.reset();
+    }
+    return true;
+}
+
+void SyncEngine::set_item_aside(size_t pending_index, Refusal refusal, SyncOutput& out) {
+    ItemKey key = key_of(pending_[pending_index].op);
+    // The refused request applied nothing: its ops may change, and go again under fresh ids.
+    if (in_flight_)
+        for (Pending& p : pending_)
+            if (key_of(p.op) == key && std::find(in_flight_->op_ids.begin(), in_flight_->op_ids.end(), p.op.op_id) != in_flight_->op_ids.end()) p.sent = false;
+    set_aside_[key] = std::move(refusal);
+    put_item_records(key, out);
+}
+
+void SyncEngine::put_item_records(const ItemKey& key, SyncOutput& out) const {
+    for (const Pending& p : pending_)
+        if (key_of(p.op) == key) out.journal_put.push_back(journal_record(p));
+}
+
+std::vector<SyncEngine::ItemKey> SyncEngine::set_aside_keys(const std::vector<std::string>& ids, SyncOutput& out) const {
+    std::vector<ItemKey> keys;
+    if (ids.empty()) {
+        for (const auto& entry : set_aside_) keys.push_back(entry.first);
+        return keys;
+    }
+    for (const std::string& id : ids) {
+        auto it = set_aside_.find({SyncKind::Object, id});
+        if (it == set_aside_.end()) it = set_aside_.find({SyncKind::Track, id});
+        if (it == set_aside_.end()) out.errors.push_back({"not_found", id, "no change to \"" + id + "\" is set aside"});
+        else keys.push_back(it->first);
+    }
+    return keys;
+}
+
+std::vector<SetAsideItem> SyncEngine::set_aside() const {
+    std::vector<std::pair<uint64_t, SetAsideItem>> ordered;
+    for (const auto& [key, r] : set_aside_) {
+        SetAsideItem item{key.first, key.second, r.op_id, r.code, r.message, r.path, local_value(key, std::nullopt), ""};
+        if (item.value)
+            if (auto label = string_member(*item.value, "label")) item.label = *label;
+        ordered.emplace_back(r.order, std::move(item));
+    }
+    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<SetAsideItem> out;
+    for (auto& entry : ordered) out.push_back(std::move(entry.second));
+    return out;
+}
+
+SyncOutput SyncEngine::retry_set_aside(const std::vector<std::string>& ids, int64_t now_ms) {
+    SyncOutput out;
+    bool reissued = false;
+    for (const ItemKey& key : set_aside_keys(ids, out)) {
+        set_aside_.erase(key);
+        for (Pending& p : pending_) {
+            if (key_of(p.op) != key) continue;
+            // Not applied (refused): a fresh id, so that a server that saw the old one with other
+            // content (op_id_reused) takes it. Possibly applied: the same id and content.
+            if (!p.sent) {
+                out.journal_delete.push_back(p.op.op_id);
+                p.op.op_id = next_op_id();
+                reissued = true;
+            }
+            out.journal_put.push_back(journal_record(p));
+        }
+    }
+    if (reissued) out.journal_put.push_back(counter_record());
+    flush_ = true;
+    next_retry_ms_ = std::min(next_retry_ms_, now_ms);
+    return out;
+}
+
+SyncOutput SyncEngine::discard_set_aside(const std::vector<std::string>& ids) {
+    SyncOutput out;
+    for (const ItemKey& key : set_aside_keys(ids, out)) {
+        Refusal r = set_aside_[key];
+        set_aside_.erase(key);
+        std::optional<std::optional<Json>> server = r.server;
+        if (!server)
+            for (const Pending& p : pending_)
+                if (key_of(p.op) == key) {
+                    if (p.before) server = p.before->is_null() ? std::optional<Json>() : std::optional<Json>(*p.before);
+                    break;
+                }
+        drop_ops_on(key, out);
+        if (server) out.remote.push_back(RemoteChange{key.first, key.second, *server, synced_revision_, "", ""});
+        else out.errors.push_back({"unknown_server_value", key.second, "the server's version of \"" + key.second + "\" is not known here (an edit from an older journal): the local one stays until the page is reloaded"});
+    }
+    return out;
 }
 
 void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, SyncOutput& out) {
@@ -647,6 +835,12 @@ void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, Syn
         ItemKey key{c.kind, c.id};
         if (conflicts_.count(key)) {  // keep "theirs" current, whoever wrote it
             hold(key, c.value, c.revision, c.user, c.device);
+            continue;
+        }
+        if (auto r = set_aside_.find(key); r != set_aside_.end()) {
+            // Not applied over the refused edit; remembered for a discard. A retry based on an
+            // older revision meets it as a conflict.
+            if (c.device != config_.device_id) r->second.server = c.value;
             continue;
         }
         if (last_pending_on(key) >= 0) {
@@ -689,6 +883,7 @@ void SyncEngine::retry(int64_t now_ms) {
     failures_ = 0;
     next_retry_ms_ = std::min(next_retry_ms_, now_ms);
     batch_limit_ = config_.max_ops_per_request;
+    limit_before_split_.reset();
     message_.clear();
     flush_ = true;
 }
@@ -727,7 +922,7 @@ SyncOutput SyncEngine::resolve(const std::string& id, Resolution choice, int64_t
     op.id = c.id;
     op.op = mine && c.theirs ? SyncOpType::Update : mine ? SyncOpType::Create : SyncOpType::Delete;
     if (mine) op.value = *mine;
-    add_op(std::move(op), c.revision, now_ms, out);
+    add_op(std::move(op), c.theirs ? *c.theirs : Json(), c.revision, now_ms, out);
     flush_ = true;
     return out;
 }
@@ -749,8 +944,9 @@ SyncOutput SyncEngine::resolve_all(Resolution choice, int64_t now_ms) {
 SyncStatus SyncEngine::status() const {
     SyncStatus s;
     for (const Pending& p : pending_)
-        if (!conflicts_.count(key_of(p.op))) ++s.pending;
+        if (!held(key_of(p.op))) ++s.pending;
     s.conflicts = conflicts_.size();
+    s.set_aside = set_aside_.size();
     s.acked_revision = acked_revision_;
     s.synced_revision = synced_revision_;
     s.message = message_;
@@ -761,6 +957,7 @@ SyncStatus SyncEngine::status() const {
         s.state = SyncState::Offline;
         s.next_retry_ms = next_retry_ms_;
     } else if (s.pending > 0 || (in_flight_ && in_flight_->patch)) s.state = SyncState::Saving;
+    else if (!set_aside_.empty()) s.state = SyncState::SetAside;
     else s.state = SyncState::Saved;
     return s;
 }

@@ -25,6 +25,15 @@
 //     device are those of the item's latest change, `server` its current value;
 //   - `since` lists every item whose latest change is after REV, once, with its current value.
 // Each op carries the revision its edit was based on; a PATCH holds ops of one base only.
+//
+// Refused for its content: an op the server will never take as it is (400/422 whose error path
+// is /operations/N/..., 409 op_id_reused, 413 on a batch of that one op) is set aside with the
+// server's code and message: every op on its item leaves the outgoing queue (later ops on that
+// item depend on it: sent alone they would only conflict), stays in the document and in the
+// journal (marked, so a reload keeps it listed), and the other items go on being saved. A 400 or
+// 422 on the whole body (path "") with several ops is bisected: halves are sent until the op is
+// alone. The labeler retries (fresh op ids: the refused request applied nothing) or discards (the
+// item goes back to the server's value as the engine last knew it, through output.remote).
 #pragma once
 #include "polymark/document.hpp"
 #include "polymark/edit.hpp"
@@ -49,7 +58,7 @@ inline constexpr const char* kJournalCounterKey = "#counter";
 
 enum class SyncKind { Object, Track };
 enum class SyncOpType { Create, Update, Delete };
-enum class SyncState { Saved, Saving, Offline, Conflict, NeedsAuth, Error };
+enum class SyncState { Saved, Saving, Offline, Conflict, NeedsAuth, Error, SetAside };
 enum class SyncFailure { Network, Timeout };
 enum class Resolution { Mine, Theirs };
 
@@ -127,6 +136,17 @@ struct SyncOutput {
     bool empty() const { return journal_put.empty() && journal_delete.empty() && remote.empty() && errors.empty(); }
 };
 
+// An item whose ops the server refused for their content (the header's "Refused for its content").
+struct SetAsideItem {
+    SyncKind kind = SyncKind::Object;
+    std::string id;
+    std::string op_id;            // the refused op
+    std::string code, message;    // the server's
+    std::string path;             // JSON pointer into that op ("/value/meta"); "": the op as a whole
+    std::optional<Json> value;    // the local value (none: deleted locally)
+    std::string label;            // the local value's label, if it has one
+};
+
 struct SyncRequest {
     uint64_t seq = 0;  // hand it back with on_reply / on_failure
     std::string method;  // "PATCH" or "GET"
@@ -140,6 +160,7 @@ struct SyncStatus {
     SyncState state = SyncState::Saved;
     size_t pending = 0;    // ops not yet acknowledged, conflicts excluded
     size_t conflicts = 0;  // items held
+    size_t set_aside = 0;  // items whose ops the server refused for their content
     std::optional<int64_t> next_retry_ms;  // Offline: when the next attempt may go
     std::string message;   // Error / NeedsAuth / Offline: what the server or network said
     int64_t acked_revision = 0;   // highest revision an acknowledgement carried
@@ -183,6 +204,14 @@ public:
     SyncOutput resolve(const std::string& id, Resolution choice, int64_t now_ms);
     SyncOutput resolve_all(Resolution choice, int64_t now_ms);
 
+    // [SECTION] Set aside (refused for their content)
+    std::vector<SetAsideItem> set_aside() const;  // in order of refusal
+    // Ids empty: every item set aside. Retry: their ops go again, with fresh op ids. Discard: their
+    // ops are dropped and output.remote sets each item back to the server's value. An id that is
+    // not set aside: an error in output.errors (the others are still handled).
+    SyncOutput retry_set_aside(const std::vector<std::string>& ids, int64_t now_ms);
+    SyncOutput discard_set_aside(const std::vector<std::string>& ids);
+
     // [SECTION] Observing
     SyncStatus status() const;
     std::vector<WireOp> pending_ops() const;  // in send order, conflicts included
@@ -198,6 +227,15 @@ private:
         int64_t base = 0;  // the revision the edit was made on
         bool sent = false; // once sent, never changed: a lost reply may mean it was applied
         int64_t recorded_ms = 0;
+        // The item's value before this edit (null: it did not exist); for the first op pending on
+        // an item that is the server's value, which a discard goes back to. Unknown in journals
+        // written before it was recorded.
+        std::optional<Json> before;
+    };
+    struct Refusal {
+        std::string op_id, code, message, path;
+        uint64_t order = 0;
+        std::optional<std::optional<Json>> server;  // a remote change seen while set aside
     };
     struct Outstanding {
         uint64_t seq = 0;
@@ -213,7 +251,7 @@ private:
     JournalRecord journal_record(const Pending& p) const;
     JournalRecord counter_record() const;
     // min_base: a resolution is based on the server revision it saw, which may be ahead of synced.
-    void add_op(WireOp op, int64_t min_base, int64_t now_ms, SyncOutput& out);
+    void add_op(WireOp op, std::optional<Json> before, int64_t min_base, int64_t now_ms, SyncOutput& out);
     int last_pending_on(const ItemKey& key) const;
     int64_t max_base_on(const ItemKey& key) const;
     std::optional<Json> local_value(const ItemKey& key, const std::optional<Json>& fallback) const;
@@ -225,6 +263,12 @@ private:
     void handle_patch_reply(const Outstanding& req, bool current, int status, const Json* body, int64_t now_ms, SyncOutput& out);
     void handle_get_reply(int status, const Json* body, int64_t now_ms, SyncOutput& out);
     void handle_error_status(int status, const Json* body, int64_t now_ms);
+    bool handle_refusal(int status, const Json* body, SyncOutput& out);
+    void set_item_aside(size_t pending_index, Refusal refusal, SyncOutput& out);
+    void shrink_batch();
+    void put_item_records(const ItemKey& key, SyncOutput& out) const;
+    std::vector<ItemKey> set_aside_keys(const std::vector<std::string>& ids, SyncOutput& out) const;
+    bool held(const ItemKey& key) const { return conflicts_.count(key) || set_aside_.count(key); }
     void hold(const ItemKey& key, const std::optional<Json>& theirs, int64_t revision, std::string user, std::string device);
     std::optional<SyncRequest> make_patch(int64_t now_ms);
     SyncRequest make_get(int64_t now_ms);
@@ -239,6 +283,9 @@ private:
     uint64_t next_request_seq_ = 1;
     std::vector<Pending> pending_;  // journal order
     std::map<ItemKey, SyncConflict> conflicts_;
+    std::map<ItemKey, Refusal> set_aside_;
+    uint64_t next_refusal_ = 1;
+    std::optional<size_t> limit_before_split_;  // the batch limit before a 413 or a bisection
     std::optional<Outstanding> in_flight_;
     std::deque<Outstanding> recent_;  // finished or abandoned: their late 200s still acknowledge
     int64_t acked_revision_ = 0;

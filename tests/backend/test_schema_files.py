@@ -49,20 +49,58 @@ def pointer_of(parts):
 
 # [SECTION] The rules JSON Schema cannot express, in the walk order of docs/SCHEMA.md.
 
-def has_overflowing_number(value):
-    """Python reads 1e400 as inf; the contract's parser refuses such text as not_json."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, list):
-        return any(has_overflowing_number(v) for v in value)
-    if isinstance(value, dict):
-        return any(has_overflowing_number(v) for v in value.values())
-    return False
+MAX_JSON_DEPTH, MAX_META_DEPTH = 64, 32  # docs/SCHEMA.md, "Limits"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def first_too_deep(value, parts=(), depth=1, limit=MAX_JSON_DEPTH):
+    """The pointer of the first array or object nested past `limit`, in document order."""
+    if not isinstance(value, (dict, list)):
+        return None
+    if depth > limit:
+        return pointer_of(parts)
+    for key, item in (value.items() if isinstance(value, dict) else enumerate(value)):
+        found = first_too_deep(item, parts + (key,), depth + 1, limit)
+        if found is not None:
+            return found
+    return None
+
+
+def first_unreadable(value, parts=()):
+    """A number no double holds (Python reads 1e400 as inf, 10^309 as an int) or a lone surrogate."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ("out_of_range", pointer_of(parts))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 1024:
+        return ("out_of_range", pointer_of(parts))
+    if isinstance(value, str) and LONE_SURROGATE.search(value):
+        return ("bad_string", pointer_of(parts))
+    for key, item in (value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()):
+        if isinstance(key, str) and LONE_SURROGATE.search(key):
+            return ("bad_string", pointer_of(parts + (LONE_SURROGATE.sub("\ufffd", key),)))
+        found = first_unreadable(item, parts + (key,))
+        if found:
+            return found
+    return None
+
+
+def limit_errors(value):
+    """The limits of every JSON text, checked before anything else (docs/SCHEMA.md, "Limits")."""
+    deep = first_too_deep(value)
+    if deep is not None:
+        return [("too_deep", deep)]
+    found = first_unreadable(value)
+    return [found] if found else []
+
+
+def meta_too_deep(owner, path):
+    meta = owner.get("meta") if isinstance(owner, dict) else None
+    deep = first_too_deep(meta, (), 1, MAX_META_DEPTH) if isinstance(meta, dict) else None
+    return [("too_deep", path + "/meta" + deep)] if deep is not None else []
 
 
 def document_extra_errors(doc):
-    if has_overflowing_number(doc):
-        return [("not_json", "")]
+    if limit_errors(doc):
+        return limit_errors(doc)
     errors = []
     seen = set()
 
@@ -84,6 +122,7 @@ def document_extra_errors(doc):
         if isinstance(o, dict):
             check_id(o.get("id"), "/objects/%d/id" % i)
             check_points(o.get("points"), o.get("type"), "/objects/%d/points" % i)
+            errors += meta_too_deep(o, "/objects/%d" % i)
     for i, t in enumerate(doc.get("tracks", []) if isinstance(doc.get("tracks"), list) else []):
         if not isinstance(t, dict):
             continue
@@ -104,8 +143,8 @@ def document_extra_errors(doc):
 
 
 def task_extra_errors(task):
-    if has_overflowing_number(task):
-        return [("not_json", "")]
+    if limit_errors(task):
+        return limit_errors(task)
     errors = []
     media_ids = set()
     for i, m in enumerate(task.get("media", [])):

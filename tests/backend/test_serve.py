@@ -30,7 +30,8 @@ import urllib.parse
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVE = os.path.normpath(os.path.join(HERE, "..", "..", "serve.py"))
+# $POLYMARK_SERVE_SCRIPT runs the suites against another serve.py (e.g. the last commit's, to see a test fail).
+SERVE = os.environ.get("POLYMARK_SERVE_SCRIPT") or os.path.normpath(os.path.join(HERE, "..", "..", "serve.py"))
 PYTHON = os.environ.get("POLYMARK_SERVE_PYTHON") or sys.executable
 START_TIMEOUT = 30
 EMPTY_DOC = {"format": "polymark.annotations", "version": 1, "objects": [], "tracks": []}
@@ -72,7 +73,10 @@ def write_json(path, value):
 
 PNG_A = make_png(4, 3, (255, 0, 0))
 PNG_B = make_png(2, 2, (0, 128, 255))
-MP4 = pseudo_random_bytes(24 * 1024)
+# An MP4's leading ftyp box (serve.py accepts media by their bytes), then filler.
+MP4_FTYP = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+MP4 = MP4_FTYP + pseudo_random_bytes(24 * 1024 - len(MP4_FTYP))
+WEBM_EBML = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04\x42\xf3\x81\x08\x42\x82\x84webm"
 ANNOTATIONS = {"format": "polymark.annotations", "version": 1,
                "objects": [{"id": "o1", "type": "rectangle", "frame": 0, "label": "cat",
                             "points": [0.5, 0.5, 3.25, 2.0]}],
@@ -102,7 +106,7 @@ def make_second_dir(root):
     """A task without annotations.json and a video of unknown length."""
     d = os.path.join(root, "second-task")
     write(os.path.join(d, "only.png"), PNG_B)
-    write(os.path.join(d, "v.webm"), b"\x1a\x45\xdf\xa3" + bytes(100))
+    write(os.path.join(d, "v.webm"), WEBM_EBML + bytes(100))
     write_json(os.path.join(d, "task.json"), {
         "format": "polymark.task", "version": 1, "id": "second.2", "name": "Second",
         "media": [{"id": "p", "type": "image", "file": "only.png"},
@@ -157,6 +161,16 @@ class ServerProcess:
     def stderr(self):
         with open(self.stderr_path, "r", encoding="utf-8", errors="replace") as f:
             return f.read()
+
+
+def stop_serving(server, tmp):
+    """Stop serve.py, remove its folder, and fail when it logged a traceback: every request must
+    be answered on purpose, none by an exception that slipped through."""
+    server.stop()
+    log = server.stderr()
+    shutil.rmtree(tmp, ignore_errors=True)
+    if "Traceback" in log:
+        raise AssertionError("serve.py logged a traceback:\n" + log)
 
 
 def run_serve(args, timeout=30):
@@ -262,7 +276,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
     def test_database_schema_version_and_wal(self):
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 2)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 3)
             self.assertEqual(conn.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         finally:
             conn.close()

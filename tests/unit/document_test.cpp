@@ -2,9 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 using namespace pm;
 namespace fs = std::filesystem;
@@ -124,4 +126,53 @@ TEST_CASE("every golden invalid document fails first with its expected code and 
         CHECK(doc.first_error().code == it.value()["code"].get<std::string>());
         CHECK(doc.first_error().path == it.value()["path"].get<std::string>());
     }
+}
+
+// [SECTION] Opening a document with a bad object (docs/SCHEMA.md section 12)
+
+TEST_CASE("a document with one unreadable object opens without it, naming it, and keeps the rest") {
+    std::string text = R"({"format":"polymark.annotations","version":1,"objects":[
+        {"id":"good1","type":"rectangle","frame":0,"label":"cat","points":[1,2,3,4]},
+        {"id":"bad","type":"rectangle","frame":0,"label":"cat","points":[0,0,)" + ("1" + std::string(309, '0')) + R"(,5]},
+        {"id":"good2","type":"points","frame":0,"label":"cat","points":[5,6]},
+        {"id":"deep","type":"tag","frame":0,"label":"cat","meta":)" + std::string(70, '[') + std::string(70, ']') + R"(},
+        {"id":"huge_z","type":"points","frame":0,"label":"cat","points":[5,6],"z":1e400}],
+      "tracks":[{"id":"t1","type":"rectangle","label":"cat","keyframes":[{"id":"t1.k0","frame":1e30,"points":[1,2,3,4]}]}]})";
+    REQUIRE_FALSE(parse_document(text).ok());  // read strictly (setAnnotations, serve.py), it is refused whole
+    auto json = parse_json_text_tolerant(text, "annotations");
+    REQUIRE(json.ok());
+    auto doc = document_from_json_skipping_invalid(json->value, json->problems);
+    REQUIRE(doc.ok());
+    REQUIRE(doc->document.objects.size() == 2);
+    CHECK(doc->document.objects[0].id == "good1");
+    CHECK(doc->document.objects[1].id == "good2");
+    CHECK(doc->document.tracks.empty());
+    REQUIRE(doc->skipped.size() == 4);
+    std::vector<std::tuple<std::string, std::string, std::string>> got;
+    for (const SkippedItem& s : doc->skipped) got.emplace_back(s.id, s.error.code, s.error.path);
+    CHECK(std::count(got.begin(), got.end(), std::make_tuple(std::string("bad"), std::string("out_of_range"), std::string("/objects/1/points/2"))) == 1);
+    CHECK(std::count(got.begin(), got.end(), std::make_tuple(std::string("deep"), std::string("too_deep"), std::string("/objects/3/meta") + [] { std::string s; for (int i = 0; i < 61; ++i) s += "/0"; return s; }())) == 1);
+    CHECK(std::count(got.begin(), got.end(), std::make_tuple(std::string("huge_z"), std::string("out_of_range"), std::string("/objects/4/z"))) == 1);
+    CHECK(std::count(got.begin(), got.end(), std::make_tuple(std::string("t1"), std::string("out_of_range"), std::string("/tracks/0/keyframes/0/frame"))) == 1);
+    for (const SkippedItem& s : doc->skipped) CHECK(s.error.message.find(s.id) != std::string::npos);
+}
+
+TEST_CASE("a broken document outside its items still refuses to open") {
+    auto json = parse_json_text_tolerant(R"({"format":"polymark.annotations","version":1e400,"objects":[]})", "annotations");
+    REQUIRE(json.ok());
+    auto doc = document_from_json_skipping_invalid(json->value, json->problems);
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.first_error().code == "out_of_range");
+    CHECK(doc.first_error().path == "/version");
+}
+
+TEST_CASE("meta nested past 32 levels is too_deep at the first container too deep") {
+    std::string meta = "1";
+    for (int i = 0; i < 40; ++i) meta = "{\"k\":" + meta + "}";
+    auto doc = parse_document(R"({"format":"polymark.annotations","version":1,"objects":[{"id":"a","type":"tag","frame":0,"label":"cat","meta":)" + meta + "}]}");
+    REQUIRE_FALSE(doc.ok());
+    CHECK(doc.first_error().code == "too_deep");
+    std::string expected = "/objects/0/meta";
+    for (size_t i = 0; i < kMaxMetaDepth; ++i) expected += "/k";
+    CHECK(doc.first_error().path == expected);
 }

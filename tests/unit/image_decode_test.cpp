@@ -4,7 +4,10 @@
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
+#include <stb/stb_image.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -147,4 +150,248 @@ TEST_CASE("a JPEG's EXIF orientation is applied, so pixels are upright as browse
         CHECK(blue(flipped.value(), 4, 8));
         CHECK(red(flipped.value(), 27, 8));
     }
+}
+
+// [SECTION] Headers, size limits and reduced levels
+
+// A PNG whose header claims w x h, with no picture behind it: what a decompression bomb shows.
+static std::vector<uint8_t> png_header_only(uint32_t w, uint32_t h) {
+    std::vector<uint8_t> png = make_png(1, 1, {1, 2, 3});
+    for (int i = 0; i < 4; ++i) { png[16 + i] = uint8_t(w >> (24 - 8 * i)); png[20 + i] = uint8_t(h >> (24 - 8 * i)); }
+    return png;
+}
+
+TEST_CASE("a png header above the pixel limit is refused as too_large, naming the file and its size") {
+    auto bomb = png_header_only(30000, 30000);
+    auto info = probe_image(bomb.data(), bomb.size(), "/media/test/bomb.png");
+    REQUIRE_FALSE(info.ok());
+    CHECK(info.first_error().code == "too_large");
+    CHECK(info.first_error().path == "/media/test/bomb.png");
+    CHECK(info.first_error().message == "bomb.png is 30000 x 30000 pixels (900 megapixels), above the limit of 268 megapixels");
+    auto img = decode_image(bomb.data(), bomb.size(), "/media/test/bomb.png");
+    REQUIRE_FALSE(img.ok());
+    CHECK(img.first_error().code == "too_large");
+}
+
+TEST_CASE("a header at the pixel limit is not refused for its size") {
+    auto edge = png_header_only(16384, 16384);
+    auto header = read_image_header(edge.data(), edge.size());
+    REQUIRE(header);
+    CHECK_FALSE(check_image_size(*header, "edge.png", "edge.png"));
+    auto over = png_header_only(16385, 16384);
+    CHECK(check_image_size(*read_image_header(over.data(), over.size()), "over.png", "over.png")->code == "too_large");
+}
+
+TEST_CASE("image sizes are read from png, jpeg, gif, bmp, webp and avif headers alone") {
+    auto png = make_png(7, 3, std::vector<uint8_t>(7 * 3 * 3, 9));
+    auto h = read_image_header(png.data(), png.size());
+    REQUIRE(h);
+    CHECK(h->width == 7);
+    CHECK(h->height == 3);
+    CHECK(std::string(h->format) == "PNG");
+
+    std::vector<uint8_t> jpeg, bmp;
+    std::vector<uint8_t> rgb(40 * 24 * 3, 128);
+    auto sink = [](void* out, void* data, int size) { auto* v = static_cast<std::vector<uint8_t>*>(out); v->insert(v->end(), (uint8_t*)data, (uint8_t*)data + size); };
+    REQUIRE(stbi_write_jpg_to_func(sink, &jpeg, 40, 24, 3, rgb.data(), 80));
+    REQUIRE(stbi_write_bmp_to_func(sink, &bmp, 40, 24, 3, rgb.data()));
+    for (auto* bytes : {&jpeg, &bmp}) {
+        auto hh = read_image_header(bytes->data(), bytes->size());
+        REQUIRE(hh);
+        CHECK(hh->width == 40);
+        CHECK(hh->height == 24);
+    }
+    // A JPEG's SOF a bomb would carry: 65000 x 65000 in a few hundred bytes.
+    std::vector<uint8_t> big_jpeg = jpeg;
+    for (size_t i = 2; i + 9 < big_jpeg.size(); ++i)
+        if (big_jpeg[i] == 0xFF && big_jpeg[i + 1] == 0xC0) { big_jpeg[i + 5] = big_jpeg[i + 7] = 0xFD; big_jpeg[i + 6] = big_jpeg[i + 8] = 0xE8; break; }
+    auto refused = probe_image(big_jpeg.data(), big_jpeg.size(), "http://host/media/huge.jpg?v=2");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.first_error().code == "too_large");
+    CHECK(refused.first_error().message.rfind("huge.jpg is 65000 x 65000 pixels", 0) == 0);
+
+    const uint8_t gif[] = {'G', 'I', 'F', '8', '9', 'a', 0x30, 0x75, 0x30, 0x75, 0, 0, 0};
+    auto g = read_image_header(gif, sizeof gif);
+    REQUIRE(g);
+    CHECK(g->width == 30000);
+    CHECK(g->height == 30000);
+
+    std::vector<uint8_t> vp8x = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'X', 10, 0, 0, 0, 0, 0, 0, 0,
+                                 0x2F, 0x75, 0, 0x1F, 0x4E, 0};  // 30000 x 20000, stored minus one
+    auto w = read_image_header(vp8x.data(), vp8x.size());
+    REQUIRE(w);
+    CHECK(w->width == 30000);
+    CHECK(w->height == 20000);
+    std::vector<uint8_t> vp8l = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'L', 5, 0, 0, 0, 0x2F, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint32_t bits = (640 - 1) | ((480 - 1) << 14);
+    for (int i = 0; i < 4; ++i) vp8l[21 + i] = uint8_t(bits >> (8 * i));
+    auto l = read_image_header(vp8l.data(), vp8l.size());
+    REQUIRE(l);
+    CHECK(l->width == 640);
+    CHECK(l->height == 480);
+
+    std::vector<uint8_t> avif = {0, 0, 0, 20, 'f', 't', 'y', 'p', 'a', 'v', 'i', 'f', 0, 0, 0, 0, 'm', 'i', 'f', '1',
+                                 0, 0, 0, 20, 'i', 's', 'p', 'e', 0, 0, 0, 0, 0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30};
+    auto a = read_image_header(avif.data(), avif.size());
+    REQUIRE(a);
+    CHECK(a->width == 30000);
+    CHECK(a->height == 30000);
+
+    const char* text = "this is not an image";
+    CHECK_FALSE(read_image_header((const uint8_t*)text, std::strlen(text)));
+    CHECK_FALSE(read_image_header(png.data(), 20));  // cut inside the header
+}
+
+TEST_CASE("huge images get the largest power-of-two level that fits the level limits") {
+    CHECK(reduction_factor(8192, 8192) == 1);
+    CHECK(reduction_factor(4000, 6000) == 1);
+    CHECK(reduction_factor(16000, 16000) == 4);  // 4000 x 4000
+    CHECK(reduction_factor(16384, 16384) == 4);  // 4096 x 4096, exactly the limit
+    CHECK(reduction_factor(16385, 16384) == 8);
+    CHECK(reduction_factor(200000, 400) == 32);  // a side above kLevelMaxSide forces more
+}
+
+// Filters `rows` (w x h, `bpp` bytes a pixel) with PNG filter `filter_of(y)`: the inflated stream.
+static std::vector<uint8_t> filtered_stream(const std::vector<uint8_t>& img, int w, int h, int bpp, int (*filter_of)(int)) {
+    std::vector<uint8_t> out;
+    size_t stride = (size_t)w * bpp;
+    std::vector<uint8_t> zero(stride, 0);
+    for (int y = 0; y < h; ++y) {
+        const uint8_t* row = &img[y * stride];
+        const uint8_t* up = y ? &img[(y - 1) * stride] : zero.data();
+        int f = filter_of(y);
+        out.push_back(uint8_t(f));
+        for (size_t i = 0; i < stride; ++i) {
+            int a = i >= (size_t)bpp ? row[i - bpp] : 0, b = up[i], c = i >= (size_t)bpp ? up[i - bpp] : 0;
+            int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+            int pred = f == 0 ? 0 : f == 1 ? a : f == 2 ? b : f == 3 ? (a + b) / 2 : (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+            out.push_back(uint8_t(row[i] - pred));
+        }
+    }
+    return out;
+}
+
+TEST_CASE("a png reduced by 1 unfilters every filter type back to the exact pixels") {
+    const int w = 9, h = 10;
+    std::vector<uint8_t> rgba((size_t)w * h * 4);
+    for (size_t i = 0; i < rgba.size(); ++i) rgba[i] = uint8_t((i * 37 + (i / 7) * 11) & 255);
+    PngLayout layout;
+    layout.width = w;
+    layout.height = h;
+    layout.bit_depth = 8;
+    layout.colour_type = 6;
+    auto stream = filtered_stream(rgba, w, h, 4, [](int y) { return y % 5; });
+    PngReducer reducer(layout, 1);
+    // Fed in uneven pieces, as an inflater hands them over.
+    for (size_t at = 0; at < stream.size(); at += 13) REQUIRE(reducer.feed(stream.data() + at, std::min<size_t>(13, stream.size() - at)));
+    CHECK(reducer.complete());
+    auto level = reducer.finish("f.png");
+    REQUIRE(level.ok());
+    CHECK(level->width == w);
+    CHECK(level->pixels == rgba);
+}
+
+TEST_CASE("a reduced level averages each box, the partial boxes at the edges over the pixels they hold") {
+    // 3 x 3 grey: the level at factor 2 is 2 x 2.
+    const std::vector<uint8_t> grey = {0, 100, 7, 200, 60, 9, 40, 80, 250};
+    PngLayout layout;
+    layout.width = 3;
+    layout.height = 3;
+    layout.bit_depth = 8;
+    layout.colour_type = 0;
+    auto stream = filtered_stream(grey, 3, 3, 1, [](int y) { return y == 1 ? 4 : 0; });
+    PngReducer reducer(layout, 2);
+    REQUIRE(reducer.feed(stream.data(), stream.size()));
+    auto level = reducer.finish("g.png");
+    REQUIRE(level.ok());
+    REQUIRE(level->width == 2);
+    REQUIRE(level->height == 2);
+    auto at = [&](int x, int y) { return (int)level->pixels[((size_t)y * 2 + x) * 4]; };
+    CHECK(at(0, 0) == 90);   // (0 + 100 + 200 + 60) / 4
+    CHECK(at(1, 0) == 8);    // (7 + 9) / 2
+    CHECK(at(0, 1) == 60);   // (40 + 80) / 2
+    CHECK(at(1, 1) == 250);
+    CHECK(level->pixels[3] == 255);
+}
+
+TEST_CASE("a reduced png matches stb_image's decode of the same file, through its real IDAT stream") {
+    const int w = 11, h = 7;
+    std::vector<uint8_t> rgb((size_t)w * h * 3);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t(i * 13);
+    auto png = make_png(w, h, rgb);
+    auto layout = read_png_layout(png.data(), png.size(), "r.png");
+    REQUIRE(layout.ok());
+    CHECK(png_reducible(layout.value()));
+    int inflated_size = 0;
+    char* inflated = stbi_zlib_decode_malloc((const char*)layout->zlib_stream.data(), (int)layout->zlib_stream.size(), &inflated_size);
+    REQUIRE(inflated);
+    PngReducer reducer(layout.value(), 1);
+    reducer.feed((const uint8_t*)inflated, (size_t)inflated_size);
+    free(inflated);
+    auto level = reducer.finish("r.png");
+    auto whole = decode_image(png.data(), png.size(), "r.png");
+    REQUIRE(level.ok());
+    REQUIRE(whole.ok());
+    CHECK(level->pixels == whole->pixels);
+}
+
+TEST_CASE("a png stream cut short or with a bad filter is decode_failed, not a crash") {
+    PngLayout layout;
+    layout.width = 4;
+    layout.height = 4;
+    layout.bit_depth = 8;
+    layout.colour_type = 2;
+    std::vector<uint8_t> rows(13 * 2, 0);
+    PngReducer cut(layout, 2);
+    cut.feed(rows.data(), rows.size());
+    CHECK(cut.finish("cut.png").first_error().code == "decode_failed");
+    rows[0] = 9;
+    PngReducer bad(layout, 2);
+    CHECK_FALSE(bad.feed(rows.data(), rows.size()));
+    CHECK(bad.finish("bad.png").first_error().code == "decode_failed");
+    layout.interlaced = true;
+    CHECK_FALSE(png_reducible(layout));
+}
+
+TEST_CASE("the level decoder inflates stored and Huffman-coded PNG data in slices, as stb_image decodes it") {
+    const int w = 600, h = 300;  // 720 KB inflated: slices of 256 KiB
+    std::vector<uint8_t> rgba((size_t)w * h * 4);
+    for (size_t i = 0; i < rgba.size(); ++i) rgba[i] = uint8_t((i % 4 == 3) ? 255 : (i / 4 % 50 < 25 ? 40 : (i * 7) & 255));
+    std::vector<uint8_t> rgb;  // the top 60 rows: make_png's one stored block holds 64 KiB
+    for (size_t i = 0; i < (size_t)w * 60 * 4; ++i)
+        if (i % 4 != 3) rgb.push_back(rgba[i]);
+    std::vector<uint8_t> huffman;
+    auto sink = [](void* out, void* data, int size) { auto* v = static_cast<std::vector<uint8_t>*>(out); v->insert(v->end(), (uint8_t*)data, (uint8_t*)data + size); };
+    REQUIRE(stbi_write_png_to_func(sink, &huffman, w, h, 4, rgba.data(), w * 4));
+    for (const auto& png : {make_png(w / 20, 60, std::vector<uint8_t>(rgb.begin(), rgb.begin() + w / 20 * 60 * 3)), huffman}) {
+        auto whole = decode_image(png.data(), png.size(), "p.png");
+        REQUIRE(whole.ok());
+        auto layout = read_png_layout(png.data(), png.size(), "p.png");
+        REQUIRE(layout.ok());
+        PngLevelDecoder decoder(std::move(layout.value()), 1);
+        int slices = 0;
+        while (decoder.step(1000)) ++slices;
+        if (png.size() == huffman.size()) CHECK(slices >= 2);  // resumable: a little at a time
+        auto level = decoder.finish("p.png");
+        if (!level.ok()) FAIL(level.first_error().message);
+        CHECK(level->pixels == whole->pixels);
+    }
+}
+
+TEST_CASE("a level decoder given damaged zlib data fails with decode_failed") {
+    auto png = make_png(4, 4, std::vector<uint8_t>(48, 7));
+    auto layout = read_png_layout(png.data(), png.size(), "z.png");
+    REQUIRE(layout.ok());
+    layout->zlib_stream[0] = 0x12;  // not deflate
+    PngLevelDecoder decoder(std::move(layout.value()), 2);
+    while (decoder.step(1 << 20)) {}
+    auto level = decoder.finish("z.png");
+    REQUIRE_FALSE(level.ok());
+    CHECK(level.first_error().code == "decode_failed");
+    auto cut = make_png(40, 40, std::vector<uint8_t>(4800, 9));
+    auto cut_layout = read_png_layout(cut.data(), cut.size(), "cut.png");
+    cut_layout->zlib_stream.resize(cut_layout->zlib_stream.size() / 2);
+    PngLevelDecoder cut_decoder(std::move(cut_layout.value()), 2);
+    while (cut_decoder.step(1 << 20)) {}
+    CHECK(cut_decoder.finish("cut.png").first_error().code == "decode_failed");
 }

@@ -490,16 +490,41 @@ TEST_CASE("a refused token puts the engine in NeedsAuth, and the token is never 
     CHECK(items_of(server.document()) == items_of(client.doc));
 }
 
-TEST_CASE("a backend 4xx other than auth is an engine error naming the item and the route", "[profile_sync]") {
-    Client client(link_for("rest"), [](const SyncRequest&) { return FakeReply{400, R"({"message":"bad"})"}; }, Document{});
+TEST_CASE("a backend 400 to one op sets that op aside, naming the item and the route, and the others are saved", "[profile_sync]") {
+    FakeJsonServer server;
+    auto backend = [&](const SyncRequest& r) {
+        if (r.method == "POST" && r.body.find("\"r1\"") != std::string::npos) return FakeReply{400, R"({"message":"bad"})"};
+        return server.handle(r);
+    };
+    Client client(link_for("rest"), backend, Document{});
+    client.create(rect("r1", 0));
+    client.create(rect("r2", 100));
+    client.step();
+    REQUIRE(client.replies.size() == 1);
+    CHECK(client.replies[0].status == 422);
+    Json error = parse(client.replies[0].body)["error"];
+    CHECK(error["path"] == "/operations/0");
+    std::string message = error["message"];
+    CHECK(message.find("\"r1\"") != std::string::npos);
+    CHECK(message.find("POST /objects") != std::string::npos);
+    REQUIRE(client.engine.set_aside().size() == 1);
+    CHECK(client.engine.set_aside()[0].id == "r1");
+    for (int i = 0; i < 5; ++i) client.step();
+    CHECK(client.engine.status().state == SyncState::SetAside);
+    CHECK(client.engine.status().pending == 0);
+    Document saved = server.document();
+    REQUIRE(saved.objects.size() == 1);
+    CHECK(saved.objects[0].id == "r2");
+}
+
+TEST_CASE("a backend 405 on a create route is still an engine error: not one op's content", "[profile_sync]") {
+    Client client(link_for("rest"), [](const SyncRequest&) { return FakeReply{405, R"({"message":"no"})"}; }, Document{});
     client.create(rect("r1", 0));
     client.step();
     REQUIRE(client.replies.size() == 1);
     CHECK(client.replies[0].status == 422);
-    std::string message = parse(client.replies[0].body)["error"]["message"];
-    CHECK(message.find("\"r1\"") != std::string::npos);
-    CHECK(message.find("POST /objects") != std::string::npos);
     CHECK(client.engine.status().state == SyncState::Error);
+    CHECK(client.engine.set_aside().empty());
 }
 
 // [SECTION] Catch-up by diffing loads

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -442,7 +443,7 @@ TEST_CASE("a one-object save is as small as that object, however large the docum
     CHECK(r->body.size() < object_to_json(obj("o1234", 5)).dump().size() + 300);
 }
 
-TEST_CASE("a 413 halves the batch and retries; a single op too large is an error and kept", "[sync]") {
+TEST_CASE("a 413 halves the batch and retries, and a single op too large is set aside while the others are saved", "[sync]") {
     SimServer server = seeded_server();
     Client c(config("dev"), server);
     for (int i = 0; i < 4; ++i) c.edit(create_cmd(c.doc, obj("n" + std::to_string(i), i)), 0);
@@ -456,13 +457,21 @@ TEST_CASE("a 413 halves the batch and retries; a single op too large is an error
     r = c.poll(1000);
     REQUIRE(body_of(*r)["operations"].size() == 1);
     c.apply(c.engine->on_reply(r->seq, 413, R"({"error":{"code":"too_large","message":"object too large"}})", 1000));
-    CHECK(c.engine->status().state == SyncState::Error);
-    CHECK(c.engine->status().message == "object too large");
-    CHECK(c.engine->status().pending == 4);
-    CHECK_FALSE(c.poll(99999));
-    c.engine->retry(100000);
-    int64_t now = 100000;
+    REQUIRE(c.engine->set_aside().size() == 1);
+    CHECK(c.engine->set_aside()[0].id == "n0");
+    CHECK(c.engine->set_aside()[0].code == "too_large");
+    CHECK(c.engine->set_aside()[0].message == "object too large");
+    CHECK(c.engine->status().pending == 3);
+    int64_t now = 1000;
     c.settle(server, now);
+    CHECK(c.engine->status().state == SyncState::SetAside);
+    CHECK(c.engine->status().set_aside == 1);
+    CHECK(server.items.count({SyncKind::Object, "n0"}) == 0);
+    for (int i = 1; i < 4; ++i) CHECK(server.items.count({SyncKind::Object, "n" + std::to_string(i)}) == 1);
+    SyncOutput out = c.engine->retry_set_aside({}, now);  // the server now takes it
+    c.apply(out);
+    c.settle(server, now);
+    CHECK(c.engine->status().state == SyncState::Saved);
     CHECK(snapshot(c.doc) == snapshot(server));
 }
 
@@ -1129,4 +1138,273 @@ TEST_CASE("over a network that drops, delays, duplicates and reorders, every cli
     CHECK(stats.late_replies > 50);
     CHECK(stats.remote_changes > 50);
     CHECK(stats.auth > 10);
+}
+
+// [SECTION] Saves refused for their content: set aside, shown, retried or discarded
+
+namespace {
+
+Object labelled(const std::string& id, double x, const std::string& label) {
+    Object o = obj(id, x);
+    o.label = label;
+    return o;
+}
+
+using Handler = std::function<SimServer::Reply(const SyncRequest&)>;
+
+// serve.py's refusal of an op's content (a label the task does not have): 400 with the op's
+// pointer, or, as a server that cannot say which op (whole_body), with the empty pointer.
+Handler refusing_label(SimServer& server, const std::string& label, bool whole_body = false) {
+    return [&server, label, whole_body](const SyncRequest& r) -> SimServer::Reply {
+        if (r.method == "PATCH") {
+            Json b = body_of(r);
+            for (size_t i = 0; i < b["operations"].size(); ++i) {
+                const Json& op = b["operations"][i];
+                if (op.contains("value") && op["value"].value("label", "") == label) {
+                    std::string path = whole_body ? "" : "/operations/" + std::to_string(i) + "/value/label";
+                    return {400, Json{{"error", {{"code", "bad_label"}, {"message", "label \"" + label + "\" is not in the task"}, {"path", path}}}}.dump()};
+                }
+            }
+        }
+        return server.handle(r);
+    };
+}
+
+// Request, reply, ... until the engine has nothing to send; returns how many PATCHes went.
+int settle_with(Client& c, const Handler& handle, int64_t& now) {
+    int patches = 0;
+    for (int i = 0; i < 400; ++i) {
+        now += 1000;
+        auto r = c.poll(now);
+        if (!r) {
+            now += 10000;
+            r = c.poll(now);
+            if (!r) return patches;
+        }
+        if (r->method == "PATCH") ++patches;
+        auto reply = handle(*r);
+        c.apply(c.engine->on_reply(r->seq, reply.status, reply.body, now));
+    }
+    FAIL("the engine did not settle");
+    return patches;
+}
+
+bool journal_has_set_aside(const Client& c) {
+    for (const auto& entry : c.journal)
+        if (entry.second.find("\"set_aside\"") != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("an op refused for its content is set aside while the edits before and after it are saved", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    Handler handle = refusing_label(server, "dog");
+    int64_t now = 0;
+    c.edit(create_cmd(c.doc, obj("a", 1)), now);
+    c.edit(create_cmd(c.doc, labelled("b", 2, "dog")), now);
+    c.edit(create_cmd(c.doc, obj("c", 3)), now);
+    settle_with(c, handle, now);
+    CHECK(server.items.count({SyncKind::Object, "a"}) == 1);
+    CHECK(server.items.count({SyncKind::Object, "c"}) == 1);
+    CHECK(server.items.count({SyncKind::Object, "b"}) == 0);
+    auto aside = c.engine->set_aside();
+    REQUIRE(aside.size() == 1);
+    CHECK(aside[0].kind == SyncKind::Object);
+    CHECK(aside[0].id == "b");
+    CHECK(aside[0].label == "dog");
+    CHECK(aside[0].code == "bad_label");
+    CHECK(aside[0].message == "label \"dog\" is not in the task");
+    CHECK(aside[0].path == "/value/label");
+    CHECK(aside[0].op_id == "dev-2");
+    SyncStatus s = c.engine->status();
+    CHECK(s.state == SyncState::SetAside);
+    CHECK(s.pending == 0);
+    CHECK(s.set_aside == 1);
+    Json j = sync_status_to_json(s);
+    CHECK(j["state"] == "set-aside");
+    CHECK(j["set_aside"] == 1);
+    CHECK(find_object(c.doc, "b") >= 0);  // kept in the local document
+
+    // Later edits are saved; a later edit of the refused item joins it instead of being sent
+    // on its own (an update of an item the server never created would only conflict).
+    int patches_before = server.patches;
+    c.edit(create_cmd(c.doc, obj("d", 4)), now);
+    c.edit(move_cmd(c.doc, "b", 40), now);
+    settle_with(c, handle, now);
+    CHECK(server.items.count({SyncKind::Object, "d"}) == 1);
+    CHECK(server.items.count({SyncKind::Object, "b"}) == 0);
+    CHECK(server.patches == patches_before + 1);
+    CHECK(server.conflicts == 0);
+    REQUIRE(c.engine->set_aside().size() == 1);
+    CHECK(c.engine->set_aside()[0].value->at("points")[0] == 40);
+    CHECK(c.engine->status().state == SyncState::SetAside);
+}
+
+TEST_CASE("a refusal that names no op is bisected down to the one refused op in a batch of 50", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    Handler handle = refusing_label(server, "dog", true);
+    int64_t now = 0;
+    for (int i = 0; i < 50; ++i) c.edit(create_cmd(c.doc, i == 37 ? labelled("n37", 37, "dog") : obj("n" + std::to_string(i), i)), now);
+    int patches = settle_with(c, handle, now);
+    for (int i = 0; i < 50; ++i) CHECK(server.items.count({SyncKind::Object, "n" + std::to_string(i)}) == (i == 37 ? 0u : 1u));
+    auto aside = c.engine->set_aside();
+    REQUIRE(aside.size() == 1);
+    CHECK(aside[0].id == "n37");
+    CHECK(aside[0].path == "");
+    CHECK(patches <= 16);  // halving: about 2 log2(50), not one request per op
+    // Found: full batches again.
+    for (int i = 50; i < 60; ++i) c.edit(create_cmd(c.doc, obj("n" + std::to_string(i), i)), now);
+    int more = settle_with(c, handle, now);
+    CHECK(more == 1);
+    CHECK(c.engine->status().state == SyncState::SetAside);
+}
+
+TEST_CASE("a set-aside item survives a reload of the journal, still listed and still not sent", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    Handler handle = refusing_label(server, "dog");
+    int64_t now = 0;
+    c.edit(create_cmd(c.doc, labelled("b", 2, "dog")), now);
+    c.edit(create_cmd(c.doc, obj("a", 1)), now);
+    settle_with(c, handle, now);
+    REQUIRE(c.engine->set_aside().size() == 1);
+    CHECK(journal_has_set_aside(c));
+
+    SyncOutput restored = c.start(server);
+    CHECK(restored.errors.empty());
+    auto aside = c.engine->set_aside();
+    REQUIRE(aside.size() == 1);
+    CHECK(aside[0].id == "b");
+    CHECK(aside[0].code == "bad_label");
+    CHECK(aside[0].message == "label \"dog\" is not in the task");
+    CHECK(aside[0].path == "/value/label");
+    CHECK(find_object(c.doc, "b") >= 0);
+    CHECK(c.engine->status().state == SyncState::SetAside);
+    int patches_before = server.patches;
+    settle_with(c, handle, now);
+    CHECK(server.patches == patches_before);  // nothing went: it is still set aside
+    CHECK(c.engine->status().pending == 0);
+}
+
+TEST_CASE("retry sends a set-aside item again with a fresh op id once the server takes it", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    int64_t now = 0;
+    c.edit(create_cmd(c.doc, labelled("b", 2, "dog")), now);
+    settle_with(c, refusing_label(server, "dog"), now);
+    REQUIRE(c.engine->set_aside().size() == 1);
+    std::string refused_id = c.engine->set_aside()[0].op_id;
+    c.start(server);  // across a reload too
+
+    SyncOutput unknown = c.engine->retry_set_aside({"nope"}, now);
+    REQUIRE(unknown.errors.size() == 1);
+    CHECK(unknown.errors[0].code == "not_found");
+    CHECK(c.engine->set_aside().size() == 1);
+
+    c.apply(c.engine->retry_set_aside({"b"}, now));  // the task now has the label
+    CHECK(c.engine->set_aside().empty());
+    CHECK_FALSE(journal_has_set_aside(c));
+    c.settle(server, now);
+    CHECK(c.engine->status().state == SyncState::Saved);
+    CHECK(server.items.count({SyncKind::Object, "b"}) == 1);
+    CHECK(server.applied.count(refused_id) == 0);
+    CHECK(snapshot(c.doc) == snapshot(server));
+    CHECK(c.journal.size() == 1);
+}
+
+TEST_CASE("discard sets a refused item back to the server's value and forgets its ops", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    int64_t now = 0;
+    Object original = c.doc.objects[find_object(c.doc, "s1")];
+    // An update the server refuses, a create it refuses, and a good edit between them.
+    Object relabelled = original;
+    relabelled.label = "dog";
+    relabelled.points[0] = 99;
+    c.edit(Command{"relabel", {ObjectOp::update(original, relabelled, (size_t)find_object(c.doc, "s1"))}, {}}, now);
+    c.edit(create_cmd(c.doc, obj("a", 1)), now);
+    c.edit(create_cmd(c.doc, labelled("b", 2, "dog")), now);
+    settle_with(c, refusing_label(server, "dog"), now);
+    REQUIRE(c.engine->set_aside().size() == 2);
+    CHECK(c.engine->set_aside()[0].id == "s1");  // in order of refusal
+    c.start(server);  // the server's value is known across a reload
+
+    SyncOutput out = c.engine->discard_set_aside({});
+    CHECK(out.errors.empty());
+    REQUIRE(out.remote.size() == 2);
+    c.apply(out);
+    CHECK(c.engine->set_aside().empty());
+    CHECK(c.engine->status().state == SyncState::Saved);
+    CHECK(c.doc.objects[find_object(c.doc, "s1")].label == "cat");
+    CHECK(c.doc.objects[find_object(c.doc, "s1")].points == original.points);
+    CHECK(find_object(c.doc, "b") < 0);  // never on the server: gone
+    CHECK(snapshot(c.doc) == snapshot(server));
+    CHECK(c.journal.size() == 1);  // only the counter
+}
+
+TEST_CASE("a 409 op_id_reused sets that op aside, the others are saved, and a retry goes under a new id", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    int64_t now = 0;
+    // Another client that once used this device id took "dev-1" with other content.
+    server.applied["dev-1"] = "{}";
+    Handler reused = [&server](const SyncRequest& r) -> SimServer::Reply {
+        if (r.method == "PATCH") {
+            Json b = body_of(r);
+            for (size_t i = 0; i < b["operations"].size(); ++i)
+                if (b["operations"][i]["op_id"] == "dev-1")
+                    return {409, Json{{"error", {{"code", "op_id_reused"}, {"message", "op_id \"dev-1\" was used with other content"}, {"path", "/operations/" + std::to_string(i) + "/op_id"}}}}.dump()};
+        }
+        return server.handle(r);
+    };
+    c.edit(create_cmd(c.doc, obj("a", 1)), now);
+    c.edit(create_cmd(c.doc, obj("b", 2)), now);
+    settle_with(c, reused, now);
+    CHECK(server.items.count({SyncKind::Object, "b"}) == 1);
+    auto aside = c.engine->set_aside();
+    REQUIRE(aside.size() == 1);
+    CHECK(aside[0].id == "a");
+    CHECK(aside[0].code == "op_id_reused");
+    CHECK(aside[0].path == "/op_id");
+    CHECK(c.engine->status().state == SyncState::SetAside);
+    c.apply(c.engine->retry_set_aside({}, now));
+    settle_with(c, reused, now);
+    CHECK(c.engine->status().state == SyncState::Saved);
+    CHECK(server.items.count({SyncKind::Object, "a"}) == 1);
+    CHECK(snapshot(c.doc) == snapshot(server));
+}
+
+TEST_CASE("a refused create deleted again leaves nothing set aside", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    int64_t now = 0;
+    c.edit(create_cmd(c.doc, labelled("b", 2, "dog")), now);
+    settle_with(c, refusing_label(server, "dog"), now);
+    REQUIRE(c.engine->set_aside().size() == 1);
+    c.edit(delete_cmd(c.doc, "b"), now);
+    CHECK(c.engine->set_aside().empty());
+    CHECK(c.engine->status().state == SyncState::Saved);
+    CHECK(c.journal.size() == 1);
+}
+
+TEST_CASE("a 503 with retry_after waits that long before the jittered backoff and then saves", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    c.edit(move_cmd(c.doc, "s0", 1), 0);
+    auto r = c.poll(1000);
+    REQUIRE(r);
+    std::string busy = R"({"error":{"code":"busy","message":"full","retry_after":2}})";
+    c.apply(c.engine->on_reply(r->seq, 503, busy, 1000));
+    SyncStatus s = c.engine->status();
+    REQUIRE(s.next_retry_ms);
+    CHECK(*s.next_retry_ms >= 1000 + 2000);
+    CHECK(*s.next_retry_ms <= 1000 + 2000 + 100);  // base backoff 100 ms after the first failure
+    CHECK(s.pending == 1);
+    CHECK_FALSE(c.poll(2999));
+    int64_t now = *s.next_retry_ms;
+    c.settle(server, now);
+    CHECK(c.engine->status().state == SyncState::Saved);
 }
