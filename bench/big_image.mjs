@@ -17,11 +17,19 @@ import { spread, show } from './stats.mjs';
 
 // A width x height RGB PNG of four flat quadrants (red, blue / green, yellow), streamed through
 // zlib so that neither the writer nor the file needs the picture's size. headerOnly: the header
-// of such a picture with almost no data behind it, as a decompression bomb has.
+// of such a picture with almost no data behind it, as a decompression bomb has. checker [x, y, size]:
+// a size x size patch of 1-pixel black and white squares there, detail that only full resolution
+// shows (every reduced level averages it to grey).
 const PNG_WRITER = `
 import struct, sys, zlib
 def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
 path, w, h, header_only = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == '1'
+cx, cy, cs = [int(v) for v in sys.argv[5].split(',')] if len(sys.argv) > 5 else (0, 0, 0)
+def checkered(row, y):
+    if not (cy <= y < cy + cs): return row
+    r = bytearray(row)
+    for x in range(cx, cx + cs): r[1 + 3 * x:4 + 3 * x] = bytes([255, 255, 255]) if (x + y) % 2 == 0 else bytes([0, 0, 0])
+    return bytes(r)
 with open(path, 'wb') as f:
     f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)))
     c = zlib.compressobj(6)
@@ -30,12 +38,12 @@ with open(path, 'wb') as f:
     else:
         top = b'\\0' + bytes([200, 40, 40]) * (w // 2) + bytes([40, 40, 200]) * (w - w // 2)
         bottom = b'\\0' + bytes([40, 200, 40]) * (w // 2) + bytes([220, 220, 40]) * (w - w // 2)
-        data = b''.join(c.compress(top if y < h // 2 else bottom) for y in range(h)) + c.flush()
+        data = b''.join(c.compress(checkered(top if y < h // 2 else bottom, y)) for y in range(h)) + c.flush()
     f.write(chunk(b'IDAT', data) + chunk(b'IEND', b''))
 `;
 
-export function writePng(file, width, height, headerOnly = false) {
-  execFileSync('python3', ['-c', PNG_WRITER, file, String(width), String(height), headerOnly ? '1' : '0']);
+export function writePng(file, width, height, headerOnly = false, checker = null) {
+  execFileSync('python3', ['-c', PNG_WRITER, file, String(width), String(height), headerOnly ? '1' : '0', ...(checker ? [checker.join(',')] : [])]);
 }
 
 // The resident memory (MB) of the Chromium this node process launched: the sum of VmRSS over every

@@ -13,8 +13,27 @@ namespace pm {
 static constexpr size_t kMaxNotices = 8;
 // Decoded images kept for going back, besides the one on screen (reduced levels are never kept).
 static constexpr size_t kImageCacheBytes = 256u << 20;
-// Inflated bytes of a huge PNG decoded a frame (about a tenth of a second in the browser).
-static constexpr size_t kLevelBytesPerFrame = 64u << 20;
+// A huge PNG is decoded in slices of this many inflated bytes, as many a frame as fit its time
+// share: a fixed amount a frame is 10 ms on one machine and 100 ms on another, and no frame of
+// the UI may pass 50 ms while work runs.
+static constexpr size_t kDecodeSliceBytes = 1u << 20;
+static constexpr int64_t kLevelDecodeMsPerFrame = 20;
+// A detail region is decoded while the labeler looks and works: a smaller share of each frame.
+static constexpr int64_t kDetailDecodeMsPerFrame = 12;
+// A detail region is decoded once the view has not changed for this long: not on every wheel step.
+static constexpr int64_t kDetailSettleMs = 150;
+
+static int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Steps the decoder slice by slice until it is done (false) or the frame's share is used (true).
+static bool decode_for(PngLevelDecoder& decoder, int64_t budget_ms) {
+    int64_t began = steady_ms();
+    while (decoder.step(kDecodeSliceBytes))
+        if (steady_ms() - began >= budget_ms) return true;
+    return false;
+}
 
 // Ids of new objects start with a prefix random per session, so that two labelers (or two tabs)
 // never create the same id: "k3x9w-1", "k3x9w-2", ...
@@ -82,9 +101,11 @@ void App::apply_pending() {
             case Request::VideoFrame: on_video_frame(r, p.media_index, p.url); break;
             case Request::TrackPixels:
             case Request::TrackDecode: on_tracking_pixels(r, p); break;
+            case Request::Detail: on_detail_decoded(r); break;
         }
     }
     advance_level_decode();
+    advance_detail();
     const FrameImage* img = current_image();
     if (fit_pending_ && img && img->state == LoadState::Ready) fit_to_viewport();
 }
@@ -245,11 +266,16 @@ void App::on_media(const FetchResult& r, size_t media_index, const std::string& 
                 if (!layout) return fail(layout.first_error());
                 if (png_reducible(layout.value())) {
                     drop_level_decode();
-                    level_job_ = LevelJob{id, media_index, std::make_unique<PngLevelDecoder>(std::move(layout.value()), factor)};
+                    auto shared = std::make_shared<const PngLayout>(std::move(layout.value()));
+                    level_job_ = LevelJob{id, media_index, std::make_unique<PngLevelDecoder>(shared, factor, PixelWindow{})};
+                    huge_source_ = HugeSource{media_index, shared, {}};
                     started = true;
                 }
             }
-            if (!started) started = platform_.decode_image_level(id, r.body, factor);
+            if (!started && platform_.decode_image_level(id, r.body, factor)) {
+                started = true;
+                huge_source_ = HugeSource{media_index, nullptr, r.body};
+            }
             if (started) {
                 img.width = header->width;
                 img.height = header->height;
@@ -378,7 +404,7 @@ void App::advance_level_decode() {
     if (!level_job_ || !task_) return;
     auto ref = task_->locate_frame(frame_);
     if (!ref || ref->media_index != level_job_->media_index) return drop_level_decode();  // left: decoded again if shown again
-    if (level_job_->decoder->step(kLevelBytesPerFrame)) return;
+    if (decode_for(*level_job_->decoder, kLevelDecodeMsPerFrame)) return;
     auto pending = in_flight_.find(level_job_->request_id);
     std::string url = pending != in_flight_.end() ? pending->second.url : task_->media[level_job_->media_index].url;
     auto level = level_job_->decoder->finish(url);
@@ -407,6 +433,7 @@ void App::release_left_images(size_t current_media) {
         i.state = LoadState::Idle;
         i.pixels = {};
         i.level = 1;
+        i.detail = FrameImage::Detail{{}, {}, {}, {}, 1, 0, 0, {}, i.detail.generation + 1};
         i.generation++;  // the renderer deletes the textures of a generation it no longer sees
     };
     std::vector<std::pair<uint64_t, size_t>> kept;  // (last shown, media index)
@@ -597,10 +624,6 @@ bool App::redo() {
 }
 
 // [SECTION] Sync
-
-static int64_t steady_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // The operations that turn one document into another (setAnnotations), so that a replaced
 // document reaches the backend like any edit: deletes first, then updates and creates.
@@ -966,8 +989,136 @@ Json App::view_json(double dpr) const {
                 {"imageWidth", img && img->state == LoadState::Ready ? img->width : 0},
                 {"imageHeight", img && img->state == LoadState::Ready ? img->height : 0},
                 {"imageLevel", img && img->state == LoadState::Ready ? img->level : 1},
+                {"imageDetail", img && img->state == LoadState::Ready && img->detail.width > 0
+                                    ? Json{{"x", img->detail.x}, {"y", img->detail.y}, {"width", img->detail.width}, {"height", img->detail.height}, {"level", img->detail.level}}
+                                    : Json(nullptr)},
                 {"frameShown", current_frame_shown()},
                 {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
+}
+
+// [SECTION] Detail regions of huge images
+// Zoomed in past a reduced level (a screen pixel covering less than a level pixel), the visible
+// region plus a margin is decoded at the coarsest power-of-two level that still gives a screen
+// pixel at least one image sample (1: full resolution), coarser only when the region would pass
+// kLevelMaxPixels, and drawn over the level. One region at a time: memory is the level plus at
+// most one region and the one being decoded.
+
+void App::drop_detail_job() {
+    if (!detail_job_) return;
+    in_flight_.erase(detail_job_->request_id);
+    detail_job_.reset();
+}
+
+static void clear_detail(FrameImage& img) {
+    if (img.detail.width == 0 && img.detail.pixels.empty()) return;
+    img.detail = FrameImage::Detail{{}, {}, {}, {}, 1, 0, 0, {}, img.detail.generation + 1};
+}
+
+void App::advance_detail() {
+    if (!task_) return;
+    auto ref = task_->locate_frame(frame_);
+    if (huge_source_ && (!ref || ref->media_index != huge_source_->media_index)) huge_source_.reset();  // left
+    if (detail_job_ && (!ref || ref->media_index != detail_job_->media_index)) drop_detail_job();
+    if (!ref) return;
+    auto found = images_.find(ref->media_index);
+    if (found == images_.end()) return;
+    FrameImage& img = found->second;
+    if (img.state != LoadState::Ready || img.level <= 1 || !huge_source_) {
+        drop_detail_job();
+        clear_detail(img);
+        return;
+    }
+    const int64_t now = steady_ms();
+    if (view_.zoom != detail_seen_view_.zoom || view_.offset.x != detail_seen_view_.offset.x || view_.offset.y != detail_seen_view_.offset.y ||
+        viewport_.x != detail_seen_viewport_.x || viewport_.y != detail_seen_viewport_.y || viewport_.w != detail_seen_viewport_.w ||
+        viewport_.h != detail_seen_viewport_.h) {
+        detail_seen_view_ = view_;
+        detail_seen_viewport_ = viewport_;
+        view_changed_ms_ = now;
+    }
+    // Zoomed out to where the level has a pixel for every screen pixel: it is all that is needed.
+    if (view_.zoom * img.level <= 1.0 + 1e-9) {
+        drop_detail_job();
+        clear_detail(img);
+        return;
+    }
+    // The visible image pixels.
+    Vec2 a = view_.to_image({viewport_.x, viewport_.y}), b = view_.to_image({viewport_.x + viewport_.w, viewport_.y + viewport_.h});
+    const int vx0 = std::clamp((int)std::floor(a.x), 0, img.width), vy0 = std::clamp((int)std::floor(a.y), 0, img.height);
+    const int vx1 = std::clamp((int)std::ceil(b.x), 0, img.width), vy1 = std::clamp((int)std::ceil(b.y), 0, img.height);
+    auto covers = [&](int x, int y, int w, int h) { return x <= vx0 && y <= vy0 && x + w >= vx1 && y + h >= vy1; };
+    if (vx1 <= vx0 || vy1 <= vy0) {  // the image is off screen
+        drop_detail_job();
+        clear_detail(img);
+        return;
+    }
+    // The level wanted: a screen pixel gets at least one sample; finer than the reduced level.
+    int want = 1;
+    while (want * 2 < img.level && want * 2 <= 1.0 / view_.zoom) want *= 2;
+    FrameImage::Detail& d = img.detail;
+    const bool shown_covers = d.width > 0 && covers(d.x, d.y, d.width, d.height);
+    if (d.width > 0 && (d.x >= vx1 || d.y >= vy1 || d.x + d.width <= vx0 || d.y + d.height <= vy0)) clear_detail(img);  // moved away
+    if (shown_covers && d.level <= want) {
+        drop_detail_job();
+        return;
+    }
+    if (detail_job_) {
+        const PixelWindow& r = detail_job_->region;
+        if (!covers(r.x, r.y, r.width, r.height) || detail_job_->level > want) drop_detail_job();  // moved on: again once settled
+    }
+    if (!detail_job_) {
+        if (now - view_changed_ms_ < kDetailSettleMs) return;
+        // A margin of an eighth of the view each side, so that a small pan needs no new region.
+        const int mx = (vx1 - vx0) / 8 + 16, my = (vy1 - vy0) / 8 + 16;
+        int level = want;
+        PixelWindow region;
+        for (;; level *= 2) {
+            if (level >= img.level) return;  // no finer level fits: the reduced level is shown
+            // On the level's grid, so that its pixels are the means of aligned boxes.
+            int x0 = std::max(0, vx0 - mx) / level * level, y0 = std::max(0, vy0 - my) / level * level;
+            int x1 = std::min(img.width, (std::min(img.width, vx1 + mx) + level - 1) / level * level);
+            int y1 = std::min(img.height, (std::min(img.height, vy1 + my) + level - 1) / level * level);
+            region = PixelWindow{x0, y0, x1 - x0, y1 - y0};
+            long long w = (region.width + level - 1) / level, h = (region.height + level - 1) / level;
+            if (w * h <= kLevelMaxPixels && w <= kLevelMaxSide && h <= kLevelMaxSide) break;
+        }
+        uint64_t id = next_request_id_++;
+        std::unique_ptr<PngLevelDecoder> decoder;
+        if (huge_source_->png) decoder = std::make_unique<PngLevelDecoder>(huge_source_->png, level, region);
+        else if (!platform_.decode_image_region(id, huge_source_->bytes, region, level)) return;
+        detail_job_ = DetailJob{id, ref->media_index, region, level, std::move(decoder)};
+        in_flight_[id] = Pending{Request::Detail, ref->media_index, task_->media[ref->media_index].url};
+    }
+    if (!detail_job_->decoder || decode_for(*detail_job_->decoder, kDetailDecodeMsPerFrame)) return;
+    FetchResult r;
+    r.request_id = detail_job_->request_id;
+    auto part = detail_job_->decoder->finish(task_->media[ref->media_index].url);
+    if (part) {
+        r.width = part->width;
+        r.height = part->height;
+        r.body = std::move(part->pixels);
+    } else {
+        r.error = part.first_error().message;
+    }
+    on_detail_decoded(r);
+}
+
+void App::on_detail_decoded(FetchResult& r) {
+    if (!detail_job_ || detail_job_->request_id != r.request_id) return;  // dropped meanwhile
+    DetailJob job = std::move(*detail_job_);
+    drop_detail_job();
+    auto found = images_.find(job.media_index);
+    if (found == images_.end()) return;
+    FrameImage& img = found->second;
+    const int w = (job.region.width + job.level - 1) / job.level, h = (job.region.height + job.level - 1) / job.level;
+    if (r.width != w || r.height != h || r.body.size() != (size_t)w * h * 4) {
+        // The reduced level stays shown; the labeler learns the file is damaged where it is.
+        if (!r.error.empty()) report({"decode_failed", task_->media[job.media_index].url, r.error});
+        huge_source_.reset();  // no retry on every settle
+        return;
+    }
+    img.detail = FrameImage::Detail{job.region.x, job.region.y, job.region.width, job.region.height, job.level, w, h, std::move(r.body), img.detail.generation + 1};
+    redraw_wanted_ = true;
 }
 
 }  // namespace pm

@@ -68,6 +68,15 @@ struct FrameImage {
     // level_width x level_height, one pixel covering level x level image pixels; width and height
     // stay the image's, in which shapes are drawn and picked.
     int level = 1, level_width = 0, level_height = 0;
+    // Zoomed in past a reduced level, the visible region decoded finer (App::advance_detail), drawn
+    // over the level: `pixels` are pixels_width x pixels_height, each covering level x level image
+    // pixels, the first at image pixel (x, y); the region is width x height image pixels. width 0:
+    // none. `generation` changes whenever it does (the renderer replaces or deletes its texture).
+    struct Detail {
+        int x = 0, y = 0, width = 0, height = 0, level = 1, pixels_width = 0, pixels_height = 0;
+        std::vector<uint8_t> pixels;  // RGBA, emptied once uploaded
+        uint64_t generation = 0;
+    } detail;
     uint64_t last_shown = 0;  // when it was last the current image (the image cache's LRU order)
     std::string reported_failure;  // a video's failure already reported: a repeat is not reported again
     long long failed_frame = -1;   // the video frame whose request failed last
@@ -245,7 +254,7 @@ private:
     mutable uint64_t frame_objects_revision_ = ~0ull;
     mutable long long frame_objects_frame_ = -1;
 
-    enum class Request { Task, Annotations, Media, Decode, VideoFrame, TrackPixels, TrackDecode };
+    enum class Request { Task, Annotations, Media, Decode, VideoFrame, TrackPixels, TrackDecode, Detail };
     struct Pending { Request kind; size_t media_index; std::string url; long long frame = -1; };
     uint64_t next_request_id_ = 1;
     std::map<uint64_t, Pending> in_flight_;
@@ -319,6 +328,29 @@ private:
     std::optional<LevelJob> level_job_;
     void advance_level_decode();
     void drop_level_decode();
+    // What a huge image's detail regions are decoded from, kept while its frame is shown: the
+    // PNG's layout (its compressed data) or, for other formats, the file's bytes.
+    struct HugeSource {
+        size_t media_index = 0;
+        std::shared_ptr<const PngLayout> png;
+        std::vector<uint8_t> bytes;
+    };
+    std::optional<HugeSource> huge_source_;
+    // The detail region being decoded: a PNG by the core a slice a frame, others by the platform.
+    struct DetailJob {
+        uint64_t request_id = 0;
+        size_t media_index = 0;
+        PixelWindow region;
+        int level = 1;
+        std::unique_ptr<PngLevelDecoder> decoder;  // null: the platform's
+    };
+    std::optional<DetailJob> detail_job_;
+    View detail_seen_view_;
+    Rect detail_seen_viewport_;
+    int64_t view_changed_ms_ = 0;
+    void advance_detail();
+    void drop_detail_job();
+    void on_detail_decoded(FetchResult& r);
     void fail_startup(Error error);
     std::optional<Error> http_error(const FetchResult& r, const std::string& url, const char* what) const;
     void document_changed(const std::string& command_name);

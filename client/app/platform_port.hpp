@@ -2,6 +2,7 @@
 // Results flow back up through App::post_*() and are applied at the start of the next frame, on
 // the main thread: the app never blocks on I/O.
 #pragma once
+#include "polymark/image_decode.hpp"
 #include "polymark/json_reader.hpp"
 #include "polymark/sync.hpp"
 
@@ -26,6 +27,9 @@ public:
     // [i*factor, (i+1)*factor) x [j*factor, (j+1)*factor), arrives like decode_image's. False: not
     // available (the app then decodes the image whole if it may).
     virtual bool decode_image_level(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/, int /*factor*/) { return false; }
+    // Decodes only `region` (image pixels) of a huge image at level `level`: the RGBA of
+    // ceil(width/level) x ceil(height/level) pixels arrives like decode_image's. False: not available.
+    virtual bool decode_image_region(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/, PixelWindow /*region*/, int /*level*/) { return false; }
     // Shows frame `frame` (0-based, presentation order) of the video at `url`: the platform
     // decodes it into a GL texture of its own and answers with a FetchResult holding the frame's
     // size, that texture and the video's frame count. The pixels never pass through the app.

@@ -74,9 +74,10 @@ mergeInto(LibraryManager.library, {
 
   // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA. With
   // levelWidth > 0: only a reduced level, the crop (which may pass the image's edge) shrunk to
-  // levelWidth x levelHeight, so that the full-size pixels never enter the wasm heap.
+  // levelWidth x levelHeight, so that the full-size pixels never enter the wasm heap. A detail
+  // region is such a crop from (cropX, cropY).
   pm_js_decode__deps: ['$pmCopyIn', '$pmWithCString'],
-  pm_js_decode: function (id, bytesPtr, size, cropWidth, cropHeight, levelWidth, levelHeight) {
+  pm_js_decode: function (id, bytesPtr, size, cropX, cropY, cropWidth, cropHeight, levelWidth, levelHeight) {
     var bytes = HEAPU8.slice(bytesPtr, bytesPtr + size);
     function deliver(width, height, pixels, error) {
       if (Module['polymarkDestroyed']) return;
@@ -84,7 +85,7 @@ mergeInto(LibraryManager.library, {
     }
     var options = { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
     var decoding = levelWidth > 0
-      ? createImageBitmap(new Blob([bytes]), 0, 0, cropWidth, cropHeight, Object.assign(options, { resizeWidth: levelWidth, resizeHeight: levelHeight, resizeQuality: 'medium' }))
+      ? createImageBitmap(new Blob([bytes]), cropX, cropY, cropWidth, cropHeight, Object.assign(options, { resizeWidth: levelWidth, resizeHeight: levelHeight, resizeQuality: 'medium' }))
       : createImageBitmap(new Blob([bytes]), options);
     decoding
       .then(function (bitmap) {

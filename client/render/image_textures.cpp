@@ -11,10 +11,17 @@ namespace pm {
 
 ImageTextures::~ImageTextures() { release_all(); }
 
+void ImageTextures::delete_tiles(std::vector<Tile>& tiles) {
+    for (Tile& t : tiles)
+        if (t.owned) glDeleteTextures(1, &t.texture);
+    tiles.clear();
+}
+
 void ImageTextures::release_all() {
-    for (auto& [image, entry] : entries_)
-        for (Tile& t : entry.tiles)
-            if (t.owned) glDeleteTextures(1, &t.texture);
+    for (auto& [image, entry] : entries_) {
+        delete_tiles(entry.tiles);
+        delete_tiles(entry.detail);
+    }
     entries_.clear();
     if (program_) glDeleteProgram(program_);
     if (vbo_) glDeleteBuffers(1, &vbo_);
@@ -85,11 +92,13 @@ void ImageTextures::draw_adjusted(const ImDrawList*, const ImDrawCmd* cmd) {
     glEnable(GL_SCISSOR_TEST);
     glScissor((int)(p.viewport.x * scale), (int)(fb_h - (p.viewport.y + p.viewport.h) * scale), (int)(p.viewport.w * scale), (int)(p.viewport.h * scale));
     glViewport(0, 0, fb_w, fb_h);
-    for (const Tile& t : p.entry->tiles) {
-        Vec2 a = p.view.to_screen({(double)t.x, (double)t.y}), b = p.view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
-        glUniform4f(self->u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
-        glBindTexture(GL_TEXTURE_2D, t.texture);
-        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    for (const auto* tiles : {&p.entry->tiles, &p.entry->detail}) {
+        for (const Tile& t : *tiles) {
+            Vec2 a = p.view.to_screen({(double)t.x, (double)t.y}), b = p.view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
+            glUniform4f(self->u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
+            glBindTexture(GL_TEXTURE_2D, t.texture);
+            glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+        }
     }
     glBindVertexArray(0);
 }
@@ -99,8 +108,8 @@ void ImageTextures::sync(FrameImage& image) {
     for (auto it = entries_.begin(); it != entries_.end();) {
         const FrameImage* other = it->first;
         if (other != &image && (other->state != LoadState::Ready || other->generation != it->second.generation)) {
-            for (Tile& t : it->second.tiles)
-                if (t.owned) glDeleteTextures(1, &t.texture);
+            delete_tiles(it->second.tiles);
+            delete_tiles(it->second.detail);
             it = entries_.erase(it);
         } else {
             ++it;
@@ -116,30 +125,44 @@ void ImageTextures::sync(FrameImage& image) {
         entry.generation = image.generation;
         return;
     }
-    if (image.pixels.empty()) return;
     Entry& entry = entries_[&image];
+    // The detail region: replaced or deleted whenever the app changes it.
+    if (entry.detail_generation != image.detail.generation) {
+        delete_tiles(entry.detail);
+        if (image.detail.width > 0 && !image.detail.pixels.empty())
+            upload(image.detail.pixels.data(), image.detail.pixels_width, image.detail.pixels_height, image.detail.level, image.detail.x, image.detail.y, entry.detail);
+        entry.detail_generation = image.detail.generation;
+        image.detail.pixels.clear();
+        image.detail.pixels.shrink_to_fit();
+    }
+    if (image.pixels.empty()) return;
     if (entry.generation == image.generation && !entry.tiles.empty()) return;
-    for (Tile& t : entry.tiles)
-        if (t.owned) glDeleteTextures(1, &t.texture);
-    entry.tiles.clear();
+    delete_tiles(entry.tiles);
+    // A reduced level: `pixels` are smaller, each covering level x level image pixels; tiles are
+    // placed in image pixels all the same.
+    const int scale = image.level > 1 ? image.level : 1;
+    const int pixels_w = scale > 1 ? image.level_width : image.width, pixels_h = scale > 1 ? image.level_height : image.height;
+    upload(image.pixels.data(), pixels_w, pixels_h, scale, 0, 0, entry.tiles);
+    entry.generation = image.generation;
+    image.pixels.clear();
+    image.pixels.shrink_to_fit();
+}
+
+void ImageTextures::upload(const uint8_t* pixels, int pixels_w, int pixels_h, int scale, int origin_x, int origin_y, std::vector<Tile>& tiles) {
     if (max_size_ == 0) {
         GLint m = 0;
         glGetIntegerv(GL_MAX_TEXTURE_SIZE, &m);
         max_size_ = std::max(256, (int)m);
     }
     const int tile = std::min(max_size_, 8192);
-    // A reduced level: `pixels` are smaller, each covering level x level image pixels; tiles are
-    // placed in image pixels all the same.
-    const int scale = image.level > 1 ? image.level : 1;
-    const int pixels_w = scale > 1 ? image.level_width : image.width, pixels_h = scale > 1 ? image.level_height : image.height;
     glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
     glPixelStorei(GL_UNPACK_ROW_LENGTH, pixels_w);
     for (int y = 0; y < pixels_h; y += tile) {
         for (int x = 0; x < pixels_w; x += tile) {
             Tile t;
             int tw = std::min(tile, pixels_w - x), th = std::min(tile, pixels_h - y);
-            t.x = x * scale;
-            t.y = y * scale;
+            t.x = origin_x + x * scale;
+            t.y = origin_y + y * scale;
             t.w = tw * scale;
             t.h = th * scale;
             glGenTextures(1, &t.texture);
@@ -149,15 +172,12 @@ void ImageTextures::sync(FrameImage& image) {
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
             glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-            const uint8_t* first = image.pixels.data() + ((size_t)y * pixels_w + x) * 4;
+            const uint8_t* first = pixels + ((size_t)y * pixels_w + x) * 4;
             glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, tw, th, 0, GL_RGBA, GL_UNSIGNED_BYTE, first);
-            entry.tiles.push_back(t);
+            tiles.push_back(t);
         }
     }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
-    entry.generation = image.generation;
-    image.pixels.clear();
-    image.pixels.shrink_to_fit();
 }
 
 void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImDrawList* list, const ImageAdjust& adjust) {
@@ -177,10 +197,12 @@ void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImD
         return;
     }
     list->PushClipRect(ImVec2((float)vp.x, (float)vp.y), ImVec2((float)(vp.x + vp.w), (float)(vp.y + vp.h)), true);
-    for (const Tile& t : it->second.tiles) {
-        Vec2 a = view.to_screen({(double)t.x, (double)t.y});
-        Vec2 b = view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
-        list->AddImage((ImTextureID)(intptr_t)t.texture, ImVec2((float)a.x, (float)a.y), ImVec2((float)b.x, (float)b.y));
+    for (const auto* tiles : {&it->second.tiles, &it->second.detail}) {
+        for (const Tile& t : *tiles) {
+            Vec2 a = view.to_screen({(double)t.x, (double)t.y});
+            Vec2 b = view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
+            list->AddImage((ImTextureID)(intptr_t)t.texture, ImVec2((float)a.x, (float)a.y), ImVec2((float)b.x, (float)b.y));
+        }
     }
     list->PopClipRect();
 }

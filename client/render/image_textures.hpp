@@ -36,7 +36,14 @@ private:
     struct Entry {
         uint64_t generation = 0;
         std::vector<Tile> tiles;
+        // A huge image's detail region (FrameImage::Detail), drawn over the tiles.
+        uint64_t detail_generation = 0;
+        std::vector<Tile> detail;
     };
+    // Uploads `pixels` (width x height, each covering `scale` x `scale` image pixels, the first at
+    // image pixel (x, y)) as tiles of at most the GPU's maximum size.
+    void upload(const uint8_t* pixels, int width, int height, int scale, int x, int y, std::vector<Tile>& tiles);
+    static void delete_tiles(std::vector<Tile>& tiles);
     std::map<const FrameImage*, Entry> entries_;
     int max_size_ = 0;
     // The adjusted draw, read by the callback.

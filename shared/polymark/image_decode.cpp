@@ -266,7 +266,7 @@ bool png_reducible(const PngLayout& l) {
     return l.colour_type == 3 ? l.bit_depth == 8 : l.bit_depth == 8 || l.bit_depth == 16;
 }
 
-PngReducer::PngReducer(const PngLayout& layout, int factor) : factor_(std::max(1, factor)) {
+PngReducer::PngReducer(const PngLayout& layout, int factor, PixelWindow window) : factor_(std::max(1, factor)) {
     layout_.width = layout.width;
     layout_.height = layout.height;
     layout_.bit_depth = layout.bit_depth;
@@ -282,14 +282,21 @@ PngReducer::PngReducer(const PngLayout& layout, int factor) : factor_(std::max(1
     stride_ = (size_t)layout_.width * pixel_bytes_;
     previous_.assign(stride_ + 1, 0);
     current_.assign(stride_ + 1, 0);
-    level_.width = (layout_.width + factor_ - 1) / factor_;
-    level_.height = (layout_.height + factor_ - 1) / factor_;
+    if (window.width <= 0 || window.height <= 0) window = {0, 0, layout_.width, layout_.height};
+    x0_ = std::clamp(window.x, 0, layout_.width);
+    y0_ = std::clamp(window.y, 0, layout_.height);
+    x1_ = std::clamp((long long)window.x + window.width, (long long)x0_, (long long)layout_.width);
+    y1_ = std::clamp((long long)window.y + window.height, (long long)y0_, (long long)layout_.height);
+    if (x1_ <= x0_ || y1_ <= y0_) { bad_ = true; return; }
+    unfilter_bytes_ = (size_t)x1_ * pixel_bytes_;
+    level_.width = (x1_ - x0_ + factor_ - 1) / factor_;
+    level_.height = (y1_ - y0_ + factor_ - 1) / factor_;
     level_.pixels.assign((size_t)level_.width * level_.height * 4, 0);
     sums_.assign((size_t)level_.width * 4, 0);
 }
 
 bool PngReducer::feed(const uint8_t* data, size_t size) {
-    while (size > 0 && !bad_ && row_ < layout_.height) {
+    while (size > 0 && !bad_ && row_ < y1_) {
         size_t take = std::min(size, stride_ + 1 - filled_);
         std::memcpy(current_.data() + filled_, data, take);
         filled_ += take;
@@ -307,21 +314,27 @@ void PngReducer::take_row() {
     uint8_t* row = current_.data() + 1;
     const uint8_t* up = previous_.data() + 1;
     const size_t bpp = (size_t)pixel_bytes_;
+    const size_t n = unfilter_bytes_;
     switch (current_[0]) {
         case 0: break;
-        case 1: for (size_t i = bpp; i < stride_; ++i) row[i] = uint8_t(row[i] + row[i - bpp]); break;
-        case 2: for (size_t i = 0; i < stride_; ++i) row[i] = uint8_t(row[i] + up[i]); break;
+        case 1: for (size_t i = bpp; i < n; ++i) row[i] = uint8_t(row[i] + row[i - bpp]); break;
+        case 2: for (size_t i = 0; i < n; ++i) row[i] = uint8_t(row[i] + up[i]); break;
         case 3:
-            for (size_t i = 0; i < stride_; ++i) row[i] = uint8_t(row[i] + (((i >= bpp ? row[i - bpp] : 0) + up[i]) >> 1));
+            for (size_t i = 0; i < n; ++i) row[i] = uint8_t(row[i] + (((i >= bpp ? row[i - bpp] : 0) + up[i]) >> 1));
             break;
         case 4:
-            for (size_t i = 0; i < stride_; ++i) {
+            for (size_t i = 0; i < n; ++i) {
                 int a = i >= bpp ? row[i - bpp] : 0, b = up[i], c = i >= bpp ? up[i - bpp] : 0;
                 int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
                 row[i] = uint8_t(row[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c));
             }
             break;
         default: bad_ = true; return;
+    }
+    if (row_ < y0_) {  // above the window: unfiltered only as the next row's "up"
+        ++row_;
+        std::swap(previous_, current_);
+        return;
     }
     // Add each pixel, as RGBA, to the sums of the level pixel whose box holds it.
     const bool wide = layout_.bit_depth == 16;
@@ -330,8 +343,8 @@ void PngReducer::take_row() {
     uint32_t* sum = sums_.data();
     if (!wide && !keyed && (layout_.colour_type == 2 || layout_.colour_type == 6)) {  // the common case, fast
         const int ch = channels_;
-        for (int x = 0; x < layout_.width; sum += 4) {
-            const int end = std::min(x + factor_, layout_.width);
+        for (int x = x0_; x < x1_; sum += 4) {
+            const int end = std::min(x + factor_, x1_);
             uint32_t r = 0, g = 0, b = 0, a = 0;
             for (; x < end; ++x) {
                 const uint8_t* p = row + (size_t)x * ch;
@@ -345,13 +358,11 @@ void PngReducer::take_row() {
             sum[2] += b;
             sum[3] += a;
         }
-        ++row_;
-        if (row_ % factor_ == 0 || row_ == layout_.height) flush_band(row_ % factor_ == 0 ? factor_ : row_ % factor_);
-        std::swap(previous_, current_);
+        end_row();
         return;
     }
     int in_box = 0;
-    for (int x = 0; x < layout_.width; ++x) {
+    for (int x = x0_; x < x1_; ++x) {
         const uint8_t* p = row + (size_t)x * pixel_bytes_;
         uint32_t r, g, b, a = 255;
         switch (layout_.colour_type) {
@@ -386,16 +397,21 @@ void PngReducer::take_row() {
             sum += 4;
         }
     }
+    end_row();
+}
+
+void PngReducer::end_row() {
     ++row_;
-    if (row_ % factor_ == 0 || row_ == layout_.height) flush_band(row_ % factor_ == 0 ? factor_ : row_ % factor_);
+    const int in_band = (row_ - y0_) % factor_;
+    if (in_band == 0 || row_ == y1_) flush_band(in_band == 0 ? factor_ : in_band);
     std::swap(previous_, current_);
 }
 
 void PngReducer::flush_band(int band_rows) {
-    uint8_t* out = level_.pixels.data() + (size_t)((row_ - 1) / factor_) * level_.width * 4;
+    uint8_t* out = level_.pixels.data() + (size_t)((row_ - 1 - y0_) / factor_) * level_.width * 4;
     const uint32_t full = (uint32_t)factor_ * (uint32_t)band_rows;
     for (int i = 0; i < level_.width; ++i) {
-        uint32_t count = i + 1 < level_.width ? full : (uint32_t)(layout_.width - i * factor_) * (uint32_t)band_rows;
+        uint32_t count = i + 1 < level_.width ? full : (uint32_t)(x1_ - x0_ - i * factor_) * (uint32_t)band_rows;
         for (int c = 0; c < 4; ++c) {
             uint32_t& s = sums_[(size_t)i * 4 + c];
             out[(size_t)i * 4 + c] = uint8_t((s + count / 2) / count);
@@ -408,7 +424,7 @@ Expected<ImageRGBA> PngReducer::finish(const std::string& where) {
     if (bad_)
         return Error{"decode_failed", where, where + " is damaged and could not be decoded (" +
                                                  std::string(png_reducible(layout_) ? "a row has an unknown filter" : "an interlaced or low bit depth PNG") + ")"};
-    if (row_ < layout_.height)
+    if (row_ < y1_)
         return Error{"decode_failed", where, where + " is cut short: its data ends after row " + std::to_string(row_) + " of " + std::to_string(layout_.height)};
     return std::move(level_);
 }
@@ -655,8 +671,10 @@ private:
     }
 };
 
-PngLevelDecoder::PngLevelDecoder(PngLayout layout, int factor)
-    : layout_(std::move(layout)), inflater_(std::make_unique<Inflater>(layout_.zlib_stream.data(), layout_.zlib_stream.size())), reducer_(layout_, factor) {}
+PngLevelDecoder::PngLevelDecoder(PngLayout layout, int factor) : PngLevelDecoder(std::make_shared<const PngLayout>(std::move(layout)), factor, {}) {}
+
+PngLevelDecoder::PngLevelDecoder(std::shared_ptr<const PngLayout> layout, int factor, PixelWindow window)
+    : layout_(std::move(layout)), inflater_(std::make_unique<Inflater>(layout_->zlib_stream.data(), layout_->zlib_stream.size())), reducer_(*layout_, factor, window) {}
 
 PngLevelDecoder::~PngLevelDecoder() = default;
 

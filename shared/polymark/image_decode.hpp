@@ -80,16 +80,24 @@ Expected<PngLayout> read_png_layout(const uint8_t* data, size_t size, const std:
 // True when PngReducer reads this layout: not interlaced; 8 or 16 bits a sample (palettes: 8).
 bool png_reducible(const PngLayout& layout);
 
+// A region of the image in image pixels, [x, x + width) x [y, y + height); width 0: the whole image.
+struct PixelWindow {
+    int x = 0, y = 0, width = 0, height = 0;
+};
+
 class PngReducer {
 public:
     // The level is ceil(w/factor) x ceil(h/factor); its pixel (i, j) is the mean of the image pixels
     // [i*factor, (i+1)*factor) x [j*factor, (j+1)*factor) that exist. Keeps all of `layout` but
-    // its zlib_stream.
-    PngReducer(const PngLayout& layout, int factor);
+    // its zlib_stream. With a `window` (clipped to the image), only that region is reduced, boxes
+    // starting at its corner: rows below it are never unfiltered, columns right of it are not
+    // unfiltered (filters look only left and up) and it is complete after its last row, so a
+    // detail region costs the inflating of the rows down to its bottom and no more.
+    PngReducer(const PngLayout& layout, int factor, PixelWindow window = {});
     // Takes the next inflated bytes (each row: a filter byte, then the row). False once they are
     // bad (an unknown filter); the rest is then ignored.
     bool feed(const uint8_t* data, size_t size);
-    bool complete() const { return row_ == layout_.height; }
+    bool complete() const { return row_ >= y1_; }
     // The level, or decode_failed when the rows were cut short or bad.
     Expected<ImageRGBA> finish(const std::string& where);
 
@@ -98,11 +106,14 @@ private:
     int factor_ = 1, channels_ = 0, pixel_bytes_ = 0;
     size_t stride_ = 0, filled_ = 0;
     int row_ = 0;
+    int x0_ = 0, x1_ = 0, y0_ = 0, y1_ = 0;  // the window, clipped
+    size_t unfilter_bytes_ = 0;               // of each row: up to the window's right edge
     bool bad_ = false;
     std::vector<uint8_t> previous_, current_;  // filter byte + row
     std::vector<uint32_t> sums_;               // RGBA sums of the level row being built
     ImageRGBA level_;
     void take_row();
+    void end_row();
     void flush_band(int band_rows);
 };
 
@@ -111,6 +122,9 @@ class Inflater;
 class PngLevelDecoder {
 public:
     PngLevelDecoder(PngLayout layout, int factor);
+    // A region only (PngReducer's window): the layout is shared, so that the app keeps one copy of
+    // a huge PNG's compressed data for every detail region it decodes.
+    PngLevelDecoder(std::shared_ptr<const PngLayout> layout, int factor, PixelWindow window);
     ~PngLevelDecoder();
     PngLevelDecoder(const PngLevelDecoder&) = delete;
     PngLevelDecoder& operator=(const PngLevelDecoder&) = delete;
@@ -121,7 +135,7 @@ public:
     Expected<ImageRGBA> finish(const std::string& where);
 
 private:
-    PngLayout layout_;  // keeps the zlib stream the inflater reads
+    std::shared_ptr<const PngLayout> layout_;  // keeps the zlib stream the inflater reads
     std::unique_ptr<Inflater> inflater_;
     PngReducer reducer_;
     std::string failure_;

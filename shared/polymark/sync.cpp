@@ -558,10 +558,14 @@ SyncOutput SyncEngine::on_reply(uint64_t seq, int http_status, const std::string
     for (const Outstanding& o : recent_)
         if (!req && o.seq == seq) req = o;
     if (!req) return out;
-    auto parsed = parse_json_text(body, "reply");
-    const Json* j = parsed ? &parsed.value() : nullptr;
-    if (req->patch) handle_patch_reply(*req, current, http_status, j, now_ms, out);
-    else if (current) handle_get_reply(http_status, j, now_ms, out);
+    if (req->patch) {
+        auto parsed = parse_json_text(body, "reply");
+        handle_patch_reply(*req, current, http_status, parsed ? &parsed.value() : nullptr, now_ms, out);
+    } else if (current) {
+        // Read leniently: one unreadable item (stored by an older server) must not stop catching up.
+        auto parsed = parse_json_text_tolerant(body, "reply");
+        handle_get_reply(http_status, parsed ? &parsed.value().value : nullptr, parsed ? parsed.value().problems : Errors{}, now_ms, out);
+    }
     return out;
 }
 
@@ -809,12 +813,29 @@ SyncOutput SyncEngine::discard_set_aside(const std::vector<std::string>& ids) {
     return out;
 }
 
-void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, SyncOutput& out) {
+// The index N of each /changes/N/... a lenient parse had to neutralise.
+static std::set<size_t> unreadable_changes(const Errors& problems) {
+    std::set<size_t> out;
+    const std::string prefix = "/changes/";
+    for (const Error& e : problems) {
+        if (e.path.compare(0, prefix.size(), prefix) != 0) continue;
+        size_t end = e.path.find('/', prefix.size());
+        std::string index = e.path.substr(prefix.size(), end == std::string::npos ? std::string::npos : end - prefix.size());
+        if (!index.empty() && index.find_first_not_of("0123456789") == std::string::npos && index.size() < 10)
+            out.insert((size_t)std::stoul(index));
+    }
+    return out;
+}
+
+void SyncEngine::handle_get_reply(int status, const Json* j, const Errors& problems, int64_t now_ms, SyncOutput& out) {
     if (status != 200) { handle_error_status(status, j, now_ms); return; }
     auto revision = j ? int_member(*j, "revision") : std::nullopt;
     auto since = j ? int_member(*j, "since") : std::nullopt;
     const Json* list = j ? find(*j, "changes") : nullptr;
     bool shape = revision && since && *since <= synced_revision_ && list && list->is_array();
+    std::set<size_t> unreadable = unreadable_changes(problems);
+    for (const Error& e : problems)  // a problem outside every change: the envelope cannot be trusted
+        if (e.path.compare(0, 9, "/changes/") != 0) shape = false;
     std::vector<RemoteChange> changes;
     for (size_t i = 0; shape && i < list->size(); ++i) {
         const Json& c = (*list)[i];
@@ -823,7 +844,21 @@ void SyncEngine::handle_get_reply(int status, const Json* j, int64_t now_ms, Syn
         auto id = string_member(c, "id");
         auto rev = int_member(c, "revision");
         const Json* value = find(c, "value");
-        if (!kind || !id || !rev || !value || *rev > *revision || (!value->is_null() && check_item(*kind, *value, "/value"))) { shape = false; break; }
+        if (!kind || !id || !rev || !value || *rev > *revision) { shape = false; break; }
+        if (unreadable.count(i) || (!value->is_null() && check_item(*kind, *value, "/value"))) {
+            // Skipped and named: the labeler's copy keeps what it had, and the next edit of this
+            // item (based on a later revision) replaces the unreadable value on the server.
+            std::string where = "/changes/" + std::to_string(i);
+            std::string why;
+            for (const Error& e : problems)
+                if (why.empty() && e.path.compare(0, where.size() + 1, where + "/") == 0) why = e.message;
+            if (why.empty())
+                if (auto e = check_item(*kind, *value, "/value")) why = e->message;
+            out.errors.push_back(Error{"unreadable_change", where,
+                                       "the server's change to " + *kind_name + " '" + *id + "' (revision " +
+                                           std::to_string(*rev) + ") was left out: " + why});
+            continue;
+        }
         RemoteChange ch{*kind, *id, std::nullopt, *rev, string_member(c, "user").value_or(""), string_member(c, "device").value_or("")};
         if (!value->is_null()) ch.value = *value;
         changes.push_back(std::move(ch));

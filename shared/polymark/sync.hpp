@@ -261,7 +261,7 @@ private:
     void succeed_current();
     void finish_current();
     void handle_patch_reply(const Outstanding& req, bool current, int status, const Json* body, int64_t now_ms, SyncOutput& out);
-    void handle_get_reply(int status, const Json* body, int64_t now_ms, SyncOutput& out);
+    void handle_get_reply(int status, const Json* body, const Errors& problems, int64_t now_ms, SyncOutput& out);
     void handle_error_status(int status, const Json* body, int64_t now_ms);
     bool handle_refusal(int status, const Json* body, SyncOutput& out);
     void set_item_aside(size_t pending_index, Refusal refusal, SyncOutput& out);

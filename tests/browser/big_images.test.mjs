@@ -1,7 +1,8 @@
 // Huge images cost bounded memory and show fast: a 16000 x 16000 PNG (under a megabyte on the
 // wire) is shown at a reduced level, drawn and picked in full-image pixels, and released when its
 // frame is left. A decompression bomb's header is refused by name, and the other frames still work.
-// A text file named .mp4 is reported once, as not a video. Media are made at test time.
+// A text file named .mp4 is reported once, as not a video. Media are made at test time. Zoomed in,
+// the visible region is decoded at full resolution: a 1-pixel checkerboard the level shows grey.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -16,6 +17,10 @@ const SHOW_WITHIN_MS = 20000;
 // The old code grew the browser by about 4.4 GB for this image and never gave it back.
 const PEAK_GROWTH_MB = 1200;
 const KEPT_GROWTH_MB = 400;
+// A 1-pixel black and white checkerboard in the red quadrant, off the level's 4-pixel grid.
+const CHECKER = [1001, 1003, 300];
+// The view settles for 150 ms, then the rows down to the region are inflated: generous on 2 cores.
+const DETAIL_WITHIN_MS = 10000;
 
 let server; let browser; let page; const errors = [];
 let baselineMB = 0;  // the browser before the big image was first shown
@@ -30,7 +35,7 @@ async function showFrame(n, width) {
 
 before(async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-big-'));
-  writePng(path.join(tmp, 'big.png'), BIG, BIG);
+  writePng(path.join(tmp, 'big.png'), BIG, BIG, false, CHECKER);
   writePng(path.join(tmp, 'bomb.png'), 30000, 30000, true);
   fs.writeFileSync(path.join(tmp, 'fake.mp4'), 'this is a text file, not a video\n'.repeat(40));
   const demo = path.join(process.env.POLYMARK_CACHE || path.join(os.homedir(), '.cache/polymark'), 'demo');
@@ -111,6 +116,79 @@ test('a shape drawn on the reduced level is stored and picked in full-image pixe
   await frames(page);
   const selected = await page.evaluate(() => polymark.getSelection());
   assert.deepEqual(selected, [rect.id]);
+});
+
+test('zoomed in, the visible region is decoded at full resolution, placed exactly, and released when zoomed out', async () => {
+  await page.evaluate(() => polymark.fit());
+  await frames(page, 3);
+  let v = await view();
+  const level = v.imageLevel;
+  assert.equal(v.imageDetail, null, 'fitted: the level alone');
+  // The real wheel, notch by notch, around the middle of the checkerboard.
+  const spot = [CHECKER[0] + CHECKER[2] / 2, CHECKER[1] + CHECKER[2] / 2];
+  await page.mouse.move(v.offsetX + spot[0] * v.zoom, v.offsetY + spot[1] * v.zoom);
+  while (v.zoom < 3) {
+    await page.mouse.wheel(0, -100);
+    await until(page, (z) => polymark.getView().zoom !== z, v.zoom);
+    v = await view();
+  }
+  const zoomedAt = Date.now();
+  await until(page, () => polymark.getView().imageDetail !== null, undefined, DETAIL_WITHIN_MS);
+  const detailMs = Date.now() - zoomedAt;
+  await frames(page, 3);
+  v = await view();
+  const d = v.imageDetail;
+  console.log(`detail: ${JSON.stringify(d)} shown ${detailMs} ms after the last wheel step (zoom ${v.zoom.toFixed(2)}, level 1/${level})`);
+  assert.equal(d.level, 1, 'full resolution at this zoom');
+  const rss = browserRssMB();
+  assert.ok(rss - baselineMB < PEAK_GROWTH_MB, `the browser grew by ${(rss - baselineMB).toFixed(0)} MB with the detail shown`);
+  // The region holds the whole view.
+  const left = -v.offsetX / v.zoom, top = -v.offsetY / v.zoom;
+  assert.ok(d.x <= Math.max(0, left) + 1 && d.y <= Math.max(0, top) + 1, `region ${JSON.stringify(d)} starts left of and above the view`);
+  assert.ok(d.x + d.width >= left + v.viewport.width / v.zoom - 1 && d.y + d.height >= top + v.viewport.height / v.zoom - 1, 'and ends past it');
+  // Each image pixel of the checkerboard is its own colour on screen, exactly where it lies.
+  const shot = decodePng(await page.screenshot());
+  const colourAt = (x, y) => {
+    const i = (Math.floor(v.offsetY + (y + 0.5) * v.zoom) * shot.width + Math.floor(v.offsetX + (x + 0.5) * v.zoom)) * 4;
+    return [...shot.rgba.subarray(i, i + 3)];
+  };
+  for (let dy = -3; dy <= 3; dy++) {
+    for (let dx = -3; dx <= 3; dx++) {
+      const x = Math.floor(spot[0]) + dx, y = Math.floor(spot[1]) + dy;
+      const want = (x + y) % 2 === 0 ? 255 : 0;
+      const got = colourAt(x, y);
+      assert.ok(got.every((c) => Math.abs(c - want) < 40), `image pixel (${x}, ${y}) is ${got}, not ${want}: the full-resolution checkerboard`);
+    }
+  }
+  // Zoomed out again past the level's resolution (the wheel again): the region is released.
+  while (v.zoom * level > 1) {
+    await page.mouse.wheel(0, 100);
+    await until(page, (z) => polymark.getView().zoom !== z, v.zoom);
+    v = await view();
+  }
+  await until(page, () => polymark.getView().imageDetail === null, undefined, 5000);
+
+  // A jump far down the image (rows to inflate before the region): how long until the detail shows,
+  // and how long the frames are meanwhile (the decode is sliced over frames).
+  const far = [4000.5, 12000.5];
+  await page.evaluate(([x, y]) => {
+    const g = polymark.getView();
+    polymark.setView({ zoom: 2, offsetX: g.viewport.width / 2 - x * 2, offsetY: g.viewport.height / 2 - y * 2 });
+    window.frameGaps = [];
+    let last = performance.now();
+    const tick = (t) => { window.frameGaps.push(t - last); last = t; if (window.frameGaps.length < 2000) window.frameRaf = requestAnimationFrame(tick); };
+    window.frameRaf = requestAnimationFrame(tick);
+  }, far);
+  const jumpedAt = Date.now();
+  await until(page, () => polymark.getView().imageDetail !== null, undefined, DETAIL_WITHIN_MS * 2);
+  const jumpMs = Date.now() - jumpedAt;
+  const gaps = await page.evaluate(() => { cancelAnimationFrame(window.frameRaf); return window.frameGaps.slice(1).sort((a, b) => a - b); });
+  v = await view();
+  console.log(`detail after a jump to rows near ${far[1]}: ${JSON.stringify(v.imageDetail)} in ${jumpMs} ms; frame gaps meanwhile: median ${gaps[gaps.length >> 1]?.toFixed(0)} ms, max ${gaps[gaps.length - 1]?.toFixed(0)} ms over ${gaps.length}`);
+  assert.ok(v.imageDetail.x <= far[0] && v.imageDetail.y <= far[1] && v.imageDetail.x + v.imageDetail.width > far[0] && v.imageDetail.y + v.imageDetail.height > far[1]);
+  // Back to the whole image: the region goes with the zoom.
+  await page.evaluate(() => polymark.fit());
+  await until(page, () => polymark.getView().imageDetail === null, undefined, 5000);
 });
 
 test('leaving the big image releases it: going back and forth does not grow the browser', async () => {

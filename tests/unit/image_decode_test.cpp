@@ -395,3 +395,119 @@ TEST_CASE("a level decoder given damaged zlib data fails with decode_failed") {
     while (cut_decoder.step(1 << 20)) {}
     CHECK(cut_decoder.finish("cut.png").first_error().code == "decode_failed");
 }
+
+// A PNG around an already filtered stream (stored deflate blocks of up to 64 KiB), so that every
+// filter type reaches the decoders through a real file.
+static std::vector<uint8_t> png_from_stream(int w, int h, int colour_type, const std::vector<uint8_t>& raw) {
+    auto be32 = [](std::vector<uint8_t>& v, uint32_t x) { for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s)); };
+    auto crc = [](const uint8_t* d, size_t n) {
+        uint32_t c = 0xFFFFFFFFu;
+        for (size_t i = 0; i < n; ++i) { c ^= d[i]; for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1))); }
+        return c ^ 0xFFFFFFFFu;
+    };
+    auto chunk = [&](std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
+        be32(out, uint32_t(data.size()));
+        std::vector<uint8_t> body(type, type + 4);
+        body.insert(body.end(), data.begin(), data.end());
+        out.insert(out.end(), body.begin(), body.end());
+        be32(out, crc(body.data(), body.size()));
+    };
+    std::vector<uint8_t> z = {0x78, 0x01};
+    for (size_t at = 0; at < raw.size(); at += 65535) {
+        size_t n = std::min<size_t>(65535, raw.size() - at);
+        z.insert(z.end(), {uint8_t(at + n == raw.size()), uint8_t(n), uint8_t(n >> 8), uint8_t(~n), uint8_t(~n >> 8)});
+        z.insert(z.end(), raw.begin() + at, raw.begin() + at + n);
+    }
+    uint32_t a = 1, b = 0;
+    for (uint8_t c : raw) { a = (a + c) % 65521; b = (b + a) % 65521; }
+    be32(z, (b << 16) | a);
+    std::vector<uint8_t> ihdr;
+    be32(ihdr, uint32_t(w));
+    be32(ihdr, uint32_t(h));
+    ihdr.insert(ihdr.end(), {8, uint8_t(colour_type), 0, 0, 0});
+    std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    chunk(png, "IHDR", ihdr);
+    chunk(png, "IDAT", z);
+    chunk(png, "IEND", {});
+    return png;
+}
+
+// The f x f box means of `whole`'s region, boxes from the region's corner, partial ones at its
+// right and bottom edges over the pixels they hold (what a windowed level must show).
+static std::vector<uint8_t> boxed_crop(const ImageRGBA& whole, PixelWindow r, int f) {
+    int lw = (r.width + f - 1) / f, lh = (r.height + f - 1) / f;
+    std::vector<uint8_t> out((size_t)lw * lh * 4);
+    for (int j = 0; j < lh; ++j)
+        for (int i = 0; i < lw; ++i)
+            for (int c = 0; c < 4; ++c) {
+                uint32_t sum = 0, count = 0;
+                for (int y = r.y + j * f; y < std::min(r.y + (j + 1) * f, r.y + r.height); ++y)
+                    for (int x = r.x + i * f; x < std::min(r.x + (i + 1) * f, r.x + r.width); ++x, ++count)
+                        sum += whole.pixels[((size_t)y * whole.width + x) * 4 + c];
+                out[((size_t)j * lw + i) * 4 + c] = uint8_t((sum + count / 2) / count);
+            }
+    return out;
+}
+
+TEST_CASE("a windowed decode equals the crop of stb_image's full decode, at level 1 and 2, through every filter") {
+    const int w = 37, h = 29;  // odd: partial boxes at the image's edges
+    for (int colour_type : {6, 2}) {
+        const int bpp = colour_type == 6 ? 4 : 3;
+        std::vector<uint8_t> img((size_t)w * h * bpp);
+        uint32_t seed = 12345;
+        for (auto& v : img) v = uint8_t((seed = seed * 1103515245u + 12345u) >> 16);
+        // Every row a different filter, all five in each window of five rows.
+        auto png = png_from_stream(w, h, colour_type, filtered_stream(img, w, h, bpp, [](int y) { return (y * 3) % 5; }));
+        auto whole = decode_image(png.data(), png.size(), "w.png");
+        REQUIRE(whole.ok());
+        auto layout = read_png_layout(png.data(), png.size(), "w.png");
+        REQUIRE(layout.ok());
+        auto shared = std::make_shared<const PngLayout>(std::move(layout.value()));
+        const PixelWindow windows[] = {{0, 0, w, h}, {5, 3, 11, 7}, {30, 20, 7, 9}, {0, 28, 37, 1}, {36, 0, 1, 29}, {2, 4, 1, 1}, {10, 6, 27, 23}};
+        for (int f : {1, 2}) {
+            for (PixelWindow r : windows) {
+                if (f == 2) { r.x &= ~1; r.y &= ~1; }  // a level's boxes start on its grid
+                r.width = std::min(r.width, w - r.x);
+                r.height = std::min(r.height, h - r.y);
+                PngLevelDecoder decoder(shared, f, r);
+                while (decoder.step(100)) {}
+                auto part = decoder.finish("w.png");
+                INFO("colour " << colour_type << " level " << f << " window " << r.x << "," << r.y << " " << r.width << "x" << r.height);
+                if (!part.ok()) FAIL(part.first_error().message);
+                CHECK(part->width == (r.width + f - 1) / f);
+                CHECK(part->height == (r.height + f - 1) / f);
+                CHECK(part->pixels == boxed_crop(whole.value(), r, f));
+            }
+        }
+    }
+}
+
+TEST_CASE("a windowed decode stops after the window's last row and fails on a file cut off before it") {
+    // 720 KB inflated, three slices of 256 KiB: a window in the top rows needs only the first.
+    const int w = 600, h = 300;
+    std::vector<uint8_t> rgba((size_t)w * h * 4);
+    for (size_t i = 0; i < rgba.size(); ++i) rgba[i] = uint8_t(i % 4 == 3 ? 255 : (i * 7) & 255);
+    std::vector<uint8_t> huffman;
+    auto sink = [](void* out, void* data, int size) { auto* v = static_cast<std::vector<uint8_t>*>(out); v->insert(v->end(), (uint8_t*)data, (uint8_t*)data + size); };
+    REQUIRE(stbi_write_png_to_func(sink, &huffman, w, h, 4, rgba.data(), w * 4));
+    auto layout = read_png_layout(huffman.data(), huffman.size(), "c.png");
+    REQUIRE(layout.ok());
+    auto whole = std::make_shared<const PngLayout>(layout.value());
+    PngLevelDecoder top(whole, 1, {100, 2, 50, 20});
+    int top_steps = 1;
+    while (top.step(1)) ++top_steps;
+    CHECK(top_steps == 1);
+    CHECK(top.finish("c.png").ok());
+    PngLevelDecoder low(whole, 1, {100, 280, 50, 20});
+    int low_steps = 1;
+    while (low.step(1)) ++low_steps;
+    CHECK(low_steps >= 3);
+    CHECK(low.finish("c.png").ok());
+    PngLayout cut = layout.value();
+    cut.zlib_stream.resize(cut.zlib_stream.size() / 2);
+    PngLevelDecoder bottom(std::make_shared<const PngLayout>(std::move(cut)), 2, {4, 260, 10, 8});
+    while (bottom.step(64)) {}
+    auto failed = bottom.finish("c.png");
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.first_error().code == "decode_failed");
+}

@@ -1408,3 +1408,33 @@ TEST_CASE("a 503 with retry_after waits that long before the jittered backoff an
     c.settle(server, now);
     CHECK(c.engine->status().state == SyncState::Saved);
 }
+
+TEST_CASE("a catch-up holding one unreadable item applies the others, names it, and stays online", "[sync]") {
+    SimServer server = seeded_server();
+    Client a(config("a"), server), b(config("b"), server);
+    int64_t now = 0;
+    a.settle(server, now);
+    b.edit(move_cmd(b.doc, "s0", 100), now);
+    b.edit(create_cmd(b.doc, obj("b1", 1)), now);
+    b.settle(server, now);
+    a.engine->request_catchup();
+    auto r = a.poll(now + 100);
+    REQUIRE(r);
+    REQUIRE(r->method == "GET");
+    auto reply = server.handle(*r);
+    // b1 as an older server stored it: a coordinate no double holds.
+    Json body = Json::parse(reply.body);
+    for (Json& c : body["changes"])
+        if (c["id"] == "b1") c["value"]["points"][0] = 12345.5;
+    std::string text = body.dump();
+    text.replace(text.find("12345.5"), 7, "1" + std::string(309, '0'));
+    SyncOutput out = a.engine->on_reply(r->seq, reply.status, text, now + 100);
+    std::set<std::string> remote;
+    for (const RemoteChange& c : out.remote) remote.insert(c.id);
+    CHECK(remote == std::set<std::string>{"s0"});
+    REQUIRE(out.errors.size() == 1);
+    CHECK(out.errors[0].code == "unreadable_change");
+    CHECK(out.errors[0].message.find("object 'b1'") != std::string::npos);
+    CHECK(a.engine->status().synced_revision == server.revision);
+    CHECK(a.engine->status().state != SyncState::Offline);
+}
