@@ -107,6 +107,13 @@ async function oneRun(server, size) {
     await settle(page);
     await new Promise((r) => setTimeout(r, 1000));
     const before = browserRssMB();
+    // Felt frame time while the image decodes: the gaps between animation frames of the page.
+    await page.evaluate(() => {
+      window.benchGaps = [];
+      let last = performance.now();
+      const tick = (t) => { benchGaps.push(t - last); last = t; if (window.benchGaps) requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);
+    });
     const started = performance.now();
     // Shown, or an error event (the old client could fail to allocate), or TIMEOUT_MS.
     const { peak, result: failure } = await watchPeak(async () => {
@@ -120,11 +127,14 @@ async function oneRun(server, size) {
       return null;
     });
     const shownMs = failure ? null : performance.now() - started;
+    const gaps = (await page.evaluate(() => { const g = benchGaps; window.benchGaps = null; return g; })).slice(1).sort((a, b) => a - b);
+    const frameP95 = gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * 0.95))] : null;
+    const frameMax = gaps.length ? gaps[gaps.length - 1] : null;
     await page.evaluate(() => polymark.setFrame(0));
     await settle(page);
     await new Promise((r) => setTimeout(r, 2000));
     const after = browserRssMB();
-    return { shownMs, failure, before, peakGrowth: peak - before, afterGrowth: after - before };
+    return { shownMs, failure, before, peakGrowth: peak - before, afterGrowth: after - before, frameP95, frameMax };
   } finally {
     await browser.close();
   }
@@ -143,7 +153,7 @@ async function main() {
     for (let i = 0; i < runs; i++) {
       const r = await oneRun(server, size);
       results.push(r);
-      console.log(`run ${i + 1}: ${r.failure ? 'FAILED (' + r.failure + ')' : 'shown in ' + r.shownMs.toFixed(0) + ' ms'}; browser ${r.before.toFixed(0)} MB before, peak +${r.peakGrowth.toFixed(0)} MB, after leaving +${r.afterGrowth.toFixed(0)} MB`);
+      console.log(`run ${i + 1}: ${r.failure ? 'FAILED (' + r.failure + ')' : 'shown in ' + r.shownMs.toFixed(0) + ' ms'}; browser ${r.before.toFixed(0)} MB before, peak +${r.peakGrowth.toFixed(0)} MB, after leaving +${r.afterGrowth.toFixed(0)} MB; frames while decoding p95 ${r.frameP95?.toFixed(1)} ms, max ${r.frameMax?.toFixed(1)} ms`);
     }
   } finally {
     await server.stop();
@@ -153,6 +163,8 @@ async function main() {
   console.log(`time to first view (ms):          ${show(pick('shownMs'), 0)}`);
   console.log(`browser memory growth, peak (MB): ${show(pick('peakGrowth'), 0)}`);
   console.log(`browser memory growth, after (MB):${show(pick('afterGrowth'), 0)}`);
+  console.log(`felt frame while decoding, p95 (ms): ${show(pick('frameP95'), 1)}`);
+  console.log(`felt frame while decoding, max (ms): ${show(pick('frameMax'), 1)}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) main().catch((e) => { console.error(e); process.exit(1); });
