@@ -13,9 +13,9 @@
 
 using namespace pm;
 
-// Builds a valid RGB PNG from scratch (stored deflate blocks, real CRC and Adler-32), so the
-// test owns its input instead of trusting a binary blob.
-static std::vector<uint8_t> make_png(int w, int h, const std::vector<uint8_t>& rgb) {
+// A PNG around an already filtered stream (stored deflate blocks of up to 64 KiB, real CRC and
+// Adler-32), so that every filter type reaches the decoders through a real file.
+static std::vector<uint8_t> png_from_stream(int w, int h, int colour_type, const std::vector<uint8_t>& raw) {
     auto be32 = [](std::vector<uint8_t>& v, uint32_t x) { for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s)); };
     auto crc = [](const uint8_t* d, size_t n) {
         uint32_t c = 0xFFFFFFFFu;
@@ -29,22 +29,32 @@ static std::vector<uint8_t> make_png(int w, int h, const std::vector<uint8_t>& r
         out.insert(out.end(), body.begin(), body.end());
         be32(out, crc(body.data(), body.size()));
     };
-    std::vector<uint8_t> raw;
-    for (int y = 0; y < h; ++y) { raw.push_back(0); raw.insert(raw.end(), rgb.begin() + y * w * 3, rgb.begin() + (y + 1) * w * 3); }
-    std::vector<uint8_t> z = {0x78, 0x01, 0x01, uint8_t(raw.size()), uint8_t(raw.size() >> 8), uint8_t(~raw.size()), uint8_t(~raw.size() >> 8)};
-    z.insert(z.end(), raw.begin(), raw.end());
+    std::vector<uint8_t> z = {0x78, 0x01};
+    for (size_t at = 0; at < raw.size(); at += 65535) {
+        size_t n = std::min<size_t>(65535, raw.size() - at);
+        z.insert(z.end(), {uint8_t(at + n == raw.size()), uint8_t(n), uint8_t(n >> 8), uint8_t(~n), uint8_t(~n >> 8)});
+        z.insert(z.end(), raw.begin() + at, raw.begin() + at + n);
+    }
     uint32_t a = 1, b = 0;
     for (uint8_t c : raw) { a = (a + c) % 65521; b = (b + a) % 65521; }
     be32(z, (b << 16) | a);
     std::vector<uint8_t> ihdr;
     be32(ihdr, uint32_t(w));
     be32(ihdr, uint32_t(h));
-    ihdr.insert(ihdr.end(), {8, 2, 0, 0, 0});
+    ihdr.insert(ihdr.end(), {8, uint8_t(colour_type), 0, 0, 0});
     std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     chunk(png, "IHDR", ihdr);
     chunk(png, "IDAT", z);
     chunk(png, "IEND", {});
     return png;
+}
+
+// Builds a valid RGB PNG from scratch (filter 0 on every row), so the test owns its input
+// instead of trusting a binary blob.
+static std::vector<uint8_t> make_png(int w, int h, const std::vector<uint8_t>& rgb) {
+    std::vector<uint8_t> raw;
+    for (int y = 0; y < h; ++y) { raw.push_back(0); raw.insert(raw.end(), rgb.begin() + y * w * 3, rgb.begin() + (y + 1) * w * 3); }
+    return png_from_stream(w, h, 2, raw);
 }
 
 static const std::vector<uint8_t> kPng2x1 = make_png(2, 1, {255, 0, 0, 0, 0, 255});
@@ -396,41 +406,6 @@ TEST_CASE("a level decoder given damaged zlib data fails with decode_failed") {
     CHECK(cut_decoder.finish("cut.png").first_error().code == "decode_failed");
 }
 
-// A PNG around an already filtered stream (stored deflate blocks of up to 64 KiB), so that every
-// filter type reaches the decoders through a real file.
-static std::vector<uint8_t> png_from_stream(int w, int h, int colour_type, const std::vector<uint8_t>& raw) {
-    auto be32 = [](std::vector<uint8_t>& v, uint32_t x) { for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s)); };
-    auto crc = [](const uint8_t* d, size_t n) {
-        uint32_t c = 0xFFFFFFFFu;
-        for (size_t i = 0; i < n; ++i) { c ^= d[i]; for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1))); }
-        return c ^ 0xFFFFFFFFu;
-    };
-    auto chunk = [&](std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
-        be32(out, uint32_t(data.size()));
-        std::vector<uint8_t> body(type, type + 4);
-        body.insert(body.end(), data.begin(), data.end());
-        out.insert(out.end(), body.begin(), body.end());
-        be32(out, crc(body.data(), body.size()));
-    };
-    std::vector<uint8_t> z = {0x78, 0x01};
-    for (size_t at = 0; at < raw.size(); at += 65535) {
-        size_t n = std::min<size_t>(65535, raw.size() - at);
-        z.insert(z.end(), {uint8_t(at + n == raw.size()), uint8_t(n), uint8_t(n >> 8), uint8_t(~n), uint8_t(~n >> 8)});
-        z.insert(z.end(), raw.begin() + at, raw.begin() + at + n);
-    }
-    uint32_t a = 1, b = 0;
-    for (uint8_t c : raw) { a = (a + c) % 65521; b = (b + a) % 65521; }
-    be32(z, (b << 16) | a);
-    std::vector<uint8_t> ihdr;
-    be32(ihdr, uint32_t(w));
-    be32(ihdr, uint32_t(h));
-    ihdr.insert(ihdr.end(), {8, uint8_t(colour_type), 0, 0, 0});
-    std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    chunk(png, "IHDR", ihdr);
-    chunk(png, "IDAT", z);
-    chunk(png, "IEND", {});
-    return png;
-}
 
 // The f x f box means of `whole`'s region, boxes from the region's corner, partial ones at its
 // right and bottom edges over the pixels they hold (what a windowed level must show).
