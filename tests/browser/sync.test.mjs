@@ -215,6 +215,16 @@ test('a track both devices changed: their shape on this frame is drawn dashed, a
 test('when the wasm instance aborts, the same instance starts again and replays the journal', async () => {
   const page = await device();
   await until(page, () => polymark.getStorage().then((s) => s.offline.state !== 'installing'), undefined, 60000);
+  // The restart below happens with the server down, so it needs what the service worker keeps:
+  // wait until the worker controls the page and holds the task, its annotations and the image
+  // (its warm-up runs after install; under load it can end after the state has settled).
+  await until(page, async () => {
+    if (!navigator.serviceWorker.controller) return false;
+    const api = await caches.open('polymark:api@/');
+    const media = await caches.open('polymark:media@/');
+    return !!(await api.match('/api/tasks/test')) && !!(await api.match('/api/tasks/test/annotations'))
+      && !!(await media.match('/media/test/astronaut.png'));
+  }, undefined, 60000);
   await server.halt();
   await drawRect(page, [360, 380], [460, 460]);
   await waitState(page, null, 'st.pending === 1');
