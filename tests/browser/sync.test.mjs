@@ -232,7 +232,7 @@ test('when the wasm instance aborts, the same instance starts again and replays 
   await page.evaluate(() => { window.errors = []; polymark.on('error', (e) => errors.push(e)); window.before = polymark.canvas; polymark.debugAbort(); });
   await until(page, () => {
     try { return polymark.canvas !== window.before && polymark.getView().frameShown; } catch (e) { return false; }
-  }, undefined, 30000);
+  }, undefined, 60000);  // a fresh wasm instance, compiled and started while other suites load the machine
   const aborted = await page.evaluate(() => errors.filter((e) => e.code === 'aborted'));
   assert.equal(aborted.length, 1);
   assert.equal(aborted[0].fatal, false);
