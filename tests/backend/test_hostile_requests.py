@@ -22,7 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from raw_http import NoAnswer, exchange, request_bytes  # noqa: E402
-from test_serve import ServerProcess, make_demo_dir, write  # noqa: E402
+from test_serve import ServerPerTest, ServerProcess, make_demo_dir, write  # noqa: E402
 from test_sync_routes import SyncMixin, op, rect, task_body, track  # noqa: E402
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
@@ -265,22 +265,13 @@ class LastResortTest(SyncMixin, unittest.TestCase):
         self.assertEqual(self.server.stderr().count("Traceback"), 1)
 
 
-class SchemaUpgradeTest(SyncMixin, unittest.TestCase):
+class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
     """A version 2 database (no op fingerprints) is upgraded; its old op_ids stay plain duplicates."""
 
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="pm-v2-")
-        self.db = os.path.join(self.tmp, "db", "polymark.sqlite")
-        self.server = None
-
-    def tearDown(self):
-        if self.server:
-            self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    tmp_prefix = "pm-v2-"
 
     def start(self):
-        self.server = ServerProcess(self.tmp, ["--db", self.db, "--web", self.tmp, "--quiet",
-                                               "--import", make_demo_dir(self.tmp)]).start()
+        self.start_serving("--import", make_demo_dir(self.tmp))
 
     def test_v2_database_is_upgraded_and_old_op_ids_stay_duplicates(self):
         self.start()

@@ -15,11 +15,9 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -27,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from load_clients import create_task, op, rect  # noqa: E402
-from test_serve import ServerProcess  # noqa: E402
+from test_serve import ServerPerTest  # noqa: E402
 
 KILLS = 12
 OPS_PER_REQUEST = 4
@@ -126,22 +124,13 @@ def get_json(address, path):
         conn.close()
 
 
-class KillDuringSavesTest(unittest.TestCase):
+class KillDuringSavesTest(ServerPerTest, unittest.TestCase):
     kills = KILLS
-
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="pm-kill-")
-        self.db = os.path.join(self.tmp, "db", "polymark.sqlite")
-        self.server = None
-
-    def tearDown(self):
-        if self.server:
-            self.server.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    tmp_prefix = "pm-kill-"
 
     def start(self):
-        self.server = ServerProcess(self.tmp, ["--db", self.db, "--web", self.tmp, "--quiet"]).start()
-        return (self.server.host, self.server.port)
+        server = self.start_serving()
+        return (server.host, server.port)
 
     def test_sigkill_during_saves_loses_nothing_and_duplicates_nothing(self):
         address = self.start()

@@ -173,6 +173,27 @@ def stop_serving(server, tmp):
         raise AssertionError("serve.py logged a traceback:\n" + log)
 
 
+class ServerPerTest:
+    """A folder and database of its own for each test; start_serving() runs serve.py on them (again
+    after a stop, on the same database), and tearDown stops it and removes the folder."""
+
+    tmp_prefix = "pm-test-"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix=self.tmp_prefix)
+        self.db = os.path.join(self.tmp, "db", "polymark.sqlite")
+        self.server = None
+
+    def tearDown(self):
+        if self.server:
+            self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_serving(self, *args):
+        self.server = ServerProcess(self.tmp, ["--db", self.db, "--web", self.tmp, "--quiet", *args]).start()
+        return self.server
+
+
 def run_serve(args, timeout=30):
     """Run serve.py to completion (for imports that must fail before serving)."""
     return subprocess.run([PYTHON, SERVE, "--port", "0", "--quiet", *args],
