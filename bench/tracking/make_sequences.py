@@ -13,7 +13,10 @@ Output, per sequence, the layout of a real sequence folder (bench/data/<name>/):
     <out>/<name>/polygons.txt        x0,y0,x1,y1,... per frame: the true outline
     <out>/<name>/meta.json           what the sequence tests
 
+    <out>/<name>/.complete           written last: the sequence is whole
+
     /usr/bin/python3 bench/tracking/make_sequences.py OUT_DIR [--frames 300] [--only NAME,...]
+    /usr/bin/python3 bench/tracking/make_sequences.py --list      the names, one a line
 """
 import argparse
 import json
@@ -145,6 +148,10 @@ def motion_blur(frame, dx, dy):
 
 
 # [SECTION] The sequences
+
+# Their names, in the order sequences() makes them (run_all.sh asks for them with --list).
+NAMES = ["translation", "fast_motion_blur", "scale_up", "scale_down", "rotation", "noise", "illumination",
+         "partial_occlusion", "full_occlusion", "distractors", "tiny", "large", "mixed"]
 
 def sequences(n):
     """Each: name, description, and a function (rng, frame index) -> drawn frame + outline."""
@@ -292,16 +299,27 @@ def render(spec, photos, n, out_dir):
         f.write("\n".join(polys) + "\n")
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump({"name": name, "what": spec["what"], "frames": n, "width": W, "height": H}, f, indent=1)
+    open(os.path.join(d, ".complete"), "w").close()
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("out")
+    ap.add_argument("out", nargs="?")
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--only", default="")
+    ap.add_argument("--list", action="store_true", help="print the sequence names and exit")
     a = ap.parse_args()
+    if a.list:
+        print("\n".join(NAMES))
+        return
+    if not a.out:
+        ap.error("OUT_DIR is needed")
     specs, photos = sequences(a.frames)
+    assert [x["name"] for x in specs] == NAMES
     only = set(filter(None, a.only.split(",")))
+    unknown = only - {s["name"] for s in specs}
+    if unknown:
+        sys.exit("no synthetic sequence named %s" % ", ".join(sorted(unknown)))
     for s in specs:
         if only and s["name"] not in only:
             continue
