@@ -100,3 +100,22 @@ TEST_CASE("while sync has not started the session refuses edits and says why") {
     CHECK(app.notices().list().back().error.code == "read_only");
     CHECK(app.sync().status_json()["state"] == "read-only");
 }
+
+TEST_CASE("a sync reply waits in the inbox while a gesture is in progress and is applied after it") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"box","type":"rectangle","frame":0,"label":"thing","points":[10,10,50,50]}]})");
+    auto holds_reply = [&] { return t.app.inbox().any_of([](const Message& m) { return std::holds_alternative<SyncReplied>(m); }); };
+    Editor& editor = t.app.editor();
+    editor.pointer_down(at(30, 30), PointerButton::Left);  // starts moving the box
+    editor.pointer_move(at(40, 40), true);
+    REQUIRE(editor.busy());
+    t.app.inbox().post(SyncReplied{7, 200, "{}"});
+    t.app.inbox().post(FetchDone{12345, 200, "", {}});
+    t.app.apply_inbox();
+    CHECK(holds_reply());
+    CHECK_FALSE(t.app.inbox().any_of([](const Message& m) { return std::holds_alternative<FetchDone>(m); }));
+    editor.pointer_up(at(40, 40));
+    t.app.apply_inbox();
+    CHECK_FALSE(holds_reply());
+    CHECK(t.app.document().objects[0].points == Points{20, 20, 60, 60});
+}
