@@ -7,15 +7,22 @@ else()
   set(POLYMARK_CACHE_DEFAULT "$ENV{HOME}/.cache/polymark")
 endif()
 set(POLYMARK_CACHE "${POLYMARK_CACHE_DEFAULT}" CACHE PATH "Folder tools/setup.sh filled")
-set(IMGUI_DIR "${POLYMARK_CACHE}/src/imgui-1.90.1" CACHE PATH "Dear ImGui 1.90.1 sources")
-if(NOT EXISTS "${IMGUI_DIR}/imgui.cpp")
-  message(FATAL_ERROR "Dear ImGui sources not found in ${IMGUI_DIR}: run tools/setup.sh first")
-endif()
 
+# The core's two header-only libraries (Debian: nlohmann-json3-dev, libstb-dev).
 set(POLYMARK_THIRD_PARTY_INCLUDE "${CMAKE_BINARY_DIR}/third_party_include")
 file(MAKE_DIRECTORY "${POLYMARK_THIRD_PARTY_INCLUDE}/stb")
 file(COPY /usr/include/nlohmann DESTINATION "${POLYMARK_THIRD_PARTY_INCLUDE}")
 file(COPY /usr/include/stb/stb_image.h DESTINATION "${POLYMARK_THIRD_PARTY_INCLUDE}/stb")
+
+# Everything below is the client's and the tests': a core-only build never looks for it.
+if(POLYMARK_CORE_ONLY)
+  return()
+endif()
+
+set(IMGUI_DIR "${POLYMARK_CACHE}/src/imgui-1.90.1" CACHE PATH "Dear ImGui 1.90.1 sources")
+if(NOT EXISTS "${IMGUI_DIR}/imgui.cpp")
+  message(FATAL_ERROR "Dear ImGui sources not found in ${IMGUI_DIR}: run tools/setup.sh first")
+endif()
 
 if(EMSCRIPTEN)
   set(SDL2_WEB_DIR "${POLYMARK_CACHE}/sdl2-web" CACHE PATH "SDL2 2.26.5 built for the web")

@@ -2,18 +2,18 @@
 # (polymark_app.js + polymark_app.wasm) that shell/polymark.js instantiates once per mount.
 # Exceptions: native wasm EH (-fwasm-exceptions) at compile and link time, so that the API's
 # last-resort catch works; outside data never reaches throwing code anyway (errors are values).
-target_link_libraries(imgui PUBLIC sdl2_web)
-target_compile_definitions(polymark_app PUBLIC POLYMARK_GLES)
+target_link_libraries(imgui_backends PUBLIC sdl2_web)
+target_compile_definitions(polymark_render PUBLIC POLYMARK_GLES)
 target_compile_options(imgui PUBLIC -fwasm-exceptions)
 # Size is the first lever for labelers on slow links: -Oz everywhere in the web build.
-foreach(t polymark_core imgui polymark_app)
+foreach(t polymark_core imgui imgui_backends polymark_app polymark_render polymark_ui polymark_platform)
   target_compile_options(${t} PRIVATE -Oz)
 endforeach()
 
-add_executable(polymark_app_web main.cpp platform/web.cpp)
+add_executable(polymark_app_web main.cpp)
 set_target_properties(polymark_app_web PROPERTIES OUTPUT_NAME polymark_app SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
-target_link_libraries(polymark_app_web PRIVATE polymark_app)
+target_link_libraries(polymark_app_web PRIVATE polymark_platform)
 set(POLYMARK_WEB_LINK_FLAGS
   -Oz
   -fwasm-exceptions

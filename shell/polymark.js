@@ -558,6 +558,16 @@
       if (destroyed || !M || !syncRunning) return;
       try { call(method, args); } catch (e) { /* a stopped instance: nothing to tell */ }
     }
+    // An async result for the module's inbox: deliver(M, ...texts as C strings valid during the call).
+    function toModule(deliver, texts) {
+      if (destroyed || !M || !syncRunning) return;
+      var ptrs = [];
+      try {
+        (texts || []).forEach(function (t) { var n = M.lengthBytesUTF8(t) + 1; var p = M._malloc(n); M.stringToUTF8(t, p, n); ptrs.push(p); });
+        deliver.apply(null, [M].concat(ptrs));
+        ptrs.forEach(function (p) { M._free(p); });
+      } catch (e) { /* a stopped instance: nothing to tell */ }
+    }
     var syncSetup = !sync ? Promise.resolve(null) : new Promise(function (resolve) {
       var started = false;
       releaseLock = lockTask('polymark-sync:' + syncTaskKey, function () {
@@ -571,7 +581,7 @@
             sync.journal = j.records;
             return resolve(sync);
           }
-          whenRunning(function () { syncCall('_syncStart', { journal: j.records, deviceId: j.deviceId }); });
+          whenRunning(function () { toModule(function (m, records, device) { m._pm_sync_journal_read(records, device); }, [JSON.stringify(j.records), j.deviceId]); });
         });
       }, function () {
         // Another tab of this task holds the lock: read-only here until it closes.
@@ -586,25 +596,25 @@
       var timedOut = false;
       var timer = setTimeout(function () { timedOut = true; controller.abort(); }, Math.max(1, r.timeoutMs));
       syncFetches.push(controller);
-      function done(method, args) {
+      function done(deliver, texts) {
         clearTimeout(timer);
         var i = syncFetches.indexOf(controller);
         if (i >= 0) syncFetches.splice(i, 1);
-        syncCall(method, args);
+        toModule(deliver, texts);
       }
       var init = { method: r.method, headers: r.headers, signal: controller.signal, credentials: 'same-origin', cache: 'no-store' };
       // keepalive lets a save started by pagehide finish after the page is gone (bodies < 64 KB).
       if (r.method !== 'GET') { init.body = r.body; if (r.body.length < 60000) init.keepalive = true; }
       fetch(r.url, init).then(function (response) {
-        return response.text().then(function (text) { done('_syncReply', { seq: r.seq, status: response.status, body: text }); });
-      }).catch(function () { done('_syncFailure', { seq: r.seq, timeout: timedOut }); });
+        return response.text().then(function (text) { done(function (m, body) { m._pm_sync_reply(r.seq, response.status, body); }, [text]); });
+      }).catch(function () { done(function (m) { m._pm_sync_failure(r.seq, timedOut ? 1 : 0); }); });
     }
     function syncJournal(batch) {
-      writeJournal(syncTaskKey, batch).then(function () { syncCall('_syncJournalDone', { ok: true }); },
-        function (e) { syncCall('_syncJournalDone', { ok: false, message: String((e && e.message) || e) }); });
+      writeJournal(syncTaskKey, batch).then(function () { toModule(function (m, message) { m._pm_sync_journal_written(1, message); }, ['']); },
+        function (e) { toModule(function (m, message) { m._pm_sync_journal_written(0, message); }, [String((e && e.message) || e)]); });
     }
     if (sync) {
-      var syncTimer = setInterval(function () { syncCall('_syncTick'); }, SYNC_TICK_MS);
+      var syncTimer = setInterval(function () { toModule(function (m) { m._pm_sync_tick(); }); }, SYNC_TICK_MS);
       cleanups.push(function () {
         clearInterval(syncTimer);
         releaseLock();
@@ -612,7 +622,10 @@
         syncFetches = [];
       });
       // Send what is pending when the page goes away or out of sight; fetch news when it is back.
-      listen(document, 'visibilitychange', function () { syncCall(document.visibilityState === 'hidden' ? 'flush' : '_syncCatchup'); });
+      listen(document, 'visibilitychange', function () {
+        if (document.visibilityState === 'hidden') syncCall('flush');
+        else toModule(function (m) { m._pm_sync_catchup(); });
+      });
       listen(global, 'pagehide', function () { syncCall('flush'); });
       listen(global, 'online', function () { syncCall('flush'); });
     }
@@ -661,7 +674,7 @@
     // [SECTION] Tracking in a Web Worker (shell/track_worker.js): the app hands over a job
     // (PlatformPort::start_tracking_worker); this page reads its frames a few ahead (video: the
     // decoder's luma plane; images: decoded here) and transfers them; the worker tracks; its
-    // progress and what it wrote go back to the app (_trackingStatus, _trackingDone).
+    // progress and what it wrote go back to the app's inbox (_pm_tracking_progress, _pm_tracking_done).
     // Objects are shared out over workers, one core left for the page (its decoding, drawing and
     // input): one worker on two cores, up to three on four or more. Every worker gets every frame
     // it needs. (Measured on two cores: a second worker only starved the decoder.)
@@ -711,7 +724,8 @@
         if (!m.ok) {
           tracker = null;
           t.parts.forEach(function (p) { if (p !== part) p.worker.postMessage({ type: 'cancel' }); });
-          return syncCall('_trackingDone', { status: { state: 'failed', message: (m.errors || []).map(function (x) { return x.message; }).join('; ') }, written: [] });
+          return toModule(function (mod, status, written) { mod._pm_tracking_done(status, written); },
+            [JSON.stringify({ state: 'failed', message: (m.errors || []).map(function (x) { return x.message; }).join('; ') }), '[]']);
         }
         part.status = m.status;
         part.next = m.next;
@@ -721,7 +735,7 @@
         trackRead(t);
       } else if (m.type === 'status') {
         part.status = m.status;
-        syncCall('_trackingStatus', trackMerged(t, 'running'));
+        toModule(function (mod, status) { mod._pm_tracking_progress(status); }, [JSON.stringify(trackMerged(t, 'running'))]);
       } else if (m.type === 'done') {
         part.done = m;
         part.next = -1;
@@ -729,7 +743,7 @@
         tracker = null;
         var cancelled = t.parts.some(function (p) { return p.done.status && p.done.status.state === 'cancelled'; });
         var written = [].concat.apply([], t.parts.map(function (p) { return p.done.written || []; }));
-        syncCall('_trackingDone', { status: trackMerged(t, cancelled ? 'cancelled' : 'done'), written: written });
+        toModule(function (mod, status, text) { mod._pm_tracking_done(status, text); }, [JSON.stringify(trackMerged(t, cancelled ? 'cancelled' : 'done')), JSON.stringify(written)]);
       }
     }
     // Where task frame f is: the media item and the frame inside it.

@@ -36,7 +36,7 @@ Expected<Json> set_tool(App& app, const Json& args) {
 
 Json frame_state_json(const App& app, long long frame) {
     Json shapes = Json::array();
-    for (const FrameShape& s : app.frame_state(frame)) {
+    for (const FrameShape& s : app.session().frame_state(frame)) {
         Json j = object_to_json(s.object);
         if (s.from_track) {
             j["track"] = true;
@@ -82,41 +82,40 @@ Expected<Json> track_forward(App& app, const Json& args) {
     }
     Errors errors = app.start_tracking(ids, frames);
     if (!errors.empty()) return errors;
-    return app.tracking_json();
+    return app.tracking().status_json();
 }
 
 Json conflicts_json(const App& app) {
     Json list = Json::array();
-    for (const SyncConflict& c : app.sync_conflicts())
+    for (const SyncConflict& c : app.sync().conflicts())
         list.push_back(Json{{"kind", to_string(c.kind)}, {"id", c.id}, {"mine", c.mine ? *c.mine : Json()}, {"theirs", c.theirs ? *c.theirs : Json()},
                             {"revision", c.revision}, {"user", c.user}, {"device", c.device}});
     return list;
 }
 
-// The sync bridge (shell/polymark.js): methods named with a leading underscore are the platform's,
-// not the host's (docs/API.md lists only the public ones).
+// Sync: the host's methods. What the platform delivers (replies, the journal) is not an API method:
+// it arrives in the app's inbox.
 std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, const Json& args) {
     auto str = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
     auto flag = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_boolean() && args[k].get<bool>(); };
-    auto seq = [&]() { return args.is_object() && args.contains("seq") && args["seq"].is_number() ? (uint64_t)args["seq"].get<double>() : 0; };
     if (method == "getSyncStatus") {
-        Json j = app.sync_status_json();
+        Json j = app.sync().status_json();
         j["conflictList"] = conflicts_json(app);
         return Expected<Json>(j);
     }
-    if (method == "flush") { app.sync_flush(); return Expected<Json>(app.sync_status_json()); }
+    if (method == "flush") { app.sync().flush(); return Expected<Json>(app.sync().status_json()); }
     if (method == "setToken") {
         if (!args.is_string()) return Expected<Json>(Error{"bad_argument", "token", "setToken needs a string"});
-        app.set_sync_token(args.get<std::string>());
+        app.sync().set_token(args.get<std::string>());
         return Expected<Json>(Json());
     }
     if (method == "resolveConflict") {
         std::string id = str("id"), choice = str("choice");
         if (choice != "mine" && choice != "theirs") return Expected<Json>(Error{"bad_argument", "choice", "resolveConflict needs 'mine' or 'theirs'"});
         if (id.empty() && !(flag("all"))) return Expected<Json>(Error{"bad_argument", "id", "resolveConflict needs an object or track id"});
-        Errors errors = app.resolve_conflict(id, choice == "mine" ? Resolution::Mine : Resolution::Theirs);
+        Errors errors = app.sync().resolve_conflict(id, choice == "mine" ? Resolution::Mine : Resolution::Theirs);
         if (!errors.empty()) return Expected<Json>(errors);
-        return Expected<Json>(app.sync_status_json());
+        return Expected<Json>(app.sync().status_json());
     }
     if (method == "retrySetAside" || method == "discardSetAside") {
         // {ids: [..]} or no ids: every item set aside.
@@ -128,32 +127,9 @@ std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, c
                 ids.push_back(id.get<std::string>());
             }
         }
-        Errors errors = method == "retrySetAside" ? app.retry_set_aside(ids) : app.discard_set_aside(ids);
+        Errors errors = method == "retrySetAside" ? app.sync().retry_set_aside(ids) : app.sync().discard_set_aside(ids);
         if (!errors.empty()) return Expected<Json>(errors);
-        return Expected<Json>(app.sync_status_json());
-    }
-    if (method == "_syncStart") {
-        std::vector<std::string> records;
-        if (args.is_object() && args.contains("journal") && args["journal"].is_array())
-            for (const Json& r : args["journal"])
-                if (r.is_string()) records.push_back(r.get<std::string>());
-        app.start_sync(std::move(records), str("deviceId"));
-        return Expected<Json>(Json());
-    }
-    if (method == "_syncTick") { app.sync_tick(); return Expected<Json>(Json()); }
-    if (method == "_syncCatchup") { app.sync_catchup(); return Expected<Json>(Json()); }
-    if (method == "_syncReply") {
-        int status = args.is_object() && args.contains("status") && args["status"].is_number_integer() ? args["status"].get<int>() : 0;
-        app.sync_reply(seq(), status, str("body"));
-        return Expected<Json>(Json());
-    }
-    if (method == "_syncFailure") {
-        app.sync_failure(seq(), flag("timeout"));
-        return Expected<Json>(Json());
-    }
-    if (method == "_syncJournalDone") {
-        app.sync_journal_written(flag("ok"), str("message"));
-        return Expected<Json>(Json());
+        return Expected<Json>(app.sync().status_json());
     }
     return std::nullopt;
 }
@@ -204,8 +180,8 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
     if (method == "redo") return Json(app.redo());
     if (method == "getHistory") {
         Json done = Json::array(), undone = Json::array();
-        for (const Command& c : app.history().done()) done.push_back(c.name);
-        for (size_t i = app.history().undone().size(); i-- > 0;) undone.push_back(app.history().undone()[i].name);
+        for (const Command& c : app.session().history().done()) done.push_back(c.name);
+        for (size_t i = app.session().history().undone().size(); i-- > 0;) undone.push_back(app.session().history().undone()[i].name);
         return Json{{"done", done}, {"undone", undone}, {"revision", app.revision()}};
     }
     if (method == "setTool") return set_tool(app, args);
@@ -218,20 +194,10 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
     }
     if (method == "trackForward") return track_forward(app, args);
     if (method == "cancelTracking") {
-        app.cancel_tracking();
-        return app.tracking_json();
+        app.tracking().cancel();
+        return app.tracking().status_json();
     }
-    if (method == "getTracking") return app.tracking_json();
-    // The tracking worker's progress and outcome (shell/polymark.js).
-    if (method == "_trackingStatus") {
-        app.tracking_worker_status(args);
-        return Json();
-    }
-    if (method == "_trackingDone") {
-        app.tracking_worker_done(args.is_object() && args.contains("status") ? args["status"] : Json(),
-                                 args.is_object() && args.contains("written") ? args["written"] : Json::array());
-        return Json();
-    }
+    if (method == "getTracking") return app.tracking().status_json();
     if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);

@@ -1,6 +1,7 @@
 // What the app needs from its platform (web or native), as an interface the app calls down into.
-// Results flow back up through App::post_*() and are applied at the start of the next frame, on
-// the main thread: the app never blocks on I/O.
+// Every result flows back up as a typed message posted to the app's Inbox (app/inbox.hpp), named
+// below for each request, and is applied at the start of the next frame, on the main thread: the
+// app never blocks on I/O.
 #pragma once
 #include "polymark/image_decode.hpp"
 #include "polymark/json_reader.hpp"
@@ -15,12 +16,12 @@ namespace pm {
 class PlatformPort {
 public:
     virtual ~PlatformPort() = default;
-    // Starts an HTTP GET; the result arrives later through App::post_fetch_result(request_id, ...).
+    // Starts an HTTP GET; a FetchDone with this request_id answers it.
     virtual void fetch(uint64_t request_id, const std::string& url) = 0;
     // Tells the host (the embedding page, or the native shell) about something that happened.
     virtual void emit(const std::string& event, const Json& detail) = 0;
     // Decodes image bytes the core cannot read (WebP, AVIF) with the platform's own decoder: the
-    // RGBA pixels arrive later as a FetchResult with width and height. False: not available.
+    // RGBA pixels arrive as an ImageDecoded. False: not available.
     virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
     // Decodes a huge image only at a reduced level, never holding its full-size pixels: the RGBA of
     // ceil(w/factor) x ceil(h/factor) pixels, pixel (i, j) the mean of image pixels
@@ -31,25 +32,25 @@ public:
     // ceil(width/level) x ceil(height/level) pixels arrives like decode_image's. False: not available.
     virtual bool decode_image_region(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/, PixelWindow /*region*/, int /*level*/) { return false; }
     // Shows frame `frame` (0-based, presentation order) of the video at `url`: the platform
-    // decodes it into a GL texture of its own and answers with a FetchResult holding the frame's
-    // size, that texture and the video's frame count. The pixels never pass through the app.
+    // decodes it into a picture of its own on the GPU and answers with a VideoFrameShown holding the
+    // frame's size, the picture's handle and the video's frame count. The pixels never pass through the app.
     // False: this platform has no video decoder.
     virtual bool show_video_frame(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
     // Copies frame `frame` of the video at `url` out of the decoder for the tracker: the answer is a
-    // FetchResult whose body holds the pixels (channels 1: luma, 4: RGBA), width and height.
+    // VideoPixelsRead (channels 1: luma, 4: RGBA).
     // False: this platform has no video decoder.
     virtual bool read_video_pixels(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
     // Runs a "track forward" job elsewhere (a Web Worker): spec {tracks, ids, start, frameCount,
     // frames, lastFrame, idPrefix, media: [{url, type, first, frames}]}; progress and the outcome
-    // come back through App::tracking_worker_status() / tracking_worker_done(). False: no worker
+    // come back as TrackingProgress and TrackingFinished. False: no worker
     // here, the app tracks in its own thread.
     virtual bool start_tracking_worker(const Json& /*spec*/) { return false; }
     virtual void cancel_tracking_worker() {}
     // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable
-    // transaction, then answers with App::sync_journal_written(). False: this platform keeps no journal.
+    // transaction, then answers with a JournalWritten. False: this platform keeps no journal.
     virtual bool sync_journal(const std::vector<JournalRecord>& /*put*/, const std::vector<std::string>& /*remove*/) { return false; }
     // Sends one sync request to `url` (the backend's base joined with request.path); the answer
-    // comes back through App::sync_reply() or App::sync_failure(). False: no network for sync here.
+    // comes back as a SyncReplied or a SyncFailed. False: no network for sync here.
     virtual bool sync_request(const SyncRequest& /*request*/, const std::string& /*url*/) { return false; }
 };
 

@@ -1,5 +1,6 @@
 // The native platform: a desktop window through SDL2 + OpenGL 3, HTTP through libcurl on a
-// worker thread, events printed to stdout as JSON lines (for tools and the smoke test).
+// worker thread that posts each answer to the app's inbox, events printed to stdout as JSON lines
+// (for tools and the smoke test).
 #include "app/app.hpp"
 #include "platform/sdl_frame.hpp"
 
@@ -49,15 +50,8 @@ public:
         if (event == "error" && detail.value("fatal", false)) fatal = true;
     }
 
-    // Moves finished requests into the app; called on the main thread.
-    void deliver(App& app) {
-        std::deque<FetchResult> done;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            done.swap(done_);
-        }
-        for (FetchResult& r : done) app.post_fetch_result(std::move(r));
-    }
+    // Where answers go; set before the first fetch.
+    void deliver_to(Inbox& inbox) { inbox_ = &inbox; }
 
     bool ready = false;
     bool fatal = false;
@@ -67,7 +61,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Request> requests_;
-    std::deque<FetchResult> done_;
+    Inbox* inbox_ = nullptr;
     bool stopping_ = false;
     std::thread worker_;
 
@@ -87,7 +81,7 @@ private:
                 req = requests_.front();
                 requests_.pop_front();
             }
-            FetchResult r;
+            FetchDone r;
             r.request_id = req.id;
             CURL* curl = curl_easy_init();
             char error[CURL_ERROR_SIZE] = "";
@@ -107,8 +101,7 @@ private:
                 r.error = error[0] ? error : curl_easy_strerror(code);
             }
             curl_easy_cleanup(curl);
-            std::lock_guard<std::mutex> lock(mutex_);
-            done_.push_back(std::move(r));
+            inbox_->post(std::move(r));
         }
     }
 };
@@ -143,6 +136,7 @@ int run_platform(int argc, char** argv) {
 
     NativePlatform platform;
     App app(platform, options);
+    platform.deliver_to(app.inbox());
     SdlFrame frame;
     std::string failure = frame.init(config);
     if (!failure.empty()) {
@@ -152,7 +146,6 @@ int run_platform(int argc, char** argv) {
     app.start();
     Uint64 ready_at = 0;
     while (frame.tick(app)) {
-        platform.deliver(app);
         if (platform.ready && !ready_at) {
             ready_at = SDL_GetTicks64();
             // Where the image is on screen, for tools and the smoke test (the API's getView).

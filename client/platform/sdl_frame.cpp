@@ -149,12 +149,6 @@ void SdlFrame::report_missing_glyphs(const App& app) {
     if (!missing.empty() && on_missing_glyphs) on_missing_glyphs(missing);
 }
 
-void SdlFrame::resize(int width, int height) {
-    if (!window_ || width <= 0 || height <= 0) return;
-    SDL_SetWindowSize(window_, width, height);
-    request_redraw();
-}
-
 bool SdlFrame::tick(App& app) {
     Uint64 started = SDL_GetPerformanceCounter();
     bool had_events = false;
@@ -166,7 +160,11 @@ bool SdlFrame::tick(App& app) {
         if (event.type == SDL_WINDOWEVENT && event.window.event == SDL_WINDOWEVENT_CLOSE && event.window.windowID == SDL_GetWindowID(window_)) return false;
     }
     bool was_busy = app.busy();
-    app.apply_pending();
+    app.apply_inbox();
+    if (auto size = app.take_canvas_resize()) {
+        SDL_SetWindowSize(window_, size->first, size->second);
+        redraw_frames_ = std::max(redraw_frames_, 3);
+    }
     app.advance_playback((double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency());
     // Tracking in this thread (no worker: native, or a browser without one) gets most of a frame
     // when nothing is drawn, and leaves room for drawing when the labeler works meanwhile.

@@ -1,5 +1,5 @@
 // The SDL2 window, its GL context and Dear ImGui, shared by the web and native builds, and the
-// fixed per-frame pipeline: platform events -> finished async results -> UI -> render.
+// fixed per-frame pipeline: platform events -> the app's inbox applied -> UI -> render.
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
@@ -39,7 +39,6 @@ public:
     std::string init(const FrameConfig& config);
     // One frame. Returns false when the user closed the window.
     bool tick(App& app);
-    void resize(int width, int height);
     void request_redraw() { redraw_frames_ = 3; }
     void shutdown();
     double device_pixel_ratio() const { return dpr_; }

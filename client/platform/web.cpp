@@ -174,7 +174,7 @@ const char* dispatch(const std::string& method, std::string_view args) {
     // may poll them), nor for the tracking calls: the app asks for the one frame each needs, and
     // three a call take the core a tracking worker needs on a software-rendering browser.
     bool getter = method.rfind("get", 0) == 0;
-    bool tracking = method == "trackForward" || method == "cancelTracking" || method == "_trackingStatus" || method == "_trackingDone";
+    bool tracking = method == "trackForward" || method == "cancelTracking";
     if (!getter && !tracking) g_instance->frame.request_redraw();
     auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
     return result ? reply_ok(result.value()) : reply_errors(result.errors());
@@ -203,15 +203,15 @@ EMSCRIPTEN_KEEPALIVE const char* pm_call(const char* method, const char* args) {
     }
 }
 
+// [SECTION] Async results: each posted to the app's inbox as a typed message, applied at the start
+// of the next frame. Bytes the page allocated with malloc are freed here.
+
 EMSCRIPTEN_KEEPALIVE void pm_fetch_done(uint32_t id, int status, uint8_t* body, int size, const char* error) {
     if (!g_instance) { std::free(body); return; }
-    FetchResult r;
-    r.request_id = id;
-    r.status = status;
-    r.error = error ? error : "";
+    FetchDone r{id, status, error ? error : "", {}};
     if (body && size > 0) r.body.assign(body, body + size);
     std::free(body);
-    g_instance->app->post_fetch_result(std::move(r));
+    g_instance->app->inbox().post(std::move(r));
 }
 
 // OS paste and input methods: SDL's web backend has neither. While an ImGui text field has
@@ -236,55 +236,101 @@ EMSCRIPTEN_KEEPALIVE void pm_add_glyphs(const uint32_t* code_points, int count, 
 
 EMSCRIPTEN_KEEPALIVE void pm_decode_done(uint32_t id, int width, int height, uint8_t* pixels, int size, const char* error) {
     if (!g_instance) { std::free(pixels); return; }
-    FetchResult r;
-    r.request_id = id;
-    r.status = width > 0 ? 200 : 0;
-    r.width = width;
-    r.height = height;
-    r.error = error ? error : "";
-    if (pixels && size > 0) r.body.assign(pixels, pixels + size);
+    ImageDecoded r{id, width, height, {}, error ? error : ""};
+    if (pixels && size > 0) r.rgba.assign(pixels, pixels + size);
     std::free(pixels);
-    g_instance->app->post_fetch_result(std::move(r));
+    g_instance->app->inbox().post(std::move(r));
 }
 
-// A video frame is on a texture of the page's (`texture`, a GL name this module knows), or
-// `error` says why not.
+// A video frame is on a texture of the page's (`texture`, a GL name this module knows: the
+// picture's handle), or `error` says why not.
 EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, int height, unsigned texture, double video_frames,
                                         double frame_seconds, const char* error) {
     if (!g_instance) return;
-    FetchResult r;
-    r.request_id = id;
-    r.status = width > 0 ? 200 : 0;
-    r.width = width;
-    r.height = height;
-    r.texture = texture;
-    r.frame = (long long)frame;
-    r.video_frames = (long long)video_frames;
-    r.frame_seconds = frame_seconds;
-    r.error = error ? error : "";
-    g_instance->app->post_fetch_result(std::move(r));
+    g_instance->app->inbox().post(VideoFrameShown{id, (long long)frame, width, height, texture, (long long)video_frames, frame_seconds, error ? error : ""});
     g_instance->frame.request_redraw();
 }
 
 // A video frame's pixels for the tracker (`channels` 1: luma, 4: RGBA), or `error` says why not.
-// The page allocates `pixels` with malloc; it is freed here.
 EMSCRIPTEN_KEEPALIVE void pm_pixels_done(uint32_t id, double frame, int width, int height, int channels, uint8_t* pixels, int size, const char* error) {
     if (!g_instance) { std::free(pixels); return; }
-    FetchResult r;
-    r.request_id = id;
-    r.status = width > 0 ? 200 : 0;
-    r.width = width;
-    r.height = height;
-    r.channels = channels;
-    r.frame = (long long)frame;
-    r.error = error ? error : "";
-    if (pixels && size > 0) r.body.assign(pixels, pixels + size);
+    VideoPixelsRead r{id, (long long)frame, width, height, channels, {}, error ? error : ""};
+    if (pixels && size > 0) r.pixels.assign(pixels, pixels + size);
     std::free(pixels);
-    g_instance->app->post_fetch_result(std::move(r));
+    g_instance->app->inbox().post(std::move(r));
+}
+
+// Sync (shell/polymark.js owns the requests, the journal in IndexedDB and the writer lock): a
+// reply, a failure, a journal write, the journal read once the lock came. A call may change what
+// is shown: the next frames are drawn.
+EMSCRIPTEN_KEEPALIVE void pm_sync_reply(double seq, int status, const char* body) {
+    if (!g_instance) return;
+    g_instance->app->inbox().post(SyncReplied{(uint64_t)seq, status, body ? body : ""});
+    g_instance->frame.request_redraw();
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_sync_failure(double seq, int timeout) {
+    if (!g_instance) return;
+    g_instance->app->inbox().post(SyncFailed{(uint64_t)seq, timeout != 0});
+    g_instance->frame.request_redraw();
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_sync_journal_written(int ok, const char* message) {
+    if (!g_instance) return;
+    g_instance->app->inbox().post(JournalWritten{ok != 0, message ? message : ""});
+    g_instance->frame.request_redraw();
+}
+
+// records_json: the journal's record texts, a JSON array of strings.
+EMSCRIPTEN_KEEPALIVE void pm_sync_journal_read(const char* records_json, const char* device_id) {
+    if (!g_instance) return;
+    JournalRead read{{}, device_id ? device_id : ""};
+    Json records = Json::parse(records_json ? records_json : "", nullptr, false);
+    if (records.is_array())
+        for (const Json& r : records)
+            if (r.is_string()) read.records.push_back(r.get<std::string>());
+    g_instance->app->inbox().post(std::move(read));
+    g_instance->frame.request_redraw();
+}
+
+// The sync timer, and a catch-up when the page is shown again. Frames stop in a hidden tab, so the
+// timer also applies what the inbox holds: replies go on being applied there.
+EMSCRIPTEN_KEEPALIVE void pm_sync_tick() {
+    if (!g_instance) return;
+    try {
+        g_instance->app->apply_inbox();
+        g_instance->app->sync().tick();
+    } catch (const std::exception& e) {
+        g_instance->app->report({"internal_error", "sync", std::string("internal error in the sync timer: ") + e.what()});
+    }
+    g_instance->frame.request_redraw();
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_sync_catchup() {
+    if (!g_instance) return;
+    g_instance->app->sync().catchup();
+    g_instance->frame.request_redraw();
+}
+
+// A tracking worker's progress, and its end with what it wrote (status and written are JSON the
+// worker made: track_forward.hpp's status and track_written_to_json).
+EMSCRIPTEN_KEEPALIVE void pm_tracking_progress(const char* status_json) {
+    if (!g_instance) return;
+    g_instance->app->inbox().post(TrackingProgress{Json::parse(status_json ? status_json : "", nullptr, false)});
+}
+
+EMSCRIPTEN_KEEPALIVE void pm_tracking_done(const char* status_json, const char* written_json) {
+    if (!g_instance) return;
+    Json status = Json::parse(status_json ? status_json : "", nullptr, false);
+    Json written = Json::parse(written_json ? written_json : "", nullptr, false);
+    g_instance->app->inbox().post(TrackingFinished{status.is_discarded() ? Json() : status, written.is_discarded() ? Json::array() : written});
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {
-    if (g_instance) g_instance->frame.resize(css_width, css_height);
+    if (g_instance && css_width > 0 && css_height > 0) {
+        g_instance->app->inbox().post(CanvasResized{css_width, css_height});
+        g_instance->frame.request_redraw();
+    }
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_destroy() {
@@ -324,10 +370,10 @@ int pm::run_platform(int, char**) {
         std::vector<std::string> records;
         for (const Json& r : js_options["sync"]["journal"])
             if (r.is_string()) records.push_back(r.get<std::string>());
-        g_instance->app->start_sync(std::move(records));
+        g_instance->app->sync().start(std::move(records));
     }
     if (js_options.contains("token") && js_options["token"].is_string() && !js_options["token"].get<std::string>().empty())
-        g_instance->app->set_sync_token(js_options["token"].get<std::string>());
+        g_instance->app->sync().set_token(js_options["token"].get<std::string>());
     g_instance->frame.on_text_input_area = [](bool visible, float x, float y, float line_height) {
         pm_js_text_input_area(visible ? 1 : 0, x, y, line_height);
     };

@@ -3,8 +3,6 @@
 #include "render/gl.hpp"
 #include "render/gl_program.hpp"
 
-#include <imgui.h>
-
 #include <algorithm>
 
 namespace pm {
@@ -75,30 +73,33 @@ bool ImageTextures::ensure_program() {
     return true;
 }
 
-void ImageTextures::draw_adjusted(const ImDrawList*, const ImDrawCmd* cmd) {
-    auto* self = static_cast<ImageTextures*>(cmd->UserCallbackData);
-    const Pending& p = self->pending_;
-    if (!p.entry || !self->ensure_program()) return;
-    ImDrawData* data = ImGui::GetDrawData();
-    double scale = data->FramebufferScale.x;
-    int fb_w = (int)(data->DisplaySize.x * scale), fb_h = (int)(data->DisplaySize.y * data->FramebufferScale.y);
-    glUseProgram(self->program_);
-    glBindVertexArray(self->vao_);
-    glUniform2f(self->u_screen_, (float)fb_w, (float)fb_h);
-    glUniform3f(self->u_adjust_, (float)p.adjust.brightness, (float)p.adjust.contrast, (float)p.adjust.gamma);
-    glUniform1i(self->u_texture_, 0);
+std::vector<const ImageTextures::Tile*> ImageTextures::tiles(const FrameImage& image) const {
+    std::vector<const Tile*> all;
+    auto it = entries_.find(&image);
+    if (it == entries_.end()) return all;
+    for (const auto* list : {&it->second.tiles, &it->second.detail})
+        for (const Tile& t : *list) all.push_back(&t);
+    return all;
+}
+
+void ImageTextures::draw_adjusted(const std::vector<const Tile*>& tiles, const View& view, Rect clip, const ImageAdjust& adjust, double scale, int fb_w,
+                                  int fb_h) {
+    if (tiles.empty() || !ensure_program()) return;
+    glUseProgram(program_);
+    glBindVertexArray(vao_);
+    glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
+    glUniform3f(u_adjust_, (float)adjust.brightness, (float)adjust.contrast, (float)adjust.gamma);
+    glUniform1i(u_texture_, 0);
     glActiveTexture(GL_TEXTURE0);
     glDisable(GL_BLEND);
     glEnable(GL_SCISSOR_TEST);
-    glScissor((int)(p.viewport.x * scale), (int)(fb_h - (p.viewport.y + p.viewport.h) * scale), (int)(p.viewport.w * scale), (int)(p.viewport.h * scale));
+    glScissor((int)(clip.x * scale), (int)(fb_h - (clip.y + clip.h) * scale), (int)(clip.w * scale), (int)(clip.h * scale));
     glViewport(0, 0, fb_w, fb_h);
-    for (const auto* tiles : {&p.entry->tiles, &p.entry->detail}) {
-        for (const Tile& t : *tiles) {
-            Vec2 a = p.view.to_screen({(double)t.x, (double)t.y}), b = p.view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
-            glUniform4f(self->u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
-            glBindTexture(GL_TEXTURE_2D, t.texture);
-            glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
-        }
+    for (const Tile* t : tiles) {
+        Vec2 a = view.to_screen({(double)t->x, (double)t->y}), b = view.to_screen({(double)(t->x + t->w), (double)(t->y + t->h)});
+        glUniform4f(u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
+        glBindTexture(GL_TEXTURE_2D, t->texture);
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
     }
     glBindVertexArray(0);
 }
@@ -116,12 +117,12 @@ void ImageTextures::sync(FrameImage& image) {
         }
     }
     if (image.state != LoadState::Ready) return;
-    if (image.platform_texture) {
+    if (image.platform_picture) {
         Entry& entry = entries_[&image];
         if (entry.generation == image.generation && !entry.tiles.empty()) return;
         for (Tile& t : entry.tiles)
             if (t.owned) glDeleteTextures(1, &t.texture);
-        entry.tiles = {Tile{image.platform_texture, 0, 0, image.width, image.height, false}};
+        entry.tiles = {Tile{image.platform_picture, 0, 0, image.width, image.height, false}};
         entry.generation = image.generation;
         return;
     }
@@ -178,33 +179,6 @@ void ImageTextures::upload(const uint8_t* pixels, int pixels_w, int pixels_h, in
         }
     }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
-}
-
-void ImageTextures::draw(const FrameImage& image, const View& view, Rect vp, ImDrawList* list, const ImageAdjust& adjust) {
-    auto it = entries_.find(&image);
-    if (it == entries_.end()) return;
-    // The last pixels of a reduced level cover less than level x level image pixels: clip at the
-    // image's edge so that the level lines up with the image pixels exactly.
-    Vec2 image_min = view.to_screen({0, 0}), image_max = view.to_screen({(double)image.width, (double)image.height});
-    double x0 = std::max(vp.x, image_min.x), y0 = std::max(vp.y, image_min.y);
-    double x1 = std::min(vp.x + vp.w, image_max.x), y1 = std::min(vp.y + vp.h, image_max.y);
-    if (x1 <= x0 || y1 <= y0) return;
-    vp = Rect{x0, y0, x1 - x0, y1 - y0};
-    if (!adjust.identity()) {
-        pending_ = Pending{&it->second, view, vp, adjust};
-        list->AddCallback(&ImageTextures::draw_adjusted, this);
-        list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
-        return;
-    }
-    list->PushClipRect(ImVec2((float)vp.x, (float)vp.y), ImVec2((float)(vp.x + vp.w), (float)(vp.y + vp.h)), true);
-    for (const auto* tiles : {&it->second.tiles, &it->second.detail}) {
-        for (const Tile& t : *tiles) {
-            Vec2 a = view.to_screen({(double)t.x, (double)t.y});
-            Vec2 b = view.to_screen({(double)(t.x + t.w), (double)(t.y + t.h)});
-            list->AddImage((ImTextureID)(intptr_t)t.texture, ImVec2((float)a.x, (float)a.y), ImVec2((float)b.x, (float)b.y));
-        }
-    }
-    list->PopClipRect();
 }
 
 }  // namespace pm

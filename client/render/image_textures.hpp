@@ -1,13 +1,13 @@
 // Keeps decoded frame images on the GPU. Images larger than the GPU's maximum texture size are
-// split into tiles; each tile is drawn as a textured quad through the view transform.
+// split into tiles; each tile is drawn as a textured quad through the view transform. GL only: the
+// UI decides when (ui/image_layer.hpp). Owns every texture it creates; a video frame's picture
+// stays the platform's (its handle is the GL texture name of a texture the platform filled).
 #pragma once
-#include "app/app.hpp"
+#include "app/frame_image.hpp"
+#include "polymark/view.hpp"
 
 #include <map>
 #include <vector>
-
-struct ImDrawList;
-struct ImDrawCmd;
 
 namespace pm {
 
@@ -18,21 +18,25 @@ public:
     ImageTextures& operator=(const ImageTextures&) = delete;
     ~ImageTextures();
 
+    struct Tile {
+        unsigned texture = 0;
+        int x = 0, y = 0, w = 0, h = 0;  // image pixels
+        bool owned = true;  // false: the platform's texture (a video frame), never deleted here
+    };
+
     // Uploads `image`'s pixels if they are new (and frees them on the CPU side). An image the
     // platform already put in a texture of its own (a video frame) is drawn from that texture.
     void sync(FrameImage& image);
-    // Draws `image` (already synced) under `view`, clipped to `viewport`. With adjustments, the
-    // tiles go through a shader of ours (queued as a draw-list callback), else through ImGui.
-    void draw(const FrameImage& image, const View& view, Rect viewport, ImDrawList* list, const ImageAdjust& adjust);
+    // The tiles of a synced image, then those of its detail region; nothing when it has none.
+    std::vector<const Tile*> tiles(const FrameImage& image) const;
+    // Draws the tiles through a shader of ours with the adjustments, in the current GL context:
+    // `view` and `clip` in CSS pixels, `scale` the device pixel ratio, the framebuffer in device pixels.
+    void draw_adjusted(const std::vector<const Tile*>& tiles, const View& view, Rect clip, const ImageAdjust& adjust, double scale, int framebuffer_w,
+                       int framebuffer_h);
     void release_all();
     int max_texture_size() const { return max_size_; }
 
 private:
-    struct Tile {
-        unsigned texture = 0;
-        int x = 0, y = 0, w = 0, h = 0;
-        bool owned = true;  // false: the platform's texture (a video frame), never deleted here
-    };
     struct Entry {
         uint64_t generation = 0;
         std::vector<Tile> tiles;
@@ -46,12 +50,9 @@ private:
     static void delete_tiles(std::vector<Tile>& tiles);
     std::map<const FrameImage*, Entry> entries_;
     int max_size_ = 0;
-    // The adjusted draw, read by the callback.
-    struct Pending { const Entry* entry = nullptr; View view; Rect viewport; ImageAdjust adjust; } pending_;
     unsigned program_ = 0, vao_ = 0, vbo_ = 0;
     int u_rect_ = -1, u_screen_ = -1, u_adjust_ = -1, u_texture_ = -1;
     bool ensure_program();
-    static void draw_adjusted(const ImDrawList* list, const ImDrawCmd* cmd);
 };
 
 }  // namespace pm

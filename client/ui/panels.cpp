@@ -130,15 +130,15 @@ void Panels::draw_tracking(App& app) {
     Editor& editor = app.editor();
     size_t tracks = 0;
     for (const std::string& id : editor.selection()) tracks += app.is_track(id) ? 1 : 0;
-    if (app.tracking()) {
-        Json t = app.tracking_json();
+    if (app.tracking().running()) {
+        Json t = app.tracking().status_json();
         double progress = t.value("progress", 0.0);
         long long done = t.value("framesTracked", 0LL);
         char overlay[64];
         std::snprintf(overlay, sizeof overlay, "tracking: %lld frames", done);
         ImGui::ProgressBar((float)progress, ImVec2(-80, 0), overlay);
         ImGui::SameLine();
-        if (ImGui::Button("Cancel")) app.cancel_tracking();
+        if (ImGui::Button("Cancel")) app.tracking().cancel();
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop tracking; the frames tracked so far are kept (Esc)");
         return;
     }
@@ -155,7 +155,7 @@ void Panels::draw_tracking(App& app) {
         if (ImGui::Button(button)) editor.track_selection_forward();
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Follow the selected tracks with the tracker from this frame on (T)");
     }
-    Json last = app.tracking_json();
+    Json last = app.tracking().status_json();
     if (!last.is_object() || !last.contains("objects")) return;
     for (const Json& o : last["objects"]) {
         std::string state = o.value("state", "");
@@ -206,7 +206,7 @@ void Panels::draw_attributes(App& app) {
     const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
     ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
-    if (const Track* track = app.track(o.id)) draw_track_controls(app, *track);
+    if (const Track* track = app.session().track(o.id)) draw_track_controls(app, *track);
     if (!spec || spec->attributes.empty()) {
         ImGui::TextDisabled("This label has no attributes");
         return;
@@ -290,7 +290,7 @@ void Panels::draw_image_adjust(App& app) {
 }
 
 void Panels::draw_history(App& app) {
-    const History& h = app.history();
+    const History& h = app.session().history();
     ImGui::BeginDisabled(!h.can_undo());
     if (ImGui::SmallButton("Undo")) app.undo();
     ImGui::EndDisabled();

@@ -18,7 +18,7 @@ constexpr float kKeyframeReach = 6;  // screen pixels around a keyframe mark tha
 std::vector<const Track*> rows_to_show(const App& app, size_t& hidden) {
     std::vector<const Track*> rows;
     for (const std::string& id : app.editor().selection())
-        if (const Track* t = app.track(id)) rows.push_back(t);
+        if (const Track* t = app.session().track(id)) rows.push_back(t);
     if (rows.empty())
         for (const Track& t : app.document().tracks) rows.push_back(&t);
     hidden = rows.size() > (size_t)Timeline::kMaxRows ? rows.size() - Timeline::kMaxRows : 0;

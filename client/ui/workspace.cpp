@@ -28,7 +28,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     if (FrameImage* img = app.current_image()) {
         textures.sync(*img);
         if (img->state == LoadState::Ready) {
-            textures.draw(*img, app.view(), viewport, bg, app.image_adjust());
+            image_layer_.draw(textures, *img, app.view(), viewport, bg, app.image_adjust());
             bg->PushClipRect(ImVec2((float)viewport.x, (float)viewport.y), ImVec2((float)(viewport.x + viewport.w), (float)(viewport.y + viewport.h)), true);
             shapes_.draw(app, bg, kHandleRadius);
             bg->PopClipRect();
@@ -41,7 +41,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
         }
     }
 
-    if (const auto& fatal = app.fatal_error()) {
+    if (const auto& fatal = app.notices().fatal()) {
         ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
         ImGui::SetNextWindowSize(ImVec2(std::min(560.0f, (float)canvas_w - 20), 0));
         ImGui::Begin("Polymark could not open this task", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
@@ -133,11 +133,11 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across frames (keyframes, interpolation)");
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to vertices and edges of other shapes (hold Ctrl to suppress)");
     ImGui::SameLine(0, 12);
-    ImGui::BeginDisabled(!app.history().can_undo());
+    ImGui::BeginDisabled(!app.session().history().can_undo());
     if (ImGui::Button("Undo")) app.undo();
     ImGui::EndDisabled();
     ImGui::SameLine();
-    ImGui::BeginDisabled(!app.history().can_redo());
+    ImGui::BeginDisabled(!app.session().history().can_redo());
     if (ImGui::Button("Redo")) app.redo();
     ImGui::EndDisabled();
     ImGui::SameLine(0, 12);
@@ -168,7 +168,7 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
 // Items another device changed first: the server's version dashed (magenta) over the canvas (the local one
 // is the document's, drawn as usual), and a window to keep mine or take theirs, per item or all.
 void Workspace::draw_conflicts(App& app, double canvas_w) {
-    std::vector<SyncConflict> conflicts = app.sync_conflicts();
+    std::vector<SyncConflict> conflicts = app.sync().conflicts();
     if (conflicts.empty()) return;
     ImDrawList* dl = ImGui::GetBackgroundDrawList();
     const ImU32 colour = IM_COL32(255, 60, 255, 255);  // magenta: no label colour, rare in photographs
@@ -220,14 +220,14 @@ void Workspace::draw_conflicts(App& app, double canvas_w) {
     }
     ImGui::End();
     ImGui::PopStyleColor();
-    if (pick) app.resolve_conflict(pick_id, *pick);  // after the loop: it changes the list
+    if (pick) app.sync().resolve_conflict(pick_id, *pick);  // after the loop: it changes the list
 }
 
 // Items the server refused for their content (sync.hpp): each named with the server's reason,
 // kept in the document, with Retry (after a fix on the server) and Discard (back to the server's
 // version). Top left under the toolbar, where the conflicts window (top centre) leaves room.
 void Workspace::draw_set_aside(App& app, double canvas_w) {
-    std::vector<SetAsideItem> items = app.sync_set_aside();
+    std::vector<SetAsideItem> items = app.sync().set_aside();
     if (items.empty()) return;
     ImGui::SetNextWindowPos(ImVec2(8, kToolbarHeight + 8), ImGuiCond_Always);
     ImGui::SetNextWindowSizeConstraints(ImVec2(0, 0), ImVec2(std::min(420.0f, (float)canvas_w - 16), 320));
@@ -261,14 +261,14 @@ void Workspace::draw_set_aside(App& app, double canvas_w) {
     ImGui::End();
     ImGui::PopStyleColor();
     // After the loop: both change the list.
-    if (retry) app.retry_set_aside(ids);
-    else if (discard) app.discard_set_aside(ids);
+    if (retry) app.sync().retry_set_aside(ids);
+    else if (discard) app.sync().discard_set_aside(ids);
 }
 
 // Right-aligned in the status bar: whether the labeler's work is on the server yet.
 void Workspace::draw_sync_status(App& app, double canvas_w) {
-    if (!app.sync_enabled()) return;
-    Json s = app.sync_status_json();
+    if (!app.sync().enabled()) return;
+    Json s = app.sync().status_json();
     std::string state = s.value("state", std::string());
     auto count = [&](const char* k) { return s.contains(k) && s[k].is_number_unsigned() ? s[k].get<size_t>() : (size_t)0; };
     std::string message = s.contains("message") && s["message"].is_string() ? s["message"].get<std::string>() : std::string();
@@ -304,7 +304,7 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
 }
 
 void Workspace::draw_notices(App& app, double canvas_w) {
-    const auto& notices = app.notices();
+    const auto& notices = app.notices().list();
     float y = (float)(app.viewport().y + app.viewport().h) - 8;  // above the timeline and the status bar
     for (size_t i = notices.size(); i-- > 0;) {
         char name[32];
@@ -322,7 +322,7 @@ void Workspace::draw_notices(App& app, double canvas_w) {
         ImGui::End();
         ImGui::PopStyleColor();
         if (dismiss) {
-            app.dismiss_notice(i);
+            app.notices().dismiss(i);
             break;
         }
     }
@@ -404,7 +404,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (io.KeyCtrl || io.KeySuper) {
         if (pressed(ImGuiKey_Z, true)) io.KeyShift ? app.redo() : app.undo();
         if (pressed(ImGuiKey_Y, true)) app.redo();
-        if (pressed(ImGuiKey_S)) app.sync_flush();
+        if (pressed(ImGuiKey_S)) app.sync().flush();
         if (pressed(ImGuiKey_C)) editor.copy_selection();
         if (pressed(ImGuiKey_V)) editor.paste(mouse_inside ? std::optional<Vec2>(app.view().to_image(mouse)) : std::nullopt);
         if (pressed(ImGuiKey_D)) editor.duplicate_selection();
@@ -415,7 +415,7 @@ void Workspace::handle_shortcuts(App& app) {
     }
     if (io.KeyAlt) return;
     if (pressed(ImGuiKey_F1)) show_help_ = !show_help_;
-    if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking() ? app.cancel_tracking() : editor.cancel();
+    if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking().running() ? app.tracking().cancel() : editor.cancel();
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
@@ -454,7 +454,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_R)) editor.jump_to_keyframe(+1);
     if (pressed(ImGuiKey_E)) editor.jump_to_keyframe(-1);
     if (pressed(ImGuiKey_M)) editor.merge_selection();
-    if (pressed(ImGuiKey_T) && !app.tracking()) editor.track_selection_forward();
+    if (pressed(ImGuiKey_T) && !app.tracking().running()) editor.track_selection_forward();
 }
 
 void Workspace::draw_help(double canvas_w, double canvas_h) {

@@ -3,6 +3,7 @@
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
+#include "ui/image_layer.hpp"
 #include "ui/panels.hpp"
 #include "ui/shape_layer.hpp"
 #include "ui/timeline.hpp"
@@ -20,6 +21,7 @@ private:
     bool panning_ = false;
     bool editor_pressed_ = false;  // a left press on the canvas went to the editor
     bool show_help_ = false;
+    ImageLayer image_layer_;
     ShapeLayer shapes_;
     Panels panels_;
     Timeline timeline_;

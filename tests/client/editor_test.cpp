@@ -1,0 +1,145 @@
+// The editor driven headless against a null platform: pointer events in image pixels, commands
+// out through the session, checked on the document and the undo history.
+#include "null_platform.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pm;
+using namespace pm::testing;
+
+namespace {
+
+const char* kOneSquare = R"({"format":"polymark.annotations","version":1,"objects":[
+  {"id":"sq","type":"polygon","frame":0,"label":"thing","points":[50,50,150,50,150,150,50,150]}]})";
+
+const Object& only_object(const App& app) {
+    REQUIRE(app.document().objects.size() == 1);
+    return app.document().objects[0];
+}
+
+void drag(Editor& editor, Vec2 from, Vec2 to) {
+    editor.pointer_down(at(from.x, from.y), PointerButton::Left);
+    editor.pointer_move(at((from.x + to.x) / 2, (from.y + to.y) / 2), true);
+    editor.pointer_move(at(to.x, to.y), true);
+    editor.pointer_up(at(to.x, to.y));
+}
+
+}  // namespace
+
+TEST_CASE("clicking three points and the first again draws a polygon as one undo step") {
+    LoadedApp t;
+    Editor& editor = t.app.editor();
+    REQUIRE(editor.set_label("thing"));
+    editor.set_tool(Tool::Polygon);
+    for (Vec2 p : {Vec2{10, 10}, Vec2{100, 10}, Vec2{100, 100}}) editor.pointer_down(at(p.x, p.y), PointerButton::Left);
+    CHECK(t.app.document().objects.empty());  // still a draft
+    editor.pointer_down(at(11, 11), PointerButton::Left);  // on the first vertex: closes it
+
+    const Object& o = only_object(t.app);
+    CHECK(o.type == ShapeType::Polygon);
+    CHECK(o.label == "thing");
+    CHECK(o.points == Points{10, 10, 100, 10, 100, 100});
+    CHECK(t.app.session().history().done().size() == 1);
+    CHECK(editor.selection() == std::vector<std::string>{o.id});
+    CHECK(t.platform.count("change") == 1);
+
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().objects.empty());
+}
+
+TEST_CASE("dragging a vertex previews without touching the document and commits one step") {
+    LoadedApp t(1, kOneSquare);
+    Editor& editor = t.app.editor();
+    editor.select({"sq"});
+    editor.pointer_down(at(150, 50), PointerButton::Left);
+    editor.pointer_move(at(170, 40), true);
+    CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 150, 150, 50, 150});
+    REQUIRE(editor.previews().size() == 1);
+    CHECK(editor.previews()[0].points == Points{50, 50, 170, 40, 150, 150, 50, 150});
+    editor.pointer_up(at(170, 40));
+
+    CHECK(only_object(t.app).points == Points{50, 50, 170, 40, 150, 150, 50, 150});
+    REQUIRE(t.app.session().history().done().size() == 1);
+    CHECK(t.app.session().history().done().back().name == "move vertex");
+    REQUIRE(t.app.undo());
+    CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 150, 150, 50, 150});
+}
+
+TEST_CASE("redrawing part of a polygon from one vertex to the next replaces the edge between them") {
+    LoadedApp t(1, kOneSquare);
+    Editor& editor = t.app.editor();
+    editor.select({"sq"});
+    PointerInput start = at(50, 50);
+    start.shift = true;
+    editor.pointer_down(start, PointerButton::Left);  // Shift on a vertex: redraw from it
+    REQUIRE(editor.redraw_path() != nullptr);
+    editor.pointer_down(at(100, 20), PointerButton::Left);
+    editor.pointer_down(at(150, 50), PointerButton::Left);  // ends on the next vertex
+
+    const Points& p = only_object(t.app).points;
+    CHECK(vertex_count(p) == 5);
+    bool has_new_vertex = false;
+    for (size_t i = 0; i < vertex_count(p); ++i) has_new_vertex = has_new_vertex || (vertex(p, i).x == 100 && vertex(p, i).y == 20);
+    CHECK(has_new_vertex);
+    CHECK(t.app.session().history().done().size() == 1);
+    CHECK(editor.redraw_path() == nullptr);
+}
+
+TEST_CASE("undo walks back across a track edit: first the keyframe, then the track") {
+    LoadedApp t(3);
+    Editor& editor = t.app.editor();
+    REQUIRE(editor.set_label("thing"));
+    editor.set_draw_tracks(true);
+    editor.set_tool(Tool::Rectangle);
+    drag(editor, {10, 10}, {60, 60});
+    REQUIRE(t.app.document().tracks.size() == 1);
+    const std::string id = t.app.document().tracks[0].id;
+    CHECK(t.app.document().tracks[0].keyframes.size() == 1);
+
+    t.go_to(2);
+    editor.select({id});
+    drag(editor, {35, 35}, {85, 35});  // moves the track's shape on frame 2: a keyframe there
+    REQUIRE(t.app.document().tracks.size() == 1);
+    REQUIRE(t.app.document().tracks[0].keyframes.size() == 2);
+    CHECK(t.app.frame_objects().at(0).points == Points{60, 10, 110, 60});
+
+    REQUIRE(t.app.undo());
+    REQUIRE(t.app.document().tracks.size() == 1);
+    CHECK(t.app.document().tracks[0].keyframes.size() == 1);
+    CHECK(t.app.frame_objects().at(0).points == Points{10, 10, 60, 60});
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().tracks.empty());
+    CHECK_FALSE(t.app.undo());
+    REQUIRE(t.app.redo());
+    REQUIRE(t.app.redo());
+    CHECK(t.app.document().tracks[0].keyframes.size() == 2);
+}
+
+TEST_CASE("paste puts the copy's centre under the cursor, selected, as one undo step") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"box","type":"rectangle","frame":0,"label":"thing","points":[10,10,50,50]}]})");
+    Editor& editor = t.app.editor();
+    editor.select({"box"});
+    editor.copy_selection();
+    editor.paste(Vec2{200, 200});
+
+    const auto& objects = t.app.document().objects;
+    REQUIRE(objects.size() == 2);
+    CHECK(objects[0].points == Points{10, 10, 50, 50});
+    CHECK(objects[1].points == Points{180, 180, 220, 220});
+    CHECK(objects[1].id != "box");
+    CHECK(editor.selection() == std::vector<std::string>{objects[1].id});
+    CHECK(t.app.session().history().done().size() == 1);
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().objects.size() == 1);
+}
+
+TEST_CASE("a shape pasted wholly outside the image is not kept") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"box","type":"rectangle","frame":0,"label":"thing","points":[10,10,50,50]}]})");
+    t.app.editor().select({"box"});
+    t.app.editor().copy_selection();
+    t.app.editor().paste(Vec2{5000, 5000});
+    CHECK(t.app.document().objects.size() == 1);
+    CHECK(t.app.session().history().done().empty());
+}

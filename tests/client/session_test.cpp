@@ -1,0 +1,121 @@
+// The document session and the inbox, headless: what reaches the document, when, and through whom.
+#include "null_platform.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pm;
+using namespace pm::testing;
+
+TEST_CASE("a fetched image is applied at the start of the next frame, not when the platform posts it") {
+    NullPlatform platform;
+    AppOptions options = LoadedApp::options(1, R"({"format":"polymark.annotations","version":1,"objects":[]})");
+    App app(platform, options);
+    app.start();
+    REQUIRE(platform.fetches.size() == 1);
+    CHECK(platform.fetches[0].url == "/media/0.bmp");
+    app.inbox().post(FetchDone{platform.fetches[0].id, 200, "", grey_bmp(400, 300)});
+    REQUIRE(app.current_image() != nullptr);
+    CHECK(app.current_image()->state == LoadState::Loading);
+    CHECK(app.busy());
+    app.apply_inbox();
+    CHECK(app.current_image()->state == LoadState::Ready);
+    CHECK(app.current_image()->width == 400);
+    CHECK(app.current_image()->height == 300);
+    CHECK_FALSE(app.busy());
+    app.current_image()->pixels.clear();  // uploaded
+    app.frame_presented();
+    CHECK(platform.count("ready") == 1);
+}
+
+TEST_CASE("an answer to a request the app gave up is dropped") {
+    LoadedApp t;
+    t.app.inbox().post(FetchDone{9999, 200, "", grey_bmp(10, 10)});
+    t.app.apply_inbox();
+    CHECK(t.app.current_image()->width == 400);
+    CHECK(t.app.notices().list().empty());
+}
+
+TEST_CASE("a failed image fetch is a notice and an error event naming the URL") {
+    NullPlatform platform;
+    App app(platform, LoadedApp::options(1, R"({"format":"polymark.annotations","version":1,"objects":[]})"));
+    app.start();
+    app.inbox().post(FetchDone{platform.fetches.at(0).id, 404, "", {}});
+    app.apply_inbox();
+    CHECK(app.current_image()->state == LoadState::Failed);
+    REQUIRE(app.notices().list().size() == 1);
+    CHECK(app.notices().list()[0].error.code == "not_found");
+    CHECK(app.notices().list()[0].error.path == "/media/0.bmp");
+    CHECK(platform.count("error") == 1);
+}
+
+TEST_CASE("the session bumps the revision and emits change once per edit, undo and redo") {
+    LoadedApp t;
+    const uint64_t before = t.app.revision();
+    Object box;
+    box.id = t.app.new_object_id();
+    box.type = ShapeType::Rectangle;
+    box.label = "thing";
+    box.points = {1, 2, 30, 40};
+    REQUIRE(t.app.create_shape("draw rectangle", box, false));
+    REQUIRE(t.app.undo());
+    REQUIRE(t.app.redo());
+    CHECK(t.app.revision() == before + 3);
+    std::vector<std::string> commands;
+    for (const auto& [event, detail] : t.platform.events)
+        if (event == "change") commands.push_back(detail["command"].get<std::string>());
+    CHECK(commands == std::vector<std::string>{"draw rectangle", "undo draw rectangle", "redo draw rectangle"});
+}
+
+TEST_CASE("setAnnotations replaces the document and leaves nothing to undo") {
+    LoadedApp t;
+    Object box;
+    box.id = "a";
+    box.type = ShapeType::Rectangle;
+    box.label = "thing";
+    box.points = {1, 2, 30, 40};
+    REQUIRE(t.app.create_shape("draw rectangle", box, false));
+    Errors errors = t.app.set_annotations_json(R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"b","type":"rectangle","frame":0,"label":"thing","points":[5,5,9,9]}]})");
+    REQUIRE(errors.empty());
+    REQUIRE(t.app.document().objects.size() == 1);
+    CHECK(t.app.document().objects[0].id == "b");
+    CHECK_FALSE(t.app.undo());
+}
+
+TEST_CASE("while sync has not started the session refuses edits and says why") {
+    NullPlatform platform;
+    AppOptions options = LoadedApp::options(1, R"({"format":"polymark.annotations","version":1,"objects":[]})");
+    options.annotations_json.clear();  // the task object alone: no backend to load from
+    options.sync = SyncConfig{};
+    App app(platform, options);
+    app.start();
+    Object box;
+    box.id = "a";
+    box.type = ShapeType::Rectangle;
+    box.label = "thing";
+    box.points = {1, 2, 30, 40};
+    CHECK_FALSE(app.create_shape("draw rectangle", box, false));
+    CHECK(app.document().objects.empty());
+    REQUIRE_FALSE(app.notices().list().empty());
+    CHECK(app.notices().list().back().error.code == "read_only");
+    CHECK(app.sync().status_json()["state"] == "read-only");
+}
+
+TEST_CASE("a sync reply waits in the inbox while a gesture is in progress and is applied after it") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"box","type":"rectangle","frame":0,"label":"thing","points":[10,10,50,50]}]})");
+    auto holds_reply = [&] { return t.app.inbox().any_of([](const Message& m) { return std::holds_alternative<SyncReplied>(m); }); };
+    Editor& editor = t.app.editor();
+    editor.pointer_down(at(30, 30), PointerButton::Left);  // starts moving the box
+    editor.pointer_move(at(40, 40), true);
+    REQUIRE(editor.busy());
+    t.app.inbox().post(SyncReplied{7, 200, "{}"});
+    t.app.inbox().post(FetchDone{12345, 200, "", {}});
+    t.app.apply_inbox();
+    CHECK(holds_reply());
+    CHECK_FALSE(t.app.inbox().any_of([](const Message& m) { return std::holds_alternative<FetchDone>(m); }));
+    editor.pointer_up(at(40, 40));
+    t.app.apply_inbox();
+    CHECK_FALSE(holds_reply());
+    CHECK(t.app.document().objects[0].points == Points{20, 20, 60, 60});
+}
