@@ -1,5 +1,5 @@
-#!/usr/bin/env python3
-"""Polymark backend: a small HTTP server with a SQLite store (standard library only).
+#!/usr/bin/python3
+"""Polymark backend: a small HTTP server with a SQLite store (standard library + python3-jsonschema).
 
 Usage:
     serve.py [--bind 127.0.0.1] [--port 8080] [--db ./polymark.sqlite]
@@ -65,7 +65,7 @@ another device changed its item after base_revision, when it creates an
 existing id or updates/deletes a missing item. Any conflict: 409 with
 "conflicts" and nothing applied. Otherwise the new operations are applied and
 the revision grows by exactly one: 200 {"revision","applied","duplicates"}.
-Limits per PATCH: at most MAX_OPERATIONS (1000) operations (400 out_of_range)
+Limits per PATCH: at most 1000 operations (400 out_of_range; docs/schema/patch.v1.schema.json)
 and MAX_PATCH_BODY (8 MiB) of body (413 before reading; the client halves its
 batch). API requests with bodies over 1 MiB are worked on one at a time (503
 with Retry-After after 60 s of waiting), which bounds the memory of a burst.
@@ -124,9 +124,11 @@ import contextlib
 import email.utils
 import errno
 import filecmp
+import functools
 import gzip
 import hashlib
 import hmac
+import importlib.util
 import io
 import json
 import math
@@ -148,6 +150,13 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jsonschema  # Debian's python3-jsonschema: docs/schema/*.json are the formats
+
+try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to accept valid values fast
+    import fastjsonschema
+except ImportError:
+    fastjsonschema = None
+
 SCHEMA_VERSION = 3
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
@@ -155,7 +164,6 @@ TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 ITEM_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 TASK_KEYS = ("format", "version", "id", "name", "media", "labels", "settings", "meta")
 MEDIA_KEYS = ("id", "type", "file", "name", "width", "height", "frames", "fps")
-DOCUMENT_KEYS = ("format", "version", "objects", "tracks", "meta")
 
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -187,17 +195,14 @@ GZIP_MAX_FILE = 64 * 1024 * 1024      # bigger files are sent as they are
 GZIP_CACHE_BYTES = 128 * 1024 * 1024  # total compressed bytes kept in memory
 CHUNK = 256 * 1024
 DEFAULT_MAX_BODY = 32 * 1024 * 1024   # bytes of one request body (--max-body)
-MAX_OPERATIONS = 1000                 # operations in one PATCH (the client sends at most 200)
 DRAIN_SECONDS = 2.0                   # how long an unread request body is read and dropped
 DRAIN_BYTES = 64 * 1024 * 1024        # ... and how much of it, before the connection closes
 MAX_PATCH_BODY = 8 * 1024 * 1024      # bytes of one PATCH body (413 beyond; the client halves its batch)
 BIG_BODY_BYTES = 1024 * 1024          # API requests with bigger bodies are worked on one at a time...
 BIG_BODY_WAIT = 60                    # ...each waiting at most this many seconds for its turn (else 503)
 HISTORY_LIMIT = 10000                 # entries in one history reply (the default and the most)
-OP_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 SQLITE_INT_MAX = 2 ** 63 - 1          # the largest integer a query parameter may carry into SQLite
 ASCII_DECIMAL_RE = re.compile(r"[0-9]{1,19}")  # not str.isdigit(): that also takes "²", which int() refuses
-OP_KEYS = ("op_id", "kind", "op", "id", "value", "index")
 CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device"
 DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
                      socket.timeout)
@@ -1147,27 +1152,9 @@ class _Checker:
             self.fail(ptr, "expected a number", "expected_number")
         return value
 
-    def boolean(self, value, ptr):
-        if not isinstance(value, bool):
-            self.fail(ptr, "expected true or false", "expected_boolean")
-        return value
-
     def array(self, value, ptr):
         if not isinstance(value, list):
             self.fail(ptr, "expected an array", "expected_array")
-        return value
-
-    def enum(self, value, ptr, allowed):
-        self.string(value, ptr)
-        if value not in allowed:
-            self.fail(ptr, f"{value!r} is not one of {', '.join(allowed)}", "bad_enum")
-        return value
-
-    def item_id(self, value, ptr, what="id"):
-        self.string(value, ptr)
-        if not ITEM_ID_RE.fullmatch(value):
-            self.fail(ptr, f"{what} {value[:80]!r} must be 1 to 64 characters from A-Z a-z 0-9 _ . : -",
-                      "bad_id")
         return value
 
 
@@ -1296,224 +1283,347 @@ def validate_labels(ck, labels):
         seen.add(label_id)
 
 
-SHAPE_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points", "tag")
-TRACK_TYPES = SHAPE_TYPES[:-1]
+# docs/schema/*.json are the one definition of the annotation document and of the PATCH body:
+# values are checked against them (python3-jsonschema, Debian's 4.10 or later), and here only
+# by the rules JSON Schema cannot state (docs/SCHEMA.md, section 8). Errors keep the codes and
+# pointers of docs/SCHEMA.md section 7: of every error found, the one first in its walk order
+# is reported, as a reader that stops at the first error would.
+SCHEMA_DIR = os.environ.get("POLYMARK_SCHEMA_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "docs", "schema")
+SCHEMA_FILES = {"annotations": "annotations.v1.schema.json", "patch": "patch.v1.schema.json"}
 BOX_TYPES = ("rectangle", "ellipse")
-MIN_POINT_NUMBERS = {"rectangle": 4, "ellipse": 4, "polygon": 6, "polyline": 4, "points": 2}
-SOURCES = ("manual", "auto", "imported")
-OBJECT_KEYS = {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z",
-               "group", "occluded", "meta"}
-TRACK_KEYS = {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation",
-              "meta"}
-KEYFRAME_KEYS = {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes",
-                 "source", "meta"}
+POINT_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points")  # the schema has their counts
+
+# Walk order of docs/SCHEMA.md section 7 per kind of value; None is where unknown keys go.
+_WALK_ORDER = {
+    "document": ("format", "version", None, "objects", "tracks", "meta"),
+    "object": ("id", "type", "frame", "label", None, "points", "rotation", "attributes", "source",
+               "z", "group", "occluded", "meta"),
+    "track": ("id", "type", "label", None, "keyframes", "attributes", "source", "group",
+              "interpolation", "meta"),
+    "keyframe": ("id", "frame", None, "points", "rotation", "outside", "occluded", "z",
+                 "attributes", "source", "meta"),
+    "patch": (None, "base_revision", "user", "device", "operations"),
+    "operation": (None, "op_id", "kind", "op", "id", "value", "index"),
+}
+_LIST_OF = {("document", "objects"): "object", ("document", "tracks"): "track",
+            ("track", "keyframes"): "keyframe", ("patch", "operations"): "operation"}
+_TYPE_CODES = {"object": ("expected_object", "a JSON object"), "array": ("expected_array", "an array"),
+               "string": ("expected_string", "a string"), "integer": ("expected_integer", "an integer"),
+               "number": ("expected_number", "a number"), "boolean": ("expected_boolean", "true or false")}
+# Where an error sorts among the errors of the same value: its type first, then the value's own
+# rules, then (after its children) the rules about the whole of it.
+_BEFORE, _CHILD, _AFTER = 0, 1, 2
+_PHASE = {"missing_key": (_BEFORE, -1), "unknown_key": (_BEFORE, -1), "not_object": (_BEFORE, 0),
+          "duplicate_id": (_BEFORE, 2), "bad_points": (_AFTER, 0), "bad_box": (_AFTER, 1)}
 
 
-def object_keys_for(shape_type):
-    """The keys an object of this type may hold (docs/SCHEMA.md, sections 4 and 5)."""
-    if shape_type == "tag":
-        return OBJECT_KEYS - {"points", "rotation", "z", "occluded"}
-    if shape_type in BOX_TYPES:
-        return OBJECT_KEYS
-    if shape_type in SHAPE_TYPES:
-        return OBJECT_KEYS - {"rotation"}
-    return OBJECT_KEYS - {"points", "rotation"}  # unknown type: keys no type allows are unknown
+@functools.lru_cache(maxsize=None)
+def _ecma_regex(pattern):
+    # ECMA-262 "$" ends the text; Python's also matches before a final newline ("a\n").
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$")
+                      else pattern)
 
 
-class _Ids:
-    """The one id namespace of a document (objects, tracks, keyframes), in walk order."""
-
-    def __init__(self):
-        self.seen = set()
-
-    def add(self, ck, value, ptr):
-        if value in self.seen:
-            ck.fail(ptr, f"id {value!r} is already used in this document", "duplicate_id")
-        self.seen.add(value)
+def _ecma_pattern(validator, pattern, instance, schema):
+    if isinstance(instance, str) and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def check_points(ck, value, ptr, shape_type):
-    ck.array(value, ptr)
-    for i, number in enumerate(value):
-        ck.number(number, f"{ptr}/{i}")
-    n = len(value)
-    if n % 2 or n < MIN_POINT_NUMBERS[shape_type] or (shape_type in BOX_TYPES and n != 4):
-        ck.fail(ptr, f"{n} numbers do not make the points of a {shape_type}", "bad_points")
-    if shape_type in BOX_TYPES and (value[0] > value[2] or value[1] > value[3]):
-        ck.fail(ptr, "a box needs x1 <= x2 and y1 <= y2", "bad_box")
+def _with_borrowed_defs(schema, schemas):
+    """``schema`` with the $defs it refers to in other files ("<$id>#/$defs/x") copied into its own,
+    so that every reference is local: jsonschema 4.10 cannot follow a reference out of a
+    file whose $id is a URN and then resolve that file's own "#/..." references."""
+    by_id = {s["$id"]: s for s in schemas}
+    defs = {}
+
+    def local(node):
+        if isinstance(node, list):
+            return [local(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and value.split("#")[0] in by_id and value.split("#")[0] != schema["$id"]:
+                for name, definition in by_id[value.split("#")[0]].get("$defs", {}).items():
+                    defs[name] = definition
+                value = "#" + value.split("#", 1)[1]
+            out[key] = local(value)
+        return out
+
+    merged = local(schema)
+    for name, definition in defs.items():
+        if merged.setdefault("$defs", {}).setdefault(name, definition) is not definition:
+            raise ValueError(f"{schema['$id']}: $defs/{name} is defined in two files")
+    return merged
 
 
-def check_attributes(ck, value, ptr):
-    ck.object(value, ptr)
-    for key, v in value.items():
-        if not isinstance(v, (str, int, float)):
-            ck.fail(ptr + pointer(key), "an attribute value is a string, a number or a boolean",
-                    "bad_attribute")
+class _Schemas:
+    """A validator per schema file, made once. Before jsonschema 4.18 the reference resolver
+    keeps state while it works, so each call gets a validator of its own."""
+
+    def __init__(self, directory):
+        loaded = []
+        for file_name in SCHEMA_FILES.values():
+            with open(os.path.join(directory, file_name), encoding="utf-8") as f:
+                loaded.append(json.load(f))
+        self.schemas = {name: _with_borrowed_defs(schema, loaded)
+                        for name, schema in zip(SCHEMA_FILES, loaded)}
+        self.classes = {name: jsonschema.validators.extend(
+            jsonschema.validators.validator_for(schema), {"pattern": _ecma_pattern})
+            for name, schema in self.schemas.items()}
+        self.fast = {name: fastjsonschema.compile(schema) for name, schema in self.schemas.items()} \
+            if fastjsonschema else {}
+        self.shared = None
+        if importlib.util.find_spec("referencing"):  # jsonschema 4.18 and later: immutable, thread-safe
+            self.shared = {name: cls(self.schemas[name]) for name, cls in self.classes.items()}
+
+    def validator(self, name):
+        if self.shared is not None:
+            return self.shared[name]
+        return self.classes[name](self.schemas[name])
 
 
-def check_common_tail(ck, value, ptr):
-    """attributes and source, which objects, tracks and keyframes share."""
-    if "attributes" in value:
-        check_attributes(ck, value["attributes"], ptr + "/attributes")
-    if "source" in value:
-        ck.enum(value["source"], ptr + "/source", SOURCES)
+_SCHEMAS = _Schemas(SCHEMA_DIR)
+MAX_OPERATIONS = _SCHEMAS.schemas["patch"]["properties"]["operations"]["maxItems"]  # in one PATCH
 
 
-def check_meta(ck, value, ptr):
-    """A meta object, nested at most MAX_META_DEPTH deep (so a document fits in any request)."""
-    ck.object(value, ptr)
+def _as_integer(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 3.0 reads as 3 (docs/SCHEMA.md, section 3)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def walk(item, where, level):
-        if not isinstance(item, (dict, list)):
-            return
+
+def _failures_of(error):
+    """[(code, parts, message)] for one jsonschema error, in the terms of docs/SCHEMA.md section 7."""
+    parts = tuple(error.absolute_path)
+    keyword, instance, owner = error.validator, error.instance, (error.absolute_path or [None])[-1]
+    if keyword == "type":
+        if isinstance(error.validator_value, list):  # only attribute values have a choice of types
+            return [("bad_attribute", parts, "an attribute value is a string, a number or a boolean")]
+        if not parts:
+            return [("not_object", parts, "expected a JSON object")]
+        code, words = _TYPE_CODES[error.validator_value]
+        return [(code, parts, "expected " + words)]
+    if keyword == "required":
+        return [("missing_key", parts + (key,), f"missing required key {key!r}")
+                for key in error.validator_value if key not in instance]
+    if keyword == "additionalProperties":
+        known = error.schema.get("properties", {})
+        return [("unknown_key", parts + (key,), f"unknown key {key!r}") for key in instance if key not in known]
+    if keyword == "not" and list(error.validator_value) == ["required"]:  # a key this variant forbids
+        if not isinstance(instance, dict):
+            return []  # "required" holds for any other value; its type is the error
+        return [("unknown_key", parts + (key,), f"key {key!r} is not allowed here")
+                for key in error.validator_value["required"]]
+    if keyword == "pattern":
+        return [("bad_id", parts, f"{owner} {instance[:80]!r} must match {error.validator_value}")]
+    if keyword == "minLength":
+        return [("expected_string", parts, "expected a non-empty string")]
+    if keyword in ("minItems", "maxItems") and owner == "points":
+        return [("bad_points", parts, f"{len(instance)} numbers are too few or too many for this type")]
+    if keyword in ("minimum", "maximum", "minItems", "maxItems", "maxLength"):
+        return [("out_of_range", parts, error.message)]
+    if keyword == "const" and owner == "format":
+        return [("wrong_format", parts, f"must be {error.validator_value!r}, not {instance!r}")]
+    if keyword == "const" and owner == "version":
+        number = _as_integer(instance)
+        if number is not None and abs(number) > MAX_EXACT_INTEGER:
+            return [("out_of_range", parts, "must lie within -(2^53-1) and 2^53-1")]
+        return [("unsupported_version", parts,
+                 f"version {instance} is not supported (this serve.py reads version {error.validator_value})")]
+    if keyword in ("enum", "const") and not isinstance(instance, str):  # every enumeration is of strings
+        return [("expected_string", parts, "expected a string")]
+    if keyword in ("enum", "const"):
+        allowed = error.validator_value if keyword == "enum" else [error.validator_value]
+        return [("bad_enum", parts, f"{instance!r} is not one of {', '.join(map(str, allowed))}")]
+    return [("invalid", parts, error.message)]
+
+
+def _walk_key(root, kind, parts, code, after=False):
+    """Where an error at ``parts`` comes in the walk order of docs/SCHEMA.md section 7."""
+    key, value = [], root
+    for depth, part in enumerate(parts):
+        order = _WALK_ORDER.get(kind) if isinstance(value, dict) else None
+        if order is None:
+            position = (part if isinstance(part, int) else
+                        list(value).index(part) if isinstance(value, dict) and part in value else 0, 0)
+        elif (part not in order or code == "unknown_key" and depth == len(parts) - 1
+              and not (kind == "operation" and part in ("value", "index"))):
+            position = (order.index(None), list(value).index(part) if part in value else 0)
+        else:
+            position = (order.index(part), 0)
+        key.append((_CHILD,) + position)
+        if isinstance(value, list):
+            kind = kind[1:] if isinstance(kind, str) and kind.startswith("[") else "free"
+            value = value[part] if isinstance(part, int) and part < len(value) else None
+        elif isinstance(value, dict):
+            listed = _LIST_OF.get((kind, part))
+            kind = ("[" + listed) if listed else (
+                value.get("kind") if kind == "operation" and part == "value" else "free")
+            value = value.get(part)
+        else:
+            kind, value = "free", None
+    key.append((_AFTER, 9) if after else
+               _PHASE.get(code, (_BEFORE, 0) if code.startswith("expected_") else (_BEFORE, 1)))
+    return key
+
+
+def _points_rules(points, parts, shape_type, out):
+    if shape_type not in POINT_TYPES or not isinstance(points, list):
+        return
+    n = len(points)
+    if n % 2:
+        out.append(("bad_points", parts, f"{n} numbers do not make the points of a {shape_type}", None))
+    elif shape_type in BOX_TYPES and n == 4 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in points):
+        if points[0] > points[2] or points[1] > points[3]:
+            out.append(("bad_box", parts, "a box needs x1 <= x2 and y1 <= y2", None))
+
+
+def _meta_rules(owner, parts, out):
+    """meta nests at most MAX_META_DEPTH levels (so a document fits in any request)."""
+    meta = owner.get("meta")
+    if not isinstance(meta, dict):
+        return
+    stack = [(meta, parts + ("meta",), 1)]
+    while stack:
+        item, where, level = stack.pop()
         if level > MAX_META_DEPTH:
-            ck.fail(where, f"nested more than {MAX_META_DEPTH} levels deep in meta", "too_deep")
-        for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
-            walk(child, where + pointer(key), level + 1)
-
-    walk(value, ptr, 1)
-
-
-def validate_object(ck, value, ptr, ids):
-    """One Object (docs/SCHEMA.md section 5), walk order of section 7."""
-    ck.object(value, ptr)
-    ids.add(ck, ck.item_id(ck.require(value, ptr, "id"), ptr + "/id"), ptr + "/id")
-    shape_type = ck.enum(ck.require(value, ptr, "type"), ptr + "/type", SHAPE_TYPES)
-    ck.integer(ck.require(value, ptr, "frame"), ptr + "/frame", minimum=0)
-    ck.string(ck.require(value, ptr, "label"), ptr + "/label", nonempty=True)
-    ck.keys(value, ptr, object_keys_for(shape_type))
-    if shape_type != "tag":
-        check_points(ck, ck.require(value, ptr, "points"), ptr + "/points", shape_type)
-    if "rotation" in value:
-        ck.number(value["rotation"], ptr + "/rotation")
-    check_common_tail(ck, value, ptr)
-    if "z" in value:
-        ck.integer(value["z"], ptr + "/z")
-    if "group" in value:
-        ck.item_id(value["group"], ptr + "/group", "group")
-    if "occluded" in value:
-        ck.boolean(value["occluded"], ptr + "/occluded")
-    if "meta" in value:
-        check_meta(ck, value["meta"], ptr + "/meta")
-    return value
+            out.append(("too_deep", where, f"nested more than {MAX_META_DEPTH} levels deep in meta", None))
+            return
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        stack.extend(reversed([(child, where + (key,), level + 1) for key, child in children
+                               if isinstance(child, (dict, list))]))
 
 
-def validate_track(ck, value, ptr, ids):
-    """One Track with its keyframes (docs/SCHEMA.md section 6)."""
-    ck.object(value, ptr)
-    ids.add(ck, ck.item_id(ck.require(value, ptr, "id"), ptr + "/id"), ptr + "/id")
-    shape_type = ck.require(value, ptr, "type")
-    if shape_type == "tag":
-        ck.fail(ptr + "/type", "a track cannot be a tag", "bad_enum")
-    ck.enum(shape_type, ptr + "/type", TRACK_TYPES)
-    ck.string(ck.require(value, ptr, "label"), ptr + "/label", nonempty=True)
-    ck.keys(value, ptr, TRACK_KEYS)
-    keyframes = ck.array(ck.require(value, ptr, "keyframes"), ptr + "/keyframes")
-    if not keyframes:
-        ck.fail(ptr + "/keyframes", "a track needs at least one keyframe", "out_of_range")
-    allowed = KEYFRAME_KEYS if shape_type in BOX_TYPES else KEYFRAME_KEYS - {"rotation"}
-    previous = None
-    for i, kf in enumerate(keyframes):
-        kp = f"{ptr}/keyframes/{i}"
-        ck.object(kf, kp)
-        ids.add(ck, ck.item_id(ck.require(kf, kp, "id"), kp + "/id"), kp + "/id")
-        frame = ck.integer(ck.require(kf, kp, "frame"), kp + "/frame", minimum=0)
-        ck.keys(kf, kp, allowed)
-        check_points(ck, ck.require(kf, kp, "points"), kp + "/points", shape_type)
-        if "rotation" in kf:
-            ck.number(kf["rotation"], kp + "/rotation")
-        for key in ("outside", "occluded"):
-            if key in kf:
-                ck.boolean(kf[key], f"{kp}/{key}")
-        if "z" in kf:
-            ck.integer(kf["z"], kp + "/z")
-        check_common_tail(ck, kf, kp)
-        if "meta" in kf:
-            check_meta(ck, kf["meta"], kp + "/meta")
-        if previous is not None and frame <= previous:
-            ck.fail(kp + "/frame", f"keyframe frame {frame} is not after {previous}", "keyframe_order")
-        previous = frame
-    check_common_tail(ck, value, ptr)
-    if "group" in value:
-        ck.item_id(value["group"], ptr + "/group", "group")
-    if "interpolation" in value:
-        ck.enum(value["interpolation"], ptr + "/interpolation", ("improved", "cvat"))
-    if "meta" in value:
-        check_meta(ck, value["meta"], ptr + "/meta")
-    return value
+def _item_rules(value, parts, kind, ids, out):
+    """The rules of one object or track JSON Schema cannot state (ids in the one namespace ``ids``)."""
+    if not isinstance(value, dict):
+        return
+
+    def register(item_id, where):
+        if isinstance(item_id, str):  # an invalid id fails earlier in the walk, by the schema
+            if item_id in ids:
+                out.append(("duplicate_id", where, f"id {item_id!r} is already used in this document", None))
+            ids.add(item_id)
+
+    register(value.get("id"), parts + ("id",))
+    shape_type = value.get("type")
+    if kind == "object":
+        if shape_type != "tag":
+            _points_rules(value.get("points"), parts + ("points",), shape_type, out)
+    elif isinstance(value.get("keyframes"), list):
+        previous = None
+        for k, kf in enumerate(value["keyframes"]):
+            if not isinstance(kf, dict):
+                continue
+            kp = parts + ("keyframes", k)
+            register(kf.get("id"), kp + ("id",))
+            _points_rules(kf.get("points"), kp + ("points",), shape_type, out)
+            _meta_rules(kf, kp, out)
+            frame = _as_integer(kf.get("frame"))
+            if frame is not None:
+                if previous is not None and frame <= previous:
+                    out.append(("keyframe_order", kp + ("frame",),
+                                f"keyframe frame {frame} is not after {previous}", kp))
+                previous = frame
+    _meta_rules(value, parts, out)
 
 
-ITEM_VALIDATORS = {"object": validate_object, "track": validate_track}
+def _document_rules(doc, out):
+    if isinstance(doc, dict):
+        ids = set()
+        for key in ("objects", "tracks"):
+            if isinstance(doc.get(key), list):
+                for i, item in enumerate(doc[key]):
+                    _item_rules(item, (key, i), key[:-1], ids, out)
+        _meta_rules(doc, (), out)
+
+
+def document_rule_failures(doc):
+    """[(code, pointer)] that the rules JSON Schema cannot state find in a document, in walk order."""
+    found = []
+    _document_rules(doc, found)
+    found.sort(key=lambda f: _walk_key(doc, "document", f[3] if f[3] is not None else f[1], f[0],
+                                       f[3] is not None))
+    return [(code, pointer(*parts)) for code, parts, _, _ in found]
+
+
+def _first_failure(name, value, kind, rules, file_path, context="", prefix=""):
+    """Raises ImportFailure with the first error of ``value`` in walk order, if any."""
+    found = []
+    rules(found)
+    if not found and name in _SCHEMAS.fast:
+        try:
+            _SCHEMAS.fast[name](value)
+            return
+        except fastjsonschema.JsonSchemaException:
+            pass  # jsonschema lists every error, to find the first in walk order
+    found += [(code, parts, message, None) for error in _SCHEMAS.validator(name).iter_errors(value)
+              for code, parts, message in _failures_of(error)]
+    if not found:
+        return
+    code, parts, message, after = min(found, key=lambda f: _walk_key(
+        value, kind, f[3] if f[3] is not None else f[1], f[0], f[3] is not None))
+    where = prefix + pointer(*parts)
+    raise ImportFailure(f"{file_path}: {where or '(root)'}: {message}{context}", code, where)
 
 
 def validate_document(doc, file_path, task_id=None, prefix=""):
-    """Structural check of an annotation document v1 (docs/SCHEMA.md sections 3-7).
+    """Structural check of an annotation document v1 (docs/SCHEMA.md sections 3-8).
 
-    Stops at the first error (ImportFailure with a code and a JSON pointer). The
-    task check (labels, frame counts) is the client's; ids are unique document-wide.
+    Raises ImportFailure with the code and JSON pointer of the first error. The task check
+    (labels, frame counts) is the client's; ids are unique document-wide.
     """
-    ck = _Checker(file_path, f" (task {task_id!r})" if task_id else "", prefix)
-    check_header(ck, doc, DOCUMENT_FORMAT, "document", DOCUMENT_KEYS)
-    ids = _Ids()
-    for key in ("objects", "tracks"):
-        for i, item in enumerate(ck.array(doc.get(key, []), "/" + key)):
-            ITEM_VALIDATORS[key[:-1]](ck, item, pointer(key, i), ids)
-    if "meta" in doc:
-        check_meta(ck, doc["meta"], "/meta")
+    _first_failure("annotations", doc, "document", lambda out: _document_rules(doc, out), file_path,
+                   f" (task {task_id!r})" if task_id else "", prefix)
     return doc
 
 
 def validate_patch(body, user, device):
     """Check a PATCH body; returns (base_revision, user, device, [operation]). Raises ImportFailure.
 
-    ``user`` and ``device`` are what the request says (body, headers or token).
-    Each value is checked as a whole Object or Track with its own ids unique.
+    ``user`` and ``device`` are what the request says (body, headers or token). Each value is
+    checked as a whole Object or Track with its own ids unique.
     """
-    ck = _Checker("request body")
-    if not isinstance(body, dict):
-        ck.fail("", "expected a JSON object", "not_object")
-    ck.keys(body, "", ("base_revision", "user", "device", "operations"))
-    base_revision = ck.integer(ck.require(body, "", "base_revision"), "/base_revision", minimum=0)
-    for key, value in (("user", user), ("device", device)):
-        if value is None:
-            ck.fail("/" + key, f"missing {key!r} (in the body or the X-Polymark-{key.title()} header)",
-                    "missing_key")
-        if len(ck.string(value, "/" + key, nonempty=True)) > 128:
-            ck.fail("/" + key, f"{key} is longer than 128 characters", "out_of_range")
-    operations = ck.array(ck.require(body, "", "operations"), "/operations")
-    if len(operations) > MAX_OPERATIONS:
-        ck.fail("/operations", f"more than {MAX_OPERATIONS} operations in one request", "out_of_range")
-    out, seen = [], set()
-    for i, op in enumerate(operations):
-        ptr = f"/operations/{i}"
-        ck.object(op, ptr)
-        ck.keys(op, ptr, OP_KEYS)
-        op_id = ck.string(ck.require(op, ptr, "op_id"), ptr + "/op_id")
-        if not OP_ID_RE.fullmatch(op_id):
-            ck.fail(ptr + "/op_id", f"op_id {op_id[:80]!r} must be 1 to 128 characters from "
-                                    "A-Z a-z 0-9 _ . : -", "bad_id")
-        if op_id in seen:
-            ck.fail(ptr + "/op_id", f"op_id {op_id!r} is used twice in this request", "duplicate_id")
-        seen.add(op_id)
-        kind = ck.enum(ck.require(op, ptr, "kind"), ptr + "/kind", ("object", "track"))
-        verb = ck.enum(ck.require(op, ptr, "op"), ptr + "/op", ("create", "update", "delete"))
-        item_id = ck.item_id(ck.require(op, ptr, "id"), ptr + "/id")
-        entry = {"op_id": op_id, "kind": kind, "op": verb, "id": item_id}
-        if verb == "delete":
-            if "value" in op:
-                ck.fail(ptr + "/value", "a delete carries no value", "unknown_key")
-        else:
-            value = ITEM_VALIDATORS[kind](ck, ck.require(op, ptr, "value"), ptr + "/value", _Ids())
-            if value["id"] != item_id:
-                ck.fail(ptr + "/value/id", f"value id {value['id']!r} is not the operation's id "
-                                           f"{item_id!r}", "bad_id")
-            entry["value"] = value
+    def rules(out):
+        if not isinstance(body, dict):
+            return
+        for key, value in (("user", user), ("device", device)):
+            if value is None:
+                out.append(("missing_key", (key,), f"missing {key!r} (in the body or the "
+                                                   f"X-Polymark-{key.title()} header)", None))
+            elif not isinstance(value, str) or not value:
+                out.append(("expected_string", (key,), "expected a non-empty string", None))
+            elif len(value) > 128:
+                out.append(("out_of_range", (key,), f"{key} is longer than 128 characters", None))
+        op_ids = set()
+        for i, op in enumerate(body.get("operations") if isinstance(body.get("operations"), list) else ()):
+            if not isinstance(op, dict):
+                continue
+            parts = ("operations", i)
+            if isinstance(op.get("op_id"), str):
+                if op["op_id"] in op_ids:
+                    out.append(("duplicate_id", parts + ("op_id",),
+                                f"op_id {op['op_id']!r} is used twice in this request", None))
+                op_ids.add(op["op_id"])
+            value = op.get("value")
+            if op.get("op") in ("create", "update") and op.get("kind") in ("object", "track") \
+                    and isinstance(value, dict):
+                _item_rules(value, parts + ("value",), op["kind"], set(), out)
+                if value.get("id") != op.get("id"):
+                    out.append(("bad_id", parts + ("value", "id"), f"value id {value.get('id')!r} is not "
+                                f"the operation's id {op.get('id')!r}", parts + ("value",)))
+
+    _first_failure("patch", body, "patch", rules, "request body")
+    operations = []
+    for op in body["operations"]:
+        entry = {key: op[key] for key in ("op_id", "kind", "op", "id", "value") if key in op}
         if "index" in op:
-            if verb != "create":
-                ck.fail(ptr + "/index", "only a create takes an index", "unknown_key")
-            entry["index"] = ck.integer(op["index"], ptr + "/index", minimum=0)
-        out.append(entry)
-    return base_revision, user, device, out
+            entry["index"] = _as_integer(op["index"])
+        operations.append(entry)
+    return _as_integer(body["base_revision"]), user, device, operations
 
 
 def empty_document():

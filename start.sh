@@ -8,5 +8,5 @@ cache=${POLYMARK_CACHE:-$HOME/.cache/polymark}
 "$here/tools/build.sh" web
 mkdir -p "$here/.polymark"
 echo "Polymark: open http://${BIND:-127.0.0.1}:${PORT:-8080}/ in a browser (Ctrl+C stops the server)" >&2
-exec python3 "$here/serve.py" --bind "${BIND:-127.0.0.1}" --port "${PORT:-8080}" \
+exec /usr/bin/python3 "$here/serve.py" --bind "${BIND:-127.0.0.1}" --port "${PORT:-8080}" \
   --db "$here/.polymark/polymark.sqlite" --web "$here/build-web/dist" --import "$cache/demo"

@@ -54,7 +54,7 @@ function usageError(message) {
 
 async function startServer(taskDir) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-bench-'));
-  const proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', '0', '--quiet',
+  const proc = spawn('/usr/bin/python3', [path.join(repo, 'serve.py'), '--port', '0', '--quiet',
     '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', path.join(tmp, 'media'),
     '--import', taskDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = () => { proc.kill(); fs.rmSync(tmp, { recursive: true, force: true }); };

@@ -24,6 +24,7 @@ packages=(
   chromium ffmpeg xvfb xauth x11-apps imagemagick
   fonts-dejavu-core fonts-noto-core fonts-droid-fallback python3-fonttools python3-jsonschema sqlite3
   python3-numpy python3-opencv python3-skimage
+  python3-fastjsonschema
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -9,69 +9,21 @@ namespace pm {
 
 namespace {
 
-// [SECTION] JSON Pointers without exceptions
-
-bool split_pointer(const std::string& ptr, std::vector<std::string>& out) {
-    out.clear();
-    if (ptr.empty()) return true;
-    if (ptr[0] != '/') return false;
-    std::string token;
-    for (size_t i = 1; i <= ptr.size(); ++i) {
-        if (i == ptr.size() || ptr[i] == '/') {
-            out.push_back(token);
-            token.clear();
-        } else if (ptr[i] == '~') {
-            if (i + 1 >= ptr.size() || (ptr[i + 1] != '0' && ptr[i + 1] != '1')) return false;
-            token += ptr[i + 1] == '0' ? '~' : '/';
-            ++i;
-        } else {
-            token += ptr[i];
-        }
-    }
-    return true;
-}
-
-std::optional<size_t> array_index(const std::string& token) {
-    if (token.empty() || token.size() > 9) return std::nullopt;
-    for (char c : token)
-        if (c < '0' || c > '9') return std::nullopt;
-    if (token.size() > 1 && token[0] == '0') return std::nullopt;
-    return static_cast<size_t>(std::stoul(token));
-}
-
-const Json* get_at(const Json& root, const std::string& ptr) {
-    std::vector<std::string> tokens;
-    if (!split_pointer(ptr, tokens)) return nullptr;
-    const Json* at = &root;
-    for (const std::string& t : tokens) {
-        if (at->is_object()) {
-            auto it = at->find(t);
-            if (it == at->end()) return nullptr;
-            at = &*it;
-        } else if (at->is_array()) {
-            auto i = array_index(t);
-            if (!i || *i >= at->size()) return nullptr;
-            at = &(*at)[*i];
-        } else {
-            return nullptr;
-        }
-    }
-    return at;
-}
+// [SECTION] Setting and erasing through JSON Pointers (shared/polymark/json_pointer.hpp reads them)
 
 // Sets a value, making missing objects (or arrays, before "-" or an index) on the way.
 bool set_at(Json& root, const std::string& ptr, Json value) {
-    std::vector<std::string> tokens;
-    if (!split_pointer(ptr, tokens)) return false;
+    auto tokens = json_pointer_parse(ptr);
+    if (!tokens) return false;
     Json* at = &root;
-    for (size_t k = 0; k < tokens.size(); ++k) {
-        const std::string& t = tokens[k];
-        if (at->is_null()) *at = (t == "-" || array_index(t)) ? Json::array() : Json::object();
+    for (size_t k = 0; k < tokens->size(); ++k) {
+        const std::string& t = (*tokens)[k];
+        if (at->is_null()) *at = (t == "-" || json_pointer_index(t)) ? Json::array() : Json::object();
         Json* next = nullptr;
         if (at->is_object()) {
             next = &(*at)[t];
         } else if (at->is_array()) {
-            auto i = array_index(t);
+            auto i = json_pointer_index(t);
             if (t == "-" || (i && *i == at->size())) {
                 at->push_back(nullptr);
                 next = &at->back();
@@ -102,7 +54,7 @@ void erase_at(Json& root, const std::vector<std::string>& tokens, size_t k) {
     } else if (root.is_array()) {
         if (t == "*") {
             for (Json& e : root) erase_at(e, tokens, k + 1);
-        } else if (auto i = array_index(t); i && *i < root.size()) {
+        } else if (auto i = json_pointer_index(t); i && *i < root.size()) {
             if (last) root.erase(root.begin() + static_cast<long>(*i));
             else erase_at(root[*i], tokens, k + 1);
         }
@@ -235,14 +187,12 @@ void read_route(JsonReader& r, const Json& j, const std::string& path, Route& ro
         route.body = *b;
     }
     if (auto a = r.string_member(j, path, "item_at", false)) {
-        std::vector<std::string> t;
-        if (!split_pointer(*a, t)) r.fail("bad_pointer", json_pointer_append(path, "item_at"), "\"" + *a + "\" is not a JSON Pointer");
+        if (!json_pointer_parse(*a)) r.fail("bad_pointer", json_pointer_append(path, "item_at"), "\"" + *a + "\" is not a JSON Pointer");
         route.item_at = *a;
     }
     if (auto it = j.find("item"); it != j.end()) route.item = *it;
     if (auto a = r.string_member(j, path, "id_at", false)) {
-        std::vector<std::string> t;
-        if (!split_pointer(*a, t)) r.fail("bad_pointer", json_pointer_append(path, "id_at"), "\"" + *a + "\" is not a JSON Pointer");
+        if (!json_pointer_parse(*a)) r.fail("bad_pointer", json_pointer_append(path, "id_at"), "\"" + *a + "\" is not a JSON Pointer");
         route.id_at = *a;
     }
 }
@@ -250,8 +200,7 @@ void read_route(JsonReader& r, const Json& j, const std::string& path, Route& ro
 std::string read_pointer(JsonReader& r, const Json& j, const std::string& path, const char* key, bool required) {
     auto s = r.string_member(j, path, key, required);
     if (!s) return {};
-    std::vector<std::string> t;
-    if (!split_pointer(*s, t)) r.fail("bad_pointer", json_pointer_append(path, key), "\"" + *s + "\" is not a JSON Pointer");
+    if (!json_pointer_parse(*s)) r.fail("bad_pointer", json_pointer_append(path, key), "\"" + *s + "\" is not a JSON Pointer");
     return *s;
 }
 
@@ -307,8 +256,8 @@ void read_part(JsonReader& r, const Json& j, const std::string& path, PartMap& p
         std::string cp = json_pointer_append(path, "constants");
         if (r.expect_object(*c, cp))
             for (auto it = c->begin(); it != c->end(); ++it) {
-                std::vector<std::string> t;
-                if (!split_pointer(it.key(), t) || t.empty()) r.fail("bad_pointer", json_pointer_append(cp, it.key()), "constant keys are JSON Pointers");
+                auto t = json_pointer_parse(it.key());
+                if (!t || t->empty()) r.fail("bad_pointer", json_pointer_append(cp, it.key()), "constant keys are JSON Pointers");
                 part.constants.emplace_back(it.key(), *it);
             }
     }
@@ -661,10 +610,10 @@ constexpr double kPi = 3.14159265358979323846;
 Expected<bool> geometry_out(const GeometryMap& g, const Json& ours, Json& theirs, const Size& size, const std::string& path) {
     if (g.form == GeometryForm::None) return true;
     std::vector<double> p;
-    if (const Json* pts = get_at(ours, "/points"))
+    if (const Json* pts = json_pointer_find(ours, "/points"))
         for (const Json& x : *pts) p.push_back(x.get<double>());
     double rot = 0;
-    if (const Json* r = get_at(ours, "/rotation")) rot = r->get<double>();
+    if (const Json* r = json_pointer_find(ours, "/rotation")) rot = r->get<double>();
     bool pct = g.units == Units::Percent;
     double sx = pct ? 100.0 / size.w : 1, sy = pct ? 100.0 / size.h : 1;
     auto set_rotation = [&]() {
@@ -703,7 +652,7 @@ Expected<bool> geometry_out(const GeometryMap& g, const Json& ours, Json& theirs
             set_rotation();
             return true;
         }
-        Json target = get_at(theirs, g.box) ? *get_at(theirs, g.box) : Json::object();
+        Json target = json_pointer_find(theirs, g.box) ? *json_pointer_find(theirs, g.box) : Json::object();
         for (auto it = box.begin(); it != box.end(); ++it) target[it.key()] = *it;
         set_at(theirs, g.box, std::move(target));
         set_rotation();
@@ -717,7 +666,7 @@ Expected<bool> geometry_out(const GeometryMap& g, const Json& ours, Json& theirs
 
 Expected<double> number_at(const Json& j, const std::string& ptr, const std::string& key, const std::string& path) {
     std::string p = key.empty() ? ptr : json_pointer_append(ptr, key);
-    const Json* v = get_at(j, p);
+    const Json* v = json_pointer_find(j, p);
     if (!v) return Error{"missing_key", path + p, "the payload has no " + p};
     if (!v->is_number()) return Error{"expected_number", path + p, p + " is not a number"};
     return v->get<double>();
@@ -730,14 +679,14 @@ Expected<bool> geometry_in(const GeometryMap& g, const Json& theirs, Json& ours,
     double sx = pct ? size.w / 100.0 : 1, sy = pct ? size.h / 100.0 : 1;
     double rot = 0;
     if (!g.rotation.empty()) {
-        if (const Json* r = get_at(theirs, g.rotation)) {
+        if (const Json* r = json_pointer_find(theirs, g.rotation)) {
             if (!r->is_number()) return Error{"expected_number", path + g.rotation, "rotation is a number"};
             rot = r->get<double>();
         }
     }
     Json pts = Json::array();
     if (g.form == GeometryForm::Flat || g.form == GeometryForm::Pairs || g.form == GeometryForm::CentreRim) {
-        const Json* a = get_at(theirs, g.points);
+        const Json* a = json_pointer_find(theirs, g.points);
         if (!a) return Error{"missing_key", path + g.points, "the payload has no points at " + g.points};
         if (!a->is_array()) return Error{"expected_array", path + g.points, "points are an array"};
         std::vector<double> flat;
@@ -817,7 +766,7 @@ Expected<bool> part_out(const PartMap& part, const ProfileContext& c, const Json
     if (auto g = geometry_out(part.geometry, ours, theirs, size.value(), path); !g) return g.errors();
     for (const FieldMap& f : part.fields) {
         if (f.theirs.empty()) continue;
-        const Json* v = get_at(ours, f.ours);
+        const Json* v = json_pointer_find(ours, f.ours);
         if (!v) {
             if (!f.absent.is_null()) set_at(theirs, f.theirs, f.absent);
             continue;
@@ -837,7 +786,7 @@ Expected<bool> part_in(const PartMap& part, const ProfileContext& c, const Json&
     for (const FieldMap& f : part.fields) {
         if (!f.fixed.is_null()) { set_at(ours, f.ours, f.fixed); continue; }
         if (f.write_only) continue;
-        const Json* v = get_at(theirs, f.theirs);
+        const Json* v = json_pointer_find(theirs, f.theirs);
         if (!v || (!f.absent.is_null() && *v == f.absent)) continue;
         Json x = *v;
         for (auto it = f.transforms.rbegin(); it != f.transforms.rend(); ++it) {
@@ -848,7 +797,7 @@ Expected<bool> part_in(const PartMap& part, const ProfileContext& c, const Json&
         set_at(ours, f.ours, std::move(x));
     }
     long long frame = 0;
-    if (const Json* fr = get_at(ours, "/frame"); fr && fr->is_number()) frame = static_cast<long long>(fr->get<double>());
+    if (const Json* fr = json_pointer_find(ours, "/frame"); fr && fr->is_number()) frame = static_cast<long long>(fr->get<double>());
     auto size = size_for(c, part.geometry, frame, path);
     if (!size) return size.errors();
     return geometry_in(part.geometry, theirs, ours, size.value(), has_rotation, path);
@@ -857,7 +806,7 @@ Expected<bool> part_in(const PartMap& part, const ProfileContext& c, const Json&
 bool constants_match(const PartMap& part, const Json& payload) {
     for (const auto& [ptr, tmpl] : part.constants) {
         if (has_placeholder(tmpl)) continue;
-        const Json* v = get_at(payload, ptr);
+        const Json* v = json_pointer_find(payload, ptr);
         if (!v || *v != tmpl) return false;
     }
     return true;
@@ -870,7 +819,7 @@ const ItemMap* find_map(const BackendProfile& p, SyncKind kind, std::optional<Sh
 }
 
 std::optional<ShapeType> type_of(const Json& value) {
-    const Json* t = get_at(value, "/type");
+    const Json* t = json_pointer_find(value, "/type");
     if (!t || !t->is_string()) return std::nullopt;
     return shape_type_from_string(t->get<std::string>());
 }
@@ -886,7 +835,7 @@ Expected<BackendItem> read_item(const ItemMap& m, const ProfileContext& c, const
         ours["type"] = to_string(m.type);
         if (auto r = part_in(m.item, c, payload, ours, false, path); !r) return r.errors();
         ours.erase("points");
-        const Json* kfs = get_at(payload, m.keyframes_at);
+        const Json* kfs = json_pointer_find(payload, m.keyframes_at);
         if (!kfs || !kfs->is_array()) return Error{"expected_array", path + m.keyframes_at, "a track's keyframes are an array"};
         Json list = Json::array();
         for (size_t i = 0; i < kfs->size(); ++i) {
@@ -928,7 +877,7 @@ Expected<Json> write_item(const ItemMap& m, const ProfileContext& c, const Json&
         return theirs;
     }
     static const Json kNone = Json::array();
-    const Json* kp = get_at(ours, "/keyframes");
+    const Json* kp = json_pointer_find(ours, "/keyframes");
     const Json& kfs = kp && kp->is_array() ? *kp : kNone;
     long long first = kfs.empty() ? 0 : kfs[0].value("frame", 0LL);
     if (auto r = part_out(m.item, c, ours, theirs, first, path); !r) return r.errors();
@@ -936,8 +885,8 @@ Expected<Json> write_item(const ItemMap& m, const ProfileContext& c, const Json&
     for (size_t i = 0; i < kfs.size(); ++i) {
         Json k = Json::object();
         Json kv = kfs[i];
-        if (const Json* r = get_at(ours, "/type")) kv["type"] = *r;
-        if (auto r = part_out(m.keyframe, c, kv, k, kv.value("frame", 0LL), path + "/keyframes/" + std::to_string(i)); !r) return r.errors();
+        if (const Json* r = json_pointer_find(ours, "/type")) kv["type"] = *r;
+        if (auto r = part_out(m.keyframe, c, kv, k, kv.value("frame", 0LL), path + json_pointer_append("/keyframes", i)); !r) return r.errors();
         list.push_back(std::move(k));
     }
     set_at(theirs, m.keyframes_at, std::move(list));
@@ -946,8 +895,7 @@ Expected<Json> write_item(const ItemMap& m, const ProfileContext& c, const Json&
 
 Json without_drops(const ItemMap& m, Json v) {
     for (const std::string& d : m.drops) {
-        std::vector<std::string> t;
-        if (split_pointer(d, t)) erase_at(v, t, 0);
+        if (auto t = json_pointer_parse(d)) erase_at(v, *t, 0);
     }
     return v;
 }
@@ -993,7 +941,7 @@ Expected<BackendItem> item_from_backend(const BackendProfile& profile, const Pro
         }
         if (!constants_match(m.item, payload)) continue;
         if (m.kind == SyncKind::Track) {
-            const Json* kfs = get_at(payload, m.keyframes_at);
+            const Json* kfs = json_pointer_find(payload, m.keyframes_at);
             if (!kfs || !kfs->is_array() || kfs->empty() || !constants_match(m.keyframe, (*kfs)[0])) continue;
         } else if (!m.keyframes_at.empty()) {
             continue;
@@ -1103,8 +1051,8 @@ Expected<BackendRequest> document_to_backend(const BackendProfile& profile, cons
         if (auto p = place(req.value(), profile.save, vars, std::move(payload.value())); !p)
             for (const Error& e : p.errors()) errors.push_back(e);
     };
-    for (size_t i = 0; i < doc.objects.size(); ++i) add(SyncKind::Object, object_to_json(doc.objects[i]), "/objects/" + std::to_string(i));
-    for (size_t i = 0; i < doc.tracks.size(); ++i) add(SyncKind::Track, track_to_json(doc.tracks[i]), "/tracks/" + std::to_string(i));
+    for (size_t i = 0; i < doc.objects.size(); ++i) add(SyncKind::Object, object_to_json(doc.objects[i]), json_pointer_append("/objects", i));
+    for (size_t i = 0; i < doc.tracks.size(); ++i) add(SyncKind::Track, track_to_json(doc.tracks[i]), json_pointer_append("/tracks", i));
     if (!errors.empty()) return errors;
     return req;
 }
@@ -1120,14 +1068,14 @@ BackendRequest load_request(const BackendProfile& profile, const ProfileContext&
 
 Expected<Document> from_backend(const BackendProfile& profile, const ProfileContext& context, const Json& load_reply) {
     if (!profile.load.document_at.empty() || profile.load.items.empty()) {
-        const Json* d = get_at(load_reply, profile.load.document_at);
+        const Json* d = json_pointer_find(load_reply, profile.load.document_at);
         if (!d) return Error{"missing_key", profile.load.document_at, "the reply holds no document at " + profile.load.document_at};
         return document_from_json(*d);
     }
     Document doc;
     Errors errors;
     for (const LoadSource& s : profile.load.items) {
-        const Json* a = get_at(load_reply, s.at);
+        const Json* a = json_pointer_find(load_reply, s.at);
         if (!a) continue;
         if (!a->is_array()) {
             errors.push_back({"expected_array", s.at, s.at + " is not an array"});
@@ -1183,19 +1131,19 @@ std::vector<std::pair<Json, Json>> ids_from_create_reply(const BackendProfile& p
     auto at = expand_string(profile.create.id_at, vars, "/save/create/id_at", false);
     if (!at) return out;
     std::string pointer = json_text(at.value());
-    const Json* id = get_at(reply, pointer);
+    const Json* id = json_pointer_find(reply, pointer);
     if (!id || id->is_null()) return out;
     out.emplace_back(Json(create.id), *id);
     std::string kf_id = backend_id_pointer(m->keyframe);
     size_t cut = pointer.rfind('/');
     if (create.kind != SyncKind::Track || m->keyframes_at.empty() || kf_id.empty() || cut == std::string::npos) return out;
-    const Json* payload = get_at(reply, pointer.substr(0, cut));
-    const Json* theirs = payload ? get_at(*payload, m->keyframes_at) : nullptr;
-    const Json* ours = get_at(create.value, "/keyframes");
+    const Json* payload = json_pointer_find(reply, pointer.substr(0, cut));
+    const Json* theirs = payload ? json_pointer_find(*payload, m->keyframes_at) : nullptr;
+    const Json* ours = json_pointer_find(create.value, "/keyframes");
     if (!theirs || !ours || !theirs->is_array() || !ours->is_array()) return out;
     for (size_t i = 0; i < std::min(theirs->size(), ours->size()); ++i) {
-        const Json* backend = get_at((*theirs)[i], kf_id);
-        const Json* mine = get_at((*ours)[i], "/id");
+        const Json* backend = json_pointer_find((*theirs)[i], kf_id);
+        const Json* mine = json_pointer_find((*ours)[i], "/id");
         if (backend && mine && !backend->is_null()) out.emplace_back(*mine, *backend);
     }
     return out;
@@ -1203,18 +1151,18 @@ std::vector<std::pair<Json, Json>> ids_from_create_reply(const BackendProfile& p
 
 void learn_backend_ids(const BackendProfile& profile, ProfileContext& context, const Json& load_reply) {
     auto learn = [&](const Json& payload, const std::string& pointer) {
-        const Json* id = pointer.empty() ? nullptr : get_at(payload, pointer);
+        const Json* id = pointer.empty() ? nullptr : json_pointer_find(payload, pointer);
         if (!id || id->is_null() || table_has_backend_id(context, *id)) return;
         context.tables["ids"].emplace_back(Json(json_text(*id)), *id);
     };
     for (const LoadSource& s : profile.load.items) {
-        const Json* list = get_at(load_reply, s.at);
+        const Json* list = json_pointer_find(load_reply, s.at);
         if (!list || !list->is_array()) continue;
         for (const Json& payload : *list)
             for (const ItemMap& m : profile.items) {
                 if (m.collection != s.collection) continue;
                 learn(payload, backend_id_pointer(m.item));
-                const Json* kfs = m.keyframes_at.empty() ? nullptr : get_at(payload, m.keyframes_at);
+                const Json* kfs = m.keyframes_at.empty() ? nullptr : json_pointer_find(payload, m.keyframes_at);
                 if (!kfs || !kfs->is_array()) continue;
                 std::string kf_id = backend_id_pointer(m.keyframe);
                 for (const Json& k : *kfs) learn(k, kf_id);

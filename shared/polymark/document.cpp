@@ -95,7 +95,7 @@ private:
     void read_id(const Json& o, const std::string& path, std::string& out) {
         auto id = r_.string_member(o, path, "id", true);
         if (!id) return;
-        std::string p = path + "/id";
+        std::string p = json_pointer_append(path, "id");
         if (!is_valid_id(*id)) {
             r_.fail("bad_id", p, "id \"" + *id + "\" at " + p + " must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
             return;
@@ -112,7 +112,7 @@ private:
         if (!s) return std::nullopt;
         auto t = shape_type_from_string(*s);
         if (!t || (!allow_tag && *t == ShapeType::Tag)) {
-            r_.fail("bad_enum", path + "/type", "type \"" + *s + "\" at " + path + "/type must be one of rectangle, polygon, polyline, points, ellipse" + (allow_tag ? ", tag" : " (a tag cannot be a track)"));
+            r_.fail("bad_enum", json_pointer_append(path, "type"), "type \"" + *s + "\" at " + path + "/type must be one of rectangle, polygon, polyline, points, ellipse" + (allow_tag ? ", tag" : " (a tag cannot be a track)"));
             return std::nullopt;
         }
         return t;
@@ -122,7 +122,7 @@ private:
         auto f = r_.integer_member(o, path, "frame", true);
         if (!f) return;
         if (*f < 0) {
-            r_.fail("out_of_range", path + "/frame", "frame " + std::to_string(*f) + " at " + path + "/frame must be 0 or more (frames are 0-based)");
+            r_.fail("out_of_range", json_pointer_append(path, "frame"), "frame " + std::to_string(*f) + " at " + path + "/frame must be 0 or more (frames are 0-based)");
             return;
         }
         out = *f;
@@ -132,7 +132,7 @@ private:
         auto s = r_.string_member(o, path, "label", true);
         if (!s) return;
         if (s->empty()) {
-            r_.fail("expected_string", path + "/label", "label at " + path + "/label must not be empty");
+            r_.fail("expected_string", json_pointer_append(path, "label"), "label at " + path + "/label must not be empty");
             return;
         }
         out = *s;
@@ -140,7 +140,7 @@ private:
 
     void read_points(const Json& o, const std::string& path, ShapeType type, std::vector<double>& out) {
         const Json* pts = r_.member(o, path, "points", true);
-        std::string p = path + "/points";
+        std::string p = json_pointer_append(path, "points");
         if (!pts || !r_.expect_array(*pts, p)) return;
         out.reserve(pts->size());
         size_t before = r_.error_count();
@@ -176,7 +176,7 @@ private:
 
     void read_attributes(const Json& o, const std::string& path, std::vector<Attribute>& out) {
         const Json* a = r_.member(o, path, "attributes", false);
-        std::string p = path + "/attributes";
+        std::string p = json_pointer_append(path, "attributes");
         if (!a || !r_.expect_object(*a, p)) return;
         for (auto it = a->begin(); it != a->end(); ++it) {
             const Json& v = it.value();
@@ -191,26 +191,26 @@ private:
         auto s = r_.string_member(o, path, "source", false);
         if (!s) return;
         if (auto v = source_from_string(*s)) out = *v;
-        else r_.fail("bad_enum", path + "/source", "source \"" + *s + "\" at " + path + "/source must be manual, auto or imported");
+        else r_.fail("bad_enum", json_pointer_append(path, "source"), "source \"" + *s + "\" at " + path + "/source must be manual, auto or imported");
     }
 
     void read_group(const Json& o, const std::string& path, std::string& out) {
         auto g = r_.string_member(o, path, "group", false);
         if (!g) return;
-        if (!is_valid_id(*g)) r_.fail("bad_id", path + "/group", "group \"" + *g + "\" at " + path + "/group must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+        if (!is_valid_id(*g)) r_.fail("bad_id", json_pointer_append(path, "group"), "group \"" + *g + "\" at " + path + "/group must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
         else out = *g;
     }
 
     double read_rotation(const Json& o, const std::string& path, ShapeType type) {
         if (type == ShapeType::Rectangle || type == ShapeType::Ellipse) return r_.number_member(o, path, "rotation", false).value_or(0);
-        if (o.contains("rotation")) r_.fail("unknown_key", path + "/rotation", std::string("a ") + to_string(type) + " has no rotation (" + path + "/rotation)");
+        if (o.contains("rotation")) r_.fail("unknown_key", json_pointer_append(path, "rotation"), std::string("a ") + to_string(type) + " has no rotation (" + path + "/rotation)");
         return 0;
     }
 
     Json read_meta(const Json& o, const std::string& path) {
         const Json* m = r_.member(o, path, "meta", false);
-        if (!m || !r_.expect_object(*m, path + "/meta")) return Json();
-        if (!within_meta_depth(*m, path + "/meta", 1)) return Json();
+        if (!m || !r_.expect_object(*m, json_pointer_append(path, "meta"))) return Json();
+        if (!within_meta_depth(*m, json_pointer_append(path, "meta"), 1)) return Json();
         return *m;
     }
 
@@ -276,7 +276,7 @@ private:
         read_label(j, path, track.label);
         r_.reject_unknown_keys(j, path, {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation", "meta"});
         const Json* kfs = r_.member(j, path, "keyframes", true);
-        std::string kp = path + "/keyframes";
+        std::string kp = json_pointer_append(path, "keyframes");
         if (kfs && r_.expect_array(*kfs, kp)) {
             if (kfs->empty()) r_.fail("out_of_range", kp, "the track at " + path + " needs at least one keyframe");
             for (size_t i = 0; i < kfs->size() && !r_.full(); ++i) {
@@ -285,7 +285,7 @@ private:
                 kf.frame = -1;
                 if (type) read_keyframe((*kfs)[i], p, *type, kf);
                 if (i > 0 && kf.frame >= 0 && track.keyframes[i - 1].frame >= 0 && kf.frame <= track.keyframes[i - 1].frame)
-                    r_.fail("keyframe_order", p + "/frame", "keyframe frames must strictly increase: frame " + std::to_string(kf.frame) + " at " + p + "/frame follows frame " + std::to_string(track.keyframes[i - 1].frame));
+                    r_.fail("keyframe_order", json_pointer_append(p, "frame"), "keyframe frames must strictly increase: frame " + std::to_string(kf.frame) + " at " + p + "/frame follows frame " + std::to_string(track.keyframes[i - 1].frame));
             }
         }
         read_attributes(j, path, track.attributes);
@@ -294,7 +294,7 @@ private:
         if (auto s = r_.string_member(j, path, "interpolation", false)) {
             if (*s == "improved") track.interpolation = Interpolation::Improved;
             else if (*s == "cvat") track.interpolation = Interpolation::Cvat;
-            else r_.fail("bad_enum", path + "/interpolation", "interpolation \"" + *s + "\" at " + path + "/interpolation must be improved or cvat");
+            else r_.fail("bad_enum", json_pointer_append(path, "interpolation"), "interpolation \"" + *s + "\" at " + path + "/interpolation must be improved or cvat");
         }
         track.meta = read_meta(j, path);
     }
@@ -421,7 +421,11 @@ Json object_to_json(const Object& o) {
     return j;
 }
 
-bool same_object(const Object& a, const Object& b) { return object_to_json(a) == object_to_json(b); }
+bool Object::operator==(const Object& o) const {
+    return id == o.id && type == o.type && frame == o.frame && label == o.label && points == o.points &&
+           rotation == o.rotation && attributes == o.attributes && source == o.source && z == o.z &&
+           group == o.group && occluded == o.occluded && meta == o.meta;
+}
 
 Json track_to_json(const Track& t) {
     Json j = Json::object();
@@ -449,7 +453,16 @@ Json track_to_json(const Track& t) {
     return j;
 }
 
-bool same_track(const Track& a, const Track& b) { return track_to_json(a) == track_to_json(b); }
+bool Keyframe::operator==(const Keyframe& o) const {
+    return id == o.id && frame == o.frame && points == o.points && rotation == o.rotation && outside == o.outside &&
+           occluded == o.occluded && z == o.z && attributes == o.attributes && source == o.source && meta == o.meta;
+}
+
+bool Track::operator==(const Track& o) const {
+    return id == o.id && type == o.type && label == o.label && keyframes == o.keyframes &&
+           attributes == o.attributes && source == o.source && group == o.group &&
+           interpolation == o.interpolation && meta == o.meta;
+}
 
 Json document_to_json(const Document& doc) {
     Json out = Json::object();

@@ -48,6 +48,9 @@ struct Object {
     std::string group;  // empty: no group
     bool occluded = false;
     Json meta;  // null when absent; preserved verbatim
+    // Every field, doubles exactly (no tolerance), attributes in order, meta as JSON values.
+    bool operator==(const Object& o) const;
+    bool operator!=(const Object& o) const { return !(*this == o); }
 };
 
 struct Keyframe {
@@ -61,6 +64,8 @@ struct Keyframe {
     std::vector<Attribute> attributes;  // mutable attributes
     Source source = Source::Manual;
     Json meta;
+    bool operator==(const Keyframe& o) const;
+    bool operator!=(const Keyframe& o) const { return !(*this == o); }
 };
 
 struct Track {
@@ -73,6 +78,8 @@ struct Track {
     std::string group;
     Interpolation interpolation = Interpolation::Improved;
     Json meta;
+    bool operator==(const Track& o) const;
+    bool operator!=(const Track& o) const { return !(*this == o); }
 };
 
 struct Document {
@@ -110,11 +117,11 @@ Json document_to_json(const Document& doc);
 // An object read alone is checked like one in a document, except for id uniqueness.
 Json object_to_json(const Object& o);
 Expected<Object> object_from_json(const Json& json, const std::string& path);
-bool same_object(const Object& a, const Object& b);
+inline bool same_object(const Object& a, const Object& b) { return a == b; }
 // The same for one track (its keyframe ids are checked for uniqueness among themselves).
 Json track_to_json(const Track& t);
 Expected<Track> track_from_json(const Json& json, const std::string& path);
-bool same_track(const Track& a, const Track& b);
+inline bool same_track(const Track& a, const Track& b) { return a == b; }
 std::string serialize_document(const Document& doc);  // compact JSON text
 
 }  // namespace pm

@@ -65,7 +65,7 @@ std::optional<Error> apply_op(Document& doc, const ItemOp<Item>& op, const std::
 template <class Item>
 std::optional<Error> apply_ops(Document& doc, const std::vector<ItemOp<Item>>& ops, const char* list_name) {
     for (size_t i = 0; i < ops.size(); ++i) {
-        if (auto e = apply_op(doc, ops[i], std::string("/") + list_name + "/" + std::to_string(i))) {
+        if (auto e = apply_op(doc, ops[i], json_pointer_append(json_pointer_append("", list_name), i))) {
             for (size_t k = i; k-- > 0;) apply_op(doc, ops[k].inverse(), "");
             return e;
         }
@@ -123,7 +123,7 @@ void ops_from_json(JsonReader& r, Errors& errors, const Json& ops, const std::st
         for (const char* side : {"before", "after"}) {
             const Json* o = r.member(j, p, side, false);
             if (!o) continue;
-            auto item = item_from_json(*o, p + "/" + side, (const Item*)nullptr);
+            auto item = item_from_json(*o, json_pointer_append(p, side), (const Item*)nullptr);
             if (!item) { errors.insert(errors.end(), item.errors().begin(), item.errors().end()); continue; }
             (side[0] == 'b' ? op.before : op.after) = std::move(item.value());
         }

@@ -8,25 +8,6 @@
 
 namespace pm {
 
-std::string json_pointer_escape(std::string_view key) {
-    std::string out;
-    out.reserve(key.size());
-    for (char c : key) {
-        if (c == '~') out += "~0";
-        else if (c == '/') out += "~1";
-        else out += c;
-    }
-    return out;
-}
-
-std::string json_pointer_append(const std::string& base, std::string_view key) {
-    return base + "/" + json_pointer_escape(key);
-}
-
-std::string json_pointer_append(const std::string& base, size_t index) {
-    return base + "/" + std::to_string(index);
-}
-
 // [SECTION] The limit scan: one pass over the text, before nlohmann sees it
 
 namespace {

@@ -3,6 +3,7 @@
 // parsers so that both report errors the same way.
 #pragma once
 #include "polymark/error.hpp"
+#include "polymark/json_pointer.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,12 +15,6 @@
 #include <vector>
 
 namespace pm {
-
-using Json = nlohmann::ordered_json;
-
-std::string json_pointer_escape(std::string_view key);
-std::string json_pointer_append(const std::string& base, std::string_view key);
-std::string json_pointer_append(const std::string& base, size_t index);
 
 // [SECTION] Limits every JSON text obeys (docs/SCHEMA.md, "Limits"); serve.py applies the same.
 // The depth keeps every parser (wasm's small stack, Python's recursion limit) safe; `meta` nests

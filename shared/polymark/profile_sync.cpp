@@ -267,7 +267,7 @@ ProfileStep ProfileSync::start_patch(const SyncRequest& request) {
     const Json* list = json && json.value().is_object() && json.value().contains("operations") ? &json.value()["operations"] : nullptr;
     if (!list || !list->is_array()) return fail(400, "bad_request", "the engine's PATCH holds no operations");
     for (size_t i = 0; i < list->size(); ++i) {
-        auto op = wire_op_from_json((*list)[i], "/operations/" + std::to_string(i));
+        auto op = wire_op_from_json((*list)[i], json_pointer_append("/operations", i));
         if (!op) return fail(400, op.first_error().code, op.first_error().message);
         job_->ops.push_back(std::move(op.value()));
     }
@@ -292,7 +292,7 @@ ProfileStep ProfileSync::advance() {
         auto request = to_backend(profile_, context_, op, previous ? &*previous : nullptr);
         if (!request)
             return finish(422, error_body(request.first_error().code, "the " + profile_.name + " backend cannot take the " + to_string(op.op) + " of " + item_name(op) + ": " + request.first_error().message,
-                                          "/operations/" + std::to_string(job_->next)));
+                                          json_pointer_append("/operations", job_->next)));
         return send(Purpose::Send, to_sync_request(request.value()), {op});
     }
     if (!job_->applied.empty()) ++revision_;
@@ -382,7 +382,7 @@ ProfileStep ProfileSync::on_send_reply(const Sent& sent, int status, const Json*
     // The backend refused this op's content (not a route, a method or the credentials): only it is set aside.
     if (status == 400 || status == 413 || status == 422)
         return finish(422, error_body("backend_refused", "the backend refused the " + std::string(to_string(op.op)) + " of " + item_name(op) + ": " + sent.route + " answered HTTP " + std::to_string(status),
-                                      "/operations/" + std::to_string(job_->next)));
+                                      json_pointer_append("/operations", job_->next)));
     return fail_backend(status, sent.route, "the " + std::string(to_string(op.op)) + " of " + item_name(op));
 }
 

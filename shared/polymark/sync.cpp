@@ -113,10 +113,7 @@ Expected<bool> upsert(std::vector<Item>& list, const std::string& id, const std:
     if (!item) return item.errors();
     if (item->id != id) return Error{"bad_change", "/value/id", "the value's id \"" + item->id + "\" is not the change's id \"" + id + "\""};
     if (at != list.end()) {
-        bool same;
-        if constexpr (std::is_same_v<Item, Object>) same = object_to_json(*at) == object_to_json(item.value());
-        else same = track_to_json(*at) == track_to_json(item.value());
-        if (same) return false;
+        if (*at == item.value()) return false;
         *at = std::move(item.value());
     } else {
         list.push_back(std::move(item.value()));
@@ -171,30 +168,30 @@ Expected<WireOp> wire_op_from_json(const Json& j, const std::string& path) {
     WireOp op;
     auto op_id = string_member(j, "op_id");
     if (!op_id || !is_valid_op_id(*op_id))
-        return Error{"bad_op_id", path + "/op_id", "op_id at " + path + " must be 1 to 128 characters from A-Z a-z 0-9 _ . : -"};
+        return Error{"bad_op_id", json_pointer_append(path, "op_id"), "op_id at " + path + " must be 1 to 128 characters from A-Z a-z 0-9 _ . : -"};
     op.op_id = *op_id;
     auto kind = string_member(j, "kind");
     auto k = kind ? kind_from_string(*kind) : std::nullopt;
-    if (!k) return Error{"bad_kind", path + "/kind", "kind at " + path + " must be \"object\" or \"track\""};
+    if (!k) return Error{"bad_kind", json_pointer_append(path, "kind"), "kind at " + path + " must be \"object\" or \"track\""};
     op.kind = *k;
     auto type = string_member(j, "op");
     auto t = type ? op_type_from_string(*type) : std::nullopt;
-    if (!t) return Error{"bad_op", path + "/op", "op at " + path + " must be \"create\", \"update\" or \"delete\""};
+    if (!t) return Error{"bad_op", json_pointer_append(path, "op"), "op at " + path + " must be \"create\", \"update\" or \"delete\""};
     op.op = *t;
     auto id = string_member(j, "id");
-    if (!id || !is_valid_id(*id)) return Error{"bad_id", path + "/id", "id at " + path + " must be a valid item id"};
+    if (!id || !is_valid_id(*id)) return Error{"bad_id", json_pointer_append(path, "id"), "id at " + path + " must be a valid item id"};
     op.id = *id;
     if (op.op != SyncOpType::Delete) {
         const Json* value = find(j, "value");
-        if (!value) return Error{"missing_key", path + "/value", "a " + *type + " at " + path + " needs a value"};
-        if (auto e = check_item(op.kind, *value, path + "/value")) return *e;
+        if (!value) return Error{"missing_key", json_pointer_append(path, "value"), "a " + *type + " at " + path + " needs a value"};
+        if (auto e = check_item(op.kind, *value, json_pointer_append(path, "value"))) return *e;
         if (string_member(*value, "id") != op.id)
             return Error{"bad_op", path + "/value/id", "the value's id at " + path + " differs from the operation's id"};
         op.value = *value;
     }
     if (const Json* index = find(j, "index")) {
         if (!index->is_number_integer() || index->get<int64_t>() < 0)
-            return Error{"bad_index", path + "/index", "index at " + path + " must be a non-negative integer"};
+            return Error{"bad_index", json_pointer_append(path, "index"), "index at " + path + " must be a non-negative integer"};
         if (op.op == SyncOpType::Create) op.index = (size_t)index->get<int64_t>();
     }
     return op;
@@ -393,11 +390,11 @@ SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
     };
     for (size_t i = 0; i < command.ops.size(); ++i) {
         const ObjectOp& op = command.ops[i];
-        add(SyncKind::Object, op.id, op.before ? std::optional<Json>(object_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(object_to_json(*op.after)) : std::nullopt, op.index, "/ops/" + std::to_string(i));
+        add(SyncKind::Object, op.id, op.before ? std::optional<Json>(object_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(object_to_json(*op.after)) : std::nullopt, op.index, json_pointer_append("/ops", i));
     }
     for (size_t i = 0; i < command.track_ops.size(); ++i) {
         const TrackOp& op = command.track_ops[i];
-        add(SyncKind::Track, op.id, op.before ? std::optional<Json>(track_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(track_to_json(*op.after)) : std::nullopt, op.index, "/track_ops/" + std::to_string(i));
+        add(SyncKind::Track, op.id, op.before ? std::optional<Json>(track_to_json(*op.before)) : std::nullopt, op.after ? std::optional<Json>(track_to_json(*op.after)) : std::nullopt, op.index, json_pointer_append("/track_ops", i));
     }
     last_record_ms_ = now_ms;
     return out;
@@ -440,29 +437,31 @@ std::optional<SyncRequest> SyncEngine::make_patch(int64_t now_ms) {
     if (!ready) return std::nullopt;
 
     // One base revision per request: the batch is the run of oldest sendable ops sharing it.
+    // Each operation is written once: its text both measures the batch and goes into the body.
     int64_t base = first.base;
-    Json ops = Json::array();
+    std::string body = "{\"base_revision\":" + std::to_string(base) + ",\"user\":" + dump(Json(config_.user_id)) +
+                       ",\"device\":" + dump(Json(config_.device_id)) + ",\"operations\":[";
     std::vector<std::string> ids;
     size_t bytes = 256;
     for (size_t i = start; i < pending_.size(); ++i) {
         Pending& p = pending_[i];
         if (held(key_of(p.op))) continue;
         if (p.base != base || ids.size() >= std::max<size_t>(1, batch_limit_)) break;
-        Json w = wire_op_to_json(p.op);
-        size_t size = dump(w).size() + 1;
-        if (!ids.empty() && bytes + size > config_.max_body_bytes) break;
-        bytes += size;
-        ops.push_back(std::move(w));
+        std::string op = dump(wire_op_to_json(p.op));
+        if (!ids.empty() && bytes + op.size() + 1 > config_.max_body_bytes) break;
+        bytes += op.size() + 1;
+        if (!ids.empty()) body += ',';
+        body += op;
         ids.push_back(p.op.op_id);
         p.sent = true;
     }
+    body += "]}";
     bool unsent_left = false;
     for (const Pending& p : pending_)
         if (!p.sent && !held(key_of(p.op))) unsent_left = true;
     if (!unsent_left) flush_ = false;
 
-    Json body{{"base_revision", base}, {"user", config_.user_id}, {"device", config_.device_id}, {"operations", std::move(ops)}};
-    SyncRequest r{next_request_seq_++, "PATCH", base_path(), dump(body), headers(true), config_.timeout_ms};
+    SyncRequest r{next_request_seq_++, "PATCH", base_path(), std::move(body), headers(true), config_.timeout_ms};
     in_flight_ = Outstanding{r.seq, true, std::move(ids), now_ms, 0};
     return r;
 }
@@ -848,10 +847,10 @@ void SyncEngine::handle_get_reply(int status, const Json* j, const Errors& probl
         if (unreadable.count(i) || (!value->is_null() && check_item(*kind, *value, "/value"))) {
             // Skipped and named: the labeler's copy keeps what it had, and the next edit of this
             // item (based on a later revision) replaces the unreadable value on the server.
-            std::string where = "/changes/" + std::to_string(i);
+            std::string where = json_pointer_append("/changes", i);
             std::string why;
             for (const Error& e : problems)
-                if (why.empty() && e.path.compare(0, where.size() + 1, where + "/") == 0) why = e.message;
+                if (why.empty() && json_pointer_within(e.path, where) && e.path != where) why = e.message;
             if (why.empty())
                 if (auto e = check_item(*kind, *value, "/value")) why = e->message;
             out.errors.push_back(Error{"unreadable_change", where,

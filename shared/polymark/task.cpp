@@ -69,7 +69,7 @@ public:
                 std::string p = json_pointer_append("/labels", i);
                 LabelSpec& l = task.labels.emplace_back();
                 read_label((*labels)[i], p, l);
-                if (!l.id.empty() && !ids.insert(l.id).second) r_.fail("duplicate_id", p + "/id", "label id \"" + l.id + "\" at " + p + "/id is used twice");
+                if (!l.id.empty() && !ids.insert(l.id).second) r_.fail("duplicate_id", json_pointer_append(p, "id"), "label id \"" + l.id + "\" at " + p + "/id is used twice");
             }
         }
         if (const Json* s = r_.member(j, "", "settings", false); s && r_.expect_object(*s, "/settings")) {
@@ -92,18 +92,18 @@ private:
         if (!r_.expect_object(j, path)) return;
         r_.reject_unknown_keys(j, path, {"id", "type", "url", "file", "name", "width", "height", "frames", "fps"});
         if (auto id = r_.string_member(j, path, "id", true)) {
-            if (!is_valid_id(*id)) r_.fail("bad_id", path + "/id", "media id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
-            else if (!media_ids_.insert(*id).second) r_.fail("duplicate_id", path + "/id", "media id \"" + *id + "\" at " + path + "/id is used twice");
+            if (!is_valid_id(*id)) r_.fail("bad_id", json_pointer_append(path, "id"), "media id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+            else if (!media_ids_.insert(*id).second) r_.fail("duplicate_id", json_pointer_append(path, "id"), "media id \"" + *id + "\" at " + path + "/id is used twice");
             else m.id = *id;
         }
         if (auto t = r_.string_member(j, path, "type", true)) {
             if (*t == "image") m.type = MediaType::Image;
             else if (*t == "video") m.type = MediaType::Video;
-            else r_.fail("bad_enum", path + "/type", "media type \"" + *t + "\" at " + path + "/type must be image or video");
+            else r_.fail("bad_enum", json_pointer_append(path, "type"), "media type \"" + *t + "\" at " + path + "/type must be image or video");
         }
         bool has_url = j.contains("url"), has_file = j.contains("file");
-        if (has_url && has_file) r_.fail("unknown_key", path + "/file", "media at " + path + " has both \"url\" and \"file\": give exactly one");
-        else if (!has_url && !has_file) r_.fail("missing_key", path + "/url", "media at " + path + " needs \"url\" (or \"file\", a path inside the server's media folder)");
+        if (has_url && has_file) r_.fail("unknown_key", json_pointer_append(path, "file"), "media at " + path + " has both \"url\" and \"file\": give exactly one");
+        else if (!has_url && !has_file) r_.fail("missing_key", json_pointer_append(path, "url"), "media at " + path + " needs \"url\" (or \"file\", a path inside the server's media folder)");
         else {
             const char* key = has_url ? "url" : "file";
             if (auto u = r_.string_member(j, path, key, true)) {
@@ -120,12 +120,12 @@ private:
         }
         m.frames = 1;
         if (auto f = r_.integer_member(j, path, "frames", false)) {
-            if (*f < 1) r_.fail("out_of_range", path + "/frames", "frames at " + path + "/frames must be 1 or more");
-            else if (m.type == MediaType::Image && *f != 1) r_.fail("out_of_range", path + "/frames", "an image has exactly 1 frame (" + path + "/frames)");
+            if (*f < 1) r_.fail("out_of_range", json_pointer_append(path, "frames"), "frames at " + path + "/frames must be 1 or more");
+            else if (m.type == MediaType::Image && *f != 1) r_.fail("out_of_range", json_pointer_append(path, "frames"), "an image has exactly 1 frame (" + path + "/frames)");
             else m.frames = *f;
         }
         if (auto fps = r_.number_member(j, path, "fps", false)) {
-            if (*fps <= 0) r_.fail("out_of_range", path + "/fps", "fps at " + path + "/fps must be positive");
+            if (*fps <= 0) r_.fail("out_of_range", json_pointer_append(path, "fps"), "fps at " + path + "/fps must be positive");
             else m.fps = *fps;
         }
     }
@@ -135,29 +135,29 @@ private:
         r_.reject_unknown_keys(j, path, {"id", "name", "color", "types", "attributes"});
         if (auto id = r_.string_member(j, path, "id", true)) {
             if (is_valid_id(*id)) l.id = *id;
-            else r_.fail("bad_id", path + "/id", "label id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+            else r_.fail("bad_id", json_pointer_append(path, "id"), "label id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
         }
         l.name = r_.string_member(j, path, "name", false).value_or(l.id);
         if (auto c = r_.string_member(j, path, "color", false)) {
             if (is_hex_colour(*c)) l.color = *c;
-            else r_.fail("bad_color", path + "/color", "color \"" + *c + "\" at " + path + "/color must look like #rrggbb");
+            else r_.fail("bad_color", json_pointer_append(path, "color"), "color \"" + *c + "\" at " + path + "/color must look like #rrggbb");
         }
-        if (const Json* types = r_.member(j, path, "types", false); types && r_.expect_array(*types, path + "/types")) {
+        if (const Json* types = r_.member(j, path, "types", false); types && r_.expect_array(*types, json_pointer_append(path, "types"))) {
             for (size_t i = 0; i < types->size(); ++i) {
-                std::string p = json_pointer_append(path + "/types", i);
+                std::string p = json_pointer_append(json_pointer_append(path, "types"), i);
                 if (auto s = r_.as_string((*types)[i], p)) {
                     if (auto t = shape_type_from_string(*s)) l.types.push_back(*t);
                     else r_.fail("bad_enum", p, "shape type \"" + *s + "\" at " + p + " must be one of rectangle, polygon, polyline, points, ellipse, tag");
                 }
             }
         }
-        if (const Json* attrs = r_.member(j, path, "attributes", false); attrs && r_.expect_array(*attrs, path + "/attributes")) {
+        if (const Json* attrs = r_.member(j, path, "attributes", false); attrs && r_.expect_array(*attrs, json_pointer_append(path, "attributes"))) {
             std::set<std::string> ids;
             for (size_t i = 0; i < attrs->size(); ++i) {
-                std::string p = json_pointer_append(path + "/attributes", i);
+                std::string p = json_pointer_append(json_pointer_append(path, "attributes"), i);
                 AttributeSpec& a = l.attributes.emplace_back();
                 read_attribute((*attrs)[i], p, a);
-                if (!a.id.empty() && !ids.insert(a.id).second) r_.fail("duplicate_id", p + "/id", "attribute id \"" + a.id + "\" at " + p + "/id is used twice on this label");
+                if (!a.id.empty() && !ids.insert(a.id).second) r_.fail("duplicate_id", json_pointer_append(p, "id"), "attribute id \"" + a.id + "\" at " + p + "/id is used twice on this label");
             }
         }
     }
@@ -166,7 +166,7 @@ private:
         if (!r_.expect_object(j, path)) return;
         if (auto id = r_.string_member(j, path, "id", true)) {
             if (is_valid_id(*id)) a.id = *id;
-            else r_.fail("bad_id", path + "/id", "attribute id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+            else r_.fail("bad_id", json_pointer_append(path, "id"), "attribute id \"" + *id + "\" at " + path + "/id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
         }
         a.name = r_.string_member(j, path, "name", false).value_or(a.id);
         auto type = r_.string_member(j, path, "type", true);
@@ -176,7 +176,7 @@ private:
             else if (*type == "checkbox") a.type = AttributeType::Checkbox;
             else if (*type == "number") a.type = AttributeType::Number;
             else if (*type == "text") a.type = AttributeType::Text;
-            else { r_.fail("bad_enum", path + "/type", "attribute type \"" + *type + "\" at " + path + "/type must be select, radio, checkbox, number or text"); type.reset(); }
+            else { r_.fail("bad_enum", json_pointer_append(path, "type"), "attribute type \"" + *type + "\" at " + path + "/type must be select, radio, checkbox, number or text"); type.reset(); }
         }
         bool choice = type && (a.type == AttributeType::Select || a.type == AttributeType::Radio);
         // Keys that do not belong to the attribute's type are refused: a number with "values" is a mistake.
@@ -184,22 +184,22 @@ private:
         else if (choice) r_.reject_unknown_keys(j, path, {"id", "name", "type", "values", "default", "mutable"});
         else if (a.type == AttributeType::Number) r_.reject_unknown_keys(j, path, {"id", "name", "type", "min", "max", "step", "default", "mutable"});
         else r_.reject_unknown_keys(j, path, {"id", "name", "type", "default", "mutable"});
-        if (const Json* values = choice ? r_.member(j, path, "values", true) : nullptr; values && r_.expect_array(*values, path + "/values")) {
+        if (const Json* values = choice ? r_.member(j, path, "values", true) : nullptr; values && r_.expect_array(*values, json_pointer_append(path, "values"))) {
             for (size_t i = 0; i < values->size(); ++i)
-                if (auto s = r_.as_string((*values)[i], json_pointer_append(path + "/values", i))) a.values.push_back(*s);
-            if (choice && a.values.empty()) r_.fail("out_of_range", path + "/values", "a " + *type + " attribute at " + path + " needs at least one value");
+                if (auto s = r_.as_string((*values)[i], json_pointer_append(json_pointer_append(path, "values"), i))) a.values.push_back(*s);
+            if (choice && a.values.empty()) r_.fail("out_of_range", json_pointer_append(path, "values"), "a " + *type + " attribute at " + path + " needs at least one value");
         }
         if (type && a.type == AttributeType::Number) {
             a.min = r_.number_member(j, path, "min", true).value_or(0);
             a.max = r_.number_member(j, path, "max", true).value_or(0);
             a.step = r_.number_member(j, path, "step", false).value_or(1);
-            if (a.min > a.max) r_.fail("out_of_range", path + "/max", "max at " + path + " must not be below min");
-            if (a.step <= 0) r_.fail("out_of_range", path + "/step", "step at " + path + " must be positive");
+            if (a.min > a.max) r_.fail("out_of_range", json_pointer_append(path, "max"), "max at " + path + " must not be below min");
+            if (a.step <= 0) r_.fail("out_of_range", json_pointer_append(path, "step"), "step at " + path + " must be positive");
         }
         a.mutable_ = r_.bool_member(j, path, "mutable", false).value_or(false);
         if (const Json* d = r_.member(j, path, "default", false)) {
             a.default_value = *d;
-            if (type && !attribute_value_fits(a, *d)) r_.fail("bad_attribute", path + "/default", "default at " + path + "/default does not fit the attribute's type");
+            if (type && !attribute_value_fits(a, *d)) r_.fail("bad_attribute", json_pointer_append(path, "default"), "default at " + path + "/default does not fit the attribute's type");
         } else if (type) {
             a.default_value = default_for(a);
         }
@@ -264,7 +264,7 @@ enum class AttributeHome { Object, Track, Keyframe };
 
 void check_attributes(const LabelSpec& label, const std::vector<Attribute>& attributes, const std::string& path, AttributeHome home, Errors& errors) {
     for (const Attribute& a : attributes) {
-        std::string p = json_pointer_append(path + "/attributes", a.id);
+        std::string p = json_pointer_append(json_pointer_append(path, "attributes"), a.id);
         const AttributeSpec* spec = find_attribute(label, a.id);
         if (!spec) {
             errors.push_back({"unknown_attribute", p, "label \"" + label.id + "\" has no attribute \"" + a.id + "\" (" + p + ")"});
@@ -287,15 +287,15 @@ Errors check_document_against_task(const Document& doc, const Task& task) {
     auto check_label = [&](const std::string& path, ShapeType type, const std::string& label) -> const LabelSpec* {
         const LabelSpec* spec = task.find_label(label);
         if (!spec) {
-            errors.push_back({"unknown_label", path + "/label", "label \"" + label + "\" at " + path + "/label is not one of the task's labels"});
+            errors.push_back({"unknown_label", json_pointer_append(path, "label"), "label \"" + label + "\" at " + path + "/label is not one of the task's labels"});
             return nullptr;
         }
         if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), type) == spec->types.end())
-            errors.push_back({"type_not_allowed", path + "/type", std::string("label \"") + label + "\" does not allow " + to_string(type) + " shapes (" + path + ")"});
+            errors.push_back({"type_not_allowed", json_pointer_append(path, "type"), std::string("label \"") + label + "\" does not allow " + to_string(type) + " shapes (" + path + ")"});
         return spec;
     };
     auto check_frame = [&](const std::string& path, long long frame) {
-        if (frame >= frames) errors.push_back({"out_of_range", path + "/frame", "frame " + std::to_string(frame) + " at " + path + "/frame is past the task's last frame " + std::to_string(frames - 1)});
+        if (frame >= frames) errors.push_back({"out_of_range", json_pointer_append(path, "frame"), "frame " + std::to_string(frame) + " at " + path + "/frame is past the task's last frame " + std::to_string(frames - 1)});
     };
     for (size_t i = 0; i < doc.objects.size(); ++i) {
         const Object& o = doc.objects[i];
@@ -309,7 +309,7 @@ Errors check_document_against_task(const Document& doc, const Task& task) {
         const LabelSpec* spec = check_label(p, t.type, t.label);
         if (spec) check_attributes(*spec, t.attributes, p, AttributeHome::Track, errors);
         for (size_t k = 0; k < t.keyframes.size(); ++k) {
-            std::string kp = json_pointer_append(p + "/keyframes", k);
+            std::string kp = json_pointer_append(json_pointer_append(p, "keyframes"), k);
             check_frame(kp, t.keyframes[k].frame);
             if (spec) check_attributes(*spec, t.keyframes[k].attributes, kp, AttributeHome::Keyframe, errors);
         }

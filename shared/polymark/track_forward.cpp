@@ -269,7 +269,7 @@ Expected<std::vector<TrackWritten>> track_written_from_json(const Json& json) {
     std::vector<TrackWritten> out;
     for (size_t i = 0; i < json.size(); ++i) {
         const Json& w = json[i];
-        std::string path = "/" + std::to_string(i);
+        std::string path = json_pointer_append("", i);
         if (!w.is_object() || !w.contains("id") || !w["id"].is_string() || !w.contains("type") || !w.contains("keyframes"))
             return Error{"missing_key", path, "each entry needs an id, a type and keyframes"};
         // Read as a track, so that the document's own reader checks every keyframe.

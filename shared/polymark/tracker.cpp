@@ -23,6 +23,8 @@
 // the box moves but no model learns, so an occluder is not learnt.
 #include "polymark/tracker.hpp"
 
+#include "polymark/fft.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -41,67 +43,7 @@ constexpr int kCell = 4;       // patch pixels per cell side
 constexpr double kReuseCells = 0.25;
 constexpr double kReuseScaleSteps = 0.5;
 
-// [SECTION] FFT
-
-// Twiddles exp(-2 pi i k / n) for k < n/2.
-struct Twiddles {
-    int n = 0;
-    std::vector<float> c, s;
-    void make(int size) {
-        n = size;
-        c.resize(std::max(1, n / 2));
-        s.resize(std::max(1, n / 2));
-        for (int k = 0; k < n / 2; ++k) {
-            double a = 2 * kPi * k / n;
-            c[k] = float(std::cos(a));
-            s[k] = float(-std::sin(a));
-        }
-    }
-};
-
-// Transforms along an axis of length n (a power of two) for a batch of `batch` interleaved
-// sequences: element (j, b) at j * batch + b. Stockham autosort: no bit reversal; for a fixed
-// twiddle each butterfly loop runs over s * batch contiguous floats. Result back in (xr, xi);
-// (yr, yi) is scratch of the same size. Unnormalised; `inverse` conjugates the twiddles.
-void fft_batched(float* xr, float* xi, float* yr, float* yi, int n, int batch, const Twiddles& tw,
-                 bool inverse) {
-    float* ar = xr;
-    float* ai = xi;
-    float* br = yr;
-    float* bi = yi;
-    const float sign = inverse ? -1.f : 1.f;
-    for (int len = n, s = 1; len > 1; len /= 2, s *= 2) {
-        const int m = len / 2;
-        const int run = s * batch;
-        const int step = n / len;
-        for (int p = 0; p < m; ++p) {
-            const float wr = tw.c[p * step];
-            const float wi = sign * tw.s[p * step];
-            const float* __restrict a0r = ar + size_t(s) * p * batch;
-            const float* __restrict a0i = ai + size_t(s) * p * batch;
-            const float* __restrict a1r = ar + size_t(s) * (p + m) * batch;
-            const float* __restrict a1i = ai + size_t(s) * (p + m) * batch;
-            float* __restrict y0r = br + size_t(s) * (2 * p) * batch;
-            float* __restrict y0i = bi + size_t(s) * (2 * p) * batch;
-            float* __restrict y1r = br + size_t(s) * (2 * p + 1) * batch;
-            float* __restrict y1i = bi + size_t(s) * (2 * p + 1) * batch;
-            for (int j = 0; j < run; ++j) {
-                float ur = a0r[j], ui = a0i[j], vr = a1r[j], vi = a1i[j];
-                y0r[j] = ur + vr;
-                y0i[j] = ui + vi;
-                float dr = ur - vr, di = ui - vi;
-                y1r[j] = dr * wr - di * wi;
-                y1i[j] = dr * wi + di * wr;
-            }
-        }
-        std::swap(ar, br);
-        std::swap(ai, bi);
-    }
-    if (ar != xr) {
-        std::memcpy(xr, ar, sizeof(float) * size_t(n) * batch);
-        std::memcpy(xi, ai, sizeof(float) * size_t(n) * batch);
-    }
-}
+// [SECTION] 2-D FFT (the 1-D transforms: shared/polymark/fft.hpp)
 
 void transpose(const float* __restrict in, float* __restrict out, int rows, int cols) {
     for (int r = 0; r < rows; ++r)
@@ -112,7 +54,7 @@ void transpose(const float* __restrict in, float* __restrict out, int rows, int 
 // [kx][ky], which element-wise products do not care about, and which saves a transpose each way.
 struct Fft2 {
     int w = 0, h = 0;
-    Twiddles tx, ty;
+    FftTwiddles<float> tx, ty;
     std::vector<float> sr, si;  // scratch
     void make(int width, int height) {
         w = width;

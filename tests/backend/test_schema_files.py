@@ -3,8 +3,8 @@
 Checks that every valid golden file validates, that every invalid one whose defect JSON Schema can
 express is rejected (near the expected JSON Pointer), and that every invalid one marked
 "schema_catches": false is accepted by the schema and caught instead by the few rules the schema
-cannot state (re-stated below, after docs/SCHEMA.md). The C++ validator is tested against the same
-golden files by tests/unit/document_test.cpp and task_test.cpp.
+cannot state (for documents serve.py's own checks of them; for tasks re-stated below). The C++
+validator is tested against the same golden files by tests/unit/document_test.cpp and task_test.cpp.
 
 Run from the repository root: /usr/bin/python3 -m unittest tests/backend/test_schema_files.py -v
 Needs Debian's python3-jsonschema (4.10 has draft 2020-12); without it the tests fail, never skip.
@@ -13,6 +13,7 @@ import json
 import math
 import pathlib
 import re
+import sys
 import unittest
 
 try:
@@ -21,10 +22,11 @@ except ImportError:  # reported as a failure by every test below
     jsonschema = None
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import serve  # noqa: E402  (the rules the schema cannot state are serve.py's: one copy of them)
 SCHEMA_DIR = ROOT / "docs" / "schema"
 DATA = ROOT / "tests" / "data"
 DEMO_TASK = ROOT / "assets" / "demo" / "task.json"
-ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
 
 
 def load(path):
@@ -92,54 +94,9 @@ def limit_errors(value):
     return [found] if found else []
 
 
-def meta_too_deep(owner, path):
-    meta = owner.get("meta") if isinstance(owner, dict) else None
-    deep = first_too_deep(meta, (), 1, MAX_META_DEPTH) if isinstance(meta, dict) else None
-    return [("too_deep", path + "/meta" + deep)] if deep is not None else []
-
-
 def document_extra_errors(doc):
-    if limit_errors(doc):
-        return limit_errors(doc)
-    errors = []
-    seen = set()
-
-    def check_id(v, path):
-        if isinstance(v, str) and ID.match(v):
-            if v in seen:
-                errors.append(("duplicate_id", path))
-            seen.add(v)
-
-    def check_points(pts, kind, path):
-        if not isinstance(pts, list) or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in pts):
-            return
-        if len(pts) % 2:
-            errors.append(("bad_points", path))
-        elif kind in ("rectangle", "ellipse") and len(pts) == 4 and (pts[0] > pts[2] or pts[1] > pts[3]):
-            errors.append(("bad_box", path))
-
-    for i, o in enumerate(doc.get("objects", []) if isinstance(doc.get("objects"), list) else []):
-        if isinstance(o, dict):
-            check_id(o.get("id"), "/objects/%d/id" % i)
-            check_points(o.get("points"), o.get("type"), "/objects/%d/points" % i)
-            errors += meta_too_deep(o, "/objects/%d" % i)
-    for i, t in enumerate(doc.get("tracks", []) if isinstance(doc.get("tracks"), list) else []):
-        if not isinstance(t, dict):
-            continue
-        check_id(t.get("id"), "/tracks/%d/id" % i)
-        previous = None
-        for k, kf in enumerate(t.get("keyframes", []) if isinstance(t.get("keyframes"), list) else []):
-            if not isinstance(kf, dict):
-                continue
-            path = "/tracks/%d/keyframes/%d" % (i, k)
-            check_id(kf.get("id"), path + "/id")
-            check_points(kf.get("points"), t.get("type"), path + "/points")
-            frame = kf.get("frame")
-            if isinstance(frame, int) and not isinstance(frame, bool):
-                if previous is not None and frame <= previous:
-                    errors.append(("keyframe_order", path + "/frame"))
-                previous = frame
-    return errors
+    """serve.py's own checks of the rules the schema cannot state, first error first."""
+    return limit_errors(doc) or serve.document_rule_failures(doc)
 
 
 def task_extra_errors(task):

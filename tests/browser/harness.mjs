@@ -11,6 +11,8 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const dist = process.env.POLYMARK_DIST || path.join(repo, 'build-web/dist');
+// serve.py runs on Debian's python, whose packages (python3-jsonschema) tools/setup.sh installs.
+export const PYTHON = process.env.POLYMARK_PYTHON || '/usr/bin/python3';
 const cache = process.env.POLYMARK_CACHE || path.join(os.homedir(), '.cache/polymark');
 
 // 9000x64, wider than a GPU texture may be (8192 here): red up to x=8192, blue after it.
@@ -76,7 +78,7 @@ export async function startServer({ extraMedia = {}, args = [] } = {}) {
   // database (a server restart, as the sync tests need).
   let proc = null;
   const launch = async (port) => {
-    proc = spawn('python3', [path.join(repo, 'serve.py'), '--port', String(port), '--quiet',
+    proc = spawn(PYTHON, [path.join(repo, 'serve.py'), '--port', String(port), '--quiet',
       '--db', path.join(tmp, 'db.sqlite'), '--web', dist, '--media-root', media, '--import', taskDir, ...args],
     { stdio: ['ignore', 'pipe', 'inherit'] });
     const started = proc;

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -126,6 +128,102 @@ TEST_CASE("every golden invalid document fails first with its expected code and 
         CHECK(doc.first_error().code == it.value()["code"].get<std::string>());
         CHECK(doc.first_error().path == it.value()["path"].get<std::string>());
     }
+}
+
+// [SECTION] Equality of objects and tracks
+
+namespace {
+
+std::set<std::string> keys_of(const Json& j) {
+    std::set<std::string> keys;
+    for (auto it = j.begin(); it != j.end(); ++it) keys.insert(it.key());
+    return keys;
+}
+
+// Another valid value for a key of an object, track or keyframe written with every key set.
+Json changed(const std::string& key, const Json& v) {
+    if (key == "points") {
+        Json p = v;
+        p[2] = std::nextafter(p[2].get<double>(), 1e9);  // one ulp: doubles compare exactly
+        return p;
+    }
+    if (key == "rotation") return std::nextafter(v.get<double>(), 1e9);
+    if (key == "frame" || key == "z") return v.get<long long>() + 1;
+    if (key == "type") return v == "rectangle" ? "ellipse" : "rectangle";
+    if (key == "source") return v == "auto" ? "imported" : "auto";
+    if (key == "interpolation") return v == "cvat" ? "improved" : "cvat";
+    if (v.is_boolean()) return !v.get<bool>();
+    if (v.is_string()) return v.get<std::string>() + "x";
+    if (key == "attributes") {
+        Json a = v;
+        a.begin().value() = 2;  // 1 became 2; the same keys in the same order
+        return a;
+    }
+    if (key == "meta") return Json{{"portal", {{"row", 18}}}};
+    FAIL("no change for key " << key);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("objects are equal exactly when every field is, each field compared") {
+    const Json full = Json::parse(R"({"id":"o","type":"rectangle","frame":3,"label":"car","points":[1,2,3.5,4],
+        "rotation":12.25,"attributes":{"n":1,"s":"x"},"source":"auto","z":2,"group":"g","occluded":true,
+        "meta":{"portal":{"row":17}}})");
+    auto a = object_from_json(full, "");
+    REQUIRE(a.ok());
+    CHECK(keys_of(object_to_json(a.value())) == keys_of(full));  // every field is written, so varied below
+    auto same = object_from_json(full, "");
+    CHECK(a.value() == same.value());
+    for (auto it = full.begin(); it != full.end(); ++it) {
+        INFO(it.key());
+        Json variant = full;
+        variant[it.key()] = changed(it.key(), it.value());
+        auto b = object_from_json(variant, "");
+        REQUIRE(b.ok());
+        CHECK(a.value() != b.value());
+        CHECK_FALSE(same_object(a.value(), b.value()));
+    }
+    Object reordered = a.value();
+    std::swap(reordered.attributes[0], reordered.attributes[1]);
+    CHECK(reordered != a.value());
+}
+
+TEST_CASE("tracks are equal exactly when every field and every keyframe field is") {
+    const Json full = Json::parse(R"({"id":"t","type":"ellipse","label":"ball","keyframes":[
+        {"id":"k0","frame":0,"points":[0,0,10,10],"rotation":30.5,"outside":true,"occluded":true,"z":1,
+         "attributes":{"spin":1},"source":"auto","meta":{"portal":{"row":17}}},
+        {"id":"k9","frame":9,"points":[5,5,15,15]}],
+        "attributes":{"kind":1},"source":"auto","group":"g","interpolation":"cvat","meta":{"portal":{"row":17}}})");
+    auto a = track_from_json(full, "");
+    REQUIRE(a.ok());
+    CHECK(keys_of(track_to_json(a.value())) == keys_of(full));
+    CHECK(keys_of(track_to_json(a.value())["keyframes"][0]) == keys_of(full["keyframes"][0]));
+    CHECK(a.value() == track_from_json(full, "").value());
+    for (auto it = full.begin(); it != full.end(); ++it) {
+        if (it.key() == "keyframes") continue;
+        INFO(it.key());
+        Json variant = full;
+        variant[it.key()] = changed(it.key(), it.value());
+        auto b = track_from_json(variant, "");
+        REQUIRE(b.ok());
+        CHECK(a.value() != b.value());
+        CHECK_FALSE(same_track(a.value(), b.value()));
+    }
+    const Json& kf = full["keyframes"][0];
+    for (auto it = kf.begin(); it != kf.end(); ++it) {
+        if (it.key() == "frame") continue;  // keyframe 0's frame is checked through keyframe 1's below
+        INFO("keyframe " << it.key());
+        Json variant = full;
+        variant["keyframes"][0][it.key()] = changed(it.key(), it.value());
+        auto b = track_from_json(variant, "");
+        REQUIRE(b.ok());
+        CHECK(a.value().keyframes[0] != b.value().keyframes[0]);
+        CHECK(a.value() != b.value());
+    }
+    Json later = full;
+    later["keyframes"][1]["frame"] = 10;
+    CHECK(a.value() != track_from_json(later, "").value());
 }
 
 // [SECTION] Opening a document with a bad object (docs/SCHEMA.md section 12)

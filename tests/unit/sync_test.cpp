@@ -443,6 +443,25 @@ TEST_CASE("a one-object save is as small as that object, however large the docum
     CHECK(r->body.size() < object_to_json(obj("o1234", 5)).dump().size() + 300);
 }
 
+TEST_CASE("a PATCH body is the header and each operation's compact JSON, names escaped", "[sync]") {
+    SimServer server = seeded_server();
+    SyncConfig cfg = config("dev");
+    cfg.user_id = "al\"ice/é";
+    Client c(cfg, server);
+    int64_t now = 0;
+    c.settle(server, now);
+    c.edit(create_cmd(c.doc, obj("n1", 1)), now);
+    c.edit(create_cmd(c.doc, obj("n2", 2)), now);
+    auto r = c.poll(now + 1000);
+    REQUIRE(r);
+    REQUIRE(r->method == "PATCH");
+    Json expected{{"base_revision", body_of(*r)["base_revision"]}, {"user", "al\"ice/é"}, {"device", cfg.device_id},
+                  {"operations", Json::array()}};
+    for (const WireOp& op : c.engine->pending_ops()) expected["operations"].push_back(wire_op_to_json(op));
+    CHECK(expected["operations"].size() == 2);
+    CHECK(r->body == expected.dump());
+}
+
 TEST_CASE("a 413 halves the batch and retries, and a single op too large is set aside while the others are saved", "[sync]") {
     SimServer server = seeded_server();
     Client c(config("dev"), server);
