@@ -25,14 +25,20 @@ if(NOT EXISTS "${IMGUI_DIR}/imgui.cpp")
 endif()
 
 if(EMSCRIPTEN)
-  set(SDL2_WEB_DIR "${POLYMARK_CACHE}/sdl2-web" CACHE PATH "SDL2 2.26.5 built for the web")
-  if(NOT EXISTS "${SDL2_WEB_DIR}/lib/libSDL2.a")
-    message(FATAL_ERROR "SDL2 for the web not found in ${SDL2_WEB_DIR}: run tools/setup.sh first")
+  # SDL2 2.26.5 built for the web with the options in cmake/sdl2_web_options.txt, in a cache
+  # folder named after that file's hash (tools/setup.sh builds it there).
+  set(SDL2_WEB_OPTIONS_FILE "${PROJECT_SOURCE_DIR}/cmake/sdl2_web_options.txt")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${SDL2_WEB_OPTIONS_FILE}")
+  file(SHA256 "${SDL2_WEB_OPTIONS_FILE}" sdl2_web_hash)
+  string(SUBSTRING "${sdl2_web_hash}" 0 12 sdl2_web_key)
+  set(SDL2_WEB_PREFIX "${POLYMARK_CACHE}/sdl2-web-${sdl2_web_key}")
+  if(NOT EXISTS "${SDL2_WEB_PREFIX}/lib/libSDL2.a")
+    message(FATAL_ERROR "SDL2 for the web not found in ${SDL2_WEB_PREFIX}: run tools/setup.sh first")
   endif()
   add_library(sdl2_web STATIC IMPORTED)
   set_target_properties(sdl2_web PROPERTIES
-    IMPORTED_LOCATION "${SDL2_WEB_DIR}/lib/libSDL2.a"
-    INTERFACE_INCLUDE_DIRECTORIES "${SDL2_WEB_DIR}/include/SDL2")
+    IMPORTED_LOCATION "${SDL2_WEB_PREFIX}/lib/libSDL2.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${SDL2_WEB_PREFIX}/include/SDL2")
 else()
   find_package(SDL2 REQUIRED)
   find_package(OpenGL REQUIRED)

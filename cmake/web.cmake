@@ -5,17 +5,24 @@
 target_link_libraries(imgui_backends PUBLIC sdl2_web)
 target_compile_definitions(polymark_render PUBLIC POLYMARK_GLES)
 target_compile_options(imgui PUBLIC -fwasm-exceptions)
-# Size is the first lever for labelers on slow links: -Oz everywhere in the web build.
+# Size is the first lever for labelers on slow links: -Oz everywhere in the web build, and
+# link-time optimisation (-flto: the objects are LLVM bitcode, optimised together when the app
+# links; 20 KB less gzip, bench/README.md "First load"). Video and tracker modules link the same
+# bitcode core; wasm-ld optimises it with them the same way.
 foreach(t polymark_core imgui imgui_backends polymark_app polymark_render polymark_ui polymark_platform)
-  target_compile_options(${t} PRIVATE -Oz)
+  target_compile_options(${t} PRIVATE -Oz -flto)
 endforeach()
 
-add_executable(polymark_app_web main.cpp)
+# platform/web_gl.cpp: no GL lookup by name (eglGetProcAddress), which would link every WebGL
+# function into the JS glue and a table of their names into the wasm (15 KB gzip). A source of
+# the program itself, so that it always replaces the library's lookup.
+add_executable(polymark_app_web main.cpp platform/web_gl.cpp)
 set_target_properties(polymark_app_web PROPERTIES OUTPUT_NAME polymark_app SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
 target_link_libraries(polymark_app_web PRIVATE polymark_platform)
 set(POLYMARK_WEB_LINK_FLAGS
   -Oz
+  -flto
   -fwasm-exceptions
   -sMODULARIZE=1                       # one factory, one independent instance per mount()
   -sEXPORT_NAME=createPolymarkModule
@@ -28,6 +35,19 @@ set(POLYMARK_WEB_LINK_FLAGS
   -sFILESYSTEM=0                       # no virtual file system: bytes arrive through fetch
   -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy,_pm_wants_text,_pm_insert_text,_pm_add_glyphs,_pm_decode_done,_pm_video_done,_pm_pixels_done
   -sEXPORTED_RUNTIME_METHODS=specialHTMLTargets,ENV,UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8,HEAPU32
+  # Size of the first load (bench/wasm_size.py; each measured alone in bench/README.md):
+  -sMALLOC=emmalloc                    # a smaller allocator than dlmalloc (3 KB gzip)
+  -sBINARYEN_EXTRA_PASSES=--converge   # wasm-opt repeats -Oz until nothing changes (3 KB gzip)
+  # JS glue: only what this page uses (1 KB gzip together). The module reads only these of the
+  # object shell/polymark.js hands it; UTF-8 through TextDecoder (every browser with WebGL2
+  # has it); no eval, setjmp, errno from JS, SDL1 JS library or deferred fullscreen requests.
+  -sINCOMING_MODULE_JS_API=canvas,instantiateWasm,preRun,print,printErr,onAbort
+  -sTEXTDECODER=2 -sDYNAMIC_EXECUTION=0 -sSUPPORT_LONGJMP=0 -sSUPPORT_ERRNO=0 -sUSE_SDL=0
+  -sHTML5_SUPPORT_DEFERRING_USER_SENSITIVE_REQUESTS=0
+  # GL glue: no extensions enabled behind the app's back (it asks for none), no GL error
+  # tracking or temporary buffer pools in JS, WebGL's own version strings (0.8 KB gzip).
+  -sGL_SUPPORT_AUTOMATIC_ENABLE_EXTENSIONS=0 -sGL_EXTENSIONS_IN_PREFIXED_FORMAT=0
+  -sGL_EMULATE_GLES_VERSION_STRING_FORMAT=0 -sGL_TRACK_ERRORS=0 -sGL_POOL_TEMP_BUFFERS=0
   --js-library ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)
 target_link_options(polymark_app_web PRIVATE ${POLYMARK_WEB_LINK_FLAGS})
 set_property(TARGET polymark_app_web APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/client/platform/web_library.js)

@@ -65,16 +65,27 @@ fetch_source() { # suite package=version dir-name
 fetch_source trixie imgui=1.90.1+ds-1 imgui-1.90.1
 fetch_source bookworm libsdl2=2.26.5+dfsg-1 SDL2-2.26.5
 
-# [SECTION] 3. SDL2 for the web (about 5 minutes on 2 cores, once)
+# [SECTION] 3. SDL2 for the web (about 5 minutes on 2 cores, once per set of options)
+# Built with only what the client uses (video, events, timers; no audio, joystick, software
+# renderer or blitters) and for size: cmake/sdl2_web_options.txt, one CMake argument a line.
+# The cache folder is named after that file's hash, so changing an option builds a new
+# library beside the old one (never over it) and cmake/dependencies.cmake finds it by the
+# same hash.
 export NODE_PATH=/usr/share/nodejs
-sdl_web="$cache/sdl2-web"
+sdl_options_file="$here/cmake/sdl2_web_options.txt"
+sdl_key=$(sha256sum "$sdl_options_file" | cut -c1-12)
+sdl_web="$cache/sdl2-web-$sdl_key"
 if [ ! -f "$sdl_web/.polymark-ok" ]; then
-  log "building SDL2 2.26.5 for the web with emscripten (once; about 5 minutes)"
-  rm -rf "$cache/sdl2-web-build" "$sdl_web"
-  emcmake cmake -S "$cache/src/SDL2-2.26.5" -B "$cache/sdl2-web-build" -DCMAKE_BUILD_TYPE=Release \
-    -DSDL_SHARED=OFF -DSDL_STATIC=ON -DSDL_TEST=OFF -DCMAKE_INSTALL_PREFIX="$sdl_web" >&2
-  emmake make -C "$cache/sdl2-web-build" -j"$(nproc)" >&2
-  make -C "$cache/sdl2-web-build" install >&2
+  log "building SDL2 2.26.5 for the web with emscripten into $sdl_web (once; about 5 minutes)"
+  sdl_options=()
+  while IFS= read -r line; do
+    case "$line" in ''|'#'*) ;; *) sdl_options+=("$line") ;; esac
+  done < "$sdl_options_file"
+  rm -rf "$sdl_web-build" "$sdl_web"
+  emcmake cmake -S "$cache/src/SDL2-2.26.5" -B "$sdl_web-build" "${sdl_options[@]}" \
+    -DCMAKE_INSTALL_PREFIX="$sdl_web" >&2
+  emmake make -C "$sdl_web-build" -j"$(nproc)" >&2
+  make -C "$sdl_web-build" install >&2
   touch "$sdl_web/.polymark-ok"
 fi
 

@@ -25,6 +25,7 @@ SLICE = 512
 def subset_to(source, out, unicodes):
     options = subset.Options()
     options.layout_features = []       # ImGui shapes no text: no GSUB/GPOS needed
+    options.drop_tables += ["GDEF", "GPOS", "GSUB", "gasp"]  # nor kerning: not even empty tables
     options.hinting = False            # stb_truetype ignores hinting
     options.name_IDs = [1, 2]
     options.notdef_outline = True
