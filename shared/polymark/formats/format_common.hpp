@@ -1,0 +1,162 @@
+// What every format reader and writer shares: numbers as text, unique ids, labels resolved
+// against a task (or a task made on the way), images matched to frames, progress, counted notes.
+// Internal to shared/polymark/formats; the public API is formats.hpp.
+#pragma once
+#include "polymark/formats/formats.hpp"
+#include "polymark/interpolate.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace pm::formats {
+
+inline constexpr double kPi = 3.14159265358979323846;  // M_PI is not standard C++
+
+// Shortest text that reads back to the same double ("0.1", "12", "-3.5e-07").
+std::string number_text(double v);
+void append_number(std::string& out, double v);
+// Whole-string parses ("12", "1.5e3", " 7" refused): finite doubles, integers within ±2^53.
+std::optional<double> parse_double(std::string_view s);
+std::optional<long long> parse_integer(std::string_view s);
+
+// Whether text is UTF-8 (no overlong forms, surrogates or code points past U+10FFFF); else the
+// offset of the first bad byte in `bad_at`.
+bool valid_utf8(std::string_view text, size_t& bad_at);
+
+std::string_view base_name(std::string_view path);  // "a/b/c.txt" -> "c.txt"
+std::string_view stem(std::string_view path);       // "a/b/c.txt" -> "c"
+std::string lower(std::string_view s);
+
+// "line:column" (1-based) of a byte offset in a text.
+std::string text_position(std::string_view text, size_t offset);
+
+Error cancelled_error();
+
+// Calls the progress callback at most every 4096 steps. Returns false when cancelled.
+class ProgressTicker {
+public:
+    ProgressTicker(const ProgressFn& fn, double from, double to) : fn_(fn), from_(from), to_(to) {}
+    bool step(size_t done, size_t total) {
+        if (!fn_ || (done & 4095) != 0 || total == 0) return true;
+        return fn_(from_ + (to_ - from_) * double(done) / double(total));
+    }
+    bool at(double fraction) const { return !fn_ || fn_(from_ + (to_ - from_) * fraction); }
+
+private:
+    const ProgressFn& fn_;
+    double from_, to_;
+};
+
+// Unique ids in the document's one namespace, made from hints ("a17", a file name, a class).
+class IdMaker {
+public:
+    // The hint made valid (characters outside A-Z a-z 0-9 _ . : - become '_'), then ".2", ".3"...
+    // until unused.
+    std::string make(std::string_view hint);
+    bool taken(const std::string& id) const { return used_.count(id) > 0; }
+    void reserve(const std::string& id) { used_.insert(id); }
+
+private:
+    std::unordered_set<std::string> used_;
+};
+std::string sanitized_id(std::string_view hint);
+
+// Class and category names to label ids. With a task, names resolve to its labels (by id, then
+// by name) and an unknown one is an error; without, labels are added as met (id made from the
+// name, name kept) and each attribute seen is added to its label with a type that fits every
+// value seen (checkbox, number over the values' range, text), so the made task accepts the document.
+class LabelMap {
+public:
+    explicit LabelMap(const Task* given) : given_(given) {}
+    // The label id for a class name; nullopt when a given task has no such label.
+    std::optional<std::string> resolve(const std::string& name);
+    // The id under which an attribute named `name` is stored for the label: a given task's
+    // attribute with that id or name (else the name as it is); on a made task, a spec is added or
+    // widened to fit `value`, its id made from the name.
+    std::string attribute_id(const std::string& label_id, const std::string& name, const Json& value, bool is_mutable = false);
+    // Adds a spec the file declares (CVAT's meta) to a made task's label; ignored with a given task.
+    void define_attribute(const std::string& label_id, AttributeSpec spec);
+    // The labels of a made task, in the order met (unused ones given by `declare` included).
+    void declare(const std::string& name) { if (!given_) resolve(name); }
+    std::vector<LabelSpec> labels() const;
+    const LabelSpec* spec(const std::string& label_id) const;
+
+private:
+    const Task* given_;
+    std::vector<LabelSpec> made_;
+    std::unordered_map<std::string, std::string> by_name_;
+    std::set<std::string> used_ids_;
+};
+
+// The label's name for writing (the task's name for it, else the id).
+std::string label_name(const Task& task, const std::string& label_id);
+// An attribute's name for writing (the label's spec name for it, else the id), and its spec.
+std::string attribute_name(const Task& task, const std::string& label_id, const std::string& attribute_id);
+const AttributeSpec* attribute_spec(const Task& task, const std::string& label_id, const std::string& attribute_id);
+
+// One frame of a task seen as an image of a per-image format.
+struct FrameImage {
+    std::string name;  // the media's name (or file / url base name); video frames: "<name>#<local frame>"
+    int width = 0, height = 0;
+    size_t media_index = 0;
+    long long local_frame = 0;
+};
+std::vector<FrameImage> frame_images(const Task& task);
+std::string media_file_name(const Media& m);
+
+// Images named by a format, to frames: with a task, by file name (or base name, or stem) among
+// its media; without, each new name becomes the next image of the made task.
+class ImageFrames {
+public:
+    explicit ImageFrames(const Task* given);
+    // The frame of an image; nullopt when a given task has no such image.
+    // `by_stem`: a name without its extension also matches (YOLO's "img1.txt" names "img1.jpg").
+    std::optional<long long> frame_of(const std::string& name, int width, int height, bool by_stem = false);
+    // The size known for a frame (the task's, else the file's), 0 when unknown.
+    std::pair<int, int> size_of(long long frame) const;
+    std::vector<Media> media() const { return made_; }
+
+private:
+    const Task* given_;
+    std::vector<Media> made_;
+    std::unordered_map<std::string, long long> by_name_;
+    std::vector<FrameImage> given_frames_;
+    IdMaker media_ids_;
+};
+
+// The task an import returns: the given one, or one made of the images and labels met.
+Task made_task(const Task* given, const ImageFrames& images, const LabelMap& labels, const std::string& id);
+
+// Lossy steps counted by kind, reported once each as "<count> <message>".
+class Notes {
+public:
+    void add(const std::string& message, size_t count = 1);
+    std::vector<std::string> list() const;
+
+private:
+    std::vector<std::pair<std::string, size_t>> items_;
+};
+
+// Attribute values as text (CVAT, VOC) and back, typed by a spec when there is one.
+std::string attribute_text(const Json& value);
+Json attribute_from_text(const std::string& text, const AttributeSpec* spec);
+
+// Corners of a (possibly rotated) rectangle: top-left, top-right, bottom-right, bottom-left of the
+// unrotated box, each turned about the centre (docs/SCHEMA.md, section 2).
+std::vector<double> rectangle_corners(const std::vector<double>& box, double rotation_degrees);
+// An ellipse as a polygon of n vertices on its rim.
+std::vector<double> ellipse_polygon(const std::vector<double>& box, double rotation_degrees, int n);
+double normalized_degrees(double d);  // into [0, 360)
+
+// What a per-image format writes for each frame 0..frames-1: the document's objects on it, then
+// each track's shape there (interpolated, outside ones left out) as an Object with the track's id.
+// Objects on frames past the task are counted in `past_task`.
+std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long frames, size_t& past_task);
+
+}  // namespace pm::formats

@@ -1,0 +1,184 @@
+#include "polymark/formats/formats.hpp"
+
+#include "polymark/formats/format_common.hpp"
+#include "polymark/formats/format_readers.hpp"
+
+#include <algorithm>
+
+namespace pm {
+
+using namespace formats;
+
+const char* to_string(AnnotationFormat f) {
+    switch (f) {
+        case AnnotationFormat::Polymark: return "polymark";
+        case AnnotationFormat::Coco: return "coco";
+        case AnnotationFormat::CvatXml: return "cvat";
+        case AnnotationFormat::Yolo: return "yolo";
+        case AnnotationFormat::LabelMe: return "labelme";
+        case AnnotationFormat::Voc: return "voc";
+    }
+    return "";
+}
+
+std::vector<AnnotationFormat> all_annotation_formats() {
+    return {AnnotationFormat::Polymark, AnnotationFormat::Coco, AnnotationFormat::CvatXml, AnnotationFormat::Yolo, AnnotationFormat::LabelMe, AnnotationFormat::Voc};
+}
+
+std::optional<AnnotationFormat> annotation_format_from_string(std::string_view s) {
+    for (AnnotationFormat f : all_annotation_formats())
+        if (s == to_string(f)) return f;
+    return std::nullopt;
+}
+
+namespace {
+
+Expected<Conversion> import_polymark(const FileSet& files, const ImportOptions& options) {
+    if (files.empty()) return Error{"no_input", "", "no annotation document given"};
+    const FileEntry& f = files.front();
+    auto doc = parse_document(f.bytes);
+    if (!doc) {
+        Errors errors = doc.errors();
+        for (Error& e : errors) {
+            e.message = f.path + "#" + e.path + ": " + e.message;
+            e.path = f.path + "#" + e.path;
+        }
+        return errors;
+    }
+    Conversion out;
+    out.document = std::move(doc.value());
+    if (options.task) out.task = *options.task;
+    return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& files, const ImportOptions& options) {
+    if (options.rle_tolerance < 0 || !(options.rle_tolerance < 1e6)) return Error{"bad_option", "rle_tolerance", "the RLE tolerance must be a number of pixels >= 0"};
+    try {
+        switch (format) {
+            case AnnotationFormat::Polymark: return import_polymark(files, options);
+            case AnnotationFormat::Coco: return import_coco(files, options);
+            case AnnotationFormat::CvatXml: return import_cvat(files, options);
+            case AnnotationFormat::Yolo: return import_yolo(files, options);
+            case AnnotationFormat::LabelMe: return import_labelme(files, options);
+            case AnnotationFormat::Voc: return import_voc(files, options);
+        }
+    } catch (const std::bad_alloc&) {
+        return Error{"out_of_memory", "", "not enough memory to import these annotations"};
+    }
+    return Error{"bad_format", "", "unknown format"};
+}
+
+Expected<Exported> export_annotations(AnnotationFormat format, const Document& doc, const Task& task, const ExportOptions& options) {
+    try {
+        switch (format) {
+            case AnnotationFormat::Polymark: {
+                Exported e;
+                e.files.push_back({"annotations.json", serialize_document(doc)});
+                return e;
+            }
+            case AnnotationFormat::Coco: return export_coco(doc, task, options);
+            case AnnotationFormat::CvatXml: return export_cvat(doc, task, options);
+            case AnnotationFormat::Yolo: return export_yolo(doc, task, options);
+            case AnnotationFormat::LabelMe: return export_labelme(doc, task, options);
+            case AnnotationFormat::Voc: return export_voc(doc, task, options);
+        }
+    } catch (const std::bad_alloc&) {
+        return Error{"out_of_memory", "", "not enough memory to export these annotations"};
+    }
+    return Error{"bad_format", "", "unknown format"};
+}
+
+std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
+    if (files.empty()) return std::nullopt;
+    bool any_txt = false, any_yaml = false;
+    for (const FileEntry& f : files) {
+        std::string name = lower(f.path);
+        if (ends_with(name, ".txt")) any_txt = true;
+        if (ends_with(name, "data.yaml") || ends_with(name, "data.yml")) any_yaml = true;
+    }
+    if (files.size() > 1 || any_txt || any_yaml) {
+        if (any_txt || any_yaml) return AnnotationFormat::Yolo;
+    }
+    // The content of the first file that is not an image says the rest.
+    const FileEntry* probe = &files.front();
+    for (const FileEntry& f : files) {
+        std::string name = lower(f.path);
+        if (ends_with(name, ".json") || ends_with(name, ".xml")) { probe = &f; break; }
+    }
+    const std::string& b = probe->bytes;
+    std::string_view head(b.data(), std::min<size_t>(b.size(), 4096));
+    size_t start = head.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (start == std::string_view::npos) return std::nullopt;
+    if (head[start] == '<') {
+        if (head.find("<annotations") != std::string_view::npos) return AnnotationFormat::CvatXml;
+        if (head.find("<annotation>") != std::string_view::npos || head.find("<annotation ") != std::string_view::npos) return AnnotationFormat::Voc;
+        return std::nullopt;
+    }
+    if (head[start] != '{') return std::nullopt;
+    if (head.find("\"polymark.annotations\"") != std::string_view::npos) return AnnotationFormat::Polymark;
+    if (head.find("\"shapes\"") != std::string_view::npos && (head.find("\"imagePath\"") != std::string_view::npos || head.find("\"shape_type\"") != std::string_view::npos))
+        return AnnotationFormat::LabelMe;
+    std::string_view all(b);
+    if (all.find("\"annotations\"") != std::string_view::npos && all.find("\"images\"") != std::string_view::npos) return AnnotationFormat::Coco;
+    if (all.find("\"shapes\"") != std::string_view::npos && all.find("\"imagePath\"") != std::string_view::npos) return AnnotationFormat::LabelMe;
+    if (all.find("\"polymark.annotations\"") != std::string_view::npos) return AnnotationFormat::Polymark;
+    return std::nullopt;
+}
+
+Json task_to_json(const Task& task) {
+    Json j = {{"format", kTaskFormat}, {"version", kTaskVersion}, {"id", task.id}};
+    if (!task.name.empty() && task.name != task.id) j["name"] = task.name;
+    Json media = Json::array();
+    for (const Media& m : task.media) {
+        Json mj = {{"id", m.id}, {"type", m.type == MediaType::Image ? "image" : "video"}, {"url", m.url.empty() ? m.name : m.url}};
+        if (!m.name.empty() && m.name != m.url) mj["name"] = m.name;
+        if (m.width > 0) mj["width"] = m.width;
+        if (m.height > 0) mj["height"] = m.height;
+        if (m.type == MediaType::Video && m.frames > 0) mj["frames"] = m.frames;
+        if (m.fps > 0) mj["fps"] = m.fps;
+        media.push_back(std::move(mj));
+    }
+    j["media"] = std::move(media);
+    Json labels = Json::array();
+    for (const LabelSpec& l : task.labels) {
+        Json lj = {{"id", l.id}};
+        if (!l.name.empty() && l.name != l.id) lj["name"] = l.name;
+        if (!l.color.empty()) lj["color"] = l.color;
+        if (!l.types.empty()) {
+            Json types = Json::array();
+            for (ShapeType t : l.types) types.push_back(to_string(t));
+            lj["types"] = std::move(types);
+        }
+        if (!l.attributes.empty()) {
+            Json attrs = Json::array();
+            for (const AttributeSpec& a : l.attributes) {
+                static const char* kTypes[] = {"select", "radio", "checkbox", "number", "text"};
+                Json aj = {{"id", a.id}};
+                if (!a.name.empty() && a.name != a.id) aj["name"] = a.name;
+                aj["type"] = kTypes[(int)a.type];
+                if (a.type == AttributeType::Select || a.type == AttributeType::Radio) aj["values"] = a.values;
+                if (a.type == AttributeType::Number) {
+                    aj["min"] = a.min;
+                    aj["max"] = a.max;
+                    if (a.step != 1) aj["step"] = a.step;
+                }
+                if (a.mutable_) aj["mutable"] = true;
+                if (!a.default_value.is_null()) aj["default"] = a.default_value;
+                attrs.push_back(std::move(aj));
+            }
+            lj["attributes"] = std::move(attrs);
+        }
+        labels.push_back(std::move(lj));
+    }
+    j["labels"] = std::move(labels);
+    if (task.clamp != ClampMode::Clip) j["settings"] = {{"clamp", task.clamp == ClampMode::Clamp ? "clamp" : "none"}};
+    return j;
+}
+
+}  // namespace pm

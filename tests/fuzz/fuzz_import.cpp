@@ -1,0 +1,69 @@
+// libFuzzer target: one importer (POLYMARK_FUZZ_FORMAT) fed arbitrary bytes, with and without a
+// task; whatever it accepts must be a valid document that its made task accepts, and must export
+// to every format without crashing. Built by tests/fuzz/run.sh under ASan and UBSan.
+#include "polymark/document.hpp"
+#include "polymark/formats/formats.hpp"
+#include "polymark/task.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+// The input as the importer's files: YOLO takes "data.yaml \0 labels of img1 \0 labels of img2".
+pm::FileSet files_of(const std::string& input, pm::AnnotationFormat format) {
+    if (format != pm::AnnotationFormat::Yolo) return {{"input", input}};
+    pm::FileSet files;
+    const char* names[] = {"data.yaml", "labels/img1.txt", "labels/img2.txt"};
+    size_t b = 0;
+    for (int i = 0; i < 3 && b <= input.size(); ++i) {
+        size_t e = input.find('\0', b);
+        if (e == std::string::npos) e = input.size();
+        files.push_back({names[i], input.substr(b, e - b)});
+        b = e + 1;
+    }
+    return files;
+}
+
+const pm::Task& fixture_task() {
+    static pm::Task task = [] {
+        pm::Task t;
+        t.id = "fuzz";
+        t.media = {{"img1", pm::MediaType::Image, "img1.jpg", "img1.jpg", 640, 480, 1, 0},
+                   {"img2", pm::MediaType::Image, "img2.jpg", "img2.jpg", 7, 3, 1, 0}};
+        t.labels = {{"person", "person", "", {}, {}}, {"car", "car", "", {}, {}}};
+        return t;
+    }();
+    return task;
+}
+
+void check(const pm::Expected<pm::Conversion>& c, bool made_task) {
+    if (!c) {
+        if (c.errors().empty() || c.first_error().code.empty()) std::abort();  // an error must say what
+        return;
+    }
+    auto reread = pm::document_from_json(pm::document_to_json(c->document));
+    if (!reread) std::abort();  // an importer produced a document the reader refuses
+    if (made_task && !c->task.media.empty() && !pm::check_document_against_task(c->document, c->task).empty()) std::abort();
+    for (pm::AnnotationFormat to : pm::all_annotation_formats()) {
+        auto out = pm::export_annotations(to, c->document, c->task);
+        (void)out;
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size > 1 << 20) return 0;
+    std::string input(reinterpret_cast<const char*>(data), size);
+    pm::AnnotationFormat format = *pm::annotation_format_from_string(POLYMARK_FUZZ_FORMAT);
+    pm::FileSet files = files_of(input, format);
+    pm::ImportOptions options;
+    options.rle_tolerance = size % 2 ? 0.0 : 0.5;
+    if (format != pm::AnnotationFormat::Yolo) check(pm::import_annotations(format, files, options), true);
+    options.task = &fixture_task();
+    check(pm::import_annotations(format, files, options), false);
+    (void)pm::detect_annotation_format(files);
+    return 0;
+}

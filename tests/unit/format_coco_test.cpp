@@ -1,0 +1,180 @@
+// COCO instances: import, export, round trips both ways, RLE, and malformed files.
+#include "format_test_util.hpp"
+#include "polymark/formats/mask.hpp"
+#include "polymark/task.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+using namespace pm;
+using namespace format_test;
+
+static Conversion import_coco(const std::string& fixture_name, double tolerance = 0.5) {
+    ImportOptions o;
+    o.rle_tolerance = tolerance;
+    auto c = import_annotations(AnnotationFormat::Coco, one_file(fixture_name, fixture("coco/" + fixture_name)), o);
+    INFO((c ? std::string() : c.first_error().message));
+    REQUIRE(c);
+    return c.value();
+}
+
+TEST_CASE("coco import: images become frames, categories labels, annotations objects") {
+    Conversion c = import_coco("instances.json");
+    const Document& d = c.document;
+    REQUIRE(c.task.media.size() == 2);
+    CHECK(c.task.media[0].name == "street.jpg");
+    CHECK(c.task.media[0].width == 20);
+    REQUIRE(c.task.labels.size() == 2);
+    CHECK(c.task.labels[1].id == "traffic_light");
+    CHECK(c.task.labels[1].name == "traffic light");
+    REQUIRE(d.objects.size() == 8);
+    CHECK(d.objects[0].type == ShapeType::Polygon);
+    CHECK(d.objects[0].points == std::vector<double>{1, 1, 5, 1, 5, 4});
+    CHECK(d.objects[1].type == ShapeType::Rectangle);
+    CHECK(d.objects[1].points == std::vector<double>{10, 2, 14, 5});  // [x, y, w, h] -> corners
+    // A person with a segmentation and keypoints: a polygon and a points object in one group.
+    CHECK(d.objects[2].group == "a3");
+    CHECK(d.objects[3].type == ShapeType::Points);
+    CHECK(d.objects[3].group == "a3");
+    CHECK(d.objects[3].meta["visibility"] == Json::array({2, 0}));
+    // A prediction keeps its score and says a model made it.
+    const Object& predicted = d.objects[6];
+    CHECK(predicted.frame == 1);
+    CHECK(predicted.source == Source::Auto);
+    CHECK(predicted.meta["score"] == 0.87);
+    CHECK(d.objects[7].attributes.size() == 2);
+    CHECK(check_document_against_task(d, c.task).empty());
+}
+
+TEST_CASE("coco to ours to coco is equal in coco's terms") {
+    Conversion c = import_coco("instances.json");
+    auto out = export_annotations(AnnotationFormat::Coco, c.document, c.task);
+    REQUIRE(out);
+    REQUIRE(out->files.size() == 1);
+    nlohmann::json original = nlohmann::json::parse(fixture("coco/instances.json"));
+    nlohmann::json back = nlohmann::json::parse(out->files[0].bytes);
+    CHECK(back == original);
+}
+
+TEST_CASE("ours to coco to ours is equal for what coco holds") {
+    Task task;
+    task.id = "t";
+    task.media = {{"m1", MediaType::Image, "a.png", "a.png", 100, 50, 1, 0}, {"m2", MediaType::Image, "b.png", "b.png", 30, 40, 1, 0}};
+    task.labels = {{"car", "car", "", {}, {}}, {"person", "person", "", {}, {}}};
+    Document d;
+    auto add = [&](const std::string& id, ShapeType type, long long frame, const std::string& label, std::vector<double> pts, std::string group = "") {
+        Object o;
+        o.id = id; o.type = type; o.frame = frame; o.label = label; o.points = std::move(pts); o.group = group;
+        o.source = Source::Imported;
+        d.objects.push_back(o);
+        return &d.objects.back();
+    };
+    add("a1", ShapeType::Rectangle, 0, "car", {0.1, 0.2, 10.3, 20.7});
+    add("a2", ShapeType::Polygon, 0, "car", {1, 1, 9.25, 1, 5, 7.125});
+    add("a5", ShapeType::Polygon, 1, "person", {0, 0, 4, 0, 4, 8}, "a5");
+    add("a5.2", ShapeType::Points, 1, "person", {1, 2, 3, 4}, "a5")->meta = Json{{"visibility", {2, 1}}};
+    add("a9", ShapeType::Rectangle, 1, "car", {5, 5, 6, 6})->source = Source::Auto;
+    d.objects.back().meta = Json{{"score", 0.25}};
+    auto out = export_annotations(AnnotationFormat::Coco, d, task);
+    REQUIRE(out);
+    ImportOptions o;
+    o.task = &task;
+    auto back = import_annotations(AnnotationFormat::Coco, out->files, o);
+    REQUIRE(back);
+    back->document.meta = Json();  // the COCO records kept for the way back out
+    CHECK(canonical(back->document) == canonical(d));
+}
+
+TEST_CASE("coco RLE of odd sizes, compressed and not, traces to polygons covering exactly the mask") {
+    Conversion c = import_coco("rle.json", 0);
+    nlohmann::json file = nlohmann::json::parse(fixture("coco/rle.json"));
+    CHECK(c.notes.size() >= 1);
+    CHECK(c.notes[0].find("tolerance of 0 px") != std::string::npos);
+    for (const auto& ann : file["annotations"]) {
+        uint32_t h = ann["segmentation"]["size"][0], w = ann["segmentation"]["size"][1];
+        std::vector<uint64_t> runs;
+        if (ann["segmentation"]["counts"].is_string()) runs = *formats::decode_rle_string(ann["segmentation"]["counts"].get<std::string>());
+        else runs = ann["segmentation"]["counts"].get<std::vector<uint64_t>>();
+        std::vector<uint8_t> mask = formats::mask_from_runs(runs, h, w), covered(mask.size(), 0);
+        std::string id = "a" + std::to_string(ann["id"].get<int>());
+        int polygons = 0;
+        for (const Object& o : c.document.objects)
+            if (o.id == id || o.id.rfind(id + ".", 0) == 0) {
+                ++polygons;
+                CHECK(o.type == ShapeType::Polygon);
+                auto r = formats::rasterize_polygon(o.points, h, w);
+                for (size_t i = 0; i < r.size(); ++i) covered[i] |= r[i];
+            }
+        CHECK(polygons >= 1);
+        CHECK(covered == mask);
+    }
+    // The two bars of the compressed mask are two polygons of one annotation.
+    CHECK(c.document.objects[1].group == "a2");
+    CHECK(c.document.objects[2].group == "a2");
+    CHECK(c.document.objects[1].points == std::vector<double>{10, 0, 10, 5, 2, 5, 2, 0});
+}
+
+static Error coco_error(const std::string& text) {
+    auto c = import_annotations(AnnotationFormat::Coco, one_file("bad.json", text));
+    REQUIRE_FALSE(c);
+    CHECK(c.errors().size() == 1);
+    return c.first_error();
+}
+
+TEST_CASE("malformed coco files give one error naming the file and the JSON pointer") {
+    const std::string head = R"({"images":[{"id":1,"file_name":"a.png","width":4,"height":4}],"categories":[{"id":1,"name":"x"}],"annotations":[)";
+    Error e = coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"bbox":[0,0,-1,2]}]})");
+    CHECK(e.code == "bad_box");
+    CHECK(e.path == "bad.json#/annotations/0/bbox");
+    CHECK(e.message.find("bad.json#/annotations/0/bbox") == 0);
+    CHECK(coco_error(head + R"({"id":1,"image_id":2,"category_id":1,"bbox":[0,0,1,1]}]})").path == "bad.json#/annotations/0/image_id");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"segmentation":{"size":[4,4],"counts":[3,4]}}]})").code == "bad_rle");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"segmentation":{"size":[4,4],"counts":"~~"}}]})").path == "bad.json#/annotations/0/segmentation/counts");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"segmentation":{"size":[100000,100000],"counts":"0"}}]})").code == "too_large");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"segmentation":[[1,2,3]]}]})").path == "bad.json#/annotations/0/segmentation/0");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":1,"keypoints":[1,2,7]}]})").path == "bad.json#/annotations/0/keypoints/2");
+    CHECK(coco_error(head + R"({"id":1,"image_id":1,"category_id":"1"}]})").path == "bad.json#/annotations/0/category_id");
+    Error not_json = coco_error("{\"images\": [\n  1,,]}");
+    CHECK(not_json.code == "not_json");
+    CHECK(not_json.message.find("bad.json") == 0);
+    CHECK(not_json.message.find("line 2") != std::string::npos);
+}
+
+TEST_CASE("coco import against a task matches images by file name and refuses unknown labels") {
+    Task task;
+    task.id = "t";
+    task.media = {{"m0", MediaType::Image, "/media/crossing.jpg", "", 17, 5, 1, 0}, {"m1", MediaType::Image, "/media/street.jpg", "", 20, 10, 1, 0}};
+    task.labels = {{"person", "Person", "", {}, {}}, {"light", "traffic light", "", {}, {}}};
+    ImportOptions o;
+    o.task = &task;
+    auto c = import_annotations(AnnotationFormat::Coco, one_file("instances.json", fixture("coco/instances.json")), o);
+    REQUIRE(c);
+    CHECK(c->document.objects[0].frame == 1);  // street.jpg is the task's second image
+    CHECK(c->document.objects[0].label == "light");
+    task.labels.pop_back();
+    auto refused = import_annotations(AnnotationFormat::Coco, one_file("instances.json", fixture("coco/instances.json")), o);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.first_error().code == "unknown_label");
+    CHECK(refused.first_error().path == "instances.json#/categories/1/name");
+}
+
+TEST_CASE("coco export writes what it cannot hold as polygons and says what it left out") {
+    Task task;
+    task.id = "t";
+    task.media = {{"m", MediaType::Image, "a.png", "a.png", 10, 10, 1, 0}};
+    Document d;
+    Object box;
+    box.id = "r"; box.label = "x"; box.points = {0, 0, 4, 2}; box.rotation = 90;
+    Object line = box;
+    line.id = "l"; line.type = ShapeType::Polyline; line.rotation = 0; line.points = {0, 0, 1, 1};
+    d.objects = {box, line};
+    auto out = export_annotations(AnnotationFormat::Coco, d, task);
+    REQUIRE(out);
+    nlohmann::json j = nlohmann::json::parse(out->files[0].bytes);
+    REQUIRE(j["annotations"].size() == 1);
+    auto seg = j["annotations"][0]["segmentation"][0].get<std::vector<double>>();
+    REQUIRE(seg.size() == 8);
+    CHECK(seg[0] == Approx(3));  // the box turned 90 degrees about (2, 1): top-left corner at (3, -1)
+    CHECK(seg[1] == Approx(-1));
+    CHECK(out->notes.size() == 2);
+}
