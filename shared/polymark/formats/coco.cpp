@@ -13,10 +13,10 @@ namespace pm::formats {
 
 namespace {
 
-class CocoReader {
+class CocoReader : ImportState {
 public:
     CocoReader(const std::string& file, const ImportOptions& options)
-        : file_(file), options_(options), labels_(options.task), images_(options.task) {}
+        : ImportState(options), file_(file) {}
 
     Expected<Conversion> read(const Json& root) {
         if (!root.is_object()) return bad("", "a COCO dataset: an object with \"images\", \"annotations\" and \"categories\"");
@@ -271,12 +271,6 @@ private:
     }
 
     std::string file_;
-    const ImportOptions& options_;
-    LabelMap labels_;
-    ImageFrames images_;
-    IdMaker ids_;
-    Notes notes_;
-    Document doc_;
     Error error_;
     std::unordered_map<long long, std::string> categories_;
     std::unordered_map<long long, long long> image_frames_;

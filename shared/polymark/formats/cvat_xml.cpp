@@ -56,10 +56,10 @@ struct ShapeRead {
     Json meta;
 };
 
-class CvatReader {
+class CvatReader : ImportState {
 public:
     CvatReader(const FileEntry& file, const ImportOptions& options)
-        : r_(file.bytes, file.path), options_(options), labels_(options.task), images_(options.task), total_(file.bytes.size()), bytes_(file.bytes) {}
+        : ImportState(options), r_(file.bytes, file.path), total_(file.bytes.size()), bytes_(file.bytes) {}
 
     Expected<Conversion> read() {
         auto e = r_.next();
@@ -564,12 +564,6 @@ private:
     }
 
     XmlReader r_;
-    const ImportOptions& options_;
-    LabelMap labels_;
-    ImageFrames images_;
-    IdMaker ids_;
-    Notes notes_;
-    Document doc_;
     std::vector<Object> tags_;
     Error error_;
     bool has_error_ = false;

@@ -408,4 +408,25 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long
     return out;
 }
 
+Conversion ImportState::finish(const std::string& format_id) {
+    std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
+    Conversion out;
+    out.document = std::move(doc_);
+    out.task = made_task(options_.task, images_, labels_, format_id);
+    out.notes = notes_.list();
+    return out;
+}
+
+std::vector<const FileEntry*> files_ending_with(const FileSet& files, std::string_view extension) {
+    std::vector<const FileEntry*> found;
+    for (const FileEntry& f : files) {
+        const std::string name = lower(f.path);
+        if (name.size() >= extension.size() && name.compare(name.size() - extension.size(), extension.size(), extension) == 0)
+            found.push_back(&f);
+    }
+    if (found.empty() && !files.empty()) found.push_back(&files.front());
+    std::sort(found.begin(), found.end(), [](const FileEntry* a, const FileEntry* b) { return a->path < b->path; });
+    return found;
+}
+
 }  // namespace pm::formats

@@ -159,4 +159,23 @@ double normalized_degrees(double d);  // into [0, 360)
 // Objects on frames past the task are counted in `past_task`.
 std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long frames, size_t& past_task);
 
+// What every importer builds while it reads (the labels and images it meets, ids, lossy steps, the
+// document) and how it ends: objects in frame order, each file's in reading order, and the task.
+class ImportState {
+protected:
+    explicit ImportState(const ImportOptions& options) : options_(options), labels_(options.task), images_(options.task) {}
+    Conversion finish(const std::string& format_id);
+
+    const ImportOptions& options_;
+    LabelMap labels_;
+    ImageFrames images_;
+    IdMaker ids_;
+    Notes notes_;
+    Document doc_;
+};
+
+// The files of a set whose names end with `extension` (any case), by path; a set with none of
+// them gives its first file, for a single file whose name says nothing.
+std::vector<const FileEntry*> files_ending_with(const FileSet& files, std::string_view extension);
+
 }  // namespace pm::formats

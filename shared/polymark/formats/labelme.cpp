@@ -12,26 +12,17 @@ namespace pm::formats {
 
 namespace {
 
-class LabelMeReader {
+class LabelMeReader : ImportState {
 public:
-    explicit LabelMeReader(const ImportOptions& options) : options_(options), labels_(options.task), images_(options.task) {}
+    explicit LabelMeReader(const ImportOptions& options) : ImportState(options) {}
 
     Expected<Conversion> read(const FileSet& files) {
-        std::vector<const FileEntry*> jsons;
-        for (const FileEntry& f : files)
-            if (lower(f.path).size() >= 5 && lower(f.path).compare(f.path.size() - 5, 5, ".json") == 0) jsons.push_back(&f);
-        if (jsons.empty() && !files.empty()) jsons.push_back(&files.front());
-        std::sort(jsons.begin(), jsons.end(), [](const FileEntry* a, const FileEntry* b) { return a->path < b->path; });
+        const std::vector<const FileEntry*> jsons = files_ending_with(files, ".json");
         for (size_t i = 0; i < jsons.size(); ++i) {
             if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
             if (!read_file(*jsons[i])) return error_;
         }
-        std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
-        Conversion out;
-        out.document = std::move(doc_);
-        out.task = made_task(options_.task, images_, labels_, "labelme");
-        out.notes = notes_.list();
-        return out;
+        return finish("labelme");
     }
 
 private:
@@ -173,12 +164,6 @@ private:
         return true;
     }
 
-    const ImportOptions& options_;
-    LabelMap labels_;
-    ImageFrames images_;
-    IdMaker ids_;
-    Notes notes_;
-    Document doc_;
     Error error_;
     std::string file_;
 };

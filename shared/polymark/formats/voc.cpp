@@ -12,26 +12,17 @@ namespace pm::formats {
 
 namespace {
 
-class VocReader {
+class VocReader : ImportState {
 public:
-    explicit VocReader(const ImportOptions& options) : options_(options), labels_(options.task), images_(options.task) {}
+    explicit VocReader(const ImportOptions& options) : ImportState(options) {}
 
     Expected<Conversion> read(const FileSet& files) {
-        std::vector<const FileEntry*> xmls;
-        for (const FileEntry& f : files)
-            if (lower(f.path).size() >= 4 && lower(f.path).compare(f.path.size() - 4, 4, ".xml") == 0) xmls.push_back(&f);
-        if (xmls.empty() && !files.empty()) xmls.push_back(&files.front());
-        std::sort(xmls.begin(), xmls.end(), [](const FileEntry* a, const FileEntry* b) { return a->path < b->path; });
+        const std::vector<const FileEntry*> xmls = files_ending_with(files, ".xml");
         for (size_t i = 0; i < xmls.size(); ++i) {
             if (options_.progress && !options_.progress(double(i) / double(xmls.size()))) return cancelled_error();
             if (!read_file(*xmls[i])) return error_;
         }
-        std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
-        Conversion out;
-        out.document = std::move(doc_);
-        out.task = made_task(options_.task, images_, labels_, "voc");
-        out.notes = notes_.list();
-        return out;
+        return finish("voc");
     }
 
 private:
@@ -161,12 +152,6 @@ private:
         return true;
     }
 
-    const ImportOptions& options_;
-    LabelMap labels_;
-    ImageFrames images_;
-    IdMaker ids_;
-    Notes notes_;
-    Document doc_;
     Error error_;
 };
 

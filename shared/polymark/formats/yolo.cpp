@@ -117,9 +117,9 @@ std::optional<std::string> read_data_yaml(std::string_view text, DataYaml& out) 
     return std::nullopt;
 }
 
-class YoloReader {
+class YoloReader : ImportState {
 public:
-    YoloReader(const FileSet& files, const ImportOptions& options) : files_(files), options_(options), labels_(options.task), images_(options.task) {}
+    YoloReader(const FileSet& files, const ImportOptions& options) : ImportState(options), files_(files) {}
 
     Expected<Conversion> read() {
         DataYaml yaml;
@@ -159,12 +159,7 @@ public:
             if (!read_labels(*label_files[i])) return error_;
         }
         // Objects in frame order, each file's lines in order.
-        std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
-        Conversion out;
-        out.document = std::move(doc_);
-        out.task = made_task(options_.task, images_, labels_, "yolo");
-        out.notes = notes_.list();
-        return out;
+        return finish("yolo");
     }
 
 private:
@@ -296,12 +291,6 @@ private:
     }
 
     const FileSet& files_;
-    const ImportOptions& options_;
-    LabelMap labels_;
-    ImageFrames images_;
-    IdMaker ids_;
-    Notes notes_;
-    Document doc_;
     Error error_;
     DataYaml yaml_;
     bool obb_ = false;
