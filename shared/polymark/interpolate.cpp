@@ -1064,6 +1064,22 @@ std::optional<TrackState> track_shape_at(const Track& track, long long frame, co
     }
 }
 
+Object track_object_at(const Track& track, long long frame, TrackState&& state) {
+    Object o;
+    o.id = track.id;
+    o.type = track.type;
+    o.frame = frame;
+    o.label = track.label;
+    o.points = std::move(state.points);
+    o.rotation = state.rotation;
+    o.attributes = std::move(state.attributes);
+    o.source = track.source;
+    o.z = state.z;
+    o.group = track.group;
+    o.occluded = state.occluded;
+    return o;
+}
+
 std::vector<FrameShape> shapes_on_frame(const Document& doc, long long frame, const FrameSet& deleted_frames,
                                         InterpolationCache* cache) {
     try {
@@ -1076,21 +1092,10 @@ std::vector<FrameShape> shapes_on_frame(const Document& doc, long long frame, co
             std::optional<TrackState> s = state_at(track, frame, deleted_frames, cache, true);
             if (!s) continue;
             FrameShape shape;
-            Object& o = shape.object;
-            o.id = track.id;
-            o.type = track.type;
-            o.frame = frame;
-            o.label = track.label;
-            o.points = std::move(s->points);
-            o.rotation = s->rotation;
-            o.attributes = std::move(s->attributes);
-            o.source = track.source;
-            o.z = s->z;
-            o.group = track.group;
-            o.occluded = s->occluded;
             shape.from_track = true;
             shape.keyframe = s->keyframe;
             shape.keyframe_id = std::move(s->keyframe_id);
+            shape.object = track_object_at(track, frame, std::move(*s));
             out.push_back(std::move(shape));
         }
         return out;

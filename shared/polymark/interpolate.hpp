@@ -65,6 +65,10 @@ std::optional<TrackState> track_state_at(const Track& track, long long frame, co
 std::optional<TrackState> track_shape_at(const Track& track, long long frame, const FrameSet& deleted_frames = {},
                                          InterpolationCache* cache = nullptr);
 
+// A track's shape at `frame` as an object: id = the track's id; type, label, group, source from
+// the track; points, rotation, occluded, z and attributes from `state` (moved out); meta null.
+Object track_object_at(const Track& track, long long frame, TrackState&& state);
+
 // One shape visible on a frame.
 struct FrameShape {
     // An object of the document as it is, or a track's shape as an object: id = the track's id,

@@ -18,6 +18,8 @@ import sys
 import tempfile
 import unittest
 
+from test_sync_routes import op
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 SCRIPT = os.environ.get("POLYMARK_SERVE_SCRIPT") or os.path.join(ROOT, "serve.py")
@@ -60,14 +62,6 @@ def doc(objects=(), tracks=()):
 
 def patch(*operations, **extra):
     return dict({"base_revision": 0, "operations": list(operations)}, **extra)
-
-
-def op(op_id, verb, item_id, value=None, kind="object", **extra):
-    out = {"op_id": op_id, "kind": kind, "op": verb, "id": item_id}
-    if value is not None:
-        out["value"] = value
-    out.update(extra)
-    return out
 
 
 def document_verdict(module, value):

@@ -391,18 +391,7 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long
         for (long long f = std::max(0LL, t.keyframes.front().frame); f < end; ++f) {
             std::optional<TrackState> s = track_shape_at(t, f, {}, &cache);
             if (!s) continue;
-            Object& o = out[(size_t)f].emplace_back();
-            o.id = t.id;
-            o.type = t.type;
-            o.frame = f;
-            o.label = t.label;
-            o.points = std::move(s->points);
-            o.rotation = s->rotation;
-            o.attributes = std::move(s->attributes);
-            o.source = t.source;
-            o.z = s->z;
-            o.group = t.group;
-            o.occluded = s->occluded;
+            out[(size_t)f].push_back(track_object_at(t, f, std::move(*s)));
         }
     }
     return out;
