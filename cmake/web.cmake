@@ -65,17 +65,27 @@ add_custom_command(OUTPUT "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/subset_font.py" slices "${CMAKE_BINARY_DIR}/dist/fonts" "${POLYMARK_FONT_SOURCE}" "${POLYMARK_CJK_FONT_SOURCE}"
   DEPENDS "${PROJECT_SOURCE_DIR}/tools/subset_font.py"
   COMMENT "Slicing the fonts for Cyrillic, Greek and CJK")
-file(GLOB POLYMARK_SHELL_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*")
+file(GLOB POLYMARK_SHELL_FILES LIST_DIRECTORIES false CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/*")
+# polymark.js is bundled from the ES modules in shell/src into one classic script (embedders load
+# it with one <script>); esbuild comes from package-lock.json (tools/setup.sh). Whitespace and
+# syntax are minified, names kept: errors read without a source map, and none is shipped.
+file(GLOB POLYMARK_SHELL_MODULES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/src/*.js")
+set(POLYMARK_ESBUILD "${PROJECT_SOURCE_DIR}/node_modules/.bin/esbuild")
+if(NOT EXISTS "${POLYMARK_ESBUILD}")
+  message(FATAL_ERROR "esbuild is missing (${POLYMARK_ESBUILD}): run tools/setup.sh, which installs it with npm ci")
+endif()
 # The built-in backend profiles, fetched by name (mount option `profile`, docs/PROFILES.md).
 file(GLOB POLYMARK_PROFILE_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/profiles/*.json")
 add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/main.js" --bundle --format=iife
+    --target=es2020 --minify-whitespace --minify-syntax --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/polymark.js"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
   # Last: the service worker's list of the build's files and their hashes (sw.js changes with any of them).
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${CMAKE_BINARY_DIR}/dist"
-  DEPENDS ${POLYMARK_SHELL_FILES} ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
+  DEPENDS ${POLYMARK_SHELL_FILES} ${POLYMARK_SHELL_MODULES} ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
   "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py")
 
 # The video indexing module: pm::VideoIndexer behind a few C exports, in a wasm of its own

@@ -1,6 +1,6 @@
 // "Track forward" off the page's thread: this worker runs the core's TrackForwardJob (the
 // polymark_tracker module, client/platform/tracker_module.cpp) on frames the page reads and
-// transfers to it, and hands back what the job wrote. The page (shell/polymark.js) decides which
+// transfers to it, and hands back what the job wrote. The page (shell/src/tracking.js) decides which
 // frames to read ahead; the worker feeds them in order.
 //
 // page -> worker: {type: 'start', spec, moduleUrl}   spec as pm_tf_start takes it

@@ -1,0 +1,142 @@
+// [SECTION] Tracking feed. The app's TrackingController (client/app) runs a job; it hands this
+// page the job (PlatformPort::start_tracking_worker), and this page only feeds frames: it reads
+// them a few ahead (video: the decoder's luma plane; images: decoded here) and transfers them to
+// Web Workers (shell/track_worker.js) that track; their progress and what they wrote go back to
+// the app's inbox (_pm_tracking_progress, _pm_tracking_done).
+// Objects are shared out over workers, one core left for the page (its decoding, drawing and
+// input): one worker on two cores, up to three on four or more. Every worker gets every frame it
+// needs. (Measured on two cores: a second worker only starved the decoder.)
+
+const TRACK_READ_AHEAD = 12;
+
+function decodeImageForTracking(url) {
+  return fetch(url, { credentials: 'same-origin' }).then((r) => {
+    if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
+    return r.blob();
+  }).then((blob) => createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' }))
+    .then((bitmap) => {
+      const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const g = c.getContext('2d', { willReadFrequently: true });
+      g.drawImage(bitmap, 0, 0);
+      const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      bitmap.close();
+      return { width: c.width, height: c.height, channels: 4, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    });
+}
+
+// Where task frame f is: the media item and the frame inside it.
+function locate(spec, f) {
+  const media = spec.media;
+  for (let i = 0; i < media.length; i++) {
+    if (f >= media[i].first && f < media[i].first + media[i].frames) return { media: media[i], local: f - media[i].first };
+  }
+  return null;
+}
+
+// The parts' statuses as one, objects in the order the app gave them.
+function merged(t, state) {
+  const st = t.parts.map((p) => (p.done && p.done.status) || p.status || {});
+  const objects = [];
+  t.spec.ids.forEach((id) => {
+    st.forEach((s) => (s.objects || []).forEach((o) => { if (o.id === id) objects.push(o); }));
+  });
+  const num = (k, f) => st.map((s) => s[k] || 0).reduce((a, b) => f(a, b));
+  return { state, startFrame: t.spec.start, lastFrame: t.spec.lastFrame, progress: num('progress', Math.min),
+    framesTracked: num('framesTracked', Math.max), objects, trackingMs: num('trackingMs', Math.max), waitingMs: num('waitingMs', Math.max), workers: t.parts.length };
+}
+
+// One mount's feed: { start(spec) -> bool, cancel() }, the module's polymarkTrack.
+// openVideo(url): a promise of the mount's decoder for that video (videos.js).
+export function createTrackingFeed(ctx, openVideo) {
+  let tracker = null; // {spec, asked: Set, parts: [{worker, ids, next, status, done}]}
+  let workers = [];   // kept across runs: each loads the module once
+
+  function worker(i) {
+    if (workers[i]) return workers[i];
+    // A worker script must be same-origin: a tiny one made here loads ours from wherever
+    // polymark.js came from (importScripts may cross origins).
+    const boot = 'importScripts(' + JSON.stringify(new URL('track_worker.js', ctx.base).href) + ');';
+    workers[i] = new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
+    return workers[i];
+  }
+
+  function start(spec) {
+    const count = Math.max(1, Math.min(3, spec.ids.length, ((navigator.hardwareConcurrency | 0) || 2) - 1));
+    const t = { spec, asked: new Set(), parts: [] };
+    try {
+      for (let i = 0; i < count; i++) t.parts.push({ worker: worker(i), ids: [], next: spec.start, status: null, done: null });
+    } catch (e) { return false; }
+    spec.ids.forEach((id, k) => t.parts[k % count].ids.push(id));
+    tracker = t;
+    t.parts.forEach((part) => {
+      part.worker.onmessage = (e) => onMessage(t, part, e.data);
+      part.worker.onerror = (e) => {
+        onMessage(t, part, { type: 'started', ok: false, errors: [{ message: 'the tracking worker stopped: ' + (e.message || 'unknown error') }] });
+      };
+      part.worker.postMessage({ type: 'start', spec: Object.assign({}, spec, { ids: part.ids, idPrefix: spec.idPrefix + t.parts.indexOf(part) + '.' }),
+        moduleUrl: new URL('polymark_tracker.js', ctx.base).href });
+    });
+    return true;
+  }
+
+  function onMessage(t, part, m) {
+    if (tracker !== t || ctx.destroyed) return;
+    if (m.type === 'started') {
+      if (!m.ok) {
+        tracker = null;
+        t.parts.forEach((p) => { if (p !== part) p.worker.postMessage({ type: 'cancel' }); });
+        ctx.toModule((mod, status, written) => mod._pm_tracking_done(status, written),
+          [JSON.stringify({ state: 'failed', message: (m.errors || []).map((x) => x.message).join('; ') }), '[]']);
+        return;
+      }
+      part.status = m.status;
+      part.next = m.next;
+      read(t);
+    } else if (m.type === 'fed') {
+      part.next = m.next;
+      read(t);
+    } else if (m.type === 'status') {
+      part.status = m.status;
+      ctx.toModule((mod, status) => mod._pm_tracking_progress(status), [JSON.stringify(merged(t, 'running'))]);
+    } else if (m.type === 'done') {
+      part.done = m;
+      part.next = -1;
+      if (t.parts.some((p) => !p.done)) { read(t); return; }
+      tracker = null;
+      const cancelled = t.parts.some((p) => p.done.status && p.done.status.state === 'cancelled');
+      const written = [].concat(...t.parts.map((p) => p.done.written || []));
+      ctx.toModule((mod, status, text) => mod._pm_tracking_done(status, text), [JSON.stringify(merged(t, cancelled ? 'cancelled' : 'done')), JSON.stringify(written)]);
+    }
+  }
+
+  // Reads ahead of the slowest worker; each frame read once, sent to every worker still before it.
+  function read(t) {
+    const running = t.parts.filter((p) => p.next >= 0);
+    if (!running.length) return;
+    const from = Math.min(...running.map((p) => p.next));
+    for (let frame = from; frame <= Math.min(t.spec.lastFrame, from + TRACK_READ_AHEAD); frame++) {
+      if (t.asked.has(frame)) continue;
+      t.asked.add(frame);
+      const where = locate(t.spec, frame);
+      const pixels = !where ? Promise.reject(new Error('frame ' + (frame + 1) + ' is outside the task'))
+        : where.media.type === 'video' ? openVideo(where.media.url).then((s) => s.readLuma(where.local))
+          : decodeImageForTracking(where.media.url);
+      pixels.then((r) => {
+        if (tracker !== t) return;
+        const to = t.parts.filter((p) => p.next >= 0 && p.next <= frame);
+        to.forEach((p, k) => {
+          const copy = k === to.length - 1 ? r.pixels : r.pixels.slice();
+          p.worker.postMessage({ type: 'frame', frame, width: r.width, height: r.height, channels: r.channels, pixels: copy }, [copy.buffer]);
+        });
+      }, (e) => {
+        if (tracker !== t) return;
+        t.parts.forEach((p) => { if (p.next >= 0 && p.next <= frame) p.worker.postMessage({ type: 'failed', frame, reason: String((e && e.message) || e) }); });
+      });
+    }
+  }
+
+  function cancel() { if (tracker) tracker.parts.forEach((p) => p.worker.postMessage({ type: 'cancel' })); }
+
+  ctx.cleanups.push(() => { workers.forEach((w) => w.terminate()); workers = []; tracker = null; });
+  return { start, cancel };
+}
