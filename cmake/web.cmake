@@ -1,5 +1,5 @@
 # The WebAssembly client: client/main.cpp + the web platform, linked into a MODULARIZE factory
-# (polymark_app.js + polymark_app.wasm) that shell/polymark.js instantiates once per mount.
+# (polymark_app.js + polymark_app.wasm) that polymark.js (shell/src/loader.js) instantiates once per mount.
 # Exceptions: native wasm EH (-fwasm-exceptions) at compile and link time, so that the API's
 # last-resort catch works; outside data never reaches throwing code anyway (errors are values).
 target_link_libraries(imgui_backends PUBLIC sdl2_web)
@@ -39,7 +39,7 @@ set(POLYMARK_WEB_LINK_FLAGS
   -sMALLOC=emmalloc                    # a smaller allocator than dlmalloc (3 KB gzip)
   -sBINARYEN_EXTRA_PASSES=--converge   # wasm-opt repeats -Oz until nothing changes (3 KB gzip)
   # JS glue: only what this page uses (1 KB gzip together). The module reads only these of the
-  # object shell/polymark.js hands it; UTF-8 through TextDecoder (every browser with WebGL2
+  # object polymark.js (shell/src) hands it; UTF-8 through TextDecoder (every browser with WebGL2
   # has it); no eval, setjmp, errno from JS, SDL1 JS library or deferred fullscreen requests.
   -sINCOMING_MODULE_JS_API=canvas,instantiateWasm,preRun,print,printErr,onAbort
   -sTEXTDECODER=2 -sDYNAMIC_EXECUTION=0 -sSUPPORT_LONGJMP=0 -sSUPPORT_ERRNO=0 -sUSE_SDL=0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the web client (build-web/dist) and the native client and tests (build). Incremental.
+# Needs tools/setup.sh once (the web build bundles shell/src with its npm esbuild).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export NODE_PATH=/usr/share/nodejs   # emcc's optimizer needs Debian's acorn

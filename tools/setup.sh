@@ -4,7 +4,7 @@
 #   2. Debian source packages the web build compiles (Dear ImGui 1.90.1, SDL2 2.26.5),
 #      fetched and verified by apt, unpacked into the cache, never into the repo;
 #   3. SDL2 built for the web with emscripten (slow: cached);
-#   4. npm test tooling from package-lock.json;
+#   4. npm tooling from package-lock.json (esbuild for the build, the browser driver for tests);
 #   5. demo media (real photographs from python3-skimage, a short video made with ffmpeg).
 # Cache: $POLYMARK_CACHE (default ~/.cache/polymark). Every step is skipped when its
 # stamp exists, so running this again costs about a second.
@@ -91,9 +91,9 @@ if [ ! -f "$sdl_web/.polymark-ok" ]; then
   touch "$sdl_web/.polymark-ok"
 fi
 
-# [SECTION] 4. npm test tooling (browser driver; versions pinned by package-lock.json)
+# [SECTION] 4. npm tooling (esbuild, browser driver; versions pinned by package-lock.json)
 if [ ! -f "$here/node_modules/.polymark-ok" ] || [ "$here/package-lock.json" -nt "$here/node_modules/.polymark-ok" ]; then
-  log "installing npm test tooling"
+  log "installing npm tooling (esbuild, browser driver)"
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2)
   touch "$here/node_modules/.polymark-ok"
 fi

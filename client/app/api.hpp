@@ -1,5 +1,5 @@
 // The embedding API's methods (docs/API.md) as one function over the App: a method name and JSON
-// arguments in, a value or errors out. The web platform forwards shell/polymark.js calls here.
+// arguments in, a value or errors out. The web platform forwards polymark.js calls (shell/src/api.js) here.
 #pragma once
 #include "app/app.hpp"
 

@@ -1,5 +1,5 @@
 // The web platform: the module's entry point, the functions the embedding API calls
-// (shell/polymark.js), and the PlatformPort that talks to web_library.js. The only file of the
+// (polymark.js, shell/src), and the PlatformPort that talks to web_library.js. The only file of the
 // web build with emscripten specifics.
 #include "app/api.hpp"
 #include "platform/sdl_frame.hpp"
@@ -69,7 +69,7 @@ public:
         return pm_js_track_start(spec.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()) != 0;
     }
     void cancel_tracking_worker() override { pm_js_track_cancel(); }
-    // The journal lives in IndexedDB, written by shell/polymark.js; requests go through its fetch.
+    // The journal lives in IndexedDB, written by shell/src/offline.js; requests go through its fetch.
     bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) override {
         Json puts = Json::array();
         for (const JournalRecord& r : put) puts.push_back(Json{{"key", r.key}, {"text", r.text}});
@@ -260,7 +260,7 @@ EMSCRIPTEN_KEEPALIVE void pm_pixels_done(uint32_t id, double frame, int width, i
     g_instance->app->inbox().post(std::move(r));
 }
 
-// Sync (shell/polymark.js owns the requests, the journal in IndexedDB and the writer lock): a
+// Sync (shell/src/sync.js owns the requests, the journal in IndexedDB and the writer lock): a
 // reply, a failure, a journal write, the journal read once the lock came. A call may change what
 // is shown: the next frames are drawn.
 EMSCRIPTEN_KEEPALIVE void pm_sync_reply(double seq, int status, const char* body) {

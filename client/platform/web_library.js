@@ -35,7 +35,7 @@ mergeInto(LibraryManager.library, {
     return ptr;
   },
 
-  // The i-th font for other scripts (see shell/polymark.js), or 0 past the last.
+  // The i-th font for other scripts (see shell/src/fonts.js), or 0 past the last.
   pm_js_extra_font: function (index, sizeOut) {
     var fonts = Module['polymarkExtraFonts'] || [];
     var bytes = fonts[index];
@@ -178,7 +178,7 @@ mergeInto(LibraryManager.library, {
       .catch(function (e) { deliver(0, 0, 0, null, String((e && e.message) || e)); });
   },
 
-  // "Track forward" in a Web Worker (shell/polymark.js, shell/track_worker.js). 0: no worker here.
+  // "Track forward" in a Web Worker (shell/src/tracking.js, shell/track_worker.js). 0: no worker here.
   pm_js_track_start: function (specPtr) {
     var track = Module['polymarkTrack'];
     if (!track || typeof Worker === 'undefined') return 0;
@@ -190,7 +190,7 @@ mergeInto(LibraryManager.library, {
     if (track) track.cancel();
   },
 
-  // Sync (docs/API.md, "Sync"): the journal and the requests are shell/polymark.js's (IndexedDB,
+  // Sync (docs/API.md, "Sync"): the journal and the requests are shell/src/sync.js's (IndexedDB,
   // fetch with timeouts, Web Locks); answers come back through the API's _sync* methods, always
   // later, never inside this call.
   pm_js_sync_journal: function (jsonPtr) {
