@@ -69,7 +69,7 @@ public:
         return pm_js_track_start(spec.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()) != 0;
     }
     void cancel_tracking_worker() override { pm_js_track_cancel(); }
-    // The journal lives in IndexedDB, written by shell/src/offline.js; requests go through its fetch.
+    // The journal lives in IndexedDB, written by shell/src/sync.js; requests go through its fetch.
     bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) override {
         Json puts = Json::array();
         for (const JournalRecord& r : put) puts.push_back(Json{{"key", r.key}, {"text", r.text}});
