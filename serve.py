@@ -1942,7 +1942,8 @@ def accepts_gzip(header):
 
 
 class GzipCache:
-    """Compressed file bodies keyed by (path, mtime, size), bounded in total size."""
+    """Compressed file bodies keyed by (path, mtime, size), bounded in total size. Each version is
+    compressed once, so at the highest level."""
 
     def __init__(self, limit=GZIP_CACHE_BYTES):
         self.limit = limit
@@ -1957,7 +1958,7 @@ class GzipCache:
             if hit and hit[0] == key:
                 self.entries.move_to_end(path)
                 return hit[1]
-            body = gzip.compress(read(), compresslevel=6, mtime=0)
+            body = gzip.compress(read(), compresslevel=9, mtime=0)
             if hit:
                 self.total -= len(hit[1])
                 del self.entries[path]

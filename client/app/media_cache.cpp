@@ -136,24 +136,11 @@ void MediaCache::on_fetched(const PendingRequest& request, const FetchDone& r, l
             }
         }
     }
-    auto decoded = decode_image(r.body.data(), r.body.size(), url);
-    if (!decoded) {
-        // Formats stb_image does not read are handed to the platform's decoder when it has one.
-        if (needs_platform_decoder(r.body.data(), r.body.size())) {
-            uint64_t id = requests_.new_id();
-            if (platform_.decode_image(id, r.body)) {
-                requests_.expect(id, {RequestKind::Decode, media_index, url});
-                return;
-            }
-        }
-        return fail(img, decoded.first_error());
-    }
     (void)frame;
-    img.state = LoadState::Ready;
-    img.width = decoded->width;
-    img.height = decoded->height;
-    img.pixels = std::move(decoded->pixels);
-    img.generation++;
+    uint64_t id = requests_.new_id();
+    if (!platform_.decode_image(id, r.body))
+        return fail(img, {"decode_failed", url, url + " could not be decoded: this platform has no image decoder"});
+    requests_.expect(id, {RequestKind::Decode, media_index, url});
 }
 
 void MediaCache::on_decoded(const PendingRequest& request, ImageDecoded& r, long long frame) {

@@ -20,8 +20,9 @@ public:
     virtual void fetch(uint64_t request_id, const std::string& url) = 0;
     // Tells the host (the embedding page, or the native shell) about something that happened.
     virtual void emit(const std::string& event, const Json& detail) = 0;
-    // Decodes image bytes the core cannot read (WebP, AVIF) with the platform's own decoder: the
-    // RGBA pixels arrive as an ImageDecoded. False: not available.
+    // Decodes image bytes (JPEG, PNG, and what else the platform reads: WebP, AVIF in browsers)
+    // away from the frame (the browser's decoder on the web, stb_image on the native I/O thread):
+    // the RGBA pixels, EXIF orientation applied, arrive as an ImageDecoded. False: no decoder here.
     virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
     // Decodes a huge image only at a reduced level, never holding its full-size pixels: the RGBA of
     // ceil(w/factor) x ceil(h/factor) pixels, pixel (i, j) the mean of image pixels

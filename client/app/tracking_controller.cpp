@@ -144,21 +144,13 @@ void TrackingController::on_pixels_decoded(const PendingRequest& p, ImageDecoded
     else arrived(p.frame, Pixels::failed(r.error.empty() ? "no pixels came back" : r.error));
 }
 
-// An image arrives as its file and is decoded here (or, for formats the core cannot read, by the
-// platform, arriving again as an ImageDecoded).
+// An image arrives as its file; the platform decodes it, and it arrives again as an ImageDecoded.
 void TrackingController::on_pixels_fetched(const PendingRequest& p, FetchDone& r) {
     if (!run_) return;
     if (auto e = http_error(r.status, r.error, p.url, "image")) return arrived(p.frame, Pixels::failed(e->message));
-    auto decoded = decode_image(r.body.data(), r.body.size(), p.url);
-    if (decoded) return arrived(p.frame, Pixels{true, {}, decoded->width, decoded->height, 4, std::move(decoded->pixels)});
-    if (needs_platform_decoder(r.body.data(), r.body.size())) {
-        uint64_t id = requests_.new_id();
-        if (platform_.decode_image(id, r.body)) {
-            requests_.expect(id, {RequestKind::TrackDecode, p.media_index, p.url, p.frame});
-            return;  // still requested
-        }
-    }
-    arrived(p.frame, Pixels::failed(decoded.first_error().message));
+    uint64_t id = requests_.new_id();
+    if (!platform_.decode_image(id, r.body)) return arrived(p.frame, Pixels::failed("this platform has no image decoder"));
+    requests_.expect(id, {RequestKind::TrackDecode, p.media_index, p.url, p.frame});  // still requested
 }
 
 void TrackingController::redraw_progress(Run& run) {

@@ -1,5 +1,5 @@
-// The native platform: a desktop window through SDL2 + OpenGL 3, HTTP through libcurl on a
-// worker thread that posts each answer to the app's inbox, events printed to stdout as JSON lines
+// The native platform: a desktop window through SDL2 + OpenGL 3, HTTP through libcurl and image
+// decoding through stb_image on a worker thread that posts each answer to the app's inbox, events printed to stdout as JSON lines
 // (for tools and the smoke test).
 #include "app/app.hpp"
 #include "platform/sdl_frame.hpp"
@@ -39,9 +39,18 @@ public:
     void fetch(uint64_t request_id, const std::string& url) override {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            requests_.push_back({request_id, url});
+            requests_.push_back({request_id, url, {}});
         }
         wake_.notify_all();
+    }
+
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            requests_.push_back({request_id, {}, bytes});
+        }
+        wake_.notify_all();
+        return true;
     }
 
     void emit(const std::string& event, const Json& detail) override {
@@ -57,13 +66,27 @@ public:
     bool fatal = false;
 
 private:
-    struct Request { uint64_t id; std::string url; };
+    struct Request { uint64_t id; std::string url; std::vector<uint8_t> image; };  // a fetch, or an image to decode
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Request> requests_;
     Inbox* inbox_ = nullptr;
     bool stopping_ = false;
     std::thread worker_;
+
+    static ImageDecoded decoded(uint64_t id, const std::vector<uint8_t>& bytes) {
+        ImageDecoded r;
+        r.request_id = id;
+        auto image = pm::decode_image(bytes.data(), bytes.size(), "the file");
+        if (!image) {
+            r.error = image.first_error().message;
+            return r;
+        }
+        r.width = image->width;
+        r.height = image->height;
+        r.rgba = std::move(image->pixels);
+        return r;
+    }
 
     static size_t write_body(char* data, size_t size, size_t count, void* user) {
         auto* body = static_cast<std::vector<uint8_t>*>(user);
@@ -78,8 +101,12 @@ private:
                 std::unique_lock<std::mutex> lock(mutex_);
                 wake_.wait(lock, [this] { return stopping_ || !requests_.empty(); });
                 if (stopping_) return;
-                req = requests_.front();
+                req = std::move(requests_.front());
                 requests_.pop_front();
+            }
+            if (req.url.empty()) {
+                inbox_->post(decoded(req.id, req.image));
+                continue;
             }
             FetchDone r;
             r.request_id = req.id;

@@ -195,12 +195,9 @@ extern "C" {
 // reply out ({"ok":true,"value":...} or {"ok":false,"errors":[...]}), valid until the next call.
 EMSCRIPTEN_KEEPALIVE const char* pm_call(const char* method, const char* args) {
     if (!g_instance || !g_instance->app) return reply_errors({{"not_ready", "", "Polymark is not running"}});
-    try {
-        return dispatch(method, args ? args : "");
-    } catch (const std::exception& e) {
-        // Last line of defence: a bug must not take the labeler's page down with it.
-        return reply_errors({{"internal_error", method, std::string("internal error in ") + method + ": " + e.what()}});
-    }
+    // No catch here: the web build has no exception handling. A bug that throws or traps aborts
+    // the instance, and the page mounts a fresh one that replays the journal (remountOnAbort).
+    return dispatch(method, args ? args : "");
 }
 
 // [SECTION] Async results: each posted to the app's inbox as a typed message, applied at the start
@@ -297,12 +294,8 @@ EMSCRIPTEN_KEEPALIVE void pm_sync_journal_read(const char* records_json, const c
 // timer also applies what the inbox holds: replies go on being applied there.
 EMSCRIPTEN_KEEPALIVE void pm_sync_tick() {
     if (!g_instance) return;
-    try {
-        g_instance->app->apply_inbox();
-        g_instance->app->sync().tick();
-    } catch (const std::exception& e) {
-        g_instance->app->report({"internal_error", "sync", std::string("internal error in the sync timer: ") + e.what()});
-    }
+    g_instance->app->apply_inbox();
+    g_instance->app->sync().tick();
     g_instance->frame.request_redraw();
 }
 

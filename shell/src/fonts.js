@@ -6,7 +6,8 @@ import { assetUrl, fetchBytes } from './util.js';
 let manifest = null;     // promise of fonts/manifest.json, once per page
 const fontFiles = {};    // promise of each font file's bytes, once per page
 
-const latin = (c) => c < 0x250 || (c >= 0x2010 && c <= 0x205E) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF);
+// What fonts/ui-latin.ttf covers (tools/subset_font.py LATIN): Latin-1, punctuation, arrows, shapes.
+const latin = (c) => c < 0x100 || (c >= 0x2010 && c <= 0x205E) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF);
 
 function taskCodePoints(task) {
   const seen = {};

@@ -20,6 +20,22 @@ public:
     std::vector<std::pair<std::string, Json>> events;
 
     void fetch(uint64_t request_id, const std::string& url) override { fetches.push_back({request_id, url}); }
+    // Decoded at once with the core's decoder; the test posts the answers (answered_decodes).
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
+        ImageDecoded r;
+        r.request_id = request_id;
+        auto image = pm::decode_image(bytes.data(), bytes.size(), "the file");
+        if (image) {
+            r.width = image->width;
+            r.height = image->height;
+            r.rgba = std::move(image->pixels);
+        } else {
+            r.error = image.first_error().message;
+        }
+        decodes.push_back(std::move(r));
+        return true;
+    }
+    std::vector<ImageDecoded> decodes;
     void emit(const std::string& event, const Json& detail) override { events.push_back({event, detail}); }
 
     int count(const std::string& event) const {
@@ -86,6 +102,9 @@ struct LoadedApp {
     void answer_images() {
         for (const auto& f : platform.fetches) app.inbox().post(FetchDone{f.id, 200, "", grey_bmp(400, 300)});
         platform.fetches.clear();
+        app.apply_inbox();
+        for (ImageDecoded& d : platform.decodes) app.inbox().post(std::move(d));
+        platform.decodes.clear();
         app.apply_inbox();
         if (FrameImage* img = app.current_image()) img->pixels.clear();  // what render does on upload
     }

@@ -6,7 +6,7 @@
 using namespace pm;
 using namespace pm::testing;
 
-TEST_CASE("a fetched image is applied at the start of the next frame, not when the platform posts it") {
+TEST_CASE("a fetched image goes to the platform's decoder, and its pixels are applied at the start of the next frame") {
     NullPlatform platform;
     AppOptions options = LoadedApp::options(1, R"({"format":"polymark.annotations","version":1,"objects":[]})");
     App app(platform, options);
@@ -17,6 +17,11 @@ TEST_CASE("a fetched image is applied at the start of the next frame, not when t
     REQUIRE(app.current_image() != nullptr);
     CHECK(app.current_image()->state == LoadState::Loading);
     CHECK(app.busy());
+    app.apply_inbox();
+    REQUIRE(platform.decodes.size() == 1);  // the bytes went to the decoder: still loading
+    CHECK(app.current_image()->state == LoadState::Loading);
+    app.inbox().post(std::move(platform.decodes[0]));
+    CHECK(app.current_image()->state == LoadState::Loading);
     app.apply_inbox();
     CHECK(app.current_image()->state == LoadState::Ready);
     CHECK(app.current_image()->width == 400);
