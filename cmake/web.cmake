@@ -44,7 +44,7 @@ set(POLYMARK_WEB_LINK_FLAGS
   -sTOTAL_STACK=1048576
   -sEXIT_RUNTIME=0                     # main() returns; the main loop keeps the instance alive
   -sFILESYSTEM=0                       # no virtual file system: bytes arrive through fetch
-  -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy,_pm_wants_text,_pm_insert_text,_pm_add_glyphs,_pm_decode_done,_pm_video_done,_pm_pixels_done
+  -sEXPORTED_FUNCTIONS=_main,_malloc,_free,_pm_call,_pm_fetch_done,_pm_resize,_pm_destroy,_pm_wants_text,_pm_insert_text,_pm_add_glyphs,_pm_decode_done,_pm_video_done
   -sEXPORTED_RUNTIME_METHODS=specialHTMLTargets,ENV,UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8,HEAPU32
   # Size of the first load (bench/wasm_size.py; each measured alone in bench/README.md):
   -sMALLOC=emmalloc                    # a smaller allocator than dlmalloc (3 KB gzip)
@@ -117,11 +117,12 @@ polymark_minify_glue(polymark_video_web)
 add_dependencies(polymark_shell polymark_video_web)
 
 # The tracking module (polymark_tracker.js + .wasm): shell/track_worker.js runs it in a Web Worker
-# when the labeler tracks forward, so that tracking takes no time from the page's thread. Speed
+# when the labeler tracks forward, so that tracking takes no time from the page's thread (or in
+# the page, in slices, when the browser has no workers); the app has no tracker of its own. Speed
 # over size here (-O3): it is fetched only when tracking starts.
 # The tracker is compiled again for it, at -O3: the core's -Oz does not vectorise loops, and the
-# tracker's are written to be (its copy in polymark_core stays small, for the app's fallback).
-# The archive's tracker.cpp.o is then never pulled in: this object defines all it does.
+# tracker's are written to be. The archive's tracker.cpp.o is then never pulled in: this object
+# defines all it does.
 add_executable(polymark_tracker_web platform/tracker_module.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/tracker.cpp)
 target_compile_options(polymark_tracker_web PRIVATE -O3 -msimd128 -fno-math-errno)
 set_target_properties(polymark_tracker_web PROPERTIES OUTPUT_NAME polymark_tracker SUFFIX ".js"
@@ -132,7 +133,7 @@ target_link_options(polymark_tracker_web PRIVATE
   -msimd128
   -sMODULARIZE=1
   -sEXPORT_NAME=createPolymarkTrackerModule
-  -sENVIRONMENT=worker
+  -sENVIRONMENT=web,worker             # a Web Worker, or the page when the browser has none
   -sALLOW_MEMORY_GROWTH=1
   -sFILESYSTEM=0
   -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_tf_start,_pm_tf_next,_pm_tf_feed,_pm_tf_failed,_pm_tf_cancel,_pm_tf_status,_pm_tf_written

@@ -11,8 +11,19 @@
 //                 {type: 'fed', next}                 after each frame fed (next: -1 when finished)
 //                 {type: 'status', status}            at most every 100 ms
 //                 {type: 'done', status, written}     once per job; written as track_written_to_json
+//
+// In a browser without Web Workers the page loads this file as a script and runs the same code
+// (PolymarkTrackWorker(post, loadScript)), fed in slices of at most 8 ms so that it keeps drawing.
 'use strict';
-(function () {
+(function (scope) {
+  var inPage = typeof WorkerGlobalScope === 'undefined' || !(scope instanceof WorkerGlobalScope);
+  if (inPage) scope.PolymarkTrackWorker = create;
+  else {
+    var receive = create(function (m) { scope.postMessage(m); }, function (url) { importScripts(url); return Promise.resolve(); });
+    scope.onmessage = function (e) { receive(e.data); };
+  }
+
+function create(postMessage, loadScript) {
   var M = null;
   var loading = null;
   var frames = new Map();  // frame -> message, waiting for its turn
@@ -21,8 +32,9 @@
 
   function load(moduleUrl) {
     if (!loading) {
-      try { importScripts(moduleUrl); } catch (e) { return Promise.reject(e); }
-      loading = createPolymarkTrackerModule({ locateFile: function (f) { return new URL(f, moduleUrl).href; } })
+      var script;
+      try { script = loadScript(moduleUrl); } catch (e) { return Promise.reject(e); }
+      loading = script.then(function () { return createPolymarkTrackerModule({ locateFile: function (f) { return new URL(f, moduleUrl).href; } }); })
         .then(function (m) { M = m; return m; });
     }
     return loading;
@@ -50,9 +62,16 @@
     postMessage({ type: 'done', status: status, written: written });
   }
 
-  // Feeds every frame that is next in line; the job asks for them in order.
+  // Feeds every frame that is next in line; the job asks for them in order. In the page, a slice
+  // of at most 8 ms, then the rest after the page had its turn.
+  var pumpLater = 0;
   function pump() {
+    var began = performance.now();
     while (running) {
+      if (inPage && performance.now() - began > 8) {
+        if (!pumpLater) pumpLater = setTimeout(function () { pumpLater = 0; pump(); }, 0);
+        return;
+      }
       var next = M._pm_tf_next();
       if (next < 0) return finish();
       var m = frames.get(next);
@@ -78,8 +97,7 @@
     }
   }
 
-  onmessage = function (e) {
-    var m = e.data;
+  return function receive(m) {
     if (m.type === 'start') {
       // Frames may arrive while the module loads (another worker of the run asked for them): kept.
       starting = true;
@@ -115,4 +133,5 @@
       pump();
     }
   };
-})();
+}
+})(self);

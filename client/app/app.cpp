@@ -16,7 +16,6 @@ uint64_t request_id_of(const Message& m) {
     if (auto* f = std::get_if<FetchDone>(&m)) return f->request_id;
     if (auto* d = std::get_if<ImageDecoded>(&m)) return d->request_id;
     if (auto* v = std::get_if<VideoFrameShown>(&m)) return v->request_id;
-    if (auto* p = std::get_if<VideoPixelsRead>(&m)) return p->request_id;
     return 0;
 }
 
@@ -30,7 +29,7 @@ App::App(PlatformPort& platform, AppOptions options)
       session_(notices_),
       media_(platform, requests_, notices_),
       sync_(platform, notices_, session_, sync_options(options_), urls_),
-      tracking_(platform, requests_, notices_, session_) {
+      tracking_(platform, notices_, session_) {
     frame_ = std::max(0LL, options_.initial_frame);
     session_.refusal = [this] { return sync_.edit_refusal(); };
     session_.on_applied = [this](const Command& applied) { sync_.record(applied); };
@@ -149,7 +148,6 @@ void App::apply(FetchDone& done) {
         case RequestKind::Task: return on_task(done, request->url);
         case RequestKind::Annotations: return on_annotations(done, request->url);
         case RequestKind::Media: return media_.on_fetched(*request, done, frame_);
-        case RequestKind::TrackPixels: return tracking_.on_pixels_fetched(*request, done);
         default: return;
     }
 }
@@ -160,7 +158,6 @@ void App::apply(ImageDecoded& decoded) {
     switch (request->kind) {
         case RequestKind::Decode: return media_.on_decoded(*request, decoded, frame_);
         case RequestKind::Detail: return media_.on_detail_decoded(decoded.request_id, decoded);
-        case RequestKind::TrackDecode: return tracking_.on_pixels_decoded(*request, decoded);
         default: return;
     }
 }
@@ -170,17 +167,9 @@ void App::apply(VideoFrameShown& shown) {
     if (request && request->kind == RequestKind::VideoFrame) media_.on_video_frame(*request, shown);
 }
 
-void App::apply(VideoPixelsRead& read) {
-    auto request = requests_.take(read.request_id);
-    if (request && request->kind == RequestKind::TrackPixels) tracking_.on_video_pixels(*request, read);
-}
-
 bool App::busy() const {
-    if (playing_ || requests_.any_but_tracking()) return true;
-    return inbox_.any_of([this](const Message& m) {
-        const PendingRequest* p = requests_.find(request_id_of(m));
-        return p && !is_tracking_request(p->kind);
-    });
+    if (playing_ || requests_.any()) return true;
+    return inbox_.any_of([this](const Message& m) { return requests_.find(request_id_of(m)) != nullptr; });
 }
 
 bool App::take_redraw_request() {

@@ -3,7 +3,7 @@
 //   DocumentSession    the document and its only writer: perform, undo/redo, history, revision
 //   MediaCache         images and video frames: fetched, decoded, cached, released (no GL)
 //   SyncLink           the journal and the sync engine (or a backend profile), and its status
-//   TrackingController the one orchestrator of a track-forward run (here or in a worker)
+//   TrackingController the one orchestrator of a track-forward run (in the platform's worker)
 //   Editor             the tools as a state machine; it builds commands, the session applies them
 // Every async result arrives as a typed message in the Inbox (posted by the platform) and is
 // applied in apply_inbox(), once, at the start of a frame. No ImGui, SDL, GL or emscripten here.
@@ -61,7 +61,6 @@ public:
     // in progress: applied now it would cancel the drag.
     void apply_inbox();
     void advance_playback(double now_seconds);  // a monotonic clock, once per frame
-    int advance_tracking(double budget_ms) { return tracking_.advance(budget_ms); }
     // Called after the current image was drawn: fires `ready` once.
     void frame_presented();
     // Something on screen may change next frame (a load, playback): the frame draws every tick.
@@ -160,7 +159,6 @@ private:
     void apply(FetchDone& done);
     void apply(ImageDecoded& decoded);
     void apply(VideoFrameShown& shown);
-    void apply(VideoPixelsRead& read);
     void apply(SyncReplied& reply) { sync_.on_reply(reply); }
     void apply(SyncFailed& failure) { sync_.on_failure(failure); }
     void apply(JournalWritten& written) { sync_.on_journal_written(written); }

@@ -42,15 +42,6 @@ struct VideoFrameShown {
     std::string error;
 };
 
-// A video frame's pixels copied out for the tracker (read_video_pixels): channels 1 (luma) or 4 (RGBA).
-struct VideoPixelsRead {
-    uint64_t request_id = 0;
-    long long frame = 0;
-    int width = 0, height = 0, channels = 4;
-    std::vector<uint8_t> pixels;
-    std::string error;
-};
-
 // Sync (PlatformPort::sync_request, sync_journal): a reply, a failure, a journal write committed,
 // and the journal read late (the writer lock was held by another tab until now).
 struct SyncReplied { uint64_t seq = 0; int status = 0; std::string body; };
@@ -66,7 +57,7 @@ struct TrackingFinished { Json status; Json written; };
 // The page resized the canvas (CSS pixels).
 struct CanvasResized { int width = 0, height = 0; };
 
-using Message = std::variant<FetchDone, ImageDecoded, VideoFrameShown, VideoPixelsRead, SyncReplied, SyncFailed, JournalWritten,
+using Message = std::variant<FetchDone, ImageDecoded, VideoFrameShown, SyncReplied, SyncFailed, JournalWritten,
                              JournalRead, TrackingProgress, TrackingFinished, CanvasResized>;
 
 class Inbox {

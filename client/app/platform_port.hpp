@@ -37,14 +37,11 @@ public:
     // frame's size, the picture's handle and the video's frame count. The pixels never pass through the app.
     // False: this platform has no video decoder.
     virtual bool show_video_frame(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
-    // Copies frame `frame` of the video at `url` out of the decoder for the tracker: the answer is a
-    // VideoPixelsRead (channels 1: luma, 4: RGBA).
-    // False: this platform has no video decoder.
-    virtual bool read_video_pixels(uint64_t /*request_id*/, const std::string& /*url*/, long long /*frame*/) { return false; }
-    // Runs a "track forward" job elsewhere (a Web Worker): spec {tracks, ids, start, frameCount,
-    // frames, lastFrame, idPrefix, media: [{url, type, first, frames}]}; progress and the outcome
-    // come back as TrackingProgress and TrackingFinished. False: no worker
-    // here, the app tracks in its own thread.
+    // Runs a "track forward" job away from the UI thread (Web Workers, or the tracking module in
+    // the page when a browser has none; a thread natively), which reads the frames' pixels itself:
+    // spec {tracks, ids, start, frameCount, frames, lastFrame, idPrefix, media: [{url, type, first,
+    // frames}]} (TrackForwardJob::from_spec); progress and the outcome come back as
+    // TrackingProgress and TrackingFinished. False: tracking cannot run here.
     virtual bool start_tracking_worker(const Json& /*spec*/) { return false; }
     virtual void cancel_tracking_worker() {}
     // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable

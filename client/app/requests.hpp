@@ -10,16 +10,13 @@
 
 namespace pm {
 
-enum class RequestKind { Task, Annotations, Media, Decode, VideoFrame, TrackPixels, TrackDecode, Detail };
+enum class RequestKind { Task, Annotations, Media, Decode, VideoFrame, Detail };
 
 struct PendingRequest {
     RequestKind kind = RequestKind::Task;
     size_t media_index = 0;
     std::string url;
-    long long frame = -1;  // the task frame a tracking request is for
 };
-
-inline bool is_tracking_request(RequestKind k) { return k == RequestKind::TrackPixels || k == RequestKind::TrackDecode; }
 
 class Requests {
 public:
@@ -43,14 +40,7 @@ public:
         return p;
     }
     void forget(uint64_t id) { in_flight_.erase(id); }
-    void forget_tracking() {
-        for (auto it = in_flight_.begin(); it != in_flight_.end();) it = is_tracking_request(it->second.kind) ? in_flight_.erase(it) : std::next(it);
-    }
-    bool any_but_tracking() const {
-        for (const auto& [id, p] : in_flight_)
-            if (!is_tracking_request(p.kind)) return true;
-        return false;
-    }
+    bool any() const { return !in_flight_.empty(); }
 
 private:
     uint64_t next_id_ = 1;

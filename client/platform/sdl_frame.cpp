@@ -166,9 +166,6 @@ bool SdlFrame::tick(App& app) {
         redraw_frames_ = std::max(redraw_frames_, 3);
     }
     app.advance_playback((double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency());
-    // Tracking in this thread (no worker: native, or a browser without one) gets most of a frame
-    // when nothing is drawn, and leaves room for drawing when the labeler works meanwhile.
-    app.advance_tracking(redraw_frames_ > 0 || had_events ? 16 : 28);
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
     if (had_events || was_busy || app.editor().busy()) redraw_frames_ = std::max(redraw_frames_, 3);
     if (app.take_redraw_request()) redraw_frames_ = std::max(redraw_frames_, 1);

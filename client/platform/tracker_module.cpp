@@ -40,16 +40,7 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE const char* pm_tf_start(const char* spec_text) {
     g_job.reset();
     pm::Json spec = pm::Json::parse(spec_text ? spec_text : "", nullptr, false);
-    auto number = [&](const char* k) { return spec.is_object() && spec.contains(k) && spec[k].is_number() ? spec[k].get<long long>() : -1; };
-    if (!spec.is_object() || !spec.contains("tracks") || !spec.contains("ids") || !spec["ids"].is_array())
-        return hand_out(pm::Json{{"ok", false}, {"errors", errors_json({{"bad_spec", "", "the tracking job needs tracks and ids"}})}});
-    pm::Json doc_json{{"format", "polymark.annotations"}, {"version", 1}, {"objects", pm::Json::array()}, {"tracks", spec["tracks"]}};
-    auto doc = pm::document_from_json(doc_json);
-    if (!doc) return hand_out(pm::Json{{"ok", false}, {"errors", errors_json(doc.errors())}});
-    std::vector<std::string> ids;
-    for (const pm::Json& id : spec["ids"])
-        if (id.is_string()) ids.push_back(id.get<std::string>());
-    auto job = pm::TrackForwardJob::start(doc.value(), ids, number("start"), number("frameCount"), pm::TrackForwardOptions{std::max(0LL, number("frames"))});
+    auto job = pm::TrackForwardJob::from_spec(spec);
     if (!job) return hand_out(pm::Json{{"ok", false}, {"errors", errors_json(job.errors())}});
     g_job = std::move(job.value());
     g_id_prefix = spec.contains("idPrefix") && spec["idPrefix"].is_string() ? spec["idPrefix"].get<std::string>() : "tracked.";

@@ -24,7 +24,6 @@ void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
 void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
-void pm_js_video_pixels(uint32_t id, const char* url, double frame);
 int pm_js_track_start(const char* spec_json);
 void pm_js_track_cancel();
 void pm_js_sync_journal(const char* json);
@@ -59,10 +58,6 @@ public:
     }
     bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {
         pm_js_video_frame((uint32_t)request_id, url.c_str(), (double)frame);
-        return true;
-    }
-    bool read_video_pixels(uint64_t request_id, const std::string& url, long long frame) override {
-        pm_js_video_pixels((uint32_t)request_id, url.c_str(), (double)frame);
         return true;
     }
     bool start_tracking_worker(const Json& spec) override {
@@ -246,15 +241,6 @@ EMSCRIPTEN_KEEPALIVE void pm_video_done(uint32_t id, double frame, int width, in
     if (!g_instance) return;
     g_instance->app->inbox().post(VideoFrameShown{id, (long long)frame, width, height, texture, (long long)video_frames, frame_seconds, error ? error : ""});
     g_instance->frame.request_redraw();
-}
-
-// A video frame's pixels for the tracker (`channels` 1: luma, 4: RGBA), or `error` says why not.
-EMSCRIPTEN_KEEPALIVE void pm_pixels_done(uint32_t id, double frame, int width, int height, int channels, uint8_t* pixels, int size, const char* error) {
-    if (!g_instance) { std::free(pixels); return; }
-    VideoPixelsRead r{id, (long long)frame, width, height, channels, {}, error ? error : ""};
-    if (pixels && size > 0) r.pixels.assign(pixels, pixels + size);
-    std::free(pixels);
-    g_instance->app->inbox().post(std::move(r));
 }
 
 // Sync (shell/src/sync.js owns the requests, the journal in IndexedDB and the writer lock): a

@@ -162,26 +162,11 @@ mergeInto(LibraryManager.library, {
     }).catch(function (e) { deliver(0, 0, 0, 0, 0, String((e && e.message) || e)); });
   },
 
-  // Copies frame `frame` of a video out of the decoder for the tracker: luma only when the decoder
-  // gives planar YUV (a quarter of RGBA's bytes, no canvas), RGBA otherwise.
-  pm_js_video_pixels__deps: ['$pmCopyIn', '$pmWithCString'],
-  pm_js_video_pixels: function (id, urlPtr, frame) {
-    var url = UTF8ToString(urlPtr);
-    function deliver(width, height, channels, pixels, error) {
-      if (Module['polymarkDestroyed']) return;
-      pmWithCString(error, function (err) { Module['_pm_pixels_done'](id, frame, width, height, channels, pmCopyIn(pixels), pixels ? pixels.length : 0, err); });
-    }
-    var open = Module['polymarkVideo'];
-    if (!open) { deliver(0, 0, 0, null, 'this page has no video decoder'); return; }
-    open(url).then(function (source) { return source.readLuma(frame); })
-      .then(function (r) { deliver(r.width, r.height, r.channels, r.pixels, ''); })
-      .catch(function (e) { deliver(0, 0, 0, null, String((e && e.message) || e)); });
-  },
-
-  // "Track forward" in a Web Worker (shell/src/tracking.js, shell/track_worker.js). 0: no worker here.
+  // "Track forward" in Web Workers, or in this page when the browser has none (shell/src/tracking.js,
+  // shell/track_worker.js). 0: this page cannot track.
   pm_js_track_start: function (specPtr) {
     var track = Module['polymarkTrack'];
-    if (!track || typeof Worker === 'undefined') return 0;
+    if (!track) return 0;
     return track.start(JSON.parse(UTF8ToString(specPtr))) ? 1 : 0;
   },
 

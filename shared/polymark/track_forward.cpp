@@ -94,6 +94,19 @@ Expected<TrackForwardJob> TrackForwardJob::start(const Document& doc, const std:
     return job;
 }
 
+Expected<TrackForwardJob> TrackForwardJob::from_spec(const Json& spec) {
+    auto number = [&](const char* k) { return spec.is_object() && spec.contains(k) && spec[k].is_number() ? spec[k].get<long long>() : -1; };
+    if (!spec.is_object() || !spec.contains("tracks") || !spec.contains("ids") || !spec["ids"].is_array())
+        return Error{"bad_spec", "", "the tracking job needs tracks and ids"};
+    Json doc_json{{"format", "polymark.annotations"}, {"version", 1}, {"objects", Json::array()}, {"tracks", spec["tracks"]}};
+    auto doc = document_from_json(doc_json);
+    if (!doc) return doc.errors();
+    std::vector<std::string> ids;
+    for (const Json& id : spec["ids"])
+        if (id.is_string()) ids.push_back(id.get<std::string>());
+    return start(doc.value(), ids, number("start"), number("frameCount"), TrackForwardOptions{std::max(0LL, number("frames"))});
+}
+
 std::optional<long long> TrackForwardJob::next_frame() const { return next_frame_; }
 
 double TrackForwardJob::progress() const {

@@ -56,6 +56,9 @@ public:
     // (tags, not visible on the start frame) are listed as Failed, the others go on.
     static Expected<TrackForwardJob> start(const Document& doc, const std::vector<std::string>& track_ids, long long start_frame,
                                            long long frame_count, TrackForwardOptions options = {});
+    // The same from a job as a tracking worker receives it (PlatformPort::start_tracking_worker):
+    // {"tracks": [track JSON], "ids": [...], "start", "frameCount", "frames"}.
+    static Expected<TrackForwardJob> from_spec(const Json& spec);
 
     // The frame whose pixels the job needs next (the start frame first); nullopt once finished.
     std::optional<long long> next_frame() const;

@@ -2,12 +2,37 @@
 // page the job (PlatformPort::start_tracking_worker), and this page only feeds frames: it reads
 // them a few ahead (video: the decoder's luma plane; images: decoded here) and transfers them to
 // Web Workers (shell/track_worker.js) that track; their progress and what they wrote go back to
-// the app's inbox (_pm_tracking_progress, _pm_tracking_done).
+// the app's inbox (_pm_tracking_progress, _pm_tracking_done). A browser without Web Workers runs
+// the same script and module in this page instead, in slices (inPageWorker).
 // Objects are shared out over workers, one core left for the page (its decoding, drawing and
 // input): one worker on two cores, up to three on four or more. Every worker gets every frame it
 // needs. (Measured on two cores: a second worker only starved the decoder.)
 
+import { loadScriptTag } from './util.js';
+
 const TRACK_READ_AHEAD = 12;
+
+let pageWorkerScript = null;  // promise of window.PolymarkTrackWorker, once per page
+
+// A stand-in for a Worker that runs shell/track_worker.js here: messages both ways go through the
+// event loop, as a worker's would.
+function inPageWorker(base) {
+  const fake = { onmessage: null, queue: [], receive: null };
+  fake.terminate = () => {
+    if (fake.receive) fake.receive({ type: 'cancel' });
+    fake.receive = null;
+    fake.onmessage = null;
+    fake.queue = [];
+  };
+  const deliver = (m) => setTimeout(() => { if (fake.onmessage) fake.onmessage({ data: m }); }, 0);
+  if (!pageWorkerScript) pageWorkerScript = loadScriptTag(new URL('track_worker.js', base).href, 'PolymarkTrackWorker');
+  pageWorkerScript.then((create) => {
+    fake.receive = create(deliver, (url) => (window.createPolymarkTrackerModule ? Promise.resolve() : loadScriptTag(url, 'createPolymarkTrackerModule')));
+    fake.queue.splice(0).forEach((m) => fake.receive(m));
+  }, (e) => deliver({ type: 'started', ok: false, errors: [{ message: 'the tracking script could not load: ' + e.message }] }));
+  fake.postMessage = (m) => setTimeout(() => { if (fake.receive) fake.receive(m); else fake.queue.push(m); }, 0);
+  return fake;
+}
 
 function decodeImageForTracking(url) {
   return fetch(url, { credentials: 'same-origin' }).then((r) => {
@@ -42,7 +67,8 @@ function merged(t, state) {
   });
   const num = (k, f) => st.map((s) => s[k] || 0).reduce((a, b) => f(a, b));
   return { state, startFrame: t.spec.start, lastFrame: t.spec.lastFrame, progress: num('progress', Math.min),
-    framesTracked: num('framesTracked', Math.max), objects, trackingMs: num('trackingMs', Math.max), waitingMs: num('waitingMs', Math.max), workers: t.parts.length };
+    framesTracked: num('framesTracked', Math.max), objects, trackingMs: num('trackingMs', Math.max), waitingMs: num('waitingMs', Math.max),
+    inWorker: t.inWorker, workers: t.inWorker ? t.parts.length : 0 };
 }
 
 // One mount's feed: { start(spec) -> bool, cancel() }, the module's polymarkTrack.
@@ -61,11 +87,16 @@ export function createTrackingFeed(ctx, openVideo) {
   }
 
   function start(spec) {
-    const count = Math.max(1, Math.min(3, spec.ids.length, ((navigator.hardwareConcurrency | 0) || 2) - 1));
-    const t = { spec, asked: new Set(), parts: [] };
+    let count = Math.max(1, Math.min(3, spec.ids.length, ((navigator.hardwareConcurrency | 0) || 2) - 1));
+    const t = { spec, asked: new Set(), parts: [], inWorker: true };
     try {
       for (let i = 0; i < count; i++) t.parts.push({ worker: worker(i), ids: [], next: spec.start, status: null, done: null });
-    } catch (e) { return false; }
+    } catch (e) {
+      // No Web Workers here (or a policy forbids them): one part, in this page.
+      count = 1;
+      t.inWorker = false;
+      t.parts = [{ worker: inPageWorker(ctx.base), ids: [], next: spec.start, status: null, done: null }];
+    }
     spec.ids.forEach((id, k) => t.parts[k % count].ids.push(id));
     tracker = t;
     t.parts.forEach((part) => {
@@ -137,6 +168,11 @@ export function createTrackingFeed(ctx, openVideo) {
 
   function cancel() { if (tracker) tracker.parts.forEach((p) => p.worker.postMessage({ type: 'cancel' })); }
 
-  ctx.cleanups.push(() => { workers.forEach((w) => w.terminate()); workers = []; tracker = null; });
+  ctx.cleanups.push(() => {
+    if (tracker && !tracker.inWorker) tracker.parts.forEach((p) => p.worker.terminate());
+    workers.forEach((w) => w.terminate());
+    workers = [];
+    tracker = null;
+  });
   return { start, cancel };
 }

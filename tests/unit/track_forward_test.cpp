@@ -272,3 +272,24 @@ TEST_CASE("what a job wrote, passed through JSON (from a worker), merges into th
     CHECK_FALSE(track_written_from_json(Json::parse(R"([{"id":"t1","type":"rectangle","keyframes":[{"id":"k","frame":1,"points":[1,2]}]}])")).ok());
     CHECK_FALSE(track_written_from_json(Json::parse(R"({"id":"t1"})")).ok());
 }
+
+TEST_CASE("a job read from a worker's spec tracks like one started from the document, and a spec without ids is refused", "[track_forward]") {
+    Scene scene;
+    Vec2 o = scene.at(0);
+    Document doc = one_track(ShapeType::Rectangle, {o.x, o.y, o.x + scene.w, o.y + scene.h});
+    Json spec{{"tracks", Json::array({track_to_json(doc.tracks[0])})}, {"ids", Json::array({"t1"})}, {"start", 0}, {"frameCount", 100}, {"frames", 10}};
+    auto from_spec = TrackForwardJob::from_spec(spec);
+    auto direct = TrackForwardJob::start(doc, {"t1"}, 0, 100, {10});
+    REQUIRE(from_spec.ok());
+    REQUIRE(direct.ok());
+    run(from_spec.value(), scene);
+    run(direct.value(), scene);
+    CHECK(from_spec->last_frame() == 10);
+    CHECK(track_written_to_json(from_spec->written()) == track_written_to_json(direct->written()));
+
+    spec.erase("ids");
+    auto refused = TrackForwardJob::from_spec(spec);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.first_error().code == "bad_spec");
+    CHECK_FALSE(TrackForwardJob::from_spec(Json::parse("[1, 2]")).ok());
+}
