@@ -27,7 +27,7 @@ void pm_js_video_frame(uint32_t id, const char* url, double frame);
 int pm_js_track_start(const char* spec_json);
 void pm_js_track_cancel();
 void pm_js_sync_journal(const char* json);
-void pm_js_sync_request(const char* json);
+void pm_js_sync_request(const char* json, const char* body, int body_size);
 }
 
 namespace pm {
@@ -74,8 +74,10 @@ public:
     bool sync_request(const SyncRequest& r, const std::string& url) override {
         Json headers = Json::object();
         for (const auto& [k, v] : r.headers) headers[k] = v;
-        Json j{{"seq", r.seq}, {"method", r.method}, {"url", url}, {"body", r.body}, {"headers", headers}, {"timeoutMs", r.timeout_ms}};
-        pm_js_sync_request(j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+        // The body (a PATCH's JSON, often the largest part) goes beside the envelope, as it is:
+        // not escaped into it and parsed out again.
+        Json j{{"seq", r.seq}, {"method", r.method}, {"url", url}, {"headers", headers}, {"timeoutMs", r.timeout_ms}};
+        pm_js_sync_request(j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str(), r.body.data(), (int)r.body.size());
         return true;
     }
 };

@@ -183,9 +183,12 @@ mergeInto(LibraryManager.library, {
     if (sync) sync.journal(JSON.parse(UTF8ToString(jsonPtr)));
   },
 
-  pm_js_sync_request: function (jsonPtr) {
+  pm_js_sync_request: function (jsonPtr, bodyPtr, bodySize) {
     var sync = Module['polymarkSync'];
-    if (sync) sync.request(JSON.parse(UTF8ToString(jsonPtr)));
+    if (!sync) return;
+    var request = JSON.parse(UTF8ToString(jsonPtr));
+    request.body = bodySize > 0 ? UTF8ToString(bodyPtr, bodySize) : '';
+    sync.request(request);
   },
 
   pm_js_teardown__deps: ['$JSEvents'],
