@@ -1626,6 +1626,60 @@ def validate_patch(body, user, device):
     return _as_integer(body["base_revision"]), user, device, operations
 
 
+def _media_spans(task):
+    """[(first, end)] frames of each medium of a task, in order, as far as frame counts are known:
+    an image is 1 frame; a video without "frames" ends the list (what follows it is not known)."""
+    spans, first = [], 0
+    for medium in task.get("media") or ():
+        count = 1 if isinstance(medium, dict) and medium.get("type") == "image" else \
+            medium.get("frames") if isinstance(medium, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            break
+        spans.append((first, first + count))
+        first += count
+    return spans
+
+
+def task_rule_failures(task, items):
+    """What a task refuses in objects and tracks that are otherwise valid (docs/SCHEMA.md section 7):
+    a label whose "types" exclude the shape's type (type_not_allowed), a track whose keyframes lie in
+    two media (track_crosses_media). ``items`` is [(parts, kind, value)]; returns the first failure
+    as (code, pointer, message), or None. Unknown labels are the client's to report."""
+    labels = {label.get("id"): label for label in task.get("labels") or () if isinstance(label, dict)}
+    spans = _media_spans(task)
+
+    def medium_of(frame):
+        for index, (first, end) in enumerate(spans):
+            if first <= frame < end:
+                return index
+        return None
+
+    for parts, kind, value in items:
+        if not isinstance(value, dict):
+            continue
+        label, shape_type = labels.get(value.get("label")), value.get("type")
+        types = label.get("types") if label else None
+        if isinstance(types, list) and types and shape_type not in types:
+            return ("type_not_allowed", pointer(*parts, "type"),
+                    f"{kind} {value.get('id')!r}: label {value.get('label')!r} does not allow "
+                    f"{shape_type} shapes (it allows {', '.join(map(str, types))})")
+        if kind == "track" and isinstance(value.get("keyframes"), list):
+            first_medium = None
+            for k, keyframe in enumerate(value["keyframes"]):
+                frame = _as_integer(keyframe.get("frame")) if isinstance(keyframe, dict) else None
+                medium = medium_of(frame) if frame is not None else None
+                if medium is None:
+                    continue
+                if first_medium is None:
+                    first_medium = medium
+                elif medium != first_medium:
+                    return ("track_crosses_media", pointer(*parts, "keyframes", k, "frame"),
+                            f"track {value.get('id')!r} (label {value.get('label')!r}): keyframe frame {frame} "
+                            f"is in another medium than its first keyframe; a track lives within one video "
+                            f"or one image")
+    return None
+
+
 def empty_document():
     return {"format": DOCUMENT_FORMAT, "version": 1, "objects": [], "tracks": []}
 
@@ -2341,6 +2395,10 @@ class Handler(BaseHTTPRequestHandler):
             validate_document(document, "request body", parts[1])
         except ImportFailure as e:
             raise RequestError.invalid(e) from e
+        task = store.get_task(parts[1])
+        if task is not None:
+            self.check_against_task(task, [((key, i), key[:-1], item) for key in ("objects", "tracks")
+                                           for i, item in enumerate(document.get(key) or ())])
         user, device = self.who(None)
         revision = store.save_annotations(parts[1], document, int(m.group(1)), user, device) if m else None
         if revision is None:
@@ -2359,6 +2417,11 @@ class Handler(BaseHTTPRequestHandler):
             base_revision, user, device, operations = validate_patch(body, *self.who(body))
         except ImportFailure as e:
             raise RequestError.invalid(e) from e
+        task = store.get_task(parts[1])
+        if task is not None:
+            self.check_against_task(task, [(("operations", i, "value"), op["kind"], op.get("value"))
+                                           for i, op in enumerate(operations)
+                                           if op.get("op") in ("create", "update") and op.get("kind") in ("object", "track")])
         outcome = store.apply_operations(parts[1], base_revision, user, device, operations)
         if outcome[0] == "not_found":
             return self.task_not_found(parts[1])
@@ -2433,6 +2496,14 @@ class Handler(BaseHTTPRequestHandler):
             return value.encode("latin-1").decode("utf-8")
         except UnicodeError:
             raise RequestError.bad_header(name, "not UTF-8 text") from None
+
+    @staticmethod
+    def check_against_task(task, items):
+        """422 naming the item, its label and the JSON pointer when the task refuses an item."""
+        failure = task_rule_failures(task, items)
+        if failure:
+            code, where, message = failure
+            raise RequestError(422, code, f"request body: {where}: {message}; nothing was applied", path=where)
 
     def task_not_found(self, task_id):
         shown = task_id if len(task_id) <= 80 else task_id[:80] + "..."

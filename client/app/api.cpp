@@ -22,8 +22,14 @@ Expected<Json> set_tool(App& app, const Json& args) {
     auto t = tool->is_string() ? tool_from_string(tool->get<std::string>()) : std::nullopt;
     if (!t) return Error{"bad_argument", "tool", "setTool needs one of select, rectangle, polygon, polyline, points, ellipse"};
     if (args.is_object() && args.contains("label") && !args["label"].is_null()) {
-        if (!args["label"].is_string() || !app.editor().set_label(args["label"].get<std::string>()))
+        const Task* task = app.task();
+        if (!args["label"].is_string() || !task || !task->find_label(args["label"].get<std::string>()))
             return Error{"unknown_label", "label", "the task has no label " + args["label"].dump()};
+        std::string label = args["label"].get<std::string>();
+        // The label picker offers only the labels the tool allows; so does the API.
+        if (!app.editor().label_allows(label, *t))
+            return Error{"type_not_allowed", "label", "label \"" + label + "\" does not allow " + to_string(*t) + " shapes"};
+        app.editor().set_label(label);
     }
     if (*t != Tool::Select && app.editor().label().empty()) return Error{"no_label", "label", "choose a label before drawing: setTool(tool, label)"};
     if (args.is_object() && args.contains("track") && !args["track"].is_null()) {
@@ -36,7 +42,7 @@ Expected<Json> set_tool(App& app, const Json& args) {
 
 Json frame_state_json(const App& app, long long frame) {
     Json shapes = Json::array();
-    for (const FrameShape& s : app.session().frame_state(frame)) {
+    for (const FrameShape& s : app.session().frame_state(frame, app.medium_of(frame))) {
         Json j = object_to_json(s.object);
         if (s.from_track) {
             j["track"] = true;
@@ -51,7 +57,7 @@ Expected<Json> select(App& app, const Json& args) {
     if (!args.is_array()) return Error{"bad_argument", "ids", "select needs an array of object ids"};
     std::vector<std::string> ids;
     for (const Json& id : args) {
-        if (!id.is_string() || app.editor().find_shape(id.get<std::string>()) < 0)
+        if (!id.is_string() || (app.editor().find_shape(id.get<std::string>()) < 0 && !app.editor().is_outside_here(id.get<std::string>())))
             return Error{"not_found", "ids", "no object or track with id " + id.dump() + " on the current frame"};
         ids.push_back(id.get<std::string>());
     }

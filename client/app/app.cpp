@@ -219,7 +219,11 @@ bool App::set_frame(long long frame) {
     if (!task_ || frame < 0 || frame >= task_->frame_count()) return false;
     auto before = task_->locate_frame(frame_), after = task_->locate_frame(frame);
     frame_ = frame;
-    if (!before || before->media_index != after->media_index) fit_pending_ = true;
+    if (!before || before->media_index != after->media_index) {
+        fit_pending_ = true;
+        // A track lives within one medium: new shapes go back to single-frame shapes outside videos.
+        if (task_->media[after->media_index].type != MediaType::Video) editor_.set_draw_tracks(false);
+    }
     media_.show(frame_);
     platform_.emit("frame", Json{{"frame", frame_}, {"media", task_->media[after->media_index].id}});
     return true;
@@ -295,6 +299,7 @@ Json App::view_json(double dpr) const {
                                     ? Json{{"x", img->detail.x}, {"y", img->detail.y}, {"width", img->detail.width}, {"height", img->detail.height}, {"level", img->detail.level}}
                                     : Json(nullptr)},
                 {"frameShown", current_frame_shown()},
+                {"hovered", editor_.hovered().empty() ? Json(nullptr) : Json(editor_.hovered())},
                 {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
 }
 

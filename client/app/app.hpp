@@ -89,7 +89,11 @@ public:
     const Task* task() const { return task_ ? &*task_ : nullptr; }
     long long frame() const { return frame_; }
     long long frame_count() const { return task_ ? task_->frame_count() : 0; }
+    // Leaving a video for a medium that is not one turns the editor's Track mode off.
     bool set_frame(long long frame);
+    // The frames of the medium (one video, or one image) holding `frame`: a track lives within one.
+    MediumSpan medium_of(long long frame) const { return task_ ? task_->medium_of(frame) : MediumSpan{}; }
+    MediumSpan medium() const { return medium_of(frame_); }
     FrameImage* current_image() { return media_.image_at(frame_); }
     const FrameImage* current_image() const { return media_.image_at(frame_); }
     bool current_frame_shown() const { return media_.frame_shown(frame_); }
@@ -121,7 +125,7 @@ public:
     bool redo() { return session_.redo(); }
     std::string new_object_id() { return session_.new_object_id(); }
     Errors set_annotations_json(std::string_view text);
-    const std::vector<Object>& frame_objects() const { return session_.frame_objects(frame_); }
+    const std::vector<Object>& frame_objects() const { return session_.frame_objects(frame_, medium()); }
     bool is_track(const std::string& id) const { return session_.is_track(id); }
     Command update_shapes_command(std::string name, const std::vector<Object>& after) {
         return session_.update_shapes_command(std::move(name), after, frame_, task());

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace pm {
 
@@ -48,6 +49,14 @@ void Editor::set_tool(Tool tool) {
     if (tool != Tool::Select) last_draw_tool_ = tool;
 }
 
+bool Editor::label_allows(const std::string& label_id, Tool tool) const {
+    const Task* task = app_.task();
+    const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
+    if (!spec) return false;
+    if (tool == Tool::Select || spec->types.empty()) return true;
+    return std::find(spec->types.begin(), spec->types.end(), shape_type_of(tool)) != spec->types.end();
+}
+
 bool Editor::set_label(const std::string& label_id) {
     const Task* task = app_.task();
     if (!task || !task->find_label(label_id)) return false;
@@ -73,7 +82,15 @@ void Editor::refresh_caches() {
     // Bottom to top: z first, then document order (later drawn over earlier).
     std::stable_sort(frame_shapes_.begin(), frame_shapes_.end(), [&](uint32_t a, uint32_t b) { return objects[a].z < objects[b].z; });
     index_.build(objects, frame_shapes_);
-    auto alive = [&](const std::string& id) { return find_shape(id) >= 0; };
+    outside_.clear();
+    MediumSpan medium = app_.medium();
+    for (const Track& t : app_.document().tracks) {
+        if (t.type == ShapeType::Tag) continue;
+        auto state = track_state_at(t, cached_frame_, {}, nullptr, medium);
+        if (state && state->outside) outside_.push_back(t.id);
+    }
+    // A selected track that is outside on this frame stays selected (O brings it back).
+    auto alive = [&](const std::string& id) { return find_shape(id) >= 0 || std::find(outside_.begin(), outside_.end(), id) != outside_.end(); };
     selection_.erase(std::remove_if(selection_.begin(), selection_.end(), [&](const std::string& id) { return !alive(id); }), selection_.end());
 }
 
@@ -91,6 +108,16 @@ const std::vector<uint32_t>& Editor::frame_shapes() {
     return frame_shapes_;
 }
 
+const std::vector<std::string>& Editor::outside_tracks() {
+    refresh_caches();
+    return outside_;
+}
+
+bool Editor::is_outside_here(const std::string& id) {
+    refresh_caches();
+    return std::find(outside_.begin(), outside_.end(), id) != outside_.end();
+}
+
 int Editor::pick(Vec2 p, double tolerance) {
     refresh_caches();
     const auto& objects = shapes();
@@ -105,6 +132,29 @@ int Editor::pick(Vec2 p, double tolerance) {
         if (best < 0 || rank > best_rank) { best = (int)i; best_rank = rank; }
     }
     return best;
+}
+
+std::vector<int> Editor::picks(Vec2 p, double tolerance) {
+    refresh_caches();
+    const auto& objects = shapes();
+    index_.query_point(p, tolerance, candidates_);
+    std::vector<std::pair<size_t, int>> ranked;  // (place in frame_shapes_, index)
+    for (uint32_t i : candidates_) {
+        const Object& o = objects[i];
+        if (is_hidden(o.id) || !hit_shape(o, p, tolerance)) continue;
+        ranked.push_back({(size_t)(std::find(frame_shapes_.begin(), frame_shapes_.end(), i) - frame_shapes_.begin()), (int)i});
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<int> out;
+    for (const auto& r : ranked) out.push_back(r.second);
+    return out;
+}
+
+int Editor::press_target(Vec2 p, double tolerance) {
+    std::vector<int> hits = picks(p, tolerance);
+    for (int h : hits)
+        if (is_selected(shapes()[(size_t)h].id)) return h;
+    return hits.empty() ? -1 : hits[0];
 }
 
 void Editor::document_replaced() {
@@ -128,7 +178,8 @@ void Editor::forget_view_state() {
 // [SECTION] Selection
 
 void Editor::select(std::vector<std::string> ids) {
-    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return find_shape(id) < 0; }), ids.end());
+    refresh_caches();
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](const std::string& id) { return find_shape(id) < 0 && !is_outside_here(id); }), ids.end());
     selection_ = std::move(ids);
 }
 
@@ -220,6 +271,10 @@ void Editor::commit_draft() {
         return;
     }
     o.points = *kept;
+    if (!label_allows(o.label, tool_)) {
+        report_label_refused(o.label, o.type);
+        return;
+    }
     std::string id = o.id;
     std::string name = std::string("draw ") + to_string(o.type);
     if (app_.create_shape(name, std::move(o), draw_tracks_)) selection_ = {id};
@@ -334,6 +389,7 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         redraw_->path.push_back(p.y);
         return;
     }
+    if (tool_ != Tool::Select && !draft_ && !label_allows(label_, tool_)) return report_label_refused(label_, shape_type_of(tool_));
     if (tool_ == Tool::Rectangle || tool_ == Tool::Ellipse) {
         Vec2 p = snapped(in.at, in, "");
         draft_ = new_shape(shape_type_of(tool_), {p.x, p.y, p.x, p.y});
@@ -352,22 +408,32 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         return;
     }
     // Select tool.
+    click_cycle_.clear();
     if (handle_selected_shape_press(in)) return;
-    int hit = pick(in.at, in.pick_radius);
-    if (hit >= 0) {
-        const std::string& id = shapes()[hit].id;
+    std::vector<int> hits = picks(in.at, in.pick_radius);
+    if (!hits.empty()) {
         if (in.ctrl || in.shift) {
+            const std::string& id = shapes()[(size_t)hits[0]].id;
             if (is_selected(id)) selection_.erase(std::find(selection_.begin(), selection_.end(), id));
             else selection_.push_back(id);
             return;
         }
-        if (!is_selected(id)) selection_ = {id};
+        // The selected shape wins a press on it, even under others (a drag moves it). Clicked
+        // again where the last click took it, it gives way to the next shape below, round to the
+        // top: stacked shapes are reached by clicking on the spot.
+        size_t at = 0;
+        while (at < hits.size() && !is_selected(shapes()[(size_t)hits[at]].id)) ++at;
+        bool again = at < hits.size() && selection_.size() == 1 && selection_[0] == last_click_id_ &&
+                     distance(in.at, last_click_at_) <= 2 * in.pick_radius;
+        if (at == hits.size()) selection_ = {shapes()[(size_t)hits[0]].id};
+        else if (again && hits.size() > 1) click_cycle_ = shapes()[(size_t)hits[(at + 1) % hits.size()]].id;
         std::vector<std::string> movable;
         for (const std::string& s : selection_)
-            if (!is_locked(s)) movable.push_back(s);
-        if (!movable.empty()) start_drag(Drag::Move, in, movable);
+            if (!is_locked(s) && find_shape(s) >= 0) movable.push_back(s);
+        start_drag(Drag::Move, in, movable);  // with nothing movable, it only tells a click from a drag
         return;
     }
+    last_click_id_.clear();
     if (!in.ctrl && !in.shift) selection_.clear();
     drag_ = Drag::BoxSelect;
     drag_start_ = in.at;
@@ -393,7 +459,7 @@ void Editor::pointer_move(const PointerInput& in, bool button_held) {
     cursor_ = in.at;
     if (redraw_) redraw_->result = redraw_outcome(in);
     if (drag_ == Drag::None && !draft_) {
-        int hit = tool_ == Tool::Select ? pick(in.at, in.pick_radius) : -1;
+        int hit = tool_ == Tool::Select ? press_target(in.at, in.pick_radius) : -1;
         hovered_ = hit >= 0 ? shapes()[hit].id : std::string();
     }
     if (draft_ && drag_ == Drag::DrawBox) {
@@ -465,9 +531,29 @@ void Editor::end_drag(const PointerInput& in) {
     std::vector<Object> after = std::move(previews_);
     previews_.clear();
     ++display_version_;
-    if (!drag_moved_) return;
+    std::string cycle = std::exchange(click_cycle_, std::string());
+    last_click_id_.clear();
+    if (!drag_moved_) {
+        if (kind != Drag::Move) return;
+        if (!cycle.empty() && find_shape(cycle) >= 0) {
+            selection_ = {cycle};
+            hovered_ = cycle;
+        }
+        if (selection_.size() == 1) {
+            last_click_id_ = selection_[0];
+            last_click_at_ = drag_start_;
+        }
+        return;
+    }
     const char* name = kind == Drag::Move ? (after.size() > 1 ? "move shapes" : "move shape") : kind == Drag::Rotate ? "rotate shape" : "move vertex";
     perform_updates(name, after);
+}
+
+void Editor::report_label_refused(const std::string& label_id, ShapeType type) {
+    const Task* task = app_.task();
+    const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
+    std::string name = spec ? spec->name : label_id;
+    app_.report({"type_not_allowed", label_id, "label \"" + name + "\" does not allow " + to_string(type) + " shapes: pick a label the tool allows"});
 }
 
 void Editor::perform_updates(const std::string& name, const std::vector<Object>& after) {

@@ -41,12 +41,15 @@ public:
     Tool tool() const { return tool_; }
     bool set_label(const std::string& label_id);  // false when the task has no such label
     const std::string& label() const { return label_; }
+    // Whether a label may be drawn with a tool (its `types`; the select tool takes any label).
+    bool label_allows(const std::string& label_id, Tool tool) const;
     void repeat_last_tool();  // N when not drawing: the last drawing tool, same label
 
     // [SECTION] Pointer, in image pixels
     void pointer_down(const PointerInput& in, PointerButton button);
     void pointer_move(const PointerInput& in, bool button_held);
     void pointer_up(const PointerInput& in);
+    void pointer_left() { hovered_.clear(); }  // the cursor left the canvas
 
     // [SECTION] Keys
     bool drawing() const { return draft_.has_value(); }
@@ -80,7 +83,8 @@ public:
     void split_selected_track();   // at the current frame
     void delete_selected_track_from_here();
     void set_snapping(bool on) { snapping_ = on; }
-    // New shapes become tracks (video, image sequences) or single-frame shapes.
+    // New shapes become tracks or single-frame shapes. A track lives within one medium; App turns
+    // this off when the frame leaves a video for an image.
     void set_draw_tracks(bool on) { draw_tracks_ = on; }
     bool draw_tracks() const { return draw_tracks_; }
     bool snapping() const { return snapping_; }
@@ -93,7 +97,13 @@ public:
     bool is_locked(const std::string& id) const { return locked_.count(id) > 0; }
     void set_hidden(const std::string& id, bool hidden);
     void set_locked(const std::string& id, bool locked);
+    // The shape a press at the cursor would take (the selected one where it is under the cursor,
+    // else the topmost), or empty.
     const std::string& hovered() const { return hovered_; }
+    // Tracks known on this frame but outside here: not drawn, but listed (greyed) and selectable,
+    // so that O can bring them back. Ids in document order.
+    const std::vector<std::string>& outside_tracks();
+    bool is_outside_here(const std::string& id);
     // The shape being drawn, and shapes being dragged (shown instead of their stored version).
     const std::optional<Object>& draft() const { return draft_; }
     const std::vector<Object>& previews() const { return previews_; }
@@ -116,6 +126,11 @@ public:
     const std::vector<uint32_t>& frame_shapes();
     // The topmost visible shape under p, or -1.
     int pick(Vec2 p, double tolerance);
+    // Every visible shape under p, topmost first.
+    std::vector<int> picks(Vec2 p, double tolerance);
+    // What a press at p takes: a selected shape under p wins over the shapes above it; else the
+    // topmost; -1 for none.
+    int press_target(Vec2 p, double tolerance);
     // Called after the document changed outside a gesture (a command, undo, redo).
     void document_replaced();
     // A new document from the host: selection, hidden and locked shapes and any draft are dropped.
@@ -135,6 +150,11 @@ private:
     std::vector<std::string> selection_;
     std::set<std::string> hidden_, locked_;
     std::string hovered_;
+    std::vector<std::string> outside_;
+    // A click (a press without a move) on the shape the last click took, at the same spot, takes
+    // the next one below it instead (click_cycle_): stacked shapes are reached by clicking again.
+    std::string click_cycle_, last_click_id_;
+    Vec2 last_click_at_;
     std::optional<Object> draft_;
     std::vector<Object> previews_;
     std::vector<Object> drag_before_;
@@ -166,6 +186,7 @@ private:
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;
     void perform_updates(const std::string& name, const std::vector<Object>& after);
+    void report_label_refused(const std::string& label_id, ShapeType type);
     void set_z_of_selection(const std::string& name, long long z);
 };
 

@@ -164,16 +164,18 @@ void Editor::toggle_keyframe() {
 
 void Editor::toggle_outside() {
     long long f = app_.frame();
-    edit_selected_tracks("toggle outside", [f](const Track& t, const NewId& id) {
-        auto state = track_state_at(t, f);
+    MediumSpan medium = app_.medium();
+    edit_selected_tracks("toggle outside", [f, medium](const Track& t, const NewId& id) {
+        auto state = track_state_at(t, f, {}, nullptr, medium);
         return state ? set_outside(t, f, !state->outside, id) : std::nullopt;
     });
 }
 
 void Editor::toggle_occluded() {
     long long f = app_.frame();
-    edit_selected_tracks("toggle occluded", [f](const Track& t, const NewId& id) {
-        auto state = track_state_at(t, f);
+    MediumSpan medium = app_.medium();
+    edit_selected_tracks("toggle occluded", [f, medium](const Track& t, const NewId& id) {
+        auto state = track_state_at(t, f, {}, nullptr, medium);
         return state ? set_occluded(t, f, !state->occluded, id) : std::nullopt;
     });
 }
@@ -200,6 +202,14 @@ void Editor::merge_selection() {
         ids.push_back(id);
     }
     if (items.empty()) return;
+    // A track lives within one medium: every frame merged must be in the first one's.
+    const MergeItem& first = items[0];
+    MediumSpan medium = app_.medium_of(first.object ? first.object->frame : first.track->keyframes.empty() ? app_.frame() : first.track->keyframes.front().frame);
+    for (const MergeItem& item : items) {
+        bool inside = item.object ? medium.contains(item.object->frame)
+                                  : std::all_of(item.track->keyframes.begin(), item.track->keyframes.end(), [&](const Keyframe& k) { return medium.contains(k.frame); });
+        if (!inside) return app_.report({"track_crosses_media", item.object ? item.object->id : item.track->id, "shapes of different videos or images cannot be merged into one track"});
+    }
     std::string label = items[0].object ? items[0].object->label : items[0].track->label;
     const LabelSpec* spec = app_.task() ? app_.task()->find_label(label) : nullptr;
     std::string track_id = app_.new_object_id();
@@ -226,7 +236,10 @@ void Editor::propagate_selection(long long frames) {
             }
         } else if (int t = find_track(app_.document(), id); t >= 0) {
             const Track& track = app_.document().tracks[(size_t)t];
-            Track after = propagate_track(track, f, frames, last, new_id);
+            // A track is propagated up to its medium's last frame.
+            long long medium_last = std::min(last, app_.medium().end - 1);
+            if (medium_last <= f) continue;
+            Track after = propagate_track(track, f, frames, medium_last, new_id);
             if (!same_track(after, track)) c.track_ops.push_back(TrackOp::update(track, std::move(after), (size_t)t));
         }
     }

@@ -123,16 +123,18 @@ void DocumentSession::apply_unsaved(SyncEngine& engine) {
     changed("");
 }
 
-const std::vector<Object>& DocumentSession::frame_objects(long long frame) const {
+const std::vector<Object>& DocumentSession::frame_objects(long long frame, MediumSpan medium) const {
     if (frame_objects_revision_ == revision_ && frame_objects_frame_ == frame) return frame_objects_;
     frame_objects_revision_ = revision_;
     frame_objects_frame_ = frame;
     frame_objects_.clear();
-    for (FrameShape& s : shapes_on_frame(document_, frame, {}, &interpolation_)) frame_objects_.push_back(std::move(s.object));
+    for (FrameShape& s : shapes_on_frame(document_, frame, {}, &interpolation_, medium)) frame_objects_.push_back(std::move(s.object));
     return frame_objects_;
 }
 
-std::vector<FrameShape> DocumentSession::frame_state(long long frame) const { return shapes_on_frame(document_, frame, {}, &interpolation_); }
+std::vector<FrameShape> DocumentSession::frame_state(long long frame, MediumSpan medium) const {
+    return shapes_on_frame(document_, frame, {}, &interpolation_, medium);
+}
 
 const Track* DocumentSession::track(const std::string& id) const {
     int i = find_track(document_, id);
@@ -171,6 +173,11 @@ Command DocumentSession::remove_shapes_command(std::string name, const std::vect
 }
 
 bool DocumentSession::create_shape(std::string name, Object shape, bool as_track, const Task* task) {
+    if (const LabelSpec* label = task ? task->find_label(shape.label) : nullptr;
+        label && !label->types.empty() && std::find(label->types.begin(), label->types.end(), shape.type) == label->types.end()) {
+        notices_.report({"type_not_allowed", shape.id, "label \"" + label->name + "\" does not allow " + to_string(shape.type) + " shapes; " + shape.id + " was not created"});
+        return false;
+    }
     if (!as_track || shape.type == ShapeType::Tag)
         return perform(Command{std::move(name), {ObjectOp::create(std::move(shape), document_.objects.size())}, {}});
     const LabelSpec* spec = task ? task->find_label(shape.label) : nullptr;

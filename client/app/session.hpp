@@ -48,9 +48,10 @@ public:
     void apply_unsaved(SyncEngine& engine);
 
     // [SECTION] Shapes of a frame: the document's objects there, then every track's shape there as
-    // an Object whose id is the track's. Cached for one frame and revision.
-    const std::vector<Object>& frame_objects(long long frame) const;
-    std::vector<FrameShape> frame_state(long long frame) const;
+    // an Object whose id is the track's, from its keyframes in `medium` (the frames of the video or
+    // image holding `frame`: Task::medium_of). Cached for one frame and revision.
+    const std::vector<Object>& frame_objects(long long frame, MediumSpan medium) const;
+    std::vector<FrameShape> frame_state(long long frame, MediumSpan medium) const;
     bool is_track(const std::string& id) const { return find_track(document_, id) >= 0; }
     const Track* track(const std::string& id) const;
     // Commands for edits of frame shapes: an object is updated or deleted; a track gets (or

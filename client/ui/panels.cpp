@@ -54,8 +54,14 @@ void Panels::draw_labels(App& app) {
         char text[160];
         if (i < 9) std::snprintf(text, sizeof text, "%zu  %s", i + 1, l.name.c_str());
         else std::snprintf(text, sizeof text, "   %s", l.name.c_str());
-        if (ImGui::Selectable(text, editor.label() == l.id, 0, ImVec2(ImGui::GetContentRegionAvail().x - 70, 0))) editor.set_label(l.id);
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip(i < 9 ? "Label for the next shape (%zu); Ctrl+%zu relabels the selection" : "Label for the next shape", i + 1, i + 1);
+        // Labels the current tool may not draw are greyed and cannot be picked for it.
+        bool allowed = editor.label_allows(l.id, editor.tool());
+        ImGuiSelectableFlags flags = allowed ? 0 : ImGuiSelectableFlags_Disabled;
+        if (ImGui::Selectable(text, editor.label() == l.id, flags, ImVec2(ImGui::GetContentRegionAvail().x - 70, 0))) editor.set_label(l.id);
+        if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
+            if (!allowed) ImGui::SetTooltip("This label cannot be drawn with the %s tool", to_string(editor.tool()));
+            else ImGui::SetTooltip(i < 9 ? "Label for the next shape (%zu); Ctrl+%zu relabels the selection" : "Label for the next shape", i + 1, i + 1);
+        }
         ImGui::SameLine(ImGui::GetContentRegionMax().x - 62);
         ImGui::TextDisabled("%d", on_frame);
         bool tag_allowed = l.types.empty() || std::find(l.types.begin(), l.types.end(), ShapeType::Tag) != l.types.end();
@@ -99,12 +105,37 @@ void Panels::draw_objects(App& app) {
         }
         rows.push_back(i);
     }
-    ImGui::TextDisabled("%zu on this frame", rows.size());
+    // Tracks outside on this frame follow, greyed: selectable, so that O can bring them back.
+    std::vector<const Track*> outside;
+    for (const std::string& id : editor.outside_tracks()) {
+        const Track* t = app.session().track(id);
+        if (!t || (!label_filter_.empty() && t->label != label_filter_)) continue;
+        if (!needle.empty()) {
+            std::string hay = label_name(task, t->label) + " " + t->id + " " + to_string(t->type) + " track outside";
+            std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+            if (hay.find(needle) == std::string::npos) continue;
+        }
+        outside.push_back(t);
+    }
+    if (outside.empty()) ImGui::TextDisabled("%zu on this frame", rows.size());
+    else ImGui::TextDisabled("%zu on this frame, %zu outside", rows.size(), outside.size());
     ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
     ImGuiListClipper clipper;
-    clipper.Begin((int)rows.size());
+    clipper.Begin((int)(rows.size() + outside.size()));
     while (clipper.Step()) {
         for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
+            if ((size_t)r >= rows.size()) {
+                const Track& t = *outside[(size_t)r - rows.size()];
+                ImGui::PushID(t.id.c_str());
+                char text[200];
+                std::snprintf(text, sizeof text, "%s  %s track  %s  (outside)", label_name(task, t.label).c_str(), to_string(t.type), t.id.c_str());
+                ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+                if (ImGui::Selectable(text, editor.is_selected(t.id))) editor.select({t.id});
+                ImGui::PopStyleColor();
+                if (ImGui::IsItemHovered()) ImGui::SetTooltip("Outside on this frame: select it and press O where the object is back");
+                ImGui::PopID();
+                continue;
+            }
             const Object& o = objects[rows[(size_t)r]];
             ImGui::PushID(o.id.c_str());
             bool hidden = editor.is_hidden(o.id), locked = editor.is_locked(o.id);
@@ -172,7 +203,7 @@ void Panels::draw_tracking(App& app) {
 // A track's state on this frame, and what can be done to it here (the same as the keys).
 void Panels::draw_track_controls(App& app, const Track& track) {
     Editor& editor = app.editor();
-    auto state = track_state_at(track, app.frame());
+    auto state = track_state_at(track, app.frame(), {}, nullptr, app.medium());
     bool keyframe = keyframe_at(track, app.frame()) != nullptr;
     bool outside = state && state->outside, occluded = state && state->occluded;
     ImGui::TextDisabled("track, %zu keyframes", track.keyframes.size());
@@ -202,7 +233,14 @@ void Panels::draw_attributes(App& app) {
         return;
     }
     int index = editor.find_shape(editor.selection()[0]);
-    if (index < 0) return;
+    if (index < 0) {
+        // A track outside on this frame: its controls, to bring it back (Outside off).
+        if (const Track* track = app.session().track(editor.selection()[0])) {
+            ImGui::Text("%s  (%s, outside here)", label_name(task, track->label).c_str(), to_string(track->type));
+            draw_track_controls(app, *track);
+        }
+        return;
+    }
     const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
     ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));

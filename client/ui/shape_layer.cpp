@@ -119,18 +119,18 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
     }
 }
 
-void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o, double radius) {
+void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o, double radius, bool hover_only) {
     const View& view = app.view();
     Rect vp = app.viewport();
     auto to_screen = [&](Vec2 p) { Vec2 s = view.to_screen(p); return ImVec2((float)s.x, (float)s.y); };
     auto visible = [&](ImVec2 p) { return p.x >= vp.x - radius && p.y >= vp.y - radius && p.x <= vp.x + vp.w + radius && p.y <= vp.y + vp.h + radius; };
-    float r = (float)radius * 0.75f;
+    float r = (float)radius * (hover_only ? 0.55f : 0.75f);
     // Handles closer together on screen than a handle's size are not drawn (a 10,000-vertex
     // polygon at a low zoom would be a solid smear of them): zoom in to reach them.
     float spacing = 2.5f * r;
     Points vertices = editable_vertices(o);
     size_t n = vertex_count(vertices);
-    if (o.type == ShapeType::Polygon || o.type == ShapeType::Polyline) {
+    if (!hover_only && (o.type == ShapeType::Polygon || o.type == ShapeType::Polyline)) {
         size_t edges = o.type == ShapeType::Polygon ? n : n - 1;
         for (size_t e = 0; e < edges; ++e) {
             ImVec2 a = to_screen(vertex(o.points, e)), b = to_screen(vertex(o.points, (e + 1) % n));
@@ -144,10 +144,10 @@ void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o,
         ImVec2 p = to_screen(vertex(vertices, i));
         if (!visible(p) || std::hypot(p.x - last.x, p.y - last.y) < spacing) continue;
         last = p;
-        list->AddRectFilled(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(255, 255, 255, 255));
-        list->AddRect(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(0, 0, 0, 255));
+        list->AddRectFilled(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(255, 255, 255, hover_only ? 170 : 255));
+        list->AddRect(ImVec2(p.x - r, p.y - r), ImVec2(p.x + r, p.y + r), IM_COL32(0, 0, 0, hover_only ? 170 : 255));
     }
-    if (o.type == ShapeType::Rectangle || o.type == ShapeType::Ellipse) {
+    if (!hover_only && (o.type == ShapeType::Rectangle || o.type == ShapeType::Ellipse)) {
         double pick = radius / view.zoom;
         Vec2 c = box_centre(o.points);
         Vec2 top = unrotate({c.x, o.points[1]}, c, -o.rotation);
@@ -184,11 +184,14 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
     list->AddCallback(&ShapeLayer::draw_batch, this);
     list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
     for (const Object& p : previews) draw_shape(app, list, p, true, false, true);
-    // Highlights over the batch: the hovered and selected shapes' outlines, thicker.
+    // Highlights over the batch: the selected shapes' outlines, thicker; the shape a press would
+    // take (hovered) filled and with its vertices, so that stacked shapes are told apart.
     for (uint32_t i : shapes) {
         const Object& o = objects[i];
-        bool selected = editor.is_selected(o.id), hovered = editor.hovered() == o.id;
-        if ((selected || hovered) && !editor.is_hidden(o.id) && !preview_of(o.id)) draw_shape(app, list, o, selected, hovered, false);
+        bool selected = editor.is_selected(o.id), hovered = editor.hovered() == o.id && previews.empty() && !editor.draft();
+        if (!(selected || hovered) || editor.is_hidden(o.id) || preview_of(o.id)) continue;
+        draw_shape(app, list, o, selected, hovered, hovered && !selected);
+        if (hovered && !selected) draw_handles(app, list, o, handle_radius, true);
     }
     if (editor.selection().size() == 1) {
         int i = editor.find_shape(editor.selection()[0]);

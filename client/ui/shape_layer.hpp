@@ -37,7 +37,7 @@ private:
 
     static void draw_batch(const ImDrawList* list, const ImDrawCmd* cmd);
     void draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool fill_it);
-    void draw_handles(const App& app, ImDrawList* list, const Object& o, double radius);
+    void draw_handles(const App& app, ImDrawList* list, const Object& o, double radius, bool hover_only = false);
     void fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour);
 };
 

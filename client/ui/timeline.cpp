@@ -86,8 +86,11 @@ void Timeline::draw(App& app, Rect area) {
         list->PopClipRect();
         list->AddRectFilled(ImVec2(x0, cy - 3), ImVec2(x0 + width, cy + 3), IM_COL32(55, 57, 61, 255));  // outside: grey
         ImU32 colour = ShapeLayer::label_colour(task, t->label, 170);
+        // A track ends with its medium (the video or image of its first keyframe) at the latest.
+        long long last = t->keyframes.empty() ? frames - 1 : std::min(frames - 1, app.medium_of(t->keyframes.front().frame).end - 1);
         for (auto [first, end] : visible_spans(*t)) {
-            float a = x_of(first), b = end < 0 ? x0 + width : x_of(std::min(end, frames - 1));
+            if (first > last) continue;
+            float a = x_of(first), b = end < 0 ? (last == frames - 1 ? x0 + width : x_of(last)) : x_of(std::min(end, last));
             list->AddRectFilled(ImVec2(a, cy - 3), ImVec2(std::max(a + 2, b), cy + 3), colour);
         }
         ImGui::SetCursorScreenPos(ImVec2(x0 - kKeyframeReach, row_y));
@@ -99,12 +102,17 @@ void Timeline::draw(App& app, Rect area) {
             for (const Keyframe& k : t->keyframes)
                 if (std::fabs(x_of(k.frame) - mouse_x) <= kKeyframeReach && (!grabbed || std::fabs(x_of(k.frame) - mouse_x) < std::fabs(x_of(grabbed->frame) - mouse_x))) grabbed = &k;
             if (grabbed) dragging_ = KeyframeDrag{t->id, grabbed->frame};
-            else app.set_frame(frame_at(mouse_x, x0, width, frames));
+            else if (app.set_frame(frame_at(mouse_x, x0, width, frames)) && !app.editor().is_selected(t->id)) {
+                // And takes the track, outside there or not (O then brings it back).
+                app.editor().select({t->id});
+            }
         }
         bool dragging_here = dragging_ && dragging_->track_id == t->id;
         if (dragging_here && ImGui::IsItemDeactivated()) {
             long long to = frame_at(mouse_x, x0, width, frames);
-            if (auto moved = move_keyframe(*t, dragging_->from, to)) {
+            if (!app.medium_of(dragging_->from).contains(to)) {
+                app.report({"track_crosses_media", t->id, "a keyframe stays within the video or image of its track"});
+            } else if (auto moved = move_keyframe(*t, dragging_->from, to)) {
                 int index = find_track(app.document(), t->id);
                 app.perform(Command{"move keyframe to frame " + std::to_string(to + 1), {}, {TrackOp::update(*t, std::move(*moved), (size_t)index)}});
             }

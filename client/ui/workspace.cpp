@@ -117,11 +117,12 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
         ImGui::SetNextItemWidth(120);
         const LabelSpec* current = task->find_label(editor.label());
         if (ImGui::BeginCombo("##label", current ? current->name.c_str() : "label…")) {
+            // Only the labels the tool may draw (a tag-only label is for "+tag" in the Labels panel).
             for (const LabelSpec& l : task->labels)
-                if (ImGui::Selectable(l.name.c_str(), current == &l)) editor.set_label(l.id);
+                if (editor.label_allows(l.id, editor.tool()) && ImGui::Selectable(l.name.c_str(), current == &l)) editor.set_label(l.id);
             ImGui::EndCombo();
         }
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of the next shape (1-9)");
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of the next shape (1-9): those this tool may draw");
         ImGui::SameLine();
     }
     bool snap = editor.snapping();
@@ -130,8 +131,7 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     ImGui::SameLine();
     bool tracks = editor.draw_tracks();
     if (ImGui::Checkbox("Track", &tracks)) editor.set_draw_tracks(tracks);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across frames (keyframes, interpolation)");
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to vertices and edges of other shapes (hold Ctrl to suppress)");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across the frames of this video (keyframes, interpolation); a track never leaves its video or image");
     ImGui::SameLine(0, 12);
     ImGui::BeginDisabled(!app.session().history().can_undo());
     if (ImGui::Button("Undo")) app.undo();
@@ -179,7 +179,7 @@ void Workspace::draw_conflicts(App& app, double canvas_w) {
         if (c.kind == SyncKind::Object) {
             if (auto o = object_from_json(*c.theirs, "/theirs"); o && o->frame == app.frame()) theirs = o.value();
         } else if (auto t = track_from_json(*c.theirs, "/theirs")) {
-            if (auto state = track_shape_at(t.value(), app.frame())) {
+            if (auto state = track_shape_at(t.value(), app.frame(), {}, nullptr, app.medium())) {
                 Object o;
                 o.type = t->type;
                 o.points = state->points;
@@ -335,6 +335,7 @@ void Workspace::handle_canvas_input(App& app) {
     bool inside = ImGui::IsMousePosValid() && mouse.x >= vp.x && mouse.y >= vp.y && mouse.x < vp.x + vp.w && mouse.y < vp.y + vp.h;
     bool over_ui = ImGui::IsWindowHovered(ImGuiHoveredFlags_AnyWindow) || ImGui::IsAnyItemActive();
     bool canvas_hovered = inside && !over_ui;
+    if (!canvas_hovered && !editor_pressed_) app.editor().pointer_left();
 
     const FrameImage* img = app.current_image();
     cursor_image_ = app.view().to_image(mouse);
@@ -427,8 +428,12 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Minus) || pressed(ImGuiKey_KeypadSubtract)) editor.send_to_back();
     if (pressed(ImGuiKey_L)) editor.toggle_lock();
     if (pressed(ImGuiKey_H)) editor.toggle_hide();
-    for (int i = 0; i < 9; ++i)
-        if (pressed(digits[i]) && task && i < (int)task->labels.size()) editor.set_label(task->labels[i].id);
+    for (int i = 0; i < 9; ++i) {
+        if (!pressed(digits[i]) || !task || i >= (int)task->labels.size()) continue;
+        const LabelSpec& l = task->labels[(size_t)i];
+        if (editor.label_allows(l.id, editor.tool())) editor.set_label(l.id);
+        else app.report({"type_not_allowed", l.id, "label \"" + l.name + "\" cannot be drawn with the " + to_string(editor.tool()) + " tool"});
+    }
     Vec2 anchor = mouse_inside ? mouse : Vec2{vp.x + vp.w / 2, vp.y + vp.h / 2};
     if (pressed(ImGuiKey_RightBracket, true)) app.zoom_around(anchor, 1.2);
     if (pressed(ImGuiKey_LeftBracket, true)) app.zoom_around(anchor, 1 / 1.2);
@@ -465,7 +470,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
         {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
-        {"Click / Ctrl+click", "select / add to the selection"}, {"Drag on empty image", "box-select"},
+        {"Click / Ctrl+click", "select / add to the selection; click again on the spot: the shape below"}, {"Drag on empty image", "box-select"},
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
         {"Alt+click, right-click a vertex", "delete the vertex"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},

@@ -942,7 +942,8 @@ struct Governing {
     size_t up_to = 0;                 // keyframes [0, up_to) are at or before the frame
 };
 
-Governing governing_keyframes(const Track& track, long long frame, const FrameSet& deleted) {
+// Keyframes on deleted frames, or outside the frame's medium, are passed over.
+Governing governing_keyframes(const Track& track, long long frame, const FrameSet& deleted, MediumSpan medium) {
     const std::vector<Keyframe>& k = track.keyframes;
     Governing g;
     size_t lo = 0, hi = k.size();
@@ -953,12 +954,12 @@ Governing governing_keyframes(const Track& track, long long frame, const FrameSe
     g.up_to = lo;
     for (size_t i = lo; i < k.size(); ++i) {
         if (deleted.count(k[i].frame)) continue;
-        if (k[i].frame > frame) g.right = &k[i];
+        if (k[i].frame > frame && medium.contains(k[i].frame)) g.right = &k[i];
         break;
     }
     for (size_t i = lo; i-- > 0;) {
         if (deleted.count(k[i].frame)) continue;
-        if (k[i].frame <= frame) g.left = &k[i];
+        if (k[i].frame <= frame && medium.contains(k[i].frame)) g.left = &k[i];
         break;
     }
     return g;
@@ -975,9 +976,9 @@ void set_attribute(std::vector<Attribute>& list, const Attribute& a) {
 }
 
 std::optional<TrackState> state_at(const Track& track, long long frame, const FrameSet& deleted, InterpolationCache* cache,
-                                   bool visible_only) {
-    if (track.type == ShapeType::Tag || deleted.count(frame)) return std::nullopt;
-    Governing g = governing_keyframes(track, frame, deleted);
+                                   bool visible_only, MediumSpan medium) {
+    if (track.type == ShapeType::Tag || deleted.count(frame) || !medium.contains(frame)) return std::nullopt;
+    Governing g = governing_keyframes(track, frame, deleted, medium);
     if (!g.left) return std::nullopt;  // before the first keyframe: outside
     const Keyframe& left = *g.left;
     if (visible_only && left.outside) return std::nullopt;
@@ -1004,7 +1005,7 @@ std::optional<TrackState> state_at(const Track& track, long long frame, const Fr
     s.attributes = track.attributes;
     for (size_t i = 0; i < g.up_to; ++i) {
         const Keyframe& k = track.keyframes[i];
-        if (k.attributes.empty() || deleted.count(k.frame)) continue;
+        if (k.attributes.empty() || deleted.count(k.frame) || !medium.contains(k.frame)) continue;
         for (const Attribute& a : k.attributes) set_attribute(s.attributes, a);
     }
     return s;
@@ -1047,18 +1048,18 @@ Points interpolate_points(ShapeType type, Interpolation mode, const Points& from
 }
 
 std::optional<TrackState> track_state_at(const Track& track, long long frame, const FrameSet& deleted_frames,
-                                         InterpolationCache* cache) {
+                                         InterpolationCache* cache, MediumSpan medium) {
     try {
-        return state_at(track, frame, deleted_frames, cache, false);
+        return state_at(track, frame, deleted_frames, cache, false, medium);
     } catch (...) {
         return std::nullopt;
     }
 }
 
 std::optional<TrackState> track_shape_at(const Track& track, long long frame, const FrameSet& deleted_frames,
-                                         InterpolationCache* cache) {
+                                         InterpolationCache* cache, MediumSpan medium) {
     try {
-        return state_at(track, frame, deleted_frames, cache, true);
+        return state_at(track, frame, deleted_frames, cache, true, medium);
     } catch (...) {
         return std::nullopt;
     }
@@ -1081,7 +1082,7 @@ Object track_object_at(const Track& track, long long frame, TrackState&& state) 
 }
 
 std::vector<FrameShape> shapes_on_frame(const Document& doc, long long frame, const FrameSet& deleted_frames,
-                                        InterpolationCache* cache) {
+                                        InterpolationCache* cache, MediumSpan medium) {
     try {
         std::vector<FrameShape> out;
         if (deleted_frames.count(frame)) return out;
@@ -1089,7 +1090,7 @@ std::vector<FrameShape> shapes_on_frame(const Document& doc, long long frame, co
         for (const Object& o : doc.objects)
             if (o.frame == frame) out.push_back({o, false, false, {}});
         for (const Track& track : doc.tracks) {
-            std::optional<TrackState> s = state_at(track, frame, deleted_frames, cache, true);
+            std::optional<TrackState> s = state_at(track, frame, deleted_frames, cache, true, medium);
             if (!s) continue;
             FrameShape shape;
             shape.from_track = true;

@@ -8,6 +8,7 @@
 #pragma once
 #include "polymark/document.hpp"
 #include "polymark/geometry.hpp"
+#include "polymark/task.hpp"  // MediumSpan
 
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@ namespace pm {
 // Frames deleted from a job. Keyframes on them are ignored (the frames around them interpolate
 // across), and nothing at all is shown on a deleted frame. Pass {} to show every frame.
 using FrameSet = std::set<long long>;
+
 
 // Remembers how the two keyframes of an improved-mode polygon or polyline correspond, so that the
 // frames between them cost one linear pass each instead of a fresh alignment. Optional; keep one
@@ -59,11 +61,13 @@ struct TrackState {
 
 // The state at `frame`, outside ones included (an outside keyframe is exported by CVAT). Nothing
 // before the first keyframe, on a deleted frame, or for a track without keyframes or of type tag.
+// `medium` is the span of the medium holding `frame`: keyframes outside it are not seen (nothing
+// before the medium's first keyframe; after its last one, a copy of that one up to the medium's end).
 std::optional<TrackState> track_state_at(const Track& track, long long frame, const FrameSet& deleted_frames = {},
-                                         InterpolationCache* cache = nullptr);
+                                         InterpolationCache* cache = nullptr, MediumSpan medium = {});
 // The shape shown at `frame`: as track_state_at, but nothing when the track is outside there.
 std::optional<TrackState> track_shape_at(const Track& track, long long frame, const FrameSet& deleted_frames = {},
-                                         InterpolationCache* cache = nullptr);
+                                         InterpolationCache* cache = nullptr, MediumSpan medium = {});
 
 // A track's shape at `frame` as an object: id = the track's id; type, label, group, source from
 // the track; points, rotation, occluded, z and attributes from `state` (moved out); meta null.
@@ -81,10 +85,10 @@ struct FrameShape {
 };
 
 // Everything visible on `frame`: the document's objects with that frame (tags included), in
-// document order, then every track's shape there (outside ones left out), in document order.
-// Empty on a deleted frame.
+// document order, then every track's shape there (outside ones left out; `medium` as for
+// track_state_at), in document order. Empty on a deleted frame.
 std::vector<FrameShape> shapes_on_frame(const Document& doc, long long frame, const FrameSet& deleted_frames = {},
-                                        InterpolationCache* cache = nullptr);
+                                        InterpolationCache* cache = nullptr, MediumSpan medium = {});
 
 // The geometry between two keyframes of a track of `type` at `offset` in [0, 1] (0 at `from`):
 // - rectangle, ellipse: each coordinate linear;

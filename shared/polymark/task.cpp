@@ -21,6 +21,12 @@ std::optional<Task::FrameRef> Task::locate_frame(long long frame) const {
     return std::nullopt;
 }
 
+MediumSpan Task::medium_of(long long frame) const {
+    auto ref = locate_frame(frame);
+    if (!ref) return {};
+    return {frame - ref->local_frame, frame - ref->local_frame + media[ref->media_index].frames};
+}
+
 const LabelSpec* Task::find_label(std::string_view id) const {
     for (const LabelSpec& l : labels)
         if (l.id == id) return &l;
@@ -308,10 +314,18 @@ Errors check_document_against_task(const Document& doc, const Task& task) {
         std::string p = json_pointer_append("/tracks", i);
         const LabelSpec* spec = check_label(p, t.type, t.label);
         if (spec) check_attributes(*spec, t.attributes, p, AttributeHome::Track, errors);
+        std::optional<size_t> medium;  // of the first keyframe
         for (size_t k = 0; k < t.keyframes.size(); ++k) {
             std::string kp = json_pointer_append(json_pointer_append(p, "keyframes"), k);
             check_frame(kp, t.keyframes[k].frame);
             if (spec) check_attributes(*spec, t.keyframes[k].attributes, kp, AttributeHome::Keyframe, errors);
+            auto ref = task.locate_frame(t.keyframes[k].frame);
+            if (!ref) continue;
+            if (!medium) medium = ref->media_index;
+            else if (*medium != ref->media_index)
+                errors.push_back({"track_crosses_media", json_pointer_append(kp, "frame"),
+                                  "track \"" + t.id + "\" has keyframes in two media (frame " + std::to_string(t.keyframes[k].frame) + " at " + kp +
+                                      "/frame is not in the medium of its first keyframe): a track lives within one video or one image"});
         }
     }
     return errors;

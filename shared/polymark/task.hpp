@@ -4,6 +4,7 @@
 #include "polymark/document.hpp"
 #include "polymark/error.hpp"
 
+#include <climits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,16 @@ namespace pm {
 
 inline constexpr const char* kTaskFormat = "polymark.task";
 inline constexpr int kTaskVersion = 1;
+
+// The frames of one medium of a task (one video, or one image): [first, end). A track lives
+// within one medium: its state on a frame comes only from its keyframes in that frame's medium,
+// so it is never interpolated nor carried on across a medium's start or end (Task::medium_of
+// gives a frame's span). The default span holds every frame: one medium, or no task known.
+struct MediumSpan {
+    long long first = LLONG_MIN;
+    long long end = LLONG_MAX;
+    bool contains(long long frame) const { return frame >= first && frame < end; }
+};
 
 enum class MediaType { Image, Video };
 enum class AttributeType { Select, Radio, Checkbox, Number, Text };
@@ -53,6 +64,9 @@ struct Task {
     // The media item holding a task frame, and the frame's index inside it; nullopt if out of range.
     struct FrameRef { size_t media_index; long long local_frame; };
     std::optional<FrameRef> locate_frame(long long frame) const;
+    // The frames of the medium holding a task frame (a track lives within one medium); every
+    // frame (MediumSpan{}) when the frame is in no medium.
+    MediumSpan medium_of(long long frame) const;
     const LabelSpec* find_label(std::string_view id) const;
 };
 
@@ -60,7 +74,8 @@ Expected<Task> task_from_json(const Json& json);
 Expected<Task> parse_task(std::string_view text);
 
 // Checks a structurally valid document against a task: labels exist and allow the shape type,
-// attributes exist on the label with values of the right type, frames are within the task.
+// attributes exist on the label with values of the right type, frames are within the task, and
+// each track's keyframes lie within one medium (track_crosses_media).
 // Whether a value has the attribute's type (and, for select/radio, one of its values; for a
 // number, lies within min..max).
 bool attribute_value_fits(const AttributeSpec& a, const Json& value);

@@ -1,6 +1,6 @@
 // Shared by the browser suites: a real serve.py on an ephemeral port with a test task made of
 // real photographs plus broken media, and Debian's Chromium driven through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,15 @@ function makeTestTask(dir) {
     labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b' }, { id: 'person', name: 'Person', color: '#e6194b' }],
   };
   fs.writeFileSync(path.join(dir, 'task.json'), JSON.stringify(task));
+}
+
+// A still photograph of the demo set as a video of `frames` frames at 10 a second in `dir`
+// (H.264, near-lossless, so that every frame shows the same pixels); returns its path.
+export function stillVideo(dir, frames, photo = 'astronaut.png') {
+  const file = path.join(dir, `still-${path.parse(photo).name}-${frames}.mp4`);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-framerate', '10', '-i', path.join(cache, 'demo', photo),
+    '-frames:v', String(frames), '-c:v', 'libx264', '-crf', '8', '-pix_fmt', 'yuv420p', '-g', '4', file]);
+  return file;
 }
 
 // extraMedia: {name: source file path}: each file is copied in and served at /media/extra/<name>.

@@ -1,13 +1,18 @@
-// Tracks drawn and edited with real mouse and keyboard events on an image sequence: shapes that
-// become keyframes where they are changed, interpolated in between, read back through the API.
+// Tracks drawn and edited with real mouse and keyboard events on a video (a track lives within
+// one medium): shapes that become keyframes where they are changed, interpolated in between, read
+// back through the API. The video is one photograph held for 12 frames at 10 frames a second.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, view, decodePng } from './harness.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, launchBrowser, openPage, view, decodePng, until, stillVideo } from './harness.mjs';
 
 let server; let browser; let page; let v;
 const FRAMES = 12;
 before(async () => {
-  server = await startServer();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-tracks-'));
+  server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, FRAMES) } });
   browser = await launchBrowser();
   page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
   await page.goto(`${server.url}/?task=test`);
@@ -15,7 +20,7 @@ before(async () => {
   await page.evaluate(() => polymark.destroy());
   const task = {
     format: 'polymark.task', version: 1, id: 'sequence', name: 'Image sequence',
-    media: Array.from({ length: FRAMES }, (_, i) => ({ id: `f${i}`, type: 'image', url: '/media/test/astronaut.png' })),
+    media: [{ id: 'still', type: 'video', url: '/media/extra/still.mp4', frames: FRAMES, fps: 10 }],
     labels: [{ id: 'car', name: 'Car', attributes: [{ id: 'parked', name: 'Parked', type: 'checkbox', default: false, mutable: true }] },
       { id: 'road', name: 'Road' }],
   };
@@ -30,8 +35,7 @@ after(async () => { await browser?.close(); await server?.stop(); });
 
 beforeEach(async () => {
   await page.evaluate(() => { polymark.setAnnotations({ format: 'polymark.annotations', version: 1 }); polymark.setTool('select'); polymark.setFrame(0); polymark.fit(); changes.length = 0; });
-  await frames(4);
-  v = await view(page);
+  await shown();
 });
 
 const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
@@ -54,7 +58,9 @@ async function drag(from, to, steps = 8) {
   await frames();
 }
 async function press(key) { await page.keyboard.press(key); await frames(); }
-async function goTo(frame) { await page.evaluate((f) => polymark.setFrame(f), frame); await frames(4); v = await view(page); }
+// Mouse input reaches the canvas once the frame's picture is on screen.
+async function shown() { await until(page, () => polymark.getView().frameShown, undefined, 20000); await frames(2); v = await view(page); }
+async function goTo(frame) { await page.evaluate((f) => polymark.setFrame(f), frame); await shown(); }
 const state = (frame) => page.evaluate((f) => polymark.getFrameState(f).shapes, frame);
 const tracks = () => page.evaluate(() => polymark.getAnnotations().tracks);
 
@@ -188,7 +194,7 @@ test('the timeline jumps on a click, moves a dragged keyframe, and Space plays a
   await frames();
   assert.deepEqual((await tracks())[0].keyframes.map((k) => k.frame), [0, 6]);
   assert.equal(await page.evaluate(() => changes.at(-1)), 'move keyframe to frame 7');
-  // Space tapped over the canvas plays at 10 frames a second (an image sequence), tapped again pauses.
+  // Space tapped over the canvas plays at 10 frames a second (the video's rate), tapped again pauses.
   await goTo(0);
   await page.mouse.move(...S(400, 400));
   await page.keyboard.press('Space');
@@ -248,6 +254,7 @@ test('an occluded track is drawn with a dashed outline, solid on the frames befo
   };
   await page.evaluate(() => polymark.setTool('rectangle', 'car', { track: true }));
   await drag([100, 100], [200, 160]);
+  await page.mouse.move(...S(400, 400));  // off the shape: a hovered shape is drawn filled
   const id = (await tracks())[0].id;
   await goTo(4);
   await page.evaluate((i) => polymark.select([i]), id);

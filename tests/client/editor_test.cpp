@@ -86,7 +86,7 @@ TEST_CASE("redrawing part of a polygon from one vertex to the next replaces the 
 }
 
 TEST_CASE("undo walks back across a track edit: first the keyframe, then the track") {
-    LoadedApp t(3);
+    LoadedApp t(3, R"({"format":"polymark.annotations","version":1,"objects":[]})", true);  // a video: tracks live in one medium
     Editor& editor = t.app.editor();
     REQUIRE(editor.set_label("thing"));
     editor.set_draw_tracks(true);
@@ -142,4 +142,70 @@ TEST_CASE("a shape pasted wholly outside the image is not kept") {
     t.app.editor().paste(Vec2{5000, 5000});
     CHECK(t.app.document().objects.size() == 1);
     CHECK(t.app.session().history().done().empty());
+}
+
+TEST_CASE("a track drawn on one image is not shown on the next image") {
+    LoadedApp t(2);
+    Editor& editor = t.app.editor();
+    REQUIRE(editor.set_label("thing"));
+    editor.set_draw_tracks(true);
+    editor.set_tool(Tool::Rectangle);
+    drag(editor, {10, 10}, {60, 60});
+    REQUIRE(t.app.document().tracks.size() == 1);
+    CHECK(t.app.frame_objects().size() == 1);
+    t.go_to(1);
+    CHECK(t.app.frame_objects().empty());
+    CHECK_FALSE(editor.draw_tracks());  // left for an image: new shapes are single-frame shapes
+}
+
+TEST_CASE("a press inside the selected shape drags it even under another; a click cycles through the stack") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"inner","type":"polygon","frame":0,"label":"thing","points":[100,100,200,100,200,200,100,200]},
+      {"id":"outer","type":"rectangle","frame":0,"label":"thing","points":[50,50,250,250]}]})");
+    Editor& editor = t.app.editor();
+    // Nothing selected: the topmost (the box, later in the document) is taken.
+    editor.pointer_move(at(150, 150), false);
+    CHECK(editor.hovered() == "outer");
+    editor.select({"inner"});
+    editor.pointer_move(at(151, 151), false);
+    CHECK(editor.hovered() == "inner");
+    drag(editor, {150, 150}, {170, 150});
+    CHECK(t.app.document().objects[0].points == Points{120, 100, 220, 100, 220, 200, 120, 200});
+    CHECK(t.app.document().objects[1].points == Points{50, 50, 250, 250});
+    CHECK(editor.selection() == std::vector<std::string>{"inner"});
+    // A click keeps the selected one (a click then a drag moves it); clicked again on the spot, it
+    // gives way to the next one below, round to the top.
+    auto click = [&](Vec2 p) {
+        editor.pointer_down(at(p.x, p.y), PointerButton::Left);
+        editor.pointer_up(at(p.x, p.y));
+    };
+    click({160, 160});
+    CHECK(editor.selection() == std::vector<std::string>{"inner"});
+    click({161, 160});
+    CHECK(editor.selection() == std::vector<std::string>{"outer"});
+    click({161, 161});
+    CHECK(editor.selection() == std::vector<std::string>{"inner"});
+    click({240, 240});  // elsewhere: only the box is there
+    CHECK(editor.selection() == std::vector<std::string>{"outer"});
+    CHECK(t.app.session().history().done().size() == 1);  // clicks change no shape
+}
+
+TEST_CASE("a track outside on a frame stays selectable there, so O brings it back") {
+    LoadedApp t(12, R"({"format":"polymark.annotations","version":1,"objects":[],"tracks":[
+      {"id":"car","type":"rectangle","label":"thing","keyframes":[
+        {"id":"k0","frame":0,"points":[10,10,60,60]},{"id":"k6","frame":6,"points":[10,10,60,60],"outside":true}]}]})", true);
+    Editor& editor = t.app.editor();
+    t.go_to(8);
+    CHECK(t.app.frame_objects().empty());
+    CHECK(editor.outside_tracks() == std::vector<std::string>{"car"});
+    editor.select({"car"});
+    CHECK(editor.selection() == std::vector<std::string>{"car"});
+    t.go_to(9);
+    CHECK(editor.frame_shapes().empty());  // the caches refresh: the outside track stays selected
+    CHECK(editor.selection() == std::vector<std::string>{"car"});
+    editor.toggle_outside();
+    REQUIRE(t.app.frame_objects().size() == 1);
+    CHECK(t.app.frame_objects()[0].id == "car");
+    t.go_to(8);
+    CHECK(t.app.frame_objects().empty());
 }

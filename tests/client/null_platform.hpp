@@ -71,10 +71,12 @@ inline std::vector<uint8_t> grey_bmp(int width, int height) {
     return b;
 }
 
-// A task of `frames` images of 400 x 300 pixels with one label that may be any shape.
-inline std::string task_json(int frames) {
+// A task of `frames` images of 400 x 300 pixels with one label that may be any shape; with
+// `video`, one video of `frames` frames instead (the null platform shows none of them).
+inline std::string task_json(int frames, bool video = false) {
     Json media = Json::array();
-    for (int i = 0; i < frames; ++i)
+    if (video) media.push_back(Json{{"id", "v"}, {"type", "video"}, {"url", "/media/v.mp4"}, {"frames", frames}, {"fps", 25}});
+    for (int i = 0; i < frames && !video; ++i)
         media.push_back(Json{{"id", "m" + std::to_string(i)}, {"type", "image"}, {"url", "/media/" + std::to_string(i) + ".bmp"}});
     return Json{{"format", "polymark.task"}, {"version", 1}, {"id", "t"}, {"media", media},
                 {"labels", Json::array({Json{{"id", "thing"}, {"name", "Thing"}}})}}
@@ -86,15 +88,16 @@ struct LoadedApp {
     NullPlatform platform;
     App app;
 
-    explicit LoadedApp(int frames = 1, std::string annotations = R"({"format":"polymark.annotations","version":1,"objects":[]})")
-        : app(platform, options(frames, std::move(annotations))) {
+    explicit LoadedApp(int frames = 1, std::string annotations = R"({"format":"polymark.annotations","version":1,"objects":[]})",
+                       bool video = false)
+        : app(platform, options(frames, std::move(annotations), video)) {
         app.start();
         answer_images();
         app.frame_presented();
     }
-    static AppOptions options(int frames, std::string annotations) {
+    static AppOptions options(int frames, std::string annotations, bool video = false) {
         AppOptions o;
-        o.task_json = task_json(frames);
+        o.task_json = task_json(frames, video);
         o.annotations_json = std::move(annotations);
         return o;
     }

@@ -185,6 +185,47 @@ TEST_CASE("before its first keyframe a track is not there, after its last it kee
     CHECK_FALSE(after->keyframe);
 }
 
+TEST_CASE("a track is neither interpolated nor carried on across its medium's boundary") {
+    // Media: frames 0..9 (a video), 10 (an image), 11..20 (another video).
+    MediumSpan video{0, 10}, image{10, 11}, second{11, 21};
+    Track t = track(ShapeType::Rectangle, {key(2, {0, 0, 10, 10}), key(6, {40, 0, 50, 10})});
+    // Within the video: as without media; after the last keyframe, a copy up to the video's end.
+    auto mid = track_shape_at(t, 4, {}, nullptr, video);
+    REQUIRE(mid);
+    check_points(mid->points, {20, 0, 30, 10}, 1e-12);
+    CHECK(track_shape_at(t, 4)->points == mid->points);
+    REQUIRE(track_shape_at(t, 9, {}, nullptr, video));
+    CHECK(track_shape_at(t, 9, {}, nullptr, video)->points == t.keyframes[1].points);
+    // Not on the frames of the next media, where the task-wide view would still show it.
+    CHECK(track_shape_at(t, 10));
+    CHECK_FALSE(track_shape_at(t, 10, {}, nullptr, image));
+    CHECK_FALSE(track_state_at(t, 10, {}, nullptr, image));
+    CHECK_FALSE(track_shape_at(t, 15, {}, nullptr, second));
+    // A frame outside the span given is in no medium of it: nothing.
+    CHECK_FALSE(track_shape_at(t, 4, {}, nullptr, image));
+    // A keyframe in the next medium is not interpolated towards: the last one here is copied.
+    Track across = track(ShapeType::Rectangle, {key(8, {0, 0, 10, 10}), key(12, {40, 0, 50, 10})});
+    CHECK(track_shape_at(across, 9, {}, nullptr, video)->points == across.keyframes[0].points);
+    CHECK(track_shape_at(across, 9)->points != across.keyframes[0].points);
+    CHECK_FALSE(track_shape_at(across, 11, {}, nullptr, second));  // before its first keyframe there
+    auto there = track_shape_at(across, 12, {}, nullptr, second);
+    REQUIRE(there);
+    CHECK(there->keyframe);
+    // Attributes set in another medium do not carry over.
+    Track attrs = track(ShapeType::Rectangle, {key(1, {0, 0, 1, 1}), key(12, {0, 0, 1, 1})});
+    attrs.keyframes[0].attributes = {{"parked", true}};
+    CHECK(track_shape_at(attrs, 5, {}, nullptr, video)->attributes.size() == 1);
+    CHECK(track_shape_at(attrs, 13, {}, nullptr, second)->attributes.empty());
+}
+
+TEST_CASE("shapes_on_frame shows a track only on the frames of its medium") {
+    Document doc;
+    doc.tracks.push_back(track(ShapeType::Rectangle, {key(0, {0, 0, 10, 10})}));
+    CHECK(shapes_on_frame(doc, 0, {}, nullptr, MediumSpan{0, 1}).size() == 1);
+    CHECK(shapes_on_frame(doc, 1, {}, nullptr, MediumSpan{1, 2}).empty());
+    CHECK(shapes_on_frame(doc, 1).size() == 1);  // no media given: one medium
+}
+
 TEST_CASE("an outside keyframe hides the frames after it until the next keyframe (CVAT's server test)") {
     // Keyframes 0 (visible), 2 (outside), 4 (visible); frames 0..6.
     Track t = track(ShapeType::Rectangle, {key(0, {0, 0, 10, 10}), key(2, {20, 0, 30, 10}, true), key(4, {40, 0, 50, 10})});

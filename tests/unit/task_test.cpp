@@ -45,6 +45,33 @@ TEST_CASE("a task concatenates its media into one frame sequence") {
     CHECK(t->clamp == ClampMode::Clamp);
 }
 
+TEST_CASE("a frame's medium is the span of its video or image") {
+    auto t = parse_task(kTask);
+    REQUIRE(t.ok());
+    auto span = [&](long long f) { MediumSpan m = t->medium_of(f); return std::make_pair(m.first, m.end); };
+    CHECK(span(0) == std::make_pair(0LL, 1LL));
+    CHECK(span(1) == std::make_pair(1LL, 91LL));
+    CHECK(span(90) == std::make_pair(1LL, 91LL));
+    CHECK(span(91) == std::make_pair(91LL, 92LL));
+    CHECK(t->medium_of(92).first == MediumSpan{}.first);  // in no medium: every frame
+    CHECK(t->medium_of(-1).end == MediumSpan{}.end);
+}
+
+TEST_CASE("a track whose keyframes lie in two media is refused against the task") {
+    auto t = parse_task(kTask);
+    REQUIRE(t.ok());
+    auto doc = parse_document(R"({"format":"polymark.annotations","version":1,"objects":[],
+      "tracks":[{"id":"in_video","type":"rectangle","label":"dog","keyframes":[{"id":"a1","frame":1,"points":[0,0,1,1]},{"id":"a2","frame":90,"points":[0,0,1,1]}]},
+                {"id":"across","type":"rectangle","label":"dog","keyframes":[{"id":"b1","frame":0,"points":[0,0,1,1]},{"id":"b2","frame":5,"points":[0,0,1,1]},
+                                                                            {"id":"b3","frame":91,"points":[0,0,1,1]}]},
+                {"id":"one_image","type":"rectangle","label":"dog","keyframes":[{"id":"c1","frame":91,"points":[0,0,1,1]}]}]})");
+    REQUIRE(doc.ok());
+    Errors errors = check_document_against_task(doc.value(), t.value());
+    std::vector<std::string> got;
+    for (const Error& e : errors) got.push_back(e.code + " " + e.path);
+    CHECK(got == std::vector<std::string>{"track_crosses_media /tracks/1/keyframes/1/frame", "track_crosses_media /tracks/1/keyframes/2/frame"});
+}
+
 TEST_CASE("label specs keep names in any script and fill attribute defaults") {
     auto t = parse_task(kTask);
     REQUIRE(t.ok());
