@@ -440,3 +440,23 @@ TEST_CASE("format detection tells MOT, Label Studio and VIA from the others") {
     CHECK(annotation_format_from_string("labelstudio") == AnnotationFormat::LabelStudio);
     CHECK(std::string(to_string(AnnotationFormat::Via)) == "via");
 }
+
+TEST_CASE("via 3 import: shapes by their number, labels from the label attribute's options, other attributes as text") {
+    Conversion c = must_import(AnnotationFormat::Via, one_file("via3.json", fixture("via/via3.json")));
+    const auto& o = c.document.objects;
+    REQUIRE(o.size() == 8);  // the image-level "scene" has no label: left out
+    CHECK(o[0].id == "1_a");
+    CHECK(o[0].points == std::vector<double>{10, 20, 110, 70});
+    CHECK(o[0].label == "car");
+    CHECK(o[0].attributes.size() == 1);
+    CHECK(o[0].attributes[0].value == "red");
+    CHECK(o[1].type == ShapeType::Polygon);
+    CHECK(o[1].label == "road");
+    CHECK(o[2].type == ShapeType::Points);
+    CHECK(o[3].points == std::vector<double>{37.5, 47.5, 62.5, 72.5});
+    CHECK(o[4].points == std::vector<double>{170, 90, 230, 110});
+    CHECK(o[5].type == ShapeType::Polyline);
+    CHECK(o[6].points == std::vector<double>{1, 0, 9, 8});  // an extreme rectangle: its bounds
+    CHECK(o[7].frame == 1);
+    CHECK(detect_annotation_format(one_file("x.json", fixture("via/via3.json"))) == AnnotationFormat::Via);
+}

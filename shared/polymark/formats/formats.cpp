@@ -159,6 +159,7 @@ std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
     if (all.find("\"annotations\"") != std::string_view::npos && all.find("\"images\"") != std::string_view::npos) return AnnotationFormat::Coco;
     if (has("\"data\"") && has("\"result\"") && (has("\"annotations\"") || has("\"predictions\""))) return AnnotationFormat::LabelStudio;
     if (has("\"filename\"") && (has("\"regions\"") || has("\"shape_attributes\""))) return AnnotationFormat::Via;
+    if (has("\"project\"") && has("\"metadata\"") && has("\"fname\"")) return AnnotationFormat::Via;  // VIA 3
     if (all.find("\"shapes\"") != std::string_view::npos && all.find("\"imagePath\"") != std::string_view::npos) return AnnotationFormat::LabelMe;
     if (all.find("\"polymark.annotations\"") != std::string_view::npos) return AnnotationFormat::Polymark;
     return std::nullopt;

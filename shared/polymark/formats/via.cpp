@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 namespace pm::formats {
 
@@ -54,7 +55,7 @@ private:
             images = &*m;
             base = "/_via_img_metadata";
         } else if (root.contains("project") && root.contains("file") && root.contains("metadata")) {
-            return fail("bad_via", "", "a VIA 3 project: only VIA 2 (and 1) projects are read");
+            return read_via3(root);
         }
         // Images in the order of _via_image_id_list when there is one, else as in the file.
         std::vector<std::string> order;
@@ -195,6 +196,140 @@ private:
             }
         o.id = ids_.make(id_hint);
         doc_.objects.push_back(std::move(o));
+        return true;
+    }
+
+    // VIA 3: `file` (fid -> fname), `view` (vid -> fid_list), `attribute` (aid -> aname, type,
+    // options), `metadata` (mid -> vid, xy = [shape, coordinates...], z = [] on an image, [t] a
+    // video frame at t seconds, [t1, t2] a temporal segment, av = aid -> value or option id).
+    bool read_via3(const Json& root) {
+        const Json& files = root["file"];
+        const Json& views = root.contains("view") ? root["view"] : Json::object();
+        const Json& attributes = root.contains("attribute") ? root["attribute"] : Json::object();
+        const Json& metadata = root["metadata"];
+        if (!files.is_object()) return bad("/file", "an object of files");
+        if (!views.is_object()) return bad("/view", "an object of views");
+        if (!attributes.is_object()) return bad("/attribute", "an object of attributes");
+        if (!metadata.is_object()) return bad("/metadata", "an object of metadata");
+        // The label attribute: named label, class, name or type, else the first radio or select.
+        std::string label_aid;
+        for (const char* k : kLabelKeys)
+            for (auto it = attributes.begin(); it != attributes.end() && label_aid.empty(); ++it)
+                if (it.value().is_object() && it.value().contains("aname") && it.value()["aname"] == k) label_aid = it.key();
+        for (auto it = attributes.begin(); it != attributes.end() && label_aid.empty(); ++it)
+            if (it.value().is_object() && it.value().contains("type") && (it.value()["type"] == 3 || it.value()["type"] == 4)) label_aid = it.key();
+        auto value_text = [&](const std::string& aid, const Json& v) -> std::optional<std::string> {
+            auto a = attributes.find(aid);
+            if (v.is_string() && a != attributes.end() && a->is_object())
+                if (auto o = a->find("options"); o != a->end() && o->is_object())
+                    if (auto n = o->find(v.get<std::string>()); n != o->end() && n->is_string()) return n->get<std::string>();
+            if (v.is_string()) return v.get<std::string>();
+            return std::nullopt;
+        };
+        for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+            std::string p = "/metadata/" + json_pointer_escape(it.key());
+            const Json& m = it.value();
+            if (!m.is_object()) return bad(p, "a metadata object with vid, xy, z and av");
+            auto vid = m.find("vid");
+            if (vid == m.end() || !vid->is_string()) return bad(p + "/vid", "a view id");
+            auto view = views.find(vid->get<std::string>());
+            std::string fid = vid->get<std::string>();
+            if (view != views.end() && view->is_object())
+                if (auto fl = view->find("fid_list"); fl != view->end() && fl->is_array() && !fl->empty() && (*fl)[0].is_string()) fid = (*fl)[0].get<std::string>();
+            auto file = files.find(fid);
+            if (file == files.end() || !file->is_object() || !file->contains("fname") || !(*file)["fname"].is_string()) return fail("unknown_image", p + "/vid", "view \"" + vid->get<std::string>() + "\" names no file with a fname");
+            std::string name = (*file)["fname"].get<std::string>();
+            auto xy = m.find("xy"), z = m.find("z");
+            std::vector<double> nums, times;
+            for (auto [list, out, key] : {std::make_tuple(xy, &nums, "xy"), std::make_tuple(z, &times, "z")}) {
+                if (list == m.end() || list->is_null()) continue;
+                if (!list->is_array()) return bad(p + "/" + key, "an array of numbers");
+                for (size_t k = 0; k < list->size(); ++k) {
+                    if (!(*list)[k].is_number()) return bad(p + "/" + key + "/" + std::to_string(k), "a number");
+                    out->push_back((*list)[k].get<double>());
+                }
+            }
+            if (times.size() > 1) { notes_.add("VIA 3 temporal segments left out"); continue; }
+            std::optional<long long> frame;
+            if (times.empty()) {
+                frame = images_.frame_of(name, 0, 0);
+            } else {
+                // A video frame at t seconds: frame round(t · fps), the fps from the task's medium.
+                const Media* video = nullptr;
+                if (options_.task)
+                    for (const Media& md : options_.task->media)
+                        if (md.type == MediaType::Video && (media_file_name(md) == name || base_name(md.url) == base_name(name))) video = &md;
+                if (!video || video->fps <= 0) return fail("unknown_frame", p + "/z", "a video time needs the frame rate of \"" + name + "\": give a task whose video has fps");
+                long long local = std::llround(times[0] * video->fps);
+                frame = images_.frame_of(media_file_name(*video) + "#" + std::to_string(local), 0, 0);
+            }
+            if (!frame) return fail("unknown_image", p + "/vid", "\"" + name + "\" (at that time) is not in the task");
+            std::string label_name;
+            Object o;
+            o.frame = *frame;
+            o.source = Source::Imported;
+            const Json* av = nullptr;
+            if (auto a = m.find("av"); a != m.end() && !a->is_null()) {
+                if (!a->is_object()) return bad(p + "/av", "an object of attribute values");
+                av = &*a;
+                if (auto l = av->find(label_aid); !label_aid.empty() && l != av->end())
+                    if (auto t = value_text(label_aid, *l)) label_name = *t;
+            }
+            if (label_name.empty()) {
+                if (nums.empty()) continue;  // an image's attributes without a label
+                notes_.add("VIA regions without a label (region attribute label, class, name or type) read as label \"object\"");
+                label_name = "object";
+            }
+            auto label = labels_.resolve(label_name);
+            if (!label) return fail("unknown_label", p + "/av", "label \"" + label_name + "\" is not a label of the task");
+            o.label = *label;
+            size_t n = nums.size();
+            int shape = n ? (int)nums[0] : 0;
+            auto need = [&](size_t count, bool exact) {
+                if (exact ? n == count : (n >= count && (n - 1) % 2 == 0)) return true;
+                return fail("bad_points", p + "/xy", "shape " + std::to_string(shape) + " needs " + (exact ? std::to_string(count - 1) : std::to_string(count - 1) + " or more (x, y pairs)") + " numbers after the shape, not " + std::to_string(n ? n - 1 : 0));
+            };
+            if (n == 0) {
+                o.type = ShapeType::Tag;
+            } else if (shape == 1) {
+                if (!need(3, true)) return false;
+                o.type = ShapeType::Points; o.points = {nums[1], nums[2]};
+            } else if (shape == 2) {
+                if (!need(5, true)) return false;
+                if (nums[3] < 0 || nums[4] < 0) return fail("bad_box", p + "/xy", "a rectangle of negative width or height");
+                o.type = ShapeType::Rectangle; o.points = {nums[1], nums[2], nums[1] + nums[3], nums[2] + nums[4]};
+            } else if (shape == 3 || shape == 4) {
+                if (!need(shape == 3 ? 4 : 5, true)) return false;
+                double rx = nums[3], ry = shape == 3 ? nums[3] : nums[4];
+                if (rx < 0 || ry < 0) return fail("bad_box", p + "/xy", "a circle or ellipse of negative radius");
+                o.type = ShapeType::Ellipse; o.points = {nums[1] - rx, nums[2] - ry, nums[1] + rx, nums[2] + ry};
+            } else if (shape == 5 || shape == 6) {
+                if (!need(5, false)) return false;
+                o.type = ShapeType::Polyline; o.points.assign(nums.begin() + 1, nums.end());
+            } else if (shape == 7) {
+                if (!need(7, false)) return false;
+                o.type = ShapeType::Polygon; o.points.assign(nums.begin() + 1, nums.end());
+            } else if (shape == 8) {
+                if (!need(3, false)) return false;
+                double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+                for (size_t k = 1; k + 1 < n; k += 2) { x0 = std::min(x0, nums[k]); x1 = std::max(x1, nums[k]); y0 = std::min(y0, nums[k + 1]); y1 = std::max(y1, nums[k + 1]); }
+                o.type = ShapeType::Rectangle; o.points = {x0, y0, x1, y1};
+            } else {
+                notes_.add("VIA 3 shapes other than point, rectangle, circle, ellipse, line, polyline, polygon and extreme rectangle left out");
+                continue;
+            }
+            if (av)
+                for (auto a = av->begin(); a != av->end(); ++a) {
+                    if (a.key() == label_aid) continue;
+                    auto spec = attributes.find(a.key());
+                    std::string an = spec != attributes.end() && spec->is_object() && spec->contains("aname") && (*spec)["aname"].is_string() ? (*spec)["aname"].get<std::string>() : a.key();
+                    auto text = value_text(a.key(), a.value());
+                    if (!text || text->empty()) continue;
+                    o.attributes.push_back({labels_.attribute_id(o.label, an, Json(*text)), *text});
+                }
+            o.id = ids_.make(it.key());
+            doc_.objects.push_back(std::move(o));
+        }
         return true;
     }
 
