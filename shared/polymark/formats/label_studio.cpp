@@ -152,14 +152,15 @@ private:
         if (place.made == SIZE_MAX || frames <= place.frames) return;
         long long more = frames - place.frames;
         media_[place.made].frames = frames;
-        for (auto& [u, pl] : made_) {
-            if (pl.first > place.first) pl.first += more;
+        if (place.first + place.frames < next_frame_) {  // media made after it move along
+            for (auto& [u, pl] : made_)
+                if (pl.first > place.first) pl.first += more;
+            for (Object& o : doc_.objects)
+                if (o.frame >= place.first + place.frames) o.frame += more;
+            for (Track& t : doc_.tracks)
+                for (Keyframe& k : t.keyframes)
+                    if (k.frame >= place.first + place.frames) k.frame += more;
         }
-        for (Object& o : doc_.objects)
-            if (o.frame >= place.first + place.frames) o.frame += more;
-        for (Track& t : doc_.tracks)
-            for (Keyframe& k : t.keyframes)
-                if (k.frame >= place.first + place.frames) k.frame += more;
         next_frame_ += more;
         place.frames = frames;
         made_[url] = place;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 
 namespace pm::formats {
 
@@ -350,7 +351,11 @@ Expected<Exported> export_via(const Document& doc, const Task& task, const Expor
     size_t past = 0;
     std::vector<std::vector<Object>> frames = shapes_per_frame(doc, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
+    // The images' records are appended to the object's list as they are (an ordered_json object
+    // finds a key by a linear search: one insert per image would make the export quadratic).
     Json metadata = Json::object();
+    Json::object_t& records = metadata.get_ref<Json::object_t&>();
+    std::unordered_set<std::string> keys;
     Json id_list = Json::array();
     Json region_specs = Json::object();
     Json label_options = Json::object();
@@ -411,7 +416,8 @@ Expected<Exported> export_via(const Document& doc, const Task& task, const Expor
             regions.push_back({{"shape_attributes", std::move(sa)}, {"region_attributes", std::move(ra)}});
         }
         std::string key = im.name + "-1";
-        metadata[key] = {{"filename", im.name}, {"size", -1}, {"regions", std::move(regions)}, {"file_attributes", Json::object()}};
+        for (size_t n = 2; !keys.insert(key).second; ++n) key = im.name + "-1." + std::to_string(n);  // two media of one name
+        records.push_back({key, Json{{"filename", im.name}, {"size", -1}, {"regions", std::move(regions)}, {"file_attributes", Json::object()}}});
         id_list.push_back(key);
     }
     region_specs["label"] = {{"type", "dropdown"}, {"description", ""}, {"options", std::move(label_options)}, {"default_options", Json::object()}};
