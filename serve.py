@@ -1298,11 +1298,11 @@ POINT_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points")  # the s
 _WALK_ORDER = {
     "document": ("format", "version", None, "objects", "tracks", "meta"),
     "object": ("id", "type", "frame", "label", None, "points", "rotation", "attributes", "source",
-               "z", "group", "occluded", "meta"),
+               "score", "z", "group", "occluded", "meta"),
     "track": ("id", "type", "label", None, "keyframes", "attributes", "source", "group",
               "interpolation", "meta"),
     "keyframe": ("id", "frame", None, "points", "rotation", "outside", "occluded", "z",
-                 "attributes", "source", "meta"),
+                 "attributes", "source", "score", "meta"),
     "patch": (None, "base_revision", "user", "device", "operations"),
     "operation": (None, "op_id", "kind", "op", "id", "value", "index"),
 }

@@ -34,11 +34,14 @@ constexpr int kOk = 0, kInvalid = 1, kUsage = 2, kIo = 3;
 const char* kUsageText =
     "usage:\n"
     "  polymark convert [--from FORMAT] --to FORMAT [--task TASK.json] [--task-out TASK.json]\n"
-    "                   [--layout images|video] [--rle-tolerance PX] [--yolo-task auto|obb|segment] IN OUT\n"
+    "                   [--layout images|video] [--rle-tolerance PX] [--yolo-task auto|obb|segment]\n"
+    "                   [--labels NAMES.txt] IN OUT\n"
     "  polymark validate [--task TASK.json] FILE...\n"
-    "  polymark frames [--from FORMAT] [--task TASK.json] [--first N] [--last N] IN\n"
-    "  polymark stats [--from FORMAT] [--task TASK.json] IN\n"
-    "FORMAT: polymark, coco, cvat, yolo, labelme, voc (IN's format is detected when --from is not given).\n"
+    "  polymark frames [--from FORMAT] [--task TASK.json] [--labels NAMES.txt] [--first N] [--last N] IN\n"
+    "  polymark stats [--from FORMAT] [--task TASK.json] [--labels NAMES.txt] IN\n"
+    "FORMAT: polymark, coco, cvat, yolo, labelme, voc, mot, labelstudio, via (IN's format is detected when\n"
+    "--from is not given). --labels: class names, one a line, for MOT (line N names class N) and YOLO\n"
+    "(line N names class N-1).\n"
     "IN and OUT are files, directories (formats of several files) or - for stdin / stdout.\n"
     "Exit status: 0 done, 1 invalid input, 2 usage error, 3 a file cannot be read or written.\n";
 
@@ -173,6 +176,10 @@ pm::AnnotationFormat format_option(const Args& a, const char* key, const pm::Fil
 pm::Conversion import_input(const Args& a, const std::string& in, const pm::Task* task) {
     pm::FileSet files = read_input(in);
     pm::AnnotationFormat from = format_option(a, "from", &files);
+    if (!a.get("labels").empty()) {
+        if (from != pm::AnnotationFormat::Mot && from != pm::AnnotationFormat::Yolo) die(kUsage, "--labels is for MOT and YOLO input");
+        files.push_back({from == pm::AnnotationFormat::Yolo ? "classes.txt" : "labels.txt", read_file(a.get("labels"))});
+    }
     pm::ImportOptions options;
     options.task = task;
     if (!a.get("rle-tolerance").empty()) {
@@ -190,7 +197,7 @@ pm::Conversion import_input(const Args& a, const std::string& in, const pm::Task
 }
 
 int convert(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, {"from", "to", "task", "task-out", "layout", "rle-tolerance", "yolo-task"});
+    Args a = parse_args(argc, argv, 2, {"from", "to", "task", "task-out", "layout", "rle-tolerance", "yolo-task", "labels"});
     if (a.positional.size() != 2) die(kUsage, std::string("convert takes IN and OUT\n") + kUsageText);
     pm::AnnotationFormat to = format_option(a, "to", nullptr);
     std::optional<pm::Task> task = load_task(a);
@@ -246,7 +253,7 @@ long long last_frame_of(const pm::Document& doc, const pm::Task* task) {
 }
 
 int frames(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, {"from", "task", "first", "last"});
+    Args a = parse_args(argc, argv, 2, {"from", "task", "labels", "first", "last"});
     if (a.positional.size() != 1) die(kUsage, std::string("frames takes one input\n") + kUsageText);
     std::optional<pm::Task> task = load_task(a);
     pm::Conversion c = import_input(a, a.positional[0], task ? &*task : nullptr);
@@ -279,7 +286,7 @@ int frames(int argc, char** argv) {
 }
 
 int stats(int argc, char** argv) {
-    Args a = parse_args(argc, argv, 2, {"from", "task"});
+    Args a = parse_args(argc, argv, 2, {"from", "task", "labels"});
     if (a.positional.size() != 1) die(kUsage, std::string("stats takes one input\n") + kUsageText);
     std::optional<pm::Task> task = load_task(a);
     pm::Conversion c = import_input(a, a.positional[0], task ? &*task : nullptr);

@@ -121,7 +121,8 @@ void Timeline::draw(App& app, Rect area) {
         }
         for (const Keyframe& k : t->keyframes) {
             if (k.frame >= frames) continue;
-            ImU32 fill = k.outside ? IM_COL32(120, 120, 120, 255) : k.source == Source::Auto ? IM_COL32(255, 170, 60, 255) : IM_COL32(245, 245, 245, 255);
+            bool machine = k.source == Source::Auto || k.source == Source::Model;  // a tracker's or a model's
+            ImU32 fill = k.outside ? IM_COL32(120, 120, 120, 255) : machine ? IM_COL32(255, 170, 60, 255) : IM_COL32(245, 245, 245, 255);
             bool moving = dragging_here && k.frame == dragging_->from;
             diamond(list, ImVec2(x_of(k.frame), cy), moving ? 3.0f : 5.0f, moving ? IM_COL32(245, 245, 245, 120) : fill);
         }

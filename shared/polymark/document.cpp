@@ -25,6 +25,7 @@ const char* to_string(Source s) {
         case Source::Manual: return "manual";
         case Source::Auto: return "auto";
         case Source::Imported: return "imported";
+        case Source::Model: return "model";
     }
     return "?";
 }
@@ -38,7 +39,7 @@ std::optional<ShapeType> shape_type_from_string(std::string_view s) {
 }
 
 std::optional<Source> source_from_string(std::string_view s) {
-    for (Source v : {Source::Manual, Source::Auto, Source::Imported})
+    for (Source v : {Source::Manual, Source::Auto, Source::Imported, Source::Model})
         if (s == to_string(v)) return v;
     return std::nullopt;
 }
@@ -191,7 +192,18 @@ private:
         auto s = r_.string_member(o, path, "source", false);
         if (!s) return;
         if (auto v = source_from_string(*s)) out = *v;
-        else r_.fail("bad_enum", json_pointer_append(path, "source"), "source \"" + *s + "\" at " + path + "/source must be manual, auto or imported");
+        else r_.fail("bad_enum", json_pointer_append(path, "source"), "source \"" + *s + "\" at " + path + "/source must be manual, auto, imported or model");
+    }
+
+    // A prediction's confidence: a number from 0 to 1.
+    std::optional<double> read_score(const Json& o, const std::string& path) {
+        auto s = r_.number_member(o, path, "score", false);
+        if (!s) return std::nullopt;
+        if (!(*s >= 0 && *s <= 1)) {
+            r_.fail("out_of_range", json_pointer_append(path, "score"), "score at " + path + "/score must be a number from 0 to 1");
+            return std::nullopt;
+        }
+        return s;
     }
 
     void read_group(const Json& o, const std::string& path, std::string& out) {
@@ -239,14 +251,15 @@ private:
         read_frame(j, path, obj.frame);
         read_label(j, path, obj.label);
         bool tag = type == ShapeType::Tag;
-        if (tag) r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "group", "meta"});
-        else r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "z", "group", "occluded", "meta"});
+        if (tag) r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "score", "group", "meta"});
+        else r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "score", "z", "group", "occluded", "meta"});
         if (type && !tag) {
             read_points(j, path, *type, obj.points);
             obj.rotation = read_rotation(j, path, *type);
         }
         read_attributes(j, path, obj.attributes);
         read_source(j, path, obj.source);
+        obj.score = read_score(j, path);
         if (!tag) obj.z = r_.integer_member(j, path, "z", false).value_or(0);
         read_group(j, path, obj.group);
         if (!tag) obj.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
@@ -257,7 +270,7 @@ private:
         if (!r_.expect_object(j, path)) return;
         read_id(j, path, kf.id);
         read_frame(j, path, kf.frame);
-        r_.reject_unknown_keys(j, path, {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes", "source", "meta"});
+        r_.reject_unknown_keys(j, path, {"id", "frame", "points", "rotation", "outside", "occluded", "z", "attributes", "source", "score", "meta"});
         read_points(j, path, type, kf.points);
         kf.rotation = read_rotation(j, path, type);
         kf.outside = r_.bool_member(j, path, "outside", false).value_or(false);
@@ -265,6 +278,7 @@ private:
         kf.z = r_.integer_member(j, path, "z", false).value_or(0);
         read_attributes(j, path, kf.attributes);
         read_source(j, path, kf.source);
+        kf.score = read_score(j, path);
         kf.meta = read_meta(j, path);
     }
 
@@ -396,8 +410,9 @@ static void put_attributes(Json& j, const std::vector<Attribute>& attributes) {
     j["attributes"] = std::move(a);
 }
 
-static void put_common(Json& j, Source source, const std::string& group, const Json& meta) {
+static void put_common(Json& j, Source source, const std::optional<double>& score, const std::string& group, const Json& meta) {
     if (source != Source::Manual) j["source"] = to_string(source);
+    if (score) j["score"] = *score;
     if (!group.empty()) j["group"] = group;
     if (!meta.is_null()) j["meta"] = meta;
 }
@@ -417,13 +432,13 @@ Json object_to_json(const Object& o) {
         if (o.occluded) j["occluded"] = true;
     }
     put_attributes(j, o.attributes);
-    put_common(j, o.source, o.group, o.meta);
+    put_common(j, o.source, o.score, o.group, o.meta);
     return j;
 }
 
 bool Object::operator==(const Object& o) const {
     return id == o.id && type == o.type && frame == o.frame && label == o.label && points == o.points &&
-           rotation == o.rotation && attributes == o.attributes && source == o.source && z == o.z &&
+           rotation == o.rotation && attributes == o.attributes && source == o.source && score == o.score && z == o.z &&
            group == o.group && occluded == o.occluded && meta == o.meta;
 }
 
@@ -443,19 +458,19 @@ Json track_to_json(const Track& t) {
         if (k.occluded) kj["occluded"] = true;
         if (k.z != 0) kj["z"] = k.z;
         put_attributes(kj, k.attributes);
-        put_common(kj, k.source, "", k.meta);
+        put_common(kj, k.source, k.score, "", k.meta);
         kfs.push_back(std::move(kj));
     }
     j["keyframes"] = std::move(kfs);
     put_attributes(j, t.attributes);
     if (t.interpolation != Interpolation::Improved) j["interpolation"] = to_string(t.interpolation);
-    put_common(j, t.source, t.group, t.meta);
+    put_common(j, t.source, std::nullopt, t.group, t.meta);
     return j;
 }
 
 bool Keyframe::operator==(const Keyframe& o) const {
     return id == o.id && frame == o.frame && points == o.points && rotation == o.rotation && outside == o.outside &&
-           occluded == o.occluded && z == o.z && attributes == o.attributes && source == o.source && meta == o.meta;
+           occluded == o.occluded && z == o.z && attributes == o.attributes && source == o.source && score == o.score && meta == o.meta;
 }
 
 bool Track::operator==(const Track& o) const {

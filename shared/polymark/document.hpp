@@ -18,7 +18,8 @@ inline constexpr const char* kDocumentFormat = "polymark.annotations";
 inline constexpr int kDocumentVersion = 1;
 
 enum class ShapeType { Rectangle, Polygon, Polyline, Points, Ellipse, Tag };
-enum class Source { Manual, Auto, Imported };
+// Model: a detector's or classifier's prediction (with a `score`); Auto: a tracker or tool made it.
+enum class Source { Manual, Auto, Imported, Model };
 enum class Interpolation { Improved, Cvat };
 
 const char* to_string(ShapeType t);
@@ -48,6 +49,7 @@ struct Object {
     std::string group;  // empty: no group
     bool occluded = false;
     Json meta;  // null when absent; preserved verbatim
+    std::optional<double> score;  // a prediction's confidence, 0..1 (source Model); none for a person's shape
     // Every field, doubles exactly (no tolerance), attributes in order, meta as JSON values.
     bool operator==(const Object& o) const;
     bool operator!=(const Object& o) const { return !(*this == o); }
@@ -64,6 +66,7 @@ struct Keyframe {
     std::vector<Attribute> attributes;  // mutable attributes
     Source source = Source::Manual;
     Json meta;
+    std::optional<double> score;  // as Object::score (last, so that brace initialisers stay as they were)
     bool operator==(const Keyframe& o) const;
     bool operator!=(const Keyframe& o) const { return !(*this == o); }
 };

@@ -1075,6 +1075,10 @@ Object track_object_at(const Track& track, long long frame, TrackState&& state) 
     o.rotation = state.rotation;
     o.attributes = std::move(state.attributes);
     o.source = track.source;
+    if (state.keyframe) {  // a keyframe's own score (a model's prediction on that frame)
+        auto k = std::lower_bound(track.keyframes.begin(), track.keyframes.end(), frame, [](const Keyframe& kf, long long f) { return kf.frame < f; });
+        if (k != track.keyframes.end() && k->frame == frame) o.score = k->score;
+    }
     o.z = state.z;
     o.group = track.group;
     o.occluded = state.occluded;

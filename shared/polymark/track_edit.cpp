@@ -91,6 +91,7 @@ Track track_from_object(const Object& o, const LabelSpec* spec, std::string trac
     k.occluded = o.occluded;
     k.z = o.z;
     k.source = o.source;
+    k.score = o.score;
     split_attributes(o.attributes, spec, t.attributes, k.attributes);
     t.keyframes.push_back(std::move(k));
     return t;

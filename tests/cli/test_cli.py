@@ -62,6 +62,74 @@ class ConvertTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
 
 
+class MoreFormatsTest(unittest.TestCase):
+    """MOT, Label Studio and VIA 2 over real processes: detected, converted both ways, --labels."""
+
+    def test_a_mot_sequence_becomes_cvat_tracks_and_comes_back_with_the_same_rows(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            r = run("convert", "--to", "cvat", "--task-out", tmp / "task.json", DATA / "mot/walk", tmp / "walk.xml")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual((tmp / "walk.xml").read_text().count("<track "), 4)  # 3 identities, 1 box of id -1
+            r = run("convert", "--to", "mot", DATA / "mot/walk", tmp / "out")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = lambda p: sorted(tuple(float(v) for v in line.split(",")) for line in p.read_text().splitlines() if line)
+            want = [r[:8] + ((1.0,) if r[8] == -1 else r[8:]) for r in rows(DATA / "mot/walk/gt/gt.txt")]
+            self.assertEqual(rows(tmp / "out/gt/gt.txt"), sorted(want))
+            self.assertIn("seqLength=12", (tmp / "out/seqinfo.ini").read_text())
+
+    def test_mot_detections_with_labels_given_on_the_command_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            names = Path(tmp) / "names.txt"
+            names.write_text("pedestrian\n")
+            r = run("convert", "--from", "mot", "--labels", names, "--to", "polymark", DATA / "mot/det/det.txt", "-")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(r.stdout)
+            self.assertEqual({o["label"] for o in doc["objects"]}, {"pedestrian"})
+            self.assertEqual(doc["objects"][0]["source"], "model")
+            self.assertEqual(doc["objects"][0]["score"], 0.67)
+            self.assertIn(b"scores outside 0..1 kept in meta.score", r.stderr)
+            r = run("convert", "--from", "coco", "--labels", names, "--to", "polymark", DATA / "coco/instances.json", "-")
+            self.assertEqual(r.returncode, 2)
+
+    def test_label_studio_is_detected_and_written_back_with_its_predictions(self):
+        r = run("convert", "--to", "labelstudio", DATA / "labelstudio/images.json", "-")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tasks = json.loads(r.stdout)
+        self.assertEqual(len(tasks), 2)
+        self.assertEqual(tasks[0]["predictions"][0]["result"][0]["score"], 0.91)
+        self.assertEqual(len(tasks[0]["annotations"][0]["result"]), 8)
+        r = run("stats", DATA / "labelstudio/video.json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["tracks"], 3)
+
+    def test_via_project_to_labelme_and_back_to_via(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            r = run("convert", "--to", "polymark", "--task-out", tmp / "task.json", DATA / "via/project.json", tmp / "doc.json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run("convert", "--task", tmp / "task.json", "--to", "via", tmp / "doc.json", tmp / "via.json")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            project = json.loads((tmp / "via.json").read_text())
+            regions = [len(v["regions"]) for v in project["_via_img_metadata"].values()]
+            self.assertEqual(regions, [7, 1])
+            r = run("validate", "--task", tmp / "task.json", tmp / "doc.json")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_errors_of_the_new_formats_exit_1_naming_file_and_place(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "gt.txt"
+            p.write_text("1,1,0,0,5,5,1,1,1\n2,1,0,0,5\n")
+            r = run("convert", "--to", "polymark", p, "-")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"gt.txt:2:1: expected 6 to 10 comma-separated numbers", r.stderr)
+            p = Path(tmp) / "ls.json"
+            p.write_text('[{"data":{"image":"a.jpg"},"annotations":[{"result":[{"type":"polygonlabels","original_width":10,"original_height":10,"value":{"points":[[1,2]],"polygonlabels":["x"]}}]}]}]')
+            r = run("convert", "--to", "polymark", p, "-")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"ls.json#/0/annotations/0/result/0/value/points: a polygon needs 3 or more points, not 1", r.stderr)
+
+
 class ExitCodeTest(unittest.TestCase):
     def test_usage_errors_exit_2(self):
         self.assertEqual(run().returncode, 2)

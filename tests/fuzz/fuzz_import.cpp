@@ -11,11 +11,14 @@
 
 namespace {
 
-// The input as the importer's files: YOLO takes "data.yaml \0 labels of img1 \0 labels of img2".
+// The input as the importer's files: YOLO takes "data.yaml \0 labels of img1 \0 labels of img2",
+// MOT "seqinfo.ini \0 gt/gt.txt \0 gt/labels.txt".
 pm::FileSet files_of(const std::string& input, pm::AnnotationFormat format) {
-    if (format != pm::AnnotationFormat::Yolo) return {{"input", input}};
+    if (format != pm::AnnotationFormat::Yolo && format != pm::AnnotationFormat::Mot) return {{"input", input}};
     pm::FileSet files;
-    const char* names[] = {"data.yaml", "labels/img1.txt", "labels/img2.txt"};
+    const char* yolo[] = {"data.yaml", "labels/img1.txt", "labels/img2.txt"};
+    const char* mot[] = {"seqinfo.ini", "gt/gt.txt", "gt/labels.txt"};
+    const char** names = format == pm::AnnotationFormat::Yolo ? yolo : mot;
     size_t b = 0;
     for (int i = 0; i < 3 && b <= input.size(); ++i) {
         size_t e = input.find('\0', b);

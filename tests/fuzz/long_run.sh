@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${POLYMARK_FUZZ_RUNS:-10000000}
 seconds=${POLYMARK_FUZZ_SECONDS:-3600}
-for format in coco cvat yolo labelme voc; do
+for format in coco cvat yolo labelme voc mot labelstudio via; do
   echo "== $format: up to $runs executions or $seconds s"
   "$here/run.sh" "$format" -runs="$runs" -max_total_time="$seconds" 2>&1 | grep -E '^stat::|ERROR|SUMMARY|Done' || true
   status=${PIPESTATUS[0]}

@@ -2,7 +2,7 @@
 # Fuzzes one importer with libFuzzer under ASan and UBSan, seeded with the fixtures of
 # tests/data/formats. Builds build-fuzz/ with clang first (incrementally, under the build lock).
 #
-#   tests/fuzz/run.sh FORMAT [libFuzzer options...]      FORMAT: coco, cvat, yolo, labelme, voc
+#   tests/fuzz/run.sh FORMAT [libFuzzer options...]      FORMAT: coco, cvat, yolo, labelme, voc, mot, labelstudio, via
 #   tests/fuzz/run.sh coco -runs=20000                    the short run of the test suite
 #   tests/fuzz/run.sh coco -runs=10000000                 the long run (tests/fuzz/long_run.sh runs all)
 #
@@ -23,7 +23,8 @@ mkdir -p "$build"
   cmake --build "$build" --target "fuzz_$format" -j2 >/dev/null
 ) 9>/tmp/pm-build.lock
 
-# Seeds: every fixture of the format (YOLO: data.yaml, NUL, a label file, NUL, another).
+# Seeds: every fixture of the format (YOLO: data.yaml, NUL, a label file, NUL, another; MOT:
+# seqinfo.ini, NUL, gt.txt, NUL, labels.txt).
 seeds=$build/seeds/$format
 corpus=$build/corpus/$format
 rm -rf "$seeds"
@@ -38,6 +39,11 @@ case $format in
       name=$(basename "$d")
       { cat "$d/data.yaml"; printf '\0'; cat "$d/labels/img1.txt"; printf '\0'; cat "$d/labels/img2.txt"; } > "$seeds/$name"
     done ;;
+  labelstudio) cp "$data"/labelstudio/*.json "$seeds/" ;;
+  via) cp "$data"/via/*.json "$seeds/" ;;
+  mot)
+    { cat "$data/mot/walk/seqinfo.ini"; printf '\0'; cat "$data/mot/walk/gt/gt.txt"; printf '\0'; cat "$data/mot/walk/gt/labels.txt"; } > "$seeds/walk"
+    { printf '\0'; cat "$data/mot/det/det.txt"; } > "$seeds/det" ;;
   *) echo "unknown format $format" >&2; exit 2 ;;
 esac
 cd "$build/crashes/$format"

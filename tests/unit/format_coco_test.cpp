@@ -40,8 +40,9 @@ TEST_CASE("coco import: images become frames, categories labels, annotations obj
     // A prediction keeps its score and says a model made it.
     const Object& predicted = d.objects[6];
     CHECK(predicted.frame == 1);
-    CHECK(predicted.source == Source::Auto);
-    CHECK(predicted.meta["score"] == 0.87);
+    CHECK(predicted.source == Source::Model);
+    CHECK(predicted.score == 0.87);
+    CHECK(predicted.meta.is_null());
     CHECK(d.objects[7].attributes.size() == 2);
     CHECK(check_document_against_task(d, c.task).empty());
 }
@@ -73,8 +74,8 @@ TEST_CASE("ours to coco to ours is equal for what coco holds") {
     add("a2", ShapeType::Polygon, 0, "car", {1, 1, 9.25, 1, 5, 7.125});
     add("a5", ShapeType::Polygon, 1, "person", {0, 0, 4, 0, 4, 8}, "a5");
     add("a5.2", ShapeType::Points, 1, "person", {1, 2, 3, 4}, "a5")->meta = Json{{"visibility", {2, 1}}};
-    add("a9", ShapeType::Rectangle, 1, "car", {5, 5, 6, 6})->source = Source::Auto;
-    d.objects.back().meta = Json{{"score", 0.25}};
+    add("a9", ShapeType::Rectangle, 1, "car", {5, 5, 6, 6})->source = Source::Model;
+    d.objects.back().score = 0.25;
     auto out = export_annotations(AnnotationFormat::Coco, d, task);
     REQUIRE(out);
     ImportOptions o;
@@ -177,4 +178,42 @@ TEST_CASE("coco export writes what it cannot hold as polygons and says what it l
     CHECK(seg[0] == Approx(3));  // the box turned 90 degrees about (2, 1): top-left corner at (3, -1)
     CHECK(seg[1] == Approx(-1));
     CHECK(out->notes.size() == 2);
+}
+
+TEST_CASE("coco results list: predictions with a score become model objects, ids are the task's frames and labels, 1-based") {
+    Task task;
+    task.id = "t";
+    task.media = {{"m1", MediaType::Image, "a.png", "a.png", 100, 50, 1, 0}, {"m2", MediaType::Image, "b.png", "b.png", 30, 40, 1, 0}};
+    task.labels = {{"car", "car", "", {}, {}}, {"person", "person", "", {}, {}}};
+    ImportOptions o;
+    o.task = &task;
+    auto c = import_annotations(AnnotationFormat::Coco, one_file("results.json", fixture("coco/results.json")), o);
+    INFO((c ? std::string() : c.first_error().message));
+    REQUIRE(c);
+    const auto& d = c->document.objects;
+    REQUIRE(d.size() == 4);
+    CHECK(d[0].frame == 0);  // in frame order
+    CHECK(d[0].label == "person");
+    CHECK(d[0].score == 0.05);
+    CHECK(d[1].type == ShapeType::Polygon);
+    CHECK(d[2].frame == 1);
+    CHECK(d[2].points == std::vector<double>{10.5, 20, 40.5, 60.25});
+    CHECK(d[2].source == Source::Model);
+    CHECK(d[2].score == 0.987);
+    CHECK_FALSE(d[3].score);  // 1.5 is no probability: kept in meta
+    CHECK(d[3].meta["score"] == 1.5);
+    // Written as a dataset, the scores come back on the annotations.
+    auto out = export_annotations(AnnotationFormat::Coco, c->document, task);
+    REQUIRE(out);
+    Json j = Json::parse(out->files[0].bytes);
+    CHECK(j["annotations"][2]["score"] == 0.987);
+    // Ids outside the task, and without a task: images and labels made from the numbers.
+    auto bad = import_annotations(AnnotationFormat::Coco, one_file("r.json", R"([{"image_id":3,"category_id":1,"bbox":[0,0,1,1],"score":0.5}])"), o);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.first_error().message == "r.json#/0/image_id: no image has id 3");
+    auto made = import_annotations(AnnotationFormat::Coco, one_file("results.json", fixture("coco/results.json")));
+    REQUIRE(made);
+    CHECK(made->task.media.size() == 2);
+    CHECK(made->task.media[0].name == "2");
+    CHECK(made->task.labels.size() == 2);
 }

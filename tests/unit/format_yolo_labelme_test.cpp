@@ -74,8 +74,8 @@ TEST_CASE("yolo detection import: boxes from centre and size, polygons, a traili
     REQUIRE(o.size() == 4);
     CHECK(o[0].points == std::vector<double>{240, 120, 400, 360});
     CHECK(o[1].label == "car");
-    CHECK(o[1].source == Source::Auto);
-    CHECK(o[1].meta["score"] == 0.93);
+    CHECK(o[1].source == Source::Model);
+    CHECK(o[1].score == 0.93);
     CHECK(o[2].type == ShapeType::Polygon);
     CHECK(o[2].label == "light");  // 'traffic light' is the task label named so
     CHECK(o[3].frame == 1);

@@ -19,6 +19,7 @@ public:
         : ImportState(options), file_(file) {}
 
     Expected<Conversion> read(const Json& root) {
+        if (root.is_array()) return read_results(root);
         if (!root.is_object()) return bad("", "a COCO dataset: an object with \"images\", \"annotations\" and \"categories\"");
         Json meta = Json::object();
         for (const char* key : {"info", "licenses"})
@@ -77,6 +78,45 @@ public:
         Conversion out;
         out.document = std::move(doc_);
         out.document.meta = Json{{"coco", std::move(meta)}};
+        out.task = made_task(options_.task, images_, labels_, "coco");
+        out.notes = notes_.list();
+        return out;
+    }
+
+    // A results list (a detector's output): [{image_id, category_id, bbox | segmentation, score}].
+    // With a task, image id N is its frame N-1 and category id N its label N-1 (the numbering of
+    // our COCO export); without, images and labels are made, named by the number.
+    Expected<Conversion> read_results(const Json& root) {
+        for (const Json& a : root) {
+            if (!a.is_object()) continue;
+            const Json* image = member(a, "image_id");
+            const Json* category = member(a, "category_id");
+            if (image && image->is_number_integer() && !image_frames_.count(image->get<long long>())) {
+                long long id = image->get<long long>();
+                if (options_.task) {
+                    if (id >= 1 && id <= options_.task->frame_count()) image_frames_.emplace(id, id - 1);
+                } else if (auto frame = images_.frame_of(std::to_string(id), 0, 0)) {
+                    image_frames_.emplace(id, *frame);
+                }
+            }
+            if (category && category->is_number_integer() && !categories_.count(category->get<long long>())) {
+                long long id = category->get<long long>();
+                if (options_.task) {
+                    if (id >= 1 && id <= (long long)options_.task->labels.size()) categories_.emplace(id, options_.task->labels[(size_t)id - 1].id);
+                } else if (auto label = labels_.resolve(std::to_string(id))) {
+                    categories_.emplace(id, *label);
+                }
+            }
+        }
+        ProgressTicker progress(options_.progress, 0, 1);
+        for (size_t i = 0; i < root.size(); ++i) {
+            if (!progress.step(i, root.size())) return cancelled_error();
+            if (!read_annotation(root[i], "/" + std::to_string(i))) return error_;
+        }
+        if (traced_) notes_.add("RLE masks traced to polygons along pixel edges, simplified at a tolerance of " + number_text(options_.rle_tolerance) + " px", traced_);
+        Conversion out;
+        std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
+        out.document = std::move(doc_);
         out.task = made_task(options_.task, images_, labels_, "coco");
         out.notes = notes_.list();
         return out;
@@ -141,12 +181,11 @@ private:
         base.frame = frame->second;
         base.label = label->second;
         base.source = Source::Imported;
-        Json meta;
         if (const Json* score = member(a, "score")) {
             if (!score->is_number()) { bad(p + "/score", "a number"); return false; }
-            base.source = Source::Auto;
-            meta = Json{{"score", score->get<double>()}};
+            set_prediction_score(base, score->get<double>(), notes_);
         }
+        Json meta = base.meta;
         if (const Json* iscrowd = member(a, "iscrowd")) {
             if (!iscrowd->is_number_integer() || (iscrowd->get<long long>() != 0 && iscrowd->get<long long>() != 1)) { bad(p + "/iscrowd", "0 or 1"); return false; }
             if (iscrowd->get<long long>() == 1) base.attributes.push_back({labels_.attribute_id(base.label, "iscrowd", true), true});
@@ -512,11 +551,10 @@ Expected<Exported> export_coco(const Document& doc, const Task& task, const Expo
                 out += "],\"num_keypoints\":" + std::to_string(labelled);
             }
             if (!attributes.empty()) out += ",\"attributes\":" + attributes.dump(-1, ' ', false, Json::error_handler_t::replace);
-            if (head.meta.is_object())
-                if (auto it = head.meta.find("score"); it != head.meta.end() && it->is_number()) {
-                    out += ",\"score\":";
-                    append_number(out, it->get<double>());
-                }
+            if (auto score = prediction_score(head)) {
+                out += ",\"score\":";
+                append_number(out, *score);
+            }
             out += "}";
         }
     }

@@ -37,6 +37,7 @@ const char* cvat_source(Source s) {
     switch (s) {
         case Source::Manual: return "manual";
         case Source::Auto: return "auto";
+        case Source::Model: return "auto";  // CVAT's "auto" is a model's; it has no score
         case Source::Imported: return "file";
     }
     return "manual";

@@ -143,6 +143,25 @@ private:
     std::vector<std::pair<std::string, size_t>> items_;
 };
 
+// A prediction's confidence read from a file: source "model" and `score` when it lies within
+// 0..1; a value outside (a percentage, a logit) stays in meta.score, counted in a note.
+template <typename Shape>
+void set_prediction_score(Shape& s, double score, Notes& notes) {
+    s.source = Source::Model;
+    if (score >= 0 && score <= 1) { s.score = score; return; }
+    if (!s.meta.is_object()) s.meta = Json::object();
+    s.meta["score"] = score;
+    notes.add("scores outside 0..1 kept in meta.score");
+}
+// The confidence to write: `score`, else a number in meta.score (documents written before `score`).
+template <typename Shape>
+std::optional<double> prediction_score(const Shape& s) {
+    if (s.score) return s.score;
+    if (s.meta.is_object())
+        if (auto it = s.meta.find("score"); it != s.meta.end() && it->is_number()) return it->template get<double>();
+    return std::nullopt;
+}
+
 // Attribute values as text (CVAT, VOC) and back, typed by a spec when there is one.
 std::string attribute_text(const Json& value);
 Json attribute_from_text(const std::string& text, const AttributeSpec* spec);

@@ -20,4 +20,13 @@ Expected<Exported> export_labelme(const Document& doc, const Task& task, const E
 Expected<Conversion> import_voc(const FileSet& files, const ImportOptions& options);
 Expected<Exported> export_voc(const Document& doc, const Task& task, const ExportOptions& options);
 
+Expected<Conversion> import_mot(const FileSet& files, const ImportOptions& options);
+Expected<Exported> export_mot(const Document& doc, const Task& task, const ExportOptions& options);
+
+Expected<Conversion> import_label_studio(const FileSet& files, const ImportOptions& options);
+Expected<Exported> export_label_studio(const Document& doc, const Task& task, const ExportOptions& options);
+
+Expected<Conversion> import_via(const FileSet& files, const ImportOptions& options);
+Expected<Exported> export_via(const Document& doc, const Task& task, const ExportOptions& options);
+
 }  // namespace pm::formats

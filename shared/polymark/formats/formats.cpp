@@ -17,12 +17,16 @@ const char* to_string(AnnotationFormat f) {
         case AnnotationFormat::Yolo: return "yolo";
         case AnnotationFormat::LabelMe: return "labelme";
         case AnnotationFormat::Voc: return "voc";
+        case AnnotationFormat::Mot: return "mot";
+        case AnnotationFormat::LabelStudio: return "labelstudio";
+        case AnnotationFormat::Via: return "via";
     }
     return "";
 }
 
 std::vector<AnnotationFormat> all_annotation_formats() {
-    return {AnnotationFormat::Polymark, AnnotationFormat::Coco, AnnotationFormat::CvatXml, AnnotationFormat::Yolo, AnnotationFormat::LabelMe, AnnotationFormat::Voc};
+    return {AnnotationFormat::Polymark, AnnotationFormat::Coco, AnnotationFormat::CvatXml, AnnotationFormat::Yolo, AnnotationFormat::LabelMe, AnnotationFormat::Voc,
+            AnnotationFormat::Mot, AnnotationFormat::LabelStudio, AnnotationFormat::Via};
 }
 
 std::optional<AnnotationFormat> annotation_format_from_string(std::string_view s) {
@@ -67,6 +71,9 @@ Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& 
             case AnnotationFormat::Yolo: return import_yolo(files, options);
             case AnnotationFormat::LabelMe: return import_labelme(files, options);
             case AnnotationFormat::Voc: return import_voc(files, options);
+            case AnnotationFormat::Mot: return import_mot(files, options);
+            case AnnotationFormat::LabelStudio: return import_label_studio(files, options);
+            case AnnotationFormat::Via: return import_via(files, options);
         }
     } catch (const std::bad_alloc&) {
         return Error{"out_of_memory", "", "not enough memory to import these annotations"};
@@ -87,6 +94,9 @@ Expected<Exported> export_annotations(AnnotationFormat format, const Document& d
             case AnnotationFormat::Yolo: return export_yolo(doc, task, options);
             case AnnotationFormat::LabelMe: return export_labelme(doc, task, options);
             case AnnotationFormat::Voc: return export_voc(doc, task, options);
+            case AnnotationFormat::Mot: return export_mot(doc, task, options);
+            case AnnotationFormat::LabelStudio: return export_label_studio(doc, task, options);
+            case AnnotationFormat::Via: return export_via(doc, task, options);
         }
     } catch (const std::bad_alloc&) {
         return Error{"out_of_memory", "", "not enough memory to export these annotations"};
@@ -96,15 +106,27 @@ Expected<Exported> export_annotations(AnnotationFormat format, const Document& d
 
 std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
     if (files.empty()) return std::nullopt;
-    bool any_txt = false, any_yaml = false;
+    bool any_txt = false, any_yaml = false, comma_lines = false;
     for (const FileEntry& f : files) {
         std::string name = lower(f.path);
-        if (ends_with(name, ".txt")) any_txt = true;
+        if (ends_with(name, "seqinfo.ini")) return AnnotationFormat::Mot;
+        if (ends_with(name, ".txt")) {
+            any_txt = true;
+            std::string_view base(name);
+            if (size_t slash = base.find_last_of('/'); slash != std::string_view::npos) base = base.substr(slash + 1);
+            if (base == "classes.txt" || base == "labels.txt") continue;
+            // MOT lines are comma-separated numbers (frame,id,x,y,w,h,...), YOLO's space-separated.
+            std::string_view head(f.bytes.data(), std::min<size_t>(f.bytes.size(), 512));
+            size_t b = head.find_first_not_of(" \t\r\n");
+            if (b != std::string_view::npos) {
+                std::string_view line = head.substr(b, head.find('\n', b) == std::string_view::npos ? std::string_view::npos : head.find('\n', b) - b);
+                if (std::count(line.begin(), line.end(), ',') >= 5) comma_lines = true;
+            }
+        }
         if (ends_with(name, "data.yaml") || ends_with(name, "data.yml")) any_yaml = true;
     }
-    if (files.size() > 1 || any_txt || any_yaml) {
-        if (any_txt || any_yaml) return AnnotationFormat::Yolo;
-    }
+    if (comma_lines && !any_yaml) return AnnotationFormat::Mot;
+    if (any_txt || any_yaml) return AnnotationFormat::Yolo;
     // The content of the first file that is not an image says the rest.
     const FileEntry* probe = &files.front();
     for (const FileEntry& f : files) {
@@ -120,12 +142,24 @@ std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
         if (head.find("<annotation>") != std::string_view::npos || head.find("<annotation ") != std::string_view::npos) return AnnotationFormat::Voc;
         return std::nullopt;
     }
+    std::string_view all(b);
+    auto has = [&](std::string_view key) { return all.find(key) != std::string_view::npos; };
+    if (head[start] == '[') {
+        // A list: Label Studio's tasks, or COCO's results list.
+        if (has("\"data\"") && has("\"result\"")) return AnnotationFormat::LabelStudio;
+        if (has("\"image_id\"") && has("\"category_id\"")) return AnnotationFormat::Coco;
+        if (has("\"data\"") && (has("\"annotations\"") || has("\"predictions\""))) return AnnotationFormat::LabelStudio;
+        return std::nullopt;
+    }
     if (head[start] != '{') return std::nullopt;
     if (head.find("\"polymark.annotations\"") != std::string_view::npos) return AnnotationFormat::Polymark;
+    if (has("\"_via_img_metadata\"")) return AnnotationFormat::Via;
     if (head.find("\"shapes\"") != std::string_view::npos && (head.find("\"imagePath\"") != std::string_view::npos || head.find("\"shape_type\"") != std::string_view::npos))
         return AnnotationFormat::LabelMe;
-    std::string_view all(b);
     if (all.find("\"annotations\"") != std::string_view::npos && all.find("\"images\"") != std::string_view::npos) return AnnotationFormat::Coco;
+    if (has("\"data\"") && has("\"result\"") && (has("\"annotations\"") || has("\"predictions\""))) return AnnotationFormat::LabelStudio;
+    if (has("\"filename\"") && (has("\"regions\"") || has("\"shape_attributes\""))) return AnnotationFormat::Via;
+    if (has("\"project\"") && has("\"metadata\"") && has("\"fname\"")) return AnnotationFormat::Via;  // VIA 3
     if (all.find("\"shapes\"") != std::string_view::npos && all.find("\"imagePath\"") != std::string_view::npos) return AnnotationFormat::LabelMe;
     if (all.find("\"polymark.annotations\"") != std::string_view::npos) return AnnotationFormat::Polymark;
     return std::nullopt;

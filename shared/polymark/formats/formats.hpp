@@ -23,9 +23,10 @@ struct FileEntry {
 };
 using FileSet = std::vector<FileEntry>;
 
-enum class AnnotationFormat { Polymark, Coco, CvatXml, Yolo, LabelMe, Voc };
+enum class AnnotationFormat { Polymark, Coco, CvatXml, Yolo, LabelMe, Voc, Mot, LabelStudio, Via };
 
-const char* to_string(AnnotationFormat f);  // "polymark", "coco", "cvat", "yolo", "labelme", "voc"
+// "polymark", "coco", "cvat", "yolo", "labelme", "voc", "mot", "labelstudio", "via"
+const char* to_string(AnnotationFormat f);
 std::optional<AnnotationFormat> annotation_format_from_string(std::string_view s);
 std::vector<AnnotationFormat> all_annotation_formats();
 

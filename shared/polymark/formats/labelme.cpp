@@ -155,10 +155,7 @@ private:
         }
         if (auto d = s.find("description"); d != s.end() && d->is_string() && !d->get<std::string>().empty())
             o.attributes.push_back({labels_.attribute_id(o.label, "description", *d), *d});
-        if (auto score = s.find("score"); score != s.end() && score->is_number()) {
-            o.source = Source::Auto;
-            o.meta = Json{{"score", score->get<double>()}};
-        }
+        if (auto score = s.find("score"); score != s.end() && score->is_number()) set_prediction_score(o, score->get<double>(), notes_);
         o.id = ids_.make(id_hint);
         doc_.objects.push_back(std::move(o));
         return true;
@@ -246,8 +243,7 @@ Expected<Exported> export_labelme(const Document& doc, const Task& task, const E
             s["description"] = description;
             s["shape_type"] = type;
             s["flags"] = std::move(shape_flags);
-            if (o.meta.is_object())
-                if (auto it = o.meta.find("score"); it != o.meta.end() && it->is_number()) s["score"] = *it;
+            if (auto score = prediction_score(o)) s["score"] = *score;
             shapes.push_back(std::move(s));
         }
         Json file = {{"version", "5.4.1"}, {"flags", std::move(flags)}, {"shapes", std::move(shapes)}, {"imagePath", im.name},

@@ -223,8 +223,7 @@ private:
         size_t pose = yaml_.keypoints > 0 ? 4 + (size_t)(yaml_.keypoints * yaml_.keypoint_dims) : 0;
         bool scored = pose ? n == pose + 1 : n % 2 == 1;
         if (scored) {
-            o.source = Source::Auto;
-            o.meta = Json{{"score", nums.back()}};
+            set_prediction_score(o, nums.back(), notes_);
             nums.pop_back();
             --n;
         }
@@ -341,8 +340,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
         double W = im.width, H = im.height;
         auto put = [&](double v) { text += ' '; append_number(text, v); };
         auto score = [&](const Object& o) {
-            if (o.meta.is_object())
-                if (auto it = o.meta.find("score"); it != o.meta.end() && it->is_number()) put(it->get<double>());
+            if (auto s = prediction_score(o)) put(*s);
         };
         std::vector<bool> used(shapes.size(), false);
         for (size_t i = 0; i < shapes.size(); ++i) {
