@@ -1,4 +1,5 @@
 #include "polymark/formats/format_common.hpp"
+#include "polymark/json_reader.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -416,6 +417,29 @@ std::vector<const FileEntry*> files_ending_with(const FileSet& files, std::strin
     if (found.empty() && !files.empty()) found.push_back(&files.front());
     std::sort(found.begin(), found.end(), [](const FileEntry* a, const FileEntry* b) { return a->path < b->path; });
     return found;
+}
+
+std::optional<Error> JsonFilesImport::read_json_files(const FileSet& files) {
+    const std::vector<const FileEntry*> jsons = files_ending_with(files, ".json");
+    for (size_t i = 0; i < jsons.size(); ++i) {
+        if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
+        const FileEntry& f = *jsons[i];
+        file_ = f.path;
+        auto json = parse_json_text(f.bytes, f.path);
+        if (!json) {
+            Error e = json.first_error();
+            e.message = f.path + ": " + e.message;
+            e.path = f.path + "#" + e.path;
+            return e;
+        }
+        if (!read_json(json.value(), f)) return error_;
+    }
+    return std::nullopt;
+}
+
+bool JsonFilesImport::fail(const std::string& code, const std::string& pointer, const std::string& message) {
+    error_ = Error{code, file_ + "#" + pointer, file_ + "#" + pointer + ": " + message};
+    return false;
 }
 
 }  // namespace pm::formats

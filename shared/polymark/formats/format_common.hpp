@@ -197,4 +197,24 @@ protected:
 // them gives its first file, for a single file whose name says nothing.
 std::vector<const FileEntry*> files_ending_with(const FileSet& files, std::string_view extension);
 
+// An importer of JSON files (LabelMe, VIA, Label Studio): every .json file of the set parsed in
+// turn and handed to read_json(); errors name the file and a JSON Pointer in it.
+class JsonFilesImport : protected ImportState {
+protected:
+    JsonFilesImport(const ImportOptions& options, std::string bad_code) : ImportState(options), bad_code_(std::move(bad_code)) {}
+    virtual ~JsonFilesImport() = default;
+    // With progress and cancellation; the first error, or nothing when every file was read.
+    std::optional<Error> read_json_files(const FileSet& files);
+    virtual bool read_json(const Json& root, const FileEntry& file) = 0;
+
+    bool fail(const std::string& code, const std::string& pointer, const std::string& message);
+    bool bad(const std::string& pointer, const std::string& expected) { return fail(bad_code_, pointer, "expected " + expected); }
+
+    std::string file_;
+    Error error_;
+
+private:
+    std::string bad_code_;
+};
+
 }  // namespace pm::formats

@@ -66,9 +66,9 @@ std::vector<double> corner_from_box(const std::vector<double>& b, double degrees
     return {cx - (c * w / 2 - s * h / 2), cy - (s * w / 2 + c * h / 2), w, h};
 }
 
-class LabelStudioReader : ImportState {
+class LabelStudioReader : JsonFilesImport {
 public:
-    explicit LabelStudioReader(const ImportOptions& options) : ImportState(options) {
+    explicit LabelStudioReader(const ImportOptions& options) : JsonFilesImport(options, "bad_labelstudio") {
         if (!options.task) return;
         long long frame = 0;
         for (const Media& m : options.task->media) {
@@ -80,33 +80,14 @@ public:
     }
 
     Expected<Conversion> read(const FileSet& files) {
-        const std::vector<const FileEntry*> jsons = files_ending_with(files, ".json");
-        for (size_t i = 0; i < jsons.size(); ++i) {
-            if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
-            if (!read_file(*jsons[i])) return error_;
-        }
+        if (auto error = read_json_files(files)) return *error;
         Conversion out = finish("labelstudio");
         if (!options_.task) out.task.media = media_;
         return out;
     }
 
 private:
-    bool fail(const std::string& code, const std::string& pointer, const std::string& message) {
-        error_ = Error{code, file_ + "#" + pointer, file_ + "#" + pointer + ": " + message};
-        return false;
-    }
-    bool bad(const std::string& pointer, const std::string& expected) { return fail("bad_labelstudio", pointer, "expected " + expected); }
-
-    bool read_file(const FileEntry& f) {
-        file_ = f.path;
-        auto json = parse_json_text(f.bytes, f.path);
-        if (!json) {
-            error_ = json.first_error();
-            error_.message = f.path + ": " + error_.message;
-            error_.path = f.path + "#" + error_.path;
-            return false;
-        }
-        const Json& root = json.value();
+    bool read_json(const Json& root, const FileEntry& /*file*/) override {
         if (root.is_object()) return read_task(root, "");
         if (!root.is_array()) return bad("", "a list of Label Studio tasks");
         for (size_t i = 0; i < root.size(); ++i)
@@ -424,8 +405,6 @@ private:
         return true;
     }
 
-    Error error_;
-    std::string file_;
     std::map<std::string, std::pair<long long, const Media*>> given_;
     std::map<std::string, Place> made_;
     std::vector<Media> media_;

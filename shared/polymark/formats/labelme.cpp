@@ -12,36 +12,17 @@ namespace pm::formats {
 
 namespace {
 
-class LabelMeReader : ImportState {
+class LabelMeReader : JsonFilesImport {
 public:
-    explicit LabelMeReader(const ImportOptions& options) : ImportState(options) {}
+    explicit LabelMeReader(const ImportOptions& options) : JsonFilesImport(options, "bad_labelme") {}
 
     Expected<Conversion> read(const FileSet& files) {
-        const std::vector<const FileEntry*> jsons = files_ending_with(files, ".json");
-        for (size_t i = 0; i < jsons.size(); ++i) {
-            if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
-            if (!read_file(*jsons[i])) return error_;
-        }
+        if (auto error = read_json_files(files)) return *error;
         return finish("labelme");
     }
 
 private:
-    bool fail(const std::string& code, const std::string& pointer, const std::string& message) {
-        error_ = Error{code, file_ + "#" + pointer, file_ + "#" + pointer + ": " + message};
-        return false;
-    }
-    bool bad(const std::string& pointer, const std::string& expected) { return fail("bad_labelme", pointer, "expected " + expected); }
-
-    bool read_file(const FileEntry& f) {
-        file_ = f.path;
-        auto json = parse_json_text(f.bytes, f.path);
-        if (!json) {
-            error_ = json.first_error();
-            error_.message = f.path + ": " + error_.message;
-            error_.path = f.path + "#" + error_.path;
-            return false;
-        }
-        const Json& root = json.value();
+    bool read_json(const Json& root, const FileEntry& f) override {
         if (!root.is_object()) return bad("", "a LabelMe object with \"shapes\"");
         auto it = root.find("shapes");
         if (it == root.end() || !it->is_array()) return bad("/shapes", "an array of shapes");
@@ -161,8 +142,6 @@ private:
         return true;
     }
 
-    Error error_;
-    std::string file_;
 };
 
 Json point_list(const std::vector<double>& pts) {

@@ -18,36 +18,17 @@ namespace {
 
 constexpr const char* kLabelKeys[] = {"label", "class", "name", "type"};
 
-class ViaReader : ImportState {
+class ViaReader : JsonFilesImport {
 public:
-    explicit ViaReader(const ImportOptions& options) : ImportState(options) {}
+    explicit ViaReader(const ImportOptions& options) : JsonFilesImport(options, "bad_via") {}
 
     Expected<Conversion> read(const FileSet& files) {
-        const std::vector<const FileEntry*> jsons = files_ending_with(files, ".json");
-        for (size_t i = 0; i < jsons.size(); ++i) {
-            if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
-            if (!read_file(*jsons[i])) return error_;
-        }
+        if (auto error = read_json_files(files)) return *error;
         return finish("via");
     }
 
 private:
-    bool fail(const std::string& code, const std::string& pointer, const std::string& message) {
-        error_ = Error{code, file_ + "#" + pointer, file_ + "#" + pointer + ": " + message};
-        return false;
-    }
-    bool bad(const std::string& pointer, const std::string& expected) { return fail("bad_via", pointer, "expected " + expected); }
-
-    bool read_file(const FileEntry& f) {
-        file_ = f.path;
-        auto json = parse_json_text(f.bytes, f.path);
-        if (!json) {
-            error_ = json.first_error();
-            error_.message = f.path + ": " + error_.message;
-            error_.path = f.path + "#" + error_.path;
-            return false;
-        }
-        const Json& root = json.value();
+    bool read_json(const Json& root, const FileEntry& /*file*/) override {
         if (!root.is_object()) return bad("", "a VIA project or its annotations (an object keyed by image)");
         const Json* images = &root;
         std::string base;
@@ -334,8 +315,6 @@ private:
         return true;
     }
 
-    Error error_;
-    std::string file_;
 };
 
 }  // namespace
