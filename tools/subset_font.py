@@ -2,11 +2,13 @@
 """Builds the UI fonts.
 
   subset_font.py latin SOURCE.ttf OUT.ttf
-      The font every task loads: Latin-1, punctuation, arrows and the symbols the UI uses.
+      The font every task loads: Latin-1 and the few punctuation marks the UI writes (dashes,
+      curly quotes, bullet, ellipsis).
   subset_font.py slices OUTDIR LATIN_SOURCE.ttf CJK_SOURCE.ttf
       Fonts for other scripts, loaded lazily: OUTDIR/extra-*.ttf and OUTDIR/manifest.json, which
       lists the code points each file covers. Latin Extended (A, B and Additional: Central
-      European, Turkish, Vietnamese...) comes whole in one file, Cyrillic and Greek in another; CJK is
+      European, Turkish, Vietnamese...) comes whole in one file, the other punctuation, arrows and
+      geometric shapes in another, Cyrillic and Greek in a third; CJK is
       cut into slices of 512 code points, so that a task fetches only the slices holding the
       characters its labels use, and a Latin-only task fetches none.
 """
@@ -17,7 +19,8 @@ import sys
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-LATIN = "U+0020-00FF,U+2010-205E,U+2190-21FF,U+25A0-25FF,U+2026,U+00D7"
+LATIN = "U+0020-00FF,U+2013,U+2014,U+2018,U+2019,U+201C,U+201D,U+2022,U+2026"
+SYMBOLS = [(0x2010, 0x205E), (0x2190, 0x21FF), (0x25A0, 0x25FF)]
 LATIN_EXTENDED = [(0x0100, 0x024F), (0x1E00, 0x1EFF)]
 CYRILLIC_GREEK = [(0x0370, 0x03FF), (0x0400, 0x052F), (0x1F00, 0x1FFF)]
 SLICE = 512
@@ -54,6 +57,10 @@ def slices(outdir, latin_source, cjk_source):
     extended = [c for c in noto if any(a <= c <= b for a, b in LATIN_EXTENDED)]
     subset_to(latin_source, os.path.join(outdir, "extra-latin-extended.ttf"), extended)
     manifest.append({"file": "extra-latin-extended.ttf", "ranges": ranges(extended)})
+    latin = set(subset.parse_unicodes(LATIN))
+    symbols = [c for c in noto if any(a <= c <= b for a, b in SYMBOLS) and c not in latin]
+    subset_to(latin_source, os.path.join(outdir, "extra-symbols.ttf"), symbols)
+    manifest.append({"file": "extra-symbols.ttf", "ranges": ranges(symbols)})
     cyrillic = [c for c in noto if any(a <= c <= b for a, b in CYRILLIC_GREEK)]
     subset_to(latin_source, os.path.join(outdir, "extra-cyrillic-greek.ttf"), cyrillic)
     manifest.append({"file": "extra-cyrillic-greek.ttf", "ranges": ranges(cyrillic)})

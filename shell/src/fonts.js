@@ -6,8 +6,9 @@ import { assetUrl, fetchBytes } from './util.js';
 let manifest = null;     // promise of fonts/manifest.json, once per page
 const fontFiles = {};    // promise of each font file's bytes, once per page
 
-// What fonts/ui-latin.ttf covers (tools/subset_font.py LATIN): Latin-1, punctuation, arrows, shapes.
-const latin = (c) => c < 0x100 || (c >= 0x2010 && c <= 0x205E) || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x25A0 && c <= 0x25FF);
+// What fonts/ui-latin.ttf covers (tools/subset_font.py LATIN): Latin-1 and the punctuation the UI writes.
+const UI_PUNCTUATION = [0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2026];
+const latin = (c) => c < 0x100 || UI_PUNCTUATION.indexOf(c) >= 0;
 
 function taskCodePoints(task) {
   const seen = {};

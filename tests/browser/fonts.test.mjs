@@ -51,23 +51,24 @@ test('Cyrillic and Chinese labels get their glyphs, from the slices that hold th
   await page.context().close();
 });
 
-test('Latin Extended labels (Polish, Turkish, Vietnamese) bring the Latin Extended font, and only it', async () => {
+test('Latin Extended labels (Polish, Turkish, Vietnamese) and other punctuation bring their two slices, and only those', async () => {
   const page = await openPage(browser);
   assert.equal(await mountDemo(page, server.url), 'ready');
-  // Latin-1 is in the first font; Latin Extended is not, until a task needs it.
-  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Żółw')), [0x17b, 0x142]);
+  // Latin-1 and the UI's punctuation are in the first font; Latin Extended and the other
+  // punctuation (per mille here) are not, until a task needs them.
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Żółw – “ok”… ‰')), [0x17b, 0x142, 0x2030]);
   await page.evaluate(() => polymark.destroy());
   const fonts = fontRequests(page);
   const task = { format: 'polymark.task', version: 1, id: 'extended', name: 'Żółw',
     media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }],
-    labels: [{ id: 'tree', name: 'Ağaç' }, { id: 'boat', name: 'Thuyền' }] };
+    labels: [{ id: 'tree', name: 'Ağaç' }, { id: 'boat', name: 'Thuyền' }, { id: 'slope', name: 'Slope ‰' }] };
   const outcome = await page.evaluate(async (t) => {
     document.body.innerHTML = '<div id="host" style="width:900px;height:600px"></div>';
     try { window.polymark = await Polymark.mount('#host', { taskObject: t }); return 'ready'; } catch (e) { return e.code + ': ' + e.message; }
   }, task);
   assert.equal(outcome, 'ready');
-  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Żółw Ağaç Thuyền')), []);
-  assert.deepEqual(fonts.filter((f) => f.startsWith('/fonts/extra-')), ['/fonts/extra-latin-extended.ttf']);
+  assert.deepEqual(await page.evaluate(() => polymark.missingGlyphs('Żółw Ağaç Thuyền Slope ‰')), []);
+  assert.deepEqual(fonts.filter((f) => f.startsWith('/fonts/extra-')).sort(), ['/fonts/extra-latin-extended.ttf', '/fonts/extra-symbols.ttf']);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
