@@ -4,6 +4,8 @@
 # reaches throwing code (errors are values), and an abort after `ready` remounts the instance,
 # which replays the journal (remountOnAbort, docs/API.md). Handling them cost 52 KB gzip.
 target_link_libraries(imgui_backends PUBLIC sdl2_web)
+# nlohmann/json then aborts where it would throw, without building the exception's message first.
+target_compile_definitions(polymark_core PUBLIC JSON_NOEXCEPTION)
 set(POLYMARK_ESBUILD "${PROJECT_SOURCE_DIR}/node_modules/.bin/esbuild")
 if(NOT EXISTS "${POLYMARK_ESBUILD}")
   message(FATAL_ERROR "esbuild is missing (${POLYMARK_ESBUILD}): run tools/setup.sh, which installs it with npm ci")
