@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,6 +20,19 @@ inline std::string fixture(const std::string& relative) {
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// Every file under tests/data/formats/`relative`, by path relative to it, in path order.
+inline pm::FileSet fixture_dir(const std::string& relative) {
+    namespace fs = std::filesystem;
+    pm::FileSet files;
+    fs::path root = fs::path(POLYMARK_SOURCE_DIR) / "tests/data/formats" / relative;
+    std::vector<fs::path> found;
+    for (const auto& e : fs::recursive_directory_iterator(root))
+        if (e.is_regular_file()) found.push_back(e.path());
+    std::sort(found.begin(), found.end());
+    for (const auto& p : found) files.push_back({fs::relative(p, root).generic_string(), fixture(relative + "/" + fs::relative(p, root).generic_string())});
+    return files;
 }
 
 inline pm::FileSet one_file(const std::string& name, std::string bytes) { return {{name, std::move(bytes)}}; }

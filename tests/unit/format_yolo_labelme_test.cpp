@@ -11,16 +11,6 @@ using namespace pm;
 using namespace format_test;
 namespace fs = std::filesystem;
 
-static FileSet fixture_dir(const std::string& relative) {
-    FileSet files;
-    fs::path root = fs::path(POLYMARK_SOURCE_DIR) / "tests/data/formats" / relative;
-    std::vector<fs::path> found;
-    for (const auto& e : fs::recursive_directory_iterator(root))
-        if (e.is_regular_file()) found.push_back(e.path());
-    std::sort(found.begin(), found.end());
-    for (const auto& p : found) files.push_back({fs::relative(p, root).generic_string(), fixture(relative + "/" + fs::relative(p, root).generic_string())});
-    return files;
-}
 
 static Task yolo_task() {
     auto t = parse_task(fixture("yolo/task.json"));

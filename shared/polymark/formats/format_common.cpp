@@ -442,4 +442,16 @@ bool JsonFilesImport::fail(const std::string& code, const std::string& pointer, 
     return false;
 }
 
+std::vector<std::string_view> lines_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    size_t b = 0;
+    while (b <= text.size()) {
+        size_t nl = text.find('\n', b);
+        if (nl == std::string_view::npos) nl = text.size();
+        out.push_back(text.substr(b, nl - b));
+        b = nl + 1;
+    }
+    return out;
+}
+
 }  // namespace pm::formats

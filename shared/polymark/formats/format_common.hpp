@@ -196,6 +196,8 @@ protected:
 // The files of a set whose names end with `extension` (any case), by path; a set with none of
 // them gives its first file, for a single file whose name says nothing.
 std::vector<const FileEntry*> files_ending_with(const FileSet& files, std::string_view extension);
+// The lines of a text file, split at '\n' only (a trailing '\r' stays), views into `text`.
+std::vector<std::string_view> lines_of(std::string_view text);
 
 // An importer of JSON files (LabelMe, VIA, Label Studio): every .json file of the set parsed in
 // turn and handed to read_json(); errors name the file and a JSON Pointer in it.

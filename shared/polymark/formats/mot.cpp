@@ -21,18 +21,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-    std::vector<std::string_view> out;
-    size_t b = 0;
-    while (b <= text.size()) {
-        size_t nl = text.find('\n', b);
-        if (nl == std::string_view::npos) nl = text.size();
-        out.push_back(text.substr(b, nl - b));
-        b = nl + 1;
-    }
-    return out;
-}
-
 bool is_names_file(const std::string& base) { return base == "labels.txt" || base == "classes.txt" || base == "obj.names"; }
 
 // The values of seqinfo.ini's [Sequence] section that we use.

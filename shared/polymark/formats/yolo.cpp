@@ -37,18 +37,6 @@ std::string unquote(std::string_view s) {
     return std::string(s);
 }
 
-std::vector<std::string_view> lines_of(std::string_view text) {
-    std::vector<std::string_view> out;
-    size_t b = 0;
-    while (b <= text.size()) {
-        size_t nl = text.find('\n', b);
-        if (nl == std::string_view::npos) nl = text.size();
-        out.push_back(text.substr(b, nl - b));
-        b = nl + 1;
-    }
-    return out;
-}
-
 // What data.yaml says that we use: `names` (a list, inline or as "- name" lines, or a map
 // "index: name"), `kpt_shape: [K, D]` and `task`. A small reader of that subset of YAML.
 struct DataYaml {
