@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, view, decodePng, until, stillVideo } from './harness.mjs';
+import { startServer, launchBrowser, openPage, view, decodePng, until, stillVideo, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const VIDEO_FRAMES = 12; const FRAMES = VIDEO_FRAMES + 3;
 const FIRST_VIDEO = 2; const LAST_VIDEO = FIRST_VIDEO + VIDEO_FRAMES - 1; const LAST_PHOTO = FRAMES - 1;
@@ -43,25 +43,12 @@ beforeEach(async () => {
 });
 
 const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
-async function frames(n = 3) {
-  for (let i = 0; i < n; i++) await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-}
+const frames = (n = 3) => pageFrames(page, n);
 async function shown() { await until(page, () => polymark.getView().frameShown, undefined, 20000); await frames(2); v = await view(page); }
 async function goTo(frame) { await page.evaluate((f) => { polymark.setFrame(f); polymark.fit(); }, frame); await shown(); }
 async function click(x, y) { await page.mouse.click(...S(x, y)); await frames(); }
 async function press(key) { await page.keyboard.press(key); await frames(); }
-async function drag(from, to, steps = 8) {
-  await page.mouse.move(...S(...from));
-  await frames(1);
-  await page.mouse.down();
-  await frames(1);
-  for (let i = 1; i <= steps; i++) {
-    await page.mouse.move(...S(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps));
-    await frames(1);
-  }
-  await page.mouse.up();
-  await frames();
-}
+const drag = (from, to, steps = 8) => pageDrag(page, from, to, steps);
 const doc = () => page.evaluate(() => polymark.getAnnotations());
 const state = (frame) => page.evaluate((f) => polymark.getFrameState(f).shapes, frame);
 const tool = () => page.evaluate(() => polymark.getTool());
