@@ -138,7 +138,7 @@ void MediaCache::on_fetched(const PendingRequest& request, const FetchDone& r, l
     }
     (void)frame;
     uint64_t id = requests_.new_id();
-    if (!platform_.decode_image(id, r.body))
+    if (!platform_.decode_image(id, r.body, url))
         return fail(img, {"decode_failed", url, url + " could not be decoded: this platform has no image decoder"});
     requests_.expect(id, {RequestKind::Decode, media_index, url});
 }

@@ -22,8 +22,10 @@ public:
     virtual void emit(const std::string& event, const Json& detail) = 0;
     // Decodes image bytes (JPEG, PNG, and what else the platform reads: WebP, AVIF in browsers)
     // away from the frame (the browser's decoder on the web, stb_image on the native I/O thread):
-    // the RGBA pixels, EXIF orientation applied, arrive as an ImageDecoded. False: no decoder here.
-    virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/) { return false; }
+    // the RGBA pixels, EXIF orientation applied, arrive as an ImageDecoded. `url` is where the bytes
+    // came from: the page may have decoded them already (the first image, while the module loaded).
+    // False: no decoder here.
+    virtual bool decode_image(uint64_t /*request_id*/, const std::vector<uint8_t>& /*bytes*/, const std::string& /*url*/) { return false; }
     // Decodes a huge image only at a reduced level, never holding its full-size pixels: the RGBA of
     // ceil(w/factor) x ceil(h/factor) pixels, pixel (i, j) the mean of image pixels
     // [i*factor, (i+1)*factor) x [j*factor, (j+1)*factor), arrives like decode_image's. False: not

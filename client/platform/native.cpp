@@ -131,7 +131,7 @@ public:
         wake_.notify_all();
     }
 
-    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes, const std::string& /*url*/) override {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             requests_.push_back({request_id, {}, bytes});

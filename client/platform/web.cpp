@@ -18,7 +18,7 @@ char* pm_js_options();
 uint8_t* pm_js_font(int* size);
 uint8_t* pm_js_extra_font(int index, int* size);
 void pm_js_fetch(uint32_t id, const char* url);
-void pm_js_decode(uint32_t id, const uint8_t* bytes, int size, int crop_x, int crop_y, int crop_width, int crop_height, int level_width, int level_height);
+void pm_js_decode(uint32_t id, const uint8_t* bytes, int size, const char* url, int crop_x, int crop_y, int crop_width, int crop_height, int level_width, int level_height);
 void pm_js_emit(const char* name, const char* detail_json);
 void pm_js_teardown();
 void pm_js_text_input_area(int visible, float x, float y, float line_height);
@@ -37,8 +37,8 @@ class WebPlatform : public PlatformPort {
 public:
     void fetch(uint64_t request_id, const std::string& url) override { pm_js_fetch((uint32_t)request_id, url.c_str()); }
     void emit(const std::string& event, const Json& detail) override { pm_js_emit(event.c_str(), detail.dump().c_str()); }
-    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
-        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), 0, 0, 0, 0, 0, 0);
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes, const std::string& url) override {
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), url.c_str(), 0, 0, 0, 0, 0, 0);
         return true;
     }
     // The browser decodes and shrinks the image (createImageBitmap's resize): only the level enters
@@ -47,13 +47,13 @@ public:
         auto header = read_image_header(bytes.data(), bytes.size());
         if (!header) return false;
         int level_w = (header->width + factor - 1) / factor, level_h = (header->height + factor - 1) / factor;
-        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), 0, 0, level_w * factor, level_h * factor, level_w, level_h);
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), "", 0, 0, level_w * factor, level_h * factor, level_w, level_h);
         return true;
     }
     // A detail region: the browser crops and shrinks while decoding (App::advance_detail).
     bool decode_image_region(uint64_t request_id, const std::vector<uint8_t>& bytes, PixelWindow region, int level) override {
         int w = (region.width + level - 1) / level, h = (region.height + level - 1) / level;
-        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), region.x, region.y, w * level, h * level, w, h);
+        pm_js_decode((uint32_t)request_id, bytes.data(), (int)bytes.size(), "", region.x, region.y, w * level, h * level, w, h);
         return true;
     }
     bool show_video_frame(uint64_t request_id, const std::string& url, long long frame) override {

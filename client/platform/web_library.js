@@ -72,31 +72,46 @@ mergeInto(LibraryManager.library, {
       .catch(function (e) { deliver(0, null, String((e && e.message) || e)); });
   },
 
-  // Decodes image bytes with the browser (WebP, AVIF; EXIF orientation applied) into RGBA. With
+  // Decodes image bytes with the browser (any format it reads; EXIF orientation applied) into RGBA. With
   // levelWidth > 0: only a reduced level, the crop (which may pass the image's edge) shrunk to
   // levelWidth x levelHeight, so that the full-size pixels never enter the wasm heap. A detail
   // region is such a crop from (cropX, cropY).
   pm_js_decode__deps: ['$pmCopyIn', '$pmWithCString'],
-  pm_js_decode: function (id, bytesPtr, size, cropX, cropY, cropWidth, cropHeight, levelWidth, levelHeight) {
-    var bytes = HEAPU8.slice(bytesPtr, bytesPtr + size);
+  pm_js_decode: function (id, bytesPtr, size, urlPtr, cropX, cropY, cropWidth, cropHeight, levelWidth, levelHeight) {
+    var url = UTF8ToString(urlPtr);
     function deliver(width, height, pixels, error) {
       if (Module['polymarkDestroyed']) return;
       pmWithCString(error, function (err) { Module['_pm_decode_done'](id, width, height, pmCopyIn(pixels), pixels ? pixels.length : 0, err); });
     }
-    var options = { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
-    var decoding = levelWidth > 0
-      ? createImageBitmap(new Blob([bytes]), cropX, cropY, cropWidth, cropHeight, Object.assign(options, { resizeWidth: levelWidth, resizeHeight: levelHeight, resizeQuality: 'medium' }))
-      : createImageBitmap(new Blob([bytes]), options);
-    decoding
-      .then(function (bitmap) {
-        var canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-        var g = canvas.getContext('2d');
-        g.drawImage(bitmap, 0, 0);
-        var data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
-        deliver(bitmap.width, bitmap.height, new Uint8Array(data.buffer, data.byteOffset, data.length), '');
-        bitmap.close();
-      })
-      .catch(function (e) { deliver(0, 0, null, 'the browser could not decode it (' + ((e && e.message) || e) + ')'); });
+    // The first image, decoded by polymark.js while the module loaded (shell/src/backend.js).
+    var predecoded = url && Module['polymarkPredecoded'] && Module['polymarkPredecoded'][url];
+    if (predecoded) {
+      delete Module['polymarkPredecoded'][url];
+      var again = HEAPU8.slice(bytesPtr, bytesPtr + size);
+      predecoded.then(function (r) {
+        if (r && r.size === size) deliver(r.width, r.height, r.pixels, '');
+        else decodeNow(again);
+      });
+      return;
+    }
+    decodeNow(HEAPU8.slice(bytesPtr, bytesPtr + size));
+    function decodeNow(bytes) {
+      var options = { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
+      var decoding = levelWidth > 0
+        ? createImageBitmap(new Blob([bytes]), cropX, cropY, cropWidth, cropHeight, Object.assign(options, { resizeWidth: levelWidth, resizeHeight: levelHeight, resizeQuality: 'medium' }))
+        : createImageBitmap(new Blob([bytes]), options);
+      decoding
+        .then(function (bitmap) {
+          // A canvas in CPU memory: a GPU-backed one reads the pixels back through the GPU process.
+          var canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+          var g = canvas.getContext('2d', { willReadFrequently: true });
+          g.drawImage(bitmap, 0, 0);
+          var data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+          deliver(bitmap.width, bitmap.height, new Uint8Array(data.buffer, data.byteOffset, data.length), '');
+          bitmap.close();
+        })
+        .catch(function (e) { deliver(0, 0, null, 'the browser could not decode it (' + ((e && e.message) || e) + ')'); });
+    }
   },
 
   pm_js_emit: function (namePtr, detailPtr) {

@@ -1,8 +1,21 @@
 // [SECTION] Backend: its URLs, the Authorization header, the backend profile, and the prefetch.
 // The task, its annotations and the first image are fetched while the wasm downloads and
-// compiles. The module's fetch (client/platform/web_library.js) takes a reply from here when the
-// app asks for the same URL, so the URLs are built exactly as the app builds them.
-import { PolymarkError } from './util.js';
+// compiles, and the first image is decoded meanwhile too. The module's fetch and decode
+// (client/platform/web_library.js) take a reply or pixels from here when the app asks for the
+// same URL, so the URLs are built exactly as the app builds them.
+import { PolymarkError, decodeToRgba, imageHeaderSize } from './util.js';
+
+// The first image is decoded ahead only up to this size; a bigger one the app decodes at a
+// reduced level (docs/API.md, "Images"), and a bomb it refuses by its header.
+const PREDECODE_MAX_PIXELS = 4096 * 4096;
+
+function predecode(reply) {
+  if (reply.status !== 200 || !reply.bytes) return Promise.resolve(null);
+  const size = imageHeaderSize(reply.bytes);
+  if (!size || size.width * size.height > PREDECODE_MAX_PIXELS) return Promise.resolve(null);
+  return decodeToRgba(new Blob([reply.bytes]))
+    .then((r) => Object.assign(r, { size: reply.bytes.length }), () => null);
+}
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -38,11 +51,13 @@ export function authHeaders(options, token, url) {
   return new URL(url, document.baseURI).href.indexOf(api) === 0 ? { Authorization: 'Bearer ' + token } : {};
 }
 
-// Returns the replies being fetched, by URL, and a promise of the task (or null).
+// Returns the replies being fetched and the first image's pixels being decoded, by URL, and a
+// promise of the task (or null).
 export function prefetchStart(options) {
   const replies = {};
-  if (options.taskObject) return { replies, task: Promise.resolve(options.taskObject) };
-  if (!options.task || !ID_PATTERN.test(options.task)) return { replies, task: Promise.resolve(null) };
+  const decoded = {};
+  if (options.taskObject) return { replies, decoded, task: Promise.resolve(options.taskObject) };
+  if (!options.task || !ID_PATTERN.test(options.task)) return { replies, decoded, task: Promise.resolve(null) };
   const backend = options.backend || '';
   const taskUrl = apiUrl(backend, '/api/tasks/' + options.task);
   const auth = authHeaders(options, options.token, taskUrl);
@@ -53,10 +68,13 @@ export function prefetchStart(options) {
     let parsed;
     try { parsed = JSON.parse(new TextDecoder().decode(reply.bytes)); } catch (e) { return null; }
     const url = firstImageUrl(parsed, options.frame | 0, backend);
-    if (url && !replies[url]) replies[url] = fetchReply(url);
+    if (url && !replies[url]) {
+      replies[url] = fetchReply(url);
+      decoded[url] = replies[url].then(predecode);
+    }
     return parsed;
   });
-  return { replies, task };
+  return { replies, decoded, task };
 }
 
 // The `profile` mount option: a built-in name (fetched from the build's profiles/), a URL, or

@@ -224,6 +224,7 @@ export function mount(element, options) {
       if (name === 'ready') {
         ctx.ready = true;
         overlay.style.display = 'none';
+        Object.keys(prefetched.decoded).forEach((url) => { delete prefetched.decoded[url]; });  // taken, or not needed
         if (!settled) { settled = true; resolve(instance); }
         setTimeout(offlineAfterReady);
         setTimeout(() => events.releaseHeld(() => ctx.destroyed));
@@ -276,6 +277,7 @@ export function mount(element, options) {
         },
         polymarkFont: s.font,
         polymarkPrefetch: prefetched.replies,
+        polymarkPredecoded: prefetched.decoded,
         polymarkExtraFonts: fonts.fonts.map((f) => { fontsGiven[f.file] = true; return f.bytes; }),
         polymarkTextInputArea: placeTextInput,
         polymarkNeedGlyphs: needGlyphs,

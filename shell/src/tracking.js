@@ -8,7 +8,7 @@
 // input): one worker on two cores, up to three on four or more. Every worker gets every frame it
 // needs. (Measured on two cores: a second worker only starved the decoder.)
 
-import { loadScriptTag } from './util.js';
+import { decodeToRgba, loadScriptTag } from './util.js';
 
 const TRACK_READ_AHEAD = 12;
 
@@ -38,15 +38,7 @@ function decodeImageForTracking(url) {
   return fetch(url, { credentials: 'same-origin' }).then((r) => {
     if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
     return r.blob();
-  }).then((blob) => createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' }))
-    .then((bitmap) => {
-      const c = new OffscreenCanvas(bitmap.width, bitmap.height);
-      const g = c.getContext('2d', { willReadFrequently: true });
-      g.drawImage(bitmap, 0, 0);
-      const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
-      bitmap.close();
-      return { width: c.width, height: c.height, channels: 4, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
-    });
+  }).then(decodeToRgba);
 }
 
 // Where task frame f is: the media item and the frame inside it.

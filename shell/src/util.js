@@ -70,3 +70,36 @@ export function loadScriptTag(url, name) {
     document.head.appendChild(tag);
   });
 }
+
+// Image bytes decoded by the browser into RGBA, as the app takes them: EXIF orientation applied,
+// no premultiplied alpha, no colour space conversion. { width, height, channels: 4, pixels }.
+export function decodeToRgba(blob) {
+  return createImageBitmap(blob, { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' })
+    .then((bitmap) => {
+      const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const g = c.getContext('2d', { willReadFrequently: true });
+      g.drawImage(bitmap, 0, 0);
+      const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      bitmap.close();
+      return { width: c.width, height: c.height, channels: 4, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    });
+}
+
+// The pixel size a PNG or JPEG declares in its header, or null (other formats, or damaged).
+export function imageHeaderSize(b) {
+  if (!b || b.length < 24) return null;
+  const be16 = (i) => (b[i] << 8) | b[i + 1];
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4E && b[3] === 0x47) {
+    return { width: be16(16) * 65536 + be16(18), height: be16(20) * 65536 + be16(22) };
+  }
+  if (b[0] !== 0xFF || b[1] !== 0xD8) return null;
+  for (let i = 2; i + 9 < b.length;) {
+    if (b[i] !== 0xFF) return null;
+    const marker = b[i + 1];
+    if (marker === 0xFF) { i++; continue; }
+    const sof = marker >= 0xC0 && marker <= 0xCF && marker !== 0xC4 && marker !== 0xC8 && marker !== 0xCC;
+    if (sof) return { width: be16(i + 7), height: be16(i + 5) };
+    i += 2 + be16(i + 2);
+  }
+  return null;
+}

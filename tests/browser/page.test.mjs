@@ -91,3 +91,29 @@ test('the task, its annotations and the first image are each fetched once, while
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+test('the first image is decoded once, while the wasm loads, and shown from those pixels', async () => {
+  const page = await openPage(browser);
+  await page.addInitScript(() => {
+    window.decodes = [];
+    const decode = window.createImageBitmap;
+    window.createImageBitmap = function (...args) {
+      window.decodes.push({ at: performance.now() });
+      return decode.apply(this, args);
+    };
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = function (...args) { window.instantiatedAt = performance.now(); return instantiate.apply(this, args); };
+  });
+  // A slow wasm (as on a slow link, where the image is small beside it): the image is here and
+  // decoded long before the module can start.
+  await page.route('**/polymark_app.wasm', async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); });
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  const seen = await page.evaluate(() => ({ decodes: window.decodes, instantiatedAt: window.instantiatedAt }));
+  assert.equal(seen.decodes.length, 1, 'the first image was decoded ' + seen.decodes.length + ' times before ready');
+  assert.ok(seen.decodes[0].at < seen.instantiatedAt, 'the first image was decoded only after the module started');
+  const v = await view(page);
+  assert.equal(v.imageWidth, 512);
+  assert.equal(v.frameShown, true);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});

@@ -21,7 +21,7 @@ public:
 
     void fetch(uint64_t request_id, const std::string& url) override { fetches.push_back({request_id, url}); }
     // Decoded at once with the core's decoder; the test posts the answers (answered_decodes).
-    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes) override {
+    bool decode_image(uint64_t request_id, const std::vector<uint8_t>& bytes, const std::string& /*url*/) override {
         ImageDecoded r;
         r.request_id = request_id;
         auto image = pm::decode_image(bytes.data(), bytes.size(), "the file");
