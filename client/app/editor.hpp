@@ -6,6 +6,7 @@
 #pragma once
 #include "polymark/edit.hpp"
 #include "polymark/geometry.hpp"
+#include "polymark/interpolate.hpp"
 #include "polymark/spatial_index.hpp"
 
 #include <algorithm>
@@ -183,6 +184,8 @@ private:
     bool handle_selected_shape_press(const PointerInput& in);
     std::optional<Points> redraw_outcome(const PointerInput& in) const;
     void edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const std::function<std::string()>&)>& edit);
+    using TrackFlagSetter = std::optional<Track> (*)(const Track&, long long, bool, const std::function<std::string()>&);
+    void toggle_track_flag(const std::string& name, bool TrackState::*flag, TrackFlagSetter set);
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;
     void perform_updates(const std::string& name, const std::vector<Object>& after);

@@ -162,21 +162,16 @@ void Editor::toggle_keyframe() {
     edit_selected_tracks("toggle keyframe", [f](const Track& t, const NewId& id) { return pm::toggle_keyframe(t, f, id); });
 }
 
-void Editor::toggle_outside() {
-    long long f = app_.frame();
-    MediumSpan medium = app_.medium();
-    edit_selected_tracks("toggle outside", [f, medium](const Track& t, const NewId& id) {
-        auto state = track_state_at(t, f, {}, nullptr, medium);
-        return state ? set_outside(t, f, !state->outside, id) : std::nullopt;
-    });
-}
+void Editor::toggle_outside() { toggle_track_flag("toggle outside", &TrackState::outside, set_outside); }
+void Editor::toggle_occluded() { toggle_track_flag("toggle occluded", &TrackState::occluded, set_occluded); }
 
-void Editor::toggle_occluded() {
+// Flips a flag of each selected track at this frame, as a keyframe (outside, occluded).
+void Editor::toggle_track_flag(const std::string& name, bool TrackState::*flag, TrackFlagSetter set) {
     long long f = app_.frame();
     MediumSpan medium = app_.medium();
-    edit_selected_tracks("toggle occluded", [f, medium](const Track& t, const NewId& id) {
+    edit_selected_tracks(name, [f, medium, flag, set](const Track& t, const NewId& id) {
         auto state = track_state_at(t, f, {}, nullptr, medium);
-        return state ? set_occluded(t, f, !state->occluded, id) : std::nullopt;
+        return state ? set(t, f, !((*state).*flag), id) : std::nullopt;
     });
 }
 

@@ -213,31 +213,25 @@ void SyncLink::set_token(std::string token) {
 
 Errors SyncLink::resolve_conflict(const std::string& id, Resolution choice) {
     if (!engine_) return {{"not_found", id, "no conflict is held: sync is not running"}};
-    SyncOutput out = id.empty() ? engine_->resolve_all(choice, steady_ms()) : engine_->resolve(id, choice, steady_ms());
-    Errors errors = out.errors;
-    out.errors.clear();
     // Mine: the local value is already the document's. Theirs: the server's value replaces it.
-    handle_output(std::move(out));
-    poll();
-    return errors;
+    return apply_decision(id.empty() ? engine_->resolve_all(choice, steady_ms()) : engine_->resolve(id, choice, steady_ms()));
 }
 
 Errors SyncLink::retry_set_aside(const std::vector<std::string>& ids) {
     if (!engine_) return {{"not_found", "", "nothing is set aside: sync is not running"}};
-    SyncOutput out = engine_->retry_set_aside(ids, steady_ms());
-    Errors errors = std::move(out.errors);
-    out.errors.clear();
-    handle_output(std::move(out));
-    poll();
-    return errors;
+    return apply_decision(engine_->retry_set_aside(ids, steady_ms()));
 }
 
 Errors SyncLink::discard_set_aside(const std::vector<std::string>& ids) {
     if (!engine_) return {{"not_found", "", "nothing is set aside: sync is not running"}};
-    SyncOutput out = engine_->discard_set_aside(ids);
+    return apply_decision(engine_->discard_set_aside(ids));  // the server's values, as remote changes
+}
+
+// The engine's answer to a labeler's decision applied like any other output; its refusals returned.
+Errors SyncLink::apply_decision(SyncOutput out) {
     Errors errors = std::move(out.errors);
     out.errors.clear();
-    handle_output(std::move(out));  // the server's values, as remote changes
+    handle_output(std::move(out));
     poll();
     return errors;
 }

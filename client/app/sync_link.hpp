@@ -90,6 +90,7 @@ private:
     void on_profile_load(int http_status, const std::string& body);
     void handle_profile_step(ProfileStep step);
     void handle_output(SyncOutput out);
+    Errors apply_decision(SyncOutput out);
     void poll();
     void emit_status();
 };
