@@ -2,11 +2,12 @@
 """Builds the UI fonts.
 
   subset_font.py latin SOURCE.ttf OUT.ttf
-      The font every task loads: Latin-1 and the few punctuation marks the UI writes (dashes,
-      curly quotes, bullet, ellipsis).
+      The font every task loads: ASCII and the few other characters the UI writes (no-break
+      space, middle dot, multiplication sign, dashes, curly quotes, bullet, ellipsis).
   subset_font.py slices OUTDIR LATIN_SOURCE.ttf CJK_SOURCE.ttf
       Fonts for other scripts, loaded lazily: OUTDIR/extra-*.ttf and OUTDIR/manifest.json, which
-      lists the code points each file covers. Latin Extended (A, B and Additional: Central
+      lists the code points each file covers. The rest of Latin-1 (accented letters of Western
+      European languages) comes in one small file, Latin Extended (A, B and Additional: Central
       European, Turkish, Vietnamese...) comes whole in one file, the other punctuation, arrows and
       geometric shapes in another, Cyrillic and Greek in a third; CJK is
       cut into slices of 512 code points, so that a task fetches only the slices holding the
@@ -19,7 +20,7 @@ import sys
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-LATIN = "U+0020-00FF,U+2013,U+2014,U+2018,U+2019,U+201C,U+201D,U+2022,U+2026"
+LATIN = "U+0020-007E,U+00A0,U+00B7,U+00D7,U+2013,U+2014,U+2018,U+2019,U+201C,U+201D,U+2022,U+2026"
 SYMBOLS = [(0x2010, 0x205E), (0x2190, 0x21FF), (0x25A0, 0x25FF)]
 LATIN_EXTENDED = [(0x0100, 0x024F), (0x1E00, 0x1EFF)]
 CYRILLIC_GREEK = [(0x0370, 0x03FF), (0x0400, 0x052F), (0x1F00, 0x1FFF)]
@@ -54,10 +55,13 @@ def slices(outdir, latin_source, cjk_source):
     os.makedirs(outdir, exist_ok=True)
     manifest = []
     noto = TTFont(latin_source).getBestCmap()
+    latin = set(subset.parse_unicodes(LATIN))
+    latin1 = [c for c in noto if 0xA0 <= c <= 0xFF and c not in latin]
+    subset_to(latin_source, os.path.join(outdir, "extra-latin-1.ttf"), latin1)
+    manifest.append({"file": "extra-latin-1.ttf", "ranges": ranges(latin1)})
     extended = [c for c in noto if any(a <= c <= b for a, b in LATIN_EXTENDED)]
     subset_to(latin_source, os.path.join(outdir, "extra-latin-extended.ttf"), extended)
     manifest.append({"file": "extra-latin-extended.ttf", "ranges": ranges(extended)})
-    latin = set(subset.parse_unicodes(LATIN))
     symbols = [c for c in noto if any(a <= c <= b for a, b in SYMBOLS) and c not in latin]
     subset_to(latin_source, os.path.join(outdir, "extra-symbols.ttf"), symbols)
     manifest.append({"file": "extra-symbols.ttf", "ranges": ranges(symbols)})

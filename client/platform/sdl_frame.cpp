@@ -93,8 +93,8 @@ void SdlFrame::build_fonts() {
     if (!font_ttf_.empty()) {
         ImFontConfig cfg;
         cfg.FontDataOwnedByAtlas = false;
-        // What fonts/ui-latin.ttf holds (tools/subset_font.py LATIN): Latin-1 and the UI's punctuation.
-        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2022, 0x2026, 0x2026, 0};
+        // What fonts/ui-latin.ttf holds (tools/subset_font.py LATIN): ASCII and what else the UI writes.
+        static const ImWchar ranges[] = {0x0020, 0x007E, 0x00A0, 0x00A0, 0x00B7, 0x00B7, 0x00D7, 0x00D7, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2022, 0x2026, 0x2026, 0};
         io.Fonts->AddFontFromMemoryTTF(font_ttf_.data(), (int)font_ttf_.size(), font_size_ * scale, &cfg, ranges);
         // Only the characters the task uses, so that a CJK font adds dozens of glyphs to the
         // atlas, not thousands.

@@ -6,9 +6,9 @@ import { assetUrl, fetchBytes } from './util.js';
 let manifest = null;     // promise of fonts/manifest.json, once per page
 const fontFiles = {};    // promise of each font file's bytes, once per page
 
-// What fonts/ui-latin.ttf covers (tools/subset_font.py LATIN): Latin-1 and the punctuation the UI writes.
-const UI_PUNCTUATION = [0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2026];
-const latin = (c) => c < 0x100 || UI_PUNCTUATION.indexOf(c) >= 0;
+// What fonts/ui-latin.ttf covers (tools/subset_font.py LATIN): ASCII and the other characters the UI writes.
+const UI_CHARACTERS = [0xA0, 0xB7, 0xD7, 0x2013, 0x2014, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2026];
+const latin = (c) => c < 0x7F || UI_CHARACTERS.indexOf(c) >= 0;
 
 function taskCodePoints(task) {
   const seen = {};
