@@ -53,8 +53,7 @@ bool Editor::label_allows(const std::string& label_id, Tool tool) const {
     const Task* task = app_.task();
     const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
     if (!spec) return false;
-    if (tool == Tool::Select || spec->types.empty()) return true;
-    return std::find(spec->types.begin(), spec->types.end(), shape_type_of(tool)) != spec->types.end();
+    return tool == Tool::Select || spec->allows(shape_type_of(tool));
 }
 
 bool Editor::set_label(const std::string& label_id) {

@@ -118,7 +118,7 @@ bool Editor::relabel_selection(const std::string& label_id) {
     std::vector<Object> after;
     for (size_t i : selected_indices()) {
         Object o = shapes()[i];
-        if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), o.type) == spec->types.end()) continue;
+        if (!spec->allows(o.type)) continue;
         o.label = label_id;
         // Attributes follow the new label: kept where the id and value still fit, else defaults.
         std::vector<Attribute> attrs;

@@ -64,7 +64,7 @@ void Panels::draw_labels(App& app) {
         }
         ImGui::SameLine(ImGui::GetContentRegionMax().x - 62);
         ImGui::TextDisabled("%d", on_frame);
-        bool tag_allowed = l.types.empty() || std::find(l.types.begin(), l.types.end(), ShapeType::Tag) != l.types.end();
+        bool tag_allowed = l.allows(ShapeType::Tag);
         if (tag_allowed) {
             ImGui::SameLine(ImGui::GetContentRegionMax().x - 36);
             if (ImGui::SmallButton("+tag")) {
