@@ -301,6 +301,12 @@ void App::focus_on(Rect r, bool zoom) {
     fit_pending_ = false;
 }
 
+void App::reveal(Rect r) {
+    Vec2 a = view_.to_screen({r.x, r.y}), b = view_.to_screen({r.x + r.w, r.y + r.h});
+    bool inside = a.x >= viewport_.x && a.y >= viewport_.y && b.x <= viewport_.x + viewport_.w && b.y <= viewport_.y + viewport_.h;
+    if (!inside) focus_on(r, false);
+}
+
 Json App::view_json(double dpr) const {
     const FrameImage* img = current_image();
     bool ready = img && img->state == LoadState::Ready;

@@ -107,6 +107,9 @@ public:
     void set_view(double zoom, Vec2 offset);  // zoom clamped to the View's limits
     // Centres the view on an image rectangle; with `zoom`, also zooms so that it fills the view.
     void focus_on(Rect image_rect, bool zoom);
+    // Centres the view on an image rectangle unless it is already wholly inside the viewport (the
+    // view, zoom included, is then left as it is).
+    void reveal(Rect image_rect);
     const ImageAdjust& image_adjust() const { return adjust_; }
     void set_image_adjust(ImageAdjust adjust);  // values clamped to their ranges
     Json view_json(double device_pixel_ratio) const;

@@ -147,7 +147,7 @@ void Panels::draw_objects(App& app) {
             std::snprintf(text, sizeof text, "%s  %s%s  %s", label_name(task, o.label).c_str(), to_string(o.type), app.is_track(o.id) ? " track" : "", o.id.c_str());
             if (ImGui::Selectable(text, editor.is_selected(o.id))) {
                 editor.select({o.id});
-                if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
+                if (o.type != ShapeType::Tag) app.reveal(shape_bounds(o));  // the view moves only for a shape not wholly in it
             }
             ImGui::PopID();
         }

@@ -83,6 +83,31 @@ async function openMenu(x, y) {
   return at;
 }
 
+test('a click on an objects list row moves the view only for a shape not wholly in view, and never zooms', async () => {
+  await drawBox([50, 60], [150, 140]);
+  await press('Escape');
+  const fitted = await view(page);
+  await clickAt(ROW_TEXT);
+  const id = (await doc()).objects[0].id;
+  assert.deepEqual(await selection(), [id]);
+  let now = await view(page);
+  assert.deepEqual([now.zoom, now.offsetX, now.offsetY], [fitted.zoom, fitted.offsetX, fitted.offsetY], 'in view: the view stays');
+  // Zoomed in on the far corner, the box is out of view: the click brings it in, at the same zoom.
+  await page.mouse.move(...S(500, 500));
+  for (let i = 0; i < 6; i++) await press(']');
+  const zoomed = await view(page);
+  const inView = (w) => {
+    const x0 = w.offsetX + 50 * w.zoom; const y0 = w.offsetY + 60 * w.zoom; const x1 = w.offsetX + 150 * w.zoom; const y1 = w.offsetY + 140 * w.zoom;
+    return x0 >= w.viewport.x && y0 >= w.viewport.y && x1 <= w.viewport.x + w.viewport.width && y1 <= w.viewport.y + w.viewport.height;
+  };
+  assert.equal(inView(zoomed), false);
+  await press('Escape');
+  await clickAt(ROW_TEXT);
+  now = await view(page);
+  assert.equal(now.zoom, zoomed.zoom, 'the zoom is kept');
+  assert.ok(inView(now), `the box is in view: ${JSON.stringify(now)}`);
+});
+
 test('undo and redo of an edit on another frame go to that frame', async () => {
   await drawBox([100, 100], [200, 160]);
   const drawn = (await doc()).objects[0].points;
