@@ -9,12 +9,32 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 namespace pm {
 
 static const std::string& label_name(const Task* task, const std::string& id) {
     const LabelSpec* spec = task ? task->find_label(id) : nullptr;
     return spec ? spec->name : id;
+}
+
+static constexpr float kRowLabelWidth = 72;  // the label combo at the start of an objects list row
+
+// A compact combo of the labels a shape of this type may take: the one picked, if another.
+static std::optional<std::string> draw_label_picker(const Task* task, const Object& o, float width) {
+    if (!task) return std::nullopt;
+    std::optional<std::string> picked;
+    ImGui::SetNextItemWidth(width);
+    ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(ImGui::GetStyle().FramePadding.x, 0));  // a text line's height
+    if (ImGui::BeginCombo("##label", label_name(task, o.label).c_str())) {
+        for (const LabelSpec& l : task->labels)
+            if (l.allows(o.type) && ImGui::Selectable(l.name.c_str(), l.id == o.label) && l.id != o.label) picked = l.id;
+        ImGui::EndCombo();
+    }
+    ImGui::PopStyleVar();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of this shape: those its type allows (Ctrl+1..9 relabels the selection)");
+    return picked;
 }
 
 void Panels::draw(App& app, Rect area) {
@@ -120,6 +140,7 @@ void Panels::draw_objects(App& app) {
     if (outside.empty()) ImGui::TextDisabled("%zu on this frame", rows.size());
     else ImGui::TextDisabled("%zu on this frame, %zu outside", rows.size(), outside.size());
     ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
+    std::optional<std::pair<std::string, std::string>> relabel;  // object id, label
     ImGuiListClipper clipper;
     clipper.Begin((int)(rows.size() + outside.size()));
     while (clipper.Step()) {
@@ -143,6 +164,8 @@ void Panels::draw_objects(App& app) {
             ImGui::SameLine();
             if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
             ImGui::SameLine();
+            if (auto label = draw_label_picker(task, o, kRowLabelWidth)) relabel = {o.id, *label};  // after the list: it changes the rows
+            ImGui::SameLine();
             char text[200];
             std::snprintf(text, sizeof text, "%s  %s%s  %s", label_name(task, o.label).c_str(), to_string(o.type), app.is_track(o.id) ? " track" : "", o.id.c_str());
             if (ImGui::Selectable(text, editor.is_selected(o.id))) {
@@ -153,6 +176,7 @@ void Panels::draw_objects(App& app) {
         }
     }
     ImGui::EndChild();
+    if (relabel) editor.relabel({relabel->first}, relabel->second);
 }
 
 // "Track forward": how far, the button (T) for the selected tracks; while it runs, its progress and
@@ -243,7 +267,10 @@ void Panels::draw_attributes(App& app) {
     }
     const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
-    ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
+    std::optional<std::string> label = draw_label_picker(task, o, ImGui::GetContentRegionAvail().x * 0.5f);
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", to_string(o.type));
+    if (label) return (void)editor.relabel({o.id}, *label);  // its attributes are the new label's from the next frame
     if (const Track* track = app.session().track(o.id)) draw_track_controls(app, *track);
     if (!spec || spec->attributes.empty()) {
         ImGui::TextDisabled("This label has no attributes");

@@ -83,6 +83,102 @@ async function openMenu(x, y) {
   return at;
 }
 
+test('right-click on a shape opens its menu: its label (only those its type allows), duplicate, order, lock, delete; each one undo step', async () => {
+  await drawBox([100, 100], [200, 160]);
+  await drawBox([150, 130], [260, 220]);
+  const [a, b] = (await doc()).objects;
+  // Label: a submenu to the right of the menu, listing Cat and Person (Road and Weather take
+  // no rectangles). Person is taken.
+  let at = await openMenu(120, 110);
+  assert.deepEqual(await selection(), [a.id], 'the right-clicked shape is selected');
+  await page.mouse.move(...menuItem(at, 0));
+  await frames(6);
+  await page.mouse.move(...SUBMENU(at, 0));
+  await frames();
+  await clickAt(SUBMENU(at, 1));
+  let [a1] = (await doc()).objects;
+  assert.equal(a1.label, 'person');
+  assert.deepEqual((await done()).at(-1), 'change label');
+  // A third entry (Road or Weather) would be under Person: there is none, a click there changes nothing.
+  at = await openMenu(120, 110);
+  await page.mouse.move(...menuItem(at, 0));
+  await frames(6);
+  await page.mouse.move(...SUBMENU(at, 0));
+  await frames();
+  await clickAt(SUBMENU(at, 2));
+  assert.equal((await doc()).objects[0].label, 'person');
+  assert.equal((await done()).length, 3);
+  await press('Escape');
+  // Bring to front: the lower box now has the higher z.
+  at = await openMenu(120, 110);
+  await clickAt(menuItem(at, 2));
+  [a1] = (await doc()).objects;
+  const b1 = (await doc()).objects[1];
+  assert.ok((a1.z ?? 0) > (b1.z ?? 0), `bring to front: ${a1.z} over ${b1.z}`);
+  assert.equal((await done()).at(-1), 'bring to front');
+  // Duplicate: a third box, selected.
+  at = await openMenu(120, 110);
+  await clickAt(menuItem(at, 1));
+  assert.equal((await doc()).objects.length, 3);
+  assert.equal((await done()).at(-1), 'paste shape');
+  // Delete the second box by its menu; Ctrl+Z brings it back.
+  at = await openMenu(250, 210);
+  assert.deepEqual(await selection(), [b.id]);
+  await clickAt(menuItem(at, 5, 1));
+  assert.deepEqual((await doc()).objects.map((o) => o.id).includes(b.id), false, 'deleted');
+  await press('Control+z');
+  assert.equal((await doc()).objects.length, 3);
+  // Lock: the box stays put under a drag.
+  at = await openMenu(250, 210);
+  await clickAt(menuItem(at, 4));
+  const before = (await doc()).objects.find((o) => o.id === b.id).points;
+  await drag([250, 210], [300, 260]);
+  assert.deepEqual((await doc()).objects.find((o) => o.id === b.id).points, before, 'locked');
+});
+
+test('a track\'s menu has keyframe and outside, each one undo step', async () => {
+  await goTo(FIRST_VIDEO + 2);
+  await drawBox([100, 100], [200, 160], 'cat', true);
+  await goTo(FIRST_VIDEO + 5);
+  const id = (await doc()).tracks[0].id;
+  let at = await openMenu(150, 130);
+  assert.deepEqual(await selection(), [id]);
+  await clickAt(menuItem(at, 5, 1));
+  assert.deepEqual((await doc()).tracks[0].keyframes.map((k) => k.frame), [FIRST_VIDEO + 2, FIRST_VIDEO + 5]);
+  assert.equal((await done()).at(-1), 'toggle keyframe');
+  at = await openMenu(150, 130);
+  await clickAt(menuItem(at, 6, 1));
+  assert.equal((await page.evaluate((f) => polymark.getFrameState(f).shapes, FIRST_VIDEO + 5)).length, 0, 'outside from here');
+  assert.equal((await done()).at(-1), 'toggle outside');
+  await press('Control+z');
+  assert.equal((await page.evaluate((f) => polymark.getFrameState(f).shapes, FIRST_VIDEO + 5)).length, 1);
+});
+
+test('the label box under Attributes and on an objects list row relabel the shape, offering only the labels its type allows', async () => {
+  // A polyline of Cat: Cat and Road take polylines, Person and Weather do not.
+  await page.evaluate(() => polymark.setTool('polyline', 'cat'));
+  for (const [x, y] of [[100, 100], [200, 120], [250, 200]]) await click(x, y);
+  await press('Enter');
+  const [line] = (await doc()).objects;
+  assert.deepEqual(await selection(), [line.id]);
+  // Under Attributes: the box opens downwards; its second entry is Road.
+  await clickAt(ATTRIBUTES_LABEL);
+  await clickAt(dropdownItem(ATTRIBUTES_LABEL, 1));
+  assert.equal((await doc()).objects[0].label, 'road');
+  assert.deepEqual(await done(), ['draw polyline', 'change label']);
+  // A third entry would be there: nothing is, nothing changes.
+  await clickAt(ATTRIBUTES_LABEL);
+  await clickAt(dropdownItem(ATTRIBUTES_LABEL, 2));
+  assert.equal((await doc()).objects[0].label, 'road');
+  // On the object's row of the objects list: its first entry, Cat.
+  await clickAt(ROW_LABEL);
+  await clickAt(dropdownItem(ROW_LABEL, 0));
+  assert.equal((await doc()).objects[0].label, 'cat');
+  assert.deepEqual(await done(), ['draw polyline', 'change label', 'change label']);
+  await press('Control+z');
+  assert.equal((await doc()).objects[0].label, 'road');
+});
+
 test('a click on an objects list row moves the view only for a shape not wholly in view, and never zooms', async () => {
   await drawBox([50, 60], [150, 140]);
   await press('Escape');
