@@ -229,3 +229,49 @@ test('undo and redo of an edit on another frame go to that frame', async () => {
   await press('Control+z');
   assert.equal((await view(page)).frame, 0);
 });
+
+test('sidebar controls stay where they were when the selection or the tool changes', async () => {
+  await goTo(FIRST_VIDEO);
+  await drawBox([100, 100], [200, 160]);
+  await drawBox([300, 100], [400, 160], 'cat', true);
+  await press('Escape');
+  const [box] = (await doc()).objects;
+  const [track] = (await doc()).tracks;
+  const label = async () => (await page.evaluate(() => polymark.getTool())).label;
+  const brightness = async () => (await view(page)).adjust.brightness;
+  // Nothing selected: the Person row of the labels panel takes the click.
+  await clickAt(PERSON_ROW);
+  assert.equal(await label(), 'person');
+  await press('1');
+  // The box selected: Pose "sitting" under Attributes.
+  await click(150, 130);
+  assert.deepEqual(await selection(), [box.id]);
+  await clickAt(POSE_SITTING);
+  assert.equal((await doc()).objects[0].attributes.pose, 'sitting');
+  // The track selected: the Person row and Pose "sitting" are where they were.
+  await click(350, 130);
+  assert.deepEqual(await selection(), [track.id]);
+  await clickAt(PERSON_ROW);
+  assert.equal(await label(), 'person', 'the labels panel is where it was with a track selected');
+  await press('1');
+  await clickAt(POSE_SITTING);
+  const t = (await doc()).tracks[0];
+  assert.equal(t.attributes?.pose ?? t.keyframes[0].attributes?.pose, 'sitting', 'Pose is where it was with a track selected');
+  assert.equal((await done()).at(-1), 'set Pose');
+  // Below Attributes, the Image panel, opened with nothing selected: its brightness slider stays
+  // put with a shape, a track, another tool (each click takes the other side of the slider).
+  await press('Escape');
+  await clickAt(IMAGE_HEADER);
+  await clickAt(BRIGHTNESS(0.75));
+  assert.ok(await brightness() > 0.1, 'the slider took the click');
+  await click(150, 130);
+  await clickAt(BRIGHTNESS(0.25));
+  assert.ok(await brightness() < -0.1, 'the slider is where it was with a shape selected');
+  await click(350, 130);
+  await clickAt(BRIGHTNESS(0.75));
+  assert.ok(await brightness() > 0.1, 'the slider is where it was with a track selected');
+  await page.evaluate(() => polymark.setTool('polygon', 'cat'));
+  await frames();
+  await clickAt(BRIGHTNESS(0.25));
+  assert.ok(await brightness() < -0.1, 'the slider is where it was with another tool');
+});
