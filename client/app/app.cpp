@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace pm {
 
@@ -215,6 +216,24 @@ const std::string& App::current_media_name() const {
     return ref ? task_->media[ref->media_index].name : none;
 }
 
+bool App::step_history(bool back) {
+    std::vector<Object> here_before = frame_objects();
+    if (!(back ? session_.undo() : session_.redo())) return false;
+    const History& h = session_.history();
+    const Command& step = back ? h.undone().back() : h.done().back();
+    step_note_ = (back ? "Undid: " : "Redid: ") + step.name;
+    step_note_revision_ = session_.revision();
+    if (frame_objects() != here_before) return true;
+    // Nothing changed here: go where it did (the nearest such frame), as CVAT does.
+    std::vector<long long> frames = frames_changed(step);
+    if (frames.empty()) return true;
+    long long nearest = frames[0];
+    for (long long f : frames)
+        if (std::llabs(f - frame_) < std::llabs(nearest - frame_)) nearest = f;
+    if (set_frame(nearest)) step_note_ += " on frame " + std::to_string(nearest + 1);
+    return true;
+}
+
 bool App::set_frame(long long frame) {
     if (!task_ || frame < 0 || frame >= task_->frame_count()) return false;
     auto before = task_->locate_frame(frame_), after = task_->locate_frame(frame);
@@ -280,6 +299,12 @@ void App::focus_on(Rect r, bool zoom) {
     }
     view_.offset = {viewport_.x + viewport_.w / 2 - (r.x + r.w / 2) * view_.zoom, viewport_.y + viewport_.h / 2 - (r.y + r.h / 2) * view_.zoom};
     fit_pending_ = false;
+}
+
+void App::reveal(Rect r) {
+    Vec2 a = view_.to_screen({r.x, r.y}), b = view_.to_screen({r.x + r.w, r.y + r.h});
+    bool inside = a.x >= viewport_.x && a.y >= viewport_.y && b.x <= viewport_.x + viewport_.w && b.y <= viewport_.y + viewport_.h;
+    if (!inside) focus_on(r, false);
 }
 
 Json App::view_json(double dpr) const {

@@ -107,6 +107,9 @@ public:
     void set_view(double zoom, Vec2 offset);  // zoom clamped to the View's limits
     // Centres the view on an image rectangle; with `zoom`, also zooms so that it fills the view.
     void focus_on(Rect image_rect, bool zoom);
+    // Centres the view on an image rectangle unless it is already wholly inside the viewport (the
+    // view, zoom included, is then left as it is).
+    void reveal(Rect image_rect);
     const ImageAdjust& image_adjust() const { return adjust_; }
     void set_image_adjust(ImageAdjust adjust);  // values clamped to their ranges
     Json view_json(double device_pixel_ratio) const;
@@ -121,8 +124,12 @@ public:
     const Document& document() const { return session_.document(); }
     uint64_t revision() const { return session_.revision(); }
     bool perform(Command command) { return session_.perform(std::move(command)); }
-    bool undo() { return session_.undo(); }
-    bool redo() { return session_.redo(); }
+    // One step back or forward. A step that changed nothing on the current frame moves to the
+    // nearest frame it changed. Either way step_note() says what it was ("Undid: move shape on
+    // frame 12") until the document changes again.
+    bool undo() { return step_history(true); }
+    bool redo() { return step_history(false); }
+    std::string step_note() const { return step_note_revision_ == session_.revision() ? step_note_ : std::string(); }
     std::string new_object_id() { return session_.new_object_id(); }
     Errors set_annotations_json(std::string_view text);
     const std::vector<Object>& frame_objects() const { return session_.frame_objects(frame_, medium()); }
@@ -159,7 +166,10 @@ private:
     bool playing_ = false;
     double play_clock_ = -1;  // when the shown frame's time began; -1: at the next advance
     std::optional<std::pair<int, int>> canvas_resize_;
+    std::string step_note_;
+    uint64_t step_note_revision_ = ~0ull;
 
+    bool step_history(bool back);
     void apply(FetchDone& done);
     void apply(ImageDecoded& decoded);
     void apply(VideoFrameShown& shown);

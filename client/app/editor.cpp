@@ -53,8 +53,7 @@ bool Editor::label_allows(const std::string& label_id, Tool tool) const {
     const Task* task = app_.task();
     const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
     if (!spec) return false;
-    if (tool == Tool::Select || spec->types.empty()) return true;
-    return std::find(spec->types.begin(), spec->types.end(), shape_type_of(tool)) != spec->types.end();
+    return tool == Tool::Select || spec->allows(shape_type_of(tool));
 }
 
 bool Editor::set_label(const std::string& label_id) {
@@ -371,7 +370,12 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         if (draft_) return remove_last_vertex();
         PointerInput alt = in;
         alt.alt = true;
-        handle_selected_shape_press(alt);  // right-click on a vertex deletes it
+        if (handle_selected_shape_press(alt)) return;  // right-click on a vertex deletes it
+        // On a shape: it is selected (unless it already is, with others) and its menu opens.
+        int hit = press_target(in.at, in.pick_radius);
+        if (hit < 0) return;
+        context_menu_request_ = shapes()[(size_t)hit].id;
+        if (!is_selected(context_menu_request_)) selection_ = {context_menu_request_};
         return;
     }
     if (redraw_) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pm {
@@ -51,6 +52,8 @@ public:
     void pointer_move(const PointerInput& in, bool button_held);
     void pointer_up(const PointerInput& in);
     void pointer_left() { hovered_.clear(); }  // the cursor left the canvas
+    // The shape a right press on it (not on a vertex) selected, for its context menu, once.
+    std::string take_context_menu_request() { return std::exchange(context_menu_request_, std::string()); }
 
     // [SECTION] Keys
     bool drawing() const { return draft_.has_value(); }
@@ -66,7 +69,9 @@ public:
     void send_to_back();         // -
     void toggle_lock();          // L
     void toggle_hide();          // H
-    bool relabel_selection(const std::string& label_id);  // Ctrl+1..9
+    bool relabel_selection(const std::string& label_id) { return relabel(selection_, label_id); }  // Ctrl+1..9
+    // One command: the shapes `ids` whose type the label allows take it (the others keep theirs).
+    bool relabel(const std::vector<std::string>& ids, const std::string& label_id);
     void cycle_selection(int step);  // Tab / Shift+Tab
     void add_tag();
     // [SECTION] Tracks of the selection, on the current frame (one undo step each)
@@ -151,6 +156,7 @@ private:
     std::vector<std::string> selection_;
     std::set<std::string> hidden_, locked_;
     std::string hovered_;
+    std::string context_menu_request_;
     std::vector<std::string> outside_;
     // A click (a press without a move) on the shape the last click took, at the same spot, takes
     // the next one below it instead (click_cycle_): stacked shapes are reached by clicking again.

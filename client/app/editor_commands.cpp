@@ -111,14 +111,16 @@ void Editor::toggle_hide() {
     for (const std::string& id : selection_) set_hidden(id, !all_hidden);
 }
 
-bool Editor::relabel_selection(const std::string& label_id) {
+bool Editor::relabel(const std::vector<std::string>& ids, const std::string& label_id) {
     const Task* task = app_.task();
     const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
     if (!spec) return false;
     std::vector<Object> after;
-    for (size_t i : selected_indices()) {
-        Object o = shapes()[i];
-        if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), o.type) == spec->types.end()) continue;
+    for (const std::string& id : ids) {
+        int i = find_shape(id);
+        if (i < 0) continue;
+        Object o = shapes()[(size_t)i];
+        if (!spec->allows(o.type)) continue;
         o.label = label_id;
         // Attributes follow the new label: kept where the id and value still fit, else defaults.
         std::vector<Attribute> attrs;

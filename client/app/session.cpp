@@ -174,7 +174,7 @@ Command DocumentSession::remove_shapes_command(std::string name, const std::vect
 
 bool DocumentSession::create_shape(std::string name, Object shape, bool as_track, const Task* task) {
     if (const LabelSpec* label = task ? task->find_label(shape.label) : nullptr;
-        label && !label->types.empty() && std::find(label->types.begin(), label->types.end(), shape.type) == label->types.end()) {
+        label && !label->allows(shape.type)) {
         notices_.report({"type_not_allowed", shape.id, "label \"" + label->name + "\" does not allow " + to_string(shape.type) + " shapes; " + shape.id + " was not created"});
         return false;
     }

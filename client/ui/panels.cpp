@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 namespace pm {
 
@@ -17,15 +19,41 @@ static const std::string& label_name(const Task* task, const std::string& id) {
     return spec ? spec->name : id;
 }
 
+// Rows the attributes section always takes (it scrolls beyond): its height never follows the selection.
+static constexpr float kAttributeRows = 9;
+static constexpr float kRowLabelWidth = 72;  // the label combo at the start of an objects list row
+
+// A compact combo of the labels a shape of this type may take: the one picked, if another.
+static std::optional<std::string> draw_label_picker(const Task* task, const Object& o, float width) {
+    if (!task) return std::nullopt;
+    std::optional<std::string> picked;
+    ImGui::SetNextItemWidth(width);
+    ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(ImGui::GetStyle().FramePadding.x, 0));  // a text line's height
+    if (ImGui::BeginCombo("##label", label_name(task, o.label).c_str())) {
+        for (const LabelSpec& l : task->labels)
+            if (l.allows(o.type) && ImGui::Selectable(l.name.c_str(), l.id == o.label) && l.id != o.label) picked = l.id;
+        ImGui::EndCombo();
+    }
+    ImGui::PopStyleVar();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of this shape: those its type allows (Ctrl+1..9 relabels the selection)");
+    return picked;
+}
+
 void Panels::draw(App& app, Rect area) {
     ImGui::SetNextWindowPos(ImVec2((float)area.x, (float)area.y));
     ImGui::SetNextWindowSize(ImVec2((float)area.w, (float)area.h));
     ImGui::Begin("##sidebar", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                                            ImGuiWindowFlags_NoBringToFrontOnFocus);
-    draw_tracking(app);
+    // Every section keeps its place whatever is selected: the attributes have a fixed height, and a
+    // tracking run's progress comes under them, so that no click lands on a control that moved.
     if (ImGui::CollapsingHeader("Labels", ImGuiTreeNodeFlags_DefaultOpen)) draw_labels(app);
     if (ImGui::CollapsingHeader("Objects", ImGuiTreeNodeFlags_DefaultOpen)) draw_objects(app);
-    if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) draw_attributes(app);
+    if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) {
+        ImGui::BeginChild("##attributes", ImVec2(0, ImGui::GetFrameHeightWithSpacing() * kAttributeRows));
+        draw_attributes(app);
+        ImGui::EndChild();
+    }
+    draw_tracking(app);
     if (ImGui::CollapsingHeader("Image")) draw_image_adjust(app);
     if (ImGui::CollapsingHeader("History")) draw_history(app);
     ImGui::End();
@@ -64,7 +92,7 @@ void Panels::draw_labels(App& app) {
         }
         ImGui::SameLine(ImGui::GetContentRegionMax().x - 62);
         ImGui::TextDisabled("%d", on_frame);
-        bool tag_allowed = l.types.empty() || std::find(l.types.begin(), l.types.end(), ShapeType::Tag) != l.types.end();
+        bool tag_allowed = l.allows(ShapeType::Tag);
         if (tag_allowed) {
             ImGui::SameLine(ImGui::GetContentRegionMax().x - 36);
             if (ImGui::SmallButton("+tag")) {
@@ -120,6 +148,7 @@ void Panels::draw_objects(App& app) {
     if (outside.empty()) ImGui::TextDisabled("%zu on this frame", rows.size());
     else ImGui::TextDisabled("%zu on this frame, %zu outside", rows.size(), outside.size());
     ImGui::BeginChild("##objects", ImVec2(0, std::min(240.0f, ImGui::GetTextLineHeightWithSpacing() * 10)), true);
+    std::optional<std::pair<std::string, std::string>> relabel;  // object id, label
     ImGuiListClipper clipper;
     clipper.Begin((int)(rows.size() + outside.size()));
     while (clipper.Step()) {
@@ -143,24 +172,46 @@ void Panels::draw_objects(App& app) {
             ImGui::SameLine();
             if (ImGui::SmallButton(locked ? "unlock" : "lock")) editor.set_locked(o.id, !locked);
             ImGui::SameLine();
+            if (auto label = draw_label_picker(task, o, kRowLabelWidth)) relabel = {o.id, *label};  // after the list: it changes the rows
+            ImGui::SameLine();
             char text[200];
             std::snprintf(text, sizeof text, "%s  %s%s  %s", label_name(task, o.label).c_str(), to_string(o.type), app.is_track(o.id) ? " track" : "", o.id.c_str());
             if (ImGui::Selectable(text, editor.is_selected(o.id))) {
                 editor.select({o.id});
-                if (o.type != ShapeType::Tag) app.focus_on(shape_bounds(o), false);
+                if (o.type != ShapeType::Tag) app.reveal(shape_bounds(o));  // the view moves only for a shape not wholly in it
             }
             ImGui::PopID();
         }
     }
     ImGui::EndChild();
+    if (relabel) editor.relabel({relabel->first}, relabel->second);
 }
 
-// "Track forward": how far, the button (T) for the selected tracks; while it runs, its progress and
-// Cancel (Esc); afterwards, what happened to each object, with a jump to where it stopped.
-void Panels::draw_tracking(App& app) {
+// "Track forward" for the selected tracks: how far, and the button (T). Under the attributes of a
+// track, or of a selection holding tracks.
+void Panels::draw_track_forward(App& app) {
     Editor& editor = app.editor();
     size_t tracks = 0;
     for (const std::string& id : editor.selection()) tracks += app.is_track(id) ? 1 : 0;
+    if (tracks == 0 || app.frame_count() <= 1) return;
+    ImGui::BeginDisabled(app.tracking().running());
+    int frames = (int)std::min<long long>(editor.track_frames(), 1 << 30);
+    ImGui::SetNextItemWidth(56);
+    if (ImGui::InputInt("##trackframes", &frames, 0)) editor.set_track_frames(frames);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frames to track; 0: until the tracker loses the object or the video ends");
+    ImGui::SameLine();
+    ImGui::TextDisabled(frames == 0 ? "frames: until lost" : "frames");
+    ImGui::SameLine();
+    char button[64];
+    std::snprintf(button, sizeof button, tracks == 1 ? "Track forward" : "Track %zu forward", tracks);
+    if (ImGui::Button(button)) editor.track_selection_forward();
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Follow the selected tracks with the tracker from this frame on (T)");
+    ImGui::EndDisabled();
+}
+
+// A tracking run: while it runs, its progress and Cancel (Esc); afterwards, what happened to each
+// object, with a jump to where it stopped.
+void Panels::draw_tracking(App& app) {
     if (app.tracking().running()) {
         Json t = app.tracking().status_json();
         double progress = t.value("progress", 0.0);
@@ -172,19 +223,6 @@ void Panels::draw_tracking(App& app) {
         if (ImGui::Button("Cancel")) app.tracking().cancel();
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("Stop tracking; the frames tracked so far are kept (Esc)");
         return;
-    }
-    if (tracks > 0 && app.frame_count() > 1) {
-        int frames = (int)std::min<long long>(editor.track_frames(), 1 << 30);
-        ImGui::SetNextItemWidth(56);
-        if (ImGui::InputInt("##trackframes", &frames, 0)) editor.set_track_frames(frames);
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frames to track; 0: until the tracker loses the object or the video ends");
-        ImGui::SameLine();
-        ImGui::TextDisabled(frames == 0 ? "frames: until lost" : "frames");
-        ImGui::SameLine();
-        char button[64];
-        std::snprintf(button, sizeof button, tracks == 1 ? "Track forward" : "Track %zu forward", tracks);
-        if (ImGui::Button(button)) editor.track_selection_forward();
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Follow the selected tracks with the tracker from this frame on (T)");
     }
     Json last = app.tracking().status_json();
     if (!last.is_object() || !last.contains("objects")) return;
@@ -223,6 +261,7 @@ void Panels::draw_track_controls(App& app, const Track& track) {
     ImGui::SameLine();
     if (ImGui::SmallButton("Propagate")) editor.propagate_selection(10);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Copy this frame's shape onto the next 10 frames (Ctrl+B)");
+    draw_track_forward(app);
 }
 
 void Panels::draw_attributes(App& app) {
@@ -230,6 +269,7 @@ void Panels::draw_attributes(App& app) {
     const Task* task = app.task();
     if (editor.selection().size() != 1 || !task) {
         ImGui::TextDisabled(editor.selection().empty() ? "Select a shape to edit its attributes" : "%zu shapes selected", editor.selection().size());
+        draw_track_forward(app);
         return;
     }
     int index = editor.find_shape(editor.selection()[0]);
@@ -241,10 +281,19 @@ void Panels::draw_attributes(App& app) {
         }
         return;
     }
+    // The label, then its attributes, then a track's controls: a shape and a track of the same
+    // label show their attributes at the same places.
     const Object o = app.frame_objects()[(size_t)index];
     const LabelSpec* spec = task->find_label(o.label);
-    ImGui::Text("%s  (%s)", label_name(task, o.label).c_str(), to_string(o.type));
+    std::optional<std::string> label = draw_label_picker(task, o, ImGui::GetContentRegionAvail().x * 0.5f);
+    ImGui::SameLine();
+    ImGui::TextDisabled("%s", to_string(o.type));
+    if (label) return (void)editor.relabel({o.id}, *label);  // its attributes are the new label's from the next frame
+    draw_attribute_fields(app, o, spec);
     if (const Track* track = app.session().track(o.id)) draw_track_controls(app, *track);
+}
+
+void Panels::draw_attribute_fields(App& app, const Object& o, const LabelSpec* spec) {
     if (!spec || spec->attributes.empty()) {
         ImGui::TextDisabled("This label has no attributes");
         return;

@@ -26,7 +26,9 @@ private:
     void draw_objects(App& app);
     void draw_track_controls(App& app, const Track& track);
     void draw_tracking(App& app);
+    void draw_track_forward(App& app);
     void draw_attributes(App& app);
+    void draw_attribute_fields(App& app, const Object& o, const LabelSpec* spec);
     void draw_history(App& app);
     void draw_image_adjust(App& app);
 };

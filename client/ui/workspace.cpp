@@ -1,5 +1,7 @@
 #include "ui/workspace.hpp"
 
+#include "polymark/track_edit.hpp"
+
 #include <imgui.h>
 
 #include <algorithm>
@@ -60,6 +62,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     draw_conflicts(app, canvas_w);
     draw_set_aside(app, canvas_w);
     handle_canvas_input(app);
+    draw_shape_menu(app);
     handle_shortcuts(app);
 }
 
@@ -161,6 +164,10 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
     ImGui::SameLine(540);
     ImGui::TextUnformatted(app.current_media_name().c_str());
+    if (std::string note = app.step_note(); !note.empty()) {  // what the last undo or redo did, and where
+        ImGui::SameLine(0, 24);
+        ImGui::TextColored(ImVec4(0.55f, 0.8f, 1, 1), "%s", note.c_str());
+    }
     draw_sync_status(app, canvas_w);
     ImGui::End();
 }
@@ -367,7 +374,11 @@ void Workspace::handle_canvas_input(App& app) {
         editor.pointer_down(in, PointerButton::Left);
         editor_pressed_ = true;
     }
-    if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) editor.pointer_down(in, PointerButton::Right);
+    if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Right)) {
+        editor.pointer_down(in, PointerButton::Right);
+        menu_shape_ = editor.take_context_menu_request();
+        if (!menu_shape_.empty()) ImGui::OpenPopup("##shape-menu");
+    }
     // Shift changes what a gesture in progress would do (the side a redraw replaces): re-evaluate.
     bool shift_changed = false;
     for (ImGuiKey k : {ImGuiKey_LeftShift, ImGuiKey_RightShift}) shift_changed |= ImGui::IsKeyPressed(k, false) || ImGui::IsKeyReleased(k);
@@ -378,6 +389,39 @@ void Workspace::handle_canvas_input(App& app) {
         editor_pressed_ = false;
     }
     if (canvas_hovered && editor.tool() != Tool::Select) ImGui::SetMouseCursor(ImGuiMouseCursor_Arrow);
+}
+
+// Right-click on a shape: what its keys do, by mouse, on the selection (which holds the shape).
+// Each item is the same editor operation as its key: one undoable command.
+void Workspace::draw_shape_menu(App& app) {
+    if (!ImGui::BeginPopup("##shape-menu")) return;
+    Editor& editor = app.editor();
+    const Task* task = app.task();
+    int index = editor.find_shape(menu_shape_);
+    if (index < 0 || !task) {  // gone meanwhile (undone, another frame)
+        ImGui::CloseCurrentPopup();
+        ImGui::EndPopup();
+        return;
+    }
+    const Object o = app.frame_objects()[(size_t)index];
+    if (ImGui::BeginMenu("Label")) {
+        // Only the labels that allow the shape's type.
+        for (const LabelSpec& l : task->labels)
+            if (l.allows(o.type) && ImGui::MenuItem(l.name.c_str(), nullptr, l.id == o.label) && l.id != o.label) editor.relabel_selection(l.id);
+        ImGui::EndMenu();
+    }
+    if (ImGui::MenuItem("Duplicate", "Ctrl+D")) editor.duplicate_selection();
+    if (ImGui::MenuItem("Bring to front", "+")) editor.bring_to_front();
+    if (ImGui::MenuItem("Send to back", "-")) editor.send_to_back();
+    if (ImGui::MenuItem("Lock", "L", editor.is_locked(o.id))) editor.toggle_lock();
+    if (const Track* track = app.session().track(o.id)) {
+        ImGui::Separator();
+        if (ImGui::MenuItem("Keyframe", "K", keyframe_at(*track, app.frame()) != nullptr)) editor.toggle_keyframe();
+        if (ImGui::MenuItem("Outside from here", "O")) editor.toggle_outside();
+    }
+    ImGui::Separator();
+    if (ImGui::MenuItem("Delete", "Delete")) editor.delete_selection();
+    ImGui::EndPopup();
 }
 
 PointerInput Workspace::pointer_input(const App& app) const {
@@ -472,7 +516,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection; click again on the spot: the shape below"}, {"Drag on empty image", "box-select"},
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
-        {"Alt+click, right-click a vertex", "delete the vertex"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
+        {"Alt+click, right-click a vertex", "delete the vertex"}, {"Right-click a shape", "its menu: label, duplicate, order, lock, keyframe / outside, delete"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
         {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},

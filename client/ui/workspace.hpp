@@ -8,6 +8,8 @@
 #include "ui/shape_layer.hpp"
 #include "ui/timeline.hpp"
 
+#include <string>
+
 namespace pm {
 
 class Workspace {
@@ -29,6 +31,7 @@ private:
     Vec2 cursor_image_{0, 0};
     bool cursor_over_image_ = false;
     char frame_input_[24] = "";
+    std::string menu_shape_;  // the shape whose context menu is open (right-click on it)
 
     void draw_toolbar(App& app, double canvas_w);
     void draw_status_bar(App& app, double canvas_w, double canvas_h);
@@ -36,6 +39,7 @@ private:
     void draw_conflicts(App& app, double canvas_w);
     void draw_set_aside(App& app, double canvas_w);
     void draw_notices(App& app, double canvas_w);
+    void draw_shape_menu(App& app);
     void handle_canvas_input(App& app);
     void handle_shortcuts(App& app);
     void draw_help(double canvas_w, double canvas_h);

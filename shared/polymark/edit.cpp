@@ -1,5 +1,7 @@
 #include "polymark/edit.hpp"
 
+#include <algorithm>
+
 namespace pm {
 
 Command Command::inverse() const {
@@ -7,6 +9,33 @@ Command Command::inverse() const {
     for (size_t i = ops.size(); i-- > 0;) inv.ops.push_back(ops[i].inverse());
     for (size_t i = track_ops.size(); i-- > 0;) inv.track_ops.push_back(track_ops[i].inverse());
     return inv;
+}
+
+std::vector<long long> frames_changed(const Command& command) {
+    std::vector<long long> frames;
+    for (const ObjectOp& op : command.ops) {
+        if (op.before) frames.push_back(op.before->frame);
+        if (op.after) frames.push_back(op.after->frame);
+    }
+    static const std::vector<Keyframe> none;
+    for (const TrackOp& op : command.track_ops) {
+        const std::vector<Keyframe>& before = op.before ? op.before->keyframes : none;
+        const std::vector<Keyframe>& after = op.after ? op.after->keyframes : none;
+        // A change of the track itself (its label, attributes) shows on every keyframe.
+        bool whole = op.before && op.after && (op.before->label != op.after->label || op.before->attributes != op.after->attributes);
+        auto at = [](const std::vector<Keyframe>& list, long long frame) -> const Keyframe* {
+            for (const Keyframe& k : list)
+                if (k.frame == frame) return &k;
+            return nullptr;
+        };
+        for (const Keyframe& k : before)
+            if (whole || !at(after, k.frame) || *at(after, k.frame) != k) frames.push_back(k.frame);
+        for (const Keyframe& k : after)
+            if (!at(before, k.frame)) frames.push_back(k.frame);
+    }
+    std::sort(frames.begin(), frames.end());
+    frames.erase(std::unique(frames.begin(), frames.end()), frames.end());
+    return frames;
 }
 
 int find_object(const Document& doc, const std::string& id) {

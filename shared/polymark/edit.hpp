@@ -36,6 +36,10 @@ struct Command {
     bool empty() const { return ops.empty() && track_ops.empty(); }
 };
 
+// The frames whose stored shapes the command changes, ascending: the frames of the objects it
+// creates, updates or deletes (before and after), and of the track keyframes that differ.
+std::vector<long long> frames_changed(const Command& command);
+
 // Applies ops in order (object ops, then track ops). Each op's precondition is checked first (create: id unused; update and
 // delete: the object is there and equals `before`); on a mismatch nothing is changed and the
 // error names the op and the id.

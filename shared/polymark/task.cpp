@@ -296,7 +296,7 @@ Errors check_document_against_task(const Document& doc, const Task& task) {
             errors.push_back({"unknown_label", json_pointer_append(path, "label"), "label \"" + label + "\" at " + path + "/label is not one of the task's labels"});
             return nullptr;
         }
-        if (!spec->types.empty() && std::find(spec->types.begin(), spec->types.end(), type) == spec->types.end())
+        if (!spec->allows(type))
             errors.push_back({"type_not_allowed", json_pointer_append(path, "type"), std::string("label \"") + label + "\" does not allow " + to_string(type) + " shapes (" + path + ")"});
         return spec;
     };

@@ -4,6 +4,7 @@
 #include "polymark/document.hpp"
 #include "polymark/error.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <optional>
 #include <string>
@@ -52,6 +53,8 @@ struct LabelSpec {
     std::string color;  // "#rrggbb"
     std::vector<ShapeType> types;  // empty: every type
     std::vector<AttributeSpec> attributes;
+    // Whether a shape of `type` may carry this label (its `types`).
+    bool allows(ShapeType type) const { return types.empty() || std::find(types.begin(), types.end(), type) != types.end(); }
 };
 
 struct Task {

@@ -115,6 +115,32 @@ TEST_CASE("undo walks back across a track edit: first the keyframe, then the tra
     CHECK(t.app.document().tracks[0].keyframes.size() == 2);
 }
 
+TEST_CASE("undo and redo of an edit on another frame go to that frame and say what they did there") {
+    LoadedApp t(3);
+    Editor& editor = t.app.editor();
+    REQUIRE(editor.set_label("thing"));
+    editor.set_tool(Tool::Rectangle);
+    drag(editor, {10, 10}, {60, 60});
+    REQUIRE(t.app.document().objects.size() == 1);
+    t.go_to(2);
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().objects.empty());
+    CHECK(t.app.frame() == 0);
+    CHECK(t.app.step_note() == "Undid: draw rectangle on frame 1");
+    t.go_to(1);
+    REQUIRE(t.app.redo());
+    CHECK(t.app.frame() == 0);
+    CHECK(t.app.step_note() == "Redid: draw rectangle on frame 1");
+    // A step seen on the current frame stays there; the note goes with the next edit.
+    REQUIRE(t.app.undo());
+    CHECK(t.app.frame() == 0);
+    CHECK(t.app.step_note() == "Undid: draw rectangle");
+    REQUIRE(t.app.redo());
+    editor.select({t.app.document().objects[0].id});
+    editor.delete_selection();
+    CHECK(t.app.step_note().empty());
+}
+
 TEST_CASE("paste puts the copy's centre under the cursor, selected, as one undo step") {
     LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
       {"id":"box","type":"rectangle","frame":0,"label":"thing","points":[10,10,50,50]}]})");

@@ -217,3 +217,28 @@ TEST_CASE("commands with track operations round-trip through json") {
     REQUIRE_FALSE(refused);
     CHECK(refused.first_error().path == "/track_ops/0/after/keyframes");
 }
+
+TEST_CASE("frames_changed names the frames of the objects a command touches and the keyframes that differ") {
+    Object a = polygon("a", 0), b = polygon("b", 50);
+    a.frame = 7;
+    b.frame = 3;
+    Object moved = a;
+    moved.points[0] = 1;
+    Command objects{"move and draw", {ObjectOp::update(a, moved, 0), ObjectOp::create(b, 1)}, {}};
+    CHECK(frames_changed(objects) == std::vector<long long>{3, 7});
+
+    Track t;
+    t.id = "t";
+    t.label = "cat";
+    t.keyframes = {Keyframe{"k0", 0, {0, 0, 10, 10}}, Keyframe{"k5", 5, {0, 0, 10, 10}}, Keyframe{"k9", 9, {0, 0, 10, 10}}};
+    Track edited = t;
+    edited.keyframes[1].points = {1, 1, 11, 11};                      // frame 5 changed
+    edited.keyframes.push_back(Keyframe{"k12", 12, {0, 0, 10, 10}});  // frame 12 added
+    Command track{"move vertex", {}, {TrackOp::update(t, edited, 0)}};
+    CHECK(frames_changed(track) == std::vector<long long>{5, 12});
+    CHECK(frames_changed(track.inverse()) == std::vector<long long>{5, 12});
+    Track relabelled = t;
+    relabelled.label = "dog";
+    CHECK(frames_changed(Command{"change label", {}, {TrackOp::update(t, relabelled, 0)}}) == std::vector<long long>{0, 5, 9});
+    CHECK(frames_changed(Command{"delete track", {}, {TrackOp::remove(t, 0)}}) == std::vector<long long>{0, 5, 9});
+}
