@@ -318,26 +318,41 @@ Vec2 Editor::rotation_handle(const Object& o, double pick_radius) {
     return {c.x + std::sin(r) * reach, c.y - std::cos(r) * reach};
 }
 
-bool Editor::handle_selected_shape_press(const PointerInput& in) {
-    if (selection_.size() != 1 || is_locked(selection_[0]) || is_hidden(selection_[0])) return false;
+// The one selected shape, when its handles may be used here: not locked, hidden, a tag or elsewhere.
+const Object* Editor::editable_selected_shape() const {
+    if (selection_.size() != 1 || is_locked(selection_[0]) || is_hidden(selection_[0])) return nullptr;
     int index = find_shape(selection_[0]);
-    if (index < 0) return false;
+    if (index < 0) return nullptr;
     const Object& o = shapes()[index];
-    if (o.type == ShapeType::Tag || o.frame != app_.frame()) return false;
+    return o.type == ShapeType::Tag || o.frame != app_.frame() ? nullptr : &o;
+}
+
+// A right press on a vertex of the selected shape deletes it. A right press never starts a drag:
+// no release of the left button would end it.
+bool Editor::delete_selected_vertex_at(const PointerInput& in) {
+    const Object* o = editable_selected_shape();
+    if (!o) return false;
+    auto v = nearest_vertex(editable_vertices(*o), in.at, in.pick_radius);
+    if (!v) return false;
+    if (auto fewer = remove_vertex(o->points, *v, o->type)) {
+        Object after = *o;
+        after.points = *fewer;
+        perform_updates("delete vertex", {after});
+    }
+    return true;
+}
+
+bool Editor::handle_selected_shape_press(const PointerInput& in) {
+    const Object* selected = editable_selected_shape();
+    if (!selected) return false;
+    const Object& o = *selected;
+    if (in.alt && delete_selected_vertex_at(in)) return true;
     if (is_box(o.type) && distance(rotation_handle(o, in.pick_radius), in.at) <= in.pick_radius * 1.5) {
         start_drag(Drag::Rotate, in, {o.id});
         return true;
     }
     Points vertices = editable_vertices(o);
     if (auto v = nearest_vertex(vertices, in.at, in.pick_radius)) {
-        if (in.alt) {
-            if (auto fewer = remove_vertex(o.points, *v, o.type)) {
-                Object after = o;
-                after.points = *fewer;
-                perform_updates("delete vertex", {after});
-            }
-            return true;
-        }
         if (in.shift && o.type == ShapeType::Polygon) {
             redraw_ = Redraw{o.id, *v, {}, std::nullopt};
             return true;
@@ -368,9 +383,7 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
     cursor_ = in.at;
     if (button == PointerButton::Right) {
         if (draft_) return remove_last_vertex();
-        PointerInput alt = in;
-        alt.alt = true;
-        if (handle_selected_shape_press(alt)) return;  // right-click on a vertex deletes it
+        if (delete_selected_vertex_at(in)) return;
         // On a shape: it is selected (unless it already is, with others) and its menu opens.
         int hit = press_target(in.at, in.pick_radius);
         if (hit < 0) return;

@@ -188,6 +188,8 @@ private:
     void update_drag(const PointerInput& in);
     void end_drag(const PointerInput& in);
     bool handle_selected_shape_press(const PointerInput& in);
+    const Object* editable_selected_shape() const;
+    bool delete_selected_vertex_at(const PointerInput& in);
     std::optional<Points> redraw_outcome(const PointerInput& in) const;
     void edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const std::function<std::string()>&)>& edit);
     using TrackFlagSetter = std::optional<Track> (*)(const Track&, long long, bool, const std::function<std::string()>&);

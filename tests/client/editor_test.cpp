@@ -235,3 +235,20 @@ TEST_CASE("a track outside on a frame stays selectable there, so O brings it bac
     t.go_to(8);
     CHECK(t.app.frame_objects().empty());
 }
+
+TEST_CASE("a right press on the selected polygon's edge midpoint opens its menu and starts no drag") {
+    LoadedApp t(1, kOneSquare);
+    Editor& editor = t.app.editor();
+    editor.select({"sq"});
+    editor.pointer_down(at(100, 50), PointerButton::Right);  // the top edge's midpoint handle
+    CHECK_FALSE(editor.busy());
+    CHECK(editor.previews().empty());
+    CHECK(editor.take_context_menu_request() == "sq");
+    editor.pointer_move(at(120, 20), false);
+    CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 150, 150, 50, 150});
+
+    editor.pointer_down(at(150, 150), PointerButton::Right);  // on a vertex: deleted, no menu
+    CHECK_FALSE(editor.busy());
+    CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 50, 150});
+    CHECK(editor.take_context_menu_request().empty());
+}
