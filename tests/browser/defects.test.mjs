@@ -4,22 +4,13 @@
 // medium, and the selected shape winning a drag over a shape stacked above it.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchBrowser, openPage, view, decodePng, until, stillVideo, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+import { startWithStillVideo, view, decodePng, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const VIDEO_FRAMES = 12; const FRAMES = VIDEO_FRAMES + 3;
 const FIRST_VIDEO = 2; const LAST_VIDEO = FIRST_VIDEO + VIDEO_FRAMES - 1; const LAST_PHOTO = FRAMES - 1;
 let server; let browser; let page; let v;
 before(async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-defects-'));
-  server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, VIDEO_FRAMES) } });
-  browser = await launchBrowser();
-  page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/?task=test`);
-  await page.evaluate(() => window.polymarkMount);
-  await page.evaluate(() => polymark.destroy());
+  ({ server, browser, page } = await startWithStillVideo('defects', VIDEO_FRAMES));
   const task = {
     format: 'polymark.task', version: 1, id: 'defects', name: 'Photographs and a video',
     media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },

@@ -5,21 +5,12 @@
 // photographs, a video and a third photograph (frames 0, 1, 2..13, 14).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchBrowser, openPage, view, until, stillVideo, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+import { startWithStillVideo, view, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const VIDEO_FRAMES = 12; const FIRST_VIDEO = 2;
 let server; let browser; let page; let v;
 before(async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-frictions-'));
-  server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, VIDEO_FRAMES) } });
-  browser = await launchBrowser();
-  page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/?task=test`);
-  await page.evaluate(() => window.polymarkMount);
-  await page.evaluate(() => polymark.destroy());
+  ({ server, browser, page } = await startWithStillVideo('frictions', VIDEO_FRAMES));
   const task = {
     format: 'polymark.task', version: 1, id: 'frictions', name: 'Photographs and a video',
     media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },

@@ -71,6 +71,20 @@ export function stillVideo(dir, frames, photo = 'astronaut.png') {
   return file;
 }
 
+// A serve.py that also serves a still video of `frames` frames at /media/extra/still.mp4, a
+// browser, and a 1280x800 page with polymark.js loaded and nothing mounted: for suites that
+// mount a task object of their own.
+export async function startWithStillVideo(prefix, frames) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `polymark-${prefix}-`));
+  const server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, frames) } });
+  const browser = await launchBrowser();
+  const page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
+  await page.goto(`${server.url}/?task=test`);
+  await page.evaluate(() => window.polymarkMount);
+  await page.evaluate(() => polymark.destroy());
+  return { server, browser, page };
+}
+
 // extraMedia: {name: source file path}: each file is copied in and served at /media/extra/<name>.
 // args: more serve.py options (e.g. ['--token', 'T']).
 export async function startServer({ extraMedia = {}, args = [] } = {}) {

@@ -3,21 +3,12 @@
 // back through the API. The video is one photograph held for 12 frames at 10 frames a second.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startServer, launchBrowser, openPage, view, decodePng, until, stillVideo } from './harness.mjs';
+import { startWithStillVideo, view, decodePng, until } from './harness.mjs';
 
 let server; let browser; let page; let v;
 const FRAMES = 12;
 before(async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-tracks-'));
-  server = await startServer({ extraMedia: { 'still.mp4': stillVideo(tmp, FRAMES) } });
-  browser = await launchBrowser();
-  page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/?task=test`);
-  await page.evaluate(() => window.polymarkMount);
-  await page.evaluate(() => polymark.destroy());
+  ({ server, browser, page } = await startWithStillVideo('tracks', FRAMES));
   const task = {
     format: 'polymark.task', version: 1, id: 'sequence', name: 'Image sequence',
     media: [{ id: 'still', type: 'video', url: '/media/extra/still.mp4', frames: FRAMES, fps: 10 }],
