@@ -4,7 +4,7 @@
 // medium, and the selected shape winning a drag over a shape stacked above it.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWithStillVideo, view, decodePng, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+import { startWithStillVideo, photosAroundStillVideo, view, decodePng, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const VIDEO_FRAMES = 12; const FRAMES = VIDEO_FRAMES + 3;
 const FIRST_VIDEO = 2; const LAST_VIDEO = FIRST_VIDEO + VIDEO_FRAMES - 1; const LAST_PHOTO = FRAMES - 1;
@@ -13,9 +13,7 @@ before(async () => {
   ({ server, browser, page } = await startWithStillVideo('defects', VIDEO_FRAMES));
   const task = {
     format: 'polymark.task', version: 1, id: 'defects', name: 'Photographs and a video',
-    media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },
-      { id: 'v', type: 'video', url: '/media/extra/still.mp4', frames: VIDEO_FRAMES, fps: 10 },
-      { id: 'c', type: 'image', url: '/media/test/astronaut.png' }],
+    media: photosAroundStillVideo(VIDEO_FRAMES),
     labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b' }, { id: 'person', name: 'Person', color: '#e6194b', types: ['rectangle', 'polygon'] },
       { id: 'weather', name: 'Weather', types: ['tag'] }],
   };

@@ -5,7 +5,7 @@
 // photographs, a video and a third photograph (frames 0, 1, 2..13, 14).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWithStillVideo, view, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+import { startWithStillVideo, photosAroundStillVideo, view, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const VIDEO_FRAMES = 12; const FIRST_VIDEO = 2;
 let server; let browser; let page; let v;
@@ -13,9 +13,7 @@ before(async () => {
   ({ server, browser, page } = await startWithStillVideo('frictions', VIDEO_FRAMES));
   const task = {
     format: 'polymark.task', version: 1, id: 'frictions', name: 'Photographs and a video',
-    media: [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },
-      { id: 'v', type: 'video', url: '/media/extra/still.mp4', frames: VIDEO_FRAMES, fps: 10 },
-      { id: 'c', type: 'image', url: '/media/test/astronaut.png' }],
+    media: photosAroundStillVideo(VIDEO_FRAMES),
     labels: [{ id: 'cat', name: 'Cat', color: '#3cb44b', attributes: [{ id: 'pose', name: 'Pose', type: 'radio', values: ['standing', 'sitting'] }] },
       { id: 'person', name: 'Person', color: '#e6194b', types: ['rectangle', 'polygon'] },
       { id: 'road', name: 'Road', color: '#4363d8', types: ['polyline'] },

@@ -85,6 +85,14 @@ export async function startWithStillVideo(prefix, frames) {
   return { server, browser, page };
 }
 
+// The media of a task on startWithStillVideo's server: two photographs, the still video
+// (frames 2 to frames + 1), a third photograph.
+export function photosAroundStillVideo(frames) {
+  return [{ id: 'a', type: 'image', url: '/media/test/astronaut.png' }, { id: 'b', type: 'image', url: '/media/test/chelsea.png' },
+    { id: 'v', type: 'video', url: '/media/extra/still.mp4', frames, fps: 10 },
+    { id: 'c', type: 'image', url: '/media/test/astronaut.png' }];
+}
+
 // extraMedia: {name: source file path}: each file is copied in and served at /media/extra/<name>.
 // args: more serve.py options (e.g. ['--token', 'T']).
 export async function startServer({ extraMedia = {}, args = [] } = {}) {

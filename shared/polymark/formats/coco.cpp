@@ -353,13 +353,8 @@ double polygon_area(const std::vector<double>& p) {
 Expected<Conversion> import_coco(const FileSet& files, const ImportOptions& options) {
     if (files.empty()) return Error{"no_input", "", "no COCO file given"};
     const FileEntry& f = files.front();
-    auto json = parse_json_text(f.bytes, f.path);
-    if (!json) {
-        Error e = json.first_error();
-        e.path = f.path + "#" + e.path;
-        e.message = f.path + ": " + e.message;
-        return e;
-    }
+    auto json = parse_file_json(f);
+    if (!json) return json.first_error();
     if (options.progress && !options.progress(0)) return cancelled_error();
     return CocoReader(f.path, options).read(json.value());
 }

@@ -110,6 +110,15 @@ std::string text_position(std::string_view text, size_t offset) {
 
 Error cancelled_error() { return Error{"cancelled", "", "the conversion was cancelled"}; }
 
+Expected<Json> parse_file_json(const FileEntry& f) {
+    auto json = parse_json_text(f.bytes, f.path);
+    if (json) return json;
+    Error e = json.first_error();
+    e.message = f.path + ": " + e.message;
+    e.path = f.path + "#" + e.path;
+    return e;
+}
+
 std::string sanitized_id(std::string_view hint) {
     std::string id;
     for (char c : hint) {
@@ -425,13 +434,8 @@ std::optional<Error> JsonFilesImport::read_json_files(const FileSet& files) {
         if (options_.progress && !options_.progress(double(i) / double(jsons.size()))) return cancelled_error();
         const FileEntry& f = *jsons[i];
         file_ = f.path;
-        auto json = parse_json_text(f.bytes, f.path);
-        if (!json) {
-            Error e = json.first_error();
-            e.message = f.path + ": " + e.message;
-            e.path = f.path + "#" + e.path;
-            return e;
-        }
+        auto json = parse_file_json(f);
+        if (!json) return json.first_error();
         if (!read_json(json.value(), f)) return error_;
     }
     return std::nullopt;

@@ -38,6 +38,9 @@ std::string text_position(std::string_view text, size_t offset);
 
 Error cancelled_error();
 
+// A file of the set parsed as JSON; an error names the file, and the JSON Pointer after "#".
+Expected<Json> parse_file_json(const FileEntry& f);
+
 // Calls the progress callback at most every 4096 steps. Returns false when cancelled.
 class ProgressTicker {
 public:
