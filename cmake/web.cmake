@@ -119,6 +119,26 @@ target_link_options(polymark_video_web PRIVATE
 polymark_minify_glue(polymark_video_web)
 add_dependencies(polymark_shell polymark_video_web)
 
+# The backend profile module (polymark_profile.js + .wasm): ProfileSync and the profiles' mapping
+# behind one C export, which polymark.js loads only for mounts with a `profile` (docs/PROFILES.md);
+# the app talks to it through ProfileClient (profile_wire.hpp), so its first load has none of it.
+add_executable(polymark_profile_web platform/profile_module.cpp)
+set_target_properties(polymark_profile_web PROPERTIES OUTPUT_NAME polymark_profile SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_profile_web PRIVATE polymark_core)
+target_compile_options(polymark_profile_web PRIVATE -Oz)
+target_link_options(polymark_profile_web PRIVATE
+  -Oz
+  -sMODULARIZE=1
+  -sEXPORT_NAME=createPolymarkProfileModule
+  -sENVIRONMENT=web
+  -sALLOW_MEMORY_GROWTH=1
+  -sFILESYSTEM=0
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_profile_call
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8)
+polymark_minify_glue(polymark_profile_web)
+add_dependencies(polymark_shell polymark_profile_web)
+
 # The tracking module (polymark_tracker.js + .wasm): shell/track_worker.js runs it in a Web Worker
 # when the labeler tracks forward, so that tracking takes no time from the page's thread (or in
 # the page, in slices, when the browser has no workers); the app has no tracker of its own. Speed

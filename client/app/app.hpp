@@ -19,10 +19,10 @@
 #include "app/session.hpp"
 #include "app/sync_link.hpp"
 #include "app/tracking_controller.hpp"
-#include "polymark/backend_profile.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,9 +40,10 @@ struct AppOptions {
     // filled in by the app. None: edits stay in this page.
     std::optional<SyncConfig> sync;
     // Sync through a backend profile (docs/PROFILES.md) instead of serve.py's routes: the
-    // annotations are loaded and saved through it (ProfileSync). profile_context: the portal's
+    // annotations are loaded and saved through it (a ProfileSync behind a ProfileClient: on the
+    // web it runs in a module of its own). profile_context: the portal's
     // {"vars": {name: value}, "tables": {name: [[ours, theirs], ...]}} for its templates.
-    std::optional<BackendProfile> profile;
+    std::shared_ptr<ProfileClient> profile;
     Json profile_context;
 };
 

@@ -67,7 +67,7 @@ void SyncLink::begin() {
 
 void SyncLink::load_through_profile(const Task& task) {
     task_id_ = options_.task_id.empty() ? task.id : options_.task_id;
-    const BackendProfile& profile = *options_.profile;
+    ProfileClient& profile = *options_.profile;
     ProfileContext context = context_from_task(task);
     const Json& given = options_.profile_context;
     if (given.is_object() && given.contains("vars") && given["vars"].is_object())
@@ -84,20 +84,20 @@ void SyncLink::load_through_profile(const Task& task) {
         context.vars["user"] = options_.sync->user_id;
         context.vars["device"] = options_.sync->device_id;
     }
-    auto link = ProfileSync::create(profile, std::move(context));
-    if (!link) {
-        Error e = link.first_error();
-        e.message = "the backend profile \"" + profile.name + "\" cannot be used: " + e.message;
+    Errors refused = profile.start(context);
+    if (!refused.empty()) {
+        Error e = refused.front();
+        e.message = "the backend profile \"" + profile.name() + "\" cannot be used: " + e.message;
         return notices_.fail_startup(e);
     }
-    profile_ = std::move(link.value());
+    profile_ = &profile;
     if (!pending_token_.empty()) profile_->set_token(pending_token_);
     SyncRequest load = profile_->load_request();
     if (options_.sync) load.timeout_ms = options_.sync->timeout_ms;
     profile_load_seq_ = load.seq;
     profile_load_url_ = urls_.api(load.path);
     if (!platform_.sync_request(load, profile_load_url_))
-        notices_.fail_startup({"network", profile_load_url_, "this platform cannot reach the backend of profile \"" + profile.name + "\""});
+        notices_.fail_startup({"network", profile_load_url_, "this platform cannot reach the backend of profile \"" + profile.name() + "\""});
 }
 
 void SyncLink::on_profile_load(int http_status, const std::string& body) {
@@ -106,7 +106,7 @@ void SyncLink::on_profile_load(int http_status, const std::string& body) {
     auto loaded = profile_->on_load_reply(http_status, body);
     if (!loaded) {
         Error e = loaded.first_error();
-        e.message = "the annotations could not be loaded through the profile \"" + options_.profile->name + "\" from " + where + ": " + e.message;
+        e.message = "the annotations could not be loaded through the profile \"" + options_.profile->name() + "\" from " + where + ": " + e.message;
         return notices_.fail_startup(e);
     }
     session_.load(std::move(loaded->document));
@@ -167,7 +167,7 @@ void SyncLink::on_failure(const SyncFailed& f) {
         profile_load_seq_ = 0;
         const std::string& where = profile_load_url_;
         return notices_.fail_startup({f.timeout ? "timeout" : "network", where, "could not load the annotations from " + where + " (profile \"" +
-                                                                                    options_.profile->name + "\"): the backend did not answer"});
+                                                                                    options_.profile->name() + "\"): the backend did not answer"});
     }
     if (!engine_) return;
     if (profile_ && !profile_->passthrough()) return handle_profile_step(profile_->on_backend_failure(f.seq, f.timeout ? SyncFailure::Timeout : SyncFailure::Network));
@@ -254,9 +254,9 @@ Json SyncLink::status_json() const {
     j["localWrites"] = journal_writes_;
     if (!journal_error_.empty()) j["journalError"] = journal_error_;
     if (options_.profile) {
-        j["profile"] = options_.profile->name;
+        j["profile"] = options_.profile->name();
         // A backend that cannot detect conflicts: the last save wins, and the labeler is told.
-        if (options_.profile->last_writer_wins()) j["lastWriterWins"] = options_.profile->conflicts.why;
+        if (options_.profile->last_writer_wins()) j["lastWriterWins"] = options_.profile->conflicts_why();
     }
     return j;
 }

@@ -9,12 +9,12 @@
 #include "app/platform_port.hpp"
 #include "app/requests.hpp"
 #include "app/session.hpp"
-#include "polymark/backend_profile.hpp"
-#include "polymark/profile_sync.hpp"
+#include "polymark/profile_wire.hpp"
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +23,7 @@ namespace pm {
 
 struct SyncLinkOptions {
     std::optional<SyncConfig> sync;          // none: edits stay in this page
-    std::optional<BackendProfile> profile;   // the annotations load and save through it
+    std::shared_ptr<ProfileClient> profile;  // the annotations load and save through it
     Json profile_context;                    // the portal's {"vars": {...}, "tables": {...}}
     std::string task_id;
 };
@@ -37,7 +37,7 @@ public:
 
     bool enabled() const { return options_.sync.has_value(); }
     bool started() const { return engine_.has_value(); }
-    bool through_profile() const { return options_.profile.has_value(); }
+    bool through_profile() const { return options_.profile != nullptr; }
     // Why the session may not be edited now (sync on but not started), or nothing.
     std::optional<Error> edit_refusal() const;
     std::string read_only_reason() const;  // for setAnnotations' refusal
@@ -74,7 +74,7 @@ private:
     SyncLinkOptions options_;
     BackendUrls urls_;
     std::optional<SyncEngine> engine_;
-    std::optional<ProfileSync> profile_;  // with a profile: every engine request goes through it
+    ProfileClient* profile_ = nullptr;    // once started: every engine request goes through it
     uint64_t profile_load_seq_ = 0;       // the profile's load request, while it is out
     std::string profile_load_url_;
     std::optional<std::vector<std::string>> journal_;  // read, waiting for the document

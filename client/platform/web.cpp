@@ -28,6 +28,7 @@ int pm_js_track_start(const char* spec_json);
 void pm_js_track_cancel();
 void pm_js_sync_journal(const char* json);
 void pm_js_sync_request(const char* json, const char* body, int body_size);
+char* pm_js_profile_call(const char* call_json);
 }
 
 namespace pm {
@@ -92,6 +93,15 @@ Instance* g_instance = nullptr;
 std::string g_reply;
 std::optional<Error> g_profile_error;  // the `profile` mount option did not parse
 
+// The backend profile module (polymark_profile.wasm, loaded by polymark.js for mounts with a
+// profile) answers each call synchronously: both modules run on this thread.
+std::string profile_module_transport(const std::string& call) {
+    char* answer = pm_js_profile_call(call.c_str());
+    std::string text = answer ? answer : "";
+    std::free(answer);
+    return text;
+}
+
 void tick() {
     if (g_instance) g_instance->frame.tick(*g_instance->app);
 }
@@ -111,10 +121,11 @@ AppOptions app_options(const Json& j) {
     if (j.contains("taskObject") && j["taskObject"].is_object()) o.task_json = j["taskObject"].dump();
     if (j.contains("annotations") && j["annotations"].is_object()) o.annotations_json = j["annotations"].dump();
     if (j.contains("frame") && j["frame"].is_number_integer()) o.initial_frame = j["frame"].get<long long>();
-    // A backend profile (polymark.js fetched a named one): annotations load and save through it.
-    // One that does not parse is kept out, and the start-up fails with its errors (profile_error).
+    // A backend profile (polymark.js fetched a named one, and the module that runs profiles):
+    // annotations load and save through it. One that does not parse is kept out, and the
+    // start-up fails with its errors (profile_error).
     if (j.contains("profile") && j["profile"].is_object()) {
-        auto profile = profile_from_json(j["profile"]);
+        auto profile = ProfileClient::open(j["profile"], profile_module_transport);
         if (profile) o.profile = std::move(profile.value());
         else g_profile_error = profile.first_error();
         if (j.contains("profileContext")) o.profile_context = j["profileContext"];

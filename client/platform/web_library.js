@@ -206,6 +206,23 @@ mergeInto(LibraryManager.library, {
     sync.request(request);
   },
 
+  // One call to the backend profile module (another wasm instance, shell/src/backend.js),
+  // answered at once; its answer is copied into this heap (the caller frees it). 0: no module.
+  pm_js_profile_call: function (callPtr) {
+    var P = Module['polymarkProfile'];
+    if (!P) return 0;
+    var call = UTF8ToString(callPtr);
+    var size = P.lengthBytesUTF8(call) + 1;
+    var inPtr = P._malloc(size);
+    P.stringToUTF8(call, inPtr, size);
+    var answer = P.UTF8ToString(P._pm_profile_call(inPtr));
+    P._free(inPtr);
+    size = lengthBytesUTF8(answer) + 1;
+    var outPtr = _malloc(size);
+    stringToUTF8(answer, outPtr, size);
+    return outPtr;
+  },
+
   pm_js_teardown__deps: ['$JSEvents'],
   pm_js_teardown: function () {
     JSEvents.removeAllEventListeners();

@@ -3,7 +3,7 @@
 // compiles, and the first image is decoded meanwhile too. The module's fetch and decode
 // (client/platform/web_library.js) take a reply or pixels from here when the app asks for the
 // same URL, so the URLs are built exactly as the app builds them.
-import { PolymarkError, decodeToRgba, imageHeaderSize } from './util.js';
+import { PolymarkError, decodeToRgba, imageHeaderSize, loadScriptTag } from './util.js';
 
 // The first image is decoded ahead only up to this size; a bigger one the app decodes at a
 // reduced level (docs/API.md, "Images"), and a bomb it refuses by its header.
@@ -79,8 +79,13 @@ export function prefetchStart(options) {
 
 // The `profile` mount option: a built-in name (fetched from the build's profiles/), a URL, or
 // the profile itself. Checked by the core when the module starts (docs/PROFILES.md).
+// Resolves with { profile, module } (the profile module instance that runs it), or null.
 export function loadProfile(base, profile) {
   if (profile === undefined || profile === null) return Promise.resolve(null);
+  return Promise.all([profileJson(base, profile), profileModule(base)]).then(([json, module]) => ({ profile: json, module }));
+}
+
+function profileJson(base, profile) {
   if (typeof profile === 'object') return Promise.resolve(profile);
   if (typeof profile !== 'string' || !profile) return Promise.reject(PolymarkError('bad_options', 'options.profile must be a profile name, a URL or a profile object'));
   const url = /^[a-z][a-z0-9-]*$/.test(profile) ? base + 'profiles/' + profile + '.json' : new URL(profile, document.baseURI).href;
@@ -90,4 +95,24 @@ export function loadProfile(base, profile) {
   }, (e) => {
     throw PolymarkError('bad_profile', 'the backend profile ' + JSON.stringify(profile) + ' could not be fetched from ' + url + ': ' + ((e && e.message) || e));
   });
+}
+
+// The module that runs backend profiles (polymark_profile.wasm): one instance per page and
+// build, fetched by the first mount with a profile; mounts without one never load it.
+const profileModules = new Map();
+
+function profileModule(base) {
+  if (profileModules.has(base)) return profileModules.get(base);
+  const url = base + 'polymark_profile.js';
+  const promise = (window.createPolymarkProfileModule ? Promise.resolve(window.createPolymarkProfileModule) : loadScriptTag(url, 'createPolymarkProfileModule'))
+    .then((factory) => {
+      if (typeof factory !== 'function') throw new Error(url + ' did not define createPolymarkProfileModule');
+      return factory({ locateFile: (name) => base + name });
+    })
+    .catch((e) => {
+      profileModules.delete(base);  // a later mount may try again
+      throw PolymarkError('load_failed', 'the backend profile module could not be loaded from ' + url + ': ' + ((e && e.message) || e));
+    });
+  profileModules.set(base, promise);
+  return promise;
 }

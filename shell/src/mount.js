@@ -268,7 +268,7 @@ export function mount(element, options) {
           annotations: options.annotations || null,
           frame: options.frame | 0,
           sync: syncOptions,
-          profile,
+          profile: profile && profile.profile,
           profileContext: options.profileContext || null,
           token: ctx.token,
           glyphs: fonts.glyphs,
@@ -284,6 +284,7 @@ export function mount(element, options) {
         polymarkVideo: videos.open,
         polymarkSync: { journal: sync.journal, request: sync.request },
         polymarkTrack: { start: tracking.start, cancel: tracking.cancel },
+        polymarkProfile: profile && profile.module,
         polymarkAuth: ctx.auth,
         polymarkEmit: fromModule,
         instantiateWasm: (imports, receive) => {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, repo, until, frames, drawRect, moveShape } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, repo, until, frames, drawRect, moveShape } from './harness.mjs';
 
 const JSON_SERVER = path.join(repo, 'node_modules', '.bin', 'json-server');
 let server; let browser; let rest; let task;
@@ -91,6 +91,39 @@ async function waitSaved(page, extra = 'true', timeout = 20000) {
 }
 
 const objects = (page) => page.evaluate(() => polymark.getAnnotations().objects);
+
+// The code that runs profiles is a module of its own (polymark_profile.wasm): a labeler's first
+// load without a profile never fetches it.
+test('only a mount with a profile fetches the profile module, once per page, and it refuses an invalid profile by path', async () => {
+  const page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  assert.equal(await mountDemo(page, server.url), 'ready');
+  const fetched = (name) => requests.filter((p) => p.endsWith('/' + name)).length;
+  assert.equal(fetched('polymark_profile.js') + fetched('polymark_profile.wasm'), 0, 'a mount without a profile loaded the profile module');
+
+  const mount = (profile) => page.evaluate(async ({ t, backend, profile }) => {
+    await polymark.destroy();
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    try {
+      window.polymark = await Polymark.mount('#host', { taskObject: t, backend, profile, offline: false });
+      return { ok: true, sync: polymark.getSyncStatus().profile };
+    } catch (e) { return { ok: false, code: e.code, message: e.message, where: e.where }; }
+  }, { t: task, backend: rest.url, profile });
+  assert.deepEqual(await mount('rest'), { ok: true, sync: 'rest' });
+  assert.equal(fetched('polymark_profile.js'), 1);
+  assert.equal(fetched('polymark_profile.wasm'), 1);
+
+  const broken = JSON.parse(fs.readFileSync(path.join(repo, 'profiles', 'rest.json'), 'utf8'));
+  broken.load.method = 42;
+  const refused = await mount(broken);
+  assert.equal(refused.ok, false);
+  assert.match(refused.message, /the backend profile is invalid at \/load\/method/);
+  assert.equal(refused.where, 'options.profile/load/method');
+  assert.equal(fetched('polymark_profile.js'), 1, 'the module is loaded once per page');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
 
 test('shapes drawn, moved and deleted with the mouse and keys arrive in json-server through the rest profile', async () => {
   const page = await open();

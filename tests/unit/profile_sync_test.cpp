@@ -5,6 +5,7 @@
 // clients' changes reach the engine as remote changes while our own never do.
 // Hidden "[json-server-sync]": the same against a live json-server (tests/backend/test_rest_profile.py).
 #include "polymark/profile_sync.hpp"
+#include "polymark/profile_wire.hpp"
 
 #include "polymark/edit.hpp"
 #include "polymark/json_reader.hpp"
@@ -212,9 +213,10 @@ SyncConfig engine_config() {
     return c;
 }
 
-struct Client {
+template <class Link>
+struct ClientOf {
     SyncEngine engine = SyncEngine::create(engine_config()).value();
-    ProfileSync link;
+    Link link;
     std::function<FakeReply(const SyncRequest&)> backend;
     Document doc;
     int64_t now = 0;
@@ -225,7 +227,7 @@ struct Client {
     std::vector<RemoteChange> remote;                // what the engine passed on as others' changes
     std::map<std::string, std::string> journal;      // what the platform keeps in IndexedDB
 
-    Client(ProfileSync l, std::function<FakeReply(const SyncRequest&)> b, const Document& loaded, int64_t revision = 0)
+    ClientOf(Link l, std::function<FakeReply(const SyncRequest&)> b, const Document& loaded, int64_t revision = 0)
         : link(std::move(l)), backend(std::move(b)), doc(loaded) {
         link.set_loaded(loaded, revision);
         engine.restore({}, revision);
@@ -315,10 +317,35 @@ struct Client {
     }
 };
 
+using Client = ClientOf<ProfileSync>;
+
 ProfileSync link_for(const std::string& profile, ProfileContext context = {}) {
     auto link = ProfileSync::create(load_profile(profile), std::move(context));
     REQUIRE(link);
     return link.value();
+}
+
+// ProfileSync's calls through a ProfileClient to a ProfileHost as JSON text: what the web app does
+// with the profile module (profile_wire.hpp), with the host in this process.
+struct WiredProfile {
+    std::shared_ptr<ProfileClient> client;
+    void set_loaded(const Document& d, int64_t revision) { client->set_loaded(d, revision); }
+    ProfileStep begin(const SyncRequest& r) { return client->begin(r); }
+    ProfileStep on_backend_reply(uint64_t seq, int status, const std::string& body) { return client->on_backend_reply(seq, status, body); }
+    ProfileStep on_backend_failure(uint64_t seq, SyncFailure kind) { return client->on_backend_failure(seq, kind); }
+};
+using WiredClient = ClientOf<WiredProfile>;
+
+Json profile_json(const std::string& name) {
+    std::ifstream in(std::string(POLYMARK_SOURCE_DIR) + "/profiles/" + name + ".json");
+    return Json::parse(in);
+}
+
+WiredProfile wired_for(const std::string& profile, const ProfileContext& context = {}) {
+    auto client = ProfileClient::open(profile_json(profile), in_process_transport(std::make_shared<ProfileHost>()));
+    REQUIRE(client);
+    REQUIRE(client.value()->start(context).empty());
+    return WiredProfile{std::move(client.value())};
 }
 
 ProfileContext cvat_context() {
@@ -418,11 +445,14 @@ TEST_CASE("a reply arriving after the engine gave up still counts, and the creat
     CHECK(items_of(server.document()) == items_of(client.doc));
 }
 
-TEST_CASE("with random lost replies, failures and timeouts the backend ends equal to the client, nothing doubled", "[profile_sync]") {
+namespace {
+// Edits at random with lost replies, failures before the backend and late replies, then settles.
+template <class Link>
+void random_faults_against_json_server(const std::function<Link()>& make_link) {
     for (uint64_t seed = 1; seed <= 12; ++seed) {
         INFO("seed " << seed);
         FakeJsonServer server;
-        Client client(link_for("rest"), [&](const SyncRequest& r) { return server.handle(r); }, Document{});
+        ClientOf<Link> client(make_link(), [&](const SyncRequest& r) { return server.handle(r); }, Document{});
         std::mt19937_64 rng(seed);
         client.random_fault = [&] {
             switch (rng() % 10) {
@@ -446,6 +476,11 @@ TEST_CASE("with random lost replies, failures and timeouts the backend ends equa
         CHECK(client.remote.empty());
         CHECK(client.engine.conflicts().empty());
     }
+}
+}  // namespace
+
+TEST_CASE("with random lost replies, failures and timeouts the backend ends equal to the client, nothing doubled", "[profile_sync]") {
+    random_faults_against_json_server<ProfileSync>([] { return link_for("rest"); });
 }
 
 TEST_CASE("an update of an item another client deleted is a conflict; keeping mine creates it again", "[profile_sync]") {
@@ -703,6 +738,78 @@ TEST_CASE("a create route's id_at is read, and one that is not a pointer is refu
     REQUIRE_FALSE(p);
     CHECK(p.first_error().code == "bad_pointer");
     CHECK(p.first_error().path == "/save/create/id_at");
+}
+
+// [SECTION] Across the profile wire (profile_wire.hpp: how the web app runs profiles in their own module)
+
+TEST_CASE("over the profile wire, random faults still leave the backend equal to the client, nothing doubled", "[profile_sync][wire]") {
+    random_faults_against_json_server<WiredProfile>([] { return wired_for("rest"); });
+}
+
+TEST_CASE("over the profile wire, cvat's ids from create replies address later edits and a lost create is matched", "[profile_sync][wire]") {
+    FakeCvat cvat;
+    WiredClient client(wired_for("cvat", cvat_context()), [&](const SyncRequest& r) { return cvat.handle(r); }, Document{});
+    CHECK(client.link.client->name() == "cvat");
+    CHECK(client.link.client->last_writer_wins());
+    CHECK_FALSE(client.link.client->passthrough());
+    client.create(rect("r1", 0));
+    client.create(track("t1", 5));
+    client.settle();
+    REQUIRE(cvat.data["shapes"].size() == 1);
+    CHECK(cvat.data["tracks"][0]["shapes"][1]["id"] == 103);
+    client.move("r1", 60);
+    client.create(rect("r2", 200));
+    client.faults = {Fault::DropReply};
+    client.settle();
+    CHECK(cvat.creates == 3);
+    CHECK(cvat.data["shapes"][0]["points"][0] == 60);
+    client.remove("r2");
+    client.settle();
+    CHECK(cvat.data["shapes"].size() == 1);
+    CHECK(client.remote.empty());
+}
+
+TEST_CASE("over the profile wire, label studio's load reads the document and one whole-result PATCH saves", "[profile_sync][wire]") {
+    FakeLabelStudio ls;
+    WiredProfile link = wired_for("label-studio", ls_context());
+    SyncRequest load = link.client->load_request();
+    CHECK(load.path == "/api/annotations/7");
+    FakeReply first = ls.handle(load);
+    auto loaded = link.client->on_load_reply(first.status, first.body);
+    REQUIRE(loaded);
+    WiredClient client(link, [&](const SyncRequest& r) { return ls.handle(r); }, loaded->document, loaded->revision);
+    client.create(rect("r1", 0));
+    client.create(rect("r2", 100));
+    client.settle();
+    CHECK(ls.patches == 1);
+    auto back = from_backend(load_profile("label-studio"), ls_context(), ls.annotation);
+    REQUIRE(back);
+    CHECK(items_of(back.value()) == items_of(client.doc));
+    CHECK(link.client->on_load_reply(500, "{}").first_error().message.find("500") != std::string::npos);
+}
+
+TEST_CASE("the profile host answers garbage, unknown calls and calls before start with errors, and keeps working", "[profile_sync][wire]") {
+    ProfileHost host;
+    for (const char* text : {"", "not json", "[1,2]", "{}", R"({"op":"begin","handle":99})", R"({"op":"open","profile":{"name":3}})",
+                             R"({"op":"open","profile":"rest"})", R"({"op":"fly","handle":"x"})"}) {
+        INFO(text);
+        auto answer = Json::parse(host.call(text));
+        REQUIRE(answer.contains("errors"));
+        CHECK_FALSE(answer["errors"][0]["message"].get<std::string>().empty());
+    }
+    auto shared = std::shared_ptr<ProfileHost>(&host, [](ProfileHost*) {});
+    auto client = ProfileClient::open(profile_json("rest"), in_process_transport(shared));
+    REQUIRE(client);
+    CHECK(client.value()->begin(SyncRequest{1, "GET", "/x", "", {}, 0}).request == std::nullopt);  // not started: nothing to do
+    REQUIRE(client.value()->start(ProfileContext{}).empty());
+    CHECK(client.value()->load_request().path == "/db");
+
+    auto bad = ProfileClient::open(Json{{"name", "broken"}}, in_process_transport(shared));
+    REQUIRE_FALSE(bad);
+    CHECK_FALSE(bad.first_error().path.empty());
+    auto unreachable = ProfileClient::open(profile_json("rest"), [](const std::string&) { return std::string(); });
+    REQUIRE_FALSE(unreachable);
+    CHECK(unreachable.first_error().code == "profile_unavailable");
 }
 
 // [SECTION] The rest profile against a live json-server (tests/backend/test_rest_profile.py)
