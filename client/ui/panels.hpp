@@ -29,6 +29,7 @@ private:
     void draw_attributes(App& app);
     void draw_history(App& app);
     void draw_image_adjust(App& app);
+    void draw_shape_style(App& app);
 };
 
 }  // namespace pm
