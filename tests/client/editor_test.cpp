@@ -222,7 +222,7 @@ TEST_CASE("dragging an edge's midpoint is named insert vertex in the history") {
     CHECK(t.app.session().history().done().back().name == "move vertex");
 }
 
-TEST_CASE("Enter on a two-point polygon is refused with a notice that fades; a problem stays") {
+TEST_CASE("Enter on a two-point polygon is refused with a notice that fades while a problem stays") {
     LoadedApp t;
     Editor& editor = t.app.editor();
     REQUIRE(editor.set_label("thing"));
