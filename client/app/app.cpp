@@ -207,6 +207,13 @@ Errors App::set_annotations_json(std::string_view text) {
     return session_.replace(std::move(doc.value()));
 }
 
+std::string App::display_name(const std::string& id) const {
+    const DocumentSession::ItemNumber* n = session_.number_of(id);
+    if (!n) return id;
+    const LabelSpec* spec = task_ ? task_->find_label(n->label) : nullptr;
+    return (spec ? spec->name : n->label) + (n->track ? " track " : " ") + std::to_string(n->number);
+}
+
 // [SECTION] Frame and view
 
 const std::string& App::current_media_name() const {
@@ -292,6 +299,16 @@ void App::set_image_adjust(ImageAdjust a) {
     adjust_.gamma = std::clamp(finite_or(a.gamma, 1), 0.2, 4.0);
 }
 
+void App::set_shape_style(ShapeStyle style) {
+    style_.outline_width = std::isfinite(style.outline_width) ? std::clamp(style.outline_width, ShapeStyle::kMinOutline, ShapeStyle::kMaxOutline) : style_.outline_width;
+    style_.fill_opacity = std::isfinite(style.fill_opacity) ? std::clamp(style.fill_opacity, 0.0, 1.0) : style_.fill_opacity;
+    style_.captions = style.captions;
+}
+
+Json App::shape_style_json() const {
+    return Json{{"outlineWidth", style_.outline_width}, {"fillOpacity", style_.fill_opacity}, {"captions", style_.captions}};
+}
+
 void App::focus_on(Rect r, bool zoom) {
     if (zoom) {
         View fitted = View::fit(std::max(r.w, 1.0), std::max(r.h, 1.0), viewport_, 48);
@@ -325,7 +342,8 @@ Json App::view_json(double dpr) const {
                                     : Json(nullptr)},
                 {"frameShown", current_frame_shown()},
                 {"hovered", editor_.hovered().empty() ? Json(nullptr) : Json(editor_.hovered())},
-                {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
+                {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}},
+                {"shapeStyle", shape_style_json()}};
 }
 
 // [SECTION] Playback

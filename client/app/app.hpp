@@ -46,6 +46,16 @@ struct AppOptions {
     Json profile_context;
 };
 
+// How shapes are drawn (view state, like the image adjustments: not undoable, not in the
+// document): outline width in screen (CSS) pixels, fill opacity 0..1, and whether every shape
+// is captioned with its name (else only the selected and hovered ones).
+struct ShapeStyle {
+    static constexpr double kMinOutline = 0.5, kMaxOutline = 8;
+    double outline_width = 1.5;
+    double fill_opacity = 0.25;
+    bool captions = false;
+};
+
 class App {
 public:
     App(PlatformPort& platform, AppOptions options);
@@ -83,6 +93,8 @@ public:
     Notices& notices() { return notices_; }
     const Notices& notices() const { return notices_; }
     void report(Error error) { notices_.report(std::move(error)); }
+    // An action that did nothing, and why: said in the status bar, fading (Notices::refuse).
+    void refuse(Error error) { notices_.refuse(std::move(error)); }
 
     // [SECTION] Task, frame and view
     bool task_loaded() const { return task_.has_value(); }
@@ -112,6 +124,9 @@ public:
     void reveal(Rect image_rect);
     const ImageAdjust& image_adjust() const { return adjust_; }
     void set_image_adjust(ImageAdjust adjust);  // values clamped to their ranges
+    const ShapeStyle& shape_style() const { return style_; }
+    void set_shape_style(ShapeStyle style);  // values clamped to their ranges
+    Json shape_style_json() const;
     Json view_json(double device_pixel_ratio) const;
 
     // [SECTION] Playback at the media's pace: a video frame for its own duration, a sequence of
@@ -134,6 +149,9 @@ public:
     Errors set_annotations_json(std::string_view text);
     const std::vector<Object>& frame_objects() const { return session_.frame_objects(frame_, medium()); }
     bool is_track(const std::string& id) const { return session_.is_track(id); }
+    // How the UI names an object or track: its label's name and number ("Person 3", "Person
+    // track 2": DocumentSession::number_of); the id itself when the document has no such item.
+    std::string display_name(const std::string& id) const;
     Command update_shapes_command(std::string name, const std::vector<Object>& after) {
         return session_.update_shapes_command(std::move(name), after, frame_, task());
     }
@@ -159,6 +177,7 @@ private:
     long long frame_ = 0;
     View view_;
     ImageAdjust adjust_;
+    ShapeStyle style_;
     Rect viewport_{0, 0, 800, 600};
     bool fit_pending_ = true;  // fit the next image that becomes ready
     bool ready_sent_ = false;

@@ -12,6 +12,9 @@ namespace pm {
 
 // The window listing changes the server refused (dark red: seen on light and dark images).
 static constexpr ImU32 kSetAsideBackground = IM_COL32(110, 28, 36, 245);
+// A refusal in the status bar: amber, apart from the red of errors that need the labeler.
+static constexpr ImU32 kRefusalColour = IM_COL32(240, 190, 80, 255);
+static constexpr float kStatusMessageX = 640;
 
 static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                                                ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
@@ -77,14 +80,16 @@ void Workspace::draw_toolbar(App& app, double canvas_w) {
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Previous frame (D)");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(64);
-    if (!ImGui::IsItemActive() && !ImGui::IsAnyItemActive()) std::snprintf(frame_input_, sizeof frame_input_, "%lld", app.frame() + 1);
+    // Frames are numbered from 0, as in the API, the exports and CVAT; "(25 of 94)" counts them.
+    if (!ImGui::IsItemActive() && !ImGui::IsAnyItemActive()) std::snprintf(frame_input_, sizeof frame_input_, "%lld", app.frame());
     if (ImGui::InputText("##frame", frame_input_, sizeof frame_input_, ImGuiInputTextFlags_CharsDecimal | ImGuiInputTextFlags_EnterReturnsTrue)) {
         long long n = std::atoll(frame_input_);
-        if (n >= 1 && n <= frames) app.set_frame(n - 1);
+        if (frame_input_[0] != 0 && n >= 0 && n < frames) app.set_frame(n);
+        else app.refuse({"out_of_range", "frame", std::string("frame \"") + frame_input_ + "\" is outside 0.." + std::to_string(frames - 1)});
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame number: type one and press Enter");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame number, from 0: type one and press Enter");
     ImGui::SameLine();
-    ImGui::Text("/ %lld", frames);
+    ImGui::Text("(%lld of %lld)", app.frame() + 1, frames);
     ImGui::SameLine();
     ImGui::BeginDisabled(app.frame() + 1 >= frames);
     if (ImGui::ArrowButton("##next", ImGuiDir_Right)) app.set_frame(app.frame() + 1);
@@ -160,13 +165,25 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     ImGui::SameLine(270);
     const FrameImage* img = app.current_image();
     if (img && img->state == LoadState::Ready) ImGui::Text("%d × %d", img->width, img->height);
-    ImGui::SameLine(400);
-    ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
-    ImGui::SameLine(540);
+    ImGui::SameLine(380);
+    ImGui::Text("frame %lld (%lld of %lld)", app.frame(), app.frame() + 1, app.frame_count());
+    // Columns at fixed places while the text before them fits (SameLine() first: the end of the last item).
+    auto column = [](float at) { ImGui::SameLine(); ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 8, at)); };
+    column(560);
     ImGui::TextUnformatted(app.current_media_name().c_str());
-    if (std::string note = app.step_note(); !note.empty()) {  // what the last undo or redo did, and where
-        ImGui::SameLine(0, 24);
+    // What the last action refused, and why, until it fades; else what the last undo or redo did,
+    // and where; else the selection's name.
+    column(kStatusMessageX);
+    if (const Notice* refusal = app.notices().latest_refusal()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kRefusalColour);
+        ImGui::TextUnformatted(refusal->error.message.c_str());
+        ImGui::PopStyleColor();
+    } else if (std::string note = app.step_note(); !note.empty()) {
         ImGui::TextColored(ImVec4(0.55f, 0.8f, 1, 1), "%s", note.c_str());
+    } else if (app.editor().selection().size() == 1) {
+        ImGui::TextUnformatted(app.display_name(app.editor().selection()[0]).c_str());
+    } else if (!app.editor().selection().empty()) {
+        ImGui::Text("%zu selected", app.editor().selection().size());
     }
     draw_sync_status(app, canvas_w);
     ImGui::End();
@@ -213,7 +230,7 @@ void Workspace::draw_conflicts(App& app, double canvas_w) {
     std::optional<Resolution> pick;
     for (const SyncConflict& c : conflicts) {
         ImGui::PushID(c.id.c_str());
-        ImGui::Text("%s %s: %s by %s", to_string(c.kind), c.id.c_str(), c.theirs ? "changed" : "deleted", c.user.empty() ? "someone" : c.user.c_str());
+        ImGui::Text("%s: %s by %s", app.display_name(c.id).c_str(), c.theirs ? "changed" : "deleted", c.user.empty() ? "someone" : c.user.c_str());
         ImGui::SameLine();
         if (ImGui::SmallButton("Keep mine")) { pick_id = c.id; pick = Resolution::Mine; }
         ImGui::SameLine();
@@ -313,9 +330,14 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
 void Workspace::draw_notices(App& app, double canvas_w) {
     const auto& notices = app.notices().list();
     float y = (float)(app.viewport().y + app.viewport().h) - 8;  // above the timeline and the status bar
+    // Windows are named by their place among the notices that stay, so that a refusal fading
+    // (said in the status bar, not here) does not rename them: a new window is hidden for a frame.
+    size_t place = 0;
+    for (const Notice& n : notices) place += n.fades ? 0 : 1;
     for (size_t i = notices.size(); i-- > 0;) {
+        if (notices[i].fades) continue;
         char name[32];
-        std::snprintf(name, sizeof name, "##notice%zu", i);
+        std::snprintf(name, sizeof name, "##notice%zu", --place);
         ImGui::SetNextWindowPos(ImVec2((float)canvas_w - 8, y), ImGuiCond_Always, ImVec2(1, 1));
         ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, (float)canvas_w - 16), 0));
         ImGui::PushStyleColor(ImGuiCol_WindowBg, IM_COL32(90, 30, 30, 235));
@@ -472,11 +494,16 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Minus) || pressed(ImGuiKey_KeypadSubtract)) editor.send_to_back();
     if (pressed(ImGuiKey_L)) editor.toggle_lock();
     if (pressed(ImGuiKey_H)) editor.toggle_hide();
+    if (pressed(ImGuiKey_I)) {
+        ShapeStyle style = app.shape_style();
+        style.captions = !style.captions;
+        app.set_shape_style(style);
+    }
     for (int i = 0; i < 9; ++i) {
         if (!pressed(digits[i]) || !task || i >= (int)task->labels.size()) continue;
         const LabelSpec& l = task->labels[(size_t)i];
         if (editor.label_allows(l.id, editor.tool())) editor.set_label(l.id);
-        else app.report({"type_not_allowed", l.id, "label \"" + l.name + "\" cannot be drawn with the " + to_string(editor.tool()) + " tool"});
+        else app.refuse({"type_not_allowed", l.id, "label \"" + l.name + "\" cannot be drawn with the " + to_string(editor.tool()) + " tool"});
     }
     Vec2 anchor = mouse_inside ? mouse : Vec2{vp.x + vp.w / 2, vp.y + vp.h / 2};
     if (pressed(ImGuiKey_RightBracket, true)) app.zoom_around(anchor, 1.2);
@@ -492,6 +519,8 @@ void Workspace::handle_shortcuts(App& app) {
             x0 = std::min(x0, b.x); y0 = std::min(y0, b.y); x1 = std::max(x1, b.x + b.w); y1 = std::max(y1, b.y + b.h);
         }
         if (x0 <= x1) app.focus_on({x0, y0, x1 - x0, y1 - y0}, true);
+    } else if (pressed(ImGuiKey_Z)) {
+        app.refuse({"nothing_selected", "selection", "select a shape to zoom to (click it, or Tab)"});
     }
     if (pressed(ImGuiKey_F, true)) app.set_frame(app.frame() + 1);
     if (pressed(ImGuiKey_D, true)) app.set_frame(app.frame() - 1);
@@ -518,7 +547,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
         {"Alt+click, right-click a vertex", "delete the vertex"}, {"Right-click a shape", "its menu: label, duplicate, order, lock, keyframe / outside, delete"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
-        {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"},
+        {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"}, {"I", "names on all shapes on / off (sidebar, Shapes: outline width, fill)"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
         {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"F1", "this help"}};
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));

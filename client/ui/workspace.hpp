@@ -50,6 +50,8 @@ inline constexpr float kToolbarHeight = 34;
 inline constexpr float kStatusBarHeight = 26;
 inline constexpr float kSidebarWidth = 300;
 inline constexpr double kHandleRadius = 6;  // screen pixels
+// A click takes a point as far as it is drawn.
+static_assert(kHandleRadius == kPointRadius, "the pick radius is the drawn point's radius");
 inline constexpr long long kFrameStep = 10;         // V / C
 inline constexpr long long kPropagateFrames = 10;   // Ctrl+B
 

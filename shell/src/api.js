@@ -55,6 +55,7 @@ export function createInstance(ctx, destroy, videos, canvas) {
     fit: () => { call('fit'); },
     setView: (view) => call('setView', view),
     setImageAdjust: (adjust) => call('setImageAdjust', adjust),
+    setShapeStyle: (style) => call('setShapeStyle', style),
     takeFrameTimes: () => call('takeFrameTimes'),
     missingGlyphs: (text) => call('missingGlyphs', String(text)),
     getTask: () => call('getTask'),
