@@ -153,6 +153,12 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         return Json();
     }
     if (method == "getView") return app.view_json(dpr);
+    if (method == "getLayout") {
+        Json controls = Json::array();
+        for (const UiControl& c : app.ui_layout())
+            controls.push_back(Json{{"id", c.id}, {"place", c.place}, {"x", c.rect.x}, {"y", c.rect.y}, {"width", c.rect.w}, {"height", c.rect.h}});
+        return Json{{"controls", std::move(controls)}};
+    }
     if (method == "setFrame") {
         if (!args.is_number_integer()) return Error{"bad_argument", "frame", "setFrame needs an integer frame index"};
         long long n = args.get<long long>();

@@ -19,6 +19,7 @@
 #include "app/session.hpp"
 #include "app/sync_link.hpp"
 #include "app/tracking_controller.hpp"
+#include "app/ui_layout.hpp"
 #include "polymark/backend_profile.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
@@ -39,6 +40,7 @@ struct AppOptions {
     // Sync with the backend (a task fetched from it only): the engine's settings; task_id is
     // filled in by the app. None: edits stay in this page.
     std::optional<SyncConfig> sync;
+    bool writer_on_this_page = false;  // the task's writer lock is held by another editor of this page
     // Sync through a backend profile (docs/PROFILES.md) instead of serve.py's routes: the
     // annotations are loaded and saved through it (ProfileSync). profile_context: the portal's
     // {"vars": {name: value}, "tables": {name: [[ours, theirs], ...]}} for its templates.
@@ -144,6 +146,9 @@ public:
     // frame 12") until the document changes again.
     bool undo() { return step_history(true); }
     bool redo() { return step_history(false); }
+    // Where the UI drew its controls last frame (getLayout); the UI reports it once per frame.
+    const std::vector<UiControl>& ui_layout() const { return ui_layout_; }
+    void report_ui_layout(std::vector<UiControl> controls) { ui_layout_ = std::move(controls); }
     std::string step_note() const { return step_note_revision_ == session_.revision() ? step_note_ : std::string(); }
     std::string new_object_id() { return session_.new_object_id(); }
     Errors set_annotations_json(std::string_view text);
@@ -180,12 +185,14 @@ private:
     ShapeStyle style_;
     Rect viewport_{0, 0, 800, 600};
     bool fit_pending_ = true;  // fit the next image that becomes ready
+    bool fitted_ = false;      // the view is the fitted one: a resize fits again
     bool ready_sent_ = false;
     bool annotations_ready_ = false;
     bool playing_ = false;
     double play_clock_ = -1;  // when the shown frame's time began; -1: at the next advance
     std::optional<std::pair<int, int>> canvas_resize_;
     std::string step_note_;
+    std::vector<UiControl> ui_layout_;
     uint64_t step_note_revision_ = ~0ull;
 
     bool step_history(bool back);

@@ -21,10 +21,15 @@ static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | Im
                                                ImGuiWindowFlags_NoBringToFrontOnFocus;
 
 void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h) {
-    // The sidebar gives way on narrow embeds, where the image matters more.
-    double sidebar = canvas_w >= 640 ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : 0;
+    // The sidebar sits beside the image on wide canvases; on narrow embeds it starts hidden and,
+    // shown, lies over the image. "Panels" toggles it; each width keeps its own choice.
+    layout_.clear();
+    const bool wide = canvas_w >= kWideCanvas;
+    const bool sidebar_open = wide ? sidebar_open_wide_ : sidebar_open_narrow_;
+    const double sidebar_w = wide ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : std::min<double>(kSidebarWidth, canvas_w - 48);
+    const double beside = wide && sidebar_open ? sidebar_w : 0;
     double timeline = Timeline::height(app);
-    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - sidebar), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight - timeline)};
+    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - beside), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight - timeline)};
     app.set_viewport(viewport);
 
     ImDrawList* bg = ImGui::GetBackgroundDrawList();
@@ -56,9 +61,16 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
         return;
     }
 
-    draw_toolbar(app, canvas_w);
-    if (sidebar > 0) panels_.draw(app, {viewport.w, viewport.y, sidebar, viewport.h + timeline});
+    Toolbar::Wants wants = toolbar_.draw(app, (float)canvas_w, kToolbarHeight, sidebar_open, layout_);
+    if (wants.toggle_help) show_help_ = !show_help_;
+    if (wants.toggle_sidebar) (wide ? sidebar_open_wide_ : sidebar_open_narrow_) = !sidebar_open;
     timeline_.draw(app, {0, viewport.y + viewport.h, viewport.w, timeline});
+    if (timeline > 0) layout_.push_back({"timeline", "timeline", {0, viewport.y + viewport.h, viewport.w, timeline}});
+    if (sidebar_open) {
+        Rect area{canvas_w - sidebar_w, viewport.y, sidebar_w, viewport.h + timeline};
+        panels_.draw(app, area);
+        layout_.push_back({"sidebar", "sidebar", area});
+    }
     draw_status_bar(app, canvas_w, canvas_h);
     if (show_help_) draw_help(canvas_w, canvas_h);
     draw_notices(app, canvas_w);
@@ -67,126 +79,100 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     handle_canvas_input(app);
     draw_shape_menu(app);
     handle_shortcuts(app);
+    app.report_ui_layout(std::move(layout_));
 }
 
-void Workspace::draw_toolbar(App& app, double canvas_w) {
-    ImGui::SetNextWindowPos(ImVec2(0, 0));
-    ImGui::SetNextWindowSize(ImVec2((float)canvas_w, kToolbarHeight));
-    ImGui::Begin("##toolbar", nullptr, kBarFlags);
-    long long frames = app.frame_count();
-    ImGui::BeginDisabled(app.frame() <= 0);
-    if (ImGui::ArrowButton("##prev", ImGuiDir_Left)) app.set_frame(app.frame() - 1);
-    ImGui::EndDisabled();
-    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Previous frame (D)");
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(64);
-    // Frames are numbered from 0, as in the API, the exports and CVAT; "(25 of 94)" counts them.
-    if (!ImGui::IsItemActive() && !ImGui::IsAnyItemActive()) std::snprintf(frame_input_, sizeof frame_input_, "%lld", app.frame());
-    if (ImGui::InputText("##frame", frame_input_, sizeof frame_input_, ImGuiInputTextFlags_CharsDecimal | ImGuiInputTextFlags_EnterReturnsTrue)) {
-        long long n = std::atoll(frame_input_);
-        if (frame_input_[0] != 0 && n >= 0 && n < frames) app.set_frame(n);
-        else app.refuse({"out_of_range", "frame", std::string("frame \"") + frame_input_ + "\" is outside 0.." + std::to_string(frames - 1)});
-    }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame number, from 0: type one and press Enter");
-    ImGui::SameLine();
-    ImGui::Text("(%lld of %lld)", app.frame() + 1, frames);
-    ImGui::SameLine();
-    ImGui::BeginDisabled(app.frame() + 1 >= frames);
-    if (ImGui::ArrowButton("##next", ImGuiDir_Right)) app.set_frame(app.frame() + 1);
-    ImGui::EndDisabled();
-    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Next frame (F)");
-    ImGui::SameLine(0, 12);
-    if (ImGui::Button("Fit")) app.fit_to_viewport();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the image to the window (0)");
-    ImGui::SameLine();
-    Rect vp = app.viewport();
-    Vec2 centre{vp.x + vp.w / 2, vp.y + vp.h / 2};
-    if (ImGui::Button("-")) app.zoom_around(centre, 1 / 1.2);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom out ([)");
-    ImGui::SameLine();
-    if (ImGui::Button("+")) app.zoom_around(centre, 1.2);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom in (])");
-    ImGui::SameLine(0, 12);
-    Editor& editor = app.editor();
-    struct ToolButton { Tool tool; const char* text; const char* tip; };
-    static const ToolButton tools[] = {{Tool::Select, "Select", "Select, move and reshape (Esc)"}, {Tool::Rectangle, "Box", "Draw a rectangle: drag"},
-                                       {Tool::Polygon, "Polygon", "Draw a polygon: click vertices, close on the first one or Enter; Shift+drag draws freehand"},
-                                       {Tool::Polyline, "Line", "Draw a polyline: click vertices, Enter finishes"},
-                                       {Tool::Points, "Points", "Place points: click, Enter finishes"}, {Tool::Ellipse, "Ellipse", "Draw an ellipse: drag"}};
-    for (const ToolButton& b : tools) {
-        bool active = editor.tool() == b.tool;
-        if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
-        if (ImGui::Button(b.text)) editor.set_tool(b.tool);
-        if (active) ImGui::PopStyleColor();
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", b.tip);
-        ImGui::SameLine();
-    }
-    if (const Task* task = app.task()) {
-        ImGui::SetNextItemWidth(120);
-        const LabelSpec* current = task->find_label(editor.label());
-        if (ImGui::BeginCombo("##label", current ? current->name.c_str() : "label…")) {
-            // Only the labels the tool may draw (a tag-only label is for "+tag" in the Labels panel).
-            for (const LabelSpec& l : task->labels)
-                if (editor.label_allows(l.id, editor.tool()) && ImGui::Selectable(l.name.c_str(), current == &l)) editor.set_label(l.id);
-            ImGui::EndCombo();
-        }
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of the next shape (1-9): those this tool may draw");
-        ImGui::SameLine();
-    }
-    bool snap = editor.snapping();
-    if (ImGui::Checkbox("Snap", &snap)) editor.set_snapping(snap);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to the vertices and edges of other shapes (Ctrl held: off)");
-    ImGui::SameLine();
-    bool tracks = editor.draw_tracks();
-    if (ImGui::Checkbox("Track", &tracks)) editor.set_draw_tracks(tracks);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across the frames of this video (keyframes, interpolation); a track never leaves its video or image");
-    ImGui::SameLine(0, 12);
-    ImGui::BeginDisabled(!app.session().history().can_undo());
-    if (ImGui::Button("Undo")) app.undo();
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::BeginDisabled(!app.session().history().can_redo());
-    if (ImGui::Button("Redo")) app.redo();
-    ImGui::EndDisabled();
-    ImGui::SameLine(0, 12);
-    if (ImGui::Button("?")) show_help_ = !show_help_;
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Keyboard shortcuts (F1)");
-    ImGui::End();
-}
-
+// The status bar, one line: cursor, zoom, image size, frame, media name, the refusal or step
+// note or selection (elided to the room left), and the sync state on the right. At fixed columns
+// while everything fits; on narrow canvases the least needed leave first, the rest close up.
 void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
+    struct Item {
+        const char* id;
+        std::string text;
+        ImU32 colour;
+        int priority;
+        float column;
+    };
+    const ImU32 plain = ImGui::GetColorU32(ImGuiCol_Text), dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+    std::vector<Item> items;
+    char text[96];
+    if (cursor_over_image_) std::snprintf(text, sizeof text, "x %.1f  y %.1f px", cursor_image_.x, cursor_image_.y);
+    items.push_back({"status-cursor", cursor_over_image_ ? text : "x –  y –", cursor_over_image_ ? plain : dim, 2, 0});
+    std::snprintf(text, sizeof text, "zoom %.0f%%", app.view().zoom * 100);
+    items.push_back({"status-zoom", text, plain, 3, 170});
+    const FrameImage* img = app.current_image();
+    std::snprintf(text, sizeof text, "%d × %d", img ? img->width : 0, img ? img->height : 0);
+    items.push_back({"status-size", img && img->state == LoadState::Ready ? text : "", plain, 1, 270});
+    std::snprintf(text, sizeof text, "frame %lld (%lld of %lld)", app.frame(), app.frame() + 1, app.frame_count());
+    items.push_back({"status-frame", text, plain, 8, 380});
+    items.push_back({"status-media", app.current_media_name(), plain, 4, 560});
+    // What the last action refused, and why, until it fades; else what the last undo or redo did,
+    // and where; else the selection's name.
+    Item message{"status-message", "", plain, 9, kStatusMessageX};
+    if (const Notice* refusal = app.notices().latest_refusal()) message = {"status-message", refusal->error.message, kRefusalColour, 9, kStatusMessageX};
+    else if (std::string note = app.step_note(); !note.empty()) message = {"status-message", note, IM_COL32(140, 204, 255, 255), 9, kStatusMessageX};
+    else if (app.editor().selection().size() == 1) message.text = app.display_name(app.editor().selection()[0]);
+    else if (!app.editor().selection().empty()) message.text = std::to_string(app.editor().selection().size()) + " selected";
+    items.push_back(message);
+
     ImGui::SetNextWindowPos(ImVec2(0, (float)canvas_h - kStatusBarHeight));
     ImGui::SetNextWindowSize(ImVec2((float)canvas_w, kStatusBarHeight));
     ImGui::Begin("##status", nullptr, kBarFlags);
-    if (cursor_over_image_) ImGui::Text("x %.1f  y %.1f px", cursor_image_.x, cursor_image_.y);
-    else ImGui::TextDisabled("x –  y –");
-    ImGui::SameLine(170);
-    ImGui::Text("zoom %.0f%%", app.view().zoom * 100);
-    ImGui::SameLine(270);
-    const FrameImage* img = app.current_image();
-    if (img && img->state == LoadState::Ready) ImGui::Text("%d × %d", img->width, img->height);
-    ImGui::SameLine(380);
-    ImGui::Text("frame %lld (%lld of %lld)", app.frame(), app.frame() + 1, app.frame_count());
-    // Columns at fixed places while the text before them fits (SameLine() first: the end of the last item).
-    auto column = [](float at) { ImGui::SameLine(); ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 8, at)); };
-    column(560);
-    ImGui::TextUnformatted(app.current_media_name().c_str());
-    // What the last action refused, and why, until it fades; else what the last undo or redo did,
-    // and where; else the selection's name.
-    column(kStatusMessageX);
-    if (const Notice* refusal = app.notices().latest_refusal()) {
-        ImGui::PushStyleColor(ImGuiCol_Text, kRefusalColour);
-        ImGui::TextUnformatted(refusal->error.message.c_str());
-        ImGui::PopStyleColor();
-    } else if (std::string note = app.step_note(); !note.empty()) {
-        ImGui::TextColored(ImVec4(0.55f, 0.8f, 1, 1), "%s", note.c_str());
-    } else if (app.editor().selection().size() == 1) {
-        ImGui::TextUnformatted(app.display_name(app.editor().selection()[0]).c_str());
-    } else if (!app.editor().selection().empty()) {
-        ImGui::Text("%zu selected", app.editor().selection().size());
+    const float pad = ImGui::GetStyle().WindowPadding.x, gap = 16;
+    SyncBadge sync = sync_badge(app);
+    const float sync_w = sync.text.empty() ? 0 : ImGui::CalcTextSize(sync.text.c_str()).x + gap;
+    const float room = (float)canvas_w - pad * 2 - sync_w;
+    // The message takes what is left (elided), so it counts with a short minimum.
+    const float message_min = std::min(ImGui::CalcTextSize(message.text.c_str()).x, 120.0f);
+    std::vector<float> widths;
+    std::vector<int> priorities;
+    bool columns = true;
+    float x = 0;
+    for (const Item& item : items) {
+        float w = &item == &items.back() ? message_min : ImGui::CalcTextSize(item.text.c_str()).x;
+        widths.push_back(w);
+        priorities.push_back(item.text.empty() ? 0 : item.priority);
+        x = std::max(x, item.column) + w + gap;
     }
-    draw_sync_status(app, canvas_w);
+    columns = x - gap <= room;
+    std::vector<bool> shown = columns ? std::vector<bool>(items.size(), true) : fit_by_priority(widths, priorities, gap, room);
+    float at = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (!shown[i] || items[i].text.empty()) continue;
+        at = columns ? std::max(at, items[i].column) : at;
+        float left = room - at;
+        if (left <= 0) break;
+        ImGui::SetCursorPosX(pad + at);
+        ImGui::PushStyleColor(ImGuiCol_Text, items[i].colour);
+        std::string shown_text = elided(items[i].text, left);
+        ImGui::TextUnformatted(shown_text.c_str());
+        ImGui::PopStyleColor();
+        if (shown_text != items[i].text && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", items[i].text.c_str());
+        layout_.push_back({items[i].id, "status", {ImGui::GetItemRectMin().x, ImGui::GetItemRectMin().y, ImGui::GetItemRectSize().x, ImGui::GetItemRectSize().y}});
+        ImGui::SameLine();
+        at += ImGui::GetItemRectSize().x + gap;
+    }
+    if (!sync.text.empty()) {
+        ImGui::SetCursorPosX((float)canvas_w - pad - sync_w + gap);
+        ImGui::PushStyleColor(ImGuiCol_Text, sync.colour);
+        ImGui::TextUnformatted(sync.text.c_str());
+        ImGui::PopStyleColor();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", sync.tip.c_str());
+        layout_.push_back({"status-sync", "status", {ImGui::GetItemRectMin().x, ImGui::GetItemRectMin().y, ImGui::GetItemRectSize().x, ImGui::GetItemRectSize().y}});
+    }
     ImGui::End();
+}
+
+// `text` cut to fit `width` pixels, with an ellipsis where it was cut.
+std::string Workspace::elided(const std::string& text, float width) {
+    if (ImGui::CalcTextSize(text.c_str()).x <= width) return text;
+    const float ellipsis = ImGui::CalcTextSize("…").x;
+    size_t keep = text.size();
+    while (keep > 0 && ImGui::CalcTextSize(text.c_str(), text.c_str() + keep).x + ellipsis > width) {
+        --keep;
+        while (keep > 0 && (text[keep] & 0xC0) == 0x80) --keep;  // never inside a UTF-8 sequence
+    }
+    return text.substr(0, keep) + "…";
 }
 
 // Items another device changed first: the server's version dashed (magenta) over the canvas (the local one
@@ -290,8 +276,8 @@ void Workspace::draw_set_aside(App& app, double canvas_w) {
 }
 
 // Right-aligned in the status bar: whether the labeler's work is on the server yet.
-void Workspace::draw_sync_status(App& app, double canvas_w) {
-    if (!app.sync().enabled()) return;
+Workspace::SyncBadge Workspace::sync_badge(App& app) {
+    if (!app.sync().enabled()) return {};
     Json s = app.sync().status_json();
     std::string state = s.value("state", std::string());
     auto count = [&](const char* k) { return s.contains(k) && s[k].is_number_unsigned() ? s[k].get<size_t>() : (size_t)0; };
@@ -304,7 +290,7 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     else if (state == "conflict") { text = "conflict " + std::to_string(count("conflicts")); colour = IM_COL32(255, 140, 90, 255); }
     else if (state == "needs-auth") { text = "needs sign-in"; colour = IM_COL32(255, 140, 90, 255); }
     else if (state == "error") { text = "error: " + message; colour = IM_COL32(255, 110, 110, 255); }
-    else if (state == "read-only") { text = "read-only: open in another tab"; colour = IM_COL32(240, 190, 80, 255); }
+    else if (state == "read-only") { text = "read-only: " + message; colour = IM_COL32(240, 190, 80, 255); }
     else text = state;
     if (size_t refused = count("set_aside")) {
         text = (state == "set-aside" ? "" : text + " · ") + std::to_string(refused) + (refused == 1 ? " change" : " changes") + " could not be saved";
@@ -315,21 +301,16 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     // A backend without conflict detection: said on the bar, explained on hover.
     std::string last_writer = s.contains("lastWriterWins") && s["lastWriterWins"].is_string() ? s["lastWriterWins"].get<std::string>() : std::string();
     if (!last_writer.empty()) text += " · last save wins";
-    float width = ImGui::CalcTextSize(text.c_str()).x;
-    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, (float)canvas_w - width - 12));
-    ImGui::PushStyleColor(ImGuiCol_Text, colour);
-    ImGui::TextUnformatted(text.c_str());
-    ImGui::PopStyleColor();
-    if (ImGui::IsItemHovered()) {
-        std::string tip = message.empty() ? "Ctrl+S sends now" : message + " (Ctrl+S retries now)";
-        if (!last_writer.empty()) tip += "\n" + last_writer;
-        ImGui::SetTooltip("%s", tip.c_str());
-    }
+    std::string tip = message.empty() ? "Ctrl+S sends now" : message + " (Ctrl+S retries now)";
+    if (!last_writer.empty()) tip += "\n" + last_writer;
+    return {text, colour, tip};
 }
 
 void Workspace::draw_notices(App& app, double canvas_w) {
     const auto& notices = app.notices().list();
-    float y = (float)(app.viewport().y + app.viewport().h) - 8;  // above the timeline and the status bar
+    // Over the image's lower right corner: above the timeline and the status bar, beside the sidebar.
+    float y = (float)(app.viewport().y + app.viewport().h) - 8;
+    float right = (float)std::min(canvas_w, app.viewport().x + app.viewport().w);
     // Windows are named by their place among the notices that stay, so that a refusal fading
     // (said in the status bar, not here) does not rename them: a new window is hidden for a frame.
     size_t place = 0;
@@ -338,8 +319,8 @@ void Workspace::draw_notices(App& app, double canvas_w) {
         if (notices[i].fades) continue;
         char name[32];
         std::snprintf(name, sizeof name, "##notice%zu", --place);
-        ImGui::SetNextWindowPos(ImVec2((float)canvas_w - 8, y), ImGuiCond_Always, ImVec2(1, 1));
-        ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, (float)canvas_w - 16), 0));
+        ImGui::SetNextWindowPos(ImVec2(right - 8, y), ImGuiCond_Always, ImVec2(1, 1));
+        ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, right - 16), 0));
         ImGui::PushStyleColor(ImGuiCol_WindowBg, IM_COL32(90, 30, 30, 235));
         ImGui::Begin(name, nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing);
         ImGui::PushTextWrapPos(ImGui::GetContentRegionAvail().x - 24);

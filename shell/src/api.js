@@ -51,6 +51,7 @@ export function createInstance(ctx, destroy, videos, canvas) {
       call('setAnnotations', doc);
     },
     getView: () => call('getView'),
+    getLayout: () => call('getLayout'),
     setFrame: (frame) => { call('setFrame', frame); },
     fit: () => { call('fit'); },
     setView: (view) => call('setView', view),

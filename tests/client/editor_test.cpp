@@ -126,11 +126,11 @@ TEST_CASE("undo and redo of an edit on another frame go to that frame and say wh
     REQUIRE(t.app.undo());
     CHECK(t.app.document().objects.empty());
     CHECK(t.app.frame() == 0);
-    CHECK(t.app.step_note() == "Undid: draw rectangle on frame 1");
+    CHECK(t.app.step_note() == "Undid: draw rectangle on frame 0");
     t.go_to(1);
     REQUIRE(t.app.redo());
     CHECK(t.app.frame() == 0);
-    CHECK(t.app.step_note() == "Redid: draw rectangle on frame 1");
+    CHECK(t.app.step_note() == "Redid: draw rectangle on frame 0");
     // A step seen on the current frame stays there; the note goes with the next edit.
     REQUIRE(t.app.undo());
     CHECK(t.app.frame() == 0);
