@@ -44,6 +44,7 @@ Json frame_state_json(const App& app, long long frame) {
     Json shapes = Json::array();
     for (const FrameShape& s : app.session().frame_state(frame, app.medium_of(frame))) {
         Json j = object_to_json(s.object);
+        j["name"] = app.display_name(s.object.id);
         if (s.from_track) {
             j["track"] = true;
             j["keyframe"] = s.keyframe;
@@ -152,6 +153,12 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         return Json();
     }
     if (method == "getView") return app.view_json(dpr);
+    if (method == "getLayout") {
+        Json controls = Json::array();
+        for (const UiControl& c : app.ui_layout())
+            controls.push_back(Json{{"id", c.id}, {"place", c.place}, {"x", c.rect.x}, {"y", c.rect.y}, {"width", c.rect.w}, {"height", c.rect.h}});
+        return Json{{"controls", std::move(controls)}};
+    }
     if (method == "setFrame") {
         if (!args.is_number_integer()) return Error{"bad_argument", "frame", "setFrame needs an integer frame index"};
         long long n = args.get<long long>();
@@ -176,6 +183,21 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         }
         app.set_image_adjust(a);
         return app.view_json(dpr)["adjust"];
+    }
+    if (method == "setShapeStyle") {
+        if (!args.is_object()) return Error{"bad_argument", "style", "setShapeStyle needs {outlineWidth, fillOpacity, captions}"};
+        ShapeStyle style = app.shape_style();
+        for (auto [key, field] : {std::pair<const char*, double*>{"outlineWidth", &style.outline_width}, {"fillOpacity", &style.fill_opacity}}) {
+            if (!args.contains(key)) continue;
+            if (!args[key].is_number() || !std::isfinite(args[key].get<double>())) return Error{"bad_argument", key, std::string(key) + " must be a finite number"};
+            *field = args[key].get<double>();
+        }
+        if (args.contains("captions")) {
+            if (!args["captions"].is_boolean()) return Error{"bad_argument", "captions", "captions must be true or false"};
+            style.captions = args["captions"].get<bool>();
+        }
+        app.set_shape_style(style);
+        return app.shape_style_json();
     }
     if (method == "fit") {
         app.fit_to_viewport();

@@ -10,7 +10,7 @@ namespace {
 
 constexpr double kSequenceFrameRate = 10;
 
-SyncLinkOptions sync_options(const AppOptions& o) { return SyncLinkOptions{o.sync, o.profile, o.profile_context, o.task_id}; }
+SyncLinkOptions sync_options(const AppOptions& o) { return SyncLinkOptions{o.sync, o.profile, o.profile_context, o.task_id, o.writer_on_this_page}; }
 
 // The request a message answers, or 0 for messages that answer none.
 uint64_t request_id_of(const Message& m) {
@@ -207,6 +207,13 @@ Errors App::set_annotations_json(std::string_view text) {
     return session_.replace(std::move(doc.value()));
 }
 
+std::string App::display_name(const std::string& id) const {
+    const DocumentSession::ItemNumber* n = session_.number_of(id);
+    if (!n) return id;
+    const LabelSpec* spec = task_ ? task_->find_label(n->label) : nullptr;
+    return (spec ? spec->name : n->label) + (n->track ? " track " : " ") + std::to_string(n->number);
+}
+
 // [SECTION] Frame and view
 
 const std::string& App::current_media_name() const {
@@ -230,7 +237,7 @@ bool App::step_history(bool back) {
     long long nearest = frames[0];
     for (long long f : frames)
         if (std::llabs(f - frame_) < std::llabs(nearest - frame_)) nearest = f;
-    if (set_frame(nearest)) step_note_ += " on frame " + std::to_string(nearest + 1);
+    if (set_frame(nearest)) step_note_ += " on frame " + std::to_string(nearest);
     return true;
 }
 
@@ -255,6 +262,7 @@ void App::set_viewport(Rect viewport) {
     Vec2 old_centre{viewport_.x + viewport_.w / 2, viewport_.y + viewport_.h / 2};
     Vec2 image_at_centre = view_.to_image(old_centre);
     viewport_ = viewport;
+    if (fitted_) return fit_to_viewport();  // an image shown fitted stays fitted
     Vec2 new_centre{viewport_.x + viewport_.w / 2, viewport_.y + viewport_.h / 2};
     view_.offset = {new_centre.x - image_at_centre.x * view_.zoom, new_centre.y - image_at_centre.y * view_.zoom};
 }
@@ -262,11 +270,13 @@ void App::set_viewport(Rect viewport) {
 void App::zoom_around(Vec2 anchor, double factor) {
     view_.zoom_around(anchor, factor);
     fit_pending_ = false;
+    fitted_ = false;
 }
 
 void App::pan_by(Vec2 delta) {
     view_.pan_by(delta);
     fit_pending_ = false;
+    fitted_ = false;
 }
 
 void App::fit_to_viewport() {
@@ -277,12 +287,14 @@ void App::fit_to_viewport() {
     }
     view_ = View::fit(img->width, img->height, viewport_, 16);
     fit_pending_ = false;
+    fitted_ = true;
 }
 
 void App::set_view(double zoom, Vec2 offset) {
     view_.zoom = std::clamp(zoom, View::kMinZoom, View::kMaxZoom);
     view_.offset = offset;
     fit_pending_ = false;
+    fitted_ = false;
 }
 
 void App::set_image_adjust(ImageAdjust a) {
@@ -292,6 +304,16 @@ void App::set_image_adjust(ImageAdjust a) {
     adjust_.gamma = std::clamp(finite_or(a.gamma, 1), 0.2, 4.0);
 }
 
+void App::set_shape_style(ShapeStyle style) {
+    style_.outline_width = std::isfinite(style.outline_width) ? std::clamp(style.outline_width, ShapeStyle::kMinOutline, ShapeStyle::kMaxOutline) : style_.outline_width;
+    style_.fill_opacity = std::isfinite(style.fill_opacity) ? std::clamp(style.fill_opacity, 0.0, 1.0) : style_.fill_opacity;
+    style_.captions = style.captions;
+}
+
+Json App::shape_style_json() const {
+    return Json{{"outlineWidth", style_.outline_width}, {"fillOpacity", style_.fill_opacity}, {"captions", style_.captions}};
+}
+
 void App::focus_on(Rect r, bool zoom) {
     if (zoom) {
         View fitted = View::fit(std::max(r.w, 1.0), std::max(r.h, 1.0), viewport_, 48);
@@ -299,6 +321,7 @@ void App::focus_on(Rect r, bool zoom) {
     }
     view_.offset = {viewport_.x + viewport_.w / 2 - (r.x + r.w / 2) * view_.zoom, viewport_.y + viewport_.h / 2 - (r.y + r.h / 2) * view_.zoom};
     fit_pending_ = false;
+    fitted_ = false;
 }
 
 void App::reveal(Rect r) {
@@ -325,7 +348,8 @@ Json App::view_json(double dpr) const {
                                     : Json(nullptr)},
                 {"frameShown", current_frame_shown()},
                 {"hovered", editor_.hovered().empty() ? Json(nullptr) : Json(editor_.hovered())},
-                {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}}};
+                {"adjust", Json{{"brightness", adjust_.brightness}, {"contrast", adjust_.contrast}, {"gamma", adjust_.gamma}}},
+                {"shapeStyle", shape_style_json()}};
 }
 
 // [SECTION] Playback

@@ -19,6 +19,7 @@
 #include "app/session.hpp"
 #include "app/sync_link.hpp"
 #include "app/tracking_controller.hpp"
+#include "app/ui_layout.hpp"
 #include "polymark/task.hpp"
 #include "polymark/view.hpp"
 
@@ -39,12 +40,23 @@ struct AppOptions {
     // Sync with the backend (a task fetched from it only): the engine's settings; task_id is
     // filled in by the app. None: edits stay in this page.
     std::optional<SyncConfig> sync;
+    bool writer_on_this_page = false;  // the task's writer lock is held by another editor of this page
     // Sync through a backend profile (docs/PROFILES.md) instead of serve.py's routes: the
     // annotations are loaded and saved through it (a ProfileSync behind a ProfileClient: on the
     // web it runs in a module of its own). profile_context: the portal's
     // {"vars": {name: value}, "tables": {name: [[ours, theirs], ...]}} for its templates.
     std::shared_ptr<ProfileClient> profile;
     Json profile_context;
+};
+
+// How shapes are drawn (view state, like the image adjustments: not undoable, not in the
+// document): outline width in screen (CSS) pixels, fill opacity 0..1, and whether every shape
+// is captioned with its name (else only the selected and hovered ones).
+struct ShapeStyle {
+    static constexpr double kMinOutline = 0.5, kMaxOutline = 8;
+    double outline_width = 1.5;
+    double fill_opacity = 0.25;
+    bool captions = false;
 };
 
 class App {
@@ -84,6 +96,8 @@ public:
     Notices& notices() { return notices_; }
     const Notices& notices() const { return notices_; }
     void report(Error error) { notices_.report(std::move(error)); }
+    // An action that did nothing, and why: said in the status bar, fading (Notices::refuse).
+    void refuse(Error error) { notices_.refuse(std::move(error)); }
 
     // [SECTION] Task, frame and view
     bool task_loaded() const { return task_.has_value(); }
@@ -113,6 +127,9 @@ public:
     void reveal(Rect image_rect);
     const ImageAdjust& image_adjust() const { return adjust_; }
     void set_image_adjust(ImageAdjust adjust);  // values clamped to their ranges
+    const ShapeStyle& shape_style() const { return style_; }
+    void set_shape_style(ShapeStyle style);  // values clamped to their ranges
+    Json shape_style_json() const;
     Json view_json(double device_pixel_ratio) const;
 
     // [SECTION] Playback at the media's pace: a video frame for its own duration, a sequence of
@@ -130,11 +147,17 @@ public:
     // frame 12") until the document changes again.
     bool undo() { return step_history(true); }
     bool redo() { return step_history(false); }
+    // Where the UI drew its controls last frame (getLayout); the UI reports it once per frame.
+    const std::vector<UiControl>& ui_layout() const { return ui_layout_; }
+    void report_ui_layout(std::vector<UiControl> controls) { ui_layout_ = std::move(controls); }
     std::string step_note() const { return step_note_revision_ == session_.revision() ? step_note_ : std::string(); }
     std::string new_object_id() { return session_.new_object_id(); }
     Errors set_annotations_json(std::string_view text);
     const std::vector<Object>& frame_objects() const { return session_.frame_objects(frame_, medium()); }
     bool is_track(const std::string& id) const { return session_.is_track(id); }
+    // How the UI names an object or track: its label's name and number ("Person 3", "Person
+    // track 2": DocumentSession::number_of); the id itself when the document has no such item.
+    std::string display_name(const std::string& id) const;
     Command update_shapes_command(std::string name, const std::vector<Object>& after) {
         return session_.update_shapes_command(std::move(name), after, frame_, task());
     }
@@ -160,14 +183,17 @@ private:
     long long frame_ = 0;
     View view_;
     ImageAdjust adjust_;
+    ShapeStyle style_;
     Rect viewport_{0, 0, 800, 600};
     bool fit_pending_ = true;  // fit the next image that becomes ready
+    bool fitted_ = false;      // the view is the fitted one: a resize fits again
     bool ready_sent_ = false;
     bool annotations_ready_ = false;
     bool playing_ = false;
     double play_clock_ = -1;  // when the shown frame's time began; -1: at the next advance
     std::optional<std::pair<int, int>> canvas_resize_;
     std::string step_note_;
+    std::vector<UiControl> ui_layout_;
     uint64_t step_note_revision_ = ~0ull;
 
     bool step_history(bool back);

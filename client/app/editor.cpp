@@ -266,7 +266,7 @@ void Editor::commit_draft() {
     draft_.reset();
     auto kept = inside_image(o.type, o.points);
     if (!kept) {
-        app_.report({"outside_image", o.id, std::string("the ") + to_string(o.type) + " was drawn outside the image and was not kept"});
+        app_.refuse({"outside_image", o.id, std::string("the ") + to_string(o.type) + " was drawn outside the image and was not kept"});
         return;
     }
     o.points = *kept;
@@ -282,7 +282,11 @@ void Editor::commit_draft() {
 
 void Editor::finish_drawing() {
     if (!draft_) return;
-    if (draft_complete()) commit_draft();
+    if (draft_complete()) return commit_draft();
+    if (is_box(draft_->type)) return;  // a box is finished by releasing the drag
+    size_t needed = minimum_vertices(draft_->type);
+    app_.refuse({"too_few_points", draft_->id, std::string("a ") + to_string(draft_->type) + " needs at least " + std::to_string(needed) +
+                                                  (needed == 1 ? " point" : " points") + ": click to add more, or Esc to cancel"});
 }
 
 void Editor::remove_last_vertex() {
@@ -292,7 +296,7 @@ void Editor::remove_last_vertex() {
 }
 
 void Editor::add_tag() {
-    if (label_.empty()) return;
+    if (label_.empty()) return app_.refuse({"no_label", "label", "pick a label for the tag first"});
     Object tag = new_shape(ShapeType::Tag, {});
     tag.z = 0;
     app_.create_shape("add tag", std::move(tag), false);
@@ -338,6 +342,9 @@ bool Editor::delete_selected_vertex_at(const PointerInput& in) {
         Object after = *o;
         after.points = *fewer;
         perform_updates("delete vertex", {after});
+    } else {
+        app_.refuse({"too_few_points", o->id, std::string("a ") + to_string(o->type) + " keeps at least " + std::to_string(minimum_vertices(o->type)) +
+                                                 " points: delete " + app_.display_name(o->id) + " instead (Delete)"});
     }
     return true;
 }
@@ -373,6 +380,7 @@ bool Editor::handle_selected_shape_press(const PointerInput& in) {
             previews_[0].points = insert_vertex(o.points, e, mid);
             drag_vertex_ = e + 1;
             drag_moved_ = true;
+            inserted_vertex_ = true;
             return true;
         }
     }
@@ -460,6 +468,7 @@ void Editor::start_drag(Drag kind, const PointerInput& in, const std::vector<std
     drag_ = kind;
     drag_start_ = in.at;
     drag_moved_ = false;
+    inserted_vertex_ = false;
     drag_before_.clear();
     drag_indices_.clear();
     for (const std::string& id : ids) {
@@ -520,8 +529,10 @@ void Editor::pointer_up(const PointerInput& in) {
     cursor_ = in.at;
     if (drag_ == Drag::DrawBox) {
         drag_ = Drag::None;
-        if (draft_ && draft_->points[2] - draft_->points[0] >= in.pick_radius / 2 && draft_->points[3] - draft_->points[1] >= in.pick_radius / 2) commit_draft();
-        else draft_.reset();  // a click, not a drag: nothing drawn
+        if (draft_ && draft_->points[2] - draft_->points[0] >= in.pick_radius / 2 && draft_->points[3] - draft_->points[1] >= in.pick_radius / 2) return commit_draft();
+        // A click, not a drag: nothing drawn.
+        if (draft_) app_.refuse({"too_small", draft_->id, std::string("drag to draw a ") + to_string(draft_->type) + ": a click draws nothing"});
+        draft_.reset();
         return;
     }
     if (drag_ == Drag::BoxSelect) {
@@ -562,7 +573,15 @@ void Editor::end_drag(const PointerInput& in) {
         }
         return;
     }
-    const char* name = kind == Drag::Move ? (after.size() > 1 ? "move shapes" : "move shape") : kind == Drag::Rotate ? "rotate shape" : "move vertex";
+    if (kind == Drag::Move && after.empty()) {
+        // Dragged, but nothing moved: everything selected is locked.
+        for (const std::string& id : selection_)
+            if (is_locked(id)) return app_.refuse({"locked", id, app_.display_name(id) + " is locked: L unlocks it"});
+        return;
+    }
+    const char* name = kind == Drag::Move ? (after.size() > 1 ? "move shapes" : "move shape") : kind == Drag::Rotate ? "rotate shape"
+                       : inserted_vertex_                  ? "insert vertex"
+                                                           : "move vertex";
     perform_updates(name, after);
 }
 
@@ -570,7 +589,7 @@ void Editor::report_label_refused(const std::string& label_id, ShapeType type) {
     const Task* task = app_.task();
     const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
     std::string name = spec ? spec->name : label_id;
-    app_.report({"type_not_allowed", label_id, "label \"" + name + "\" does not allow " + to_string(type) + " shapes: pick a label the tool allows"});
+    app_.refuse({"type_not_allowed", label_id, "label \"" + name + "\" does not allow " + to_string(type) + " shapes: pick a label the tool allows"});
 }
 
 void Editor::perform_updates(const std::string& name, const std::vector<Object>& after) {
@@ -579,7 +598,10 @@ void Editor::perform_updates(const std::string& name, const std::vector<Object>&
         int i = find_shape(a.id);
         if (i < 0) continue;
         auto inside = inside_image(a.type, a.points);
-        if (!inside) continue;  // moved wholly outside the image: that shape stays where it was
+        if (!inside) {  // moved wholly outside the image: that shape stays where it was
+            app_.refuse({"outside_image", a.id, app_.display_name(a.id) + " would leave the image: it stays where it was"});
+            continue;
+        }
         Object k = a;
         k.points = *inside;
         if (!same_object(k, shapes()[i])) kept.push_back(std::move(k));

@@ -171,6 +171,7 @@ private:
     Vec2 drag_start_, cursor_;
     size_t drag_vertex_ = 0;
     bool drag_moved_ = false;
+    bool inserted_vertex_ = false;  // the vertex drag began on an edge's midpoint: a new vertex
     std::optional<Redraw> redraw_;
     std::vector<Object> clipboard_;
     // Picking caches: rebuilt when the document revision or the frame changes.
@@ -199,6 +200,8 @@ private:
     void perform_updates(const std::string& name, const std::vector<Object>& after);
     void report_label_refused(const std::string& label_id, ShapeType type);
     void set_z_of_selection(const std::string& name, long long z);
+    // False, with a refusal saying what to select, when nothing is selected.
+    bool need_selection(const char* to_do);
 };
 
 }  // namespace pm

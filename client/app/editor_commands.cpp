@@ -21,15 +21,24 @@ void Editor::cancel() {
     selection_.clear();
 }
 
+bool Editor::need_selection(const char* to_do) {
+    if (!selection_.empty()) return true;
+    app_.refuse({"nothing_selected", "selection", std::string("select a shape to ") + to_do + " (click it, or Tab)"});
+    return false;
+}
+
 void Editor::delete_selection() {
+    if (!need_selection("delete")) return;
     std::vector<std::string> ids;
     for (size_t i : selected_indices())
         if (!is_locked(shapes()[i].id)) ids.push_back(shapes()[i].id);
+    if (ids.empty()) return app_.refuse({"locked", selection_[0], app_.display_name(selection_[0]) + " is locked: L unlocks it"});
     std::string name = ids.size() > 1 ? "delete " + std::to_string(ids.size()) + " shapes" : "delete shape";
     if (app_.perform(app_.remove_shapes_command(name, ids))) selection_.clear();
 }
 
 void Editor::copy_selection() {
+    if (!need_selection("copy")) return;
     clipboard_.clear();
     for (size_t i : selected_indices()) clipboard_.push_back(shapes()[i]);
 }
@@ -47,7 +56,7 @@ static std::optional<Vec2> group_centre(const std::vector<Object>& objects) {
 }
 
 void Editor::paste(std::optional<Vec2> at) {
-    if (clipboard_.empty()) return;
+    if (clipboard_.empty()) return app_.refuse({"nothing_copied", "clipboard", "nothing copied yet: Ctrl+C copies the selection"});
     Vec2 shift{0, 0};
     auto centre = group_centre(clipboard_);
     if (at && centre) shift = {at->x - centre->x, at->y - centre->y};  // the group's centre lands under the cursor
@@ -71,6 +80,7 @@ void Editor::paste(std::optional<Vec2> at) {
 }
 
 void Editor::duplicate_selection() {
+    if (!need_selection("duplicate")) return;
     std::vector<Object> saved = std::move(clipboard_);
     copy_selection();
     std::optional<Vec2> centre = group_centre(clipboard_);
@@ -92,6 +102,7 @@ void Editor::send_to_back() {
 }
 
 void Editor::set_z_of_selection(const std::string& name, long long z) {
+    if (!need_selection(name.c_str())) return;
     std::vector<Object> after;
     for (size_t i : selected_indices()) {
         Object o = shapes()[i];
@@ -102,11 +113,13 @@ void Editor::set_z_of_selection(const std::string& name, long long z) {
 }
 
 void Editor::toggle_lock() {
+    if (!need_selection("lock")) return;
     bool all_locked = !selection_.empty() && std::all_of(selection_.begin(), selection_.end(), [&](const std::string& id) { return is_locked(id); });
     for (const std::string& id : selection_) set_locked(id, !all_locked);
 }
 
 void Editor::toggle_hide() {
+    if (!need_selection("hide")) return;
     bool all_hidden = !selection_.empty() && std::all_of(selection_.begin(), selection_.end(), [&](const std::string& id) { return is_hidden(id); });
     for (const std::string& id : selection_) set_hidden(id, !all_hidden);
 }
@@ -115,12 +128,16 @@ bool Editor::relabel(const std::vector<std::string>& ids, const std::string& lab
     const Task* task = app_.task();
     const LabelSpec* spec = task ? task->find_label(label_id) : nullptr;
     if (!spec) return false;
+    if (ids.empty() && !need_selection("relabel")) return true;  // the shortcut, with nothing selected
     std::vector<Object> after;
     for (const std::string& id : ids) {
         int i = find_shape(id);
         if (i < 0) continue;
         Object o = shapes()[(size_t)i];
-        if (!spec->allows(o.type)) continue;
+        if (!spec->allows(o.type)) {
+            app_.refuse({"type_not_allowed", o.id, "label \"" + spec->name + "\" does not allow " + to_string(o.type) + " shapes: " + app_.display_name(o.id) + " keeps its label"});
+            continue;
+        }
         o.label = label_id;
         // Attributes follow the new label: kept where the id and value still fit, else defaults.
         std::vector<Attribute> attrs;
@@ -151,8 +168,13 @@ std::vector<std::pair<size_t, const Track*>> selected_tracks(const App& app, con
 void Editor::edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const NewId&)>& edit) {
     Command c{name, {}, {}};
     NewId new_id = [this] { return app_.new_object_id(); };
-    for (auto [index, track] : selected_tracks(app_, selection_)) {
-        if (is_locked(track->id)) continue;
+    auto tracks = selected_tracks(app_, selection_);
+    if (tracks.empty()) return app_.refuse({"no_track_selected", "selection", "select a track to " + name + " (new shapes become tracks with Track ticked in the toolbar)"});
+    for (auto [index, track] : tracks) {
+        if (is_locked(track->id)) {
+            app_.refuse({"locked", track->id, app_.display_name(track->id) + " is locked: L unlocks it"});
+            continue;
+        }
         if (std::optional<Track> after = edit(*track, new_id); after && !same_track(*after, *track))
             c.track_ops.push_back(TrackOp::update(*track, std::move(*after), index));
     }
@@ -187,6 +209,8 @@ void Editor::jump_to_keyframe(int direction) {
         if (f && (!best || (direction > 0 ? *f < *best : *f > *best))) best = f;
     }
     if (best) app_.set_frame(*best);
+    else app_.refuse({"no_keyframe", "frame", std::string("no keyframe ") + (direction > 0 ? "after" : "before") + " frame " + std::to_string(app_.frame()) +
+                                                  (selection_.empty() ? "" : " on the selected tracks")});
 }
 
 void Editor::merge_selection() {
@@ -198,14 +222,14 @@ void Editor::merge_selection() {
         else continue;
         ids.push_back(id);
     }
-    if (items.empty()) return;
+    if (items.empty()) return app_.refuse({"nothing_selected", "selection", "select the shapes and tracks to merge into one track"});
     // A track lives within one medium: every frame merged must be in the first one's.
     const MergeItem& first = items[0];
     MediumSpan medium = app_.medium_of(first.object ? first.object->frame : first.track->keyframes.empty() ? app_.frame() : first.track->keyframes.front().frame);
     for (const MergeItem& item : items) {
         bool inside = item.object ? medium.contains(item.object->frame)
                                   : std::all_of(item.track->keyframes.begin(), item.track->keyframes.end(), [&](const Keyframe& k) { return medium.contains(k.frame); });
-        if (!inside) return app_.report({"track_crosses_media", item.object ? item.object->id : item.track->id, "shapes of different videos or images cannot be merged into one track"});
+        if (!inside) return app_.refuse({"track_crosses_media", item.object ? item.object->id : item.track->id, "shapes of different videos or images cannot be merged into one track"});
     }
     std::string label = items[0].object ? items[0].object->label : items[0].track->label;
     const LabelSpec* spec = app_.task() ? app_.task()->find_label(label) : nullptr;
@@ -219,7 +243,9 @@ void Editor::merge_selection() {
 
 void Editor::propagate_selection(long long frames) {
     long long f = app_.frame(), last = app_.frame_count() - 1;
-    if (frames <= 0 || f >= last) return;
+    if (frames <= 0) return;
+    if (f >= last) return app_.refuse({"last_frame", "frame", "frame " + std::to_string(f) + " is the last: there is nothing to propagate onto"});
+    if (!need_selection("propagate")) return;
     Command c{"propagate " + std::to_string(frames) + " frames", {}, {}};
     NewId new_id = [this] { return app_.new_object_id(); };
     for (const std::string& id : selection_) {
@@ -247,17 +273,17 @@ void Editor::track_selection_forward() {
     std::vector<std::string> ids;
     for (const std::string& id : selection_)
         if (app_.is_track(id)) ids.push_back(id);
-    if (ids.empty()) return app_.report({"nothing_to_track", "selection", "select one or more tracks to track forward"});
+    if (ids.empty()) return app_.refuse({"nothing_to_track", "selection", "select one or more tracks to track forward"});
     for (const Error& e : app_.start_tracking(ids, track_frames_)) app_.report(e);
 }
 
 void Editor::split_selected_track() {
     auto tracks = selected_tracks(app_, selection_);
-    if (tracks.size() != 1) return;
+    if (tracks.size() != 1) return app_.refuse({"no_track_selected", "selection", "select one track to split it at this frame"});
     auto [index, track] = tracks[0];
     NewId new_id = [this] { return app_.new_object_id(); };
     auto split = split_track(*track, app_.frame(), new_id(), new_id);
-    if (!split) return app_.report({"cannot_split", track->id, "a track splits at a frame after its first keyframe where it is known"});
+    if (!split) return app_.refuse({"cannot_split", track->id, "a track splits at a frame after its first keyframe where it is known"});
     std::string second = split->after.id;
     Command c{"split track", {}, {TrackOp::update(*track, std::move(split->before), index), TrackOp::create(std::move(split->after), index + 1)}};
     if (app_.perform(std::move(c))) selection_ = {second};

@@ -207,7 +207,7 @@ void MediaCache::on_video_frame(const PendingRequest& request, const VideoFrameS
         if (r.frame == img.wanted_frame) {
             img.state = LoadState::Failed;
             img.shown_frame = -1;
-            img.error = {"video_frame_failed", url, "frame " + std::to_string(r.frame + 1) + " of " + m.name + " could not be shown" +
+            img.error = {"video_frame_failed", url, "frame " + std::to_string(r.frame) + " of " + m.name + " could not be shown" +
                                                         (r.error.empty() ? std::string() : ": " + r.error)};
             img.failed_frame = r.frame;
             if (r.error.empty() || r.error != img.reported_failure) notices_.report(img.error);

@@ -53,7 +53,7 @@ void DocumentSession::changed(const std::string& command_name) {
 bool DocumentSession::refused() {
     if (!refusal) return false;
     if (auto why = refusal()) {
-        notices_.report(*why);
+        notices_.refuse(*why);
         return true;
     }
     return false;
@@ -175,7 +175,7 @@ Command DocumentSession::remove_shapes_command(std::string name, const std::vect
 bool DocumentSession::create_shape(std::string name, Object shape, bool as_track, const Task* task) {
     if (const LabelSpec* label = task ? task->find_label(shape.label) : nullptr;
         label && !label->allows(shape.type)) {
-        notices_.report({"type_not_allowed", shape.id, "label \"" + label->name + "\" does not allow " + to_string(shape.type) + " shapes; " + shape.id + " was not created"});
+        notices_.refuse({"type_not_allowed", shape.id, "label \"" + label->name + "\" does not allow " + to_string(shape.type) + " shapes; " + shape.id + " was not created"});
         return false;
     }
     if (!as_track || shape.type == ShapeType::Tag)
@@ -185,6 +185,18 @@ bool DocumentSession::create_shape(std::string name, Object shape, bool as_track
     if (id_in_use(document_, keyframe_id)) keyframe_id = new_object_id();
     Track t = track_from_object(shape, spec, shape.id, keyframe_id);
     return perform(Command{std::move(name), {}, {TrackOp::create(std::move(t), document_.tracks.size())}});
+}
+
+const DocumentSession::ItemNumber* DocumentSession::number_of(const std::string& id) const {
+    if (numbers_revision_ != revision_) {
+        numbers_revision_ = revision_;
+        numbers_.clear();
+        std::unordered_map<std::string, int> objects, tracks;  // per label: how many so far
+        for (const Object& o : document_.objects) numbers_[o.id] = ItemNumber{o.label, ++objects[o.label], false};
+        for (const Track& t : document_.tracks) numbers_[t.id] = ItemNumber{t.label, ++tracks[t.label], true};
+    }
+    auto it = numbers_.find(id);
+    return it == numbers_.end() ? nullptr : &it->second;
 }
 
 }  // namespace pm

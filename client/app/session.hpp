@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace pm {
@@ -61,6 +62,12 @@ public:
     // Creates a shape drawn on its frame, as a track when `as_track`.
     bool create_shape(std::string name, Object shape, bool as_track, const Task* task);
 
+    // [SECTION] Numbers for names ("Person 3"): an object's place among its label's objects, a
+    // track's among its label's tracks, in document order (creation order: new items are
+    // appended). Computed, not stored; cached for one revision. Null for an id not in the document.
+    struct ItemNumber { std::string label; int number = 0; bool track = false; };
+    const ItemNumber* number_of(const std::string& id) const;
+
 private:
     Notices& notices_;
     Document document_;
@@ -71,6 +78,8 @@ private:
     mutable std::vector<Object> frame_objects_;
     mutable uint64_t frame_objects_revision_ = ~0ull;
     mutable long long frame_objects_frame_ = -1;
+    mutable std::unordered_map<std::string, ItemNumber> numbers_;
+    mutable uint64_t numbers_revision_ = ~0ull;
 
     void changed(const std::string& command_name);
     bool refused();

@@ -15,11 +15,16 @@ SyncLink::SyncLink(PlatformPort& platform, Notices& notices, DocumentSession& se
 
 std::optional<Error> SyncLink::edit_refusal() const {
     if (!enabled() || started()) return std::nullopt;
-    return Error{"read_only", "", journal_ ? "the annotations are still loading: the edit was not made"
-                                           : "this task is open in another tab: edit it there, or close that tab to edit here"};
+    if (journal_) return Error{"read_only", "", "the annotations are still loading: the edit was not made"};
+    return Error{"read_only", "", options_.writer_on_this_page ? "this task is open in another editor on this page: edit it there, or close that one to edit here"
+                                                               : "this task is open in another tab: edit it there, or close that tab to edit here"};
 }
 
-std::string SyncLink::read_only_reason() const { return journal_ ? "they are still loading" : "this task is open in another tab"; }
+std::string SyncLink::read_only_reason() const {
+    return journal_ ? "they are still loading" : "this task is open in " + where_it_is_written();
+}
+
+std::string SyncLink::where_it_is_written() const { return options_.writer_on_this_page ? "another editor on this page" : "another tab"; }
 
 // [SECTION] Start
 
@@ -241,7 +246,7 @@ Json SyncLink::status_json() const {
     if (!options_.sync) j = Json{{"state", "off"}, {"pending", 0}, {"conflicts", 0}, {"set_aside", 0}, {"setAsideList", Json::array()}};
     else if (!engine_) {
         j = Json{{"state", journal_ ? "loading" : "read-only"}, {"pending", 0}, {"conflicts", 0}, {"set_aside", 0}, {"setAsideList", Json::array()}};
-        if (!journal_) j["message"] = "open in another tab";
+        if (!journal_) j["message"] = "open in " + where_it_is_written();
     } else {
         j = sync_status_to_json(engine_->status());
         if (j.contains("next_retry_ms")) j.erase("next_retry_ms");  // a clock of this page's own: meaningless outside

@@ -26,6 +26,7 @@ struct SyncLinkOptions {
     std::shared_ptr<ProfileClient> profile;  // the annotations load and save through it
     Json profile_context;                    // the portal's {"vars": {...}, "tables": {...}}
     std::string task_id;
+    bool writer_on_this_page = false;  // read-only because another editor of this page writes the task
 };
 
 class SyncLink {
@@ -87,6 +88,7 @@ private:
     std::string pending_token_;  // given before the engine started
 
     void begin();
+    std::string where_it_is_written() const;  // read-only: the other tab, or the other editor here
     void on_profile_load(int http_status, const std::string& body);
     void handle_profile_step(ProfileStep step);
     void handle_output(SyncOutput out);

@@ -166,7 +166,10 @@ bool SdlFrame::tick(App& app) {
         SDL_SetWindowSize(window_, size->first, size->second);
         redraw_frames_ = std::max(redraw_frames_, 3);
     }
-    app.advance_playback((double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency());
+    double now = (double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency();
+    app.advance_playback(now);
+    // A refusal fades from the status bar: the frames after it went are drawn even when idle.
+    if (app.notices().expire(now)) redraw_frames_ = std::max(redraw_frames_, 3);
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
     if (had_events || was_busy || app.editor().busy()) redraw_frames_ = std::max(redraw_frames_, 3);
     if (app.take_redraw_request()) redraw_frames_ = std::max(redraw_frames_, 1);

@@ -140,6 +140,7 @@ AppOptions app_options(const Json& j) {
         SyncConfig c;
         c.device_id = text("deviceId");
         c.user_id = text("userId");
+        o.writer_on_this_page = s.contains("writerOnThisPage") && s["writerOnThisPage"].is_boolean() && s["writerOnThisPage"].get<bool>();
         c.debounce_ms = num("debounceMs", c.debounce_ms);
         c.max_delay_ms = num("maxDelayMs", c.max_delay_ms);
         c.timeout_ms = num("timeoutMs", c.timeout_ms);

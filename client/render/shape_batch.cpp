@@ -16,6 +16,7 @@ uniform vec2 u_offset;
 uniform float u_zoom;
 uniform vec2 u_screen;
 uniform float u_half_width;
+uniform float u_scale;
 in vec2 a_pos;
 in vec2 a_normal;
 in vec4 a_colour;
@@ -23,7 +24,8 @@ in float a_dash;
 out vec4 v_colour;
 out float v_dash;
 void main() {
-    vec2 s = u_offset + a_pos * u_zoom + a_normal * u_half_width;
+    // Outlines widen by the outline's half width; points' discs (a_dash -2) by their radius in CSS pixels.
+    vec2 s = u_offset + a_pos * u_zoom + a_normal * (a_dash < -1.5 ? u_scale : u_half_width);
     gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
     v_colour = a_colour;
     v_dash = a_dash < 0.0 ? -1.0 : a_dash * u_zoom;
@@ -42,9 +44,9 @@ void main() {
 }
 )";
 
-constexpr uint32_t kFillAlpha = 60;
-constexpr uint32_t kOccludedFillAlpha = 25;
 constexpr float kSolid = -1.0f;
+constexpr float kPoint = -2.0f;  // a point's disc: offsets in CSS pixels, whatever the outline width
+constexpr int kDiscSides = 12;
 
 uint32_t with_alpha(uint32_t colour, uint32_t alpha) { return (colour & 0x00ffffffu) | (alpha << 24); }
 
@@ -60,9 +62,10 @@ const std::vector<uint32_t>& ShapeBatch::polygon_triangles(const Object& o, bool
     return m.triangles;
 }
 
-void ShapeBatch::add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, bool occluded) {
+void ShapeBatch::add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, uint32_t alpha) {
+    if (alpha == 0) return;
     uint32_t base = (uint32_t)vertices_.size();
-    uint32_t fill = with_alpha(colour, occluded ? kOccludedFillAlpha : kFillAlpha);
+    uint32_t fill = with_alpha(colour, alpha);
     for (size_t i = 0; i + 1 < pts.size(); i += 2) vertices_.push_back({(float)pts[i], (float)pts[i + 1], 0, 0, fill, kSolid});
     for (uint32_t t : triangles) indices_.push_back(base + t);
 }
@@ -89,12 +92,24 @@ void ShapeBatch::add_outline(const std::vector<double>& pts, bool closed, uint32
     }
 }
 
-void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
+void ShapeBatch::add_disc(float x, float y, float radius, uint32_t colour) {
+    uint32_t centre = (uint32_t)vertices_.size();
+    vertices_.push_back({x, y, 0, 0, colour, kPoint});
+    for (int k = 0; k < kDiscSides; ++k) {
+        double a = 2 * 3.14159265358979323846 * k / kDiscSides;
+        vertices_.push_back({x, y, (float)(radius * std::cos(a)), (float)(radius * std::sin(a)), colour, kPoint});
+        indices_.insert(indices_.end(), {centre, centre + 1 + (uint32_t)k, centre + 1 + (uint32_t)((k + 1) % kDiscSides)});
+    }
+}
+
+void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes, uint32_t fill_alpha) {
     vertices_.clear();
     indices_.clear();
     std::vector<uint32_t> fan;
+    uint32_t occluded_alpha = fill_alpha * 5 / 12;  // as 25 to 60, the defaults before fills could be set
     for (const BatchShape& s : shapes) {
         const Object& o = *s.object;
+        uint32_t alpha = o.occluded ? occluded_alpha : fill_alpha;
         switch (o.type) {
             case ShapeType::Rectangle:
             case ShapeType::Ellipse: {
@@ -103,26 +118,22 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes) {
                 size_t n = outline.size() / 2;
                 fan.clear();
                 for (uint32_t i = 1; i + 1 < n; ++i) fan.insert(fan.end(), {0, i, i + 1});
-                add_fill(outline, fan, s.colour, o.occluded);
+                add_fill(outline, fan, s.colour, alpha);
                 add_outline(outline, true, s.colour, o.occluded);
                 break;
             }
             case ShapeType::Polygon:
-                add_fill(o.points, polygon_triangles(o, false), s.colour, o.occluded);
+                add_fill(o.points, polygon_triangles(o, false), s.colour, alpha);
                 add_outline(o.points, true, s.colour, o.occluded);
                 break;
             case ShapeType::Polyline: add_outline(o.points, false, s.colour, o.occluded); break;
             case ShapeType::Points:
                 for (size_t i = 0; i + 1 < o.points.size(); i += 2) {
-                    // A small diamond of constant screen size around each point.
-                    uint32_t base = (uint32_t)vertices_.size();
+                    // A disc of constant screen size on a dark rim (seen on light and dark images).
                     float x = (float)o.points[i], y = (float)o.points[i + 1];
                     uint32_t colour = o.occluded ? with_alpha(s.colour, 110) : s.colour;
-                    vertices_.push_back({x, y, 0, -5.0f, colour, kSolid});
-                    vertices_.push_back({x, y, 5.0f, 0, colour, kSolid});
-                    vertices_.push_back({x, y, 0, 5.0f, colour, kSolid});
-                    vertices_.push_back({x, y, -5.0f, 0, colour, kSolid});
-                    indices_.insert(indices_.end(), {base, base + 1, base + 2, base, base + 2, base + 3});
+                    add_disc(x, y, (float)kPointRadius + 1.5f, 0xa0000000u);
+                    add_disc(x, y, (float)kPointRadius, colour);
                 }
                 break;
             case ShapeType::Tag: break;
@@ -146,6 +157,7 @@ bool ShapeBatch::ensure_program() {
     u_screen_ = glGetUniformLocation(program_, "u_screen");
     u_half_width_ = glGetUniformLocation(program_, "u_half_width");
     u_dash_period_ = glGetUniformLocation(program_, "u_dash_period");
+    u_scale_ = glGetUniformLocation(program_, "u_scale");
     glGenVertexArrays(1, &vao_);
     glGenBuffers(1, &vbo_);
     glGenBuffers(1, &ebo_);
@@ -164,7 +176,7 @@ bool ShapeBatch::ensure_program() {
     return true;
 }
 
-void ShapeBatch::draw(const View& view, Rect vp, double scale, int fb_w, int fb_h) {
+void ShapeBatch::draw(const View& view, Rect vp, double scale, int fb_w, int fb_h, double outline_width) {
     if (indices_.empty() || !ensure_program()) return;
     glBindVertexArray(vao_);
     if (dirty_) {
@@ -178,7 +190,8 @@ void ShapeBatch::draw(const View& view, Rect vp, double scale, int fb_w, int fb_
     glUniform2f(u_offset_, (float)(view.offset.x * scale), (float)(view.offset.y * scale));
     glUniform1f(u_zoom_, (float)(view.zoom * scale));
     glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
-    glUniform1f(u_half_width_, (float)(0.75 * scale));
+    glUniform1f(u_half_width_, (float)(outline_width / 2 * scale));
+    glUniform1f(u_scale_, (float)scale);
     glUniform1f(u_dash_period_, (float)(kDashPeriod * scale));
     glEnable(GL_BLEND);
     glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);

@@ -15,6 +15,9 @@ namespace pm {
 
 // Outlines of occluded shapes are dashed (as in CVAT), this many CSS pixels per dash and gap.
 constexpr double kDashPeriod = 10.0;
+// A point is drawn as a disc this many CSS pixels in radius (on a darker rim), as far as a click
+// reaches to take it: the UI's pick radius is the same.
+constexpr double kPointRadius = 6.0;
 
 struct BatchShape {
     const Object* object;
@@ -28,11 +31,13 @@ public:
     ShapeBatch& operator=(const ShapeBatch&) = delete;
     ~ShapeBatch() { release(); }
 
-    // Rebuilds the vertex data for these shapes (bottom to top).
-    void rebuild(const std::vector<BatchShape>& shapes);
+    // Rebuilds the vertex data for these shapes (bottom to top); fills get `fill_alpha` (0..255),
+    // occluded ones less.
+    void rebuild(const std::vector<BatchShape>& shapes, uint32_t fill_alpha);
     // Draws with the current GL context. `viewport` and `view` in CSS pixels; `scale` is the
-    // device pixel ratio; `framebuffer_*` in device pixels.
-    void draw(const View& view, Rect viewport, double scale, int framebuffer_w, int framebuffer_h);
+    // device pixel ratio; `framebuffer_*` in device pixels; outlines `outline_width` CSS pixels wide
+    // (a uniform: changing it rebuilds nothing).
+    void draw(const View& view, Rect viewport, double scale, int framebuffer_w, int framebuffer_h, double outline_width);
     void release();
     size_t vertex_count() const { return vertices_.size(); }
     // Triangles of a polygon, cached by object id; reused while the vertex count is unchanged
@@ -52,10 +57,11 @@ private:
     std::unordered_map<std::string, Mesh> meshes_;
     bool dirty_ = false;
     unsigned program_ = 0, vao_ = 0, vbo_ = 0, ebo_ = 0;
-    int u_offset_ = -1, u_zoom_ = -1, u_screen_ = -1, u_half_width_ = -1, u_dash_period_ = -1;
+    int u_offset_ = -1, u_zoom_ = -1, u_screen_ = -1, u_half_width_ = -1, u_dash_period_ = -1, u_scale_ = -1;
 
     bool ensure_program();
-    void add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, bool occluded);
+    void add_fill(const std::vector<double>& pts, const std::vector<uint32_t>& triangles, uint32_t colour, uint32_t alpha);
+    void add_disc(float x, float y, float radius, uint32_t colour);
     void add_outline(const std::vector<double>& pts, bool closed, uint32_t colour, bool dashed);
 };
 

@@ -39,6 +39,32 @@ static std::optional<std::string> draw_label_picker(const Task* task, const Obje
     return picked;
 }
 
+// An object or track as the lists name it: its label's colour swatch, then (returned, for the
+// row's text) "Person 3  rectangle track" (App::display_name).
+static std::string object_row_name(const App& app, const std::string& id, const std::string& label, ShapeType type) {
+    ImVec2 at = ImGui::GetCursorScreenPos();
+    float h = ImGui::GetTextLineHeight();
+    ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(at.x, at.y + 3), ImVec2(at.x + h - 5, at.y + h - 2), ShapeLayer::label_colour(app.task(), label, 255), 2);
+    ImGui::Dummy(ImVec2(h - 3, h));
+    ImGui::SameLine();
+    return app.display_name(id) + "  " + to_string(type);
+}
+
+// The items a command touched, named for the history ("Cat 2, Person 1"): those still in the
+// document by their number, deleted ones by their label.
+static std::string command_subjects(const App& app, const Command& c) {
+    std::vector<std::string> names;
+    auto add = [&](const std::string& id, const std::string& label) {
+        if (names.size() < 3) names.push_back(app.session().number_of(id) ? app.display_name(id) : label_name(app.task(), label));
+        else if (names.size() == 3) names.push_back("…");
+    };
+    for (const ObjectOp& op : c.ops) add(op.id, op.after ? op.after->label : op.before->label);
+    for (const TrackOp& op : c.track_ops) add(op.id, op.after ? op.after->label : op.before->label);
+    std::string out;
+    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
 void Panels::draw(App& app, Rect area) {
     ImGui::SetNextWindowPos(ImVec2((float)area.x, (float)area.y));
     ImGui::SetNextWindowSize(ImVec2((float)area.w, (float)area.h));
@@ -55,6 +81,7 @@ void Panels::draw(App& app, Rect area) {
     }
     draw_tracking(app);
     if (ImGui::CollapsingHeader("Image")) draw_image_adjust(app);
+    if (ImGui::CollapsingHeader("Shapes")) draw_shape_style(app);
     if (ImGui::CollapsingHeader("History")) draw_history(app);
     ImGui::End();
 }
@@ -127,7 +154,7 @@ void Panels::draw_objects(App& app) {
         const Object& o = objects[i];
         if (!label_filter_.empty() && o.label != label_filter_) continue;
         if (!needle.empty()) {
-            std::string hay = label_name(task, o.label) + " " + o.id + " " + to_string(o.type) + (app.is_track(o.id) ? " track" : "");
+            std::string hay = app.display_name(o.id) + " " + o.id + " " + to_string(o.type) + (app.is_track(o.id) ? " track" : "");
             std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
             if (hay.find(needle) == std::string::npos) continue;
         }
@@ -139,7 +166,7 @@ void Panels::draw_objects(App& app) {
         const Track* t = app.session().track(id);
         if (!t || (!label_filter_.empty() && t->label != label_filter_)) continue;
         if (!needle.empty()) {
-            std::string hay = label_name(task, t->label) + " " + t->id + " " + to_string(t->type) + " track outside";
+            std::string hay = app.display_name(t->id) + " " + t->id + " " + to_string(t->type) + " track outside";
             std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
             if (hay.find(needle) == std::string::npos) continue;
         }
@@ -156,10 +183,9 @@ void Panels::draw_objects(App& app) {
             if ((size_t)r >= rows.size()) {
                 const Track& t = *outside[(size_t)r - rows.size()];
                 ImGui::PushID(t.id.c_str());
-                char text[200];
-                std::snprintf(text, sizeof text, "%s  %s track  %s  (outside)", label_name(task, t.label).c_str(), to_string(t.type), t.id.c_str());
+                std::string text = object_row_name(app, t.id, t.label, t.type) + "  (outside)";
                 ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-                if (ImGui::Selectable(text, editor.is_selected(t.id))) editor.select({t.id});
+                if (ImGui::Selectable(text.c_str(), editor.is_selected(t.id))) editor.select({t.id});
                 ImGui::PopStyleColor();
                 if (ImGui::IsItemHovered()) ImGui::SetTooltip("Outside on this frame: select it and press O where the object is back");
                 ImGui::PopID();
@@ -174,9 +200,8 @@ void Panels::draw_objects(App& app) {
             ImGui::SameLine();
             if (auto label = draw_label_picker(task, o, kRowLabelWidth)) relabel = {o.id, *label};  // after the list: it changes the rows
             ImGui::SameLine();
-            char text[200];
-            std::snprintf(text, sizeof text, "%s  %s%s  %s", label_name(task, o.label).c_str(), to_string(o.type), app.is_track(o.id) ? " track" : "", o.id.c_str());
-            if (ImGui::Selectable(text, editor.is_selected(o.id))) {
+            std::string text = object_row_name(app, o.id, o.label, o.type);
+            if (ImGui::Selectable(text.c_str(), editor.is_selected(o.id))) {
                 editor.select({o.id});
                 if (o.type != ShapeType::Tag) app.reveal(shape_bounds(o));  // the view moves only for a shape not wholly in it
             }
@@ -230,7 +255,7 @@ void Panels::draw_tracking(App& app) {
         std::string state = o.value("state", "");
         if (state != "lost" && state != "failed") continue;
         ImGui::PushID(o.value("id", "").c_str());
-        ImGui::TextColored(ImVec4(1, 0.75f, 0.3f, 1), "%s %s on frame %lld", o.value("id", "").c_str(), state.c_str(), o.value("frame", 0LL) + 1);
+        ImGui::TextColored(ImVec4(1, 0.75f, 0.3f, 1), "%s %s on frame %lld", app.display_name(o.value("id", "")).c_str(), state.c_str(), o.value("frame", 0LL));
         ImGui::SameLine();
         if (ImGui::SmallButton("go")) app.set_frame(o.value("frame", 0LL));
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", o.value("message", "").c_str());
@@ -276,7 +301,7 @@ void Panels::draw_attributes(App& app) {
     if (index < 0) {
         // A track outside on this frame: its controls, to bring it back (Outside off).
         if (const Track* track = app.session().track(editor.selection()[0])) {
-            ImGui::Text("%s  (%s, outside here)", label_name(task, track->label).c_str(), to_string(track->type));
+            ImGui::Text("%s  (%s, outside here)", app.display_name(track->id).c_str(), to_string(track->type));
             draw_track_controls(app, *track);
         }
         return;
@@ -287,7 +312,7 @@ void Panels::draw_attributes(App& app) {
     const LabelSpec* spec = task->find_label(o.label);
     std::optional<std::string> label = draw_label_picker(task, o, ImGui::GetContentRegionAvail().x * 0.5f);
     ImGui::SameLine();
-    ImGui::TextDisabled("%s", to_string(o.type));
+    ImGui::TextDisabled("%s  (%s)", app.display_name(o.id).c_str(), to_string(o.type));
     if (label) return (void)editor.relabel({o.id}, *label);  // its attributes are the new label's from the next frame
     draw_attribute_fields(app, o, spec);
     if (const Track* track = app.session().track(o.id)) draw_track_controls(app, *track);
@@ -376,6 +401,23 @@ void Panels::draw_image_adjust(App& app) {
     if (ImGui::SmallButton("Reset")) app.set_image_adjust({});
 }
 
+// How shapes are drawn: outline width and fill opacity (busy images), every shape named (I).
+void Panels::draw_shape_style(App& app) {
+    ShapeStyle style = app.shape_style();
+    float width = (float)style.outline_width, fill = (float)style.fill_opacity;
+    bool changed = ImGui::SliderFloat("Outline", &width, (float)ShapeStyle::kMinOutline, (float)ShapeStyle::kMaxOutline, "%.1f px");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Width of the shapes' outlines on screen (Ctrl+click to type it)");
+    changed |= ImGui::SliderFloat("Fill", &fill, 0.0f, 1.0f, "%.2f");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Opacity of the shapes' fill: 0 outlines only");
+    changed |= ImGui::Checkbox("Names on all shapes (I)", &style.captions);
+    if (changed) {
+        style.outline_width = width;
+        style.fill_opacity = fill;
+        app.set_shape_style(style);
+    }
+    if (ImGui::SmallButton("Reset##style")) app.set_shape_style({});
+}
+
 void Panels::draw_history(App& app) {
     const History& h = app.session().history();
     ImGui::BeginDisabled(!h.can_undo());
@@ -386,8 +428,9 @@ void Panels::draw_history(App& app) {
     if (ImGui::SmallButton("Redo")) app.redo();
     ImGui::EndDisabled();
     ImGui::BeginChild("##history", ImVec2(0, 160), true);
-    for (size_t i = 0; i < h.done().size(); ++i) ImGui::Text("%zu. %s", i + 1, h.done()[i].name.c_str());
-    for (size_t i = h.undone().size(); i-- > 0;) ImGui::TextDisabled("%zu. %s (undone)", h.done().size() + h.undone().size() - i, h.undone()[i].name.c_str());
+    for (size_t i = 0; i < h.done().size(); ++i) ImGui::Text("%zu. %s: %s", i + 1, h.done()[i].name.c_str(), command_subjects(app, h.done()[i]).c_str());
+    for (size_t i = h.undone().size(); i-- > 0;)
+        ImGui::TextDisabled("%zu. %s: %s (undone)", h.done().size() + h.undone().size() - i, h.undone()[i].name.c_str(), command_subjects(app, h.undone()[i]).c_str());
     ImGui::EndChild();
 }
 

@@ -31,6 +31,7 @@ private:
     void draw_attribute_fields(App& app, const Object& o, const LabelSpec* spec);
     void draw_history(App& app);
     void draw_image_adjust(App& app);
+    void draw_shape_style(App& app);
 };
 
 }  // namespace pm

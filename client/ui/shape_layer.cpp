@@ -22,7 +22,8 @@ void ShapeLayer::draw_batch(const ImDrawList*, const ImDrawCmd* cmd) {
     auto* self = static_cast<ShapeLayer*>(cmd->UserCallbackData);
     ImDrawData* data = ImGui::GetDrawData();
     double scale = data->FramebufferScale.x;
-    self->batch_.draw(self->batch_view_, self->batch_viewport_, scale, (int)(data->DisplaySize.x * scale), (int)(data->DisplaySize.y * data->FramebufferScale.y));
+    self->batch_.draw(self->batch_view_, self->batch_viewport_, scale, (int)(data->DisplaySize.x * scale), (int)(data->DisplaySize.y * data->FramebufferScale.y),
+                      self->batch_outline_width_);
 }
 
 void ShapeLayer::fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour) {
@@ -69,9 +70,11 @@ void ShapeLayer::add_dashed_polyline(ImDrawList* list, const ImVec2* pts, int n,
 void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool fill_it) {
     const View& view = app.view();
     const Task* task = app.task();
+    const ShapeStyle& style = app.shape_style();
     ImU32 line = label_colour(task, o.label, 255);
-    ImU32 fill = label_colour(task, o.label, selected ? 90 : hovered ? 70 : 45);
-    float thickness = selected ? 2.5f : hovered ? 2.0f : 1.5f;
+    int base_alpha = (int)std::lround(style.fill_opacity * 255);
+    ImU32 fill = label_colour(task, o.label, std::min(255, base_alpha + (selected ? 45 : hovered ? 25 : 0)));
+    float thickness = (float)style.outline_width + (selected ? 1.0f : hovered ? 0.5f : 0.0f);
     screen_ = screen_outline(view, o);
     // Outlines skip vertices less than a pixel from the previous one: a 10,000-vertex polygon is
     // drawn with as many segments as the screen can show.
@@ -83,7 +86,7 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
         if (o.occluded) add_dashed_polyline(list, pts.data(), (int)pts.size(), line, closed, width);
         else list->AddPolyline(pts.data(), (int)pts.size(), line, closed ? ImDrawFlags_Closed : ImDrawFlags_None, width);
     };
-    if (o.occluded) fill = label_colour(task, o.label, selected ? 50 : 25);
+    if (o.occluded) fill = label_colour(task, o.label, std::min(255, base_alpha * 5 / 12 + (selected ? 25 : 0)));
     switch (o.type) {
         case ShapeType::Rectangle:
         case ShapeType::Ellipse:
@@ -100,22 +103,60 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
             break;
         case ShapeType::Points:
             for (const ImVec2& p : screen_) {
-                list->AddCircleFilled(p, selected ? 5.0f : 4.0f, line, 12);
-                list->AddCircle(p, selected ? 5.0f : 4.0f, IM_COL32(0, 0, 0, 160), 12, 1.0f);
+                float r = (float)kPointRadius + (selected ? 1.0f : 0.0f);
+                list->AddCircleFilled(p, r, line, 12);
+                list->AddCircle(p, r, IM_COL32(0, 0, 0, 160), 12, 1.5f);
             }
             break;
         case ShapeType::Tag: break;
     }
-    if ((selected || hovered) && !screen_.empty()) {
+    // Named when selected or hovered (every shape is when captions are on: draw_captions).
+    if ((selected || hovered) && !screen_.empty() && !style.captions) {
         ImVec2 at = screen_[0];
         for (const ImVec2& p : screen_)
             if (p.y < at.y || (p.y == at.y && p.x < at.x)) at = p;
-        const LabelSpec* spec = task ? task->find_label(o.label) : nullptr;
+        draw_caption(list, at, app.session().number_of(o.id) ? app.display_name(o.id) : (task && task->find_label(o.label) ? task->find_label(o.label)->name : o.label));
+    }
+}
+
+void ShapeLayer::draw_caption(ImDrawList* list, ImVec2 at, const std::string& text) {
+    ImVec2 size = ImGui::CalcTextSize(text.c_str());
+    ImVec2 box(at.x, at.y - size.y - 4);
+    list->AddRectFilled(box, ImVec2(box.x + size.x + 6, box.y + size.y + 2), IM_COL32(20, 20, 20, 190), 3.0f);
+    list->AddText(ImVec2(box.x + 3, box.y + 1), IM_COL32(255, 255, 255, 255), text.c_str());
+}
+
+void ShapeLayer::draw_captions(const App& app, ImDrawList* list) {
+    const Editor& editor = app.editor();
+    const auto& objects = app.frame_objects();
+    const View& view = app.view();
+    Rect vp = app.viewport();
+    for (const Object& o : objects) {
+        if (o.type == ShapeType::Tag || editor.is_hidden(o.id) || o.points.size() < 2) continue;
+        Rect b = shape_bounds(o);
+        Vec2 a = view.to_screen({b.x, b.y}), z = view.to_screen({b.x + b.w, b.y + b.h});
+        if (z.x < vp.x || z.y < vp.y || a.x > vp.x + vp.w || a.y > vp.y + vp.h) continue;
+        draw_caption(list, ImVec2((float)a.x, (float)a.y), app.display_name(o.id));
+    }
+}
+
+void ShapeLayer::draw_tag_chips(const App& app, ImDrawList* list) {
+    Rect vp = app.viewport();
+    float x = (float)vp.x + 8, y = (float)vp.y + 8, h = ImGui::GetTextLineHeight() + 6;
+    for (const Object& o : app.frame_objects()) {
+        if (o.type != ShapeType::Tag) continue;
+        const LabelSpec* spec = app.task() ? app.task()->find_label(o.label) : nullptr;
         const std::string& name = spec ? spec->name : o.label;
-        ImVec2 size = ImGui::CalcTextSize(name.c_str());
-        ImVec2 box(at.x, at.y - size.y - 4);
-        list->AddRectFilled(box, ImVec2(box.x + size.x + 6, box.y + size.y + 2), IM_COL32(20, 20, 20, 190), 3.0f);
-        list->AddText(ImVec2(box.x + 3, box.y + 1), IM_COL32(255, 255, 255, 255), name.c_str());
+        float w = ImGui::CalcTextSize(name.c_str()).x + 16;
+        if (x + w > vp.x + vp.w - 8 && x > vp.x + 8) { x = (float)vp.x + 8; y += h + 4; }  // next row
+        ImU32 colour = label_colour(app.task(), o.label, 235);
+        list->AddRectFilled(ImVec2(x, y), ImVec2(x + w, y + h), colour, h / 2);
+        list->AddRect(ImVec2(x, y), ImVec2(x + w, y + h), IM_COL32(0, 0, 0, 200), h / 2, 0, 1.5f);
+        // Dark text on light label colours, white on dark ones.
+        unsigned r = colour & 0xff, g = (colour >> 8) & 0xff, b = (colour >> 16) & 0xff;
+        ImU32 text = r * 299 + g * 587 + b * 114 > 150000 ? IM_COL32(20, 20, 20, 255) : IM_COL32(255, 255, 255, 255);
+        list->AddText(ImVec2(x + 8, y + 3), text, name.c_str());
+        x += w + 6;
     }
 }
 
@@ -168,7 +209,8 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
         return nullptr;
     };
     const auto& shapes = editor.frame_shapes();
-    BatchKey key{app.revision(), editor.display_version(), app.frame()};
+    const ShapeStyle& style = app.shape_style();
+    BatchKey key{app.revision(), editor.display_version(), app.frame(), (uint32_t)std::lround(style.fill_opacity * 255)};
     if (!(key == batch_key_)) {
         batch_key_ = key;
         std::vector<BatchShape> batch;
@@ -177,10 +219,11 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
             const Object& o = objects[i];
             if (!editor.is_hidden(o.id) && !preview_of(o.id)) batch.push_back({&o, label_colour(app.task(), o.label, 255)});
         }
-        batch_.rebuild(batch);
+        batch_.rebuild(batch, key.fill_alpha);
     }
     batch_view_ = app.view();
     batch_viewport_ = app.viewport();
+    batch_outline_width_ = style.outline_width;
     list->AddCallback(&ShapeLayer::draw_batch, this);
     list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
     for (const Object& p : previews) draw_shape(app, list, p, true, false, true);
@@ -226,6 +269,8 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
             list->AddPolyline(outline.data(), (int)outline.size(), IM_COL32(255, 220, 0, 140), ImDrawFlags_Closed, 4.0f);
         }
     }
+    if (style.captions) draw_captions(app, list);
+    draw_tag_chips(app, list);
     if (auto box = editor.box_selection()) {
         ImVec2 a = to_screen({box->x, box->y}), b = to_screen({box->x + box->w, box->y + box->h});
         list->AddRectFilled(a, b, IM_COL32(80, 160, 255, 40));

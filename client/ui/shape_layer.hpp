@@ -29,16 +29,23 @@ private:
     struct BatchKey {
         uint64_t revision = ~0ull, display = 0;
         long long frame = -1;
-        bool operator==(const BatchKey& o) const { return revision == o.revision && display == o.display && frame == o.frame; }
+        uint32_t fill_alpha = 0;
+        bool operator==(const BatchKey& o) const { return revision == o.revision && display == o.display && frame == o.frame && fill_alpha == o.fill_alpha; }
     } batch_key_;
     View batch_view_;
     Rect batch_viewport_;
+    double batch_outline_width_ = 1.5;
     std::vector<ImVec2> screen_, outline_;
 
     static void draw_batch(const ImDrawList* list, const ImDrawCmd* cmd);
     void draw_shape(const App& app, ImDrawList* list, const Object& o, bool selected, bool hovered, bool fill_it);
     void draw_handles(const App& app, ImDrawList* list, const Object& o, double radius, bool hover_only = false);
     void fill_triangles(ImDrawList* list, const std::vector<ImVec2>& pts, const std::vector<uint32_t>& tris, ImU32 colour);
+    static void draw_caption(ImDrawList* list, ImVec2 bottom_left, const std::string& text);
+    // Every shape's name over it (ShapeStyle::captions), the shapes inside the viewport only.
+    void draw_captions(const App& app, ImDrawList* list);
+    // The frame's tags (shapes of type tag, which have no outline) as chips in the viewport's top left corner.
+    static void draw_tag_chips(const App& app, ImDrawList* list);
 };
 
 }  // namespace pm

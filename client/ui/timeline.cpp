@@ -57,7 +57,9 @@ void Timeline::draw(App& app, Rect area) {
     if (ImGui::Button(app.playing() ? "Pause" : "Play", ImVec2(kNameWidth * 0.45f, 0))) app.set_playing(!app.playing());
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("Play at %.4g frames a second / pause (Space, tapped)", app.frame_rate());
     ImGui::SameLine();
-    ImGui::Text("%lld / %lld", app.frame() + 1, frames);
+    // Frames from 0, as everywhere: the header has room for the number, the tooltip says the rest.
+    ImGui::Text("%lld", app.frame());
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("frame %lld (%lld of %lld)", app.frame(), app.frame() + 1, frames);
 
     // The scrubber: the same x range as every track row below.
     float x0 = (float)area.x + kNameWidth + 8, width = std::max(10.0f, (float)(area.x + area.w) - x0 - 12);
@@ -69,7 +71,7 @@ void Timeline::draw(App& app, Rect area) {
         long long f = frame_at(ImGui::GetIO().MousePos.x, x0, width, frames);
         if (f != app.frame()) app.set_frame(f);
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame %lld", frame_at(ImGui::GetIO().MousePos.x, x0, width, frames) + 1);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("frame %lld", frame_at(ImGui::GetIO().MousePos.x, x0, width, frames));
     float mid = top + (kHeaderHeight - 8) / 2;
     list->AddRectFilled(ImVec2(x0, mid - 2), ImVec2(x0 + width, mid + 2), IM_COL32(70, 74, 80, 255), 2);
 
@@ -80,7 +82,7 @@ void Timeline::draw(App& app, Rect area) {
     for (const Track* t : rows) {
         ImGui::PushID(t->id.c_str());
         float cy = row_y + kRowHeight / 2;
-        std::string name = (task && task->find_label(t->label) ? task->find_label(t->label)->name : t->label) + " " + t->id;
+        std::string name = app.display_name(t->id);
         list->PushClipRect(ImVec2((float)area.x, row_y), ImVec2((float)area.x + kNameWidth, row_y + kRowHeight), true);
         list->AddText(ImVec2((float)area.x + 6, row_y + 1), app.editor().is_selected(t->id) ? IM_COL32(255, 255, 255, 255) : IM_COL32(190, 190, 190, 255), name.c_str());
         list->PopClipRect();
@@ -111,10 +113,10 @@ void Timeline::draw(App& app, Rect area) {
         if (dragging_here && ImGui::IsItemDeactivated()) {
             long long to = frame_at(mouse_x, x0, width, frames);
             if (!app.medium_of(dragging_->from).contains(to)) {
-                app.report({"track_crosses_media", t->id, "a keyframe stays within the video or image of its track"});
+                app.refuse({"track_crosses_media", t->id, "a keyframe stays within the video or image of its track"});
             } else if (auto moved = move_keyframe(*t, dragging_->from, to)) {
                 int index = find_track(app.document(), t->id);
-                app.perform(Command{"move keyframe to frame " + std::to_string(to + 1), {}, {TrackOp::update(*t, std::move(*moved), (size_t)index)}});
+                app.perform(Command{"move keyframe to frame " + std::to_string(to), {}, {TrackOp::update(*t, std::move(*moved), (size_t)index)}});
             }
             dragging_.reset();
             dragging_here = false;
@@ -130,7 +132,7 @@ void Timeline::draw(App& app, Rect area) {
         if (ImGui::IsItemHovered() && !dragging_here) {
             long long f = frame_at(mouse_x, x0, width, frames);
             const Keyframe* k = keyframe_at(*t, f);
-            ImGui::SetTooltip("%s, frame %lld%s", name.c_str(), f + 1, k ? (k->outside ? ": keyframe (outside)" : ": keyframe — drag to move") : "");
+            ImGui::SetTooltip("%s, frame %lld%s", name.c_str(), f, k ? (k->outside ? ": keyframe (outside)" : ": keyframe — drag to move") : "");
         }
         ImGui::PopID();
         row_y += kRowHeight;

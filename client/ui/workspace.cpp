@@ -12,16 +12,24 @@ namespace pm {
 
 // The window listing changes the server refused (dark red: seen on light and dark images).
 static constexpr ImU32 kSetAsideBackground = IM_COL32(110, 28, 36, 245);
+// A refusal in the status bar: amber, apart from the red of errors that need the labeler.
+static constexpr ImU32 kRefusalColour = IM_COL32(240, 190, 80, 255);
+static constexpr float kStatusMessageX = 640;
 
 static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
                                                ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
                                                ImGuiWindowFlags_NoBringToFrontOnFocus;
 
 void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h) {
-    // The sidebar gives way on narrow embeds, where the image matters more.
-    double sidebar = canvas_w >= 640 ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : 0;
+    // The sidebar sits beside the image on wide canvases; on narrow embeds it starts hidden and,
+    // shown, lies over the image. "Panels" toggles it; each width keeps its own choice.
+    layout_.clear();
+    const bool wide = canvas_w >= kWideCanvas;
+    const bool sidebar_open = wide ? sidebar_open_wide_ : sidebar_open_narrow_;
+    const double sidebar_w = wide ? std::min<double>(kSidebarWidth, canvas_w * 0.35) : std::min<double>(kSidebarWidth, canvas_w - 48);
+    const double beside = wide && sidebar_open ? sidebar_w : 0;
     double timeline = Timeline::height(app);
-    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - sidebar), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight - timeline)};
+    Rect viewport{0, kToolbarHeight, std::max(1.0, canvas_w - beside), std::max(1.0, canvas_h - kToolbarHeight - kStatusBarHeight - timeline)};
     app.set_viewport(viewport);
 
     ImDrawList* bg = ImGui::GetBackgroundDrawList();
@@ -53,9 +61,16 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
         return;
     }
 
-    draw_toolbar(app, canvas_w);
-    if (sidebar > 0) panels_.draw(app, {viewport.w, viewport.y, sidebar, viewport.h + timeline});
+    Toolbar::Wants wants = toolbar_.draw(app, (float)canvas_w, kToolbarHeight, sidebar_open, layout_);
+    if (wants.toggle_help) show_help_ = !show_help_;
+    if (wants.toggle_sidebar) (wide ? sidebar_open_wide_ : sidebar_open_narrow_) = !sidebar_open;
     timeline_.draw(app, {0, viewport.y + viewport.h, viewport.w, timeline});
+    if (timeline > 0) layout_.push_back({"timeline", "timeline", {0, viewport.y + viewport.h, viewport.w, timeline}});
+    if (sidebar_open) {
+        Rect area{canvas_w - sidebar_w, viewport.y, sidebar_w, viewport.h + timeline};
+        panels_.draw(app, area);
+        layout_.push_back({"sidebar", "sidebar", area});
+    }
     draw_status_bar(app, canvas_w, canvas_h);
     if (show_help_) draw_help(canvas_w, canvas_h);
     draw_notices(app, canvas_w);
@@ -64,112 +79,100 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     handle_canvas_input(app);
     draw_shape_menu(app);
     handle_shortcuts(app);
+    app.report_ui_layout(std::move(layout_));
 }
 
-void Workspace::draw_toolbar(App& app, double canvas_w) {
-    ImGui::SetNextWindowPos(ImVec2(0, 0));
-    ImGui::SetNextWindowSize(ImVec2((float)canvas_w, kToolbarHeight));
-    ImGui::Begin("##toolbar", nullptr, kBarFlags);
-    long long frames = app.frame_count();
-    ImGui::BeginDisabled(app.frame() <= 0);
-    if (ImGui::ArrowButton("##prev", ImGuiDir_Left)) app.set_frame(app.frame() - 1);
-    ImGui::EndDisabled();
-    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Previous frame (D)");
-    ImGui::SameLine();
-    ImGui::SetNextItemWidth(64);
-    if (!ImGui::IsItemActive() && !ImGui::IsAnyItemActive()) std::snprintf(frame_input_, sizeof frame_input_, "%lld", app.frame() + 1);
-    if (ImGui::InputText("##frame", frame_input_, sizeof frame_input_, ImGuiInputTextFlags_CharsDecimal | ImGuiInputTextFlags_EnterReturnsTrue)) {
-        long long n = std::atoll(frame_input_);
-        if (n >= 1 && n <= frames) app.set_frame(n - 1);
-    }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Frame number: type one and press Enter");
-    ImGui::SameLine();
-    ImGui::Text("/ %lld", frames);
-    ImGui::SameLine();
-    ImGui::BeginDisabled(app.frame() + 1 >= frames);
-    if (ImGui::ArrowButton("##next", ImGuiDir_Right)) app.set_frame(app.frame() + 1);
-    ImGui::EndDisabled();
-    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Next frame (F)");
-    ImGui::SameLine(0, 12);
-    if (ImGui::Button("Fit")) app.fit_to_viewport();
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Fit the image to the window (0)");
-    ImGui::SameLine();
-    Rect vp = app.viewport();
-    Vec2 centre{vp.x + vp.w / 2, vp.y + vp.h / 2};
-    if (ImGui::Button("-")) app.zoom_around(centre, 1 / 1.2);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom out ([)");
-    ImGui::SameLine();
-    if (ImGui::Button("+")) app.zoom_around(centre, 1.2);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Zoom in (])");
-    ImGui::SameLine(0, 12);
-    Editor& editor = app.editor();
-    struct ToolButton { Tool tool; const char* text; const char* tip; };
-    static const ToolButton tools[] = {{Tool::Select, "Select", "Select, move and reshape (Esc)"}, {Tool::Rectangle, "Box", "Draw a rectangle: drag"},
-                                       {Tool::Polygon, "Polygon", "Draw a polygon: click vertices, close on the first one or Enter; Shift+drag draws freehand"},
-                                       {Tool::Polyline, "Line", "Draw a polyline: click vertices, Enter finishes"},
-                                       {Tool::Points, "Points", "Place points: click, Enter finishes"}, {Tool::Ellipse, "Ellipse", "Draw an ellipse: drag"}};
-    for (const ToolButton& b : tools) {
-        bool active = editor.tool() == b.tool;
-        if (active) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_ButtonActive));
-        if (ImGui::Button(b.text)) editor.set_tool(b.tool);
-        if (active) ImGui::PopStyleColor();
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", b.tip);
-        ImGui::SameLine();
-    }
-    if (const Task* task = app.task()) {
-        ImGui::SetNextItemWidth(120);
-        const LabelSpec* current = task->find_label(editor.label());
-        if (ImGui::BeginCombo("##label", current ? current->name.c_str() : "label…")) {
-            // Only the labels the tool may draw (a tag-only label is for "+tag" in the Labels panel).
-            for (const LabelSpec& l : task->labels)
-                if (editor.label_allows(l.id, editor.tool()) && ImGui::Selectable(l.name.c_str(), current == &l)) editor.set_label(l.id);
-            ImGui::EndCombo();
-        }
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("Label of the next shape (1-9): those this tool may draw");
-        ImGui::SameLine();
-    }
-    bool snap = editor.snapping();
-    if (ImGui::Checkbox("Snap", &snap)) editor.set_snapping(snap);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Snap to the vertices and edges of other shapes (Ctrl held: off)");
-    ImGui::SameLine();
-    bool tracks = editor.draw_tracks();
-    if (ImGui::Checkbox("Track", &tracks)) editor.set_draw_tracks(tracks);
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("New shapes become tracks that follow the object across the frames of this video (keyframes, interpolation); a track never leaves its video or image");
-    ImGui::SameLine(0, 12);
-    ImGui::BeginDisabled(!app.session().history().can_undo());
-    if (ImGui::Button("Undo")) app.undo();
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::BeginDisabled(!app.session().history().can_redo());
-    if (ImGui::Button("Redo")) app.redo();
-    ImGui::EndDisabled();
-    ImGui::SameLine(0, 12);
-    if (ImGui::Button("?")) show_help_ = !show_help_;
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("Keyboard shortcuts (F1)");
-    ImGui::End();
-}
-
+// The status bar, one line: cursor, zoom, image size, frame, media name, the refusal or step
+// note or selection (elided to the room left), and the sync state on the right. At fixed columns
+// while everything fits; on narrow canvases the least needed leave first, the rest close up.
 void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
+    struct Item {
+        const char* id;
+        std::string text;
+        ImU32 colour;
+        int priority;
+        float column;
+    };
+    const ImU32 plain = ImGui::GetColorU32(ImGuiCol_Text), dim = ImGui::GetColorU32(ImGuiCol_TextDisabled);
+    std::vector<Item> items;
+    char text[96];
+    if (cursor_over_image_) std::snprintf(text, sizeof text, "x %.1f  y %.1f px", cursor_image_.x, cursor_image_.y);
+    items.push_back({"status-cursor", cursor_over_image_ ? text : "x –  y –", cursor_over_image_ ? plain : dim, 2, 0});
+    std::snprintf(text, sizeof text, "zoom %.0f%%", app.view().zoom * 100);
+    items.push_back({"status-zoom", text, plain, 3, 170});
+    const FrameImage* img = app.current_image();
+    std::snprintf(text, sizeof text, "%d × %d", img ? img->width : 0, img ? img->height : 0);
+    items.push_back({"status-size", img && img->state == LoadState::Ready ? text : "", plain, 1, 270});
+    std::snprintf(text, sizeof text, "frame %lld (%lld of %lld)", app.frame(), app.frame() + 1, app.frame_count());
+    items.push_back({"status-frame", text, plain, 8, 380});
+    items.push_back({"status-media", app.current_media_name(), plain, 4, 560});
+    // What the last action refused, and why, until it fades; else what the last undo or redo did,
+    // and where; else the selection's name.
+    Item message{"status-message", "", plain, 9, kStatusMessageX};
+    if (const Notice* refusal = app.notices().latest_refusal()) message = {"status-message", refusal->error.message, kRefusalColour, 9, kStatusMessageX};
+    else if (std::string note = app.step_note(); !note.empty()) message = {"status-message", note, IM_COL32(140, 204, 255, 255), 9, kStatusMessageX};
+    else if (app.editor().selection().size() == 1) message.text = app.display_name(app.editor().selection()[0]);
+    else if (!app.editor().selection().empty()) message.text = std::to_string(app.editor().selection().size()) + " selected";
+    items.push_back(message);
+
     ImGui::SetNextWindowPos(ImVec2(0, (float)canvas_h - kStatusBarHeight));
     ImGui::SetNextWindowSize(ImVec2((float)canvas_w, kStatusBarHeight));
     ImGui::Begin("##status", nullptr, kBarFlags);
-    if (cursor_over_image_) ImGui::Text("x %.1f  y %.1f px", cursor_image_.x, cursor_image_.y);
-    else ImGui::TextDisabled("x –  y –");
-    ImGui::SameLine(170);
-    ImGui::Text("zoom %.0f%%", app.view().zoom * 100);
-    ImGui::SameLine(270);
-    const FrameImage* img = app.current_image();
-    if (img && img->state == LoadState::Ready) ImGui::Text("%d × %d", img->width, img->height);
-    ImGui::SameLine(400);
-    ImGui::Text("frame %lld of %lld", app.frame() + 1, app.frame_count());
-    ImGui::SameLine(540);
-    ImGui::TextUnformatted(app.current_media_name().c_str());
-    if (std::string note = app.step_note(); !note.empty()) {  // what the last undo or redo did, and where
-        ImGui::SameLine(0, 24);
-        ImGui::TextColored(ImVec4(0.55f, 0.8f, 1, 1), "%s", note.c_str());
+    const float pad = ImGui::GetStyle().WindowPadding.x, gap = 16;
+    SyncBadge sync = sync_badge(app);
+    const float sync_w = sync.text.empty() ? 0 : ImGui::CalcTextSize(sync.text.c_str()).x + gap;
+    const float room = (float)canvas_w - pad * 2 - sync_w;
+    // The message takes what is left (elided), so it counts with a short minimum.
+    const float message_min = std::min(ImGui::CalcTextSize(message.text.c_str()).x, 120.0f);
+    std::vector<float> widths;
+    std::vector<int> priorities;
+    bool columns = true;
+    float x = 0;
+    for (const Item& item : items) {
+        float w = &item == &items.back() ? message_min : ImGui::CalcTextSize(item.text.c_str()).x;
+        widths.push_back(w);
+        priorities.push_back(item.text.empty() ? 0 : item.priority);
+        x = std::max(x, item.column) + w + gap;
     }
-    draw_sync_status(app, canvas_w);
+    columns = x - gap <= room;
+    std::vector<bool> shown = columns ? std::vector<bool>(items.size(), true) : fit_by_priority(widths, priorities, gap, room);
+    float at = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (!shown[i] || items[i].text.empty()) continue;
+        at = columns ? std::max(at, items[i].column) : at;
+        float left = room - at;
+        if (left <= 0) break;
+        ImGui::SetCursorPosX(pad + at);
+        ImGui::PushStyleColor(ImGuiCol_Text, items[i].colour);
+        std::string shown_text = elided(items[i].text, left);
+        ImGui::TextUnformatted(shown_text.c_str());
+        ImGui::PopStyleColor();
+        if (shown_text != items[i].text && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", items[i].text.c_str());
+        layout_.push_back({items[i].id, "status", {ImGui::GetItemRectMin().x, ImGui::GetItemRectMin().y, ImGui::GetItemRectSize().x, ImGui::GetItemRectSize().y}});
+        ImGui::SameLine();
+        at += ImGui::GetItemRectSize().x + gap;
+    }
+    if (!sync.text.empty()) {
+        ImGui::SetCursorPosX((float)canvas_w - pad - sync_w + gap);
+        ImGui::PushStyleColor(ImGuiCol_Text, sync.colour);
+        ImGui::TextUnformatted(sync.text.c_str());
+        ImGui::PopStyleColor();
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", sync.tip.c_str());
+        layout_.push_back({"status-sync", "status", {ImGui::GetItemRectMin().x, ImGui::GetItemRectMin().y, ImGui::GetItemRectSize().x, ImGui::GetItemRectSize().y}});
+    }
     ImGui::End();
+}
+
+// `text` cut to fit `width` pixels, with an ellipsis where it was cut.
+std::string Workspace::elided(const std::string& text, float width) {
+    if (ImGui::CalcTextSize(text.c_str()).x <= width) return text;
+    const float ellipsis = ImGui::CalcTextSize("…").x;
+    size_t keep = text.size();
+    while (keep > 0 && ImGui::CalcTextSize(text.c_str(), text.c_str() + keep).x + ellipsis > width) {
+        --keep;
+        while (keep > 0 && (text[keep] & 0xC0) == 0x80) --keep;  // never inside a UTF-8 sequence
+    }
+    return text.substr(0, keep) + "…";
 }
 
 // Items another device changed first: the server's version dashed (magenta) over the canvas (the local one
@@ -213,7 +216,7 @@ void Workspace::draw_conflicts(App& app, double canvas_w) {
     std::optional<Resolution> pick;
     for (const SyncConflict& c : conflicts) {
         ImGui::PushID(c.id.c_str());
-        ImGui::Text("%s %s: %s by %s", to_string(c.kind), c.id.c_str(), c.theirs ? "changed" : "deleted", c.user.empty() ? "someone" : c.user.c_str());
+        ImGui::Text("%s: %s by %s", app.display_name(c.id).c_str(), c.theirs ? "changed" : "deleted", c.user.empty() ? "someone" : c.user.c_str());
         ImGui::SameLine();
         if (ImGui::SmallButton("Keep mine")) { pick_id = c.id; pick = Resolution::Mine; }
         ImGui::SameLine();
@@ -273,8 +276,8 @@ void Workspace::draw_set_aside(App& app, double canvas_w) {
 }
 
 // Right-aligned in the status bar: whether the labeler's work is on the server yet.
-void Workspace::draw_sync_status(App& app, double canvas_w) {
-    if (!app.sync().enabled()) return;
+Workspace::SyncBadge Workspace::sync_badge(App& app) {
+    if (!app.sync().enabled()) return {};
     Json s = app.sync().status_json();
     std::string state = s.value("state", std::string());
     auto count = [&](const char* k) { return s.contains(k) && s[k].is_number_unsigned() ? s[k].get<size_t>() : (size_t)0; };
@@ -287,7 +290,7 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     else if (state == "conflict") { text = "conflict " + std::to_string(count("conflicts")); colour = IM_COL32(255, 140, 90, 255); }
     else if (state == "needs-auth") { text = "needs sign-in"; colour = IM_COL32(255, 140, 90, 255); }
     else if (state == "error") { text = "error: " + message; colour = IM_COL32(255, 110, 110, 255); }
-    else if (state == "read-only") { text = "read-only: open in another tab"; colour = IM_COL32(240, 190, 80, 255); }
+    else if (state == "read-only") { text = "read-only: " + message; colour = IM_COL32(240, 190, 80, 255); }
     else text = state;
     if (size_t refused = count("set_aside")) {
         text = (state == "set-aside" ? "" : text + " · ") + std::to_string(refused) + (refused == 1 ? " change" : " changes") + " could not be saved";
@@ -298,26 +301,26 @@ void Workspace::draw_sync_status(App& app, double canvas_w) {
     // A backend without conflict detection: said on the bar, explained on hover.
     std::string last_writer = s.contains("lastWriterWins") && s["lastWriterWins"].is_string() ? s["lastWriterWins"].get<std::string>() : std::string();
     if (!last_writer.empty()) text += " · last save wins";
-    float width = ImGui::CalcTextSize(text.c_str()).x;
-    ImGui::SameLine(std::max(ImGui::GetCursorPosX() + 12, (float)canvas_w - width - 12));
-    ImGui::PushStyleColor(ImGuiCol_Text, colour);
-    ImGui::TextUnformatted(text.c_str());
-    ImGui::PopStyleColor();
-    if (ImGui::IsItemHovered()) {
-        std::string tip = message.empty() ? "Ctrl+S sends now" : message + " (Ctrl+S retries now)";
-        if (!last_writer.empty()) tip += "\n" + last_writer;
-        ImGui::SetTooltip("%s", tip.c_str());
-    }
+    std::string tip = message.empty() ? "Ctrl+S sends now" : message + " (Ctrl+S retries now)";
+    if (!last_writer.empty()) tip += "\n" + last_writer;
+    return {text, colour, tip};
 }
 
 void Workspace::draw_notices(App& app, double canvas_w) {
     const auto& notices = app.notices().list();
-    float y = (float)(app.viewport().y + app.viewport().h) - 8;  // above the timeline and the status bar
+    // Over the image's lower right corner: above the timeline and the status bar, beside the sidebar.
+    float y = (float)(app.viewport().y + app.viewport().h) - 8;
+    float right = (float)std::min(canvas_w, app.viewport().x + app.viewport().w);
+    // Windows are named by their place among the notices that stay, so that a refusal fading
+    // (said in the status bar, not here) does not rename them: a new window is hidden for a frame.
+    size_t place = 0;
+    for (const Notice& n : notices) place += n.fades ? 0 : 1;
     for (size_t i = notices.size(); i-- > 0;) {
+        if (notices[i].fades) continue;
         char name[32];
-        std::snprintf(name, sizeof name, "##notice%zu", i);
-        ImGui::SetNextWindowPos(ImVec2((float)canvas_w - 8, y), ImGuiCond_Always, ImVec2(1, 1));
-        ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, (float)canvas_w - 16), 0));
+        std::snprintf(name, sizeof name, "##notice%zu", --place);
+        ImGui::SetNextWindowPos(ImVec2(right - 8, y), ImGuiCond_Always, ImVec2(1, 1));
+        ImGui::SetNextWindowSize(ImVec2(std::min(420.0f, right - 16), 0));
         ImGui::PushStyleColor(ImGuiCol_WindowBg, IM_COL32(90, 30, 30, 235));
         ImGui::Begin(name, nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoFocusOnAppearing);
         ImGui::PushTextWrapPos(ImGui::GetContentRegionAvail().x - 24);
@@ -472,11 +475,16 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Minus) || pressed(ImGuiKey_KeypadSubtract)) editor.send_to_back();
     if (pressed(ImGuiKey_L)) editor.toggle_lock();
     if (pressed(ImGuiKey_H)) editor.toggle_hide();
+    if (pressed(ImGuiKey_I)) {
+        ShapeStyle style = app.shape_style();
+        style.captions = !style.captions;
+        app.set_shape_style(style);
+    }
     for (int i = 0; i < 9; ++i) {
         if (!pressed(digits[i]) || !task || i >= (int)task->labels.size()) continue;
         const LabelSpec& l = task->labels[(size_t)i];
         if (editor.label_allows(l.id, editor.tool())) editor.set_label(l.id);
-        else app.report({"type_not_allowed", l.id, "label \"" + l.name + "\" cannot be drawn with the " + to_string(editor.tool()) + " tool"});
+        else app.refuse({"type_not_allowed", l.id, "label \"" + l.name + "\" cannot be drawn with the " + to_string(editor.tool()) + " tool"});
     }
     Vec2 anchor = mouse_inside ? mouse : Vec2{vp.x + vp.w / 2, vp.y + vp.h / 2};
     if (pressed(ImGuiKey_RightBracket, true)) app.zoom_around(anchor, 1.2);
@@ -492,6 +500,8 @@ void Workspace::handle_shortcuts(App& app) {
             x0 = std::min(x0, b.x); y0 = std::min(y0, b.y); x1 = std::max(x1, b.x + b.w); y1 = std::max(y1, b.y + b.h);
         }
         if (x0 <= x1) app.focus_on({x0, y0, x1 - x0, y1 - y0}, true);
+    } else if (pressed(ImGuiKey_Z)) {
+        app.refuse({"nothing_selected", "selection", "select a shape to zoom to (click it, or Tab)"});
     }
     if (pressed(ImGuiKey_F, true)) app.set_frame(app.frame() + 1);
     if (pressed(ImGuiKey_D, true)) app.set_frame(app.frame() - 1);
@@ -518,7 +528,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},
         {"Alt+click, right-click a vertex", "delete the vertex"}, {"Right-click a shape", "its menu: label, duplicate, order, lock, keyframe / outside, delete"}, {"Shift+click a vertex", "redraw part of the polygon up to another vertex (the shorter side; Shift on the last click: the longer)"},
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
-        {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"},
+        {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"}, {"I", "names on all shapes on / off (sidebar, Shapes: outline width, fill)"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
         {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"F1", "this help"}};
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));

@@ -7,8 +7,10 @@
 #include "ui/panels.hpp"
 #include "ui/shape_layer.hpp"
 #include "ui/timeline.hpp"
+#include "ui/toolbar.hpp"
 
 #include <string>
+#include <vector>
 
 namespace pm {
 
@@ -27,15 +29,23 @@ private:
     ShapeLayer shapes_;
     Panels panels_;
     Timeline timeline_;
+    Toolbar toolbar_;
+    bool sidebar_open_wide_ = true;
+    bool sidebar_open_narrow_ = false;
+    std::vector<UiControl> layout_;  // this frame's controls, for App::report_ui_layout
     bool space_panned_ = false;
     Vec2 cursor_image_{0, 0};
     bool cursor_over_image_ = false;
-    char frame_input_[24] = "";
     std::string menu_shape_;  // the shape whose context menu is open (right-click on it)
 
-    void draw_toolbar(App& app, double canvas_w);
     void draw_status_bar(App& app, double canvas_w, double canvas_h);
-    void draw_sync_status(App& app, double canvas_w);
+    struct SyncBadge {
+        std::string text;
+        ImU32 colour = 0;
+        std::string tip;
+    };
+    static SyncBadge sync_badge(App& app);  // the sync state as the status bar says it
+    static std::string elided(const std::string& text, float width);
     void draw_conflicts(App& app, double canvas_w);
     void draw_set_aside(App& app, double canvas_w);
     void draw_notices(App& app, double canvas_w);
@@ -49,7 +59,10 @@ private:
 inline constexpr float kToolbarHeight = 34;
 inline constexpr float kStatusBarHeight = 26;
 inline constexpr float kSidebarWidth = 300;
+inline constexpr double kWideCanvas = 640;  // narrower: the sidebar lies over the image when shown
 inline constexpr double kHandleRadius = 6;  // screen pixels
+// A click takes a point as far as it is drawn.
+static_assert(kHandleRadius == kPointRadius, "the pick radius is the drawn point's radius");
 inline constexpr long long kFrameStep = 10;         // V / C
 inline constexpr long long kPropagateFrames = 10;   // Ctrl+B
 

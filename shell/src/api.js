@@ -51,10 +51,12 @@ export function createInstance(ctx, destroy, videos, canvas) {
       call('setAnnotations', doc);
     },
     getView: () => call('getView'),
+    getLayout: () => call('getLayout'),
     setFrame: (frame) => { call('setFrame', frame); },
     fit: () => { call('fit'); },
     setView: (view) => call('setView', view),
     setImageAdjust: (adjust) => call('setImageAdjust', adjust),
+    setShapeStyle: (style) => call('setShapeStyle', style),
     takeFrameTimes: () => call('takeFrameTimes'),
     missingGlyphs: (text) => call('missingGlyphs', String(text)),
     getTask: () => call('getTask'),

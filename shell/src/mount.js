@@ -13,6 +13,7 @@ import { createTextInput } from './text_input.js';
 import { createVideos } from './videos.js';
 import { EVENTS, createEvents } from './events.js';
 import { callModule, createInstance } from './api.js';
+import { frameToOpen, rememberFrame } from './last_frame.js';
 
 let instances = 0;
 
@@ -248,6 +249,7 @@ export function mount(element, options) {
         events.hold(name, detail);
         return;
       }
+      if (name === 'frame') rememberFrame(options, detail.frame);
       if (name === 'tracking' && detail.state !== 'running') {
         const waiting = ctx.trackingWaiters;
         ctx.trackingWaiters = [];
@@ -266,7 +268,7 @@ export function mount(element, options) {
           task: options.task || '',
           taskObject: options.taskObject || null,
           annotations: options.annotations || null,
-          frame: options.frame | 0,
+          frame: frameToOpen(options),
           sync: syncOptions,
           profile: profile && profile.profile,
           profileContext: options.profileContext || null,

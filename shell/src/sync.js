@@ -100,6 +100,10 @@ function syncSettings(options) {
   return out;
 }
 
+// The tasks whose writer lock a mount of this page holds: a second editor of the same task on
+// this page is told that, not "another tab".
+const writersHere = new Map();  // task key -> mounts holding it
+
 // One mount's side of the sync: the writer lock is asked for and the journal read while the
 // module loads, so the engine restores it before the first edit. Returns `setup` (a promise of
 // the module's sync settings, or null) and the `journal` and `request` callbacks the module calls.
@@ -112,10 +116,13 @@ export function createSyncBridge(ctx) {
     (options.profile ? '#profile=' + (typeof options.profile === 'string' ? options.profile : options.profile.name) : '');
   let fetches = [];
   let releaseLock = () => {};
+  let heldHere = false;
 
   const setup = new Promise((resolve) => {
     let started = false;
     releaseLock = lockTask('polymark-sync:' + taskKey, () => {
+      writersHere.set(taskKey, (writersHere.get(taskKey) || 0) + 1);
+      heldHere = true;
       readJournal(taskKey).catch((e) => {
         ctx.events.emitOnceListening('error', { code: 'journal_failed', message: 'the sync journal could not be read: ' + ((e && e.message) || e), where: 'indexedDB', fatal: false });
         return { deviceId: newDeviceId(), records: [] };
@@ -129,10 +136,11 @@ export function createSyncBridge(ctx) {
         ctx.whenRunning(() => ctx.toModule((m, records, device) => m._pm_sync_journal_read(records, device), [JSON.stringify(j.records), j.deviceId]));
       });
     }, () => {
-      // Another tab of this task holds the lock: read-only here until it closes.
+      // Another tab (or editor of this page) holds the task's lock: read-only here until it closes.
       started = true;
       sync.deviceId = newDeviceId();
       sync.journal = null;
+      sync.writerOnThisPage = writersHere.has(taskKey);
       resolve(sync);
     });
   });
@@ -165,6 +173,11 @@ export function createSyncBridge(ctx) {
   ctx.cleanups.push(() => {
     clearInterval(timer);
     releaseLock();
+    if (heldHere) {
+      heldHere = false;
+      const n = (writersHere.get(taskKey) || 1) - 1;
+      if (n > 0) writersHere.set(taskKey, n); else writersHere.delete(taskKey);
+    }
     fetches.forEach((c) => c.abort());
     fetches = [];
   });

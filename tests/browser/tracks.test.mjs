@@ -184,7 +184,7 @@ test('the timeline jumps on a click, moves a dragged keyframe, and Space plays a
   await page.mouse.up();
   await frames();
   assert.deepEqual((await tracks())[0].keyframes.map((k) => k.frame), [0, 6]);
-  assert.equal(await page.evaluate(() => changes.at(-1)), 'move keyframe to frame 7');
+  assert.equal(await page.evaluate(() => changes.at(-1)), 'move keyframe to frame 6');
   // Space tapped over the canvas plays at 10 frames a second (the video's rate), tapped again pauses.
   await goTo(0);
   await page.mouse.move(...S(400, 400));

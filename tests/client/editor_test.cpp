@@ -126,11 +126,11 @@ TEST_CASE("undo and redo of an edit on another frame go to that frame and say wh
     REQUIRE(t.app.undo());
     CHECK(t.app.document().objects.empty());
     CHECK(t.app.frame() == 0);
-    CHECK(t.app.step_note() == "Undid: draw rectangle on frame 1");
+    CHECK(t.app.step_note() == "Undid: draw rectangle on frame 0");
     t.go_to(1);
     REQUIRE(t.app.redo());
     CHECK(t.app.frame() == 0);
-    CHECK(t.app.step_note() == "Redid: draw rectangle on frame 1");
+    CHECK(t.app.step_note() == "Redid: draw rectangle on frame 0");
     // A step seen on the current frame stays there; the note goes with the next edit.
     REQUIRE(t.app.undo());
     CHECK(t.app.frame() == 0);
@@ -251,4 +251,47 @@ TEST_CASE("a right press on the selected polygon's edge midpoint opens its menu 
     CHECK_FALSE(editor.busy());
     CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 50, 150});
     CHECK(editor.take_context_menu_request().empty());
+}
+
+TEST_CASE("dragging an edge's midpoint is named insert vertex in the history") {
+    LoadedApp t(1, kOneSquare);
+    Editor& editor = t.app.editor();
+    editor.select({"sq"});
+    drag(editor, {100, 50}, {100, 30});
+    CHECK(only_object(t.app).points == Points{50, 50, 100, 30, 150, 50, 150, 150, 50, 150});
+    REQUIRE(t.app.session().history().done().size() == 1);
+    CHECK(t.app.session().history().done().back().name == "insert vertex");
+    drag(editor, {100, 30}, {100, 20});  // the vertex it made, moved: a move again
+    CHECK(t.app.session().history().done().back().name == "move vertex");
+}
+
+TEST_CASE("Enter on a two-point polygon is refused with a notice that fades while a problem stays") {
+    LoadedApp t;
+    Editor& editor = t.app.editor();
+    REQUIRE(editor.set_label("thing"));
+    editor.set_tool(Tool::Polygon);
+    for (Vec2 p : {Vec2{10, 10}, Vec2{100, 10}}) editor.pointer_down(at(p.x, p.y), PointerButton::Left);
+    editor.finish_drawing();
+    CHECK(t.app.document().objects.empty());
+    CHECK(editor.drawing());  // the draft stays: a third click finishes it
+    REQUIRE(t.app.notices().latest_refusal() != nullptr);
+    CHECK(t.app.notices().latest_refusal()->error.code == "too_few_points");
+    t.app.report({"decode_failed", "/media/x.png", "x.png could not be decoded"});
+    CHECK_FALSE(t.app.notices().expire(100));  // first seen now
+    CHECK(t.app.notices().expire(100 + Notices::kFadeSeconds));
+    CHECK(t.app.notices().latest_refusal() == nullptr);
+    REQUIRE(t.app.notices().list().size() == 1);
+    CHECK(t.app.notices().list()[0].error.code == "decode_failed");
+}
+
+TEST_CASE("objects are named by their label and their number among that label's objects") {
+    const char* doc = R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"a","type":"rectangle","frame":0,"label":"thing","points":[1,1,9,9]},
+      {"id":"c","type":"rectangle","frame":0,"label":"thing","points":[1,1,9,9]}]})";
+    LoadedApp t(1, doc);
+    REQUIRE(t.app.session().number_of("c") != nullptr);
+    CHECK(t.app.display_name("a") == "Thing 1");
+    CHECK(t.app.display_name("c") == "Thing 2");
+    CHECK(t.app.session().number_of("nope") == nullptr);
+    CHECK(t.app.display_name("nope") == "nope");
 }
