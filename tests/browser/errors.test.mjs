@@ -19,8 +19,8 @@ const NOTICE_RED = [90, 30, 30];
 async function noticeShown() {
   const shot = decodePng(await page.screenshot());
   const v = await view(page);
-  // Notices stack at the bottom right of the canvas area, above the timeline and status bar.
-  const c = meanColour(shot, shot.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6);
+  // Notices stack at the bottom right of the image area, above the timeline and status bar, beside the sidebar.
+  const c = meanColour(shot, v.viewport.x + v.viewport.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6);
   return c.every((x, k) => Math.abs(x - NOTICE_RED[k]) < 25);
 }
 

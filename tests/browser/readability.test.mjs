@@ -12,7 +12,7 @@ const CAT = [60, 180, 75]; const WEATHER = [67, 99, 216]; const AMBER = [240, 19
 // search field and first row with this task's three labels, on a 1280 x 800 canvas.
 const FRAME_BOX = [69, 18];
 const SEARCH_FIELD = [1200, 159];
-const FIRST_ROW = [1150, 209];
+const FIRST_ROW = [1215, 209];
 let server; let browser; let page; let v;
 before(async () => {
   server = await startServer();
@@ -117,7 +117,7 @@ test('a refused key says why in the status bar and fades; a problem that needs t
   const said = await shot();
   assert.ok(statusPixels(said, AMBER) > 20, 'the status bar says why');
   // Where problems stack as red notices (bottom right of the canvas area), nothing.
-  const red = (png) => near(meanColour(png, WIDTH - 60, v.viewport.y + v.viewport.height - 24, 10, 6), NOTICE_RED, 25);
+  const red = (png) => near(meanColour(png, v.viewport.x + v.viewport.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6), NOTICE_RED, 25);
   assert.equal(red(said), false, 'not a red notice');
   // It fades after a few seconds, with nothing else happening.
   const took = await untilNoRefusal();
