@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, view, until, decodePng, meanColour, moveShape } from './harness.mjs';
+import { startServer, launchBrowser, openPage, view, until, decodePng, noticeShownIn, moveShape } from './harness.mjs';
 
 let server; let browser; let tmp; let db;
 const rect = (id, x, y) => ({ id, type: 'rectangle', frame: 0, label: 'cat', points: [x, y, x + 100, y + 80] });
@@ -44,12 +44,8 @@ async function saved(page) {
   await until(page, () => { const s = polymark.getSyncStatus(); return s.state === 'saved' && s.pending === 0 && s.localWrites === 0; }, undefined, 15000);
 }
 
-// Notices stack at the bottom right of the canvas area, on a dark red panel.
 async function noticeShown(page) {
-  const shot = decodePng(await page.screenshot());
-  const v = await view(page);
-  const c = meanColour(shot, shot.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6);
-  return c.every((x, k) => Math.abs(x - [90, 30, 30][k]) < 25);
+  return noticeShownIn(decodePng(await page.screenshot()), await view(page));
 }
 
 test('a task with one unreadable object opens with the others editable, names it, and keeps it on the server', async () => {

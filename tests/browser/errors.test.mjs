@@ -3,7 +3,7 @@
 // what and where, in the UI and through the error event, and the app keeps running.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng, meanColour } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, view, until, decodePng, noticeShownIn } from './harness.mjs';
 
 let server; let browser; let page;
 before(async () => {
@@ -15,13 +15,8 @@ before(async () => {
 });
 after(async () => { await browser?.close(); await server?.stop(); });
 
-const NOTICE_RED = [90, 30, 30];
 async function noticeShown() {
-  const shot = decodePng(await page.screenshot());
-  const v = await view(page);
-  // Notices stack at the bottom right of the image area, above the timeline and status bar, beside the sidebar.
-  const c = meanColour(shot, v.viewport.x + v.viewport.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6);
-  return c.every((x, k) => Math.abs(x - NOTICE_RED[k]) < 25);
+  return noticeShownIn(decodePng(await page.screenshot()), await view(page));
 }
 
 test('a corrupt image gives an error naming the file, in the UI and as an event', async () => {

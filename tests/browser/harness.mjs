@@ -264,3 +264,11 @@ export function meanColour(img, x0, y0, w, h) {
   for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) for (let k = 0; k < 3; k++) sum[k] += img.rgba[(y * img.width + x) * 4 + k];
   return sum.map((s) => s / (w * h));
 }
+
+// Notices stack over the image's lower right corner (beside the sidebar), on a dark red panel:
+// whether one shows there in this screenshot, with `v` the view getView() reports.
+export const NOTICE_RED = [90, 30, 30];
+export function noticeShownIn(img, v) {
+  const c = meanColour(img, Math.round(v.viewport.x + v.viewport.width - 60), Math.round(v.viewport.y + v.viewport.height - 24), 10, 6);
+  return c.every((x, k) => Math.abs(x - NOTICE_RED[k]) < 25);
+}

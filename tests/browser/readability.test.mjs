@@ -4,10 +4,10 @@
 // by label and number (with the frame a reload returns to).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, view, decodePng, meanColour, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
+import { startServer, launchBrowser, openPage, view, decodePng, meanColour, noticeShownIn, until, frames as pageFrames, drag as pageDrag } from './harness.mjs';
 
 const WIDTH = 1280; const HEIGHT = 800;
-const CAT = [60, 180, 75]; const WEATHER = [67, 99, 216]; const AMBER = [240, 190, 80]; const NOTICE_RED = [90, 30, 30];
+const CAT = [60, 180, 75]; const WEATHER = [67, 99, 216]; const AMBER = [240, 190, 80];
 // Where the toolbar's frame box is (after the previous-frame arrow), and the sidebar's objects
 // search field and first row with this task's three labels, on a 1280 x 800 canvas.
 const FRAME_BOX = [69, 18];
@@ -117,7 +117,7 @@ test('a refused key says why in the status bar and fades; a problem that needs t
   const said = await shot();
   assert.ok(statusPixels(said, AMBER) > 20, 'the status bar says why');
   // Where problems stack as red notices (bottom right of the canvas area), nothing.
-  const red = (png) => near(meanColour(png, v.viewport.x + v.viewport.width - 60, v.viewport.y + v.viewport.height - 24, 10, 6), NOTICE_RED, 25);
+  const red = (png) => noticeShownIn(png, v);
   assert.equal(red(said), false, 'not a red notice');
   // It fades after a few seconds, with nothing else happening.
   const took = await untilNoRefusal();

@@ -53,7 +53,8 @@ async function mount(file, tracks, { noWorker = false, cores = 0 } = {}) {
     window.errors = [];
     window.trackingEvents = [];
     try {
-      window.polymark = await Polymark.mount('#host', { taskObject: t, annotations: a });
+      // frame 0: every test starts there (a mount otherwise opens where the last one of this task left off).
+      window.polymark = await Polymark.mount('#host', { taskObject: t, annotations: a, frame: 0 });
       polymark.on('error', (e) => errors.push(e));
       polymark.on('tracking', (e) => trackingEvents.push(e));
       return 'ready';

@@ -79,6 +79,35 @@ TEST_CASE("cvat video import: keyframes of tracks, outside keyframes, start_fram
     CHECK(check_document_against_task(c.document, c.task).empty());
 }
 
+TEST_CASE("an attribute of a label the file does not declare is mutable when it varies along a track, on every track of it") {
+    // Found by fuzzing: the made label said "immutable" while the track kept the varying value on
+    // its keyframes, and a first track where it does not vary kept it on the track.
+    const std::string xml = R"(<?xml version="1.0" encoding="utf-8"?>
+<annotations><version>1.1</version><meta><task><size>4</size><mode>interpolation</mode></task></meta>
+  <track id="0" label="car" source="manual">
+    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="1" ytl="1" xbr="9" ybr="9" z_order="0"><attribute name="moving">false</attribute></box>
+    <box frame="2" keyframe="1" outside="0" occluded="0" xtl="2" ytl="1" xbr="9" ybr="9" z_order="0"><attribute name="moving">false</attribute></box>
+  </track>
+  <track id="1" label="car" source="manual">
+    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="1" ytl="1" xbr="9" ybr="9" z_order="0"><attribute name="moving">false</attribute></box>
+    <box frame="3" keyframe="1" outside="0" occluded="0" xtl="2" ytl="1" xbr="9" ybr="9" z_order="0"><attribute name="moving">true</attribute></box>
+  </track>
+</annotations>)";
+    auto c = import_annotations(AnnotationFormat::CvatXml, one_file("undeclared.xml", xml), ImportOptions{});
+    REQUIRE(c);
+    const LabelSpec* car = c->task.find_label("car");
+    REQUIRE(car);
+    REQUIRE(car->attributes.size() == 1);
+    CHECK(car->attributes[0].mutable_);
+    CHECK(check_document_against_task(c->document, c->task).empty());
+    for (const Track& t : c->document.tracks) {
+        CHECK(t.attributes.empty());
+        REQUIRE_FALSE(t.keyframes.front().attributes.empty());
+        CHECK(t.keyframes.front().attributes[0].value == "false");  // undeclared: text
+    }
+    CHECK(c->document.tracks[1].keyframes[1].attributes[0].value == "true");
+}
+
 TEST_CASE("cvat to ours to cvat is equal in cvat's terms, images and video") {
     for (const char* name : {"images.xml", "video.xml"}) {
         INFO(name);

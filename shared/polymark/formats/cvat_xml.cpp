@@ -363,10 +363,12 @@ private:
         return id;
     }
 
-    Attribute typed_attribute(const std::string& label, const std::string& name, const std::string& text) {
+    // is_mutable: for a label the file does not declare, whether the attribute varies along a
+    // track (then it lives on keyframes, and the label made for it says so).
+    Attribute typed_attribute(const std::string& label, const std::string& name, const std::string& text, bool is_mutable = false) {
         const AttributeSpec* spec = spec_for(label, name);
         Json value = attribute_from_text(text, spec);
-        return {labels_.attribute_id(label, name, value, spec && spec->mutable_), value};
+        return {labels_.attribute_id(label, name, value, spec ? spec->mutable_ : is_mutable), value};
     }
 
     Object object_from(const ShapeRead& s, const std::string& label, long long frame) {
@@ -490,7 +492,7 @@ private:
             for (const auto& [name, text] : s.attributes) {
                 const AttributeSpec* spec = spec_for(*label, name);
                 bool is_mutable = spec ? spec->mutable_ : varies(shapes, name);
-                Attribute a = typed_attribute(*label, name, text);
+                Attribute a = typed_attribute(*label, name, text, is_mutable);
                 if (!is_mutable) {
                     if (first) track.attributes.push_back(a);
                     continue;
@@ -535,6 +537,7 @@ private:
             out.task = *options_.task;
         } else {
             out.task = made_task(nullptr, images_, labels_, "cvat");
+            settle_made_attributes(out.document, out.task);
             for (LabelSpec& l : out.task.labels)
                 if (auto c = colors_.find(l.id); c != colors_.end()) {
                     bool hex = std::all_of(c->second.begin() + 1, c->second.end(), [](char ch) { return std::isxdigit((unsigned char)ch); });

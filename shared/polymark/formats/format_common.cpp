@@ -407,11 +407,54 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long
     return out;
 }
 
+void settle_made_attributes(Document& doc, Task& task) {
+    auto spec_of = [](LabelSpec* label, const std::string& id) -> AttributeSpec* {
+        if (!label) return nullptr;
+        auto spec = std::find_if(label->attributes.begin(), label->attributes.end(), [&](const AttributeSpec& s) { return s.id == id; });
+        return spec == label->attributes.end() ? nullptr : &*spec;
+    };
+    // A value typed before a later one widened its attribute to text, or a new choice.
+    auto settle = [&](LabelSpec* label, std::vector<Attribute>& attributes) {
+        for (Attribute& a : attributes) {
+            AttributeSpec* spec = spec_of(label, a.id);
+            if (!spec || attribute_value_fits(*spec, a.value)) continue;
+            std::string text = a.value.is_string() ? a.value.get<std::string>() : a.value.dump();
+            if (spec->type == AttributeType::Text) a.value = text;
+            if (spec->type == AttributeType::Select || spec->type == AttributeType::Radio) {
+                a.value = text;
+                if (std::find(spec->values.begin(), spec->values.end(), text) == spec->values.end()) spec->values.push_back(text);
+            }
+        }
+    };
+    auto label_of = [&](const std::string& id) {
+        auto l = std::find_if(task.labels.begin(), task.labels.end(), [&](const LabelSpec& x) { return x.id == id; });
+        return l == task.labels.end() ? nullptr : &*l;
+    };
+    for (Object& o : doc.objects) settle(label_of(o.label), o.attributes);
+    for (Track& t : doc.tracks) {
+        LabelSpec* label = label_of(t.label);
+        if (label && !t.keyframes.empty())
+            for (auto a = t.attributes.begin(); a != t.attributes.end();) {
+                const AttributeSpec* spec = spec_of(label, a->id);
+                if (!spec || !spec->mutable_) {
+                    ++a;
+                    continue;
+                }
+                std::vector<Attribute>& first = t.keyframes.front().attributes;
+                if (std::none_of(first.begin(), first.end(), [&](const Attribute& k) { return k.id == a->id; })) first.push_back(*a);
+                a = t.attributes.erase(a);
+            }
+        settle(label, t.attributes);
+        for (Keyframe& k : t.keyframes) settle(label, k.attributes);
+    }
+}
+
 Conversion ImportState::finish(const std::string& format_id) {
     std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
     Conversion out;
     out.document = std::move(doc_);
     out.task = made_task(options_.task, images_, labels_, format_id);
+    if (!options_.task) settle_made_attributes(out.document, out.task);
     out.notes = notes_.list();
     return out;
 }

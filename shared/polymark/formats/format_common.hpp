@@ -135,6 +135,11 @@ private:
 
 // The task an import returns: the given one, or one made of the images and labels met.
 Task made_task(const Task* given, const ImageFrames& images, const LabelMap& labels, const std::string& id);
+// After made_task, the labels an import made may have learnt late (from later items) what their
+// attributes are: one that varies along tracks lives on keyframes (a track that kept it on itself
+// moves it to its first keyframe), and values typed before a later one widened the attribute to
+// text, or added a choice, are read as that (the document then fits the task it comes with).
+void settle_made_attributes(Document& doc, Task& task);
 
 // Lossy steps counted by kind, reported once each as "<count> <message>".
 class Notes {
