@@ -395,13 +395,17 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long
     }
     InterpolationCache cache;
     for (const Track& t : doc.tracks) {
-        if (t.keyframes.empty() || t.type == ShapeType::Tag) continue;
-        const Keyframe& last = t.keyframes.back();
-        long long end = last.outside ? std::min(frames, last.frame) : frames;
-        for (long long f = std::max(0LL, t.keyframes.front().frame); f < end; ++f) {
-            std::optional<TrackState> s = track_shape_at(t, f, {}, &cache);
-            if (!s) continue;
-            out[(size_t)f].push_back(track_object_at(t, f, std::move(*s)));
+        if (t.type == ShapeType::Tag) continue;
+        // Keyframe by keyframe: the span after an outside one is skipped whole, so a track that is
+        // away for a million frames costs nothing there.
+        for (size_t i = 0; i < t.keyframes.size(); ++i) {
+            if (t.keyframes[i].outside) continue;
+            long long until = i + 1 < t.keyframes.size() ? std::min(frames, t.keyframes[i + 1].frame) : frames;
+            for (long long f = std::max(0LL, t.keyframes[i].frame); f < until; ++f) {
+                std::optional<TrackState> s = track_shape_at(t, f, {}, &cache);
+                if (!s) continue;
+                out[(size_t)f].push_back(track_object_at(t, f, std::move(*s)));
+            }
         }
     }
     return out;
