@@ -10,10 +10,13 @@
 // Picking among 10,000 shapes is measured natively by build/bench/polymark_core_bench.
 import { startServer, launchBrowser } from '../tests/browser/harness.mjs';
 
-// usage: node bench/editor.mjs [--runs N] [--only panzoom|drag]
+// usage: node bench/editor.mjs [--runs N] [--only panzoom|drag] [--dpr 1|2]
+//   --dpr N  pan/zoom at that devicePixelRatio only (default: 1 and 2; each takes ~half the time)
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const RUNS = Number(arg('--runs', 5));
 const ONLY = arg('--only', '');
+const DPRS = arg('--dpr', '') ? [Number(arg('--dpr', ''))] : [1, 2];
+if (!DPRS.every((d) => d === 1 || d === 2)) { console.error('--dpr must be 1 or 2'); process.exit(2); }
 const FRAMES = 600;
 
 function polygonScene(width, height, count, vertices) {
@@ -153,7 +156,7 @@ try {
   console.log('Polymark editor benchmark');
   console.log(`  scene: ${scene.objects.length} polygons x 30 vertices on a 512x512 image; ${FRAMES} frames of pan and zoom per run; ${RUNS} runs`);
   console.log('  ms per frame: median of the runs\' medians [min-max of them]; p95 likewise\n');
-  for (const dpr of ONLY === 'drag' ? [] : [1, 2]) {
+  for (const dpr of ONLY === 'drag' ? [] : DPRS) {
     const cpuMed = []; const cpuP95 = []; const wallMed = []; const svgMed = []; const svgP95 = []; const wallP95 = [];
     let fit = null;
     for (let r = 0; r < RUNS; r++) {
