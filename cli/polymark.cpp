@@ -269,7 +269,9 @@ int frames(int argc, char** argv) {
     std::string out;
     for (long long f = std::max(0LL, first); f <= last; ++f) {
         pm::Json shapes = pm::Json::array();
-        for (pm::FrameShape& s : pm::shapes_on_frame(c.document, f, {}, &cache)) {
+        // A track lives within one medium: its shapes stop at the medium's end.
+        pm::MediumSpan medium = frame_task ? frame_task->medium_of(f) : pm::MediumSpan{};
+        for (pm::FrameShape& s : pm::shapes_on_frame(c.document, f, {}, &cache, medium)) {
             pm::Json j = pm::object_to_json(s.object);
             if (s.from_track) {
                 j["track"] = true;

@@ -193,7 +193,7 @@ private:
     bool delete_selected_vertex_at(const PointerInput& in);
     std::optional<Points> redraw_outcome(const PointerInput& in) const;
     void edit_selected_tracks(const std::string& name, const std::function<std::optional<Track>(const Track&, const std::function<std::string()>&)>& edit);
-    using TrackFlagSetter = std::optional<Track> (*)(const Track&, long long, bool, const std::function<std::string()>&);
+    using TrackFlagSetter = std::optional<Track> (*)(const Track&, long long, bool, const std::function<std::string()>&, MediumSpan);
     void toggle_track_flag(const std::string& name, bool TrackState::*flag, TrackFlagSetter set);
     std::vector<size_t> selected_indices() const;
     std::optional<Points> inside_image(ShapeType type, const Points& p) const;

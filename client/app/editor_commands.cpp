@@ -183,7 +183,8 @@ void Editor::edit_selected_tracks(const std::string& name, const std::function<s
 
 void Editor::toggle_keyframe() {
     long long f = app_.frame();
-    edit_selected_tracks("toggle keyframe", [f](const Track& t, const NewId& id) { return pm::toggle_keyframe(t, f, id); });
+    MediumSpan medium = app_.medium();
+    edit_selected_tracks("toggle keyframe", [f, medium](const Track& t, const NewId& id) { return pm::toggle_keyframe(t, f, id, medium); });
 }
 
 void Editor::toggle_outside() { toggle_track_flag("toggle outside", &TrackState::outside, set_outside); }
@@ -195,7 +196,7 @@ void Editor::toggle_track_flag(const std::string& name, bool TrackState::*flag, 
     MediumSpan medium = app_.medium();
     edit_selected_tracks(name, [f, medium, flag, set](const Track& t, const NewId& id) {
         auto state = track_state_at(t, f, {}, nullptr, medium);
-        return state ? set(t, f, !((*state).*flag), id) : std::nullopt;
+        return state ? set(t, f, !((*state).*flag), id, medium) : std::nullopt;
     });
 }
 
@@ -262,7 +263,7 @@ void Editor::propagate_selection(long long frames) {
             // A track is propagated up to its medium's last frame.
             long long medium_last = std::min(last, app_.medium().end - 1);
             if (medium_last <= f) continue;
-            Track after = propagate_track(track, f, frames, medium_last, new_id);
+            Track after = propagate_track(track, f, frames, medium_last, new_id, app_.medium());
             if (!same_track(after, track)) c.track_ops.push_back(TrackOp::update(track, std::move(after), (size_t)t));
         }
     }
@@ -282,7 +283,7 @@ void Editor::split_selected_track() {
     if (tracks.size() != 1) return app_.refuse({"no_track_selected", "selection", "select one track to split it at this frame"});
     auto [index, track] = tracks[0];
     NewId new_id = [this] { return app_.new_object_id(); };
-    auto split = split_track(*track, app_.frame(), new_id(), new_id);
+    auto split = split_track(*track, app_.frame(), new_id(), new_id, app_.medium());
     if (!split) return app_.refuse({"cannot_split", track->id, "a track splits at a frame after its first keyframe where it is known"});
     std::string second = split->after.id;
     Command c{"split track", {}, {TrackOp::update(*track, std::move(split->before), index), TrackOp::create(std::move(split->after), index + 1)}};
@@ -291,7 +292,8 @@ void Editor::split_selected_track() {
 
 void Editor::delete_selected_track_from_here() {
     long long f = app_.frame();
-    edit_selected_tracks("delete track from frame " + std::to_string(f), [f](const Track& t, const NewId& id) { return delete_track_from(t, f, id); });
+    MediumSpan medium = app_.medium();
+    edit_selected_tracks("delete track from frame " + std::to_string(f), [f, medium](const Track& t, const NewId& id) { return delete_track_from(t, f, id, medium); });
 }
 
 }  // namespace pm

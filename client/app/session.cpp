@@ -150,7 +150,7 @@ Command DocumentSession::update_shapes_command(std::string name, const std::vect
         } else if (int t = find_track(document_, a.id); t >= 0) {
             const Track& before = document_.tracks[(size_t)t];
             const LabelSpec* spec = task ? task->find_label(a.label) : nullptr;
-            Track changed = with_shape_at(before, a, frame, spec, new_id);
+            Track changed = with_shape_at(before, a, frame, spec, new_id, task ? task->medium_of(frame) : MediumSpan{});
             if (!same_track(changed, before)) c.track_ops.push_back(TrackOp::update(before, std::move(changed), (size_t)t));
         }
     }

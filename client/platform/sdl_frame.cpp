@@ -7,6 +7,8 @@
 #include <imgui_impl_opengl3.h>
 #include <imgui_impl_sdl2.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace pm {
@@ -81,8 +83,30 @@ std::string SdlFrame::init(const FrameConfig& config) {
     SDL_GetWindowSize(window_, &w, &h);
     SDL_GL_GetDrawableSize(window_, &dw, &dh);
     dpr_ = w > 0 ? (double)dw / w : 1;
+    canvas_scale_ = dpr_;
     build_fonts();
+    drawing_ = config.drawing;
+    const GLubyte* renderer = glGetString(GL_RENDERER);
+    set_renderer(renderer ? (const char*)renderer : "");
     return {};
+}
+
+bool is_software_renderer(const std::string& renderer) {
+    std::string name = renderer;
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+    for (const char* software : {"swiftshader", "llvmpipe", "softpipe", "lavapipe", "software", "basic render driver"})
+        if (name.find(software) != std::string::npos) return true;
+    return false;
+}
+
+void SdlFrame::set_renderer(const std::string& renderer) {
+    renderer_ = renderer;
+    software_ = is_software_renderer(renderer);
+}
+
+RenderingInfo SdlFrame::rendering() const {
+    bool cached = drawing_ == FrameConfig::Drawing::Cached || (drawing_ == FrameConfig::Drawing::Auto && software_);
+    return RenderingInfo{renderer_, software_, cached, workspace_.scene_captures(), reduced_frames_};
 }
 
 // Glyphs are rasterised at the device pixel ratio and scaled back, so text stays sharp on HiDPI.
@@ -164,9 +188,22 @@ bool SdlFrame::tick(App& app) {
     app.apply_inbox();
     if (auto size = app.take_canvas_resize()) {
         SDL_SetWindowSize(window_, size->first, size->second);
+        canvas_scale_ = 0;  // SDL sized the canvas at the device pixel ratio
         redraw_frames_ = std::max(redraw_frames_, 3);
     }
     double now = (double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency();
+    // The view moves (panning, zooming: it changed again within kSettleSeconds; a single jump,
+    // as a fit or a click on an object's row, is no motion): the scene cache paints a margin for
+    // it, and on software rasterisers frames are drawn at one pixel per CSS pixel until it stops.
+    const View& view = app.view();
+    if (view.zoom != last_view_.zoom || view.offset.x != last_view_.offset.x || view.offset.y != last_view_.offset.y) {
+        moving_ = last_motion_ >= 0 && now - last_motion_ <= kSettleSeconds;
+        last_view_ = view;
+        last_motion_ = now;
+    } else if (moving_ && now - last_motion_ > kSettleSeconds) {
+        moving_ = false;
+        redraw_frames_ = std::max(redraw_frames_, 1);  // the still frame, at full resolution
+    }
     app.advance_playback(now);
     // A refusal fades from the status bar: the frames after it went are drawn even when idle.
     if (app.notices().expire(now)) redraw_frames_ = std::max(redraw_frames_, 3);
@@ -190,12 +227,27 @@ bool SdlFrame::tick(App& app) {
     if (fonts_dirty_) build_fonts();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplSDL2_NewFrame();
+    const RenderingInfo info = rendering();
+    if (set_canvas_pixels) {
+        // Presenting a WebGL canvas from a software rasteriser costs time per pixel (about 14 ms
+        // per million in headless Chromium's SwiftShader): while the view moves, a HiDPI canvas
+        // holds one pixel per CSS pixel (the browser scales it up), and the still frame is sharp.
+        double render_scale = info.cached && moving_ && dpr_ > 1 ? 1.0 : dpr_;
+        if (std::fabs(render_scale - canvas_scale_) > 1e-6) {
+            set_canvas_pixels((int)std::lround(w * render_scale), (int)std::lround(h * render_scale));
+            canvas_scale_ = render_scale;
+        }
+        dw = (int)std::lround(w * render_scale);
+        dh = (int)std::lround(h * render_scale);
+        ImGui::GetIO().DisplayFramebufferScale = ImVec2((float)render_scale, (float)render_scale);
+        if (render_scale < dpr_) ++reduced_frames_;
+    }
     ImGui::NewFrame();
     report_missing_glyphs(app);
-    workspace_.draw(app, textures_, w, h);
+    workspace_.draw(app, textures_, w, h, SceneLayer::Mode{info.cached, moving_});
     ImGui::Render();
     glViewport(0, 0, dw, dh);
-    glClearColor(0.15f, 0.16f, 0.17f, 1);
+    glClearColor(38 / 255.0f, 40 / 255.0f, 44 / 255.0f, 1);  // the canvas's background colour (Workspace)
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     if (frame_ms_.size() < 100000) frame_ms_.push_back((float)((SDL_GetPerformanceCounter() - started) * 1000.0 / SDL_GetPerformanceFrequency()));

@@ -26,7 +26,23 @@ struct FrameConfig {
     // Fonts for other scripts, merged into the UI font for exactly these code points.
     std::vector<std::vector<uint8_t>> extra_fonts;
     std::vector<uint32_t> extra_code_points;
+    // How the picture and shapes are drawn: Auto goes through the scene cache where WebGL is a
+    // software rasteriser (and then draws frames at one pixel per CSS pixel while the view
+    // moves), Cached always, Direct never.
+    enum class Drawing { Auto, Cached, Direct } drawing = Drawing::Auto;
 };
+
+// What the frame knows about its drawing, for getRendering() and benchmarks.
+struct RenderingInfo {
+    std::string renderer;
+    bool software = false;
+    bool cached = false;
+    uint64_t scene_captures = 0;   // times the scene was painted into the cache
+    uint64_t reduced_frames = 0;   // frames drawn at one pixel per CSS pixel while moving
+};
+
+// A GL renderer string names a software rasteriser.
+bool is_software_renderer(const std::string& renderer);
 
 class SdlFrame {
 public:
@@ -59,6 +75,12 @@ public:
     // CPU milliseconds of each drawn frame (events, async results, UI, building and submitting
     // draw data; not the buffer swap) since the last call, for benchmarks.
     std::vector<float> take_frame_times() { return std::exchange(frame_ms_, {}); }
+    // The GL renderer's name, where the platform knows it better than GL_RENDERER (WebGL masks it).
+    void set_renderer(const std::string& renderer);
+    // Sets the canvas's size in device pixels, where the platform can (web): frames are drawn at
+    // one pixel per CSS pixel while the view moves on a software rasteriser. Unset: never.
+    std::function<void(int width, int height)> set_canvas_pixels;
+    RenderingInfo rendering() const;
 
 private:
     SDL_Window* window_ = nullptr;
@@ -75,6 +97,16 @@ private:
     long long frames_drawn_ = 0;
     std::vector<float> frame_ms_;
     bool fonts_dirty_ = false;
+    FrameConfig::Drawing drawing_ = FrameConfig::Drawing::Auto;
+    std::string renderer_;
+    bool software_ = false;
+    // The view's motion: the last view drawn and when it last changed (seconds).
+    View last_view_;
+    double last_motion_ = -1;
+    bool moving_ = false;
+    double canvas_scale_ = 0;  // device pixels per CSS pixel the canvas holds now (web)
+    uint64_t reduced_frames_ = 0;
+    static constexpr double kSettleSeconds = 0.25;  // still this long: the view has stopped moving
     std::set<uint32_t> glyphs_reported_;  // asked for once: a character no font holds is not asked again
     uint64_t scanned_revision_ = ~0ull;
 

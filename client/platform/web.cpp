@@ -5,6 +5,7 @@
 #include "platform/sdl_frame.hpp"
 
 #include <emscripten.h>
+#include <emscripten/html5.h>
 #include <imgui.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 extern "C" {
 char* pm_js_options();
+char* pm_js_renderer();
 uint8_t* pm_js_font(int* size);
 uint8_t* pm_js_extra_font(int index, int* size);
 void pm_js_fetch(uint32_t id, const char* url);
@@ -179,6 +181,11 @@ const char* dispatch(const std::string& method, std::string_view args) {
     // For tests: an abort, as a bug would cause one (polymark.js remounts the instance).
     if (method == "debugAbort") std::abort();
     if (method == "takeFrameTimes") return reply_ok(Json{{"framesDrawn", g_instance->frame.frames_drawn()}, {"frameTimesMs", g_instance->frame.take_frame_times()}});
+    if (method == "getRendering") {
+        RenderingInfo r = g_instance->frame.rendering();
+        return reply_ok(Json{{"renderer", r.renderer}, {"software", r.software}, {"drawing", r.cached ? "cached" : "direct"},
+                             {"sceneCaptures", r.scene_captures}, {"reducedFrames", r.reduced_frames}});
+    }
     // A call may change what is shown: the next frames are drawn. Not for the getters (a portal
     // may poll them), nor for the tracking calls: the app asks for the one frame each needs, and
     // three a call take the core a tracking worker needs on a software-rendering browser.
@@ -345,6 +352,8 @@ int pm::run_platform(int, char**) {
     FrameConfig config;
     if (js_options.contains("width") && js_options["width"].is_number()) config.width = std::max(1, js_options["width"].get<int>());
     if (js_options.contains("height") && js_options["height"].is_number()) config.height = std::max(1, js_options["height"].get<int>());
+    if (js_options.value("drawing", "") == "cached") config.drawing = FrameConfig::Drawing::Cached;
+    if (js_options.value("drawing", "") == "direct") config.drawing = FrameConfig::Drawing::Direct;
     int font_size = 0;
     uint8_t* font = pm_js_font(&font_size);
     if (font) config.font_ttf.assign(font, font + font_size);
@@ -378,6 +387,10 @@ int pm::run_platform(int, char**) {
         g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});
         return 0;
     }
+    g_instance->frame.set_canvas_pixels = [](int width, int height) { emscripten_set_canvas_element_size("#canvas", width, height); };
+    char* renderer = pm_js_renderer();
+    g_instance->frame.set_renderer(renderer ? renderer : "");
+    std::free(renderer);
     if (g_profile_error) {
         Error e = *g_profile_error;
         g_instance->platform.emit("error", Json{{"code", e.code}, {"message", "the backend profile is invalid at " + e.path + ": " + e.message},

@@ -18,6 +18,22 @@ mergeInto(LibraryManager.library, {
     try { fn(ptr); } finally { _free(ptr); }
   },
 
+  // WebGL's RENDERER is masked ("WebKit WebGL"); the debug extension names the real one, which
+  // says whether the context runs on a software rasteriser.
+  pm_js_renderer__deps: ['$GL'],
+  pm_js_renderer: function () {
+    var text = '';
+    try {
+      var gl = GL.currentContext && GL.currentContext.GLctx;
+      var info = gl && gl.getExtension('WEBGL_debug_renderer_info');
+      if (gl) text = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || '');
+    } catch (e) { text = ''; }
+    var size = lengthBytesUTF8(text) + 1;
+    var ptr = _malloc(size);
+    stringToUTF8(text, ptr, size);
+    return ptr;
+  },
+
   pm_js_options: function () {
     var text = JSON.stringify(Module['polymarkOptions'] || {});
     var size = lengthBytesUTF8(text) + 1;

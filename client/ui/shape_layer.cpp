@@ -199,7 +199,35 @@ void ShapeLayer::draw_handles(const App& app, ImDrawList* list, const Object& o,
     }
 }
 
-void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
+uint64_t ShapeLayer::sync_batch(App& app) {
+    Editor& editor = app.editor();
+    const auto& objects = app.frame_objects();
+    const auto& previews = editor.previews();
+    const ShapeStyle& style = app.shape_style();
+    BatchKey key{app.revision(), editor.display_version(), app.frame(), (uint32_t)std::lround(style.fill_opacity * 255)};
+    if (!(key == batch_key_)) {
+        batch_key_ = key;
+        std::vector<BatchShape> batch;
+        batch.reserve(editor.frame_shapes().size());
+        for (uint32_t i : editor.frame_shapes()) {
+            const Object& o = objects[i];
+            bool previewed = std::any_of(previews.begin(), previews.end(), [&](const Object& p) { return p.id == o.id; });
+            if (!editor.is_hidden(o.id) && !previewed) batch.push_back({&o, label_colour(app.task(), o.label, 255)});
+        }
+        batch_.rebuild(batch, key.fill_alpha);
+    }
+    batch_outline_width_ = style.outline_width;
+    uint64_t digest = key.revision;
+    for (uint64_t part : {key.display, (uint64_t)key.frame, (uint64_t)key.fill_alpha, (uint64_t)std::llround(style.outline_width * 1000)})
+        digest = (digest ^ part) * 0x100000001b3ull + 0x9e3779b97f4a7c15ull;
+    return digest;
+}
+
+void ShapeLayer::paint_batch(const View& view, Rect clip, double scale, int fb_w, int fb_h) {
+    batch_.draw(view, clip, scale, fb_w, fb_h, batch_outline_width_);
+}
+
+void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius, bool with_batch) {
     Editor& editor = app.editor();
     const auto& objects = app.frame_objects();
     const auto& previews = editor.previews();
@@ -210,22 +238,13 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius) {
     };
     const auto& shapes = editor.frame_shapes();
     const ShapeStyle& style = app.shape_style();
-    BatchKey key{app.revision(), editor.display_version(), app.frame(), (uint32_t)std::lround(style.fill_opacity * 255)};
-    if (!(key == batch_key_)) {
-        batch_key_ = key;
-        std::vector<BatchShape> batch;
-        batch.reserve(shapes.size());
-        for (uint32_t i : shapes) {
-            const Object& o = objects[i];
-            if (!editor.is_hidden(o.id) && !preview_of(o.id)) batch.push_back({&o, label_colour(app.task(), o.label, 255)});
-        }
-        batch_.rebuild(batch, key.fill_alpha);
-    }
+    sync_batch(app);
     batch_view_ = app.view();
     batch_viewport_ = app.viewport();
-    batch_outline_width_ = style.outline_width;
-    list->AddCallback(&ShapeLayer::draw_batch, this);
-    list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+    if (with_batch) {
+        list->AddCallback(&ShapeLayer::draw_batch, this);
+        list->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+    }
     for (const Object& p : previews) draw_shape(app, list, p, true, false, true);
     // Highlights over the batch: the selected shapes' outlines, thicker; the shape a press would
     // take (hovered) filled and with its vertices, so that stacked shapes are told apart.

@@ -15,7 +15,14 @@ namespace pm {
 
 class ShapeLayer {
 public:
-    void draw(App& app, ImDrawList* list, double handle_radius_screen);
+    // Rebuilds the batch of stored shapes when they changed; returns a digest of what it draws.
+    uint64_t sync_batch(App& app);
+    // Draws the stored shapes (the batch) with the current GL context (SceneLayer does, into
+    // the canvas or its cache).
+    void paint_batch(const View& view, Rect clip, double scale, int framebuffer_w, int framebuffer_h);
+    // What is drawn over the stored shapes; with `with_batch`, the stored shapes first (queued
+    // as a draw-list callback).
+    void draw(App& app, ImDrawList* list, double handle_radius_screen, bool with_batch);
     void release() { batch_.release(); }
     static ImU32 label_colour(const Task* task, const std::string& label, int alpha);
     // A shape's outline in screen pixels: a rectangle's turned corners, an ellipse's polygon, the

@@ -20,7 +20,7 @@ static constexpr ImGuiWindowFlags kBarFlags = ImGuiWindowFlags_NoDecoration | Im
                                                ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoFocusOnAppearing |
                                                ImGuiWindowFlags_NoBringToFrontOnFocus;
 
-void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h) {
+void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h, SceneLayer::Mode scene) {
     // The sidebar sits beside the image on wide canvases; on narrow embeds it starts hidden and,
     // shown, lies over the image. "Panels" toggles it; each width keeps its own choice.
     layout_.clear();
@@ -33,14 +33,27 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     app.set_viewport(viewport);
 
     ImDrawList* bg = ImGui::GetBackgroundDrawList();
-    bg->AddRectFilled(ImVec2(0, 0), ImVec2((float)canvas_w, (float)canvas_h), IM_COL32(38, 40, 44, 255));
+    // The canvas's background. A cached scene covers the viewport with an opaque quad: the
+    // background goes around it only (each full-canvas quad costs a software rasteriser
+    // milliseconds).
+    auto background = [bg](double x0, double y0, double x1, double y1) {
+        if (x1 > x0 && y1 > y0) bg->AddRectFilled(ImVec2((float)x0, (float)y0), ImVec2((float)x1, (float)y1), IM_COL32(38, 40, 44, 255));
+    };
+    if (scene.cached) {
+        background(0, 0, canvas_w, viewport.y);
+        background(0, viewport.y + viewport.h, canvas_w, canvas_h);
+        background(0, viewport.y, viewport.x, viewport.y + viewport.h);
+        background(viewport.x + viewport.w, viewport.y, canvas_w, viewport.y + viewport.h);
+    } else {
+        background(0, 0, canvas_w, canvas_h);
+    }
 
     if (FrameImage* img = app.current_image()) {
         textures.sync(*img);
         if (img->state == LoadState::Ready) {
-            image_layer_.draw(textures, *img, app.view(), viewport, bg, app.image_adjust());
+            scene_.draw(app, textures, *img, viewport, bg, shapes_, scene);
             bg->PushClipRect(ImVec2((float)viewport.x, (float)viewport.y), ImVec2((float)(viewport.x + viewport.w), (float)(viewport.y + viewport.h)), true);
-            shapes_.draw(app, bg, kHandleRadius);
+            shapes_.draw(app, bg, kHandleRadius, !scene.cached);
             bg->PopClipRect();
         } else {
             const char* what = img->state == LoadState::Failed ? img->error.message.c_str() : "Loading…";

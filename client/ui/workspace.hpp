@@ -3,8 +3,8 @@
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
-#include "ui/image_layer.hpp"
 #include "ui/panels.hpp"
+#include "ui/scene_layer.hpp"
 #include "ui/shape_layer.hpp"
 #include "ui/timeline.hpp"
 #include "ui/toolbar.hpp"
@@ -16,16 +16,18 @@ namespace pm {
 
 class Workspace {
 public:
-    // Draws one frame's UI. `canvas_w/h` are the canvas size in screen (CSS) pixels.
-    void draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h);
-    // Frees the GL objects of the shape layer (before the GL context goes).
-    void release_gl() { shapes_.release(); }
+    // Draws one frame's UI. `canvas_w/h` are the canvas size in screen (CSS) pixels; `scene`
+    // says whether the picture and shapes go through the scene cache.
+    void draw(App& app, ImageTextures& textures, double canvas_w, double canvas_h, SceneLayer::Mode scene);
+    // Frees the GL objects of the scene (before the GL context goes).
+    void release_gl() { shapes_.release(); scene_.release(); }
+    uint64_t scene_captures() const { return scene_.captures(); }
 
 private:
     bool panning_ = false;
     bool editor_pressed_ = false;  // a left press on the canvas went to the editor
     bool show_help_ = false;
-    ImageLayer image_layer_;
+    SceneLayer scene_;
     ShapeLayer shapes_;
     Panels panels_;
     Timeline timeline_;

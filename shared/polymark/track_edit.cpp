@@ -38,14 +38,14 @@ Keyframe keyframe_from_state(const Track& track, const TrackState& state, std::s
 }
 
 // The keyframe at `frame`, inserted in order (holding the state the track shows there) if absent.
-Keyframe& keyframe_for_edit(Track& track, long long frame, const NewId& new_id) {
+Keyframe& keyframe_for_edit(Track& track, long long frame, const NewId& new_id, MediumSpan medium) {
     auto it = std::lower_bound(track.keyframes.begin(), track.keyframes.end(), frame,
                                [](const Keyframe& k, long long f) { return k.frame < f; });
     if (it != track.keyframes.end() && it->frame == frame) return *it;
     Keyframe k;
     k.id = new_id();
     k.frame = frame;
-    if (auto state = track_state_at(track, frame)) {
+    if (auto state = track_state_at(track, frame, {}, nullptr, medium)) {
         k = keyframe_from_state(track, *state, k.id, frame);
     } else if (it != track.keyframes.end()) {
         k.points = it->points;  // before the first keyframe: start from its shape
@@ -97,13 +97,13 @@ Track track_from_object(const Object& o, const LabelSpec* spec, std::string trac
     return t;
 }
 
-Track with_shape_at(const Track& track, const Object& shape, long long frame, const LabelSpec* spec, const NewId& new_id) {
+Track with_shape_at(const Track& track, const Object& shape, long long frame, const LabelSpec* spec, const NewId& new_id, MediumSpan medium) {
     Track t = track;
     t.label = shape.label;
     std::vector<Attribute> immutable, mutable_values;
     split_attributes(shape.attributes, spec, immutable, mutable_values);
     t.attributes = immutable;
-    Keyframe& k = keyframe_for_edit(t, frame, new_id);
+    Keyframe& k = keyframe_for_edit(t, frame, new_id, medium);
     k.points = shape.points;
     k.rotation = shape.rotation;
     k.occluded = shape.occluded;
@@ -114,7 +114,7 @@ Track with_shape_at(const Track& track, const Object& shape, long long frame, co
     return t;
 }
 
-std::optional<Track> toggle_keyframe(const Track& track, long long frame, const NewId& new_id) {
+std::optional<Track> toggle_keyframe(const Track& track, long long frame, const NewId& new_id, MediumSpan medium) {
     Track t = track;
     auto it = std::find_if(t.keyframes.begin(), t.keyframes.end(), [&](const Keyframe& k) { return k.frame == frame; });
     if (it != t.keyframes.end()) {
@@ -122,31 +122,31 @@ std::optional<Track> toggle_keyframe(const Track& track, long long frame, const 
         t.keyframes.erase(it);
         return t;
     }
-    if (!track_state_at(track, frame)) return std::nullopt;
-    keyframe_for_edit(t, frame, new_id);
+    if (!track_state_at(track, frame, {}, nullptr, medium)) return std::nullopt;
+    keyframe_for_edit(t, frame, new_id, medium);
     return t;
 }
 
 namespace {
-std::optional<Track> set_flag(const Track& track, long long frame, bool value, bool Keyframe::*flag, const NewId& new_id) {
-    if (!track_state_at(track, frame)) return std::nullopt;
+std::optional<Track> set_flag(const Track& track, long long frame, bool value, bool Keyframe::*flag, const NewId& new_id, MediumSpan medium) {
+    if (!track_state_at(track, frame, {}, nullptr, medium)) return std::nullopt;
     Track t = track;
-    keyframe_for_edit(t, frame, new_id).*flag = value;
+    keyframe_for_edit(t, frame, new_id, medium).*flag = value;
     return t;
 }
 }  // namespace
 
-std::optional<Track> set_outside(const Track& track, long long frame, bool outside, const NewId& new_id) {
-    return set_flag(track, frame, outside, &Keyframe::outside, new_id);
+std::optional<Track> set_outside(const Track& track, long long frame, bool outside, const NewId& new_id, MediumSpan medium) {
+    return set_flag(track, frame, outside, &Keyframe::outside, new_id, medium);
 }
 
-std::optional<Track> set_occluded(const Track& track, long long frame, bool occluded, const NewId& new_id) {
-    return set_flag(track, frame, occluded, &Keyframe::occluded, new_id);
+std::optional<Track> set_occluded(const Track& track, long long frame, bool occluded, const NewId& new_id, MediumSpan medium) {
+    return set_flag(track, frame, occluded, &Keyframe::occluded, new_id, medium);
 }
 
-std::optional<SplitTracks> split_track(const Track& track, long long frame, std::string second_id, const NewId& new_id) {
+std::optional<SplitTracks> split_track(const Track& track, long long frame, std::string second_id, const NewId& new_id, MediumSpan medium) {
     if (track.keyframes.empty() || frame <= track.keyframes.front().frame) return std::nullopt;
-    auto state = track_state_at(track, frame);
+    auto state = track_state_at(track, frame, {}, nullptr, medium);
     if (!state) return std::nullopt;
     SplitTracks out{track, track};
     Track& first = out.before;
@@ -169,8 +169,8 @@ std::optional<SplitTracks> split_track(const Track& track, long long frame, std:
     return out;
 }
 
-std::optional<Track> delete_track_from(const Track& track, long long frame, const NewId& new_id) {
-    if (track.keyframes.empty() || frame <= track.keyframes.front().frame) return std::nullopt;
+std::optional<Track> delete_track_from(const Track& track, long long frame, const NewId& new_id, MediumSpan medium) {
+    if (track.keyframes.empty() || frame <= track.keyframes.front().frame || !track_state_at(track, frame, {}, nullptr, medium)) return std::nullopt;
     Track t = track;
     t.keyframes.erase(std::remove_if(t.keyframes.begin(), t.keyframes.end(), [&](const Keyframe& k) { return k.frame >= frame; }), t.keyframes.end());
     if (!t.keyframes.back().outside) {
@@ -258,13 +258,14 @@ std::vector<std::pair<long long, long long>> visible_spans(const Track& track) {
     return spans;
 }
 
-Track propagate_track(const Track& track, long long frame, long long count, long long last_frame, const NewId& new_id) {
+Track propagate_track(const Track& track, long long frame, long long count, long long last_frame, const NewId& new_id, MediumSpan medium) {
     Track t = track;
-    auto state = track_state_at(track, frame);
+    auto state = track_state_at(track, frame, {}, nullptr, medium);
     if (!state || state->outside) return t;
-    const Keyframe source = keyframe_for_edit(t, frame, new_id);
+    last_frame = std::min(last_frame, medium.end - 1);
+    const Keyframe source = keyframe_for_edit(t, frame, new_id, medium);
     for (long long f = frame + 1; f <= std::min(frame + count, last_frame); ++f) {
-        Keyframe& k = keyframe_for_edit(t, f, new_id);
+        Keyframe& k = keyframe_for_edit(t, f, new_id, medium);
         std::string id = k.id;
         k = source;
         k.id = id;

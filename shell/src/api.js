@@ -58,6 +58,7 @@ export function createInstance(ctx, destroy, videos, canvas) {
     setImageAdjust: (adjust) => call('setImageAdjust', adjust),
     setShapeStyle: (style) => call('setShapeStyle', style),
     takeFrameTimes: () => call('takeFrameTimes'),
+    getRendering: () => call('getRendering'),
     missingGlyphs: (text) => call('missingGlyphs', String(text)),
     getTask: () => call('getTask'),
     undo: () => call('undo'),

@@ -123,6 +123,9 @@ export function mount(element, options) {
   if (typeof element === 'string') element = document.querySelector(element);
   if (!element || !element.appendChild) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs a DOM element to mount into'));
   if (!options.task && !options.taskObject) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs options.task (a task id) or options.taskObject'));
+  if (options.drawing !== undefined && !['auto', 'cached', 'direct'].includes(options.drawing)) {
+    return Promise.reject(PolymarkError('bad_options', 'options.drawing must be "auto", "cached" or "direct", not ' + JSON.stringify(options.drawing)));
+  }
   if (typeof window.WebGL2RenderingContext === 'undefined') {
     return Promise.reject(PolymarkError('webgl2_unavailable', 'This browser has no WebGL2, which Polymark needs to draw. Use a current Chrome, Edge, Firefox or Safari, or enable hardware acceleration.'));
   }
@@ -276,6 +279,7 @@ export function mount(element, options) {
           glyphs: fonts.glyphs,
           width: Math.max(1, Math.round(rect.width)),
           height: Math.max(1, Math.round(rect.height)),
+          drawing: options.drawing || 'auto',
         },
         polymarkFont: s.font,
         polymarkPrefetch: prefetched.replies,

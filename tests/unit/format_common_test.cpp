@@ -152,3 +152,22 @@ TEST_CASE("numbers are written in the shortest text that reads back the same") {
     CHECK_FALSE(parse_double(" 1"));
     CHECK(parse_double("+2.5") == 2.5);
 }
+
+TEST_CASE("per-image exports see a track on its own medium's frames only") {
+    pm::Task task;
+    task.id = "t";
+    task.media = {{"v", pm::MediaType::Video, "v.mp4", "v.mp4", 100, 100, 3, 0}, {"p", pm::MediaType::Image, "p.png", "p.png", 100, 100, 1, 0}};
+    pm::Document d;
+    pm::Track t;
+    t.id = "t1"; t.type = pm::ShapeType::Rectangle; t.label = "car";
+    t.keyframes = {{"k0", 0, {0, 0, 10, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}, {"k1", 1, {2, 0, 12, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}};
+    d.tracks.push_back(t);
+    size_t past = 0;
+    std::vector<std::vector<pm::Object>> frames = pm::formats::shapes_per_frame(d, task, 4, past);
+    REQUIRE(frames.size() == 4);
+    CHECK(frames[0].size() == 1);
+    CHECK(frames[1].size() == 1);
+    CHECK(frames[2].size() == 1);  // the video's last frame: a copy of the last keyframe
+    CHECK(frames[2][0].points == std::vector<double>{2, 0, 12, 10});
+    CHECK(frames[3].empty());  // the photograph after the video
+}

@@ -211,3 +211,29 @@ TEST_CASE("malformed cvat files give one error naming the file, line:column and 
     REQUIRE_FALSE(root);
     CHECK(root.first_error().code == "bad_cvat");
 }
+
+TEST_CASE("cvat video layout: a track's frames end with its video, and it reads back within it") {
+    Task task;
+    task.id = "t";
+    task.media = {{"v", MediaType::Video, "v.mp4", "v.mp4", 320, 240, 4, 0}, {"w", MediaType::Video, "w.mp4", "w.mp4", 320, 240, 4, 0}};
+    task.labels = {{"car", "car", "", {}, {}}};
+    Document d;
+    Track t;
+    t.id = "t1";
+    t.label = "car";
+    t.keyframes = {{"k1", 1, {0, 0, 10, 10}, 0, false, false, 0, {}, Source::Manual, {}}};
+    d.tracks = {t};
+    ExportOptions options;
+    options.cvat_layout = "video";
+    auto out = export_annotations(AnnotationFormat::CvatXml, d, task, options);
+    REQUIRE(out);
+    const std::string& xml = out->files[0].bytes;
+    for (int f : {1, 2, 3}) CHECK(xml.find("frame=\"" + std::to_string(f) + "\" outside=\"0\"") != std::string::npos);
+    for (int f : {4, 5, 6, 7}) CHECK(xml.find("frame=\"" + std::to_string(f) + "\" outside") == std::string::npos);
+    ImportOptions o;
+    o.task = &task;
+    auto back = import_annotations(AnnotationFormat::CvatXml, out->files, o);
+    REQUIRE(back);
+    REQUIRE(back->document.tracks.size() == 1);
+    CHECK(back->document.tracks[0].keyframes.back().frame < 4);
+}

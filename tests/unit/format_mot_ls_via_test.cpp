@@ -85,7 +85,7 @@ TEST_CASE("model source and score: read, written, compared, range-checked, and a
     }
     // A track's state on a keyframe carries that keyframe's score; in between there is none.
     size_t past = 0;
-    auto frames = formats::shapes_per_frame(*d, 10, past);
+    auto frames = formats::shapes_per_frame(*d, Task{}, 10, past);
     auto on = [&](long long f) { for (const Object& o : frames[(size_t)f]) if (o.id == "t1") return o.score; return std::optional<double>(-1.0); };
     CHECK(on(4) == 0.5);
     CHECK_FALSE(on(2));
@@ -449,4 +449,18 @@ TEST_CASE("via 3 import: shapes by their number, labels from the label attribute
     CHECK(o[6].points == std::vector<double>{1, 0, 9, 8});  // an extreme rectangle: its bounds
     CHECK(o[7].frame == 1);
     CHECK(detect_annotation_format(one_file("x.json", fixture("via/via3.json"))) == AnnotationFormat::Via);
+}
+
+TEST_CASE("mot export: a track ends with its video, never carried on into the next one") {
+    Task task;
+    task.id = "t";
+    task.media = {{"v", MediaType::Video, "v.mp4", "v.mp4", 100, 100, 3, 0}, {"w", MediaType::Video, "w.mp4", "w.mp4", 100, 100, 3, 0}};
+    task.labels = {{"car", "car", "", {}, {}}};
+    Document d;
+    Track t;
+    t.id = "t1"; t.type = ShapeType::Rectangle; t.label = "car";
+    t.keyframes = {{"t1.k1", 1, {0, 0, 10, 10}, 0, false, false, 0, {}, Source::Manual, nullptr}};
+    d.tracks.push_back(t);
+    Exported out = must_export(AnnotationFormat::Mot, d, task);
+    CHECK(file_named(out.files, "gt/gt.txt").bytes == "2,1,0,0,10,10,1,1,1\n3,1,0,0,10,10,1,1,1\n");
 }

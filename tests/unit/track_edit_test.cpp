@@ -207,3 +207,21 @@ TEST_CASE("a track's visible spans skip what is outside and run on after the las
     Track ends = box_track({key(2, {0, 0, 1, 1}), key(4, {0, 0, 1, 1}, true)});
     CHECK(visible_spans(ends) == Spans{{2, 4}});
 }
+
+TEST_CASE("edits on a frame of another medium do nothing: a track lives within its medium") {
+    // The track is in a video of frames [0, 10); frame 12 is in the next medium [10, 20).
+    Track t = box_track({key(2, {0, 0, 10, 10}), key(5, {5, 0, 15, 10})});
+    MediumSpan next{10, 20}, own{0, 10};
+    NewId id = counter();
+    CHECK_FALSE(toggle_keyframe(t, 12, id, next));
+    CHECK_FALSE(set_outside(t, 12, true, id, next));
+    CHECK_FALSE(set_occluded(t, 12, true, id, next));
+    CHECK_FALSE(split_track(t, 12, "t2", id, next));
+    CHECK_FALSE(delete_track_from(t, 12, id, next));
+    CHECK(frames_of(propagate_track(t, 12, 5, 19, id, next)) == std::vector<long long>{2, 5});
+    // In its own medium they work, and propagation stops at the medium's last frame.
+    CHECK(toggle_keyframe(t, 8, id, own));
+    CHECK(frames_of(propagate_track(t, 7, 10, 19, id, own)) == std::vector<long long>{2, 5, 7, 8, 9});
+    // Without a medium (one medium, or no task) the old behaviour: the last keyframe carries on.
+    CHECK(toggle_keyframe(t, 12, id));
+}

@@ -363,7 +363,7 @@ Expected<Exported> export_coco(const Document& doc, const Task& task, const Expo
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past_task = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, (long long)images.size(), past_task);
+    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past_task);
     if (past_task) notes.add("objects on frames past the task's last frame left out", past_task);
     const Json* coco_meta = nullptr;
     if (doc.meta.is_object())

@@ -783,7 +783,7 @@ private:
     bool write_images() {
         std::vector<FrameImage> images = frame_images(task_);
         size_t past = 0;
-        std::vector<std::vector<Object>> frames = shapes_per_frame(doc_, (long long)images.size(), past);
+        std::vector<std::vector<Object>> frames = shapes_per_frame(doc_, task_, (long long)images.size(), past);
         if (past) notes_.add("objects on frames past the task's last frame left out", past);
         ProgressTicker progress(options_.progress, 0, 1);
         for (size_t f = 0; f < images.size(); ++f) {
@@ -830,6 +830,10 @@ private:
             open_track((size_t)(ids[i] >= 0 ? ids[i] : fresh()), t.label, t.source, t.group);
             const Keyframe& last = t.keyframes.back();
             long long end = last.outside ? last.frame + 1 : std::max(frames_, last.frame + 1);
+            // A track lives within one medium: its frames stop at the medium's end (a CVAT task
+            // holds one video; one of ours of several is written as one, each track in its own).
+            MediumSpan medium = task_.medium_of(t.keyframes.front().frame);
+            end = std::min(end, medium.end);
             size_t k = 0;
             for (long long f = t.keyframes.front().frame; f < end; ++f) {
                 while (k < t.keyframes.size() && t.keyframes[k].frame < f) ++k;
@@ -839,7 +843,7 @@ private:
                     f = t.keyframes[k].frame - 1;
                     continue;
                 }
-                std::optional<TrackState> s = track_state_at(t, f, {}, &cache);
+                std::optional<TrackState> s = track_state_at(t, f, {}, &cache, medium);
                 if (!s) continue;
                 shape("    ", t.type, t.label, s->points, s->rotation, s->occluded, s->z, "", t.source, s->attributes, f, s->outside, is_key);
             }

@@ -386,7 +386,7 @@ std::vector<double> ellipse_polygon(const std::vector<double>& box, double rotat
     return out;
 }
 
-std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long frames, size_t& past_task) {
+std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task) {
     std::vector<std::vector<Object>> out((size_t)std::max(0LL, frames));
     past_task = 0;
     for (const Object& o : doc.objects) {
@@ -400,9 +400,12 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long
         // away for a million frames costs nothing there.
         for (size_t i = 0; i < t.keyframes.size(); ++i) {
             if (t.keyframes[i].outside) continue;
-            long long until = i + 1 < t.keyframes.size() ? std::min(frames, t.keyframes[i + 1].frame) : frames;
+            // A track lives within one medium: a keyframe's span ends with its medium.
+            MediumSpan medium = task.medium_of(t.keyframes[i].frame);
+            long long until = std::min(frames, medium.end);
+            if (i + 1 < t.keyframes.size()) until = std::min(until, t.keyframes[i + 1].frame);
             for (long long f = std::max(0LL, t.keyframes[i].frame); f < until; ++f) {
-                std::optional<TrackState> s = track_shape_at(t, f, {}, &cache);
+                std::optional<TrackState> s = track_shape_at(t, f, {}, &cache, medium);
                 if (!s) continue;
                 out[(size_t)f].push_back(track_object_at(t, f, std::move(*s)));
             }

@@ -184,7 +184,7 @@ double normalized_degrees(double d);  // into [0, 360)
 // What a per-image format writes for each frame 0..frames-1: the document's objects on it, then
 // each track's shape there (interpolated, outside ones left out) as an Object with the track's id.
 // Objects on frames past the task are counted in `past_task`.
-std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, long long frames, size_t& past_task);
+std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task);
 
 // What every importer builds while it reads (the labels and images it meets, ids, lossy steps, the
 // document) and how it ends: objects in frame order, each file's in reading order, and the task.

@@ -552,7 +552,7 @@ Expected<Exported> export_label_studio(const Document& doc, const Task& task, co
                 }
                 // A span that ends before the outside keyframe: its last frame closes it.
                 item(kf.frame, kf.points, kf.rotation, true);
-                std::optional<TrackState> s = track_shape_at(t, next->frame - 1);
+                std::optional<TrackState> s = track_shape_at(t, next->frame - 1, {}, nullptr, MediumSpan{first, first + count});
                 if (s) {
                     item(next->frame - 1, s->points, s->rotation, false);
                     notes.add("keyframes added on the last frame of spans that end between keyframes (Label Studio's enabled: false)");

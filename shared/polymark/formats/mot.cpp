@@ -367,9 +367,12 @@ Expected<Exported> export_mot(const Document& doc, const Task& task, const Expor
         if (t.type != ShapeType::Rectangle) ++not_boxes;
         const Keyframe& last = t.keyframes.back();
         long long end = last.outside ? std::min(frames, last.frame) : frames;
+        // A track lives within one medium: nothing of it past its medium's end.
+        MediumSpan medium = task.medium_of(t.keyframes.front().frame);
+        end = std::min(end, medium.end);
         size_t k = 0;
         for (long long f = std::max(0LL, t.keyframes.front().frame); f < end; ++f) {
-            std::optional<TrackState> s = track_shape_at(t, f, {}, &cache);
+            std::optional<TrackState> s = track_shape_at(t, f, {}, &cache, medium);
             if (!s) continue;
             while (k + 1 < t.keyframes.size() && t.keyframes[k + 1].frame <= f) ++k;
             const Keyframe* own = t.keyframes[k].frame == f ? &t.keyframes[k] : nullptr;

@@ -301,7 +301,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, (long long)images.size(), past);
+    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
     std::vector<std::string> label_ids;
     for (const LabelSpec& l : task.labels) label_ids.push_back(l.id);
