@@ -365,7 +365,8 @@ void Workspace::handle_canvas_input(App& app) {
     cursor_over_image_ = canvas_hovered && img && img->state == LoadState::Ready && cursor_image_.x >= 0 && cursor_image_.y >= 0 &&
                          cursor_image_.x < img->width && cursor_image_.y < img->height;
 
-    if (canvas_hovered && io.MouseWheel != 0) app.zoom_around(mouse, wheel_zoom_factor(io.MouseWheel));
+    view_gesture_ = canvas_hovered && io.MouseWheel != 0;
+    if (view_gesture_) app.zoom_around(mouse, wheel_zoom_factor(io.MouseWheel));
 
     bool space = ImGui::IsKeyDown(ImGuiKey_Space) && !io.WantTextInput;
     // Space tapped (not held to pan) plays or pauses, as in CVAT.
@@ -378,6 +379,7 @@ void Workspace::handle_canvas_input(App& app) {
         bool held = ImGui::IsMouseDown(ImGuiMouseButton_Middle) || ImGui::IsMouseDown(ImGuiMouseButton_Left);
         if (!held) panning_ = false;
         else if (io.MouseDelta.x != 0 || io.MouseDelta.y != 0) app.pan_by({io.MouseDelta.x, io.MouseDelta.y});
+        view_gesture_ = view_gesture_ || held;
         ImGui::SetMouseCursor(ImGuiMouseCursor_ResizeAll);
     } else if (canvas_hovered && space) {
         ImGui::SetMouseCursor(ImGuiMouseCursor_Hand);

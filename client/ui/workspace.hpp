@@ -22,9 +22,12 @@ public:
     // Frees the GL objects of the scene (before the GL context goes).
     void release_gl() { shapes_.release(); scene_.release(); }
     uint64_t scene_captures() const { return scene_.captures(); }
+    // The last frame's input moved the view by a gesture (a pan drag, the wheel): motion, not a jump.
+    bool view_gesture() const { return view_gesture_; }
 
 private:
     bool panning_ = false;
+    bool view_gesture_ = false;
     bool editor_pressed_ = false;  // a left press on the canvas went to the editor
     bool show_help_ = false;
     SceneLayer scene_;

@@ -138,6 +138,7 @@ test('panning with the mouse shows the cache without painting the scene every fr
     await page.mouse.move(x0 + i * 4, y0 + i * 2);
     await frames(page, 1);
     canvasWidths.push(await page.evaluate(() => { const c = document.querySelector('#host canvas'); return c.width / c.clientWidth; }));
+    if (process.env.DEBUG_DRAWING) console.log(JSON.stringify(await page.evaluate(() => [polymark.getRendering(), performance.now()])));
   }
   await page.mouse.up({ button: 'middle' });
   const moved = await view(page);
