@@ -192,14 +192,15 @@ bool SdlFrame::tick(App& app) {
         redraw_frames_ = std::max(redraw_frames_, 3);
     }
     double now = (double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency();
-    // The view moves (a pan drag or the wheel, or changes again within kSettleSeconds of the end
-    // of the frame that showed its last one; a single jump, as a fit or a click on an object's
-    // row, is no motion): the scene cache paints a margin for it, and on software rasterisers
-    // frames are drawn at one pixel per CSS pixel until it stops.
+    // The view moves (a pan drag or the wheel, or it changes again on the next drawn frame or
+    // within kSettleSeconds; a single jump, as a fit or a click on an object's row, is no
+    // motion): the scene cache paints a margin for it, and on software rasterisers frames are
+    // drawn at one pixel per CSS pixel until it stops. Counted in frames too: a frame drawn at
+    // full resolution may itself last longer than kSettleSeconds.
     const View& view = app.view();
     bool view_changed = view.zoom != last_view_.zoom || view.offset.x != last_view_.offset.x || view.offset.y != last_view_.offset.y;
     if (view_changed) {
-        moving_ = workspace_.view_gesture() || (last_motion_ >= 0 && now - last_motion_ <= kSettleSeconds);
+        moving_ = workspace_.view_gesture() || last_frame_moved_view_ || (last_motion_ >= 0 && now - last_motion_ <= kSettleSeconds);
         last_view_ = view;
         last_motion_ = now;
     } else if (moving_ && now - last_motion_ > kSettleSeconds) {
@@ -255,6 +256,7 @@ bool SdlFrame::tick(App& app) {
     if (frame_ms_.size() < 100000) frame_ms_.push_back((float)((SDL_GetPerformanceCounter() - started) * 1000.0 / SDL_GetPerformanceFrequency()));
     SDL_GL_SwapWindow(window_);
     if (view_changed) last_motion_ = (double)SDL_GetPerformanceCounter() / (double)SDL_GetPerformanceFrequency();
+    last_frame_moved_view_ = view_changed;
     ++frames_drawn_;
     app.frame_presented();
     return true;

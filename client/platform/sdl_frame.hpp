@@ -104,6 +104,7 @@ private:
     View last_view_;
     double last_motion_ = -1;
     bool moving_ = false;
+    bool last_frame_moved_view_ = false;  // the last drawn frame showed a changed view
     double canvas_scale_ = 0;  // device pixels per CSS pixel the canvas holds now (web)
     uint64_t reduced_frames_ = 0;
     static constexpr double kSettleSeconds = 0.25;  // still this long: the view has stopped moving

@@ -21,24 +21,10 @@ void ImageTextures::release_all() {
         delete_tiles(entry.detail);
     }
     entries_.clear();
-    if (program_) glDeleteProgram(program_);
-    if (vbo_) glDeleteBuffers(1, &vbo_);
-    if (vao_) glDeleteVertexArrays(1, &vao_);
-    program_ = vao_ = vbo_ = 0;
+    rect_.release();
 }
 
 namespace {
-constexpr const char* kVertex = R"(
-uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
-uniform vec2 u_screen;
-in vec2 a_unit;
-out vec2 v_uv;
-void main() {
-    vec2 s = mix(u_rect.xy, u_rect.zw, a_unit);
-    gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
-    v_uv = a_unit;
-}
-)";
 constexpr const char* kFragment = R"(
 uniform sampler2D u_texture;
 uniform vec3 u_adjust;  // brightness, contrast, gamma
@@ -54,22 +40,8 @@ void main() {
 }  // namespace
 
 bool ImageTextures::ensure_program() {
-    if (program_) return true;
-    program_ = link_program(kVertex, kFragment, {"a_unit"});
-    if (!program_) return false;
-    u_rect_ = glGetUniformLocation(program_, "u_rect");
-    u_screen_ = glGetUniformLocation(program_, "u_screen");
-    u_adjust_ = glGetUniformLocation(program_, "u_adjust");
-    u_texture_ = glGetUniformLocation(program_, "u_texture");
-    static const float unit[] = {0, 0, 1, 0, 0, 1, 1, 1};
-    glGenVertexArrays(1, &vao_);
-    glGenBuffers(1, &vbo_);
-    glBindVertexArray(vao_);
-    glBindBuffer(GL_ARRAY_BUFFER, vbo_);
-    glBufferData(GL_ARRAY_BUFFER, sizeof unit, unit, GL_STATIC_DRAW);
-    glEnableVertexAttribArray(0);
-    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, nullptr);
-    glBindVertexArray(0);
+    if (!rect_.create(kFragment, false)) return false;
+    u_adjust_ = glGetUniformLocation(rect_.program, "u_adjust");
     return true;
 }
 
@@ -85,21 +57,16 @@ std::vector<const ImageTextures::Tile*> ImageTextures::tiles(const FrameImage& i
 void ImageTextures::draw_adjusted(const std::vector<const Tile*>& tiles, const View& view, Rect clip, const ImageAdjust& adjust, double scale, int fb_w,
                                   int fb_h) {
     if (tiles.empty() || !ensure_program()) return;
-    glUseProgram(program_);
-    glBindVertexArray(vao_);
-    glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
+    rect_.use(fb_w, fb_h);
     glUniform3f(u_adjust_, (float)adjust.brightness, (float)adjust.contrast, (float)adjust.gamma);
-    glUniform1i(u_texture_, 0);
-    glActiveTexture(GL_TEXTURE0);
     glDisable(GL_BLEND);
     glEnable(GL_SCISSOR_TEST);
     glScissor((int)(clip.x * scale), (int)(fb_h - (clip.y + clip.h) * scale), (int)(clip.w * scale), (int)(clip.h * scale));
     glViewport(0, 0, fb_w, fb_h);
     for (const Tile* t : tiles) {
         Vec2 a = view.to_screen({(double)t->x, (double)t->y}), b = view.to_screen({(double)(t->x + t->w), (double)(t->y + t->h)});
-        glUniform4f(u_rect_, (float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
         glBindTexture(GL_TEXTURE_2D, t->texture);
-        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+        rect_.draw((float)(a.x * scale), (float)(a.y * scale), (float)(b.x * scale), (float)(b.y * scale));
     }
     glBindVertexArray(0);
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include "app/frame_image.hpp"
 #include "polymark/view.hpp"
+#include "render/gl_program.hpp"
 
 #include <map>
 #include <vector>
@@ -50,8 +51,8 @@ private:
     static void delete_tiles(std::vector<Tile>& tiles);
     std::map<const FrameImage*, Entry> entries_;
     int max_size_ = 0;
-    unsigned program_ = 0, vao_ = 0, vbo_ = 0;
-    int u_rect_ = -1, u_screen_ = -1, u_adjust_ = -1, u_texture_ = -1;
+    RectProgram rect_;
+    int u_adjust_ = -1;
     bool ensure_program();
 };
 

@@ -9,17 +9,6 @@
 namespace pm {
 
 namespace {
-constexpr const char* kVertex = R"(
-uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
-uniform vec2 u_screen;
-in vec2 a_unit;
-out vec2 v_uv;
-void main() {
-    vec2 s = mix(u_rect.xy, u_rect.zw, a_unit);
-    gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
-    v_uv = vec2(a_unit.x, 1.0 - a_unit.y);  // painted with the region's top at the texture's last row
-}
-)";
 constexpr const char* kFragment = R"(
 uniform sampler2D u_texture;
 in vec2 v_uv;
@@ -37,25 +26,6 @@ bool SceneCache::can_show(uint64_t content, const View& view, Rect vp, double sc
     double x1 = x0 + region_.w * k, y1 = y0 + region_.h * k;
     const double slack = 0.5;
     return x0 <= vp.x + slack && y0 <= vp.y + slack && x1 >= vp.x + vp.w - slack && y1 >= vp.y + vp.h - slack;
-}
-
-bool SceneCache::ensure_program() {
-    if (program_) return true;
-    program_ = link_program(kVertex, kFragment, {"a_unit"});
-    if (!program_) return false;
-    u_rect_ = glGetUniformLocation(program_, "u_rect");
-    u_screen_ = glGetUniformLocation(program_, "u_screen");
-    u_texture_ = glGetUniformLocation(program_, "u_texture");
-    static const float unit[] = {0, 0, 1, 0, 0, 1, 1, 1};
-    glGenVertexArrays(1, &vao_);
-    glGenBuffers(1, &vbo_);
-    glBindVertexArray(vao_);
-    glBindBuffer(GL_ARRAY_BUFFER, vbo_);
-    glBufferData(GL_ARRAY_BUFFER, sizeof unit, unit, GL_STATIC_DRAW);
-    glEnableVertexAttribArray(0);
-    glVertexAttribPointer(0, 2, GL_FLOAT, GL_FALSE, 0, nullptr);
-    glBindVertexArray(0);
-    return true;
 }
 
 bool SceneCache::ensure_target(int width, int height) {
@@ -112,31 +82,24 @@ bool SceneCache::capture(uint64_t content, const View& view, Rect vp, double sca
 }
 
 void SceneCache::show(const View& view, Rect vp, double scale, int fb_w, int fb_h) {
-    if (!valid_ || !ensure_program()) return;
+    if (!valid_ || !rect_.create(kFragment, true)) return;
     double k = view.zoom / view_.zoom;
     double x0 = view.offset.x + (region_.x - view_.offset.x) * k, y0 = view.offset.y + (region_.y - view_.offset.y) * k;
-    glUseProgram(program_);
-    glBindVertexArray(vao_);
-    glUniform4f(u_rect_, (float)(x0 * scale), (float)(y0 * scale), (float)((x0 + region_.w * k) * scale), (float)((y0 + region_.h * k) * scale));
-    glUniform2f(u_screen_, (float)fb_w, (float)fb_h);
-    glUniform1i(u_texture_, 0);
-    glActiveTexture(GL_TEXTURE0);
+    rect_.use(fb_w, fb_h);
     glBindTexture(GL_TEXTURE_2D, texture_);
     glDisable(GL_BLEND);
     glEnable(GL_SCISSOR_TEST);
     glScissor((int)(vp.x * scale), (int)(fb_h - (vp.y + vp.h) * scale), (int)(vp.w * scale), (int)(vp.h * scale));
     glViewport(0, 0, fb_w, fb_h);
-    glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    rect_.draw((float)(x0 * scale), (float)(y0 * scale), (float)((x0 + region_.w * k) * scale), (float)((y0 + region_.h * k) * scale));
     glBindVertexArray(0);
 }
 
 void SceneCache::release() {
-    if (program_) glDeleteProgram(program_);
-    if (vbo_) glDeleteBuffers(1, &vbo_);
-    if (vao_) glDeleteVertexArrays(1, &vao_);
+    rect_.release();
     if (framebuffer_) glDeleteFramebuffers(1, &framebuffer_);
     if (texture_) glDeleteTextures(1, &texture_);
-    program_ = vao_ = vbo_ = framebuffer_ = texture_ = 0;
+    framebuffer_ = texture_ = 0;
     width_ = height_ = 0;
     valid_ = false;
 }

@@ -6,6 +6,7 @@
 // region, or when the zoom strays too far from the cached zoom for the texture to stay sharp.
 #pragma once
 #include "polymark/view.hpp"
+#include "render/gl_program.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -50,9 +51,8 @@ private:
     Rect region_;        // CSS pixels under view_
     double scale_ = 1;   // device pixels per CSS pixel it was painted at
     int width_ = 0, height_ = 0;  // the texture, device pixels
-    unsigned texture_ = 0, framebuffer_ = 0, program_ = 0, vao_ = 0, vbo_ = 0;
-    int u_rect_ = -1, u_screen_ = -1, u_texture_ = -1;
-    bool ensure_program();
+    unsigned texture_ = 0, framebuffer_ = 0;
+    RectProgram rect_;
     bool ensure_target(int width, int height);
 };
 
