@@ -247,7 +247,9 @@ bool SdlFrame::tick(App& app) {
     }
     ImGui::NewFrame();
     report_missing_glyphs(app);
-    workspace_.draw(app, textures_, w, h, SceneLayer::Mode{info.cached, moving_});
+    // A gesture in progress (drawing, dragging) changes the shapes every frame: painting them into
+    // the cache first would only add a pass.
+    workspace_.draw(app, textures_, w, h, SceneLayer::Mode{info.cached && !app.editor().busy(), moving_});
     ImGui::Render();
     glViewport(0, 0, dw, dh);
     glClearColor(38 / 255.0f, 40 / 255.0f, 44 / 255.0f, 1);  // the canvas's background colour (Workspace)
