@@ -53,6 +53,8 @@ test('the canvas follows its container (not only the window) and the device pixe
   const context = await browser.newContext({ viewport: { width: 900, height: 600 }, deviceScaleFactor: 2 });
   const page = await context.newPage();
   assert.equal(await mountDemo(page, server.url), 'ready');
+  // Once the view is still (on a software rasteriser a moving view is drawn at 1 px per CSS px).
+  await until(page, () => polymark.canvas.width === 1800);
   let size = await page.evaluate(() => ({ w: polymark.canvas.width, h: polymark.canvas.height, dpr: polymark.getView().devicePixelRatio }));
   assert.equal(size.dpr, 2);
   assert.equal(size.w, 1800);
