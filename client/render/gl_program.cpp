@@ -61,31 +61,23 @@ namespace {
 constexpr const char* kRectVertex = R"(
 uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
 uniform vec2 u_screen;
+uniform float u_bottom_up;  // 1: rows counted from the bottom
 in vec2 a_unit;
 out vec2 v_uv;
 void main() {
     vec2 s = mix(u_rect.xy, u_rect.zw, a_unit);
     gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
-    v_uv = a_unit;
-}
-)";
-constexpr const char* kRectVertexBottomUp = R"(
-uniform vec4 u_rect;    // x0, y0, x1, y1 in device pixels
-uniform vec2 u_screen;
-in vec2 a_unit;
-out vec2 v_uv;
-void main() {
-    vec2 s = mix(u_rect.xy, u_rect.zw, a_unit);
-    gl_Position = vec4(s.x / u_screen.x * 2.0 - 1.0, 1.0 - s.y / u_screen.y * 2.0, 0.0, 1.0);
-    v_uv = vec2(a_unit.x, 1.0 - a_unit.y);
+    v_uv = vec2(a_unit.x, mix(a_unit.y, 1.0 - a_unit.y, u_bottom_up));
 }
 )";
 }  // namespace
 
 bool RectProgram::create(const char* fragment_body, bool bottom_up) {
     if (program) return true;
-    program = link_program(bottom_up ? kRectVertexBottomUp : kRectVertex, fragment_body, {"a_unit"});
+    program = link_program(kRectVertex, fragment_body, {"a_unit"});
     if (!program) return false;
+    glUseProgram(program);
+    glUniform1f(glGetUniformLocation(program, "u_bottom_up"), bottom_up ? 1.0f : 0.0f);
     u_rect = glGetUniformLocation(program, "u_rect");
     u_screen = glGetUniformLocation(program, "u_screen");
     u_texture = glGetUniformLocation(program, "u_texture");
