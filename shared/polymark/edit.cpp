@@ -1,6 +1,7 @@
 #include "polymark/edit.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace pm {
 
@@ -71,31 +72,63 @@ bool same_item(const Track& a, const Track& b) { return same_track(a, b); }
 const char* item_name(const Object*) { return "object"; }
 const char* item_name(const Track*) { return "track"; }
 
+// The ids in use (objects, tracks, keyframes), kept by a command of many ops so that each create
+// checks its id in constant time (id_in_use walks the document).
+using IdSet = std::unordered_set<std::string>;
+IdSet ids_in_use(const Document& doc) {
+    IdSet ids;
+    for (const Object& o : doc.objects) ids.insert(o.id);
+    for (const Track& t : doc.tracks) {
+        ids.insert(t.id);
+        for (const Keyframe& k : t.keyframes) ids.insert(k.id);
+    }
+    return ids;
+}
+void note_ids(IdSet& ids, const Object& o, bool in_use) { in_use ? (void)ids.insert(o.id) : (void)ids.erase(o.id); }
+void note_ids(IdSet& ids, const Track& t, bool in_use) {
+    in_use ? (void)ids.insert(t.id) : (void)ids.erase(t.id);
+    for (const Keyframe& k : t.keyframes) in_use ? (void)ids.insert(k.id) : (void)ids.erase(k.id);
+}
+
+// Where the op's item is: at its recorded index when it is still there (an undo, a big import:
+// constant time), else found by id.
 template <class Item>
-std::optional<Error> apply_op(Document& doc, const ItemOp<Item>& op, const std::string& where) {
+int locate(const Document& doc, const std::vector<Item>& list, const ItemOp<Item>& op) {
+    if (op.index < list.size() && list[op.index].id == op.id) return (int)op.index;
+    return find_item(doc, op.id, (const Item*)nullptr);
+}
+
+template <class Item>
+std::optional<Error> apply_op(Document& doc, const ItemOp<Item>& op, const std::string& where, IdSet* ids) {
     const Item* kind = nullptr;
     std::vector<Item>& list = items(doc, kind);
-    std::string what = std::string(item_name(kind)) + " \"" + op.id + "\"";
-    int at = find_item(doc, op.id, kind);
+    auto what = [&] { return std::string(item_name(kind)) + " \"" + op.id + "\""; };
     if (!op.before) {
-        if (!op.after) return Error{"bad_op", where, "the operation on " + what + " neither creates, updates nor deletes"};
-        if (id_in_use(doc, op.id)) return Error{"duplicate_id", where, "cannot create " + what + ": the id is already used"};
+        if (!op.after) return Error{"bad_op", where, "the operation on " + what() + " neither creates, updates nor deletes"};
+        if (ids ? ids->count(op.id) > 0 : id_in_use(doc, op.id)) return Error{"duplicate_id", where, "cannot create " + what() + ": the id is already used"};
         size_t index = std::min(op.index, list.size());
         list.insert(list.begin() + (long)index, *op.after);
+        if (ids) note_ids(*ids, *op.after, true);
         return std::nullopt;
     }
-    if (at < 0) return Error{"not_found", where, what + " is not in the document (it was deleted or never existed)"};
-    if (!same_item(list[at], *op.before)) return Error{"conflict", where, what + " changed since this operation was made"};
+    int at = locate(doc, list, op);
+    if (at < 0) return Error{"not_found", where, what() + " is not in the document (it was deleted or never existed)"};
+    if (!same_item(list[at], *op.before)) return Error{"conflict", where, what() + " changed since this operation was made"};
+    if (ids) note_ids(*ids, list[at], false);
     if (op.after) list[at] = *op.after;
     else list.erase(list.begin() + at);
+    if (ids && op.after) note_ids(*ids, *op.after, true);
     return std::nullopt;
 }
 
 template <class Item>
 std::optional<Error> apply_ops(Document& doc, const std::vector<ItemOp<Item>>& ops, const char* list_name) {
+    std::optional<IdSet> ids;
+    if (ops.size() > 32) ids = ids_in_use(doc);
+    IdSet* kept = ids ? &*ids : nullptr;
     for (size_t i = 0; i < ops.size(); ++i) {
-        if (auto e = apply_op(doc, ops[i], json_pointer_append(json_pointer_append("", list_name), i))) {
-            for (size_t k = i; k-- > 0;) apply_op(doc, ops[k].inverse(), "");
+        if (auto e = apply_op(doc, ops[i], json_pointer_append(json_pointer_append("", list_name), i), kept)) {
+            for (size_t k = i; k-- > 0;) apply_op(doc, ops[k].inverse(), "", kept);
             return e;
         }
     }

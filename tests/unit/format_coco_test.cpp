@@ -217,3 +217,21 @@ TEST_CASE("coco results list: predictions with a score become model objects, ids
     CHECK(made->task.media[0].name == "2");
     CHECK(made->task.labels.size() == 2);
 }
+
+TEST_CASE("coco import into a task lacking a category: an error, or with add_unknown_labels a label added for mapping") {
+    Conversion made = import_coco("instances.json");
+    Task task = made.task;
+    task.labels.pop_back();  // the task knows every image but not "traffic light"
+    ImportOptions o;
+    o.task = &task;
+    auto refused = import_annotations(AnnotationFormat::Coco, one_file("instances.json", fixture("coco/instances.json")), o);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.first_error().code == "unknown_label");
+    o.add_unknown_labels = true;
+    auto added = import_annotations(AnnotationFormat::Coco, one_file("instances.json", fixture("coco/instances.json")), o);
+    REQUIRE(added);
+    CHECK(added->added_labels == std::vector<std::string>{"traffic_light"});
+    REQUIRE(added->task.labels.size() == task.labels.size() + 1);
+    CHECK(added->task.labels.back().name == "traffic light");
+    CHECK(canonical(added->document) == canonical(made.document));
+}

@@ -79,6 +79,7 @@ public:
         out.document = std::move(doc_);
         out.document.meta = Json{{"coco", std::move(meta)}};
         out.task = made_task(options_.task, images_, labels_, "coco");
+        if (options_.task) adopt_added_labels(out, labels_);
         out.notes = notes_.list();
         return out;
     }
@@ -118,6 +119,7 @@ public:
         std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
         out.document = std::move(doc_);
         out.task = made_task(options_.task, images_, labels_, "coco");
+        if (options_.task) adopt_added_labels(out, labels_);
         out.notes = notes_.list();
         return out;
     }

@@ -345,10 +345,9 @@ private:
     }
 
     const AttributeSpec* spec_for(const std::string& label_id, const std::string& name) {
-        if (options_.task) {
-            if (const LabelSpec* l = options_.task->find_label(label_id))
-                for (const AttributeSpec& a : l->attributes)
-                    if (a.id == name || a.name == name) return &a;
+        if (const LabelSpec* l = options_.task ? options_.task->find_label(label_id) : nullptr) {
+            for (const AttributeSpec& a : l->attributes)
+                if (a.id == name || a.name == name) return &a;
             return nullptr;
         }
         auto l = declared_.find(label_id);
@@ -534,7 +533,8 @@ private:
         if (!cvat.empty()) doc_.meta = Json{{"cvat", cvat}};
         out.document = std::move(doc_);
         if (options_.task) {
-            out.task = *options_.task;
+            out.task = made_task(options_.task, images_, labels_, "cvat");
+            adopt_added_labels(out, labels_);
         } else {
             out.task = made_task(nullptr, images_, labels_, "cvat");
             settle_made_attributes(out.document, out.task);

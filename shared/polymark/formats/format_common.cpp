@@ -147,13 +147,16 @@ std::optional<std::string> LabelMap::resolve(const std::string& name) {
         if (!found)
             for (const LabelSpec& l : given_->labels)
                 if (l.name == name) { found = &l; break; }
-        if (!found) return std::nullopt;
-        id = found->id;
-    } else {
+        if (found) id = found->id;
+        else if (!add_unknown_) return std::nullopt;
+    }
+    if (id.empty()) {
         id = sanitized_id(name);
-        if (!used_ids_.insert(id).second)
+        auto taken = [&](const std::string& candidate) { return used_ids_.count(candidate) || (given_ && given_->find_label(candidate)); };
+        if (taken(id))
             for (size_t n = 2;; ++n)
-                if (used_ids_.insert(id + "." + std::to_string(n)).second) { id += "." + std::to_string(n); break; }
+                if (!taken(id + "." + std::to_string(n))) { id += "." + std::to_string(n); break; }
+        used_ids_.insert(id);
         LabelSpec& l = made_.emplace_back();
         l.id = id;
         l.name = name.empty() ? id : name;
@@ -162,16 +165,22 @@ std::optional<std::string> LabelMap::resolve(const std::string& name) {
     return id;
 }
 
+LabelSpec* LabelMap::made_spec(const std::string& label_id) {
+    auto label = std::find_if(made_.begin(), made_.end(), [&](const LabelSpec& l) { return l.id == label_id; });
+    return label == made_.end() ? nullptr : &*label;
+}
+
+const LabelSpec* LabelMap::made_spec(const std::string& label_id) const { return const_cast<LabelMap*>(this)->made_spec(label_id); }
+
 std::string LabelMap::attribute_id(const std::string& label_id, const std::string& name, const Json& value, bool is_mutable) {
-    if (given_) {
-        const LabelSpec* l = given_->find_label(label_id);
-        if (l)
+    if (given_)
+        if (const LabelSpec* l = given_->find_label(label_id)) {
             for (const AttributeSpec& a : l->attributes)
                 if (a.id == name || a.name == name) return a.id;
-        return name;
-    }
-    auto label = std::find_if(made_.begin(), made_.end(), [&](const LabelSpec& l) { return l.id == label_id; });
-    if (label == made_.end()) return name;
+            return name;
+        }
+    LabelSpec* label = made_spec(label_id);
+    if (!label) return name;
     auto a = std::find_if(label->attributes.begin(), label->attributes.end(), [&](const AttributeSpec& s) { return s.name == name; });
     if (a == label->attributes.end()) {
         AttributeSpec s;
@@ -206,22 +215,25 @@ std::string LabelMap::attribute_id(const std::string& label_id, const std::strin
 }
 
 void LabelMap::define_attribute(const std::string& label_id, AttributeSpec spec) {
-    if (given_) return;
-    auto label = std::find_if(made_.begin(), made_.end(), [&](const LabelSpec& l) { return l.id == label_id; });
-    if (label == made_.end()) return;
+    LabelSpec* label = made_spec(label_id);
+    if (!label) return;
     for (const AttributeSpec& a : label->attributes)
         if (a.name == spec.name) return;
     spec.id = sanitized_id(spec.name);
     label->attributes.push_back(std::move(spec));
 }
 
-std::vector<LabelSpec> LabelMap::labels() const { return given_ ? given_->labels : made_; }
+std::vector<LabelSpec> LabelMap::labels() const {
+    if (!given_) return made_;
+    std::vector<LabelSpec> all = given_->labels;
+    all.insert(all.end(), made_.begin(), made_.end());
+    return all;
+}
 
 const LabelSpec* LabelMap::spec(const std::string& label_id) const {
-    if (given_) return given_->find_label(label_id);
-    for (const LabelSpec& l : made_)
-        if (l.id == label_id) return &l;
-    return nullptr;
+    if (given_)
+        if (const LabelSpec* l = given_->find_label(label_id)) return l;
+    return made_spec(label_id);
 }
 
 std::string label_name(const Task& task, const std::string& label_id) {
@@ -306,7 +318,11 @@ std::pair<int, int> ImageFrames::size_of(long long frame) const {
 }
 
 Task made_task(const Task* given, const ImageFrames& images, const LabelMap& labels, const std::string& id) {
-    if (given) return *given;
+    if (given) {
+        Task t = *given;
+        t.labels = labels.labels();
+        return t;
+    }
     Task t;
     t.id = id;
     t.name = id;
@@ -414,7 +430,12 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Tas
     return out;
 }
 
-void settle_made_attributes(Document& doc, Task& task) {
+void adopt_added_labels(Conversion& out, const LabelMap& labels) {
+    for (const LabelSpec& l : labels.made()) out.added_labels.push_back(l.id);
+    if (!out.added_labels.empty()) settle_made_attributes(out.document, out.task, &out.added_labels);
+}
+
+void settle_made_attributes(Document& doc, Task& task, const std::vector<std::string>* made) {
     auto spec_of = [](LabelSpec* label, const std::string& id) -> AttributeSpec* {
         if (!label) return nullptr;
         auto spec = std::find_if(label->attributes.begin(), label->attributes.end(), [&](const AttributeSpec& s) { return s.id == id; });
@@ -433,7 +454,8 @@ void settle_made_attributes(Document& doc, Task& task) {
             }
         }
     };
-    auto label_of = [&](const std::string& id) {
+    auto label_of = [&](const std::string& id) -> LabelSpec* {
+        if (made && std::find(made->begin(), made->end(), id) == made->end()) return nullptr;
         auto l = std::find_if(task.labels.begin(), task.labels.end(), [&](const LabelSpec& x) { return x.id == id; });
         return l == task.labels.end() ? nullptr : &*l;
     };
@@ -462,6 +484,7 @@ Conversion ImportState::finish(const std::string& format_id) {
     out.document = std::move(doc_);
     out.task = made_task(options_.task, images_, labels_, format_id);
     if (!options_.task) settle_made_attributes(out.document, out.task);
+    else adopt_added_labels(out, labels_);
     out.notes = notes_.list();
     return out;
 }

@@ -71,13 +71,14 @@ private:
 std::string sanitized_id(std::string_view hint);
 
 // Class and category names to label ids. With a task, names resolve to its labels (by id, then
-// by name) and an unknown one is an error; without, labels are added as met (id made from the
-// name, name kept) and each attribute seen is added to its label with a type that fits every
-// value seen (checkbox, number over the values' range, text), so the made task accepts the document.
+// by name) and an unknown one is an error, or with `add_unknown` a made label; without, labels
+// are added as met (id made from the name, name kept). Each attribute seen on a made label is
+// added to it with a type that fits every value seen (checkbox, number over the values' range,
+// text), so the made task accepts the document.
 class LabelMap {
 public:
-    explicit LabelMap(const Task* given) : given_(given) {}
-    // The label id for a class name; nullopt when a given task has no such label.
+    explicit LabelMap(const Task* given, bool add_unknown = false) : given_(given), add_unknown_(add_unknown) {}
+    // The label id for a class name; nullopt when a given task has no such label (and none is added).
     std::optional<std::string> resolve(const std::string& name);
     // The id under which an attribute named `name` is stored for the label: a given task's
     // attribute with that id or name (else the name as it is); on a made task, a spec is added or
@@ -87,11 +88,17 @@ public:
     void define_attribute(const std::string& label_id, AttributeSpec spec);
     // The labels of a made task, in the order met (unused ones given by `declare` included).
     void declare(const std::string& name) { if (!given_) resolve(name); }
+    // A given task's labels then the made ones.
     std::vector<LabelSpec> labels() const;
+    const std::vector<LabelSpec>& made() const { return made_; }
     const LabelSpec* spec(const std::string& label_id) const;
 
 private:
+    const LabelSpec* made_spec(const std::string& label_id) const;
+    LabelSpec* made_spec(const std::string& label_id);
+
     const Task* given_;
+    bool add_unknown_;
     std::vector<LabelSpec> made_;
     std::unordered_map<std::string, std::string> by_name_;
     std::set<std::string> used_ids_;
@@ -139,7 +146,10 @@ Task made_task(const Task* given, const ImageFrames& images, const LabelMap& lab
 // attributes are: one that varies along tracks lives on keyframes (a track that kept it on itself
 // moves it to its first keyframe), and values typed before a later one widened the attribute to
 // text, or added a choice, are read as that (the document then fits the task it comes with).
-void settle_made_attributes(Document& doc, Task& task);
+// An import into a given task: the labels it added (LabelMap's made ones), listed and settled.
+void adopt_added_labels(Conversion& out, const LabelMap& labels);
+// Only the labels in `made` when given (an import into a task settles none of the task's own).
+void settle_made_attributes(Document& doc, Task& task, const std::vector<std::string>* made = nullptr);
 
 // Lossy steps counted by kind, reported once each as "<count> <message>".
 class Notes {
@@ -190,7 +200,7 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Tas
 // document) and how it ends: objects in frame order, each file's in reading order, and the task.
 class ImportState {
 protected:
-    explicit ImportState(const ImportOptions& options) : options_(options), labels_(options.task), images_(options.task) {}
+    explicit ImportState(const ImportOptions& options) : options_(options), labels_(options.task, options.add_unknown_labels), images_(options.task) {}
     Conversion finish(const std::string& format_id);
 
     const ImportOptions& options_;

@@ -45,6 +45,10 @@ struct ImportOptions {
     // YOLO lines of 9 numbers are polygons of 4 vertices or oriented boxes: "auto" reads them as
     // boxes only when data.yaml says `task: obb`; "obb" or "segment" decide.
     std::string yolo_task = "auto";
+    // With a task: a class name it has no label for becomes a new label of the returned task
+    // (listed in Conversion::added_labels) instead of an error, for the caller to map onto the
+    // task's labels (import_merge.hpp). Images the task does not have stay errors.
+    bool add_unknown_labels = false;
     ProgressFn progress;
 };
 
@@ -52,6 +56,7 @@ struct Conversion {
     Document document;
     Task task;                       // the given task, or one made from the file (media, labels)
     std::vector<std::string> notes;  // every lossy step taken, with counts ("3 RLE masks traced ...")
+    std::vector<std::string> added_labels;  // ids of labels the given task lacked (add_unknown_labels)
 };
 
 // Errors: `path` names the file and the place ("annotations.xml:12:5", "coco.json#/annotations/3/bbox"),
