@@ -84,13 +84,16 @@ file(GLOB POLYMARK_SHELL_FILES LIST_DIRECTORIES false CONFIGURE_DEPENDS "${PROJE
 # it with one <script>); esbuild comes from package-lock.json (tools/setup.sh). Minified, local
 # names too (1.3 KB gzip less than keeping them); what reaches a host is PolymarkError's code and
 # message, which minifying leaves alone.
-file(GLOB POLYMARK_SHELL_MODULES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/src/*.js")
+file(GLOB POLYMARK_SHELL_MODULES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/shell/src/*.js" "${PROJECT_SOURCE_DIR}/shell/workers/*.js")
 # The built-in backend profiles, fetched by name (mount option `profile`, docs/PROFILES.md).
 file(GLOB POLYMARK_PROFILE_FILES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/profiles/*.json")
 add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/main.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/polymark.js"
+  # Workers bundled the same way, each one classic script (loaded with importScripts).
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/format_worker.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/format_worker.js"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
@@ -163,3 +166,25 @@ target_link_options(polymark_tracker_web PRIVATE
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8)
 polymark_minify_glue(polymark_tracker_web)
 add_dependencies(polymark_shell polymark_tracker_web)
+
+# The formats module (polymark_formats.js + .wasm): imports and exports in other tools' formats,
+# run by shell/workers/format_worker.js in a Web Worker (bundled with shell/src/zip.js into
+# dist/format_worker.js), fetched only when the labeler imports or exports. Speed over size (-O2):
+# a 100 MB COCO file is read here.
+add_executable(polymark_formats_web platform/formats_module.cpp)
+set_target_properties(polymark_formats_web PROPERTIES OUTPUT_NAME polymark_formats SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_formats_web PRIVATE polymark_formats)
+target_compile_options(polymark_formats_web PRIVATE -O2)
+target_link_options(polymark_formats_web PRIVATE
+  -O2
+  -sMODULARIZE=1
+  -sEXPORT_NAME=createPolymarkFormatsModule
+  -sENVIRONMENT=worker
+  -sALLOW_MEMORY_GROWTH=1
+  -sMAXIMUM_MEMORY=4GB                 # a big import holds its file and its document at once
+  -sFILESYSTEM=0
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_fmt_clear,_pm_fmt_new_file,_pm_fmt_import,_pm_fmt_plan,_pm_fmt_plan_part,_pm_fmt_export,_pm_fmt_file_data,_pm_fmt_file_size
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8)
+polymark_minify_glue(polymark_formats_web)
+add_dependencies(polymark_shell polymark_formats_web)

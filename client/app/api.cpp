@@ -141,6 +141,25 @@ std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, c
     return std::nullopt;
 }
 
+// Imports and exports (shell/src/formats.js drives them; docs/API.md, "Import and export").
+std::optional<Expected<Json>> call_formats_api(App& app, std::string_view method, const Json& args) {
+    FormatsController& formats = app.formats();
+    auto done = [](Errors errors) { return errors.empty() ? Expected<Json>(Json()) : Expected<Json>(std::move(errors)); };
+    if (method == "importBegin") return done(formats.begin(args));
+    if (method == "importPart") return done(formats.add_part(args));
+    if (method == "importEnd") return formats.finish();
+    if (method == "importMapping") return done(formats.ask_mapping(args));
+    if (method == "formatProgress") { formats.set_progress(args); return Expected<Json>(Json()); }
+    if (method == "getMediaSizes") {
+        // What the task left out and the app learnt from the pictures it decoded: exports need it.
+        Json sizes = Json::array();
+        if (const Task* task = app.task())
+            for (const Media& m : task->media) sizes.push_back(Json::array({m.width, m.height}));
+        return Expected<Json>(std::move(sizes));
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Expected<Json> call_api(App& app, std::string_view method, std::string_view args_text, double dpr) {
@@ -227,6 +246,7 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
     }
     if (method == "getTracking") return app.tracking().status_json();
     if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
+    if (auto formats = call_formats_api(app, method, args)) return std::move(*formats);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);
     return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};

@@ -5,11 +5,13 @@
 //   SyncLink           the journal and the sync engine (or a backend profile), and its status
 //   TrackingController the one orchestrator of a track-forward run (in the platform's worker)
 //   Editor             the tools as a state machine; it builds commands, the session applies them
+//   FormatsController  imports and exports in other tools' formats (converted by the platform)
 // Every async result arrives as a typed message in the Inbox (posted by the platform) and is
 // applied in apply_inbox(), once, at the start of a frame. No ImGui, SDL, GL or emscripten here.
 // Units: view and pointer positions are screen (CSS) pixels of the canvas; shapes are image pixels.
 #pragma once
 #include "app/editor.hpp"
+#include "app/formats_controller.hpp"
 #include "app/frame_image.hpp"
 #include "app/inbox.hpp"
 #include "app/media_cache.hpp"
@@ -93,6 +95,9 @@ public:
     const TrackingController& tracking() const { return tracking_; }
     Editor& editor() { return editor_; }
     const Editor& editor() const { return editor_; }
+    FormatsController& formats() { return formats_; }
+    const FormatsController& formats() const { return formats_; }
+    PlatformPort& platform() { return platform_; }
     Notices& notices() { return notices_; }
     const Notices& notices() const { return notices_; }
     void report(Error error) { notices_.report(std::move(error)); }
@@ -177,6 +182,7 @@ private:
     std::optional<Task> task_;
     DocumentSession session_;
     Editor editor_{*this};
+    FormatsController formats_{*this};
     MediaCache media_;
     SyncLink sync_;
     TrackingController tracking_;

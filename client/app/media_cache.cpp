@@ -143,6 +143,15 @@ void MediaCache::on_fetched(const PendingRequest& request, const FetchDone& r, l
     requests_.expect(id, {RequestKind::Decode, media_index, url});
 }
 
+// A size the task left out, from the decoded picture: exports need it (normalised coordinates).
+void MediaCache::learn_size(size_t media_index, int width, int height) {
+    Media& m = task_->media[media_index];
+    if (m.width <= 0 || m.height <= 0) {
+        m.width = width;
+        m.height = height;
+    }
+}
+
 void MediaCache::on_decoded(const PendingRequest& request, ImageDecoded& r, long long frame) {
     const size_t media_index = request.media_index;
     FrameImage& img = images_[media_index];
@@ -166,6 +175,7 @@ void MediaCache::on_decoded(const PendingRequest& request, ImageDecoded& r, long
         img.width = r.width;
         img.height = r.height;
     }
+    learn_size(media_index, img.width, img.height);
     img.state = LoadState::Ready;
     img.pixels = std::move(r.rgba);
     img.generation++;
@@ -217,6 +227,7 @@ void MediaCache::on_video_frame(const PendingRequest& request, const VideoFrameS
         img.state = LoadState::Ready;
         img.width = r.width;
         img.height = r.height;
+        learn_size(media_index, r.width, r.height);
         img.platform_picture = r.picture;
         img.shown_frame = r.frame;
         img.shown_seconds = r.frame_seconds;

@@ -23,7 +23,8 @@ class MediaCache {
 public:
     MediaCache(PlatformPort& platform, Requests& requests, Notices& notices) : platform_(platform), requests_(requests), notices_(notices) {}
 
-    // The task whose media these are (kept by the app; a probed video's frame count is written back).
+    // The task whose media these are (kept by the app; a probed video's frame count, and the size
+    // of a medium the task gave none, are written back).
     void attach(Task& task, BackendUrls urls);
     // Loads what frame `frame` shows, if it is not loaded; a video's frame is asked for.
     void show(long long frame);
@@ -55,6 +56,8 @@ private:
     uint64_t show_clock_ = 0;              // counts current-image changes (FrameImage::last_shown)
     std::set<size_t> video_count_reported_;
     bool redraw_wanted_ = false;
+
+    void learn_size(size_t media_index, int width, int height);
 
     // The reduced level of a huge PNG being decoded for the current image, a slice a frame.
     struct LevelJob {

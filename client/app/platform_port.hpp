@@ -52,6 +52,12 @@ public:
     // Sends one sync request to `url` (the backend's base joined with request.path); the answer
     // comes back as a SyncReplied or a SyncFailed. False: no network for sync here.
     virtual bool sync_request(const SyncRequest& /*request*/, const std::string& /*url*/) { return false; }
+    // An import or export in another tool's format, run by the page (the formats module in a Web
+    // Worker): {kind: "import"} opens a file picker, {kind: "export", format} converts the document
+    // and downloads it. The page reports progress through the API (formatProgress) and feeds an
+    // import's document to FormatsController. False: no formats module here.
+    virtual bool start_format_job(const Json& /*spec*/) { return false; }
+    virtual void cancel_format_job() {}
 };
 
 }  // namespace pm

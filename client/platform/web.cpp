@@ -28,6 +28,8 @@ void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
 int pm_js_track_start(const char* spec_json);
 void pm_js_track_cancel();
+int pm_js_format_job(const char* spec_json);
+void pm_js_format_cancel();
 void pm_js_sync_journal(const char* json);
 void pm_js_sync_request(const char* json, const char* body, int body_size);
 char* pm_js_profile_call(const char* call_json);
@@ -67,6 +69,9 @@ public:
         return pm_js_track_start(spec.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()) != 0;
     }
     void cancel_tracking_worker() override { pm_js_track_cancel(); }
+    // Imports and exports run in shell/src/formats.js (the formats module in a Web Worker).
+    bool start_format_job(const Json& spec) override { return pm_js_format_job(spec.dump().c_str()) != 0; }
+    void cancel_format_job() override { pm_js_format_cancel(); }
     // The journal lives in IndexedDB, written by shell/src/sync.js; requests go through its fetch.
     bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) override {
         Json puts = Json::array();

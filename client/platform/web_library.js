@@ -206,6 +206,19 @@ mergeInto(LibraryManager.library, {
     if (track) track.cancel();
   },
 
+  // Imports and exports (shell/src/formats.js): a file picker then an import, or an export then a
+  // download; both report back through the API (importBegin.., formatProgress).
+  pm_js_format_job: function (specPtr) {
+    var formats = Module['polymarkFormats'];
+    if (!formats) return 0;
+    return formats.start(JSON.parse(UTF8ToString(specPtr))) ? 1 : 0;
+  },
+
+  pm_js_format_cancel: function () {
+    var formats = Module['polymarkFormats'];
+    if (formats) formats.cancel();
+  },
+
   // Sync (docs/API.md, "Sync"): the journal and the requests are shell/src/sync.js's (IndexedDB,
   // fetch with timeouts, Web Locks); answers come back through the API's _sync* methods, always
   // later, never inside this call.

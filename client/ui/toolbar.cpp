@@ -1,5 +1,7 @@
 #include "ui/toolbar.hpp"
 
+#include "ui/formats_panel.hpp"
+
 #include <imgui.h>
 
 #include <cstdio>
@@ -151,6 +153,7 @@ Toolbar::Wants Toolbar::draw(App& app, float width, float height, bool sidebar_o
         wants.toggle_sidebar = acted;
         return tip("Show or hide the sidebar: labels, objects, attributes, history") || acted;
     }});
+    items.push_back({"data", 1, FormatsPanel::menu_width(), [&app, &layout] { return FormatsPanel::draw_menu(app, layout); }});
     items.push_back({"help", 1, button_width("?"), [&wants] {
         bool acted = ImGui::Button("?");
         wants.toggle_help = acted;

@@ -89,6 +89,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     draw_notices(app, canvas_w);
     draw_conflicts(app, canvas_w);
     draw_set_aside(app, canvas_w);
+    formats_.draw(app, canvas_w, canvas_h, layout_);
     handle_canvas_input(app);
     draw_shape_menu(app);
     handle_shortcuts(app);

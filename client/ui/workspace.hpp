@@ -3,6 +3,7 @@
 #pragma once
 #include "app/app.hpp"
 #include "render/image_textures.hpp"
+#include "ui/formats_panel.hpp"
 #include "ui/panels.hpp"
 #include "ui/scene_layer.hpp"
 #include "ui/shape_layer.hpp"
@@ -35,6 +36,7 @@ private:
     Panels panels_;
     Timeline timeline_;
     Toolbar toolbar_;
+    FormatsPanel formats_;
     bool sidebar_open_wide_ = true;
     bool sidebar_open_narrow_ = false;
     std::vector<UiControl> layout_;  // this frame's controls, for App::report_ui_layout

@@ -69,15 +69,7 @@ public:
             if (media->empty()) r_.fail("out_of_range", "/media", "a task needs at least one image or video in \"media\"");
             for (size_t i = 0; i < media->size(); ++i) read_media((*media)[i], json_pointer_append("/media", i), task.media.emplace_back());
         }
-        if (const Json* labels = r_.member(j, "", "labels", false); labels && r_.expect_array(*labels, "/labels")) {
-            std::set<std::string> ids;
-            for (size_t i = 0; i < labels->size(); ++i) {
-                std::string p = json_pointer_append("/labels", i);
-                LabelSpec& l = task.labels.emplace_back();
-                read_label((*labels)[i], p, l);
-                if (!l.id.empty() && !ids.insert(l.id).second) r_.fail("duplicate_id", json_pointer_append(p, "id"), "label id \"" + l.id + "\" at " + p + "/id is used twice");
-            }
-        }
+        if (const Json* labels = r_.member(j, "", "labels", false)) read_labels(*labels, task.labels);
         if (const Json* s = r_.member(j, "", "settings", false); s && r_.expect_object(*s, "/settings")) {
             r_.reject_unknown_keys(*s, "/settings", {"clamp"});
             if (auto c = r_.string_member(*s, "/settings", "clamp", false)) {
@@ -88,6 +80,17 @@ public:
             }
         }
         if (const Json* m = r_.member(j, "", "meta", false)) r_.expect_object(*m, "/meta");
+    }
+
+    void read_labels(const Json& labels, std::vector<LabelSpec>& out) {
+        if (!r_.expect_array(labels, "/labels")) return;
+        std::set<std::string> ids;
+        for (size_t i = 0; i < labels.size(); ++i) {
+            std::string p = json_pointer_append("/labels", i);
+            LabelSpec& l = out.emplace_back();
+            read_label(labels[i], p, l);
+            if (!l.id.empty() && !ids.insert(l.id).second) r_.fail("duplicate_id", json_pointer_append(p, "id"), "label id \"" + l.id + "\" at " + p + "/id is used twice");
+        }
     }
 
 private:
@@ -250,6 +253,64 @@ Expected<Task> task_from_json(const Json& json) {
     TaskReader(errors).read(json, task);
     if (!errors.empty()) return errors;
     return task;
+}
+
+Json task_to_json(const Task& task) {
+    Json j = {{"format", kTaskFormat}, {"version", kTaskVersion}, {"id", task.id}};
+    if (!task.name.empty() && task.name != task.id) j["name"] = task.name;
+    Json media = Json::array();
+    for (const Media& m : task.media) {
+        Json mj = {{"id", m.id}, {"type", m.type == MediaType::Image ? "image" : "video"}, {"url", m.url.empty() ? m.name : m.url}};
+        if (!m.name.empty() && m.name != m.url) mj["name"] = m.name;
+        if (m.width > 0) mj["width"] = m.width;
+        if (m.height > 0) mj["height"] = m.height;
+        if (m.type == MediaType::Video && m.frames > 0) mj["frames"] = m.frames;
+        if (m.fps > 0) mj["fps"] = m.fps;
+        media.push_back(std::move(mj));
+    }
+    j["media"] = std::move(media);
+    Json labels = Json::array();
+    for (const LabelSpec& l : task.labels) {
+        Json lj = {{"id", l.id}};
+        if (!l.name.empty() && l.name != l.id) lj["name"] = l.name;
+        if (!l.color.empty()) lj["color"] = l.color;
+        if (!l.types.empty()) {
+            Json types = Json::array();
+            for (ShapeType t : l.types) types.push_back(to_string(t));
+            lj["types"] = std::move(types);
+        }
+        if (!l.attributes.empty()) {
+            Json attrs = Json::array();
+            for (const AttributeSpec& a : l.attributes) {
+                static const char* kTypes[] = {"select", "radio", "checkbox", "number", "text"};
+                Json aj = {{"id", a.id}};
+                if (!a.name.empty() && a.name != a.id) aj["name"] = a.name;
+                aj["type"] = kTypes[(int)a.type];
+                if (a.type == AttributeType::Select || a.type == AttributeType::Radio) aj["values"] = a.values;
+                if (a.type == AttributeType::Number) {
+                    aj["min"] = a.min;
+                    aj["max"] = a.max;
+                    if (a.step != 1) aj["step"] = a.step;
+                }
+                if (a.mutable_) aj["mutable"] = true;
+                if (!a.default_value.is_null()) aj["default"] = a.default_value;
+                attrs.push_back(std::move(aj));
+            }
+            lj["attributes"] = std::move(attrs);
+        }
+        labels.push_back(std::move(lj));
+    }
+    j["labels"] = std::move(labels);
+    if (task.clamp != ClampMode::Clip) j["settings"] = {{"clamp", task.clamp == ClampMode::Clamp ? "clamp" : "none"}};
+    return j;
+}
+
+Expected<std::vector<LabelSpec>> labels_from_json(const Json& labels) {
+    Errors errors;
+    std::vector<LabelSpec> out;
+    TaskReader(errors).read_labels(labels, out);
+    if (!errors.empty()) return errors;
+    return out;
 }
 
 Expected<Task> parse_task(std::string_view text) {

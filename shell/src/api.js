@@ -5,9 +5,6 @@ import { storageReport, unregisterOffline } from './offline.js';
 
 // Calls the module; returns the reply's value or throws a PolymarkError with the first error.
 export function callModule(ctx, method, args) {
-  if (ctx.destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
-  const M = ctx.M;
-  if (!M) throw PolymarkError('not_ready', 'Polymark is still loading');
   let argText = '';
   try {
     if (args !== undefined) argText = JSON.stringify(args);
@@ -15,6 +12,14 @@ export function callModule(ctx, method, args) {
     throw PolymarkError(method === 'setAnnotations' ? 'invalid_document' : 'bad_argument',
       method + ': the argument cannot be written as JSON (' + ((e && e.message) || e) + '); docs/SCHEMA.md section 12 limits nesting to 64 levels');
   }
+  return callModuleText(ctx, method, argText);
+}
+
+// The same with the arguments as JSON text already (an import's parts: not parsed and written again).
+export function callModuleText(ctx, method, argText) {
+  if (ctx.destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
+  const M = ctx.M;
+  if (!M) throw PolymarkError('not_ready', 'Polymark is still loading');
   const mLen = M.lengthBytesUTF8(method) + 1;
   const aLen = M.lengthBytesUTF8(argText) + 1;
   const mPtr = M._malloc(mLen);
@@ -33,7 +38,9 @@ export function callModule(ctx, method, args) {
     const code = method === 'setAnnotations' ? 'invalid_document' : first.code;
     const where = first.path ? ' (at ' + first.path + ')' : '';
     const more = reply.errors.length > 1 ? ' (and ' + (reply.errors.length - 1) + ' more)' : '';
-    throw PolymarkError(code, first.message + (first.message.indexOf(first.path) >= 0 ? '' : where) + more, reply.errors);
+    const error = PolymarkError(code, first.message + (first.message.indexOf(first.path) >= 0 ? '' : where) + more, reply.errors);
+    error.where = first.path || '';
+    throw error;
   }
   return reply.value;
 }
@@ -42,7 +49,7 @@ const idList = (ids) => (ids === undefined || ids === null ? null : [].concat(id
 
 // The host's handle on one mount. ctx: the mount's state; destroy: its teardown; videos(): the
 // open video sources by URL; canvas: its canvas.
-export function createInstance(ctx, destroy, videos, canvas) {
+export function createInstance(ctx, destroy, videos, canvas, formats) {
   const call = (method, args) => callModule(ctx, method, args);
   const instance = {
     getAnnotations: () => call('getAnnotations'),
@@ -109,6 +116,9 @@ export function createInstance(ctx, destroy, videos, canvas) {
     getStorage: () => storageReport(ctx.base, ctx.options),
     unregisterOffline: () => unregisterOffline(ctx.options),
     select: (ids) => call('select', ids),
+    importAnnotations: (source, opts) => formats.importAnnotations(source, opts),
+    exportAnnotations: (opts) => formats.exportAnnotations(opts),
+    cancelFormatJob: () => formats.cancel(),
     on: (name, fn) => { ctx.events.on(name, fn); return instance; },
     off: (name, fn) => { ctx.events.off(name, fn); return instance; },
     destroy,

@@ -12,7 +12,8 @@ import { createTrackingFeed } from './tracking.js';
 import { createTextInput } from './text_input.js';
 import { createVideos } from './videos.js';
 import { EVENTS, createEvents } from './events.js';
-import { callModule, createInstance } from './api.js';
+import { callModule, callModuleText, createInstance } from './api.js';
+import { createFormats } from './formats.js';
 import { frameToOpen, rememberFrame } from './last_frame.js';
 
 let instances = 0;
@@ -41,6 +42,7 @@ function createContext(id, base, options) {
       if (ctx.running && ctx.M && !ctx.destroyed) fn();
       else ctx.queue.push(fn);
     },
+    callText: (method, text) => callModuleText(ctx, method, text),
     syncCall(method, args) {
       if (ctx.destroyed || !ctx.M || !ctx.running) return;
       try { callModule(ctx, method, args); } catch (e) { /* a stopped instance: nothing to tell */ }
@@ -174,7 +176,8 @@ export function mount(element, options) {
     ctx.M = null;
   }
 
-  const instance = createInstance(ctx, destroy, videos.all, canvas);
+  const formats = createFormats(ctx, wrapper, (method, args) => callModule(ctx, method, args), () => prefetched.task);
+  const instance = createInstance(ctx, destroy, videos.all, canvas, formats);
 
   // After an abort: this instance object stays the host's handle, now driving a fresh mount of
   // the same options in the same element; the host's listeners move over to it.
@@ -253,6 +256,7 @@ export function mount(element, options) {
         return;
       }
       if (name === 'frame') rememberFrame(options, detail.frame);
+      if (name === 'import') formats.onAppEvent(detail);
       if (name === 'tracking' && detail.state !== 'running') {
         const waiting = ctx.trackingWaiters;
         ctx.trackingWaiters = [];
@@ -290,6 +294,7 @@ export function mount(element, options) {
         polymarkVideo: videos.open,
         polymarkSync: { journal: sync.journal, request: sync.request },
         polymarkTrack: { start: tracking.start, cancel: tracking.cancel },
+        polymarkFormats: { start: formats.start, cancel: formats.cancel },
         polymarkProfile: profile && profile.module,
         polymarkAuth: ctx.auth,
         polymarkEmit: fromModule,

@@ -171,3 +171,34 @@ TEST_CASE("per-image exports see a track on its own medium's frames only") {
     CHECK(frames[2][0].points == std::vector<double>{2, 0, 12, 10});
     CHECK(frames[3].empty());  // the photograph after the video
 }
+
+TEST_CASE("an export of a frame range keeps the objects on it and cuts tracks to it, state kept where it starts") {
+    pm::Task task;
+    task.id = "t";
+    task.media = {{"v", pm::MediaType::Video, "v.mp4", "v.mp4", 100, 100, 20, 0}};
+    pm::Document d;
+    pm::Object before, inside;
+    before.id = "o1"; before.frame = 2; before.label = "car"; before.points = {0, 0, 1, 1};
+    inside = before; inside.id = "o2"; inside.frame = 4;
+    d.objects = {before, inside};
+    pm::Track t;
+    t.id = "t1"; t.type = pm::ShapeType::Rectangle; t.label = "car";
+    t.keyframes = {{"k0", 0, {0, 0, 10, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}, {"k1", 10, {10, 0, 20, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}};
+    pm::Track gone = t;
+    gone.id = "t2";
+    gone.keyframes[1].frame = 1;
+    gone.keyframes[1].outside = true;  // ends before the range
+    d.tracks = {t, gone};
+    pm::Document cut = pm::document_within_frames(d, task, {3, 5});
+    REQUIRE(cut.objects.size() == 1);
+    CHECK(cut.objects[0].id == "o2");
+    REQUIRE(cut.tracks.size() == 1);
+    const pm::Track& c = cut.tracks[0];
+    CHECK(c.id == "t1");
+    REQUIRE(c.keyframes.size() == 2);
+    CHECK(c.keyframes[0].frame == 3);
+    CHECK(c.keyframes[0].points == std::vector<double>{3, 0, 13, 10});
+    CHECK_FALSE(c.keyframes[0].outside);
+    CHECK(c.keyframes[1].frame == 6);
+    CHECK(c.keyframes[1].outside);
+}

@@ -2,6 +2,7 @@
 
 #include "polymark/formats/format_common.hpp"
 #include "polymark/formats/format_readers.hpp"
+#include "polymark/track_edit.hpp"
 
 #include <algorithm>
 
@@ -81,7 +82,36 @@ Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& 
     return Error{"bad_format", "", "unknown format"};
 }
 
-Expected<Exported> export_annotations(AnnotationFormat format, const Document& doc, const Task& task, const ExportOptions& options) {
+Document document_within_frames(const Document& doc, const Task& task, FrameRange frames) {
+    Document out;
+    out.meta = doc.meta;
+    for (const Object& o : doc.objects)
+        if (o.frame >= frames.first && o.frame <= frames.last) out.objects.push_back(o);
+    for (const Track& track : doc.tracks) {
+        if (track.keyframes.empty()) continue;
+        size_t made = 0;
+        NewId new_id = [&] { return track.id + "-cut-" + std::to_string(++made); };
+        MediumSpan medium = task.medium_of(track.keyframes.front().frame);
+        std::optional<Track> t = track;
+        if (frames.first > t->keyframes.front().frame) {
+            auto split = split_track(*t, frames.first, track.id, new_id, medium);
+            t = split ? std::optional<Track>(std::move(split->after)) : std::nullopt;
+        }
+        if (t && frames.last + 1 < std::min(medium.end, task.frame_count()))
+            if (auto ended = delete_track_from(*t, frames.last + 1, new_id, medium)) t = std::move(ended);
+        if (!t) continue;
+        t->keyframes.erase(std::remove_if(t->keyframes.begin(), t->keyframes.end(), [&](const Keyframe& k) { return k.frame < frames.first || k.frame > frames.last + 1; }),
+                           t->keyframes.end());
+        bool visible = std::any_of(t->keyframes.begin(), t->keyframes.end(), [&](const Keyframe& k) { return !k.outside && k.frame <= frames.last; });
+        if (visible) out.tracks.push_back(std::move(*t));
+    }
+    return out;
+}
+
+Expected<Exported> export_annotations(AnnotationFormat format, const Document& whole, const Task& task, const ExportOptions& options) {
+    std::optional<Document> within;
+    if (options.frames) within = document_within_frames(whole, task, *options.frames);
+    const Document& doc = within ? *within : whole;
     try {
         switch (format) {
             case AnnotationFormat::Polymark: {
@@ -165,54 +195,5 @@ std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
     return std::nullopt;
 }
 
-Json task_to_json(const Task& task) {
-    Json j = {{"format", kTaskFormat}, {"version", kTaskVersion}, {"id", task.id}};
-    if (!task.name.empty() && task.name != task.id) j["name"] = task.name;
-    Json media = Json::array();
-    for (const Media& m : task.media) {
-        Json mj = {{"id", m.id}, {"type", m.type == MediaType::Image ? "image" : "video"}, {"url", m.url.empty() ? m.name : m.url}};
-        if (!m.name.empty() && m.name != m.url) mj["name"] = m.name;
-        if (m.width > 0) mj["width"] = m.width;
-        if (m.height > 0) mj["height"] = m.height;
-        if (m.type == MediaType::Video && m.frames > 0) mj["frames"] = m.frames;
-        if (m.fps > 0) mj["fps"] = m.fps;
-        media.push_back(std::move(mj));
-    }
-    j["media"] = std::move(media);
-    Json labels = Json::array();
-    for (const LabelSpec& l : task.labels) {
-        Json lj = {{"id", l.id}};
-        if (!l.name.empty() && l.name != l.id) lj["name"] = l.name;
-        if (!l.color.empty()) lj["color"] = l.color;
-        if (!l.types.empty()) {
-            Json types = Json::array();
-            for (ShapeType t : l.types) types.push_back(to_string(t));
-            lj["types"] = std::move(types);
-        }
-        if (!l.attributes.empty()) {
-            Json attrs = Json::array();
-            for (const AttributeSpec& a : l.attributes) {
-                static const char* kTypes[] = {"select", "radio", "checkbox", "number", "text"};
-                Json aj = {{"id", a.id}};
-                if (!a.name.empty() && a.name != a.id) aj["name"] = a.name;
-                aj["type"] = kTypes[(int)a.type];
-                if (a.type == AttributeType::Select || a.type == AttributeType::Radio) aj["values"] = a.values;
-                if (a.type == AttributeType::Number) {
-                    aj["min"] = a.min;
-                    aj["max"] = a.max;
-                    if (a.step != 1) aj["step"] = a.step;
-                }
-                if (a.mutable_) aj["mutable"] = true;
-                if (!a.default_value.is_null()) aj["default"] = a.default_value;
-                attrs.push_back(std::move(aj));
-            }
-            lj["attributes"] = std::move(attrs);
-        }
-        labels.push_back(std::move(lj));
-    }
-    j["labels"] = std::move(labels);
-    if (task.clamp != ClampMode::Clip) j["settings"] = {{"clamp", task.clamp == ClampMode::Clamp ? "clamp" : "none"}};
-    return j;
-}
 
 }  // namespace pm

@@ -63,7 +63,15 @@ struct Conversion {
 // the message says what was expected there. Nothing is half-imported: an error means no document.
 Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& files, const ImportOptions& options = {});
 
+struct FrameRange {
+    long long first = 0, last = 0;  // inclusive
+};
+
 struct ExportOptions {
+    // Only the shapes of these frames: objects on them, tracks cut to them (a keyframe where the
+    // range starts with the state the track had there, and an outside one after its end).
+    // Formats of one file per image still list every image of the task.
+    std::optional<FrameRange> frames;
     std::string cvat_layout;  // "images", "video" or "" (video when the task has a video or the document tracks)
     std::string yolo_task = "auto";  // "obb" writes rectangles as 4 corners
     ProgressFn progress;
@@ -78,10 +86,11 @@ struct Exported {
 Expected<Exported> export_annotations(AnnotationFormat format, const Document& doc, const Task& task,
                                       const ExportOptions& options = {});
 
+// The document's shapes within `frames` (ExportOptions::frames).
+Document document_within_frames(const Document& doc, const Task& task, FrameRange frames);
+
 // The format a file set is in, from its names and first bytes; nullopt when none fits.
 std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files);
 
-// A task as task v1 JSON (docs/SCHEMA.md, section 9), e.g. the task an import made.
-Json task_to_json(const Task& task);
 
 }  // namespace pm
