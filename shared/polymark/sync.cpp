@@ -235,6 +235,7 @@ JournalRecord SyncEngine::counter_record() const {
 SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t loaded_revision) {
     SyncOutput out;
     pending_.clear();
+    pending_count_.clear();
     conflicts_.clear();
     set_aside_.clear();
     limit_before_split_.reset();
@@ -308,11 +309,19 @@ SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t 
     std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.seq < b.seq; });
     std::set<std::string> seen;
     pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return !seen.insert(p.op.op_id).second; }), pending_.end());
+    for (const Pending& p : pending_) count_pending(key_of(p.op), 1);
     next_journal_seq_ = pending_.empty() ? 1 : pending_.back().seq + 1;
     return out;
 }
 
+void SyncEngine::count_pending(const ItemKey& key, int delta) {
+    size_t& n = pending_count_[key];
+    n += delta;
+    if (n == 0) pending_count_.erase(key);
+}
+
 int SyncEngine::last_pending_on(const ItemKey& key) const {
+    if (!pending_count_.count(key)) return -1;
     for (size_t i = pending_.size(); i-- > 0;)
         if (key_of(pending_[i].op) == key) return (int)i;
     return -1;
@@ -320,6 +329,7 @@ int SyncEngine::last_pending_on(const ItemKey& key) const {
 
 int64_t SyncEngine::max_base_on(const ItemKey& key) const {
     int64_t base = 0;
+    if (!pending_count_.count(key)) return base;
     for (const Pending& p : pending_)
         if (key_of(p.op) == key) base = std::max(base, p.base);
     return base;
@@ -349,6 +359,7 @@ void SyncEngine::add_op(WireOp op, std::optional<Json> before, int64_t min_base,
         else if (a == SyncOpType::Create && b == SyncOpType::Delete) {
             out.journal_delete.push_back(last.op.op_id);
             pending_.erase(pending_.begin() + at);
+            count_pending(key, -1);
             merged = false;
         } else merged = false;
         if (merged) {
@@ -371,6 +382,7 @@ void SyncEngine::add_op(WireOp op, std::optional<Json> before, int64_t min_base,
     p.op = std::move(op);
     p.op.op_id = next_op_id();
     pending_.push_back(std::move(p));
+    count_pending(key, 1);
     out.journal_put.push_back(journal_record(pending_.back()));
     out.journal_put.push_back(counter_record());
     if (auto c = conflicts_.find(key); c != conflicts_.end()) c->second.mine = local_value(key, std::nullopt);
@@ -512,16 +524,19 @@ SyncOutput SyncEngine::on_failure(uint64_t seq, SyncFailure kind, int64_t now_ms
     return {};
 }
 
-bool SyncEngine::acknowledge(const std::string& op_id, SyncOutput& out) {
-    for (size_t i = 0; i < pending_.size(); ++i) {
-        if (pending_[i].op.op_id != op_id) continue;
-        ItemKey key = key_of(pending_[i].op);
-        out.journal_delete.push_back(op_id);
-        pending_.erase(pending_.begin() + (long)i);
-        if (last_pending_on(key) < 0) set_aside_.erase(key);  // a late 200 settled it after all
+void SyncEngine::acknowledge(const std::set<std::string>& op_ids, SyncOutput& out) {
+    if (op_ids.empty()) return;
+    std::vector<ItemKey> settled;
+    pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
+        if (!op_ids.count(p.op.op_id)) return false;
+        out.journal_delete.push_back(p.op.op_id);
+        settled.push_back(key_of(p.op));
         return true;
+    }), pending_.end());
+    for (const ItemKey& key : settled) {
+        count_pending(key, -1);
+        if (last_pending_on(key) < 0) set_aside_.erase(key);  // a late 200 settled it after all
     }
-    return false;
 }
 
 void SyncEngine::drop_ops_on(const ItemKey& key, SyncOutput& out) {
@@ -529,6 +544,7 @@ void SyncEngine::drop_ops_on(const ItemKey& key, SyncOutput& out) {
         if (key_of(pending_[i].op) == key) {
             out.journal_delete.push_back(pending_[i].op.op_id);
             pending_.erase(pending_.begin() + (long)i);
+            count_pending(key, -1);
         } else ++i;
     }
 }
@@ -578,11 +594,12 @@ void SyncEngine::handle_patch_reply(const Outstanding& req, bool current, int st
             return;
         }
         // Late, repeated or out of order, a 200 still acknowledges what it names (and was sent).
+        const std::set<std::string> sent(req.op_ids.begin(), req.op_ids.end());
+        std::set<std::string> acked;
         for (const Json* list : {applied, duplicates})
-            for (const Json& id : *list) {
-                std::string s = id.get<std::string>();
-                if (std::find(req.op_ids.begin(), req.op_ids.end(), s) != req.op_ids.end()) acknowledge(s, out);
-            }
+            for (const Json& id : *list)
+                if (sent.count(id.get<std::string>())) acked.insert(id.get<std::string>());
+        acknowledge(acked, out);
         acked_revision_ = std::max(acked_revision_, *revision);
         catchup_needed_ = true;
         if (current) succeed_current();

@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <random>
 #include <string>
@@ -256,7 +257,9 @@ private:
     int64_t max_base_on(const ItemKey& key) const;
     std::optional<Json> local_value(const ItemKey& key, const std::optional<Json>& fallback) const;
     void drop_ops_on(const ItemKey& key, SyncOutput& out);
-    bool acknowledge(const std::string& op_id, SyncOutput& out);
+    // Drops the pending ops a 200 named (one pass over the queue, whatever their number).
+    void acknowledge(const std::set<std::string>& op_ids, SyncOutput& out);
+    void count_pending(const ItemKey& key, int delta);
     void fail_current(int64_t now_ms, std::string message);
     void succeed_current();
     void finish_current();
@@ -282,6 +285,9 @@ private:
     uint64_t next_journal_seq_ = 1;
     uint64_t next_request_seq_ = 1;
     std::vector<Pending> pending_;  // journal order
+    // How many pending ops each item has: an item with none (every item of a big import) is
+    // answered without walking the queue.
+    std::map<ItemKey, size_t> pending_count_;
     std::map<ItemKey, SyncConflict> conflicts_;
     std::map<ItemKey, Refusal> set_aside_;
     uint64_t next_refusal_ = 1;

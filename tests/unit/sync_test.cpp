@@ -1457,3 +1457,18 @@ TEST_CASE("a catch-up holding one unreadable item applies the others, names it, 
     CHECK(a.engine->status().synced_revision == server.revision);
     CHECK(a.engine->status().state != SyncState::Offline);
 }
+
+TEST_CASE("one command of 10,000 creates (a big import) is recorded, sent and acknowledged, all of it", "[sync]") {
+    SimServer server = seeded_server();
+    Client c(config("dev"), server);
+    int64_t now = 0;
+    c.settle(server, now);
+    Command import{"import big.json", {}, {}};
+    for (int i = 0; i < 10000; ++i) import.ops.push_back(ObjectOp::create(obj("imp" + std::to_string(i), i % 100), c.doc.objects.size() + (size_t)i));
+    c.edit(import, now);  // recording and acknowledging walk the queue once per item and once per reply
+    c.engine->flush(now);
+    c.settle(server, now);
+    CHECK(server.items.size() >= 10000);
+    CHECK(snapshot(c.doc) == snapshot(server));
+    CHECK(c.journal.size() == 1);  // only the counter is left
+}
