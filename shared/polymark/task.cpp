@@ -305,14 +305,6 @@ Json task_to_json(const Task& task) {
     return j;
 }
 
-Expected<std::vector<LabelSpec>> labels_from_json(const Json& labels) {
-    Errors errors;
-    std::vector<LabelSpec> out;
-    TaskReader(errors).read_labels(labels, out);
-    if (!errors.empty()) return errors;
-    return out;
-}
-
 Expected<Task> parse_task(std::string_view text) {
     auto json = parse_json_text(text, "the task");
     if (!json) return json.errors();

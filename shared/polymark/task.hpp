@@ -77,8 +77,6 @@ Expected<Task> task_from_json(const Json& json);
 Expected<Task> parse_task(std::string_view text);
 // A task as task v1 JSON (docs/SCHEMA.md, section 9), e.g. the task an import made.
 Json task_to_json(const Task& task);
-// A task's "labels" array alone (errors at /labels/...).
-Expected<std::vector<LabelSpec>> labels_from_json(const Json& labels);
 
 // Checks a structurally valid document against a task: labels exist and allow the shape type,
 // attributes exist on the label with values of the right type, frames are within the task, and
