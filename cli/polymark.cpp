@@ -20,9 +20,11 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -75,6 +77,35 @@ std::string read_file(const std::string& path) {
     return data;
 }
 
+// One file: its first bytes (enough to tell the format), the rest read as the importer asks, so
+// that a COCO file of any size is imported in little more memory than its annotations take.
+pm::FileEntry read_in_pieces(const std::string& path) {
+    constexpr size_t kHead = size_t(4) << 20;
+    std::shared_ptr<std::istream> in;
+    if (path == "-") {
+        in = std::shared_ptr<std::istream>(&std::cin, [](std::istream*) {});
+    } else {
+        auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+        if (!*file) die(kIo, path + ": cannot be read: " + std::strerror(errno));
+        in = file;
+    }
+    pm::FileEntry f;
+    f.path = path == "-" ? "stdin" : path;
+    std::error_code ec;
+    if (path != "-") f.size = (size_t)fs::file_size(path, ec);
+    f.bytes.resize(kHead);
+    in->read(f.bytes.data(), (std::streamsize)kHead);
+    f.bytes.resize((size_t)in->gcount());
+    if (in->bad()) die(kIo, f.path + ": cannot be read");
+    if (f.bytes.size() < kHead) return f;
+    f.more = [in, name = f.path](char* out, size_t capacity) -> size_t {
+        in->read(out, (std::streamsize)capacity);
+        if (in->bad()) die(kIo, name + ": cannot be read");
+        return (size_t)in->gcount();
+    };
+    return f;
+}
+
 // A file, or every file under a directory (paths relative to it, '/'-separated).
 pm::FileSet read_input(const std::string& path) {
     pm::FileSet files;
@@ -89,8 +120,7 @@ pm::FileSet read_input(const std::string& path) {
         if (files.empty()) die(kIo, path + ": the directory holds no files");
         return files;
     }
-    files.push_back({path == "-" ? "stdin" : fs::path(path).filename().string(), read_file(path)});
-    if (path != "-") files.back().path = path;
+    files.push_back(read_in_pieces(path));
     return files;
 }
 
@@ -301,10 +331,14 @@ int stats(int argc, char** argv) {
         if (!per_label.contains(label)) per_label[label] = {{"objects", 0}, {"tracks", 0}, {"keyframes", 0}};
         return per_label[label];
     };
+    std::unordered_map<std::string, long long> objects_per_label;  // counted apart: a Json lookup is a linear search
     for (const pm::Object& o : doc.objects) {
-        label_entry(o.label)["objects"] = label_entry(o.label)["objects"].get<long long>() + 1;
+        auto [count, first] = objects_per_label.try_emplace(o.label, 0);
+        if (first) label_entry(o.label);
+        ++count->second;
         if (o.frame <= last) ++per_frame[(size_t)o.frame];
     }
+    for (const auto& [label, count] : objects_per_label) per_label[label]["objects"] = count;
     pm::Json per_track = pm::Json::array();
     size_t keyframes = 0;
     for (const pm::Track& t : doc.tracks) {

@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <memory>
+#include <random>
+
 using namespace pm;
 using namespace format_test;
 
@@ -234,4 +237,83 @@ TEST_CASE("coco import into a task lacking a category: an error, or with add_unk
     REQUIRE(added->task.labels.size() == task.labels.size() + 1);
     CHECK(added->task.labels.back().name == "traffic light");
     CHECK(canonical(added->document) == canonical(made.document));
+}
+
+namespace {
+
+// `text` as a file whose first bytes are given and the rest handed out in pieces of 7 bytes.
+FileSet in_pieces(const std::string& name, std::shared_ptr<std::string> text) {
+    auto at = std::make_shared<size_t>(std::min<size_t>(10, text->size()));
+    FileEntry f(name, text->substr(0, *at));
+    f.more = [text, at](char* out, size_t capacity) {
+        size_t n = std::min({capacity, size_t(7), text->size() - *at});
+        std::copy(text->data() + *at, text->data() + *at + n, out);
+        *at += n;
+        return n;
+    };
+    f.size = text->size();
+    return {f};
+}
+
+}  // namespace
+
+TEST_CASE("a coco file read in pieces with its categories last gives what it gives read whole") {
+    Conversion whole = import_coco("instances.json");
+    // nlohmann writes members in key order: annotations, categories, images, info, ...
+    auto reordered = std::make_shared<std::string>(nlohmann::json::parse(fixture("coco/instances.json")).dump(1));
+    REQUIRE(reordered->find("\"annotations\"") < reordered->find("\"categories\""));
+    auto pieces = import_annotations(AnnotationFormat::Coco, in_pieces("instances.json", reordered));
+    INFO((pieces ? std::string() : pieces.first_error().message));
+    REQUIRE(pieces);
+    CHECK(pieces->document.objects == whole.document.objects);
+    CHECK(nlohmann::json::parse(pieces->document.meta.dump()) == nlohmann::json::parse(whole.document.meta.dump()));  // members in another order
+    CHECK(task_to_json(pieces->task) == task_to_json(whole.task));
+    CHECK(pieces->notes == whole.notes);
+
+    // Another format in pieces is joined first.
+    auto yolo_like = std::make_shared<std::string>(fixture("coco/results.json"));
+    auto results = import_annotations(AnnotationFormat::Coco, in_pieces("results.json", yolo_like));
+    INFO((results ? std::string() : results.first_error().message));
+    REQUIRE(results);
+    CHECK(results->document.objects == import_annotations(AnnotationFormat::Coco, one_file("results.json", fixture("coco/results.json")))->document.objects);
+}
+
+TEST_CASE("usual coco annotations read straight from the text equal what the careful reader makes of them") {
+    // The same annotations twice: plain, and each with a member the quick reader leaves to the careful one.
+    std::mt19937 rng(3);
+    std::string images, plain, careful;
+    for (int i = 1; i <= 5; ++i) images += std::string(i > 1 ? "," : "") + "{\"id\":" + std::to_string(i) + ",\"file_name\":\"" + std::to_string(i) + ".jpg\",\"width\":640,\"height\":480}";
+    for (int a = 1; a <= 300; ++a) {
+        std::string seg = "[";
+        int polygons = int(rng() % 3);
+        for (int k = 0; k < polygons; ++k) {
+            seg += k ? ",[" : "[";
+            int n = 2 * int(2 + rng() % 6);  // some of 2 vertices: left out
+            for (int v = 0; v < n; ++v) seg += (v ? "," : "") + std::to_string(double(rng() % 64000) / 100.0 - (v % 5 == 0 ? 0.005 : 0));
+            seg += "]";
+        }
+        seg += "]";
+        std::string body = "\"id\":" + std::to_string(a * 3) + ",\"image_id\":" + std::to_string(1 + a % 5) + ",\"category_id\":" + std::to_string(1 + a % 2) +
+                           ",\"segmentation\":" + (a % 7 == 0 ? std::string("null") : seg) + ",\"area\":12.5,\"bbox\":[" + std::to_string(a % 50) + ",2.25,1e1,3]," +
+                           "\"iscrowd\":0" + (a % 4 == 0 ? ",\"score\":0." + std::to_string(10 + a % 89) : "");
+        plain += std::string(a > 1 ? ",\n" : "") + "{" + body + "}";
+        careful += std::string(a > 1 ? ",\n" : "") + "{\"note\":\"from a vendor\"," + body + "}";
+    }
+    auto file = [&](const std::string& annotations) {
+        return "{\"annotations\":[" + annotations + "],\"images\":[" + images + "],\"categories\":[{\"id\":1,\"name\":\"car\"},{\"id\":2,\"name\":\"bus\"}]}";
+    };
+    auto quick = import_annotations(AnnotationFormat::Coco, one_file("q.json", file(plain)));
+    auto slow = import_annotations(AnnotationFormat::Coco, one_file("q.json", file(careful)));
+    REQUIRE(quick);
+    REQUIRE(slow);
+    CHECK(quick->document.objects.size() > 300);
+    CHECK(quick->document.objects == slow->document.objects);
+    CHECK(quick->notes == slow->notes);
+    // An error the quick reader finds names the same place as the careful reader's.
+    auto odd = [&](const std::string& extra) {
+        return import_annotations(AnnotationFormat::Coco, one_file("q.json", file("{" + extra + "\"id\":1,\"image_id\":1,\"category_id\":1,\"segmentation\":[[1,2,3,4,5,6,7]]}"))).first_error();
+    };
+    CHECK(odd("").path == "q.json#/annotations/0/segmentation/0");
+    CHECK(odd("\"note\":1,").path == odd("").path);
+    CHECK(odd("").message == odd("\"note\":1,").message);
 }

@@ -3,6 +3,7 @@
 #include "polymark/formats/format_common.hpp"
 #include "polymark/formats/format_readers.hpp"
 #include "polymark/formats/mask.hpp"
+#include "polymark/json_stream.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,67 +14,81 @@ namespace pm::formats {
 
 namespace {
 
+// Annotations are read as they come and their image and category ids resolved once the whole file
+// is read: COCO files often list the categories last.
 class CocoReader : ImportState {
 public:
     CocoReader(const std::string& file, const ImportOptions& options)
         : ImportState(options), file_(file) {}
 
-    Expected<Conversion> read(const Json& root) {
-        if (root.is_array()) return read_results(root);
-        if (!root.is_object()) return bad("", "a COCO dataset: an object with \"images\", \"annotations\" and \"categories\"");
+    Expected<Conversion> read(JsonStream& in) {
+        stream_ = &in;
+        char first = in.peek();
+        if (first == '[') return read_results(in);
+        if (first != '{') {
+            in.skip_value();
+            if (in.error() || !in.finish()) return not_json(in);
+            return bad("", "a COCO dataset: an object with \"images\", \"annotations\" and \"categories\"");
+        }
+        prefix_ = "/annotations/";
         Json meta = Json::object();
-        for (const char* key : {"info", "licenses"})
-            if (auto it = root.find(key); it != root.end()) meta[key] = *it;
-        const Json* categories = member(root, "categories");
-        const Json* images = member(root, "images");
-        const Json* annotations = member(root, "annotations");
-        if (!categories || !categories->is_array()) return bad("/categories", "an array of categories");
-        if (!images || !images->is_array()) return bad("/images", "an array of images");
-        if (!annotations || !annotations->is_array()) return bad("/annotations", "an array of annotations");
-
-        meta["categories"] = *categories;
-        for (size_t i = 0; i < categories->size(); ++i) {
-            const Json& c = (*categories)[i];
-            std::string p = "/categories/" + std::to_string(i);
-            if (!c.is_object()) return bad(p, "a category object");
-            auto id = integer_at(c, p, "id");
-            if (!id) return error_;
-            auto name = string_at(c, p, "name");
-            if (!name) return error_;
-            auto label = labels_.resolve(*name);
-            if (!label) return fail("unknown_label", p + "/name", "category \"" + *name + "\" is not a label of the task");
-            if (!categories_.emplace(*id, *label).second) return fail("duplicate_id", p + "/id", "category id " + std::to_string(*id) + " is used twice");
-        }
-
-        Json image_meta = Json::array();
-        for (size_t i = 0; i < images->size(); ++i) {
-            const Json& im = (*images)[i];
-            std::string p = "/images/" + std::to_string(i);
-            if (!im.is_object()) return bad(p, "an image object");
-            auto id = integer_at(im, p, "id");
-            if (!id) return error_;
-            auto name = string_at(im, p, "file_name");
-            if (!name) return error_;
-            long long w = 0, h = 0;
-            for (const char* key : {"width", "height"}) {
-                if (!im.contains(key)) continue;
-                auto v = integer_at(im, p, key);
-                if (!v) return error_;
-                if (*v < 0 || *v > 1000000) return fail("out_of_range", p + "/" + key, std::string(key) + " must be 0 to 1000000");
-                (key[0] == 'w' ? w : h) = *v;
+        bool have_categories = false, have_images = false, have_annotations = false;
+        in.begin_object();
+        while (auto key = in.next_key()) {
+            if (*key == "annotations") {
+                if (have_annotations) return fail("bad_coco", "/annotations", "\"annotations\" is given twice");
+                have_annotations = true;
+                if (in.peek() != '[') {
+                    in.skip_value();
+                    if (in.error()) return not_json(in);
+                    return bad("/annotations", "an array of annotations");
+                }
+                in.begin_array();
+                annotations_from_ = in.offset();
+                for (size_t i = 0; in.next_element(); ++i) {
+                    if (size_t used = read_plain_annotation(in.held(), i)) {
+                        in.advance(used);
+                    } else {
+                        if (!error_.code.empty()) return error_;
+                        std::string_view text = in.take_value();
+                        if (in.error()) return not_json(in);
+                        auto value = parse_part(text, prefix_ + std::to_string(i));
+                        if (!value || !read_annotation(*value, i)) return error_;
+                    }
+                    if ((i & 4095) == 0 && options_.progress && !options_.progress(in.fraction())) return cancelled_error();
+                }
+                if (in.error()) return not_json(in);
+                continue;
             }
-            auto frame = images_.frame_of(*name, (int)w, (int)h);
-            if (!frame) return fail("unknown_image", p + "/file_name", "image \"" + *name + "\" is not in the task");
-            if (!image_frames_.emplace(*id, *frame).second) return fail("duplicate_id", p + "/id", "image id " + std::to_string(*id) + " is used twice");
-            image_meta.push_back(im);
+            bool wanted = *key == "categories" || *key == "images" || *key == "info" || *key == "licenses";
+            std::string_view text = in.take_value();
+            if (in.error()) return not_json(in);
+            if (!wanted) continue;
+            auto value = parse_part(text, "/" + *key);
+            if (!value) return error_;
+            if (*key == "categories") {
+                if (have_categories) return fail("bad_coco", "/categories", "\"categories\" is given twice");
+                have_categories = true;
+                if (!value->is_array()) return bad("/categories", "an array of categories");
+                if (!read_categories(*value)) return error_;
+                meta["categories"] = std::move(*value);
+                if (have_images && !resolve_ids()) return error_;
+            } else if (*key == "images") {
+                if (have_images) return fail("bad_coco", "/images", "\"images\" is given twice");
+                have_images = true;
+                if (!value->is_array()) return bad("/images", "an array of images");
+                if (!read_images(*value)) return error_;
+                meta["images"] = std::move(*value);
+                if (have_categories && !resolve_ids()) return error_;
+            } else {
+                meta[*key] = std::move(*value);
+            }
         }
-        meta["images"] = std::move(image_meta);
-
-        ProgressTicker progress(options_.progress, 0, 1);
-        for (size_t i = 0; i < annotations->size(); ++i) {
-            if (!progress.step(i, annotations->size())) return cancelled_error();
-            if (!read_annotation((*annotations)[i], "/annotations/" + std::to_string(i))) return error_;
-        }
+        if (in.error() || !in.finish()) return not_json(in);
+        if (!have_categories) return bad("/categories", "an array of categories");
+        if (!have_images) return bad("/images", "an array of images");
+        if (!have_annotations) return bad("/annotations", "an array of annotations");
+        if (!resolve_ids()) return error_;
         if (traced_) notes_.add("RLE masks traced to polygons along pixel edges, simplified at a tolerance of " + number_text(options_.rle_tolerance) + " px", traced_);
         Conversion out;
         out.document = std::move(doc_);
@@ -87,7 +102,14 @@ public:
     // A results list (a detector's output): [{image_id, category_id, bbox | segmentation, score}].
     // With a task, image id N is its frame N-1 and category id N its label N-1 (the numbering of
     // our COCO export); without, images and labels are made, named by the number.
-    Expected<Conversion> read_results(const Json& root) {
+    Expected<Conversion> read_results(JsonStream& in) {
+        std::string_view text = in.take_value();
+        if (in.error()) return not_json(in);
+        auto parsed = parse_part(text, "");
+        if (!parsed) return error_;
+        if (!in.finish()) return not_json(in);
+        const Json& root = *parsed;
+        prefix_ = "/";
         for (const Json& a : root) {
             if (!a.is_object()) continue;
             const Json* image = member(a, "image_id");
@@ -109,11 +131,13 @@ public:
                 }
             }
         }
+        ids_known_ = true;
         ProgressTicker progress(options_.progress, 0, 1);
         for (size_t i = 0; i < root.size(); ++i) {
             if (!progress.step(i, root.size())) return cancelled_error();
-            if (!read_annotation(root[i], "/" + std::to_string(i))) return error_;
+            if (!read_annotation(root[i], i)) return error_;
         }
+        if (!resolve_ids()) return error_;
         if (traced_) notes_.add("RLE masks traced to polygons along pixel edges, simplified at a tolerance of " + number_text(options_.rle_tolerance) + " px", traced_);
         Conversion out;
         std::stable_sort(doc_.objects.begin(), doc_.objects.end(), [](const Object& a, const Object& b) { return a.frame < b.frame; });
@@ -125,11 +149,92 @@ public:
     }
 
 private:
+    // An annotation read before its image and category are known: its objects are
+    // doc_.objects[first, first + count), their frame and label set by resolve_ids().
+    struct Unresolved {
+        long long image_id, category_id;
+        size_t annotation, first, count;
+    };
+
     Error fail(const std::string& code, const std::string& pointer, const std::string& message) {
         error_ = Error{code, file_ + "#" + pointer, file_ + "#" + pointer + ": " + message};
         return error_;
     }
     Error bad(const std::string& pointer, const std::string& expected) { return fail("bad_coco", pointer, "expected " + expected); }
+    Error not_json(const JsonStream& in) {
+        Error e = in.error() ? *in.error() : Error{"not_json", "", file_ + " is not valid JSON"};
+        error_ = Error{e.code, file_ + "#" + e.path, file_ + ": " + e.message};
+        return error_;
+    }
+    // One value's text, parsed; its errors' pointers start at `pointer`.
+    std::optional<Json> parse_part(std::string_view text, const std::string& pointer) {
+        auto json = parse_json_text(text, file_);
+        if (json) return std::move(json.value());
+        Error e = json.first_error();
+        error_ = Error{e.code, file_ + "#" + pointer + e.path, file_ + "#" + pointer + e.path + ": " + e.message};
+        return std::nullopt;
+    }
+
+    bool read_categories(const Json& categories) {
+        for (size_t i = 0; i < categories.size(); ++i) {
+            const Json& c = categories[i];
+            std::string p = "/categories/" + std::to_string(i);
+            if (!c.is_object()) { bad(p, "a category object"); return false; }
+            auto id = integer_at(c, p, "id");
+            if (!id) return false;
+            auto name = string_at(c, p, "name");
+            if (!name) return false;
+            auto label = labels_.resolve(*name);
+            if (!label) { fail("unknown_label", p + "/name", "category \"" + *name + "\" is not a label of the task"); return false; }
+            if (!categories_.emplace(*id, *label).second) { fail("duplicate_id", p + "/id", "category id " + std::to_string(*id) + " is used twice"); return false; }
+        }
+        return true;
+    }
+
+    bool read_images(const Json& images) {
+        for (size_t i = 0; i < images.size(); ++i) {
+            const Json& im = images[i];
+            std::string p = "/images/" + std::to_string(i);
+            if (!im.is_object()) { bad(p, "an image object"); return false; }
+            auto id = integer_at(im, p, "id");
+            if (!id) return false;
+            auto name = string_at(im, p, "file_name");
+            if (!name) return false;
+            long long w = 0, h = 0;
+            for (const char* key : {"width", "height"}) {
+                if (!im.contains(key)) continue;
+                auto v = integer_at(im, p, key);
+                if (!v) return false;
+                if (*v < 0 || *v > 1000000) { fail("out_of_range", p + "/" + key, std::string(key) + " must be 0 to 1000000"); return false; }
+                (key[0] == 'w' ? w : h) = *v;
+            }
+            auto frame = images_.frame_of(*name, (int)w, (int)h);
+            if (!frame) { fail("unknown_image", p + "/file_name", "image \"" + *name + "\" is not in the task"); return false; }
+            if (!image_frames_.emplace(*id, *frame).second) { fail("duplicate_id", p + "/id", "image id " + std::to_string(*id) + " is used twice"); return false; }
+        }
+        return true;
+    }
+
+    bool resolve(const Unresolved& u) {
+        auto frame = image_frames_.find(u.image_id);
+        if (frame == image_frames_.end()) { fail("unknown_image", prefix_ + std::to_string(u.annotation) + "/image_id", "no image has id " + std::to_string(u.image_id)); return false; }
+        auto label = categories_.find(u.category_id);
+        if (label == categories_.end()) { fail("unknown_label", prefix_ + std::to_string(u.annotation) + "/category_id", "no category has id " + std::to_string(u.category_id)); return false; }
+        for (size_t k = u.first; k < u.first + u.count; ++k) {
+            Object& o = doc_.objects[k];
+            o.frame = frame->second;
+            o.label = label->second;
+            for (Attribute& a : o.attributes) a.id = labels_.attribute_id(o.label, a.id, a.value);
+        }
+        return true;
+    }
+    bool resolve_ids() {
+        for (const Unresolved& u : unresolved_)
+            if (!resolve(u)) return false;
+        unresolved_.clear();
+        ids_known_ = true;
+        return true;
+    }
 
     static const Json* member(const Json& o, const char* key) {
         auto it = o.find(key);
@@ -162,16 +267,164 @@ private:
         return true;
     }
 
-    bool read_annotation(const Json& a, const std::string& p) {
+    // The checks and notes one polygon of a segmentation list and a bbox get, however read.
+    // A polygon too small is left out (false, no error); error_ says when it is malformed.
+    bool polygon_fits(const std::vector<double>& nums, const std::string& p) {
+        if (nums.size() % 2) { bad(p, "an even count of numbers (x, y pairs)"); return false; }
+        if (nums.size() < 6) notes_.add("COCO polygons of fewer than 3 vertices left out");
+        return nums.size() >= 6;
+    }
+    std::optional<std::vector<double>> box_from_bbox(const std::vector<double>& nums, const std::string& p) {
+        if (nums.size() != 4) { bad(p, "[x, y, width, height]"); return std::nullopt; }
+        if (nums[2] < 0 || nums[3] < 0) { fail("bad_box", p, "a box of negative width or height"); return std::nullopt; }
+        if (!std::isfinite(nums[0] + nums[2]) || !std::isfinite(nums[1] + nums[3])) { fail("out_of_range", p, "a box past the range of numbers"); return std::nullopt; }
+        return std::vector<double>{nums[0], nums[1], nums[0] + nums[2], nums[1] + nums[3]};
+    }
+
+    // Adds an annotation's objects (one group when several), their image and category resolved
+    // now when the images and categories have been read, else remembered to resolve at the end.
+    bool add_objects(std::vector<Object>& made, long long image_id, long long category_id, size_t index, const std::string& id_hint) {
+        if (made.empty()) notes_.add("COCO annotations without geometry left out");
+        std::string group = made.size() > 1 ? sanitized_id(id_hint) : std::string();
+        std::vector<Object>& objects = doc_.objects;
+        size_t read = stream_ ? stream_->offset() - annotations_from_ : 0;
+        size_t all = stream_ && stream_->total_size() > annotations_from_ ? stream_->total_size() - annotations_from_ : 0;
+        if (objects.size() + made.size() > objects.capacity() && all && read > all / 50) {
+            // Grown to what the rest of the annotations likely hold: doubling would briefly hold 3x.
+            size_t likely = size_t(double(objects.size()) * double(all) / double(read) * 1.03) + 1024;
+            objects.reserve(std::max(likely, objects.size() + objects.size() / 4 + made.size()));
+        }
+        Unresolved u{image_id, category_id, index, objects.size(), made.size()};
+        for (Object& o : made) {
+            o.id = ids_.make(id_hint);
+            o.group = group;
+            objects.push_back(std::move(o));
+        }
+        if (ids_known_) return resolve(u);
+        unresolved_.push_back(u);
+        return true;
+    }
+
+    // The usual annotation (ids, a list of polygons, a bbox, its area, iscrowd 0, a score) read
+    // straight from the held text: the bytes it took, or 0 for any other (an RLE mask, keypoints,
+    // attributes, a value out of the ordinary, one running past the held text), which the careful
+    // reader then takes and says what is wrong with. Its grammar is a strict subset of JSON's.
+    size_t read_plain_annotation(std::string_view s, size_t index) {
+        size_t i = 0;
+        auto space = [&] { while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i; };
+        auto take = [&](char c) { space(); if (i < s.size() && s[i] == c) { ++i; return true; } return false; };
+        auto number = [&](double& out, bool& integer) {
+            space();
+            size_t used = json_number_prefix(s.substr(i), out, integer);
+            i += used;
+            return used > 0;
+        };
+        auto integer_value = [&](long long& out) {
+            double v;
+            bool integer;
+            if (!number(v, integer) || !integer || std::abs(v) > double(kMaxExactInteger)) return false;
+            out = (long long)v;
+            return true;
+        };
+        auto number_list = [&](std::vector<double>& out) {
+            scratch_.clear();
+            if (!take('[')) return false;
+            if (!take(']')) {
+                do {
+                    double v;
+                    bool integer;
+                    if (!number(v, integer)) return false;
+                    scratch_.push_back(v);
+                } while (take(','));
+                if (!take(']')) return false;
+            }
+            out.assign(scratch_.begin(), scratch_.end());
+            return true;
+        };
+
+        long long image_id = 0, category_id = 0, id = 0, iscrowd = 0;
+        double score = 0, area = 0;
+        bool integer = false;
+        std::vector<std::vector<double>> polygons;
+        std::vector<double> bbox;
+        unsigned seen = 0;
+        constexpr unsigned kId = 1, kImage = 2, kCategory = 4, kSegmentation = 8, kBbox = 16, kArea = 32, kCrowd = 64, kScore = 128;
+        if (!take('{')) return 0;
+        if (!take('}')) {
+            do {
+                space();
+                if (i >= s.size() || s[i] != '"') return 0;
+                size_t end = s.find('"', i + 1);
+                if (end == std::string_view::npos || end - i > 16) return 0;
+                std::string_view key = s.substr(i + 1, end - i - 1);
+                i = end + 1;
+                if (!take(':')) return 0;
+                unsigned bit = key == "id" ? kId : key == "image_id" ? kImage : key == "category_id" ? kCategory
+                             : key == "segmentation" ? kSegmentation : key == "bbox" ? kBbox : key == "area" ? kArea
+                             : key == "iscrowd" ? kCrowd : key == "score" ? kScore : 0;
+                if (bit == 0 || (seen & bit)) return 0;
+                seen |= bit;
+                bool ok = false;
+                switch (bit) {
+                    case kId: ok = integer_value(id); break;
+                    case kImage: ok = integer_value(image_id); break;
+                    case kCategory: ok = integer_value(category_id); break;
+                    case kCrowd: ok = integer_value(iscrowd) && iscrowd == 0; break;
+                    case kArea: ok = number(area, integer); break;
+                    case kScore: ok = number(score, integer); break;
+                    case kBbox: ok = number_list(bbox); break;
+                    case kSegmentation:
+                        space();
+                        if (s.substr(i, 4) == "null") { i += 4; ok = true; seen &= ~kSegmentation; break; }
+                        if (!take('[')) break;
+                        ok = true;
+                        if (take(']')) break;
+                        do {
+                            polygons.emplace_back();
+                            ok = number_list(polygons.back());
+                        } while (ok && take(','));
+                        ok = ok && take(']');
+                        break;
+                }
+                if (!ok) return 0;
+            } while (take(','));
+            if (!take('}')) return 0;
+        }
+        if (!(seen & kImage) || !(seen & kCategory)) return 0;
+
+        std::string p = prefix_ + std::to_string(index);
+        std::string id_hint = "a" + std::to_string(next_index_++);
+        if (seen & kId) id_hint = "a" + std::to_string(id);
+        Object base;
+        base.source = Source::Imported;
+        if (seen & kScore) set_prediction_score(base, score, notes_);
+        std::vector<Object> made;
+        for (size_t k = 0; k < polygons.size(); ++k) {
+            if (!polygon_fits(polygons[k], p + "/segmentation/" + std::to_string(k))) {
+                if (!error_.code.empty()) return 0;
+                continue;
+            }
+            made.push_back(base);
+            made.back().type = ShapeType::Polygon;
+            made.back().points = std::move(polygons[k]);
+        }
+        if (made.empty() && (seen & kBbox)) {
+            auto box = box_from_bbox(bbox, p + "/bbox");
+            if (!box) return 0;
+            made.push_back(std::move(base));
+            made.back().type = ShapeType::Rectangle;
+            made.back().points = std::move(*box);
+        }
+        return add_objects(made, image_id, category_id, index, id_hint) ? i : 0;
+    }
+
+    bool read_annotation(const Json& a, size_t index) {
+        std::string p = prefix_ + std::to_string(index);
         if (!a.is_object()) { bad(p, "an annotation object"); return false; }
         auto image_id = integer_at(a, p, "image_id");
         if (!image_id) return false;
         auto category_id = integer_at(a, p, "category_id");
         if (!category_id) return false;
-        auto frame = image_frames_.find(*image_id);
-        if (frame == image_frames_.end()) { fail("unknown_image", p + "/image_id", "no image has id " + std::to_string(*image_id)); return false; }
-        auto label = categories_.find(*category_id);
-        if (label == categories_.end()) { fail("unknown_label", p + "/category_id", "no category has id " + std::to_string(*category_id)); return false; }
         std::string id_hint = "a" + std::to_string(next_index_++);
         if (a.contains("id")) {
             auto id = integer_at(a, p, "id");
@@ -179,9 +432,8 @@ private:
             id_hint = "a" + std::to_string(*id);
         }
 
+        // Attributes carry their names until resolve_ids() knows the label.
         Object base;
-        base.frame = frame->second;
-        base.label = label->second;
         base.source = Source::Imported;
         if (const Json* score = member(a, "score")) {
             if (!score->is_number()) { bad(p + "/score", "a number"); return false; }
@@ -190,7 +442,7 @@ private:
         Json meta = base.meta;
         if (const Json* iscrowd = member(a, "iscrowd")) {
             if (!iscrowd->is_number_integer() || (iscrowd->get<long long>() != 0 && iscrowd->get<long long>() != 1)) { bad(p + "/iscrowd", "0 or 1"); return false; }
-            if (iscrowd->get<long long>() == 1) base.attributes.push_back({labels_.attribute_id(base.label, "iscrowd", true), true});
+            if (iscrowd->get<long long>() == 1) base.attributes.push_back({"iscrowd", true});
         }
         if (const Json* attrs = member(a, "attributes")) {
             if (!attrs->is_object()) { bad(p + "/attributes", "an object of attribute values"); return false; }
@@ -199,7 +451,7 @@ private:
                 if (!v.is_string() && !v.is_number() && !v.is_boolean()) { bad(p + "/attributes/" + json_pointer_escape(it.key()), "a string, number or boolean"); return false; }
                 if (it.key() == "occluded" && v.is_boolean()) { base.occluded = v.get<bool>(); continue; }
                 if (it.key() == "iscrowd") continue;
-                base.attributes.push_back({labels_.attribute_id(base.label, it.key(), v), v});
+                base.attributes.push_back({it.key(), v});
             }
         }
 
@@ -216,9 +468,12 @@ private:
         bool has_geometry = false;
         if (seg && seg->is_array()) {
             for (size_t k = 0; k < seg->size(); ++k) {
-                if (!numbers((*seg)[k], p + "/segmentation/" + std::to_string(k), nums)) return false;
-                if (nums.size() % 2) { bad(p + "/segmentation/" + std::to_string(k), "an even count of numbers (x, y pairs)"); return false; }
-                if (nums.size() < 6) { notes_.add("COCO polygons of fewer than 3 vertices left out"); continue; }
+                std::string pk = p + "/segmentation/" + std::to_string(k);
+                if (!numbers((*seg)[k], pk, nums)) return false;
+                if (!polygon_fits(nums, pk)) {
+                    if (!error_.code.empty()) return false;
+                    continue;
+                }
                 add(ShapeType::Polygon, nums);
                 has_geometry = true;
             }
@@ -230,13 +485,11 @@ private:
             return false;
         }
         if (!has_geometry) {
-            const Json* bbox = member(a, "bbox");
-            if (bbox) {
+            if (const Json* bbox = member(a, "bbox")) {
                 if (!numbers(*bbox, p + "/bbox", nums)) return false;
-                if (nums.size() != 4) { bad(p + "/bbox", "[x, y, width, height]"); return false; }
-                if (nums[2] < 0 || nums[3] < 0) { fail("bad_box", p + "/bbox", "a box of negative width or height"); return false; }
-                if (!std::isfinite(nums[0] + nums[2]) || !std::isfinite(nums[1] + nums[3])) { fail("out_of_range", p + "/bbox", "a box past the range of numbers"); return false; }
-                add(ShapeType::Rectangle, {nums[0], nums[1], nums[0] + nums[2], nums[1] + nums[3]});
+                auto box = box_from_bbox(nums, p + "/bbox");
+                if (!box) return false;
+                add(ShapeType::Rectangle, std::move(*box));
             }
         }
         if (const Json* kp = member(a, "keypoints"); kp && !(kp->is_array() && kp->empty())) {
@@ -258,14 +511,7 @@ private:
             o.meta["visibility"] = std::move(visibility);
             made.push_back(std::move(o));
         }
-        if (made.empty()) { notes_.add("COCO annotations without geometry left out"); return true; }
-        std::string group = made.size() > 1 ? sanitized_id(id_hint) : std::string();
-        for (Object& o : made) {
-            o.id = ids_.make(id_hint);
-            o.group = group;
-            doc_.objects.push_back(std::move(o));
-        }
-        return true;
+        return add_objects(made, *image_id, *category_id, index, id_hint);
     }
 
     template <class Add>
@@ -312,7 +558,13 @@ private:
     }
 
     std::string file_;
+    std::string prefix_;  // of an annotation's pointer: "/annotations/" or "/" (a results list)
     Error error_;
+    std::vector<Unresolved> unresolved_;
+    bool ids_known_ = false;  // images and categories read: annotations resolve as they come
+    const JsonStream* stream_ = nullptr;
+    size_t annotations_from_ = 0;  // where the list of annotations starts in the text
+    std::vector<double> scratch_;
     std::unordered_map<long long, std::string> categories_;
     std::unordered_map<long long, long long> image_frames_;
     size_t next_index_ = 1, traced_ = 0;
@@ -355,10 +607,9 @@ double polygon_area(const std::vector<double>& p) {
 Expected<Conversion> import_coco(const FileSet& files, const ImportOptions& options) {
     if (files.empty()) return Error{"no_input", "", "no COCO file given"};
     const FileEntry& f = files.front();
-    auto json = parse_file_json(f);
-    if (!json) return json.first_error();
     if (options.progress && !options.progress(0)) return cancelled_error();
-    return CocoReader(f.path, options).read(json.value());
+    JsonStream in(f.bytes, f.more, f.path, f.size);
+    return CocoReader(f.path, options).read(in);
 }
 
 Expected<Exported> export_coco(const Document& doc, const Task& task, const ExportOptions& options) {

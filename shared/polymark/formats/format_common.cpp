@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace pm::formats {
 
@@ -132,11 +133,40 @@ std::string sanitized_id(std::string_view hint) {
 
 std::string IdMaker::make(std::string_view hint) {
     std::string base = sanitized_id(hint);
-    if (used_.insert(base).second) return base;
+    if (insert(base)) return base;
     for (size_t n = 2;; ++n) {
         std::string id = base + "." + std::to_string(n);
-        if (used_.insert(id).second) return id;
+        if (insert(id)) return id;
     }
+}
+
+size_t IdMaker::slot_of(std::string_view id) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(id) & mask;; i = (i + 1) & mask) {
+        uint32_t at = slots_[i];
+        if (at == 0) return i;
+        size_t offset = size_t(at - 1);
+        if (arena_.compare(offset, id.size(), id) == 0 && arena_[offset + id.size()] == '\0') return i;
+    }
+}
+
+bool IdMaker::taken(std::string_view id) const { return !slots_.empty() && slots_[slot_of(id)] != 0; }
+
+bool IdMaker::insert(std::string_view id) {
+    if ((count_ + 1) * 2 > slots_.size()) {
+        std::vector<uint32_t> old = std::move(slots_);
+        slots_.assign(std::max<size_t>(64, old.size() * 2), 0);
+        for (uint32_t at : old)
+            if (at) slots_[slot_of(std::string_view(arena_.c_str() + at - 1))] = at;
+    }
+    size_t i = slot_of(id);
+    if (slots_[i]) return false;
+    if (arena_.size() + id.size() + 1 >= UINT32_MAX) throw std::bad_alloc();  // 4 GB of ids: import_annotations says out of memory
+    slots_[i] = uint32_t(arena_.size() + 1);
+    arena_.append(id);
+    arena_ += '\0';
+    ++count_;
+    return true;
 }
 
 std::optional<std::string> LabelMap::resolve(const std::string& name) {

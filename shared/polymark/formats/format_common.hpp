@@ -5,6 +5,7 @@
 #include "polymark/formats/formats.hpp"
 #include "polymark/interpolate.hpp"
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -62,11 +63,16 @@ public:
     // The hint made valid (characters outside A-Z a-z 0-9 _ . : - become '_'), then ".2", ".3"...
     // until unused.
     std::string make(std::string_view hint);
-    bool taken(const std::string& id) const { return used_.count(id) > 0; }
-    void reserve(const std::string& id) { used_.insert(id); }
+    bool taken(std::string_view id) const;
+    void reserve(std::string_view id) { insert(id); }
 
 private:
-    std::unordered_set<std::string> used_;
+    // An open-addressing set over one arena of text: a million ids take ~17 MB, not a node each.
+    bool insert(std::string_view id);  // false when it was there
+    size_t slot_of(std::string_view id) const;
+    std::string arena_;             // every id, each followed by '\0'
+    std::vector<uint32_t> slots_;   // arena offset + 1 of an id, 0 when empty; at most half full
+    size_t count_ = 0;
 };
 std::string sanitized_id(std::string_view hint);
 

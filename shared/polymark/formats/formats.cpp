@@ -62,8 +62,34 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 
 }  // namespace
 
-Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& files, const ImportOptions& options) {
+namespace {
+
+// The files with the rest of each one that comes in pieces appended, for importers that read whole files.
+FileSet whole_files(const FileSet& files) {
+    FileSet out;
+    for (const FileEntry& f : files) {
+        out.emplace_back(f.path, f.bytes);
+        if (!f.more) continue;
+        std::string& bytes = out.back().bytes;
+        for (;;) {
+            size_t held = bytes.size(), piece = std::max<size_t>(size_t(1) << 20, held / 2);
+            bytes.resize(held + piece);
+            size_t n = std::min(f.more(bytes.data() + held, piece), piece);
+            bytes.resize(held + n);
+            if (n == 0) break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Expected<Conversion> import_annotations(AnnotationFormat format, const FileSet& given, const ImportOptions& options) {
     if (options.rle_tolerance < 0 || !(options.rle_tolerance < 1e6)) return Error{"bad_option", "rle_tolerance", "the RLE tolerance must be a number of pixels >= 0"};
+    bool in_pieces = std::any_of(given.begin(), given.end(), [](const FileEntry& f) { return bool(f.more); });
+    FileSet joined;
+    if (in_pieces && format != AnnotationFormat::Coco) joined = whole_files(given);
+    const FileSet& files = joined.empty() ? given : joined;
     try {
         switch (format) {
             case AnnotationFormat::Polymark: return import_polymark(files, options);
@@ -187,6 +213,8 @@ std::optional<AnnotationFormat> detect_annotation_format(const FileSet& files) {
     if (head.find("\"shapes\"") != std::string_view::npos && (head.find("\"imagePath\"") != std::string_view::npos || head.find("\"shape_type\"") != std::string_view::npos))
         return AnnotationFormat::LabelMe;
     if (all.find("\"annotations\"") != std::string_view::npos && all.find("\"images\"") != std::string_view::npos) return AnnotationFormat::Coco;
+    // The start of a big COCO file (one given in pieces) may hold only its list of images.
+    if (has("\"images\"") && has("\"file_name\"") && !has("\"data\"")) return AnnotationFormat::Coco;
     if (has("\"data\"") && has("\"result\"") && (has("\"annotations\"") || has("\"predictions\""))) return AnnotationFormat::LabelStudio;
     if (has("\"filename\"") && (has("\"regions\"") || has("\"shape_attributes\""))) return AnnotationFormat::Via;
     if (has("\"project\"") && has("\"metadata\"") && has("\"fname\"")) return AnnotationFormat::Via;  // VIA 3

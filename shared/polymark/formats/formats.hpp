@@ -10,6 +10,7 @@
 #include "polymark/task.hpp"
 
 #include <functional>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,8 +19,16 @@
 namespace pm {
 
 struct FileEntry {
+    FileEntry() = default;
+    FileEntry(std::string path_, std::string bytes_) : path(std::move(path_)), bytes(std::move(bytes_)) {}
+
     std::string path;  // relative, '/'-separated ("labels/img1.txt"); a single file may have any name
     std::string bytes;
+    // A big file may come in pieces: `bytes` is its start and `more` fills a buffer with what
+    // follows (0 at the end), called in order, once through. The COCO importer reads as it goes
+    // and so holds little of the file; the others have the rest appended before they start.
+    std::function<size_t(char* out, size_t capacity)> more;
+    size_t size = 0;  // the whole file's size, when known (for progress)
 };
 using FileSet = std::vector<FileEntry>;
 
