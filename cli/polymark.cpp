@@ -80,7 +80,7 @@ std::string read_file(const std::string& path) {
 // One file: its first bytes (enough to tell the format), the rest read as the importer asks, so
 // that a COCO file of any size is imported in little more memory than its annotations take.
 pm::FileEntry read_in_pieces(const std::string& path) {
-    constexpr size_t kHead = size_t(4) << 20;
+    constexpr size_t kHead = size_t(1) << 20;
     std::shared_ptr<std::istream> in;
     if (path == "-") {
         in = std::shared_ptr<std::istream>(&std::cin, [](std::istream*) {});

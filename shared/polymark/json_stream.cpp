@@ -33,21 +33,24 @@ double JsonStream::fraction() const {
 }
 
 // Lets go of what lies before pos_ and appends the next piece; a value being taken starts at
-// pos_, so it stays whole. Pieces grow with what is kept, so a value of any size is rescanned
-// only a logarithmic number of times.
+// pos_, so it stays whole.
 bool JsonStream::more() {
     if (!more_ || ended_) return false;
-    if (data_.data() != buffer_.data()) buffer_.assign(data_);
-    buffer_.erase(0, pos_);
+    size_t kept = data_.size() - pos_;
+    if (data_.data() != buffer_.data()) buffer_.assign(data_.substr(pos_));
+    else if (pos_ > 0) std::memmove(buffer_.data(), buffer_.data() + pos_, kept);
     base_ += pos_;
     pos_ = 0;
-    size_t kept = buffer_.size();
     size_t piece = std::max<size_t>(size_t(1) << 20, kept);
-    buffer_.resize(kept + piece);
-    size_t n = more_(buffer_.data() + kept, piece);
-    buffer_.resize(kept + std::min(n, piece));
+    if (buffer_.size() < kept + piece) {
+        buffer_.resize(kept + piece);
+    } else if (buffer_.size() > 4 * (kept + piece)) {  // after a big value
+        buffer_.resize(kept + piece);
+        buffer_.shrink_to_fit();
+    }
+    size_t n = std::min(more_(buffer_.data() + kept, piece), piece);
     if (n == 0) ended_ = true;
-    data_ = buffer_;
+    data_ = std::string_view(buffer_.data(), kept + n);
     return n > 0;
 }
 
@@ -156,9 +159,10 @@ std::string_view JsonStream::take_value() {
         }
         line_ = line;
         line_start_ = line_start;
-        if (!more()) {  // cannot happen: Incomplete means more was to come
-            fail_at(data_.size(), "a value");
-            return {};
+        // Rescanned only once the held part of the value has doubled: linear in its size.
+        // At the end of the text a scan no longer comes back Incomplete.
+        size_t held = data_.size() - pos_;
+        while (data_.size() - pos_ <= 2 * held && more()) {
         }
     }
 }

@@ -126,3 +126,13 @@ TEST_CASE("json number tokens read as parse_json_text reads them, bit for bit") 
     CHECK(json_number_value("1e22", v));
     CHECK(v == 1e22);
 }
+
+TEST_CASE("a json text that ends inside its first piece's last value is read whole") {
+    for (const char* text : {"2", "[1,2]", "\"ab\"", "true", "{\"a\":1}"}) {
+        Pieces p{text};
+        JsonStream in = p.stream(std::string(text).size(), 1);  // all given at first; more says "end"
+        INFO(text);
+        CHECK(in.take_value() == text);
+        CHECK(in.finish());
+    }
+}

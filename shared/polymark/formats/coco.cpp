@@ -192,6 +192,8 @@ private:
     }
 
     bool read_images(const Json& images) {
+        images_.reserve(images.size());
+        image_frames_.reserve(images.size());
         for (size_t i = 0; i < images.size(); ++i) {
             const Json& im = images[i];
             std::string p = "/images/" + std::to_string(i);

@@ -347,7 +347,7 @@ std::pair<int, int> ImageFrames::size_of(long long frame) const {
     return {made_[frame].width, made_[frame].height};
 }
 
-Task made_task(const Task* given, const ImageFrames& images, const LabelMap& labels, const std::string& id) {
+Task made_task(const Task* given, ImageFrames& images, const LabelMap& labels, const std::string& id) {
     if (given) {
         Task t = *given;
         t.labels = labels.labels();
@@ -356,7 +356,7 @@ Task made_task(const Task* given, const ImageFrames& images, const LabelMap& lab
     Task t;
     t.id = id;
     t.name = id;
-    t.media = images.media();
+    t.media = images.take_media();
     t.labels = labels.labels();
     return t;
 }

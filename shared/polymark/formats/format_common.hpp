@@ -136,7 +136,11 @@ public:
     std::optional<long long> frame_of(const std::string& name, int width, int height, bool by_stem = false);
     // The size known for a frame (the task's, else the file's), 0 when unknown.
     std::pair<int, int> size_of(long long frame) const;
-    std::vector<Media> media() const { return made_; }
+    std::vector<Media> take_media() { return std::move(made_); }
+    void reserve(size_t images) {
+        if (!given_) made_.reserve(images);
+        by_name_.reserve(images);
+    }
 
 private:
     const Task* given_;
@@ -146,8 +150,9 @@ private:
     IdMaker media_ids_;
 };
 
-// The task an import returns: the given one, or one made of the images and labels met.
-Task made_task(const Task* given, const ImageFrames& images, const LabelMap& labels, const std::string& id);
+// The task an import returns: the given one, or one made of the images and labels met (the
+// images' media are moved into it: call it last).
+Task made_task(const Task* given, ImageFrames& images, const LabelMap& labels, const std::string& id);
 // After made_task, the labels an import made may have learnt late (from later items) what their
 // attributes are: one that varies along tracks lives on keyframes (a track that kept it on itself
 // moves it to its first keyframe), and values typed before a later one widened the attribute to
