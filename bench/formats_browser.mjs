@@ -2,7 +2,7 @@
 // task through importAnnotations (the formats worker, the plan, the parts fed to the app, the one
 // command), in headless Chromium on a real serve.py. Prints, per run, the import's wall time and
 // its stages (from onProgress), and the page's frame intervals while it ran (requestAnimationFrame:
-// p50, p95, max), median of the runs [min-max]; and the size of the file.
+// p50, p95, max; and p95 per stage), median of the runs [min-max]; and the size of the file.
 //
 //   node bench/formats_browser.mjs [--images N] [--annotations M] [--runs R]
 //
@@ -50,13 +50,13 @@ try {
       const text = '{"images":' + JSON.stringify(cocoImages) + ',"categories":[{"id":1,"name":"cat"},{"id":2,"name":"person"}],"annotations":[' + parts.join(',') + ']}';
       const file = new File([text], 'bench-coco.json');
       // Frame intervals while the import runs.
-      const intervals = [];
-      let last = performance.now(), running = true;
-      const tick = (t) => { intervals.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
+      const intervals = [], byStage = {};
+      let last = performance.now(), running = true, stage = null;
+      const tick = (t) => { intervals.push(t - last); (byStage[stage] = byStage[stage] || []).push(t - last); last = t; if (running) requestAnimationFrame(tick); };
       requestAnimationFrame(tick);
       const stages = {};
       const began = performance.now();
-      let stage = null, stageBegan = began;
+      let stageBegan = began;
       const outcome = await polymark.importAnnotations(file, {
         onProgress: (p) => {
           if (p.stage !== stage) { const now = performance.now(); if (stage) stages[stage] = (stages[stage] || 0) + now - stageBegan; stage = p.stage; stageBegan = now; }
@@ -65,7 +65,8 @@ try {
       const ended = performance.now();
       if (stage) stages[stage] = (stages[stage] || 0) + ended - stageBegan;
       running = false;
-      return { ms: ended - began, stages, intervals: intervals.slice(1), added: outcome.added, bytes: text.length, objects: polymark.getAnnotations().objects.length };
+      delete byStage.null;
+      return { ms: ended - began, stages, byStage, intervals: intervals.slice(1), added: outcome.added, bytes: text.length, objects: polymark.getAnnotations().objects.length };
     }, { images: IMAGES, annotations: ANNOTATIONS });
     results.push(r);
     console.log(`run ${run + 1}: ${(r.ms / 1000).toFixed(2)} s, ${r.added} added, frames p95 ${pct(r.intervals, 0.95).toFixed(1)} ms, max ${Math.max(...r.intervals).toFixed(1)} ms, stages ${Object.entries(r.stages).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')}`);
@@ -82,3 +83,5 @@ for (const stage of Object.keys(results[0].stages)) console.log(`  ${stage.padEn
 console.log(`  frame interval p50    ${fmt(results.map((r) => pct(r.intervals, 0.5)), ' ms')}`);
 console.log(`  frame interval p95    ${fmt(results.map((r) => pct(r.intervals, 0.95)), ' ms')}`);
 console.log(`  frame interval max    ${fmt(results.map((r) => Math.max(...r.intervals)), ' ms')}`);
+for (const stage of Object.keys(results[0].byStage))
+  console.log(`  frame p95 ${stage.padEnd(12)}${fmt(results.map((r) => pct(r.byStage[stage] || [0], 0.95)), ' ms')}`);

@@ -193,10 +193,11 @@ const char* dispatch(const std::string& method, std::string_view args) {
     }
     // A call may change what is shown: the next frames are drawn. Not for the getters (a portal
     // may poll them), nor for the tracking calls: the app asks for the one frame each needs, and
-    // three a call take the core a tracking worker needs on a software-rendering browser.
+    // three a call take the core a tracking worker needs on a software-rendering browser; nor for
+    // an import's parts, which show nothing until importEnd (hundreds of them come a second).
     bool getter = method.rfind("get", 0) == 0;
-    bool tracking = method == "trackForward" || method == "cancelTracking";
-    if (!getter && !tracking) g_instance->frame.request_redraw();
+    bool quiet = method == "trackForward" || method == "cancelTracking" || method == "importPart";
+    if (!getter && !quiet) g_instance->frame.request_redraw();
     auto result = call_api(*g_instance->app, method, args, g_instance->frame.device_pixel_ratio());
     return result ? reply_ok(result.value()) : reply_errors(result.errors());
 }

@@ -6,6 +6,7 @@
 import { PolymarkError } from './util.js';
 
 const FEED_MS = 8;
+const APP_PROGRESS_MS = 500;
 
 let jobs = 0;
 
@@ -65,8 +66,16 @@ export function createFormats(ctx, wrapper, call, getTask) {
       const worker = startWorker();
       const me = { kind, worker, id: kind[0] + ++jobs };
       job = me;
+      // The app's progress window is redrawn at most twice a second (and at each new stage): a
+      // redraw is a whole frame of the app, which on a machine without a GPU costs ~40 ms.
+      let toldStage = null, toldAt = 0;
       const report = (stage, fraction) => {
-        tellApp({ kind, name, stage, fraction });
+        const now = performance.now();
+        if (stage !== toldStage || now - toldAt >= APP_PROGRESS_MS) {
+          toldStage = stage;
+          toldAt = now;
+          tellApp({ kind, name, stage, fraction });
+        }
         if (options && typeof options.onProgress === 'function') {
           try { options.onProgress({ stage, fraction }); } catch (e) { /* the host's bug, not the job's */ }
         }
