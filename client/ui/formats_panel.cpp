@@ -71,7 +71,7 @@ void FormatsPanel::draw(App& app, double canvas_w, double canvas_h, std::vector<
     ImGui::Begin("Labels to map", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
     ImGui::TextWrapped("%zu label(s) of %s are not labels of this task. Map each onto one of the task's labels, or skip its shapes.", m->unknown.size(),
                        m->name.empty() ? "the file" : m->name.c_str());
-    bool all_chosen = true;
+    size_t left = 0;  // labels with nothing chosen yet
     for (size_t i = 0; i < m->unknown.size(); ++i) {
         const FormatsController::UnknownLabel& u = m->unknown[i];
         ImGui::PushID((int)i);
@@ -94,17 +94,22 @@ void FormatsPanel::draw(App& app, double canvas_w, double canvas_h, std::vector<
             ImGui::EndCombo();
         }
         record(layout, "map-" + std::to_string(i), "mapping");
-        all_chosen = all_chosen && m->choice[i].has_value();
+        left += !m->choice[i].has_value();
         ImGui::PopID();
     }
     ImGui::Separator();
-    ImGui::BeginDisabled(!all_chosen);
+    ImGui::BeginDisabled(left > 0);
     bool import = ImGui::Button("Import");
     ImGui::EndDisabled();
+    if (left > 0 && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) ImGui::SetTooltip("Choose a label, or skip, for each label above first");
     record(layout, "map-import", "mapping");
     ImGui::SameLine();
     bool cancel = ImGui::Button("Cancel import");
     record(layout, "map-cancel", "mapping");
+    if (left > 0) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("%zu label%s still to choose", left, left == 1 ? "" : "s");
+    }
     ImGui::End();
     if (import) formats.apply_mapping();  // after the window: they end the mapping step
     else if (cancel) formats.cancel_mapping();

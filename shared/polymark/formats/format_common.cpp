@@ -1,5 +1,6 @@
 #include "polymark/formats/format_common.hpp"
 #include "polymark/json_reader.hpp"
+#include "polymark/json_stream.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -47,6 +48,9 @@ std::optional<double> parse_double(std::string_view s) {
         if (exp_digits == 0) return std::nullopt;
     }
     if (i != s.size()) return std::nullopt;
+    double quick;
+    bool integer;
+    if (s[0] != '+' && json_number_prefix(s, quick, integer) == s.size()) return s[0] == '-' && quick == 0 ? -0.0 : quick;
     char buf[416];
     std::memcpy(buf, s.data(), s.size());
     buf[s.size()] = 0;

@@ -72,11 +72,18 @@ FileSet whole_files(const FileSet& files) {
         if (!f.more) continue;
         std::string& bytes = out.back().bytes;
         for (;;) {
-            size_t held = bytes.size(), piece = std::max<size_t>(size_t(1) << 20, held / 2);
-            bytes.resize(held + piece);
-            size_t n = std::min(f.more(bytes.data() + held, piece), piece);
-            bytes.resize(held + n);
+            size_t held = bytes.size();
+            if (f.size > held) {  // the size is known: read into one allocation
+                bytes.resize(f.size);
+                size_t n = std::min(f.more(bytes.data() + held, f.size - held), f.size - held);
+                bytes.resize(held + n);
+                if (n == 0) break;
+                continue;
+            }
+            char tail[1 << 16];
+            size_t n = std::min(f.more(tail, sizeof tail), sizeof tail);
             if (n == 0) break;
+            bytes.append(tail, n);
         }
     }
     return out;
