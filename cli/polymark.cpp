@@ -142,7 +142,8 @@ void write_output(const std::string& out, const pm::FileSet& files) {
     std::error_code ec;
     bool to_directory = files.size() > 1 || (out != "-" && (fs::is_directory(out, ec) || out.back() == '/'));
     if (!to_directory) {
-        write_file(out, files.empty() ? std::string() : files.front().bytes);
+        static const std::string nothing;
+        write_file(out, files.empty() ? nothing : files.front().bytes);  // both lvalues: no copy
         return;
     }
     if (out == "-") die(kUsage, "this format writes " + std::to_string(files.size()) + " files: give a directory, not -");

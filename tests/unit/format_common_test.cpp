@@ -163,12 +163,12 @@ TEST_CASE("per-image exports see a track on its own medium's frames only") {
     t.keyframes = {{"k0", 0, {0, 0, 10, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}, {"k1", 1, {2, 0, 12, 10}, 0, false, false, 0, {}, pm::Source::Manual, nullptr}};
     d.tracks.push_back(t);
     size_t past = 0;
-    std::vector<std::vector<pm::Object>> frames = pm::formats::shapes_per_frame(d, task, 4, past);
+    pm::formats::FrameShapes frames = pm::formats::shapes_per_frame(d, task, 4, past);
     REQUIRE(frames.size() == 4);
     CHECK(frames[0].size() == 1);
     CHECK(frames[1].size() == 1);
     CHECK(frames[2].size() == 1);  // the video's last frame: a copy of the last keyframe
-    CHECK(frames[2][0].points == std::vector<double>{2, 0, 12, 10});
+    CHECK(frames[2][0].get().points == std::vector<double>{2, 0, 12, 10});
     CHECK(frames[3].empty());  // the photograph after the video
 }
 

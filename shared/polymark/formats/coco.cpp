@@ -618,7 +618,7 @@ Expected<Exported> export_coco(const Document& doc, const Task& task, const Expo
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past_task = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past_task);
+    FrameShapes frames = shapes_per_frame(doc, task, (long long)images.size(), past_task);
     if (past_task) notes.add("objects on frames past the task's last frame left out", past_task);
     const Json* coco_meta = nullptr;
     if (doc.meta.is_object())
@@ -629,8 +629,12 @@ Expected<Exported> export_coco(const Document& doc, const Task& task, const Expo
         return it != coco_meta->end() && it->is_array() ? &*it : nullptr;
     };
 
+    // About what the text takes (a number ~8 characters, an annotation's keys ~160): growing by
+    // doubling would briefly hold three times the file.
+    size_t likely = (size_t(1) << 20) + images.size() * 96;
+    for (const Object& o : doc.objects) likely += 160 + o.points.size() * 8;
     std::string out;
-    out.reserve(1 << 20);
+    out.reserve(likely);
     out += "{";
     bool first_key = true;
     for (const char* key : {"info", "licenses"}) {
@@ -701,7 +705,7 @@ Expected<Exported> export_coco(const Document& doc, const Task& task, const Expo
     size_t done = 0;
     ProgressTicker progress(options.progress, 0, 1);
     for (size_t f = 0; f < frames.size(); ++f) {
-        std::vector<Object>& shapes = frames[f];
+        const auto& shapes = frames[f];
         // Objects of one group, label and frame become one annotation: polygons are its
         // segmentation, a rectangle its bbox, a points object its keypoints.
         std::vector<std::vector<const Object*>> annotations;

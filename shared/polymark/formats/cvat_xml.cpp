@@ -783,7 +783,7 @@ private:
     bool write_images() {
         std::vector<FrameImage> images = frame_images(task_);
         size_t past = 0;
-        std::vector<std::vector<Object>> frames = shapes_per_frame(doc_, task_, (long long)images.size(), past);
+        FrameShapes frames = shapes_per_frame(doc_, task_, (long long)images.size(), past);
         if (past) notes_.add("objects on frames past the task's last frame left out", past);
         ProgressTicker progress(options_.progress, 0, 1);
         for (size_t f = 0; f < images.size(); ++f) {

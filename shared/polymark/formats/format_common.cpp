@@ -436,11 +436,12 @@ std::vector<double> ellipse_polygon(const std::vector<double>& box, double rotat
     return out;
 }
 
-std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task) {
-    std::vector<std::vector<Object>> out((size_t)std::max(0LL, frames));
+FrameShapes shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task) {
+    FrameShapes out;
+    out.frames.resize((size_t)std::max(0LL, frames));
     past_task = 0;
     for (const Object& o : doc.objects) {
-        if (o.frame < frames) out[(size_t)o.frame].push_back(o);
+        if (o.frame >= 0 && o.frame < frames) out.frames[(size_t)o.frame].push_back(std::cref(o));
         else ++past_task;
     }
     InterpolationCache cache;
@@ -457,7 +458,8 @@ std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Tas
             for (long long f = std::max(0LL, t.keyframes[i].frame); f < until; ++f) {
                 std::optional<TrackState> s = track_shape_at(t, f, {}, &cache, medium);
                 if (!s) continue;
-                out[(size_t)f].push_back(track_object_at(t, f, std::move(*s)));
+                out.made.push_back(track_object_at(t, f, std::move(*s)));
+                out.frames[(size_t)f].push_back(std::cref(out.made.back()));
             }
         }
     }

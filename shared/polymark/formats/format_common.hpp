@@ -6,6 +6,8 @@
 #include "polymark/interpolate.hpp"
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -204,8 +206,15 @@ double normalized_degrees(double d);  // into [0, 360)
 
 // What a per-image format writes for each frame 0..frames-1: the document's objects on it, then
 // each track's shape there (interpolated, outside ones left out) as an Object with the track's id.
+// The objects are the document's own, not copies (an export of a million shapes holds them once).
+struct FrameShapes {
+    std::vector<std::vector<std::reference_wrapper<const Object>>> frames;
+    std::deque<Object> made;  // the tracks' shapes; a deque, so references to them stay valid
+    const std::vector<std::reference_wrapper<const Object>>& operator[](size_t f) const { return frames[f]; }
+    size_t size() const { return frames.size(); }
+};
 // Objects on frames past the task are counted in `past_task`.
-std::vector<std::vector<Object>> shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task);
+FrameShapes shapes_per_frame(const Document& doc, const Task& task, long long frames, size_t& past_task);
 
 // What every importer builds while it reads (the labels and images it meets, ids, lossy steps, the
 // document) and how it ends: objects in frame order, each file's in reading order, and the task.

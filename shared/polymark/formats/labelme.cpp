@@ -161,7 +161,7 @@ Expected<Exported> export_labelme(const Document& doc, const Task& task, const E
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past);
+    FrameShapes frames = shapes_per_frame(doc, task, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
     std::map<std::string, long long> groups;
     long long next_group = 1;

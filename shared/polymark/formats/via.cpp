@@ -328,7 +328,7 @@ Expected<Exported> export_via(const Document& doc, const Task& task, const Expor
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past);
+    FrameShapes frames = shapes_per_frame(doc, task, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
     // The images' records are appended to the object's list as they are (an ordered_json object
     // finds a key by a linear search: one insert per image would make the export quadratic).

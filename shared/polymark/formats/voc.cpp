@@ -166,7 +166,7 @@ Expected<Exported> export_voc(const Document& doc, const Task& task, const Expor
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past);
+    FrameShapes frames = shapes_per_frame(doc, task, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
     FileSet files;
     for (size_t f = 0; f < images.size(); ++f) {

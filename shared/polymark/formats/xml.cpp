@@ -25,9 +25,14 @@ XmlReader::XmlReader(std::string_view text, std::string file) : s_(text), file_(
     if (s_.size() >= 3 && (unsigned char)s_[0] == 0xEF && (unsigned char)s_[1] == 0xBB && (unsigned char)s_[2] == 0xBF) i_ = 3;
 }
 
+namespace {
+// Attribute names are short and mostly differ early: the first byte decides before a memcmp call.
+bool same_name(std::string_view a, std::string_view b) { return a.size() == b.size() && (a.empty() || (a[0] == b[0] && a == b)); }
+}  // namespace
+
 const std::string* XmlReader::attribute(std::string_view name) const {
     for (size_t k = 0; k < attribute_count_; ++k)
-        if (attributes_[k].name == name) return &attributes_[k].value;
+        if (same_name(attributes_[k].name, name)) return &attributes_[k].value;
     return nullptr;
 }
 
@@ -236,7 +241,7 @@ XmlReader::Event XmlReader::read_start() {
         std::string_view raw = s_.substr(i_ + 1, end - i_ - 1);
         if (raw.find('<') != std::string_view::npos) return fail(i_, "'<' inside the value of " + std::string(attr));
         for (size_t k = 0; k < attribute_count_; ++k)
-            if (attributes_[k].name == attr) return fail(attr_at, "the attribute " + std::string(attr) + " is given twice");
+            if (same_name(attributes_[k].name, attr)) return fail(attr_at, "the attribute " + std::string(attr) + " is given twice");
         if (attribute_count_ == attributes_.size()) attributes_.emplace_back();
         Attr& a = attributes_[attribute_count_++];
         a.name = attr;

@@ -301,7 +301,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
     Notes notes;
     std::vector<FrameImage> images = frame_images(task);
     size_t past = 0;
-    std::vector<std::vector<Object>> frames = shapes_per_frame(doc, task, (long long)images.size(), past);
+    FrameShapes frames = shapes_per_frame(doc, task, (long long)images.size(), past);
     if (past) notes.add("objects on frames past the task's last frame left out", past);
     std::vector<std::string> label_ids;
     for (const LabelSpec& l : task.labels) label_ids.push_back(l.id);
@@ -313,7 +313,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
     };
     bool obb = options.yolo_task == "obb";
     if (options.yolo_task == "auto")
-        for (const auto& shapes : frames)
+        for (const auto& shapes : frames.frames)
             for (const Object& o : shapes) obb = obb || (o.type == ShapeType::Rectangle && o.rotation != 0);
     long long keypoints = 0;
     FileSet files;
@@ -322,7 +322,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
         if (!progress.step(f, images.size())) return cancelled_error();
         const FrameImage& im = images[f];
         std::string text;
-        const std::vector<Object>& shapes = frames[f];
+        const auto& shapes = frames[f];
         if (!shapes.empty() && (im.width <= 0 || im.height <= 0))
             return Error{"unknown_size", im.name, "the size of image " + im.name + " is not known: YOLO coordinates are normalised by it (give media sizes in the task)"};
         double W = im.width, H = im.height;
@@ -340,7 +340,7 @@ Expected<Exported> export_yolo(const Document& doc, const Task& task, const Expo
             const Object* kp = nullptr;
             if (o.type == ShapeType::Rectangle && o.rotation == 0 && !o.group.empty())
                 for (size_t j = 0; j < shapes.size(); ++j)
-                    if (!used[j] && shapes[j].type == ShapeType::Points && shapes[j].group == o.group && shapes[j].label == o.label) { kp = &shapes[j]; used[j] = true; break; }
+                    if (const Object& s = shapes[j]; !used[j] && s.type == ShapeType::Points && s.group == o.group && s.label == o.label) { kp = &s; used[j] = true; break; }
             if (o.type == ShapeType::Points) kp = &o;
             text += std::to_string(class_of(o.label));
             if (kp) {
