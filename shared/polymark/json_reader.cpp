@@ -8,6 +8,17 @@
 
 namespace pm {
 
+Utf8Lead utf8_lead(unsigned char c) {
+    if (c >= 0xC2 && c <= 0xDF) return {1, 0x80, 0xBF};
+    if (c == 0xE0) return {2, 0xA0, 0xBF};
+    if (c == 0xED) return {2, 0x80, 0x9F};
+    if (c >= 0xE1 && c <= 0xEF) return {2, 0x80, 0xBF};
+    if (c == 0xF0) return {3, 0x90, 0xBF};
+    if (c == 0xF4) return {3, 0x80, 0x8F};
+    if (c >= 0xF1 && c <= 0xF3) return {3, 0x80, 0xBF};
+    return {};
+}
+
 // [SECTION] The limit scan: one pass over the text, before nlohmann sees it
 
 namespace {
@@ -18,22 +29,14 @@ bool is_utf8(std::string_view s, size_t& bad_at) {
     while (i < s.size()) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) { ++i; continue; }
-        size_t n = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) n = 1;
-        else if (c == 0xE0) { n = 2; lo = 0xA0; }
-        else if (c == 0xED) { n = 2; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) n = 2;
-        else if (c == 0xF0) { n = 3; lo = 0x90; }
-        else if (c == 0xF4) { n = 3; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) n = 3;
-        else { bad_at = i; return false; }
-        for (size_t k = 1; k <= n; ++k) {
+        Utf8Lead lead = utf8_lead(c);
+        if (lead.continuation == 0) { bad_at = i; return false; }
+        for (size_t k = 1; k <= lead.continuation; ++k) {
             if (i + k >= s.size()) { bad_at = i; return false; }
             unsigned char d = (unsigned char)s[i + k];
-            if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) { bad_at = i; return false; }
+            if (d < (k == 1 ? lead.low : 0x80) || d > (k == 1 ? lead.high : 0xBF)) { bad_at = i; return false; }
         }
-        i += n + 1;
+        i += lead.continuation + 1;
     }
     return true;
 }

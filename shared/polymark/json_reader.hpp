@@ -81,6 +81,15 @@ private:
     size_t max_errors_;
 };
 
+// What a UTF-8 lead byte (>= 0x80) needs, as strict as Python's decoder (no overlong forms,
+// surrogates or code points past U+10FFFF): how many continuation bytes, and the range the first
+// one must be in (the others are 0x80-0xBF). `continuation` is 0 for a byte that cannot lead.
+struct Utf8Lead {
+    size_t continuation = 0;
+    unsigned char low = 0x80, high = 0xBF;
+};
+Utf8Lead utf8_lead(unsigned char c);
+
 // The code points of UTF-8 text; a malformed byte counts as one code point of its own value.
 std::vector<uint32_t> utf8_code_points(std::string_view text);
 

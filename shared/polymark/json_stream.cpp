@@ -281,23 +281,14 @@ JsonStream::Scan JsonStream::scan_string(size_t& i) {
             }
             continue;
         }
-        // A UTF-8 sequence, as strict as Python's decoder (no overlong forms, surrogates or past U+10FFFF).
-        size_t n = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) n = 1;
-        else if (c == 0xE0) { n = 2; lo = 0xA0; }
-        else if (c == 0xED) { n = 2; hi = 0x9F; }
-        else if (c >= 0xE1 && c <= 0xEF) n = 2;
-        else if (c == 0xF0) { n = 3; lo = 0x90; }
-        else if (c == 0xF4) { n = 3; hi = 0x8F; }
-        else if (c >= 0xF1 && c <= 0xF3) n = 3;
-        else PM_BAD(i, "utf-8");
-        for (size_t k = 1; k <= n; ++k) {
+        Utf8Lead lead = utf8_lead(c);
+        if (lead.continuation == 0) PM_BAD(i, "utf-8");
+        for (size_t k = 1; k <= lead.continuation; ++k) {
             PM_NEED(i + k, "utf-8");
             unsigned char d = (unsigned char)data_[i + k];
-            if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) PM_BAD(i, "utf-8");
+            if (d < (k == 1 ? lead.low : 0x80) || d > (k == 1 ? lead.high : 0xBF)) PM_BAD(i, "utf-8");
         }
-        i += n + 1;
+        i += lead.continuation + 1;
     }
 }
 
