@@ -69,8 +69,9 @@ void FormatsPanel::draw(App& app, double canvas_w, double canvas_h, std::vector<
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
     ImGui::SetNextWindowSize(ImVec2(std::min(520.0f, (float)canvas_w - 20), 0));
     ImGui::Begin("Labels to map", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
-    ImGui::TextWrapped("%zu label(s) of %s are not labels of this task. Map each onto one of the task's labels, or skip its shapes.", m->unknown.size(),
-                       m->name.empty() ? "the file" : m->name.c_str());
+    const bool one = m->unknown.size() == 1;
+    ImGui::TextWrapped("%zu label%s of %s %s of this task. Map each onto one of the task's labels, or skip its shapes.", m->unknown.size(),
+                       one ? "" : "s", m->name.empty() ? "the file" : m->name.c_str(), one ? "is not a label" : "are not labels");
     size_t left = 0;  // labels with nothing chosen yet
     for (size_t i = 0; i < m->unknown.size(); ++i) {
         const FormatsController::UnknownLabel& u = m->unknown[i];
@@ -78,7 +79,7 @@ void FormatsPanel::draw(App& app, double canvas_w, double canvas_h, std::vector<
         ImGui::AlignTextToFramePadding();
         ImGui::Text("%s", u.name.c_str());
         ImGui::SameLine();
-        ImGui::TextDisabled("(%lld shapes, %lld tracks)", u.objects, u.tracks);
+        ImGui::TextDisabled("(%lld shape%s, %lld track%s)", u.objects, u.objects == 1 ? "" : "s", u.tracks, u.tracks == 1 ? "" : "s");
         ImGui::SameLine(300);
         ImGui::SetNextItemWidth(180);
         const std::optional<std::string>& choice = m->choice[i];
