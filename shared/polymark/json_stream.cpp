@@ -28,8 +28,9 @@ JsonStream::JsonStream(std::string_view text, Refill more, std::string what, siz
 }
 
 double JsonStream::fraction() const {
-    if (total_ == 0) return ended_ && !more_ ? (data_.empty() ? 1.0 : double(pos_) / double(data_.size())) : 0.0;
-    return std::min(1.0, double(base_ + pos_) / double(total_));
+    size_t total = total_size();
+    if (total == 0) return more_ ? 0.0 : 1.0;  // in pieces of unknown size, or an empty text
+    return std::min(1.0, double(offset()) / double(total));
 }
 
 // Lets go of what lies before pos_ and appends the next piece; a value being taken starts at
@@ -208,12 +209,11 @@ bool JsonStream::finish() {
         return Scan::Bad;   \
     } while (0)
 
-JsonStream::Scan JsonStream::skip_space_at(size_t& i) {
+void JsonStream::skip_space_at(size_t& i) {
     while (i < data_.size() && is_space(data_[i])) {
         if (data_[i] == '\n') { ++line_; line_start_ = base_ + i + 1; }
         ++i;
     }
-    return Scan::Done;
 }
 
 JsonStream::Scan JsonStream::scan_value(size_t& i, size_t depth) {

@@ -62,7 +62,7 @@ private:
     Scan scan_string(size_t& i);
     Scan scan_number(size_t& i);
     Scan scan_literal(size_t& i, std::string_view word);
-    Scan skip_space_at(size_t& i);
+    void skip_space_at(size_t& i);
     bool take(char c, const char* expected);
     void fail_at(size_t i, const std::string& expected);
 
