@@ -29,7 +29,14 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
                                         (428 without, 412 when n is not current)
     GET   /api/tasks/{id}/history?after=REV&limit=N
                                         {"entries":[{"revision","op_id","kind","id","op",
-                                        "user","device","at","base_revision"}]} oldest first
+                                        "user","device","role","stage","at","base_revision"}]}
+                                        oldest first
+    GET   /api/tasks/{id}/review[?since=REV]  issues, comments and decisions, as ?since= above
+    PATCH /api/tasks/{id}/review        save them (the sync protocol with their kinds)
+    GET   /api/tasks/{id}/jobs          {"revision","jobs":[job with "open_issues","events"]}
+    POST  /api/tasks/{id}/jobs          split the task into jobs (a manager)
+    GET   /api/tasks/{id}/jobs/{n}      {"revision","job"}
+    PATCH /api/tasks/{id}/jobs/{n}      move a job to another stage, assign it
     /api/...                            anything else: 404
     /media/...                          files under --media-root (Cache-Control: max-age=3600),
                                         typed by their bytes, sandboxed (docs/SERVER.md)
@@ -73,10 +80,17 @@ Everything a PATCH needs but the database is prepared before the write lock;
 inside it the reads are batched and the checks run in memory (bench/
 patch_worst_case.py measures the worst case).
 
+Review (docs/SCHEMA.md section 13, server/review.py): every request acts as a
+labeler, reviewer or manager; who may write what depends on the role and on the
+stage (annotation, review, accepted) of each job whose frames the write touches;
+a refused write is 403 naming the role, the job and its stage.
+
 Options for serving beyond one's own machine:
     --token TOKEN / --tokens-file FILE   every /api request (but OPTIONS) needs
         ``Authorization: Bearer TOKEN``, else 401 with WWW-Authenticate. The
-        file is JSON ``{"token": "user" or null}``. Tokens are compared in
+        file is JSON ``{"token": {"user": NAME, "role": ROLE}}`` (or, a manager:
+        ``{"token": "user" or null}``); without tokens the role is the
+        X-Polymark-Role header's (a manager when absent). Tokens are compared in
         constant time and never logged. /media and the client files stay open.
     --max-body BYTES   larger request bodies get 413 before being read (32 MiB).
     --cors-origin ORIGIN   (repeatable) cross-origin requests from exactly these
@@ -110,9 +124,10 @@ nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
 POST /api/tasks runs the same checks (file names included) on its body.
 
-Storage: SQLite schema version 3 keeps one row per object and track plus a
-change log with a fingerprint of each operation (see Store); version 1 and 2
-databases are upgraded on start.
+Storage: SQLite schema version 4 keeps one row per object, track and review
+item (with the frames it lies on) plus a change log with a fingerprint, role
+and stage of each operation, and the jobs with their events (see Store and
+server/review.py); version 1 to 3 databases are upgraded on start.
 """
 
 import argparse
@@ -152,12 +167,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jsonschema  # Debian's python3-jsonschema: docs/schema/*.json are the formats
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import review  # noqa: E402 (the package beside this file)
+from server.review import ANNOTATION_KINDS, REVIEW_KINDS, Principal  # noqa: E402
+
 try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to accept valid values fast
     import fastjsonschema
 except ImportError:
     fastjsonschema = None
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -203,7 +222,8 @@ BIG_BODY_WAIT = 60                    # ...each waiting at most this many second
 HISTORY_LIMIT = 10000                 # entries in one history reply (the default and the most)
 SQLITE_INT_MAX = 2 ** 63 - 1          # the largest integer a query parameter may carry into SQLite
 ASCII_DECIMAL_RE = re.compile(r"[0-9]{1,19}")  # not str.isdigit(): that also takes "²", which int() refuses
-CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device"
+CORS_ALLOW_HEADERS = ("Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device, "
+                      "X-Polymark-Role")
 DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
                      socket.timeout)
 
@@ -266,17 +286,21 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 3):
+    Schema (version 4):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
-      items        one row per object or track id: kind, list position, value
-                   (NULL once deleted: ids are never reused, so the row stays
-                   as a tombstone), and who changed it last at which revision
+      items        one row per object, track or review item id: kind, list
+                   position, value (NULL once deleted: ids are never reused, so
+                   the row stays as a tombstone), who changed it last at which
+                   revision, and (v4) the frames it lies on, role and time
       changes      the change log: one row per applied operation; op_id is
                    unique per task, which makes retried requests idempotent;
                    op_hash (v3) fingerprints the operation, so an op_id sent
-                   again with other content is refused rather than dropped
+                   again with other content is refused rather than dropped;
+                   role and stage (v4) say who wrote it in which job stage
+      jobs, job_events  (v4) frame ranges with their stage and assignment, and
+                   every stage move and assignment (server/review.py)
 
     A PATCH touches only the rows of the items it names, whatever the size of
     the document. Every call opens its own connection, so a Store is safe to
@@ -314,6 +338,8 @@ class Store:
                 if version < 3:
                     # Rows logged before v3 keep op_hash NULL: an op_id among them stays a plain duplicate.
                     conn.execute("ALTER TABLE changes ADD COLUMN op_hash TEXT")
+                if version < 4:
+                    review.create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -394,11 +420,16 @@ class Store:
                 if not isinstance(item_id, str) or not ITEM_ID_RE.fullmatch(item_id) or item_id in used:
                     item_id = f"~legacy.{key}.{i}"
                 used.add(item_id)
-                rows.append((task_id, item_id, key[:-1], float(i + 1), compact_json(item), revision))
+                span = review.item_span(key[:-1], item) or (None, None)
+                rows.append((task_id, item_id, key[:-1], float(i + 1), compact_json(item), revision, *span))
                 if key == "tracks":
                     Store._set_keyframe_ids(conn, task_id, item_id, item)
-        conn.executemany("INSERT INTO items (task_id, id, kind, position, value, revision) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if conn.execute("SELECT 1 FROM pragma_table_info('items') WHERE name = 'frame_lo'").fetchone():
+            conn.executemany("INSERT INTO items (task_id, id, kind, position, value, revision, frame_lo, frame_hi) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        else:  # migrating a v1 database: the v4 columns come later
+            conn.executemany("INSERT INTO items (task_id, id, kind, position, value, revision) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", [row[:6] for row in rows])
 
     @staticmethod
     def _set_keyframe_ids(conn, task_id, track_id, track):
@@ -446,7 +477,7 @@ class Store:
             lists = {"object": [], "track": []}
             for kind, value in conn.execute(
                     "SELECT kind, value FROM items WHERE task_id = ? AND value IS NOT NULL "
-                    "ORDER BY kind, position", (task_id,)):
+                    "AND kind IN ('object', 'track') ORDER BY kind, position", (task_id,)):
                 lists[kind].append(json.loads(value))
             conn.execute("COMMIT")
         finally:
@@ -456,8 +487,12 @@ class Store:
         out.update((k, v) for k, v in document.items() if k not in out)
         return row[0], out
 
-    def changes_since(self, task_id, since):
-        """(revision, [change]) of every item changed after ``since``, or None."""
+    def changes_since(self, task_id, since, kinds=ANNOTATION_KINDS, live_only=False):
+        """(revision, [change]) of every item of ``kinds`` changed after ``since``, or None.
+
+        Changes of review items also say the writer's role and when (``at``); ``live_only`` leaves
+        deleted items out (a whole listing rather than a catch-up).
+        """
         conn = self._connect()
         try:
             conn.execute("BEGIN")
@@ -465,13 +500,18 @@ class Store:
                                (task_id,)).fetchone()
             if row is None:
                 return None
-            changes = [{"kind": kind, "id": item_id,
-                        "value": None if value is None else json.loads(value),
-                        "revision": revision, "op_id": op_id, "user": user, "device": device}
-                       for kind, item_id, value, revision, op_id, user, device in conn.execute(
-                           "SELECT kind, id, value, revision, op_id, user, device FROM items "
-                           "WHERE task_id = ? AND revision > ? ORDER BY revision, kind, position",
-                           (task_id, since))]
+            marks = ", ".join("?" * len(kinds))
+            rows = conn.execute("SELECT kind, id, value, revision, op_id, user, device, role, at FROM items "
+                                f"WHERE task_id = ? AND revision > ? AND kind IN ({marks})"
+                                + (" AND value IS NOT NULL" if live_only else "")
+                                + " ORDER BY revision, kind, position", (task_id, since, *kinds))
+            changes = []
+            for kind, item_id, value, revision, op_id, user, device, role, at in rows:
+                change = {"kind": kind, "id": item_id, "value": None if value is None else json.loads(value),
+                          "revision": revision, "op_id": op_id, "user": user, "device": device}
+                if kind in REVIEW_KINDS:
+                    change.update(role=role, at=at)
+                changes.append(change)
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -483,7 +523,7 @@ class Store:
         At most ``limit`` entries, except that the last revision is always
         complete, so the last entry's revision is the ``after`` of the next page.
         """
-        columns = "revision, op_id, kind, id, op, user, device, at, base_revision, seq"
+        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, seq"
         conn = self._connect()
         try:
             conn.execute("BEGIN")
@@ -497,7 +537,7 @@ class Store:
             conn.execute("COMMIT")
         finally:
             conn.close()
-        keys = ("revision", "op_id", "kind", "id", "op", "user", "device", "at", "base_revision")
+        keys = ("revision", "op_id", "kind", "id", "op", "user", "device", "role", "stage", "at", "base_revision")
         return [dict(zip(keys, row)) for row in rows]
 
     # ---- writes
@@ -543,50 +583,66 @@ class Store:
             conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
                          (task["id"], canonical_json(document_header(initial_document))))
             self._insert_items(conn, task["id"], initial_document, 0)
+            review.add_default_job(conn, task["id"])
             return True, "created"
         return self._write(work)
 
-    def save_annotations(self, task_id, document, base_revision, user=None, device=None):
-        """Replace the whole document if the stored revision is ``base_revision``.
+    def save_annotations(self, task_id, document, base_revision, who):
+        """Replace the objects and tracks if the stored revision is ``base_revision``.
 
         Only items that differ are written; each created, changed or deleted
         item is logged (op_id "put/<revision>/<n>", which no client op_id can
-        be), plus one "document" entry for the replacement itself. Returns
-        the new revision, or None on a revision conflict or unknown task.
+        be), plus one "document" entry for the replacement itself. Review items
+        (issues, comments, decisions) are not part of the document and stay.
+        Returns ("ok", revision), ("stale",) on a revision conflict or unknown
+        task, ("invalid", pointer, message) for an id a review item holds, or
+        ("forbidden", pointer, message) for a change ``who`` may not make.
         """
         def work(conn):
             row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
                                (task_id,)).fetchone()
             if row is None or row[0] != base_revision:
-                return False, None
+                return False, ("stale",)
             revision = base_revision + 1
-            log = ChangeLog(conn, task_id, revision, user, device, base_revision)
-            old = {item_id: (kind, value) for item_id, kind, value in conn.execute(
-                "SELECT id, kind, value FROM items WHERE task_id = ?", (task_id,))}
-            wanted = set()
+            log = ChangeLog(conn, task_id, revision, who, base_revision)
+            old = {item_id: (kind, value, lo, hi) for item_id, kind, value, lo, hi in conn.execute(
+                "SELECT id, kind, value, frame_lo, frame_hi FROM items WHERE task_id = ?", (task_id,))}
+            writes, wanted = [], set()  # writes: (touch, position)
             for key in ("objects", "tracks"):
                 kind = key[:-1]
                 for i, item in enumerate(document.get(key, [])):
                     item_id, text = item["id"], compact_json(item)
                     wanted.add(item_id)
                     before = old.get(item_id)
+                    if before is not None and before[0] in REVIEW_KINDS:
+                        return False, ("invalid", f"/{key}/{i}/id",
+                                       f"id {item_id!r} is already a review {before[0]} of this task")
                     if before is not None and before[0] == kind and before[1] == text:
                         conn.execute("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
                                      (float(i + 1), task_id, item_id))
                         continue
+                    old_span = before[2:] if before is not None and before[1] is not None else None
                     if before is not None and before[1] is not None and before[0] != kind:
-                        log.add(f"put/{revision}/{log.seq}", before[0], item_id, "delete")
-                    op = "update" if before is not None and before[0] == kind and before[1] else "create"
-                    op_id = f"put/{revision}/{log.seq}"
-                    log.add(op_id, kind, item_id, op)
-                    log.set_item(kind, item_id, text, float(i + 1), op_id)
-            for item_id, (kind, value) in old.items():
-                if item_id not in wanted and value is not None:
-                    op_id = f"put/{revision}/{log.seq}"
-                    log.add(op_id, kind, item_id, "delete")
-                    conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, "
-                                 "device = ? WHERE task_id = ? AND id = ?",
-                                 (revision, op_id, user, device, task_id, item_id))
+                        writes.append((review.Touch(f"/{key}/{i}", before[0], "delete", item_id, old_span,
+                                                    None, None, None), None))
+                        old_span = None
+                    verb = "update" if before is not None and before[0] == kind and before[1] else "create"
+                    writes.append((review.Touch(f"/{key}/{i}", kind, verb, item_id, old_span, None,
+                                                review.item_span(kind, item), item), (text, float(i + 1))))
+            for item_id, (kind, value, lo, hi) in old.items():
+                if item_id not in wanted and value is not None and kind in ANNOTATION_KINDS:
+                    writes.append((review.Touch("", kind, "delete", item_id, (lo, hi) if lo is not None else None,
+                                                None, None, None), None))
+            refusal, stages = review.check_writes(conn, task_id, who, [t for t, _ in writes], lambda _: None)
+            if refusal:
+                return False, refusal
+            for (touch, place), stage in zip(writes, stages):
+                op_id = f"put/{revision}/{log.seq}"
+                log.add(op_id, touch.kind, touch.id, touch.verb, stage=stage)
+                if place is None:
+                    log.delete_item(touch.id, op_id)
+                else:
+                    log.set_item(touch.kind, touch.id, place[0], place[1], op_id, touch.new_span)
             conn.execute("DELETE FROM keyframe_ids WHERE task_id = ?", (task_id,))
             for item in document.get("tracks", []):
                 self._set_keyframe_ids(conn, task_id, item["id"], item)
@@ -594,15 +650,17 @@ class Store:
             conn.execute("UPDATE annotations SET revision = ?, document = ?, "
                          "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
                          (revision, canonical_json(document_header(document)), task_id))
-            return True, revision
+            return True, ("ok", revision)
         return self._write(work)
 
-    def apply_operations(self, task_id, base_revision, user, device, operations):
-        """Apply a PATCH's operations atomically (see the module docstring).
+    def apply_operations(self, task_id, base_revision, who, operations):
+        """Apply a PATCH's operations atomically (see the module docstring), as ``who`` (a Principal).
 
         Returns ("not_found",), ("future", current), ("reused", operation index, op_id, revision)
         for an op_id stored with other content, ("conflict", current, [conflict]), ("invalid",
-        pointer, message) for an id another item or keyframe holds, or ("ok", revision, applied
+        pointer, message) for an id another item or keyframe holds or a comment or decision about
+        nothing live, ("forbidden", pointer, message) for a write the role, the stage of a job it
+        touches or the job's assignment refuses (server/review.py), or ("ok", revision, applied
         op_ids, duplicate op_ids).
 
         The write lock is held for a bounded, short time: everything that needs no database
@@ -617,6 +675,7 @@ class Store:
         item_ids = list({p.id: None for p in prepared})
         keyframe_ids = list({kf: None for p in prepared for kf in p.keyframe_ids})
         final_keyframes = {p.id: () if p.verb == "delete" else p.keyframe_ids for p in prepared}
+        device = who.device
 
         def work(conn):
             row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
@@ -644,7 +703,7 @@ class Store:
 
             ids = item_ids if len(new) == len(prepared) else list({p.id: None for p in new})
             items = {r[0]: r[1:] for r in _select_in(
-                conn, "SELECT id, kind, value, revision, user, device, position FROM items "
+                conn, "SELECT id, kind, value, revision, user, device, position, frame_lo, frame_hi FROM items "
                       "WHERE task_id = ? AND id IN ({})", (task_id,), ids)}
             elsewhere = set(_select_in(
                 conn, "SELECT DISTINCT id, kind FROM changes WHERE task_id = ? AND revision > ? "
@@ -655,19 +714,21 @@ class Store:
             clash = self._id_clash(conn, task_id, new, items, ids, keyframe_ids)
             if clash:
                 return False, ("invalid",) + clash
+            refusal, stages = review.check_writes(conn, task_id, who, self._touches(new, items),
+                                                  self._stored_lookup(conn, task_id, items))
+            if refusal:
+                return False, refusal
 
             revision = current + 1
-            log = ChangeLog(conn, task_id, revision, user, device, base_revision)
-            log.add_many([(p.op_id, p.kind, p.id, p.verb, p.digest) for p in new])
-            places = {kind: _ListPlaces(conn, task_id, kind) for kind in ("object", "track")}
+            log = ChangeLog(conn, task_id, revision, who, base_revision)
+            log.add_many([(p.op_id, p.kind, p.id, p.verb, p.digest, stage) for p, stage in zip(new, stages)])
+            places = {kind: _ListPlaces(conn, task_id, kind) for kind in {p.kind for p in new}}
             row_of = {item_id: (item[0], item[5]) for item_id, item in items.items()}  # id -> (kind, position)
             for p in new:  # in order: a create's place depends on the creates and deletes before it
                 place = places[p.kind]
                 if p.verb == "delete":
                     place.deleted(p.id, row_of[p.id][1])
-                    conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, "
-                                 "device = ? WHERE task_id = ? AND id = ?",
-                                 (revision, p.op_id, user, device, task_id, p.id))
+                    log.delete_item(p.id, p.op_id)
                     continue
                 position = None
                 if p.verb == "create":
@@ -677,7 +738,7 @@ class Store:
                         if item_id in row_of:
                             row_of[item_id] = (p.kind, moved)
                     row_of[p.id] = (p.kind, position)
-                log.set_item(p.kind, p.id, p.text, position, p.op_id)
+                log.set_item(p.kind, p.id, p.text, position, p.op_id, p.span)
             touched = final_keyframes if len(new) == len(prepared) else \
                 {p.id: () if p.verb == "delete" else p.keyframe_ids for p in new}
             conn.executemany("DELETE FROM keyframe_ids WHERE task_id = ? AND track_id = ?",
@@ -689,6 +750,127 @@ class Store:
                          (revision, task_id))
             return True, ("ok", revision, [p.op_id for p in new], duplicates)
         return self._write(work)
+
+    # ---- jobs (server/review.py has the rules)
+
+    def list_jobs(self, task_id):
+        """(revision, [job JSON with "open_issues" and "events"]) or None for an unknown task."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            if row is None:
+                return None
+            events = review.job_events(conn, task_id)
+            jobs = []
+            for job in review.load_jobs(conn, task_id).jobs:
+                entry = job.to_json()
+                entry["open_issues"] = review.open_issue_count(conn, task_id, job)
+                entry["events"] = events.get(job.id, [])
+                jobs.append(entry)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return row[0], jobs
+
+    def split_jobs(self, task_id, ranges, who):
+        """Replace a task's jobs. ("ok", [job]), ("not_found",) or ("busy", message) when a job
+        has left annotation (its review would lose its frames), ("forbidden", message)."""
+        def work(conn):
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            if row is None:
+                return False, ("not_found",)
+            if who.role != "manager":
+                return False, ("forbidden", f"{review.with_article(who.role)} may not split a task into jobs; a manager may")
+            moved = [j for j in review.load_jobs(conn, task_id).jobs if j.stage != "annotation"]
+            if moved:
+                return False, ("busy", f"job {moved[0].id} is in stage {moved[0].stage}: a task is split into "
+                                       "jobs only while every job is in annotation")
+            jobs = review.replace_jobs(conn, task_id, ranges, who, row[0])
+            return True, ("ok", [j.to_json() for j in jobs.jobs])
+        return self._write(work)
+
+    def update_job(self, task_id, job_id, change, who):
+        """Move a job to another stage and/or (re)assign it; ``change`` is the checked request body.
+
+        Returns ("ok", job JSON), ("not_found", what), ("forbidden", message) or ("refused", code,
+        message) for a stage that moved meanwhile (``from``), open issues at acceptance or none
+        on a return.
+        """
+        def work(conn):
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            if row is None:
+                return False, ("not_found", f"task {task_id!r} not found")
+            job = review.load_jobs(conn, task_id).by_id(job_id)
+            if job is None:
+                return False, ("not_found", f"task {task_id!r} has no job {job_id}")
+            revision = row[0]
+            if "from" in change and change["from"] != job.stage:
+                return False, ("refused", "stage_changed", f"job {job.id} is in stage {job.stage}, not "
+                                                           f"{change['from']}; nothing was changed")
+            assigning = [key for key in ("assignee", "reviewer") if key in change]
+            if assigning and who.role != "manager":
+                return False, ("forbidden", f"{review.with_article(who.role)} may not change the {assigning[0]} of job "
+                                            f"{job.id}; a manager may")
+            for key in assigning:
+                if change[key] != getattr(job, key):
+                    conn.execute(f"UPDATE jobs SET {key} = ? WHERE task_id = ? AND id = ?",
+                                 (change[key], task_id, job.id))
+                    review.log_job_event(conn, task_id, job.id, "assigned", who, revision,
+                                         detail={key: change[key]})
+            stage = change.get("stage", job.stage)
+            if stage != job.stage:
+                refusal = review.move_refusal(who, job, stage)
+                if refusal:
+                    return False, ("forbidden", refusal)
+                issues = review.open_issue_count(conn, task_id, job)
+                if stage == "accepted" and issues:
+                    return False, ("refused", "open_issues", f"job {job.id} has {issues} open "
+                                   f"issue{'s' if issues != 1 else ''}; they are resolved before it is accepted")
+                if job.stage == "review" and stage == "annotation" and not issues:
+                    return False, ("refused", "no_open_issues", f"job {job.id} goes back to annotation with at "
+                                   "least one open issue saying what to fix")
+                reviewed = revision if job.stage == "review" else job.reviewed_revision
+                conn.execute("UPDATE jobs SET stage = ?, reviewed_revision = ? WHERE task_id = ? AND id = ?",
+                             (stage, reviewed, task_id, job.id))
+                review.log_job_event(conn, task_id, job.id, "stage", who, revision, job.stage, stage)
+            return True, ("ok", review.load_jobs(conn, task_id).by_id(job_id).to_json())
+        return self._write(work)
+
+    @staticmethod
+    def _touches(new, items):
+        """review.Touch of each new operation, old values as the operations before it leave them."""
+        now = {item_id: (item[1], (item[6], item[7]) if item[6] is not None else None)
+               for item_id, item in items.items() if item[1] is not None}  # id -> (value text or dict, span)
+        touches = []
+        for p in new:
+            old_text, old_span = now.get(p.id, (None, None))
+            old_value = None
+            if p.kind in REVIEW_KINDS and old_text is not None:
+                old_value = json.loads(old_text) if isinstance(old_text, str) else old_text
+            touches.append(review.Touch(f"/operations/{p.at}", p.kind, p.verb, p.id, old_span, old_value,
+                                        p.span, p.value))
+            if p.verb == "delete":
+                now.pop(p.id, None)
+            else:
+                now[p.id] = (p.value, p.span)
+        return touches
+
+    @staticmethod
+    def _stored_lookup(conn, task_id, items):
+        """id -> (kind, span) of a live stored item, read on first use beyond ``items``."""
+        known = {item_id: (item[0], (item[6], item[7]) if item[6] is not None else None) if item[1] is not None
+                 else None for item_id, item in items.items()}
+
+        def stored(item_id):
+            if not isinstance(item_id, str):
+                return None
+            if item_id not in known:
+                row = conn.execute("SELECT kind, frame_lo, frame_hi FROM items WHERE task_id = ? AND id = ? "
+                                   "AND value IS NOT NULL", (task_id, item_id)).fetchone()
+                known[item_id] = None if row is None else (row[0], (row[1], row[2]) if row[1] is not None else None)
+            return known[item_id]
+        return stored
 
     @staticmethod
     def _conflicts(new, items, elsewhere):
@@ -760,13 +942,14 @@ def _select_in(conn, sql, params, values, chunk=500):
 class _PreparedOp:
     """One validated operation with what its write needs, computed before the write lock is taken."""
 
-    __slots__ = ("at", "op_id", "kind", "verb", "id", "index", "text", "keyframe_ids", "digest")
+    __slots__ = ("at", "op_id", "kind", "verb", "id", "index", "value", "text", "span", "keyframe_ids", "digest")
 
     def __init__(self, at, op):
         self.at, self.op_id, self.kind, self.verb, self.id = at, op["op_id"], op["kind"], op["op"], op["id"]
         self.index = op.get("index")
-        value = op.get("value")
+        value = self.value = op.get("value")
         self.text = None if value is None else compact_json(value)
+        self.span = review.item_span(self.kind, value)
         keyframes = value.get("keyframes", []) if self.kind == "track" and value else []
         self.keyframe_ids = [kf["id"] for kf in keyframes]
         self.digest = operation_digest(op)
@@ -865,36 +1048,44 @@ class _ListPlaces:
 class ChangeLog:
     """Writes the change log rows and item rows of one new revision."""
 
-    def __init__(self, conn, task_id, revision, user, device, base_revision):
+    def __init__(self, conn, task_id, revision, who, base_revision):
         self.conn, self.task_id, self.revision = conn, task_id, revision
-        self.user, self.device, self.base_revision = user, device, base_revision
-        now = time.time()
-        self.at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (now % 1 * 1000)
+        self.user, self.device, self.role = who.user, who.device, who.role
+        self.base_revision = base_revision
+        self.at = review.now_text()
         self.seq = 0
 
-    def add(self, op_id, kind, item_id, op, digest=None):
-        self.add_many([(op_id, kind, item_id, op, digest)])
+    def add(self, op_id, kind, item_id, op, digest=None, stage=None):
+        self.add_many([(op_id, kind, item_id, op, digest, stage)])
 
     def add_many(self, entries):
-        """Log (op_id, kind, id, op, op_hash or None) entries, in order, in one statement."""
+        """Log (op_id, kind, id, op, op_hash or None, stage or None) entries, in order, in one statement."""
         rows = [(self.task_id, self.revision, self.seq + n, op_id, kind, item_id, op, self.user,
-                 self.device, self.at, self.base_revision, digest)
-                for n, (op_id, kind, item_id, op, digest) in enumerate(entries)]
+                 self.device, self.role, stage, self.at, self.base_revision, digest)
+                for n, (op_id, kind, item_id, op, digest, stage) in enumerate(entries)]
         self.conn.executemany("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
-                              "device, at, base_revision, op_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              rows)
+                              "device, role, stage, at, base_revision, op_hash) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self.seq += len(rows)
 
-    def set_item(self, kind, item_id, text, position, op_id):
+    def set_item(self, kind, item_id, text, position, op_id, span=None):
         """Insert or update an item row; ``position`` None keeps the stored one."""
+        lo, hi = span or (None, None)
         self.conn.execute(
-            "INSERT INTO items (task_id, id, kind, position, value, revision, op_id, user, device) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, id) DO UPDATE SET "
-            "kind = excluded.kind, position = COALESCE(?, items.position), value = excluded.value, "
+            "INSERT INTO items (task_id, id, kind, position, value, revision, op_id, user, device, role, at, "
+            "frame_lo, frame_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, id) DO "
+            "UPDATE SET kind = excluded.kind, position = COALESCE(?, items.position), value = excluded.value, "
             "revision = excluded.revision, op_id = excluded.op_id, user = excluded.user, "
-            "device = excluded.device",
+            "device = excluded.device, role = excluded.role, at = excluded.at, frame_lo = excluded.frame_lo, "
+            "frame_hi = excluded.frame_hi",
             (self.task_id, item_id, kind, position if position is not None else 0.0, text,
-             self.revision, op_id, self.user, self.device, position))
+             self.revision, op_id, self.user, self.device, self.role, self.at, lo, hi, position))
+
+    def delete_item(self, item_id, op_id):
+        self.conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, device = ?, "
+                          "role = ?, at = ? WHERE task_id = ? AND id = ?",
+                          (self.revision, op_id, self.user, self.device, self.role, self.at,
+                           self.task_id, item_id))
 
 
 def document_header(document):
@@ -1290,7 +1481,8 @@ def validate_labels(ck, labels):
 # is reported, as a reader that stops at the first error would.
 SCHEMA_DIR = os.environ.get("POLYMARK_SCHEMA_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "docs", "schema")
-SCHEMA_FILES = {"annotations": "annotations.v1.schema.json", "patch": "patch.v1.schema.json"}
+SCHEMA_FILES = {"annotations": "annotations.v1.schema.json", "patch": "patch.v1.schema.json",
+                "review": "review.v1.schema.json"}
 BOX_TYPES = ("rectangle", "ellipse")
 POINT_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points")  # the schema has their counts
 
@@ -1352,7 +1544,11 @@ def _with_borrowed_defs(schema, schemas):
         return out
 
     merged = local(schema)
-    for name, definition in defs.items():
+    done = {}
+    while len(done) < len(defs):  # borrowed definitions may borrow from further files
+        for name in [n for n in defs if n not in done]:
+            done[name] = local(defs[name])
+    for name, definition in done.items():
         if merged.setdefault("$defs", {}).setdefault(name, definition) is not definition:
             raise ValueError(f"{schema['$id']}: $defs/{name} is defined in two files")
     return merged
@@ -1581,11 +1777,12 @@ def validate_document(doc, file_path, task_id=None, prefix=""):
     return doc
 
 
-def validate_patch(body, user, device):
+def validate_patch(body, user, device, schema="patch"):
     """Check a PATCH body; returns (base_revision, user, device, [operation]). Raises ImportFailure.
 
     ``user`` and ``device`` are what the request says (body, headers or token). Each value is
-    checked as a whole Object or Track with its own ids unique.
+    checked as a whole Object or Track with its own ids unique (``schema`` "patch"), or as a whole
+    issue, comment or decision (``schema`` "review": PATCH /api/tasks/{id}/review).
     """
     def rules(out):
         if not isinstance(body, dict):
@@ -1609,14 +1806,17 @@ def validate_patch(body, user, device):
                                 f"op_id {op['op_id']!r} is used twice in this request", None))
                 op_ids.add(op["op_id"])
             value = op.get("value")
-            if op.get("op") in ("create", "update") and op.get("kind") in ("object", "track") \
-                    and isinstance(value, dict):
-                _item_rules(value, parts + ("value",), op["kind"], set(), out)
+            kinds = ANNOTATION_KINDS if schema == "patch" else REVIEW_KINDS
+            if op.get("op") in ("create", "update") and op.get("kind") in kinds and isinstance(value, dict):
+                if schema == "patch":
+                    _item_rules(value, parts + ("value",), op["kind"], set(), out)
+                elif op["kind"] == "issue":
+                    _points_rules(value.get("points"), parts + ("value", "points"), "rectangle", out)
                 if value.get("id") != op.get("id"):
                     out.append(("bad_id", parts + ("value", "id"), f"value id {value.get('id')!r} is not "
                                 f"the operation's id {op.get('id')!r}", parts + ("value",)))
 
-    _first_failure("patch", body, "patch", rules, "request body")
+    _first_failure(schema, body, "patch", rules, "request body")
     operations = []
     for op in body["operations"]:
         entry = {key: op[key] for key in ("op_id", "kind", "op", "id", "value") if key in op}
@@ -2196,6 +2396,12 @@ class Handler(BaseHTTPRequestHandler):
                         "PATCH": self.api_patch_annotations}
         elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "history":
             handlers = {"GET": self.api_history}
+        elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "review":
+            handlers = {"GET": self.api_get_review, "PATCH": self.api_patch_review}
+        elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "jobs":
+            handlers = {"GET": self.api_list_jobs, "POST": self.api_split_jobs}
+        elif len(parts) == 4 and parts[0] == "tasks" and parts[2] == "jobs":
+            handlers = {"GET": self.api_get_job, "PATCH": self.api_update_job}
         else:
             handlers = None
         if self.command == "OPTIONS":  # CORS preflight: answered without credentials
@@ -2235,7 +2441,7 @@ class Handler(BaseHTTPRequestHandler):
         Every configured token is compared, in constant time, so neither which
         token matched nor how much of one did shows in the timing.
         """
-        self.token_user = None
+        self.token_user = self.token_role = None
         tokens = self.server.tokens
         if not tokens:
             return True
@@ -2244,9 +2450,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         digest = hashlib.sha256(candidate.strip().encode("utf-8", "surrogateescape")).digest()
         found = False
-        for token_digest, user in tokens:
+        for token_digest, user, role in tokens:
             if hmac.compare_digest(digest, token_digest):
-                found, self.token_user = True, user
+                found, self.token_user, self.token_role = True, user, role
         return found
 
     def content_length(self):
@@ -2399,8 +2605,16 @@ class Handler(BaseHTTPRequestHandler):
         if task is not None:
             self.check_against_task(task, [((key, i), key[:-1], item) for key in ("objects", "tracks")
                                            for i, item in enumerate(document.get(key) or ())])
-        user, device = self.who(None)
-        revision = store.save_annotations(parts[1], document, int(m.group(1)), user, device) if m else None
+        outcome = store.save_annotations(parts[1], document, int(m.group(1)), self.principal(None)) if m \
+            else ("stale",)
+        if outcome[0] == "forbidden":
+            where = f"{outcome[1]}: " if outcome[1] else ""
+            raise RequestError(403, "forbidden", f"request body: {where}{outcome[2]}; nothing was replaced",
+                               path=outcome[1])
+        if outcome[0] == "invalid":
+            raise RequestError(400, "duplicate_id", f"request body: {outcome[1]}: {outcome[2]}; nothing was "
+                               "replaced", path=outcome[1])
+        revision = outcome[1] if outcome[0] == "ok" else None
         if revision is None:
             current = store.get_annotations(parts[1])
             if current is None:
@@ -2411,10 +2625,11 @@ class Handler(BaseHTTPRequestHandler):
                                extra={"revision": current[0]}, field={"header": "If-Match"})
         self.send_json(200, {"revision": revision}, {"ETag": f'"rev-{revision}"'})
 
-    def api_patch_annotations(self, store, parts):
+    def api_patch_annotations(self, store, parts, schema="patch"):
         body = self.read_json_body()
+        who = self.principal(body)
         try:
-            base_revision, user, device, operations = validate_patch(body, *self.who(body))
+            base_revision, who.user, who.device, operations = validate_patch(body, who.user, who.device, schema)
         except ImportFailure as e:
             raise RequestError.invalid(e) from e
         task = store.get_task(parts[1])
@@ -2422,7 +2637,7 @@ class Handler(BaseHTTPRequestHandler):
             self.check_against_task(task, [(("operations", i, "value"), op["kind"], op.get("value"))
                                            for i, op in enumerate(operations)
                                            if op.get("op") in ("create", "update") and op.get("kind") in ("object", "track")])
-        outcome = store.apply_operations(parts[1], base_revision, user, device, operations)
+        outcome = store.apply_operations(parts[1], base_revision, who, operations)
         if outcome[0] == "not_found":
             return self.task_not_found(parts[1])
         if outcome[0] == "future":
@@ -2437,9 +2652,13 @@ class Handler(BaseHTTPRequestHandler):
                                "nothing was applied",
                                extra={"op_id": op_id, "revision": stored_revision},
                                path=f"/operations/{at}/op_id")
-        if outcome[0] == "invalid":
-            raise RequestError(400, "duplicate_id", f"request body: {outcome[1]}: {outcome[2]}; "
+        if outcome[0] in ("invalid", "unknown_reference"):
+            code = "duplicate_id" if outcome[0] == "invalid" else outcome[0]
+            raise RequestError(400, code, f"request body: {outcome[1]}: {outcome[2]}; "
                                "nothing was applied", path=outcome[1])
+        if outcome[0] == "forbidden":
+            raise RequestError(403, "forbidden", f"request body: {outcome[1]}: {outcome[2]}; nothing was applied",
+                               path=outcome[1])
         if outcome[0] == "conflict":
             _, current, conflicts = outcome
             ids = ", ".join(f"{c['kind']} {c['id']!r}" for c in conflicts[:10])
@@ -2452,6 +2671,9 @@ class Handler(BaseHTTPRequestHandler):
                        {"ETag": f'"rev-{revision}"'})
 
     def api_post_task(self, store, parts):
+        who = self.principal(None)
+        if who.role != "manager":
+            raise RequestError(403, "forbidden", f"{review.with_article(who.role)} may not import tasks; a manager may")
         body = self.read_json_body()
         try:
             task, outcome = import_task_upload(store, body, self.server.media_root_path)
@@ -2474,6 +2696,100 @@ class Handler(BaseHTTPRequestHandler):
         if entries is None:
             return self.task_not_found(parts[1])
         self.send_json(200, {"entries": entries})
+
+    # ---- review: jobs, stages, issues, comments, decisions (docs/SCHEMA.md, section 13)
+
+    def api_get_review(self, store, parts):
+        params = self.query(("since",), strict=False)
+        since = self.query_int(params, "since", 0)
+        found = store.changes_since(parts[1], since, REVIEW_KINDS, live_only="since" not in params)
+        if found is None:
+            return self.task_not_found(parts[1])
+        revision, changes = found
+        self.send_json(200, {"revision": revision, "since": since, "changes": changes})
+
+    def api_patch_review(self, store, parts):
+        self.api_patch_annotations(store, parts, "review")
+
+    def api_list_jobs(self, store, parts):
+        found = store.list_jobs(parts[1])
+        if found is None:
+            return self.task_not_found(parts[1])
+        self.send_json(200, {"revision": found[0], "jobs": found[1]})
+
+    def job_id(self, parts):
+        if not ASCII_DECIMAL_RE.fullmatch(parts[3]) or not 0 < int(parts[3]) <= SQLITE_INT_MAX:
+            raise RequestError(404, "not_found", f"no job {shown_text(parts[3])} (job ids are positive integers)")
+        return int(parts[3])
+
+    def api_get_job(self, store, parts):
+        job_id = self.job_id(parts)
+        found = store.list_jobs(parts[1])
+        if found is None:
+            return self.task_not_found(parts[1])
+        job = next((j for j in found[1] if j["id"] == job_id), None)
+        if job is None:
+            raise RequestError(404, "not_found", f"task {parts[1]!r} has no job {job_id}")
+        self.send_json(200, {"revision": found[0], "job": job})
+
+    def api_split_jobs(self, store, parts):
+        body = self.read_json_body()
+        who = self.principal(None)
+        task = store.get_task(parts[1])
+        if task is None:
+            return self.task_not_found(parts[1])
+        ranges = review.plan_jobs(body, _media_spans(task))
+        if isinstance(ranges, tuple):
+            where, message = ranges
+            raise RequestError(400, "invalid", f"request body: {where or '(root)'}: {message}", path=where)
+        outcome = store.split_jobs(parts[1], ranges, who)
+        if outcome[0] == "not_found":
+            return self.task_not_found(parts[1])
+        if outcome[0] == "forbidden":
+            raise RequestError(403, "forbidden", outcome[1])
+        if outcome[0] == "busy":
+            raise RequestError(409, "jobs_in_progress", f"{outcome[1]}; nothing was changed")
+        self.send_json(200, {"jobs": outcome[1]})
+
+    def api_update_job(self, store, parts):
+        job_id = self.job_id(parts)
+        body = self.read_json_body()
+        who = self.principal(None)
+        if not isinstance(body, dict) or not body or set(body) - {"stage", "from", "assignee", "reviewer"}:
+            raise RequestError(400, "invalid", "request body: expected {stage?, from?, assignee?, reviewer?} "
+                                               "with at least one of them", path="")
+        for key in ("stage", "from"):
+            if key in body and body[key] not in review.STAGES:
+                raise RequestError(400, "bad_enum", f"request body: /{key}: {shown_text(str(body[key]))} is not "
+                                   f"one of {', '.join(review.STAGES)}", path=f"/{key}")
+        for key in ("assignee", "reviewer"):
+            if key in body and body[key] is not None and (not isinstance(body[key], str)
+                                                          or not 0 < len(body[key]) <= 128):
+                raise RequestError(400, "expected_string", f"request body: /{key}: expected a user name "
+                                   "(1 to 128 characters) or null", path=f"/{key}")
+        outcome = store.update_job(parts[1], job_id, body, who)
+        if outcome[0] == "not_found":
+            raise RequestError(404, "not_found", outcome[1])
+        if outcome[0] == "forbidden":
+            raise RequestError(403, "forbidden", outcome[1])
+        if outcome[0] == "refused":
+            raise RequestError(409, outcome[1], outcome[2])
+        self.send_json(200, {"job": outcome[1]})
+
+    def principal(self, body):
+        """Who writes: user and device (``who``) and the role. With tokens the role is the token's;
+        without, the X-Polymark-Role header's (default manager: an open server trusts its callers)."""
+        user, device = self.who(body)
+        if self.server.tokens:
+            role = self.token_role
+        else:
+            role = self.header_text("X-Polymark-Role")
+            if role is None:
+                role = "manager"
+            elif role not in review.ROLES:
+                raise RequestError.bad_header("X-Polymark-Role", f"{shown_text(role)} is not one of "
+                                              f"{', '.join(review.ROLES)}")
+        return Principal(user, role, device)
 
     def who(self, body):
         """(user, device) of a write: the token's user first, then the body, then the headers.
@@ -2820,7 +3136,7 @@ class Server(ThreadingHTTPServer):
         self.quiet = quiet
         self.gzip_cache = GzipCache()
         # [(sha256 of a token, user or None)]: only digests are kept, compared in constant time
-        self.tokens = [(hashlib.sha256(t.encode("utf-8")).digest(), u) for t, u in (tokens or {}).items()]
+        self.tokens = [(hashlib.sha256(t.encode("utf-8")).digest(), u, r) for t, (u, r) in (tokens or {}).items()]
         self.max_body = max_body
         self.cors_origins = frozenset(cors_origins)
         self.tls_context = tls_context
@@ -2951,17 +3267,28 @@ def parse_args(argv):
 
 
 def load_tokens(args):
-    """{token: user or None} from --token and --tokens-file; raises ImportFailure (never shows a token)."""
-    tokens = {t: None for t in args.token}
+    """{token: (user or None, role)} from --token and --tokens-file; raises ImportFailure (never
+    shows a token). A token of --token, or one whose entry is a user name or null, is a manager's."""
+    tokens = {t: (None, "manager") for t in args.token}
     if args.tokens_file:
         value = load_json_file(args.tokens_file)
         if not isinstance(value, dict):
             raise ImportFailure(f"{args.tokens_file}: expected a JSON object {{token: user}}")
-        for i, (token, user) in enumerate(value.items()):
-            if not token or (user is not None and not isinstance(user, str)):
-                raise ImportFailure(f"{args.tokens_file}: entry {i + 1}: a token must be a non-empty "
-                                    "string and its user a string or null")
-            tokens[token] = user or None
+        for i, (token, entry) in enumerate(value.items()):
+            where = f"{args.tokens_file}: entry {i + 1}"
+            if isinstance(entry, dict):
+                if set(entry) - {"user", "role"} or entry.get("role") not in review.ROLES \
+                        or not isinstance(entry.get("user"), str) or not entry["user"]:
+                    raise ImportFailure(f"{where}: expected {{\"user\": name, \"role\": one of "
+                                        f"{', '.join(review.ROLES)}}}")
+                user, role = entry["user"], entry["role"]
+            elif entry is None or isinstance(entry, str):
+                user, role = entry or None, "manager"
+            else:
+                raise ImportFailure(f"{where}: a token's entry is a user name, null or {{\"user\", \"role\"}}")
+            if not token:
+                raise ImportFailure(f"{where}: a token must be a non-empty string")
+            tokens[token] = (user, role)
     if any(not t or t != t.strip() for t in tokens):
         raise ImportFailure("a token must be non-empty and carry no surrounding spaces")
     return tokens

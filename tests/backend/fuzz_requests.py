@@ -42,7 +42,9 @@ TASK = "demo"
 KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # 4xx codes about the route or the resource, not about one field of the request
 ROUTE_CODES = {"not_found", "method_not_allowed", "unauthorized", "too_large", "conflict",
-               "precondition_required", "task_exists", "length_required"}
+               "precondition_required", "task_exists", "length_required",
+               # review: what the role, the job's stage or its issues allow, not a field of the request
+               "forbidden", "stage_changed", "open_issues", "no_open_issues", "jobs_in_progress"}
 FIELD_KEYS = ("path", "header", "parameter", "target")
 
 ODD_NUMBERS = ["\u00b2", "1\u00b3", "\u0663", "7" * 5000, "99999999999999999999", "9223372036854775808",
@@ -54,7 +56,8 @@ ODD_TEXT = ["", " ", "\u00e9", "\u00ff" * 300, "x" * 9000, "\"", "\\", "%00", "%
 RAW_HEADER_BYTES = [b"\xff\xfe\xfd", b"\xc3\xa9", b"\xed\xa0\x80", b"\x80" * 50, b"a\x00b", b"\xe2\x80\xa8"]
 HEADERS_READ = ["Content-Length", "Transfer-Encoding", "If-Match", "If-None-Match", "If-Modified-Since",
                 "If-Range", "Range", "Accept-Encoding", "Origin", "Authorization", "X-Polymark-User",
-                "X-Polymark-Device", "Content-Type", "Access-Control-Request-Method", "Connection", "Expect"]
+                "X-Polymark-Device", "X-Polymark-Role", "Content-Type", "Access-Control-Request-Method",
+                "Connection", "Expect"]
 
 
 def rect(item_id, x=0):
@@ -95,6 +98,34 @@ class Generator:
             ops.append(op)
         return {"base_revision": self.revision_guess(), "user": "fuzz", "device": self.pick(["d1", "d2"]),
                 "operations": ops}
+
+    def review_body(self):
+        """A PATCH of issues, comments and decisions about the objects patch_body makes."""
+        r, ops = self.rng, []
+        for _ in range(r.randint(1, 4)):
+            self.counter += 1
+            kind = self.pick(["issue", "comment", "decision"])
+            item = f"{kind[0]}{r.randrange(30)}"
+            verb = self.pick(["create", "update", "delete"])
+            op = {"op_id": f"fz.{self.counter % 500}", "kind": kind, "op": verb, "id": item}
+            value = {"issue": {"id": item, "frame": 0, "points": [1, 1, 5, 5], "status": self.pick(["open", "resolved"]),
+                               "author": "fuzz"},
+                     "comment": {"id": item, "issue": f"i{r.randrange(30)}", "text": "why", "author": "fuzz"},
+                     "decision": {"id": item, "item": f"o{r.randrange(30)}", "frame": 0,
+                                  "verdict": self.pick(["accepted", "rejected"]), "author": "fuzz"}}[kind]
+            if verb != "delete":
+                op["value"] = value
+            ops.append(op)
+        return {"base_revision": self.revision_guess(), "user": "fuzz", "device": self.pick(["d1", "d2"]),
+                "operations": ops}
+
+    def job_body(self):
+        return self.pick([{"stage": self.pick(["annotation", "review", "accepted"])},
+                          {"stage": "review", "from": "annotation"}, {"assignee": "fuzz", "reviewer": None}])
+
+    def split_body(self):
+        return self.pick([{"frames_per_job": self.rng.randint(1, 3)}, {"per_medium": True},
+                          {"jobs": [{"start_frame": 0, "stop_frame": None}]}])
 
     def revision_guess(self):
         """Mostly a revision the task may be at (the fuzzed PATCHes and PUTs move it)."""
@@ -205,8 +236,10 @@ class Generator:
     def target(self, method):
         r = self.rng
         base = self.pick([f"/api/tasks/{TASK}/annotations", f"/api/tasks/{TASK}/history", "/api/tasks",
-                          f"/api/tasks/{TASK}", "/data.bin", f"/media/{TASK}/a.png", "/", "/api", "/api/x"])
-        if base.endswith("annotations") and method in ("GET", "HEAD") and r.random() < 0.6:
+                          f"/api/tasks/{TASK}", "/data.bin", f"/media/{TASK}/a.png", "/", "/api", "/api/x",
+                          f"/api/tasks/{TASK}/review", f"/api/tasks/{TASK}/jobs", f"/api/tasks/{TASK}/jobs/1",
+                          f"/api/tasks/{TASK}/jobs/{urllib.parse.quote(self.pick(ODD_NUMBERS))}"])
+        if base.endswith(("annotations", "review")) and method in ("GET", "HEAD") and r.random() < 0.6:
             base += "?since=" + self.query_value()
         elif base.endswith("history") and r.random() < 0.8:
             base += "?" + "&".join(f"{k}={self.query_value()}" for k in r.sample(["after", "limit"], r.randint(1, 2)))
@@ -224,7 +257,13 @@ class Generator:
         return value if self.rng.random() < 0.1 else urllib.parse.quote(value, safe="%")
 
     def body_for(self, method, target):
-        if method == "PATCH":
+        if method == "PATCH" and target.endswith(b"/review"):
+            value = self.review_body()
+        elif method == "PATCH" and b"/jobs/" in target:
+            value = self.job_body()
+        elif method == "POST" and target.endswith(b"/jobs"):
+            value = self.split_body()
+        elif method == "PATCH":
             value = self.patch_body()
         elif method == "PUT":
             value = self.put_body()

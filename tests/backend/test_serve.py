@@ -297,7 +297,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
     def test_database_schema_version_and_wal(self):
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 3)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 4)
             self.assertEqual(conn.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         finally:
             conn.close()
@@ -813,9 +813,10 @@ class ImportTest(HttpMixin, unittest.TestCase):
         self.assertEqual(self.stop(), 0)
 
         edited = dict(ANNOTATIONS, objects=[])
-        store = self.load_serve_module().Store(self.db)
-        self.assertEqual(store.save_annotations("demo", edited, 0), 1)
-        self.assertIsNone(store.save_annotations("demo", edited, 0))  # stale revision
+        serve = self.load_serve_module()
+        store, manager = serve.Store(self.db), serve.Principal(None, "manager")
+        self.assertEqual(store.save_annotations("demo", edited, 0, manager), ("ok", 1))
+        self.assertEqual(store.save_annotations("demo", edited, 0, manager), ("stale",))
 
         self.start(d)
         task, _ = self.get_json("/api/tasks/demo")

@@ -752,7 +752,7 @@ class MigrationTest(SyncMixin, unittest.TestCase):
         self.server = None
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 3)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 4)
         finally:
             conn.close()
         # Starting again on the upgraded database changes nothing.

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The long fuzzing run of every importer: 10 million executions each, or an hour each
 # (whichever ends first; POLYMARK_FUZZ_SECONDS and POLYMARK_FUZZ_RUNS change that), one after
-# another. Prints each fuzzer's final stats; exits non-zero on the first crash.
+# another. POLYMARK_FUZZ_FORMATS picks some of them ("coco cvat") so the run can span sessions.
+# Prints each fuzzer's final stats; exits non-zero on the first crash.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${POLYMARK_FUZZ_RUNS:-10000000}
 seconds=${POLYMARK_FUZZ_SECONDS:-3600}
-for format in coco cvat yolo labelme voc mot labelstudio via; do
+for format in ${POLYMARK_FUZZ_FORMATS:-coco cvat yolo labelme voc mot labelstudio via}; do
   echo "== $format: up to $runs executions or $seconds s"
   "$here/run.sh" "$format" -runs="$runs" -max_total_time="$seconds" 2>&1 | grep -E '^stat::|ERROR|SUMMARY|Done' || true
   status=${PIPESTATUS[0]}
