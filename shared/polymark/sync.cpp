@@ -1,5 +1,7 @@
 #include "polymark/sync.hpp"
 
+#include "polymark/review.hpp"
+
 #include <algorithm>
 #include <set>
 #include <type_traits>
@@ -8,7 +10,18 @@ namespace pm {
 
 // [SECTION] Names and small helpers
 
-const char* to_string(SyncKind k) { return k == SyncKind::Object ? "object" : "track"; }
+const char* to_string(SyncKind k) {
+    switch (k) {
+        case SyncKind::Object: return "object";
+        case SyncKind::Track: return "track";
+        case SyncKind::Issue: return "issue";
+        case SyncKind::Comment: return "comment";
+        case SyncKind::Decision: return "decision";
+    }
+    return "object";
+}
+
+bool is_review_kind(SyncKind k) { return k == SyncKind::Issue || k == SyncKind::Comment || k == SyncKind::Decision; }
 
 const char* to_string(SyncOpType t) {
     switch (t) {
@@ -40,6 +53,9 @@ std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_hand
 std::optional<SyncKind> kind_from_string(const std::string& s) {
     if (s == "object") return SyncKind::Object;
     if (s == "track") return SyncKind::Track;
+    if (s == "issue") return SyncKind::Issue;
+    if (s == "comment") return SyncKind::Comment;
+    if (s == "decision") return SyncKind::Decision;
     return std::nullopt;
 }
 
@@ -68,8 +84,11 @@ std::optional<std::string> string_member(const Json& o, const char* key) {
     return v->get<std::string>();
 }
 
-// An item value as the server or the journal carries it: null, or a valid Object / Track.
+// An item value as the server or the journal carries it: null, or a valid Object / Track, or a
+// valid issue, comment or decision (review.hpp).
 std::optional<Error> check_item(SyncKind kind, const Json& value, const std::string& path) {
+    if (is_review_kind(kind))
+        return check_review_value(kind == SyncKind::Issue ? ReviewKind::Issue : kind == SyncKind::Comment ? ReviewKind::Comment : ReviewKind::Decision, value, path);
     if (kind == SyncKind::Object) {
         auto o = object_from_json(value, path);
         if (!o) return o.first_error();
@@ -143,6 +162,8 @@ Errors check_sync_config(const SyncConfig& c) {
     if (c.timeout_ms <= 0) e.push_back({"bad_config", "timeout_ms", "the request timeout must be positive"});
     if (c.backoff_base_ms <= 0 || c.backoff_max_ms < c.backoff_base_ms)
         e.push_back({"bad_config", "backoff_base_ms", "backoff needs 0 < base <= max"});
+    if (c.resource != "annotations" && c.resource != "review")
+        e.push_back({"bad_config", "resource", "the sync resource is \"annotations\" or \"review\", not \"" + c.resource + "\""});
     return e;
 }
 
@@ -172,7 +193,7 @@ Expected<WireOp> wire_op_from_json(const Json& j, const std::string& path) {
     op.op_id = *op_id;
     auto kind = string_member(j, "kind");
     auto k = kind ? kind_from_string(*kind) : std::nullopt;
-    if (!k) return Error{"bad_kind", json_pointer_append(path, "kind"), "kind at " + path + " must be \"object\" or \"track\""};
+    if (!k) return Error{"bad_kind", json_pointer_append(path, "kind"), "kind at " + path + " must be \"object\", \"track\", \"issue\", \"comment\" or \"decision\""};
     op.kind = *k;
     auto type = string_member(j, "op");
     auto t = type ? op_type_from_string(*type) : std::nullopt;
@@ -198,6 +219,8 @@ Expected<WireOp> wire_op_from_json(const Json& j, const std::string& path) {
 }
 
 Expected<bool> apply_remote_change(Document& doc, const RemoteChange& change) {
+    if (is_review_kind(change.kind))
+        return Error{"not_document_item", change.id, std::string("a ") + to_string(change.kind) + " is a review item, not part of the document"};
     if (change.kind == SyncKind::Object) return upsert(doc.objects, change.id, change.value);
     return upsert(doc.tracks, change.id, change.value);
 }
@@ -388,17 +411,31 @@ void SyncEngine::add_op(WireOp op, std::optional<Json> before, int64_t min_base,
     if (auto c = conflicts_.find(key); c != conflicts_.end()) c->second.mine = local_value(key, std::nullopt);
 }
 
+void SyncEngine::add_change(SyncKind kind, const std::string& id, const std::optional<Json>& before,
+                            const std::optional<Json>& after, std::optional<size_t> index, const std::string& where,
+                            int64_t now_ms, SyncOutput& out) {
+    if (!before && !after) { out.errors.push_back({"bad_op", where, "an operation on \"" + id + "\" neither creates, updates nor deletes"}); return; }
+    WireOp op;
+    op.kind = kind;
+    op.id = id;
+    op.op = !before ? SyncOpType::Create : !after ? SyncOpType::Delete : SyncOpType::Update;
+    if (after) op.value = *after;
+    if (op.op == SyncOpType::Create) op.index = index;
+    add_op(std::move(op), before ? *before : Json(), 0, now_ms, out);
+}
+
+SyncOutput SyncEngine::record_item(SyncKind kind, const std::string& id, const std::optional<Json>& before,
+                                   const std::optional<Json>& after, int64_t now_ms) {
+    SyncOutput out;
+    add_change(kind, id, before, after, std::nullopt, id, now_ms, out);
+    last_record_ms_ = now_ms;
+    return out;
+}
+
 SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
     SyncOutput out;
     auto add = [&](SyncKind kind, const std::string& id, const std::optional<Json>& before, const std::optional<Json>& after, size_t index, const std::string& where) {
-        if (!before && !after) { out.errors.push_back({"bad_op", where, "an operation on \"" + id + "\" neither creates, updates nor deletes"}); return; }
-        WireOp op;
-        op.kind = kind;
-        op.id = id;
-        op.op = !before ? SyncOpType::Create : !after ? SyncOpType::Delete : SyncOpType::Update;
-        if (after) op.value = *after;
-        if (op.op == SyncOpType::Create) op.index = index;
-        add_op(std::move(op), before ? *before : Json(), 0, now_ms, out);
+        add_change(kind, id, before, after, index, where, now_ms, out);
     };
     for (size_t i = 0; i < command.ops.size(); ++i) {
         const ObjectOp& op = command.ops[i];
@@ -414,7 +451,7 @@ SyncOutput SyncEngine::record(const Command& command, int64_t now_ms) {
 
 Expected<bool> SyncEngine::apply_pending(Document& doc) const {
     for (const Pending& p : pending_) {
-        RemoteChange c{p.op.kind, p.op.id, std::nullopt, 0, config_.user_id, config_.device_id};
+        RemoteChange c{p.op.kind, p.op.id, std::nullopt, 0, config_.user_id, config_.device_id, "", ""};
         if (p.op.op != SyncOpType::Delete) c.value = p.op.value;
         auto r = apply_remote_change(doc, c);
         if (!r) return r;
@@ -430,7 +467,7 @@ std::vector<WireOp> SyncEngine::pending_ops() const {
 
 // [SECTION] Engine: requests
 
-std::string SyncEngine::base_path() const { return "/api/tasks/" + percent_encode(config_.task_id) + "/annotations"; }
+std::string SyncEngine::base_path() const { return "/api/tasks/" + percent_encode(config_.task_id) + "/" + config_.resource; }
 
 std::vector<std::pair<std::string, std::string>> SyncEngine::headers(bool with_body) const {
     std::vector<std::pair<std::string, std::string>> h{{"Accept", "application/json"}};
@@ -765,8 +802,7 @@ std::vector<SyncEngine::ItemKey> SyncEngine::set_aside_keys(const std::vector<st
         return keys;
     }
     for (const std::string& id : ids) {
-        auto it = set_aside_.find({SyncKind::Object, id});
-        if (it == set_aside_.end()) it = set_aside_.find({SyncKind::Track, id});
+        auto it = find_by_id(set_aside_, id);
         if (it == set_aside_.end()) out.errors.push_back({"not_found", id, "no change to \"" + id + "\" is set aside"});
         else keys.push_back(it->first);
     }
@@ -823,7 +859,7 @@ SyncOutput SyncEngine::discard_set_aside(const std::vector<std::string>& ids) {
                     break;
                 }
         drop_ops_on(key, out);
-        if (server) out.remote.push_back(RemoteChange{key.first, key.second, *server, synced_revision_, "", ""});
+        if (server) out.remote.push_back(RemoteChange{key.first, key.second, *server, synced_revision_, "", "", "", ""});
         else out.errors.push_back({"unknown_server_value", key.second, "the server's version of \"" + key.second + "\" is not known here (an edit from an older journal): the local one stays until the page is reloaded"});
     }
     return out;
@@ -875,7 +911,8 @@ void SyncEngine::handle_get_reply(int status, const Json* j, const Errors& probl
                                            std::to_string(*rev) + ") was left out: " + why});
             continue;
         }
-        RemoteChange ch{*kind, *id, std::nullopt, *rev, string_member(c, "user").value_or(""), string_member(c, "device").value_or("")};
+        RemoteChange ch{*kind, *id, std::nullopt, *rev, string_member(c, "user").value_or(""), string_member(c, "device").value_or(""),
+                        string_member(c, "role").value_or(""), string_member(c, "at").value_or("")};
         if (!value->is_null()) ch.value = *value;
         changes.push_back(std::move(ch));
     }
@@ -950,8 +987,7 @@ std::vector<SyncConflict> SyncEngine::conflicts() const {
 
 SyncOutput SyncEngine::resolve(const std::string& id, Resolution choice, int64_t now_ms) {
     SyncOutput out;
-    auto it = conflicts_.find({SyncKind::Object, id});
-    if (it == conflicts_.end()) it = conflicts_.find({SyncKind::Track, id});
+    auto it = find_by_id(conflicts_, id);
     if (it == conflicts_.end()) {
         out.errors.push_back({"not_found", id, "no conflict is held on \"" + id + "\""});
         return out;
@@ -964,7 +1000,7 @@ SyncOutput SyncEngine::resolve(const std::string& id, Resolution choice, int64_t
     // other device's change, so the server refuses it if it ever arrives.
     drop_ops_on(key, out);
     if (choice == Resolution::Theirs) {
-        out.remote.push_back(RemoteChange{c.kind, c.id, c.theirs, c.revision, c.user, c.device});
+        out.remote.push_back(RemoteChange{c.kind, c.id, c.theirs, c.revision, c.user, c.device, "", ""});
         return out;
     }
     if (!mine && !c.theirs) return out;  // both deleted: nothing to say

@@ -11,6 +11,7 @@
 // Wire protocol (serve.py implements the server side):
 //   PATCH /api/tasks/{id}/annotations {"base_revision","user","device","operations":[op...]}
 //     op = {"op_id","kind":"object"|"track","op":"create"|"update"|"delete","id","value","index"}
+//   (and the same on /review with kinds "issue", "comment", "decision": config.resource)
 //     200 {"revision","applied":[op_id],"duplicates":[op_id]}
 //     409 {"error","revision","conflicts":[{"kind","id","op_id","server","revision","user","device"}]}
 //   GET /api/tasks/{id}/annotations?since=REV
@@ -57,13 +58,16 @@ inline constexpr int kJournalVersion = 1;
 // so that op ids never repeat across reloads even when every op was acknowledged.
 inline constexpr const char* kJournalCounterKey = "#counter";
 
-enum class SyncKind { Object, Track };
+// Objects and tracks are the document's (resource "annotations"); issues, comments and decisions
+// are review items (resource "review", docs/SCHEMA.md section 13).
+enum class SyncKind { Object, Track, Issue, Comment, Decision };
 enum class SyncOpType { Create, Update, Delete };
 enum class SyncState { Saved, Saving, Offline, Conflict, NeedsAuth, Error, SetAside };
 enum class SyncFailure { Network, Timeout };
 enum class Resolution { Mine, Theirs };
 
 const char* to_string(SyncKind k);
+bool is_review_kind(SyncKind k);
 const char* to_string(SyncOpType t);
 const char* to_string(SyncState s);
 
@@ -83,6 +87,9 @@ struct SyncConfig {
     int64_t backoff_max_ms = 60000;
     int64_t catchup_interval_ms = 0;   // >0: also fetch remote changes this often when idle
     uint64_t seed = 0;                 // for the jitter; the platform passes a random one
+    // What is saved: "annotations" (objects and tracks, PATCH .../annotations) or "review" (issues,
+    // comments and decisions, PATCH .../review). One engine and one journal per resource.
+    std::string resource = "annotations";
 };
 Errors check_sync_config(const SyncConfig& config);
 
@@ -113,8 +120,10 @@ struct RemoteChange {
     std::optional<Json> value;
     int64_t revision = 0;
     std::string user, device;
+    std::string role, at;  // review items: the writer's role and when (ISO 8601)
 };
-// Upserts (appending new items) or erases. The value is checked as an Object/Track first.
+// Upserts (appending new items) or erases. The value is checked as an Object/Track first; a
+// review item is not_document_item.
 // False: the document already held exactly that (nothing changed).
 Expected<bool> apply_remote_change(Document& doc, const RemoteChange& change);
 
@@ -182,6 +191,9 @@ public:
     // Every op of an applied command becomes a wire op with a fresh op id (or merges into an
     // unsent op on the same item). Persist output.journal_put before saying "saved locally".
     SyncOutput record(const Command& command, int64_t now_ms);
+    // One item written outside Commands (a review item): before none creates, after none deletes.
+    SyncOutput record_item(SyncKind kind, const std::string& id, const std::optional<Json>& before,
+                           const std::optional<Json>& after, int64_t now_ms);
     // Sets each item with pending ops to its local value (after a reload on the server's document).
     Expected<bool> apply_pending(Document& doc) const;
 
@@ -248,6 +260,14 @@ private:
     using ItemKey = std::pair<SyncKind, std::string>;
 
     static ItemKey key_of(const WireOp& op) { return {op.kind, op.id}; }
+    template <class Map>
+    static auto find_by_id(Map& map, const std::string& id) {  // ids are unique across kinds
+        for (SyncKind kind : {SyncKind::Object, SyncKind::Track, SyncKind::Issue, SyncKind::Comment, SyncKind::Decision})
+            if (auto it = map.find({kind, id}); it != map.end()) return it;
+        return map.end();
+    }
+    void add_change(SyncKind kind, const std::string& id, const std::optional<Json>& before, const std::optional<Json>& after,
+                    std::optional<size_t> index, const std::string& where, int64_t now_ms, SyncOutput& out);
     std::string next_op_id();
     JournalRecord journal_record(const Pending& p) const;
     JournalRecord counter_record() const;
