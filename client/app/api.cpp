@@ -141,6 +141,47 @@ std::optional<Expected<Json>> call_sync_api(App& app, std::string_view method, c
     return std::nullopt;
 }
 
+// Review (docs/API.md, "Review"): issues pinned to regions, their threads, decisions, job stages.
+std::optional<Expected<Json>> call_review_api(App& app, std::string_view method, const Json& args) {
+    ReviewLink& review = app.sync().review();
+    auto str = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+    auto id_or = [](Expected<std::string> id) { return id ? Expected<Json>(Json(id.value())) : Expected<Json>(id.errors()); };
+    if (method == "getReview") return Expected<Json>(review.to_json());
+    if (method == "openIssue") {
+        if (!args.is_object() || !args.contains("points") || !args["points"].is_array())
+            return Expected<Json>(Error{"bad_argument", "points", "openIssue needs {points: [x, y] or [x1, y1, x2, y2], text, frame?, item?}"});
+        std::vector<double> points;
+        for (const Json& v : args["points"]) {
+            if (!v.is_number() || !std::isfinite(v.get<double>())) return Expected<Json>(Error{"bad_argument", "points", "points must be finite numbers"});
+            points.push_back(v.get<double>());
+        }
+        long long frame = args.contains("frame") && args["frame"].is_number_integer() ? args["frame"].get<long long>() : app.frame();
+        if (frame < 0 || frame >= app.frame_count()) return Expected<Json>(Error{"out_of_range", "frame", "frame " + std::to_string(frame) + " is not in the task"});
+        return id_or(review.open_issue(frame, std::move(points), str("item"), str("text")));
+    }
+    if (method == "replyToIssue") return id_or(review.reply(str("issue"), str("text")));
+    if (method == "setIssueStatus") {
+        std::string status = str("status");
+        if (status != "open" && status != "resolved") return Expected<Json>(Error{"bad_argument", "status", "setIssueStatus needs status 'open' or 'resolved'"});
+        Errors e = review.set_issue_status(str("issue"), status == "open" ? IssueStatus::Open : IssueStatus::Resolved);
+        return e.empty() ? Expected<Json>(Json()) : Expected<Json>(e);
+    }
+    if (method == "decide") {
+        std::string item = str("item"), verdict = str("verdict");
+        if (verdict != "accepted" && verdict != "rejected") return Expected<Json>(Error{"bad_argument", "verdict", "decide needs verdict 'accepted' or 'rejected'"});
+        long long frame = args.contains("frame") && args["frame"].is_number_integer() ? args["frame"].get<long long>() : app.frame();
+        return id_or(review.decide(item, frame, verdict == "accepted" ? Verdict::Accepted : Verdict::Rejected, str("reason"), 0));
+    }
+    if (method == "setJobStage") {
+        auto stage = job_stage_from_string(str("stage"));
+        if (!stage || !args.contains("job") || !args["job"].is_number_integer())
+            return Expected<Json>(Error{"bad_argument", "stage", "setJobStage needs {job: id, stage: 'annotation', 'review' or 'accepted'}"});
+        Errors e = review.move_job(args["job"].get<int64_t>(), *stage);
+        return e.empty() ? Expected<Json>(Json()) : Expected<Json>(e);
+    }
+    return std::nullopt;
+}
+
 // Imports and exports (shell/src/formats.js drives them; docs/API.md, "Import and export").
 std::optional<Expected<Json>> call_formats_api(App& app, std::string_view method, const Json& args) {
     FormatsController& formats = app.formats();
@@ -247,6 +288,7 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
     if (method == "getTracking") return app.tracking().status_json();
     if (auto sync = call_sync_api(app, method, args)) return std::move(*sync);
     if (auto formats = call_formats_api(app, method, args)) return std::move(*formats);
+    if (auto review = call_review_api(app, method, args)) return std::move(*review);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);
     return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};

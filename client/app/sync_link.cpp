@@ -11,7 +11,19 @@ int64_t steady_ms() {
 }  // namespace
 
 SyncLink::SyncLink(PlatformPort& platform, Notices& notices, DocumentSession& session, SyncLinkOptions options, BackendUrls urls)
-    : platform_(platform), notices_(notices), session_(session), options_(std::move(options)), urls_(std::move(urls)) {}
+    : platform_(platform), notices_(notices), session_(session), options_(std::move(options)), urls_(std::move(urls)),
+      review_(platform, notices, urls_, options_.profile ? std::nullopt : options_.sync,
+              [this](const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) { return write_review_journal(put, remove); }) {
+    review_.on_changed = [this] {
+        platform_.emit("review", Json{{"revision", review_.revision()}, {"openIssues", review_.board().open_issues(0, std::nullopt).size()}});
+    };
+}
+
+bool SyncLink::write_review_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) {
+    if (!platform_.sync_journal(put, remove)) return false;
+    journal_order_.push_back(false);
+    return true;
+}
 
 std::optional<Error> SyncLink::edit_refusal() const {
     if (!enabled() || started()) return std::nullopt;
@@ -30,7 +42,8 @@ std::string SyncLink::where_it_is_written() const { return options_.writer_on_th
 
 void SyncLink::start(std::vector<std::string> journal_records, std::string device_id) {
     if (!options_.sync || engine_ || journal_) return;
-    if (!device_id.empty()) options_.sync->device_id = std::move(device_id);
+    if (!device_id.empty()) options_.sync->device_id = device_id;
+    review_.journal_read(journal_records, device_id);
     journal_ = std::move(journal_records);
     if (annotations_ready_) begin();
     else emit_status();
@@ -40,6 +53,7 @@ void SyncLink::annotations_loaded(const std::string& task_id, int64_t revision) 
     task_id_ = task_id;
     loaded_revision_ = revision;
     annotations_ready_ = true;
+    review_.task_known(task_id);
     if (journal_) begin();
 }
 
@@ -138,7 +152,10 @@ void SyncLink::record(const Command& applied) {
 }
 
 void SyncLink::handle_output(SyncOutput out) {
-    if ((!out.journal_put.empty() || !out.journal_delete.empty()) && platform_.sync_journal(out.journal_put, out.journal_delete)) ++journal_writes_;
+    if ((!out.journal_put.empty() || !out.journal_delete.empty()) && platform_.sync_journal(out.journal_put, out.journal_delete)) {
+        ++journal_writes_;
+        journal_order_.push_back(true);
+    }
     if (session_.apply_remote(out.remote))
         platform_.emit("change", Json{{"revision", session_.revision()}, {"command", "changes from the server"}, {"remote", true}});
     for (Error& e : out.errors) notices_.report(std::move(e));
@@ -157,9 +174,13 @@ void SyncLink::poll() {
     emit_status();
 }
 
-void SyncLink::tick() { poll(); }
+void SyncLink::tick() {
+    poll();
+    review_.tick();
+}
 
 void SyncLink::on_reply(const SyncReplied& r) {
+    if (review_.owns(r.seq)) return review_.on_reply(r);
     if (profile_ && profile_load_seq_ && r.seq == profile_load_seq_) return on_profile_load(r.status, r.body);
     if (!engine_) return;
     if (profile_ && !profile_->passthrough()) return handle_profile_step(profile_->on_backend_reply(r.seq, r.status, r.body));
@@ -168,6 +189,7 @@ void SyncLink::on_reply(const SyncReplied& r) {
 }
 
 void SyncLink::on_failure(const SyncFailed& f) {
+    if (review_.owns(f.seq)) return review_.on_failure(f);
     if (profile_ && profile_load_seq_ && f.seq == profile_load_seq_) {
         profile_load_seq_ = 0;
         const std::string& where = profile_load_url_;
@@ -180,6 +202,12 @@ void SyncLink::on_failure(const SyncFailed& f) {
 }
 
 void SyncLink::on_journal_written(const JournalWritten& w) {
+    bool own = journal_order_.empty() || journal_order_.front();
+    if (!journal_order_.empty()) journal_order_.pop_front();
+    if (!own) {  // the review engine's
+        if (!w.ok) notices_.report({"journal_failed", "journal", "review notes could not be stored in this browser (" + w.message + "); they are kept in memory and sent when the server answers"});
+        return;
+    }
     if (journal_writes_ > 0) --journal_writes_;
     if (!w.ok) {
         journal_error_ = w.message;
@@ -207,6 +235,7 @@ void SyncLink::catchup() {
 }
 
 void SyncLink::set_token(std::string token) {
+    review_.token(token);
     if (profile_) profile_->set_token(token);
     if (!engine_) {
         pending_token_ = std::move(token);

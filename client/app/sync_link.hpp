@@ -8,11 +8,13 @@
 #include "app/notices.hpp"
 #include "app/platform_port.hpp"
 #include "app/requests.hpp"
+#include "app/review_link.hpp"
 #include "app/session.hpp"
 #include "polymark/profile_wire.hpp"
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -68,6 +70,11 @@ public:
     std::vector<SetAsideItem> set_aside() const { return engine_ ? engine_->set_aside() : std::vector<SetAsideItem>{}; }
     Json status_json() const;  // the `sync` event's payload
 
+    // Review items and jobs (serve.py's review routes), saved beside the annotations through the
+    // same journal and platform: off with a backend profile.
+    ReviewLink& review() { return review_; }
+    const ReviewLink& review() const { return review_; }
+
 private:
     PlatformPort& platform_;
     Notices& notices_;
@@ -86,6 +93,10 @@ private:
     std::string journal_error_;
     std::string last_status_;
     std::string pending_token_;  // given before the engine started
+    ReviewLink review_;
+    std::deque<bool> journal_order_;  // whose each journal write in flight is: true for this engine's
+
+    bool write_review_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove);
 
     void begin();
     std::string where_it_is_written() const;  // read-only: the other tab, or the other editor here

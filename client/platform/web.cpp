@@ -147,6 +147,7 @@ AppOptions app_options(const Json& j) {
         SyncConfig c;
         c.device_id = text("deviceId");
         c.user_id = text("userId");
+        c.role = str("role");  // the mount option: X-Polymark-Role on a server without tokens, and what the UI offers
         o.writer_on_this_page = s.contains("writerOnThisPage") && s["writerOnThisPage"].is_boolean() && s["writerOnThisPage"].get<bool>();
         c.debounce_ms = num("debounceMs", c.debounce_ms);
         c.max_delay_ms = num("maxDelayMs", c.max_delay_ms);

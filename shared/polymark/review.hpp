@@ -102,6 +102,7 @@ public:
                          const ReviewStamp& stamp);
 
     const std::map<std::string, Issue>& issues() const { return issues_; }
+    const std::map<std::string, Decision>& decisions() const { return decisions_; }
     const Issue* issue(const std::string& id) const;
     const Comment* comment(const std::string& id) const;
     const Decision* decision(const std::string& id) const;

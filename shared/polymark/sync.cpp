@@ -162,6 +162,8 @@ Errors check_sync_config(const SyncConfig& c) {
     if (c.timeout_ms <= 0) e.push_back({"bad_config", "timeout_ms", "the request timeout must be positive"});
     if (c.backoff_base_ms <= 0 || c.backoff_max_ms < c.backoff_base_ms)
         e.push_back({"bad_config", "backoff_base_ms", "backoff needs 0 < base <= max"});
+    if (!c.role.empty() && c.role != "labeler" && c.role != "reviewer" && c.role != "manager")
+        e.push_back({"bad_config", "role", "the role is \"labeler\", \"reviewer\" or \"manager\", not \"" + c.role + "\""});
     if (c.resource != "annotations" && c.resource != "review")
         e.push_back({"bad_config", "resource", "the sync resource is \"annotations\" or \"review\", not \"" + c.resource + "\""});
     return e;
@@ -245,6 +247,7 @@ JournalRecord SyncEngine::journal_record(const Pending& p) const {
     Json j{{"format", kJournalFormat}, {"version", kJournalVersion}, {"task", config_.task_id},
            {"seq", p.seq}, {"base", p.base}, {"op", wire_op_to_json(p.op)}};
     if (p.before) j["before"] = *p.before;
+    if (config_.resource != "annotations") j["resource"] = config_.resource;
     if (auto r = set_aside_.find(key_of(p.op)); r != set_aside_.end())
         j["set_aside"] = Json{{"op_id", r->second.op_id}, {"code", r->second.code}, {"message", r->second.message}, {"path", r->second.path}, {"unsent", !p.sent}};
     return {p.op.op_id, dump(j)};
@@ -252,7 +255,9 @@ JournalRecord SyncEngine::journal_record(const Pending& p) const {
 
 JournalRecord SyncEngine::counter_record() const {
     Json j{{"format", kJournalFormat}, {"version", kJournalVersion}, {"task", config_.task_id}, {"next_counter", next_counter_}};
-    return {kJournalCounterKey, dump(j)};
+    if (config_.resource == "annotations") return {kJournalCounterKey, dump(j)};
+    j["resource"] = config_.resource;
+    return {std::string(kJournalCounterKey) + "." + config_.resource, dump(j)};
 }
 
 SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t loaded_revision) {
@@ -290,6 +295,7 @@ SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t 
             out.errors.push_back({"wrong_task", where, where + " belongs to another task"});
             continue;
         }
+        if (string_member(j, "resource").value_or("annotations") != config_.resource) continue;  // the other engine's
         if (auto next = int_member(j, "next_counter")) {
             if (*next > 0) next_counter_ = std::max(next_counter_, (uint64_t)*next);
             continue;
@@ -473,6 +479,7 @@ std::vector<std::pair<std::string, std::string>> SyncEngine::headers(bool with_b
     std::vector<std::pair<std::string, std::string>> h{{"Accept", "application/json"}};
     if (with_body) h.emplace_back("Content-Type", "application/json");
     if (!token_.empty()) h.emplace_back("Authorization", "Bearer " + token_);
+    if (!config_.role.empty()) h.emplace_back("X-Polymark-Role", config_.role);
     return h;
 }
 
@@ -739,7 +746,10 @@ bool SyncEngine::handle_refusal(int status, const Json* j, SyncOutput& out) {
     const Json* e = j ? find(*j, "error") : nullptr;
     std::string code = e ? string_member(*e, "code").value_or("") : "";
     std::optional<std::string> path = e ? string_member(*e, "path") : std::nullopt;
-    bool content = status == 400 || status == 422 || (status == 409 && code == "op_id_reused") || status == 413;
+    // A 403 that names an operation is a review rule (docs/SCHEMA.md section 13: this role may not
+    // write there in that job's stage), not a lost login: that op is set aside, the others go on.
+    bool forbidden_op = status == 403 && code == "forbidden" && path && operation_pointer(*path);
+    bool content = status == 400 || status == 422 || (status == 409 && code == "op_id_reused") || status == 413 || forbidden_op;
     if (!content) return false;
     const std::vector<std::string>& ids = in_flight_->op_ids;
     std::optional<size_t> index;

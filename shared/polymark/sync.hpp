@@ -28,7 +28,8 @@
 // Each op carries the revision its edit was based on; a PATCH holds ops of one base only.
 //
 // Refused for its content: an op the server will never take as it is (400/422 whose error path
-// is /operations/N/..., 409 op_id_reused, 413 on a batch of that one op) is set aside with the
+// is /operations/N/..., 403 forbidden naming an operation: a review rule refused the writer's role
+// in that job's stage, 409 op_id_reused, 413 on a batch of that one op) is set aside with the
 // server's code and message: every op on its item leaves the outgoing queue (later ops on that
 // item depend on it: sent alone they would only conflict), stays in the document and in the
 // journal (marked, so a reload keeps it listed), and the other items go on being saved. A 400 or
@@ -88,8 +89,14 @@ struct SyncConfig {
     int64_t catchup_interval_ms = 0;   // >0: also fetch remote changes this often when idle
     uint64_t seed = 0;                 // for the jitter; the platform passes a random one
     // What is saved: "annotations" (objects and tracks, PATCH .../annotations) or "review" (issues,
-    // comments and decisions, PATCH .../review). One engine and one journal per resource.
+    // comments and decisions, PATCH .../review). One engine per resource; both keep their records
+    // in one journal (a review record says "resource", its counter key is "#counter.review"), and
+    // each restores only its own. The two engines need device ids of their own: op ids are
+    // "<device>-<counter>" and unique per task across both.
     std::string resource = "annotations";
+    // Sent as X-Polymark-Role when not empty: the role on a server without tokens (with tokens the
+    // token's role counts; docs/SCHEMA.md section 13).
+    std::string role;
 };
 Errors check_sync_config(const SyncConfig& config);
 

@@ -116,6 +116,13 @@ export function createInstance(ctx, destroy, videos, canvas, formats) {
     getStorage: () => storageReport(ctx.base, ctx.options),
     unregisterOffline: () => unregisterOffline(ctx.options),
     select: (ids) => call('select', ids),
+    // Review (docs/API.md, "Review"): jobs, issues pinned to regions, their threads, decisions.
+    getReview: () => call('getReview'),
+    openIssue: (issue) => call('openIssue', issue),
+    replyToIssue: (reply) => call('replyToIssue', reply),
+    setIssueStatus: (change) => { call('setIssueStatus', change); },
+    decide: (decision) => call('decide', decision),
+    setJobStage: (move) => { call('setJobStage', move); },
     importAnnotations: (source, opts) => formats.importAnnotations(source, opts),
     exportAnnotations: (opts) => formats.exportAnnotations(opts),
     cancelFormatJob: () => formats.cancel(),

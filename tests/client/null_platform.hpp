@@ -38,6 +38,26 @@ public:
     std::vector<ImageDecoded> decodes;
     void emit(const std::string& event, const Json& detail) override { events.push_back({event, detail}); }
 
+    // Sync requests and journal writes, recorded when `network` is on (off: the platform has neither).
+    struct SentSync { SyncRequest request; std::string url; };
+    bool network = false;
+    std::vector<SentSync> sync_requests;
+    std::vector<std::vector<JournalRecord>> journal_puts;
+    bool sync_request(const SyncRequest& request, const std::string& url) override {
+        if (network) sync_requests.push_back({request, url});
+        return network;
+    }
+    bool sync_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& /*remove*/) override {
+        if (network) journal_puts.push_back(put);
+        return network;
+    }
+    // The request sent last to a path (with its query), or nothing.
+    const SentSync* sent(const std::string& method, const std::string& path) const {
+        for (size_t i = sync_requests.size(); i-- > 0;)
+            if (sync_requests[i].request.method == method && sync_requests[i].request.path == path) return &sync_requests[i];
+        return nullptr;
+    }
+
     int count(const std::string& event) const {
         int n = 0;
         for (const auto& e : events) n += e.first == event;

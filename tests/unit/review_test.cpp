@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace pm;
 
 namespace {
@@ -241,12 +243,30 @@ TEST_CASE("a review journal survives a reload and its ops go out again", "[revie
     SyncOutput out = first->record_item(SyncKind::Comment, "c1", std::nullopt, comment_json("c1", "i1", "done"), 0);
     std::vector<std::string> texts;
     for (const JournalRecord& r : out.journal_put) texts.push_back(r.text);
+    CHECK(std::any_of(out.journal_put.begin(), out.journal_put.end(), [](const JournalRecord& r) { return r.key == "#counter.review"; }));
+    // The annotations engine of the same task shares the journal: each restores only its own records.
+    SyncConfig annotations = config;
+    annotations.resource = "annotations";
+    auto labeler = SyncEngine::create(annotations);
+    REQUIRE(labeler);
+    labeler->restore({}, 0);
+    Object box;
+    box.id = "car";
+    box.label = "car";
+    box.points = {0, 0, 5, 5};
+    Command draw{"draw box", {ObjectOp::create(box, 0)}, {}};
+    for (const JournalRecord& r : labeler->record(draw, 0).journal_put) texts.push_back(r.text);
     auto second = SyncEngine::create(config);
     REQUIRE(second);
     SyncOutput restored = second->restore(texts, 0);
     CHECK(restored.errors.empty());
     REQUIRE(second->pending_ops().size() == 1);
     CHECK(second->pending_ops()[0].kind == SyncKind::Comment);
+    auto reopened = SyncEngine::create(annotations);
+    REQUIRE(reopened);
+    CHECK(reopened->restore(texts, 0).errors.empty());
+    REQUIRE(reopened->pending_ops().size() == 1);
+    CHECK(reopened->pending_ops()[0].kind == SyncKind::Object);
     config.resource = "documents";
     CHECK_FALSE(SyncEngine::create(config));
 }

@@ -1,0 +1,163 @@
+// The review link headless: what it asks serve.py for, what it writes to the journal and sends,
+// and how it takes the server's answers (docs/SCHEMA.md section 13).
+#include "app/review_link.hpp"
+#include "null_platform.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pm;
+using namespace pm::testing;
+
+namespace {
+
+struct Review {
+    NullPlatform platform;
+    Notices notices{platform};
+    std::vector<std::vector<JournalRecord>> journal;
+    ReviewLink link;
+
+    static SyncConfig config() {
+        SyncConfig c;
+        c.device_id = "ana-laptop";
+        c.user_id = "ana";
+        c.role = "labeler";
+        c.debounce_ms = 0;
+        return c;
+    }
+    explicit Review(std::optional<SyncConfig> sync = config())
+        : link(platform, notices, BackendUrls{"http://server"}, sync,
+               [this](const std::vector<JournalRecord>& put, const std::vector<std::string>&) { journal.push_back(put); return true; }) {
+        platform.network = true;
+    }
+    void answer(const char* method, const std::string& path, int status, const Json& body) {
+        const NullPlatform::SentSync* sent = platform.sent(method, path);
+        REQUIRE(sent);
+        link.on_reply(SyncReplied{sent->request.seq, status, body.dump()});
+    }
+    Json jobs_reply(const char* stage = "annotation") {
+        return Json{{"revision", 4}, {"jobs", Json::array({Json{{"id", 1}, {"start_frame", 0}, {"stop_frame", nullptr}, {"stage", stage},
+                                                                 {"assignee", "ana"}, {"reviewer", nullptr}, {"reviewed_revision", nullptr}, {"open_issues", 1}}})}};
+    }
+    Json items_reply() {
+        return Json{{"revision", 4}, {"since", 0}, {"changes", Json::array({
+            Json{{"kind", "issue"}, {"id", "i1"}, {"value", Json{{"id", "i1"}, {"frame", 0}, {"points", {5, 5}}, {"status", "open"}, {"author", "rita"}}},
+                 {"revision", 3}, {"op_id", "r-1"}, {"user", "rita"}, {"device", "d"}, {"role", "reviewer"}, {"at", "2026-12-07T09:00:00.000Z"}},
+            Json{{"kind", "comment"}, {"id", "c1"}, {"value", Json{{"id", "c1"}, {"issue", "i1"}, {"text", "loose box"}, {"author", "rita"}}},
+                 {"revision", 3}, {"op_id", "r-2"}, {"user", "rita"}, {"device", "d"}, {"role", "reviewer"}, {"at", "2026-12-07T09:00:00.000Z"}}})}};
+    }
+    void start() {
+        link.journal_read({}, "");
+        link.task_known("t1");
+        answer("GET", "/api/tasks/t1/jobs", 200, jobs_reply());
+        answer("GET", "/api/tasks/t1/review", 200, items_reply());
+        // The engine's first request is its catch-up from the revision the items came at.
+        answer("GET", "/api/tasks/t1/review?since=4", 200, Json{{"revision", 4}, {"since", 4}, {"changes", Json::array()}});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the review link loads the jobs and the review items once the journal and the task are known") {
+    Review r;
+    r.link.journal_read({}, "");
+    CHECK(r.platform.sync_requests.empty());
+    r.link.task_known("t1");
+    const auto* items = r.platform.sent("GET", "/api/tasks/t1/review");
+    REQUIRE(items);
+    CHECK(items->url == "http://server/api/tasks/t1/review");
+    bool role_sent = false;
+    for (const auto& [name, value] : items->request.headers) role_sent = role_sent || (name == "X-Polymark-Role" && value == "labeler");
+    CHECK(role_sent);
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/review", 200, r.items_reply());
+    CHECK(r.link.started());
+    REQUIRE(r.link.jobs().size() == 1);
+    CHECK(r.link.job_at_frame(12)->assignee == "ana");
+    REQUIRE(r.link.board().thread("i1").size() == 1);
+    CHECK(r.link.board().stamp("c1")->role == "reviewer");
+    Json shown = r.link.to_json();
+    CHECK(shown["issues"][0]["comments"][0]["text"] == "loose box");
+    CHECK(shown["jobs"][0]["open_issues"] == 1);
+}
+
+TEST_CASE("a reply to an issue is journaled, sent to /review by a device of its own, and saved") {
+    Review r;
+    r.start();
+    auto id = r.link.reply("i1", "fixed: the box follows the mirror now");
+    REQUIRE(id);
+    CHECK(r.link.board().thread("i1").size() == 2);
+    REQUIRE_FALSE(r.journal.empty());
+    const auto* patch = r.platform.sent("PATCH", "/api/tasks/t1/review");
+    REQUIRE(patch);
+    Json body = Json::parse(patch->request.body);
+    CHECK(body["base_revision"] == 4);
+    CHECK(body["device"] == "ana-laptop.review");
+    REQUIRE(body["operations"].size() == 1);
+    CHECK(body["operations"][0]["kind"] == "comment");
+    CHECK(body["operations"][0]["value"]["author"] == "ana");
+    CHECK(body["operations"][0]["op_id"].get<std::string>().rfind("ana-laptop.review-", 0) == 0);
+    r.link.on_reply(SyncReplied{patch->request.seq, 200, Json{{"revision", 5}, {"applied", {body["operations"][0]["op_id"]}}, {"duplicates", Json::array()}}.dump()});
+    CHECK(r.link.to_json()["sync"]["pending"] == 0);
+    CHECK_FALSE(r.link.reply("nope", "hello"));
+    CHECK_FALSE(r.link.reply("i1", ""));
+}
+
+TEST_CASE("a write the server forbids is set aside with its message and the others are saved") {
+    Review r;
+    r.start();
+    REQUIRE(r.link.set_issue_status("i1", IssueStatus::Resolved).empty());
+    const auto* patch = r.platform.sent("PATCH", "/api/tasks/t1/review");
+    REQUIRE(patch);
+    Json refusal{{"error", {{"code", "forbidden"}, {"path", "/operations/0"},
+                            {"message", "issue 'i1': a labeler may not change issues on frames 0 on (job 1) in stage annotation; a manager may"}}}};
+    r.link.on_reply(SyncReplied{patch->request.seq, 403, refusal.dump()});
+    Json status = r.link.to_json()["sync"];
+    CHECK(status["state"] == "set-aside");
+    CHECK(status["set_aside"] == 1);
+    REQUIRE(r.link.reply("i1", "I cannot resolve it, can you?"));
+    CHECK(r.platform.sent("PATCH", "/api/tasks/t1/review")->request.seq != patch->request.seq);
+}
+
+TEST_CASE("moving a job asks the server with the stage seen, and a refusal is a notice naming why") {
+    Review r;
+    r.start();
+    REQUIRE(r.link.move_job(1, JobStage::Review).empty());
+    const auto* move = r.platform.sent("PATCH", "/api/tasks/t1/jobs/1");
+    REQUIRE(move);
+    CHECK(Json::parse(move->request.body) == Json{{"stage", "review"}, {"from", "annotation"}});
+    size_t asked = r.platform.sync_requests.size();
+    r.link.on_reply(SyncReplied{move->request.seq, 403, R"({"error":{"code":"forbidden","message":"job 1 is assigned to 'bo', not to 'ana'"}})"});
+    REQUIRE_FALSE(r.notices.list().empty());
+    CHECK(r.notices.list().back().error.code == "forbidden");
+    CHECK(r.notices.list().back().error.message.find("assigned to 'bo'") != std::string::npos);
+    CHECK(r.platform.sync_requests.size() == asked + 1);  // the jobs are read again
+    CHECK_FALSE(r.link.move_job(7, JobStage::Review).empty());
+}
+
+TEST_CASE("offline the review link starts from the journal and catches up later; a backend without review turns it off") {
+    Review offline;
+    SyncConfig c = Review::config();
+    c.resource = "review";
+    c.device_id = "ana-laptop.review";
+    c.task_id = "t1";
+    auto earlier = SyncEngine::create(c);
+    REQUIRE(earlier);
+    earlier->restore({}, 0);
+    Json comment{{"id", "c9"}, {"issue", "i1"}, {"text", "written offline"}, {"author", "ana"}};
+    std::vector<std::string> records;
+    for (const JournalRecord& rec : earlier->record_item(SyncKind::Comment, "c9", std::nullopt, comment, 0).journal_put) records.push_back(rec.text);
+    offline.link.journal_read(records, "");
+    offline.link.task_known("t1");
+    const auto* items = offline.platform.sent("GET", "/api/tasks/t1/review");
+    REQUIRE(items);
+    offline.link.on_failure(SyncFailed{items->request.seq, false});
+    CHECK(offline.link.started());
+    CHECK(offline.link.board().comment("c9") != nullptr);
+
+    Review other;
+    other.link.journal_read({}, "");
+    other.link.task_known("t1");
+    other.answer("GET", "/api/tasks/t1/review", 404, Json{{"error", {{"code", "not_found"}, {"message", "no API route"}}}});
+    CHECK_FALSE(other.link.enabled());
+    CHECK_FALSE(other.link.open_issue(0, {1, 1}, "", "x"));
+}
