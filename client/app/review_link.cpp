@@ -43,6 +43,9 @@ ReviewLink::ReviewLink(PlatformPort& platform, Notices& notices, BackendUrls url
     if (!sync_) return;
     sync_->resource = "review";
     sync_->device_id = review_device(sync_->device_id);
+    // A seed of its own: the engines number their requests from their seeds, and the app routes a
+    // reply by its number (the same seed made the annotation engine's replies look like this one's).
+    sync_->seed ^= 0x9E3779B97F4A7C15ull;
     // Ids of this page's review items: a prefix from the device id, then a counter.
     uint64_t h = 1469598103934665603ull;
     for (char c : sync_->device_id) h = (h ^ (unsigned char)c) * 1099511628211ull;
@@ -127,6 +130,9 @@ void ReviewLink::send(Ask ask, const std::string& method, const std::string& pat
     if (!r.body.empty()) r.headers.emplace_back("Content-Type", "application/json");
     if (!token_.empty()) r.headers.emplace_back("Authorization", "Bearer " + token_);
     if (sync_ && !sync_->role.empty()) r.headers.emplace_back("X-Polymark-Role", sync_->role);
+    // Who moves a job (a token that names a user wins on the server).
+    if (sync_ && !sync_->user_id.empty()) r.headers.emplace_back("X-Polymark-User", sync_->user_id);
+    if (sync_) r.headers.emplace_back("X-Polymark-Device", sync_->device_id);
     r.timeout_ms = sync_ ? sync_->timeout_ms : 20000;
     asks_.push_back({r.seq, ask, job_id});
     if (!platform_.sync_request(r, urls_.api(path))) on_failure(SyncFailed{r.seq, false});
@@ -168,7 +174,19 @@ void ReviewLink::on_failure(const SyncFailed& f) {
     handle_output(engine_->on_failure(f.seq, f.timeout ? SyncFailure::Timeout : SyncFailure::Network, steady_ms()));
 }
 
-void ReviewLink::tick() { poll(); }
+void ReviewLink::tick() {
+    // Jobs move by other people's hands too: read them as often as the engine catches up.
+    int64_t interval = sync_ ? sync_->catchup_interval_ms : 0;
+    if (engine_ && interval > 0 && steady_ms() - jobs_read_ms_ >= interval) refresh_jobs();
+    poll();
+}
+
+void ReviewLink::catchup() {
+    if (!engine_) return;
+    engine_->request_catchup();
+    refresh_jobs();
+    poll();
+}
 
 void ReviewLink::token(std::string token) {
     token_ = token;
@@ -207,7 +225,10 @@ void ReviewLink::changed() {
 // [SECTION] Jobs and history
 
 void ReviewLink::refresh_jobs() {
-    if (sync_ && !task_id_.empty()) send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
+    if (!sync_ || task_id_.empty()) return;
+    if (std::any_of(asks_.begin(), asks_.end(), [](const Outstanding& a) { return a.ask == Ask::Jobs; })) return;  // one read at a time
+    jobs_read_ms_ = steady_ms();
+    send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
 }
 
 void ReviewLink::on_jobs(int status, const std::string& body) {

@@ -43,6 +43,7 @@ public:
     void on_reply(const SyncReplied& reply);
     void on_failure(const SyncFailed& failure);
     void tick();
+    void catchup();  // now: the page was shown again, or the host asked
     void token(std::string token);
 
     // [SECTION] Writing (each saved like an edit: journal first, then the server)
@@ -88,6 +89,7 @@ private:
     std::vector<uint64_t> engine_seqs_;  // the engine's latest requests (a late reply still counts)
     uint64_t next_seq_ = (uint64_t(1) << 50);  // beyond the engines' request numbers (< 2^41)
     uint64_t next_id_ = 0, version_ = 0;
+    int64_t jobs_read_ms_ = 0;
 
     void begin(int64_t revision);
     std::string next_id(const char* kind);

@@ -229,6 +229,7 @@ void SyncLink::flush() {
 }
 
 void SyncLink::catchup() {
+    review_.catchup();
     if (!engine_) return;
     engine_->request_catchup();
     poll();

@@ -65,7 +65,7 @@ static std::string command_subjects(const App& app, const Command& c) {
     return out;
 }
 
-void Panels::draw(App& app, Rect area) {
+void Panels::draw(App& app, Rect area, std::vector<UiControl>& layout) {
     ImGui::SetNextWindowPos(ImVec2((float)area.x, (float)area.y));
     ImGui::SetNextWindowSize(ImVec2((float)area.w, (float)area.h));
     ImGui::Begin("##sidebar", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
@@ -83,6 +83,7 @@ void Panels::draw(App& app, Rect area) {
     if (ImGui::CollapsingHeader("Image")) draw_image_adjust(app);
     if (ImGui::CollapsingHeader("Shapes")) draw_shape_style(app);
     if (ImGui::CollapsingHeader("History")) draw_history(app);
+    if (app.sync().review().enabled() && ImGui::CollapsingHeader("Review", ImGuiTreeNodeFlags_DefaultOpen)) review_.draw(app, layout);
     ImGui::End();
 }
 

@@ -3,6 +3,7 @@
 // history of commands. Panels read the App and act only through its operations and commands.
 #pragma once
 #include "app/app.hpp"
+#include "ui/review_panel.hpp"
 
 #include <map>
 #include <string>
@@ -11,9 +12,11 @@ namespace pm {
 
 class Panels {
 public:
-    void draw(App& app, Rect area);
+    void draw(App& app, Rect area, std::vector<UiControl>& layout);
+    ReviewPanel& review() { return review_; }
 
 private:
+    ReviewPanel review_;
     char search_[64] = "";
     std::string label_filter_;
     std::string text_editing_id_;  // the attribute whose text is being typed ("object/attribute")

@@ -54,6 +54,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
             scene_.draw(app, textures, *img, viewport, bg, shapes_, scene);
             bg->PushClipRect(ImVec2((float)viewport.x, (float)viewport.y), ImVec2((float)(viewport.x + viewport.w), (float)(viewport.y + viewport.h)), true);
             shapes_.draw(app, bg, kHandleRadius, !scene.cached);
+            panels_.review().draw_markers(app, bg);
             bg->PopClipRect();
         } else {
             const char* what = img->state == LoadState::Failed ? img->error.message.c_str() : "Loading…";
@@ -81,7 +82,7 @@ void Workspace::draw(App& app, ImageTextures& textures, double canvas_w, double 
     if (timeline > 0) layout_.push_back({"timeline", "timeline", {0, viewport.y + viewport.h, viewport.w, timeline}});
     if (sidebar_open) {
         Rect area{canvas_w - sidebar_w, viewport.y, sidebar_w, viewport.h + timeline};
-        panels_.draw(app, area);
+        panels_.draw(app, area, layout_);
         layout_.push_back({"sidebar", "sidebar", area});
     }
     draw_status_bar(app, canvas_w, canvas_h);
@@ -388,6 +389,10 @@ void Workspace::handle_canvas_input(App& app) {
     if (panning_ || space || !img || img->state != LoadState::Ready) return;
 
     Editor& editor = app.editor();
+    if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Left) && panels_.review().pinning()) {
+        panels_.review().pin_at(app, cursor_image_);  // the click places the issue waiting for it
+        return;
+    }
     PointerInput in = pointer_input(app);
     if (canvas_hovered && ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
         editor.pointer_down(in, PointerButton::Left);
@@ -482,6 +487,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking().running() ? app.tracking().cancel() : editor.cancel();
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
+    panels_.review().handle_keys(app);
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
     if (pressed(ImGuiKey_Delete)) io.KeyShift ? editor.delete_selected_track_from_here() : editor.delete_selection();
     if (pressed(ImGuiKey_S)) editor.split_selected_track();

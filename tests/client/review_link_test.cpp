@@ -161,3 +161,22 @@ TEST_CASE("offline the review link starts from the journal and catches up later;
     CHECK_FALSE(other.link.enabled());
     CHECK_FALSE(other.link.open_issue(0, {1, 1}, "", "x"));
 }
+
+TEST_CASE("the review engine numbers its requests apart from the annotation engine's, whose replies it must not take") {
+    Review r;
+    r.link.journal_read({}, "");
+    r.link.task_known("t1");
+    r.answer("GET", "/api/tasks/t1/review", 200, r.items_reply());
+    const auto* catchup = r.platform.sent("GET", "/api/tasks/t1/review?since=4");
+    REQUIRE(catchup);
+    SyncConfig annotations = Review::config();  // the same settings, the same seed, as the app gives both
+    annotations.task_id = "t1";
+    auto engine = SyncEngine::create(annotations);
+    REQUIRE(engine);
+    engine->restore({}, 4);
+    auto first = engine->poll(0);
+    REQUIRE(first);
+    CHECK(first->seq != catchup->request.seq);
+    CHECK_FALSE(r.link.owns(first->seq));
+    CHECK(r.link.owns(catchup->request.seq));
+}

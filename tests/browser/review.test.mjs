@@ -1,0 +1,154 @@
+// Review with the real mouse and keyboard in two browser contexts (docs/API.md, "Review"): a
+// labeler submits a job, a reviewer steps to the shape with W, rejects it with a reason (an issue
+// pinned to the shape) and returns the job; the labeler sees the issue, fixes the shape and replies;
+// the reviewer resolves the issue and accepts the job. serve.py enforces the roles (X-Polymark-Role)
+// and every step is checked on the server over HTTP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, openPage, mountDemo, until, frames, drawRect, moveShape } from './harness.mjs';
+
+let server; let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+const api = async (path) => (await fetch(`${server.url}/api/tasks/test${path}`)).json();
+const review = (page) => page.evaluate(() => polymark.getReview());
+
+async function person(user, role) {
+  // Tall enough for the sidebar's Review section to show a thread without scrolling.
+  const page = await openPage(browser, undefined, { viewport: { width: 1280, height: 1200 } });
+  assert.equal(await mountDemo(page, server.url, `task=test&user=${user}&role=${role}`), 'ready');
+  await until(page, () => { const r = polymark.getReview(); return r.sync.state === 'saved' && r.jobs.length > 0; }, undefined, 15000);
+  return page;
+}
+
+// What a page shown again does: catch up with the server (annotations, review items, jobs).
+async function catchUp(page) {
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+}
+
+// Catches up until fn(arg) holds in the page (a catch-up that went out just before a change misses it).
+async function caughtUp(page, fn, arg) {
+  for (let i = 0; i < 30; i++) {
+    await catchUp(page);
+    if (await page.evaluate(`(${fn})(${JSON.stringify(arg)})`)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('never caught up: ' + fn + ' ' + JSON.stringify(await page.evaluate(() => [polymark.getReview(), polymark.getSyncStatus()])));
+}
+
+async function click(page, id) {
+  await frames(page);
+  const c = await page.evaluate((want) => polymark.getLayout().controls.find((x) => x.id === want), id);
+  assert.ok(c, `control ${id} is on screen: ${JSON.stringify(await page.evaluate(() => polymark.getLayout().controls.map((x) => x.id)))}`);
+  await page.mouse.click(c.x + c.width / 2, c.y + c.height / 2);
+  await frames(page);
+}
+
+// Clicks a text field and waits until the page's text input has the keyboard (what is typed before
+// goes to the canvas's shortcuts, as it would for a person typing too early).
+async function typeInto(page, id, text) {
+  await click(page, id);
+  await until(page, () => document.activeElement && document.activeElement.tagName === 'TEXTAREA');
+  await page.keyboard.type(text);
+  await frames(page);
+}
+
+async function stage(page, want) {
+  await until(page, (s) => polymark.getReview().jobs[0].stage === s, want, 15000);
+}
+
+async function saved(page) {
+  try {
+    await until(page, () => polymark.getReview().sync.state === 'saved' && polymark.getReview().sync.pending === 0 &&
+      polymark.getSyncStatus().state === 'saved', undefined, 15000);
+  } catch (e) {
+    throw new Error('never saved: ' + JSON.stringify(await page.evaluate(() => [polymark.getReview(), polymark.getSyncStatus()])));
+  }
+}
+
+test('a reviewer rejects a shape with an issue, the labeler fixes it and replies, the reviewer accepts the job', async () => {
+  const ana = await person('ana', 'labeler');
+  const rita = await person('rita', 'reviewer');
+
+  await drawRect(ana, [60, 60], [160, 140]);
+  await saved(ana);
+  const [box] = (await ana.evaluate(() => polymark.getAnnotations().objects)).slice(-1);
+  await click(ana, 'review-submit');
+  await stage(ana, 'review');
+  assert.equal((await api('/jobs')).jobs[0].stage, 'review');
+
+  // The reviewer: catches up, steps to the shape with W, says why and rejects it, returns the job.
+  await caughtUp(rita, (id) => polymark.getReview().jobs[0].stage === 'review' && polymark.getAnnotations().objects.some((o) => o.id === id), box.id);
+  await rita.mouse.click(5, 450);
+  const walked = [];
+  for (let i = 0; i < 20 && !walked.includes(box.id); i++) {
+    await rita.keyboard.press('w');
+    await frames(rita);
+    walked.push(...await rita.evaluate(() => polymark.getSelection()));
+  }
+  assert.ok(walked.includes(box.id), `W reached the new shape: ${walked}`);
+  await typeInto(rita, 'review-words', 'the box cuts the mirror');
+  await click(rita, 'review-reject');
+  await saved(rita);
+  await rita.screenshot({ path: process.env.POLYMARK_REVIEW_SHOT || '/tmp/polymark-review.png' });
+  await click(rita, 'review-return');
+  await stage(rita, 'annotation');
+
+  const items = (await api('/review')).changes;
+  const issue = items.find((c) => c.kind === 'issue');
+  assert.equal(issue.value.item, box.id);
+  assert.equal(issue.value.status, 'open');
+  assert.deepEqual(issue.value.points, box.points);
+  assert.equal(issue.role, 'reviewer');
+  assert.deepEqual(items.filter((c) => c.kind === 'comment').map((c) => [c.value.text, c.user]), [['the box cuts the mirror', 'rita']]);
+  assert.equal(items.find((c) => c.kind === 'decision').value.verdict, 'rejected');
+
+  // The labeler: sees the issue, fixes the shape with the mouse, answers in the thread, submits.
+  await caughtUp(ana, () => polymark.getReview().jobs[0].stage === 'annotation' && polymark.getReview().issues.length === 1);
+  await moveShape(ana, [110, 100], [130, 110]);
+  await click(ana, 'review-issue-1');
+  await typeInto(ana, 'review-issue-1-reply', 'moved it onto the mirror');
+  await ana.keyboard.press('Enter');
+  await frames(ana);
+  await saved(ana);
+  await click(ana, 'review-submit');
+  await stage(ana, 'review');
+
+  // The reviewer: reads the answer, resolves the issue, accepts the job.
+  await caughtUp(rita, () => polymark.getReview().jobs[0].stage === 'review' && polymark.getReview().issues[0].comments.length === 2);
+  await click(rita, 'review-issue-1');
+  await click(rita, 'review-issue-1-status');
+  await saved(rita);
+  await click(rita, 'review-accept-job');
+  await stage(rita, 'accepted');
+
+  const job = (await api('/jobs')).jobs[0];
+  assert.equal(job.stage, 'accepted');
+  assert.deepEqual(job.events.filter((e) => e.event === 'stage').map((e) => [e.to, e.user, e.role]),
+    [['review', 'ana', 'labeler'], ['annotation', 'rita', 'reviewer'], ['review', 'ana', 'labeler'], ['accepted', 'rita', 'reviewer']]);
+  const history = (await api('/history')).entries.filter((e) => e.id === box.id);
+  assert.deepEqual(history.map((e) => [e.op, e.user, e.role, e.stage]),
+    [['create', 'ana', 'labeler', 'annotation'], ['update', 'ana', 'labeler', 'annotation']]);
+  const thread = (await api('/review')).changes.filter((c) => c.kind === 'comment').map((c) => [c.value.text, c.role]);
+  assert.deepEqual(thread.sort(), [['moved it onto the mirror', 'labeler'], ['the box cuts the mirror', 'reviewer']]);
+  assert.equal((await api('/review')).changes.find((c) => c.kind === 'issue').value.status, 'resolved');
+  assert.deepEqual(ana.problems, []);
+  assert.deepEqual(rita.problems, []);
+  await ana.context().close();
+  await rita.context().close();
+});
+
+test('a labeler cannot change a job under review: the server refuses, the edit is set aside and says why', async () => {
+  const ana = await person('bo', 'labeler');
+  await until(ana, () => polymark.getReview().jobs[0].stage === 'accepted' || polymark.getReview().jobs[0].stage === 'review', undefined, 15000);
+  await drawRect(ana, [300, 60], [380, 140]);
+  await until(ana, () => polymark.getSyncStatus().set_aside === 1, undefined, 15000);
+  const refused = (await ana.evaluate(() => polymark.getSyncStatus())).setAsideList[0];
+  assert.equal(refused.code, 'forbidden');
+  assert.match(refused.message, /a labeler may not create objects .* in stage accepted/);
+  await ana.context().close();
+});
