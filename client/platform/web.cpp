@@ -388,6 +388,14 @@ int pm::run_platform(int, char**) {
     g_instance->frame.on_missing_glyphs = [](const std::vector<uint32_t>& code_points) {
         pm_js_need_glyphs(code_points.data(), (int)code_points.size());
     };
+    // The web build has no built-in font (cmake/imgui_web_sources.cmake): without the page's
+    // there is nothing to draw text with. polymark.js does not mount without it; this is the
+    // same refusal for a page that would.
+    if (config.font_ttf.empty()) {
+        g_instance->platform.emit("error", Json{{"code", "load_failed"}, {"message", "the UI font (fonts/ui-latin.ttf) was not given to the module"},
+                                                {"where", "fonts/ui-latin.ttf"}, {"fatal", true}});
+        return 0;
+    }
     std::string failure = g_instance->frame.init(config);
     if (!failure.empty()) {
         g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});
