@@ -30,7 +30,9 @@ endforeach()
 # platform/web_gl.cpp: no GL lookup by name (eglGetProcAddress), which would link every WebGL
 # function into the JS glue and a table of their names into the wasm (15 KB gzip). A source of
 # the program itself, so that it always replaces the library's lookup.
-add_executable(polymark_app_web main.cpp platform/web_gl.cpp)
+# platform/web_no_gamepad.cpp: the same for the three game controller calls of ImGui's SDL2
+# backend, so that SDL's game controller and joystick layers are not linked (8.9 KB gzip).
+add_executable(polymark_app_web main.cpp platform/web_gl.cpp platform/web_no_gamepad.cpp)
 set_target_properties(polymark_app_web PROPERTIES OUTPUT_NAME polymark_app SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
 target_link_libraries(polymark_app_web PRIVATE polymark_platform)

@@ -1,5 +1,7 @@
 #include "app/api.hpp"
 
+#include "polymark/json_reader.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -204,7 +206,7 @@ std::optional<Expected<Json>> call_formats_api(App& app, std::string_view method
 }  // namespace
 
 Expected<Json> call_api(App& app, std::string_view method, std::string_view args_text, double dpr) {
-    Json args = args_text.empty() ? Json() : Json::parse(args_text, nullptr, false);
+    Json args = args_text.empty() ? Json() : parse_json_or_discarded(args_text);
     if (args.is_discarded()) return Error{"bad_argument", std::string(method), "the arguments of " + std::string(method) + " are not JSON"};
     if (method == "getAnnotations") return document_to_json(app.document());
     if (method == "setAnnotations") {

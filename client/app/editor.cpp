@@ -1,5 +1,6 @@
 #include "app/editor.hpp"
 
+#include "polymark/sort_by_key.hpp"
 #include "polymark/track_edit.hpp"
 
 #include "app/app.hpp"
@@ -79,7 +80,7 @@ void Editor::refresh_caches() {
     for (uint32_t i = 0; i < objects.size(); ++i)
         if (objects[i].frame == cached_frame_ && objects[i].type != ShapeType::Tag) frame_shapes_.push_back(i);
     // Bottom to top: z first, then document order (later drawn over earlier).
-    std::stable_sort(frame_shapes_.begin(), frame_shapes_.end(), [&](uint32_t a, uint32_t b) { return objects[a].z < objects[b].z; });
+    stable_sort_by_key(frame_shapes_, [&](uint32_t i) { return objects[i].z; });
     index_.build(objects, frame_shapes_);
     outside_.clear();
     MediumSpan medium = app_.medium();

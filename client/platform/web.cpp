@@ -3,6 +3,7 @@
 // web build with emscripten specifics.
 #include "app/api.hpp"
 #include "platform/sdl_frame.hpp"
+#include "polymark/json_reader.hpp"
 
 #include <emscripten.h>
 #include <emscripten/html5.h>
@@ -115,7 +116,7 @@ void tick() {
 
 Json options_json_from_js() {
     char* text = pm_js_options();
-    Json j = Json::parse(text, nullptr, false);
+    Json j = parse_json_or_discarded(text);
     std::free(text);
     return j.is_object() ? j : Json::object();
 }
@@ -176,7 +177,7 @@ const char* reply_errors(const Errors& errors) {
 const char* dispatch(const std::string& method, std::string_view args) {
     // Diagnostics: the code points of a text that the UI font cannot draw.
     if (method == "missingGlyphs") {
-        Json text = Json::parse(args, nullptr, false);
+        Json text = parse_json_or_discarded(args);
         if (!text.is_string()) return reply_errors({{"bad_argument", "text", "missingGlyphs needs a string"}});
         Json missing = Json::array();
         for (uint32_t c : utf8_code_points(text.get<std::string>()))
@@ -296,7 +297,7 @@ EMSCRIPTEN_KEEPALIVE void pm_sync_journal_written(int ok, const char* message) {
 EMSCRIPTEN_KEEPALIVE void pm_sync_journal_read(const char* records_json, const char* device_id) {
     if (!g_instance) return;
     JournalRead read{{}, device_id ? device_id : ""};
-    Json records = Json::parse(records_json ? records_json : "", nullptr, false);
+    Json records = parse_json_or_discarded(records_json ? records_json : "");
     if (records.is_array())
         for (const Json& r : records)
             if (r.is_string()) read.records.push_back(r.get<std::string>());
@@ -323,13 +324,13 @@ EMSCRIPTEN_KEEPALIVE void pm_sync_catchup() {
 // worker made: track_forward.hpp's status and track_written_to_json).
 EMSCRIPTEN_KEEPALIVE void pm_tracking_progress(const char* status_json) {
     if (!g_instance) return;
-    g_instance->app->inbox().post(TrackingProgress{Json::parse(status_json ? status_json : "", nullptr, false)});
+    g_instance->app->inbox().post(TrackingProgress{parse_json_or_discarded(status_json ? status_json : "")});
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_tracking_done(const char* status_json, const char* written_json) {
     if (!g_instance) return;
-    Json status = Json::parse(status_json ? status_json : "", nullptr, false);
-    Json written = Json::parse(written_json ? written_json : "", nullptr, false);
+    Json status = parse_json_or_discarded(status_json ? status_json : "");
+    Json written = parse_json_or_discarded(written_json ? written_json : "");
     g_instance->app->inbox().post(TrackingFinished{status.is_discarded() ? Json() : status, written.is_discarded() ? Json::array() : written});
 }
 
@@ -389,6 +390,14 @@ int pm::run_platform(int, char**) {
     g_instance->frame.on_missing_glyphs = [](const std::vector<uint32_t>& code_points) {
         pm_js_need_glyphs(code_points.data(), (int)code_points.size());
     };
+    // The web build has no built-in font (cmake/imgui_web_sources.cmake): without the page's
+    // there is nothing to draw text with. polymark.js does not mount without it; this is the
+    // same refusal for a page that would.
+    if (config.font_ttf.empty()) {
+        g_instance->platform.emit("error", Json{{"code", "load_failed"}, {"message", "the UI font (fonts/ui-latin.ttf) was not given to the module"},
+                                                {"where", "fonts/ui-latin.ttf"}, {"fatal", true}});
+        return 0;
+    }
     std::string failure = g_instance->frame.init(config);
     if (!failure.empty()) {
         g_instance->platform.emit("error", Json{{"code", "webgl2_unavailable"}, {"message", failure}, {"where", "canvas"}, {"fatal", true}});

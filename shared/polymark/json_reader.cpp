@@ -218,6 +218,25 @@ Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string&
     return out;
 }
 
+namespace {
+using JsonTextParser = nlohmann::detail::parser<Json, nlohmann::detail::iterator_input_adapter<const char*>>;
+
+JsonTextParser text_parser(std::string_view text) {
+    const char* begin = text.data();
+    return JsonTextParser(nlohmann::detail::input_adapter(begin, begin + text.size()), nullptr, /*allow_exceptions=*/false);
+}
+}  // namespace
+
+// What Json::parse does without a callback (nlohmann/detail/input/parser.hpp, parser::parse):
+// a DOM built by SAX events, the whole text read (strict), a discarded value on any error.
+Json parse_json_or_discarded(std::string_view text) {
+    Json result;
+    nlohmann::detail::json_sax_dom_parser<Json> dom(result, /*allow_exceptions=*/false);
+    text_parser(text).sax_parse(&dom, /*strict=*/true);
+    if (dom.is_errored()) return Json(Json::value_t::discarded);
+    return result;
+}
+
 static Expected<Json> parse_scanned(const std::string& text, const std::string& what) {
     // Parsing with allow_exceptions=false only says "discarded"; to say where, the text is parsed
     // again through a SAX handler that keeps the parser's message (it names line and column).
@@ -243,12 +262,12 @@ static Expected<Json> parse_scanned(const std::string& text, const std::string& 
     // nlohmann skips a byte order mark; Python's json refuses it, and so does the contract.
     bool bom = text.size() >= 3 && (unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF;
     if (bom) return Error{"not_json", "", what + " is not valid JSON: it starts with a byte order mark"};
-    Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    Json value = parse_json_or_discarded(text);
     if (!value.is_discarded()) return value;
     std::string reason;
     OffsetFinder finder;
     finder.reason = &reason;
-    Json::sax_parse(text.begin(), text.end(), &finder, nlohmann::detail::input_format_t::json, /*strict=*/true);
+    text_parser(text).sax_parse(&finder, /*strict=*/true);
     // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
     auto colon = reason.find("parse error");
     std::string detail = colon == std::string::npos ? reason : reason.substr(colon);

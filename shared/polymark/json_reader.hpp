@@ -34,6 +34,12 @@ struct ScannedJson {
 // depth limit never closes (too_deep).
 Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string& what);
 
+// A JSON text as nlohmann's Json::parse(text, nullptr, false) reads it: the value, or a discarded
+// value when the text is not JSON. Without its callback machinery, and through pointers as every
+// JSON text of the app is: one instance of nlohmann's lexer and parser in the wasm (Json::parse
+// adds one per iterator type, and its callback parser beside the plain one).
+Json parse_json_or_discarded(std::string_view text);
+
 // Parses text without exceptions. Errors, in this order: not UTF-8 (not_json), nested past the
 // limit (too_deep), not JSON (not_json, path "", naming line and column), then every number no
 // double holds (out_of_range) and lone surrogate (bad_string) in text order, at their pointers.

@@ -1,6 +1,7 @@
 #include "polymark/sync.hpp"
 
 #include "polymark/review.hpp"
+#include "polymark/sort_by_key.hpp"
 
 #include <algorithm>
 #include <set>
@@ -335,7 +336,7 @@ SyncOutput SyncEngine::restore(const std::vector<std::string>& records, int64_t 
         if (const Json* before = find(j, "before")) p.before = *before;
         pending_.push_back(std::move(p));
     }
-    std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) { return a.seq < b.seq; });
+    stable_sort_by_key(pending_, [](const Pending& p) { return p.seq; });
     std::set<std::string> seen;
     pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return !seen.insert(p.op.op_id).second; }), pending_.end());
     for (const Pending& p : pending_) count_pending(key_of(p.op), 1);
@@ -827,7 +828,7 @@ std::vector<SetAsideItem> SyncEngine::set_aside() const {
             if (auto label = string_member(*item.value, "label")) item.label = *label;
         ordered.emplace_back(r.order, std::move(item));
     }
-    std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    stable_sort_by_key(ordered, [](const auto& entry) { return entry.first; });
     std::vector<SetAsideItem> out;
     for (auto& entry : ordered) out.push_back(std::move(entry.second));
     return out;
@@ -927,7 +928,7 @@ void SyncEngine::handle_get_reply(int status, const Json* j, const Errors& probl
         changes.push_back(std::move(ch));
     }
     if (!shape) { fail_current(now_ms, "the server's list of changes was not understood"); return; }
-    std::stable_sort(changes.begin(), changes.end(), [](const RemoteChange& a, const RemoteChange& b) { return a.revision < b.revision; });
+    stable_sort_by_key(changes, [](const RemoteChange& c) { return c.revision; });
     for (RemoteChange& c : changes) {
         if (c.revision <= synced_revision_) continue;
         ItemKey key{c.kind, c.id};

@@ -32,7 +32,9 @@ export function loadShared(base, progress) {
     fetchBytes(assetUrl(base, 'polymark_app.wasm'), onBytes).then((bytes) => WebAssembly.compile(bytes).catch((e) => {
       throw PolymarkError('load_failed', 'polymark_app.wasm could not be compiled: ' + e.message);
     })),
-    fetchBytes(assetUrl(base, 'fonts/ui-latin.ttf'), onBytes).catch(() => null),
+    // The UI font: the app draws every text with it (the web build has no font of its own), so
+    // a page that cannot fetch it does not mount (load_failed, like the wasm).
+    fetchBytes(assetUrl(base, 'fonts/ui-latin.ttf'), onBytes),
   ]).then((parts) => {
     listeners.forEach((l) => l.done());
     return { factory: parts[0], wasmModule: parts[1], font: parts[2] };

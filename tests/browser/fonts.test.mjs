@@ -102,3 +102,14 @@ test('text values in a loaded document bring the glyphs they need, a Latin task 
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
+
+// The web build has no font of its own (cmake/imgui_web_sources.cmake): a page that cannot fetch
+// the UI font does not mount, and says which file was missing (load_failed, docs/API.md).
+test('without the UI font the mount is refused with load_failed naming the font', async () => {
+  const page = await openPage(browser);
+  await page.route('**/fonts/ui-latin.ttf', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await page.goto(`${server.url}/?task=test`);
+  const outcome = await page.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => e.code + ': ' + e.message));
+  assert.match(outcome, /^load_failed: .*fonts\/ui-latin\.ttf/);
+  await page.context().close();
+});
