@@ -1,6 +1,7 @@
 #include "polymark/review.hpp"
 
 #include "polymark/json_pointer.hpp"
+#include "polymark/sort_by_key.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -340,7 +341,7 @@ std::vector<const Issue*> ReviewBoard::issues_on(long long frame) const {
     std::vector<const Issue*> out;
     for (const auto& [id, i] : issues_)
         if (i.frame == frame) out.push_back(&i);
-    std::stable_sort(out.begin(), out.end(), [](const Issue* a, const Issue* b) { return a->status == IssueStatus::Open && b->status != IssueStatus::Open; });
+    stable_sort_by_key(out, [](const Issue* i) { return i->status == IssueStatus::Open ? 0 : 1; });
     return out;
 }
 
@@ -384,7 +385,7 @@ std::vector<const Issue*> ReviewBoard::open_issues(long long first, std::optiona
     std::vector<const Issue*> out;
     for (const auto& [id, i] : issues_)
         if (i.status == IssueStatus::Open && i.frame >= first && (!last || i.frame <= *last)) out.push_back(&i);
-    std::stable_sort(out.begin(), out.end(), [](const Issue* a, const Issue* b) { return a->frame < b->frame; });
+    stable_sort_by_key(out, [](const Issue* i) { return i->frame; });
     return out;
 }
 
@@ -400,7 +401,7 @@ std::vector<ReviewStop> review_stops(const Document& doc, const Job& job) {
                 stops.push_back({t.id, k.frame, true});
                 break;
             }
-    std::stable_sort(stops.begin(), stops.end(), [](const ReviewStop& a, const ReviewStop& b) { return a.frame < b.frame; });
+    stable_sort_by_key(stops, [](const ReviewStop& s) { return s.frame; });
     return stops;
 }
 
