@@ -9,7 +9,11 @@ runs=${POLYMARK_FUZZ_RUNS:-10000000}
 seconds=${POLYMARK_FUZZ_SECONDS:-3600}
 for format in ${POLYMARK_FUZZ_FORMATS:-coco cvat yolo labelme voc mot labelstudio via}; do
   echo "== $format: up to $runs executions or $seconds s"
-  "$here/run.sh" "$format" -runs="$runs" -max_total_time="$seconds" 2>&1 | grep -E '^stat::|ERROR|SUMMARY|Done' || true
+  # -timeout=60: on a busy machine (builds beside a fuzzer at nice 19) a unit can wait seconds for
+  # a core; libFuzzer's default of 10 s then reports a hang that is not one.
+  set +e
+  "$here/run.sh" "$format" -runs="$runs" -max_total_time="$seconds" -timeout=60 2>&1 | grep -E '^stat::|ERROR|SUMMARY|Done'
   status=${PIPESTATUS[0]}
+  set -e
   [ "$status" -eq 0 ] || { echo "== $format: fuzzer exited with $status (see build-fuzz/crashes/$format)"; exit "$status"; }
 done
