@@ -65,6 +65,8 @@ public:
     const std::map<std::string, ChangeSinceReview>& changes_since_review() const { return marks_; }
     void fetch_changes_since_review(const Job& job);
     Json to_json() const;  // getReview(): {jobs, issues (with their comments), decisions, sync}
+    // What the review engine could not save (refused for the role or stage): cheap, for every frame.
+    std::vector<SetAsideItem> set_aside() const { return engine_ ? engine_->set_aside() : std::vector<SetAsideItem>{}; }
     uint64_t revision() const { return version_; }  // grows with every change of what to_json says
 
     // Called with the event name ("review") whenever something the host or the UI shows changed.

@@ -82,10 +82,8 @@ void ReviewPanel::draw(App& app, std::vector<UiControl>& layout) {
     int number = 0;
     for (const Issue* issue : issues) draw_issue(app, *issue, ++number);
 
-    Json sync = review.to_json()["sync"];
-    if (sync.contains("set_aside") && sync["set_aside"].get<int>() > 0)
-        for (const Json& refused : sync["setAsideList"])
-            ImGui::TextColored(ImVec4(1, 0.55f, 0.45f, 1), "Not saved: %s", refused["message"].get<std::string>().c_str());
+    for (const SetAsideItem& refused : review.set_aside())
+        ImGui::TextColored(ImVec4(1, 0.55f, 0.45f, 1), "Not saved: %s", refused.message.c_str());
 }
 
 void ReviewPanel::draw_job(App& app, const Job& job) {
@@ -121,7 +119,7 @@ void ReviewPanel::draw_job(App& app, const Job& job) {
         marks_revision_ = job.reviewed_revision;
         review.fetch_changes_since_review(job);
     }
-    auto stops = review_stops(app.document(), job);
+    const auto& stops = walk(app, job);
     ImGui::Text("Object %d of %zu", stop_ < 0 ? 0 : std::min(stop_ + 1, (int)stops.size()), stops.size());
     ImGui::SameLine();
     if (ImGui::SmallButton("Previous")) step(app, -1);
@@ -183,6 +181,16 @@ void ReviewPanel::draw_issue(App& app, const Issue& issue, int number) {
     ImGui::PopID();
 }
 
+const std::vector<ReviewStop>& ReviewPanel::walk(App& app, const Job& job) {
+    // Made again only when the document or the job changed, not every frame.
+    if (walk_revision_ != app.revision() || walk_job_ != job.id) {
+        walk_ = review_stops(app.document(), job);
+        walk_revision_ = app.revision();
+        walk_job_ = job.id;
+    }
+    return walk_;
+}
+
 void ReviewPanel::draw_markers(App& app, ImDrawList* list) {
     ReviewLink& review = app.sync().review();
     if (!review.started()) return;
@@ -227,7 +235,7 @@ void ReviewPanel::step(App& app, int delta) {
     ReviewLink& review = app.sync().review();
     const Job* job = review.job_at_frame(app.frame());
     if (!job) return app.refuse({"no_job", "", "this frame is in no job"});
-    auto stops = review_stops(app.document(), *job);
+    const auto& stops = walk(app, *job);
     if (stops.empty()) return app.refuse({"nothing_to_review", "", "the job has no objects"});
     stop_ = std::clamp(stop_ + delta, 0, (int)stops.size() - 1);
     const ReviewStop& s = stops[(size_t)stop_];

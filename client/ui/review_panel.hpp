@@ -34,6 +34,11 @@ private:
     int stop_ = -1;          // the reviewer's place in the walk
     int64_t marks_job_ = 0;
     std::optional<int64_t> marks_revision_;
+    std::vector<ReviewStop> walk_;  // the job's stops, for walk_revision_ of the document
+    uint64_t walk_revision_ = ~0ull;
+    int64_t walk_job_ = 0;
+
+    const std::vector<ReviewStop>& walk(App& app, const Job& job);
 
     std::vector<UiControl>* layout_ = nullptr;  // this frame's, while drawing
 
