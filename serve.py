@@ -493,13 +493,7 @@ class Store:
         Changes of review items also say the writer's role and when (``at``); ``live_only`` leaves
         deleted items out (a whole listing rather than a catch-up).
         """
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
-                               (task_id,)).fetchone()
-            if row is None:
-                return None
+        def work(conn):
             marks = ", ".join("?" * len(kinds))
             rows = conn.execute("SELECT kind, id, value, revision, op_id, user, device, role, at FROM items "
                                 f"WHERE task_id = ? AND revision > ? AND kind IN ({marks})"
@@ -512,10 +506,22 @@ class Store:
                 if kind in REVIEW_KINDS:
                     change.update(role=role, at=at)
                 changes.append(change)
+            return changes
+        return self._read(task_id, work)
+
+    def _read(self, task_id, work):
+        """(revision, work(conn)) read in one transaction, or None when the task is unknown."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            if row is None:
+                return None
+            result = work(conn)
             conn.execute("COMMIT")
         finally:
             conn.close()
-        return row[0], changes
+        return row[0], result
 
     def history(self, task_id, after, limit):
         """The change log after revision ``after``, oldest first, or None for an unknown task.
@@ -755,12 +761,7 @@ class Store:
 
     def list_jobs(self, task_id):
         """(revision, [job JSON with "open_issues" and "events"]) or None for an unknown task."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
-            if row is None:
-                return None
+        def work(conn):
             events = review.job_events(conn, task_id)
             jobs = []
             for job in review.load_jobs(conn, task_id).jobs:
@@ -768,10 +769,8 @@ class Store:
                 entry["open_issues"] = review.open_issue_count(conn, task_id, job)
                 entry["events"] = events.get(job.id, [])
                 jobs.append(entry)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-        return row[0], jobs
+            return jobs
+        return self._read(task_id, work)
 
     def split_jobs(self, task_id, ranges, who):
         """Replace a task's jobs. ("ok", [job]), ("not_found",) or ("busy", message) when a job
