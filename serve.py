@@ -124,10 +124,11 @@ nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
 POST /api/tasks runs the same checks (file names included) on its body.
 
-Storage: SQLite schema version 4 keeps one row per object, track and review
+Storage: SQLite schema version 5 keeps one row per object, track and review
 item (with the frames it lies on) plus a change log with a fingerprint, role
-and stage of each operation, and the jobs with their events (see Store and
-server/review.py); version 1 to 3 databases are upgraded on start.
+and stage of each operation (and a deleted item's last value), and the jobs
+with their events (see Store and server/review.py); version 1 to 4 databases
+are upgraded on start.
 """
 
 import argparse
@@ -176,7 +177,7 @@ try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to
 except ImportError:
     fastjsonschema = None
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -286,7 +287,7 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 4):
+    Schema (version 5):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
@@ -298,7 +299,8 @@ class Store:
                    unique per task, which makes retried requests idempotent;
                    op_hash (v3) fingerprints the operation, so an op_id sent
                    again with other content is refused rather than dropped;
-                   role and stage (v4) say who wrote it in which job stage
+                   role and stage (v4) say who wrote it in which job stage;
+                   was (v5) holds the value a delete removed
       jobs, job_events  (v4) frame ranges with their stage and assignment, and
                    every stage move and assignment (server/review.py)
 
@@ -340,6 +342,9 @@ class Store:
                     conn.execute("ALTER TABLE changes ADD COLUMN op_hash TEXT")
                 if version < 4:
                     review.create_tables(conn)
+                if version < 5:
+                    # A deleted item's last value, so a reviewer can see what was removed.
+                    conn.execute("ALTER TABLE changes ADD COLUMN was TEXT")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -523,28 +528,38 @@ class Store:
             conn.close()
         return row[0], result
 
-    def history(self, task_id, after, limit):
+    def history(self, task_id, after, limit, item=None):
         """The change log after revision ``after``, oldest first, or None for an unknown task.
 
         At most ``limit`` entries, except that the last revision is always
         complete, so the last entry's revision is the ``after`` of the next page.
+        ``item`` keeps only the entries of that id. A delete entry carries the
+        item's last value as ``was``.
         """
-        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, seq"
+        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, was, seq"
+        only = " AND id = ?" if item is not None else ""
+        extra = (item,) if item is not None else ()
         conn = self._connect()
         try:
             conn.execute("BEGIN")
             if conn.execute("SELECT 1 FROM annotations WHERE task_id = ?", (task_id,)).fetchone() is None:
                 return None
-            rows = conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision > ? "
-                                "ORDER BY revision, seq LIMIT ?", (task_id, after, limit)).fetchall()
+            rows = conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision > ?{only} "
+                                "ORDER BY revision, seq LIMIT ?", (task_id, after, *extra, limit)).fetchall()
             if len(rows) == limit:
-                rows += conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision = ? "
-                                     "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], rows[-1][-1])).fetchall()
+                rows += conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision = ?{only} "
+                                     "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], *extra, rows[-1][-1])).fetchall()
             conn.execute("COMMIT")
         finally:
             conn.close()
         keys = ("revision", "op_id", "kind", "id", "op", "user", "device", "role", "stage", "at", "base_revision")
-        return [dict(zip(keys, row)) for row in rows]
+        entries = []
+        for row in rows:
+            entry = dict(zip(keys, row))
+            if row[11] is not None:
+                entry["was"] = json.loads(row[11])
+            entries.append(entry)
+        return entries
 
     # ---- writes
 
@@ -1081,6 +1096,9 @@ class ChangeLog:
              self.revision, op_id, self.user, self.device, self.role, self.at, lo, hi, position))
 
     def delete_item(self, item_id, op_id):
+        """Tombstone an item; its last value moves to the change row of ``op_id`` (logged first)."""
+        self.conn.execute("UPDATE changes SET was = (SELECT value FROM items WHERE task_id = ? AND id = ?) "
+                          "WHERE task_id = ? AND op_id = ?", (self.task_id, item_id, self.task_id, op_id))
         self.conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, device = ?, "
                           "role = ?, at = ? WHERE task_id = ? AND id = ?",
                           (self.revision, op_id, self.user, self.device, self.role, self.at,
@@ -2688,10 +2706,13 @@ class Handler(BaseHTTPRequestHandler):
                        {"Location": self.api_path(["tasks", task["id"]])})
 
     def api_history(self, store, parts):
-        params = self.query(("after", "limit"))
+        params = self.query(("after", "limit", "item"))
         after = self.query_int(params, "after", 0)
         limit = self.query_int(params, "limit", HISTORY_LIMIT, minimum=1, maximum=HISTORY_LIMIT)
-        entries = store.history(parts[1], after, limit)
+        item = params.get("item")
+        if item is not None and not ITEM_ID_RE.fullmatch(item):
+            raise RequestError.bad_parameter("item", "not an item id")
+        entries = store.history(parts[1], after, limit, item)
         if entries is None:
             return self.task_not_found(parts[1])
         self.send_json(200, {"entries": entries})

@@ -242,7 +242,7 @@ class Generator:
         if base.endswith(("annotations", "review")) and method in ("GET", "HEAD") and r.random() < 0.6:
             base += "?since=" + self.query_value()
         elif base.endswith("history") and r.random() < 0.8:
-            base += "?" + "&".join(f"{k}={self.query_value()}" for k in r.sample(["after", "limit"], r.randint(1, 2)))
+            base += "?" + "&".join(f"{k}={self.query_value()}" for k in r.sample(["after", "limit", "item"], r.randint(1, 3)))
         if r.random() < 0.15:
             base += self.pick(["?", "?&", "?a=1&a=2", "?since=1&since=2", "?%ff=1", "?x", "#frag", "%00",
                                "/..", "/%2e%2e/x", "%2f", "/%C0%AF", "?" + "a=b&" * 3000, "/\u00e9",

@@ -282,7 +282,7 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         conn.execute("ALTER TABLE changes DROP COLUMN op_hash")
         for statement in ("DROP TABLE jobs", "DROP TABLE job_events", "DROP INDEX items_frames",
                           *(f"ALTER TABLE items DROP COLUMN {c}" for c in ("frame_lo", "frame_hi", "role", "at")),
-                          *(f"ALTER TABLE changes DROP COLUMN {c}" for c in ("role", "stage"))):
+                          *(f"ALTER TABLE changes DROP COLUMN {c}" for c in ("role", "stage", "was"))):
             conn.execute(statement)
         conn.execute("PRAGMA user_version = 2")
         conn.commit()
@@ -296,7 +296,7 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         self.assertEqual(self.doc("v2")[1]["objects"][0]["points"][0], 2)
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 4)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 5)
         finally:
             conn.close()
 

@@ -544,6 +544,30 @@ class SyncRoutesTest(SyncMixin, unittest.TestCase):
                 self.assertEqual(self.send("GET", f"/api/tasks/{t}/history{bad}")[0], 400)
         self.assertEqual(self.send("GET", "/api/tasks/absent/history")[0], 404)
 
+    def test_history_of_one_item_and_the_value_a_delete_removed(self):
+        t = self.new_task("p-history-item", [rect("o1"), rect("o3", 7)])
+        self.patch(t, [op("i.1", "update", "o1", rect("o1", 1)), op("i.2", "create", "o2", rect("o2", 2))],
+                   base=0, user="alice")
+        self.patch(t, [op("i.3", "delete", "o2")], base=1, user="bob")
+        self.assertEqual([e["op_id"] for e in self.history(t, "?item=o2")], ["i.2", "i.3"])
+        self.assertEqual([e["op_id"] for e in self.history(t, "?item=o1&after=0")], ["i.1"])
+        self.assertEqual(self.history(t, "?item=nobody"), [])
+        deleted = self.history(t, "?item=o2")
+        self.assertNotIn("was", deleted[0])
+        self.assertEqual(deleted[1]["was"], rect("o2", 2))
+        # A PUT that leaves an item out deletes it, and keeps its value the same way.
+        revision, document_now = self.doc(t)
+        document_now["objects"] = [o for o in document_now["objects"] if o["id"] != "o3"]
+        status, _, reply = self.send("PUT", f"/api/tasks/{t}/annotations", document_now,
+                                     {"If-Match": '"rev-%d"' % revision})
+        self.assertEqual(status, 200, reply)
+        put_delete = self.history(t, "?item=o3")
+        self.assertEqual([e["op"] for e in put_delete], ["delete"])
+        self.assertEqual(put_delete[0]["was"], rect("o3", 7))
+        for bad in ("?item=", "?item=a%2Fb", "?item=o1&item=o2"):
+            with self.subTest(query=bad):
+                self.assertEqual(self.send("GET", f"/api/tasks/{t}/history{bad}")[0], 400)
+
     def test_cors_is_off_by_default(self):
         status, headers, _ = self.send("GET", "/api/tasks", headers={"Origin": "https://portal.example"})
         self.assertEqual(status, 200)
@@ -752,7 +776,7 @@ class MigrationTest(SyncMixin, unittest.TestCase):
         self.server = None
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 4)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 5)
         finally:
             conn.close()
         # Starting again on the upgraded database changes nothing.
