@@ -7,7 +7,7 @@
  *                                 each checked against its SHA-256; one per build, old ones deleted
  *                                 on activate. Cache-first: an update is a new sw.js (the stamp
  *                                 changes), found by the browser's update check on every load.
- *   polymark:api@<scope>          task and annotations GETs: network-first with a timeout, the
+ *   polymark:api@<scope>          task, annotations, review and jobs GETs: network-first with a timeout, the
  *                                 cached copy only when the backend cannot answer; refreshed when
  *                                 a sync poll (?since=, itself never cached) shows a newer revision.
  *   polymark:media@<scope>        media of opened tasks: cache-first, revalidated in the background;
@@ -30,8 +30,8 @@ const API_TIMEOUT_MS = 3000;                 // a backend that accepts but never
 const WHOLE_FILE_LIMIT = 64 * 1024 * 1024;   // videos up to this size are kept whole for offline
 const AUTH_HEADER = 'X-Polymark-Auth';       // SHA-256 of the Authorization a response was for
 const FROM_CACHE_HEADER = 'X-Polymark-From-Cache';
-const REVISION_HEADER = 'X-Polymark-Revision';   // the revision of a cached annotations reply
-const API_PATH = /\/api\/tasks\/([A-Za-z0-9_.:-]{1,64})(\/annotations)?$/;
+const REVISION_HEADER = 'X-Polymark-Revision';   // the revision of a cached annotations, review or jobs reply
+const API_PATH = /\/api\/tasks\/([A-Za-z0-9_.:-]{1,64})(\/annotations|\/review|\/jobs)?$/;
 
 // [SECTION] Small helpers
 
@@ -241,7 +241,8 @@ async function appFile(name, request) {
   return response;
 }
 
-// [SECTION] Task and annotations: network-first, with a timeout; the cache only as a fallback.
+// [SECTION] Task, annotations, review and jobs: network-first, with a timeout; the cache only as a
+// fallback (an offline labeler still sees the reviewer's issues and the job's stage).
 // The backend says no-store on these replies. They are kept anyway, on purpose and only here:
 // the copy is given back only when the backend cannot answer (offline, refused, timed out, 5xx),
 // only to a request with the same credentials, and marked with X-Polymark-From-Cache.

@@ -15,10 +15,6 @@ int64_t steady_ms() {
 
 const std::string kEmpty;
 
-SyncKind sync_kind(ReviewKind k) {
-    return k == ReviewKind::Issue ? SyncKind::Issue : k == ReviewKind::Comment ? SyncKind::Comment : SyncKind::Decision;
-}
-
 std::optional<ReviewKind> review_kind(SyncKind k) {
     if (k == SyncKind::Issue) return ReviewKind::Issue;
     if (k == SyncKind::Comment) return ReviewKind::Comment;
@@ -153,6 +149,7 @@ void ReviewLink::on_reply(const SyncReplied& r) {
             case Ask::Jobs: return on_jobs(r.status, r.body);
             case Ask::MoveJob: return on_moved(ask.job_id, r.status, r.body);
             case Ask::History: return on_history(r.status, r.body);
+            case Ask::ItemHistory: return on_item_history(ask.seq, r.status, r.body);
         }
     }
     if (!engine_) return;
@@ -178,6 +175,14 @@ void ReviewLink::tick() {
     // Jobs move by other people's hands too: read them as often as the engine catches up.
     int64_t interval = sync_ ? sync_->catchup_interval_ms : 0;
     if (engine_ && interval > 0 && steady_ms() - jobs_read_ms_ >= interval) refresh_jobs();
+    poll();
+}
+
+void ReviewLink::flush() {
+    if (!engine_) return;
+    int64_t now = steady_ms();
+    if (engine_->status().state == SyncState::Error) engine_->retry(now);
+    else engine_->flush(now);
     poll();
 }
 
@@ -261,6 +266,7 @@ void ReviewLink::on_moved(int64_t job_id, int status, const std::string& body) {
 
 void ReviewLink::fetch_changes_since_review(const Job& job) {
     marks_.clear();
+    removed_ = Document{};
     if (!job.reviewed_revision) return changed();
     send(Ask::History, "GET", "/api/tasks/" + task_id_ + "/history?after=" + std::to_string(*job.reviewed_revision), "");
 }
@@ -272,6 +278,25 @@ void ReviewLink::on_history(int status, const std::string& body) {
     auto marks = pm::changes_since_review(reply.value());
     if (!marks) return;
     marks_ = std::move(marks.value());
+    removed_ = pm::removed_since_review(marks_);
+    changed();
+}
+
+void ReviewLink::fetch_item_history(const std::string& id) {
+    history_of_ = id;
+    history_in_ = false;
+    history_seq_ = next_seq_;  // only the last question counts: an answer about an earlier item is dropped
+    send(Ask::ItemHistory, "GET", "/api/tasks/" + task_id_ + "/history?item=" + id, "");
+}
+
+void ReviewLink::on_item_history(uint64_t seq, int status, const std::string& body) {
+    if (seq != history_seq_ || status != 200) return;
+    auto reply = parse_json_text(body, "the history");
+    if (!reply) return;
+    auto events = item_events(reply.value());
+    if (!events) return;
+    item_history_ = std::move(events.value());
+    history_in_ = true;
     changed();
 }
 
@@ -370,8 +395,10 @@ Json ReviewLink::to_json() const {
     }
     Json decisions = Json::array();
     for (const auto& [id, d] : board_.decisions()) decisions.push_back(stamped(decision_to_json(d), id));
+    Json changes = Json::array();
+    for (const auto& [id, c] : marks_) changes.push_back(Json{{"id", id}, {"change", c.mark == ChangeMark::New ? "new" : c.mark == ChangeMark::Edited ? "edited" : "deleted"}, {"user", c.user}});
     Json out{{"enabled", enabled()}, {"user", user()}, {"role", role()}, {"jobs", std::move(jobs)}, {"issues", std::move(issues)},
-             {"decisions", std::move(decisions)}};
+             {"decisions", std::move(decisions)}, {"changes_since_review", std::move(changes)}};
     if (engine_) {
         Json sync = sync_status_to_json(engine_->status());
         sync.erase("next_retry_ms");

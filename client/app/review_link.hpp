@@ -44,6 +44,7 @@ public:
     void on_failure(const SyncFailed& failure);
     void tick();
     void catchup();  // now: the page was shown again, or the host asked
+    void flush();    // sends pending review writes now (back online, Ctrl+S, the host's flush())
     void token(std::string token);
 
     // [SECTION] Writing (each saved like an edit: journal first, then the server)
@@ -63,7 +64,12 @@ public:
     const Job* job_at_frame(long long frame) const { return job_at(jobs_, frame); }
     // Changes since the last review of the job (marks from the history), once fetched.
     const std::map<std::string, ChangeSinceReview>& changes_since_review() const { return marks_; }
+    const Document& removed_since_review() const { return removed_; }  // the deleted items' last values
     void fetch_changes_since_review(const Job& job);
+    // One item's story (who made and changed it, when, role, stage), read when asked; null until
+    // the answer for `id` is in (or when the server has no history: another backend, offline).
+    void fetch_item_history(const std::string& id);
+    const std::vector<ItemEvent>* item_history(const std::string& id) const { return id == history_of_ && history_in_ ? &item_history_ : nullptr; }
     Json to_json() const;  // getReview(): {jobs, issues (with their comments), decisions, sync}
     // What the review engine could not save (refused for the role or stage): cheap, for every frame.
     std::vector<SetAsideItem> set_aside() const { return engine_ ? engine_->set_aside() : std::vector<SetAsideItem>{}; }
@@ -73,7 +79,7 @@ public:
     std::function<void()> on_changed;
 
 private:
-    enum class Ask { Items, Jobs, MoveJob, History };
+    enum class Ask { Items, Jobs, MoveJob, History, ItemHistory };
     struct Outstanding { uint64_t seq; Ask ask; int64_t job_id; };
 
     PlatformPort& platform_;
@@ -85,6 +91,11 @@ private:
     ReviewBoard board_;
     std::vector<Job> jobs_;
     std::map<std::string, ChangeSinceReview> marks_;
+    Document removed_;
+    std::string history_of_;  // the item whose story was asked for last
+    bool history_in_ = false;
+    uint64_t history_seq_ = 0;
+    std::vector<ItemEvent> item_history_;
     std::optional<std::vector<std::string>> journal_;
     std::string task_id_, token_, id_prefix_;
     std::vector<Outstanding> asks_;
@@ -100,6 +111,7 @@ private:
     void on_jobs(int status, const std::string& body);
     void on_moved(int64_t job_id, int status, const std::string& body);
     void on_history(int status, const std::string& body);
+    void on_item_history(uint64_t seq, int status, const std::string& body);
     Errors write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after);
     void handle_output(SyncOutput out);
     void poll();

@@ -221,6 +221,7 @@ void SyncLink::on_journal_written(const JournalWritten& w) {
 // [SECTION] What the labeler and the host ask
 
 void SyncLink::flush() {
+    review_.flush();
     if (!engine_) return;
     int64_t now = steady_ms();
     if (engine_->status().state == SyncState::Error) engine_->retry(now);

@@ -14,6 +14,7 @@
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -69,6 +70,12 @@ public:
     std::vector<SyncConflict> conflicts() const { return engine_ ? engine_->conflicts() : std::vector<SyncConflict>{}; }
     std::vector<SetAsideItem> set_aside() const { return engine_ ? engine_->set_aside() : std::vector<SetAsideItem>{}; }
     Json status_json() const;  // the `sync` event's payload
+    // The newest server revision this page knows of (saved or caught up); 0 before the start.
+    int64_t server_revision() const {
+        if (!engine_) return 0;
+        SyncStatus s = engine_->status();
+        return std::max(s.acked_revision, s.synced_revision);
+    }
 
     // Review items and jobs (serve.py's review routes), saved beside the annotations through the
     // same journal and platform: off with a backend profile.

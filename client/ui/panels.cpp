@@ -72,6 +72,13 @@ void Panels::draw(App& app, Rect area, std::vector<UiControl>& layout) {
                                            ImGuiWindowFlags_NoBringToFrontOnFocus);
     // Every section keeps its place whatever is selected: the attributes have a fixed height, and a
     // tracking run's progress comes under them, so that no click lands on a control that moved.
+    // A reviewer's page starts with Review (the role is fixed for the page); everyone else's ends with it.
+    const ReviewLink& review = app.sync().review();
+    bool review_first = review.enabled() && review.role() == "reviewer";
+    auto draw_review = [&] {
+        if (ImGui::CollapsingHeader("Review", ImGuiTreeNodeFlags_DefaultOpen)) review_.draw(app, layout);
+    };
+    if (review_first) draw_review();
     if (ImGui::CollapsingHeader("Labels", ImGuiTreeNodeFlags_DefaultOpen)) draw_labels(app);
     if (ImGui::CollapsingHeader("Objects", ImGuiTreeNodeFlags_DefaultOpen)) draw_objects(app);
     if (ImGui::CollapsingHeader("Attributes", ImGuiTreeNodeFlags_DefaultOpen)) {
@@ -83,7 +90,7 @@ void Panels::draw(App& app, Rect area, std::vector<UiControl>& layout) {
     if (ImGui::CollapsingHeader("Image")) draw_image_adjust(app);
     if (ImGui::CollapsingHeader("Shapes")) draw_shape_style(app);
     if (ImGui::CollapsingHeader("History")) draw_history(app);
-    if (app.sync().review().enabled() && ImGui::CollapsingHeader("Review", ImGuiTreeNodeFlags_DefaultOpen)) review_.draw(app, layout);
+    if (review.enabled() && !review_first) draw_review();
     ImGui::End();
 }
 

@@ -1,6 +1,8 @@
 #include "ui/review_panel.hpp"
 
 #include "polymark/geometry.hpp"
+#include "polymark/interpolate.hpp"
+#include "ui/shape_layer.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +13,9 @@ namespace {
 
 const ImU32 kOpenColour = IM_COL32(255, 150, 40, 255);
 const ImU32 kResolvedColour = IM_COL32(150, 150, 150, 200);
+// What changed since the last review: new, edited, deleted (ChangeMark order).
+const ImU32 kChangeColours[3] = {IM_COL32(80, 230, 120, 255), IM_COL32(90, 170, 255, 255), IM_COL32(255, 80, 80, 230)};
+const char* const kChangeWords[3] = {"new", "edited", "deleted"};
 
 bool may(const std::string& role, std::initializer_list<const char*> roles) {
     if (role.empty()) return true;  // not told: offer everything, the server decides
@@ -74,6 +79,7 @@ void ReviewPanel::draw(App& app, std::vector<UiControl>& layout) {
             ImGui::TextDisabled("%s by %s%s%s", d->verdict == Verdict::Accepted ? "Accepted" : "Rejected", d->author.c_str(),
                                 d->reason.empty() ? "" : ": ", d->reason.c_str());
     }
+    if (shape) draw_history(app, shape->id);
 
     // The issues of this frame, open ones first, each with its thread.
     auto issues = review.board().issues_on(app.frame());
@@ -129,8 +135,36 @@ void ReviewPanel::draw_job(App& app, const Job& job) {
     if (job.reviewed_revision) {
         int counts[3] = {0, 0, 0};
         for (const auto& [id, change] : review.changes_since_review()) ++counts[(int)change.mark];
-        ImGui::TextDisabled("Since the last review: %d new, %d edited, %d deleted", counts[0], counts[1], counts[2]);
+        ImGui::TextDisabled("Since the last review:");
+        for (int m = 0; m < 3; ++m) {
+            ImGui::SameLine();
+            ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kChangeColours[m]), "%d %s", counts[m], kChangeWords[m]);
+        }
     }
+}
+
+void ReviewPanel::draw_history(App& app, const std::string& id) {
+    ReviewLink& review = app.sync().review();
+    bool open = ImGui::TreeNodeEx("##history", 0, "History of %s", id.c_str());
+    report("review-history");
+    // Read again when another object is selected or the server's revision moved on.
+    int64_t revision = app.sync().server_revision();
+    if (!open) return;
+    if (history_id_ != id || history_revision_ != revision) {
+        history_id_ = id;
+        history_revision_ = revision;
+        review.fetch_item_history(id);
+    }
+    const std::vector<ItemEvent>* events = review.item_history(id);
+    if (!events) ImGui::TextDisabled("Reading…");
+    else if (events->empty()) ImGui::TextDisabled("Not saved yet.");
+    else
+        for (const ItemEvent& e : *events)
+            ImGui::TextWrapped("r%lld %.16s %s by %s%s%s%s%s", (long long)e.revision, e.at.c_str(), e.op.c_str(), e.user.empty() ? "?" : e.user.c_str(),
+                               e.role.empty() ? "" : " (", e.role.c_str(), e.stage.empty() ? "" : ", in ", e.stage.empty() ? (e.role.empty() ? "" : ")") : (e.stage + ")").c_str());
+    for (const Decision* d : review.board().decisions_on(id))
+        ImGui::TextWrapped("%s by %s%s%s", d->verdict == Verdict::Accepted ? "accepted" : "rejected", d->author.c_str(), d->reason.empty() ? "" : ": ", d->reason.c_str());
+    ImGui::TreePop();
 }
 
 void ReviewPanel::draw_issue(App& app, const Issue& issue, int number) {
@@ -195,6 +229,8 @@ void ReviewPanel::draw_markers(App& app, ImDrawList* list) {
     ReviewLink& review = app.sync().review();
     if (!review.started()) return;
     const View& view = app.view();
+    const Job* job = review.job_at_frame(app.frame());
+    if (job && job->stage == JobStage::Review && marks_job_ == job->id) draw_changes(app, list);
     int number = 0;
     for (const Issue* issue : review.board().issues_on(app.frame())) {
         ++number;
@@ -204,6 +240,7 @@ void ReviewPanel::draw_markers(App& app, ImDrawList* list) {
         if (issue->is_box()) {
             Vec2 b = view.to_screen({issue->points[2], issue->points[3]});
             list->AddRect(ImVec2((float)a.x - 2, (float)a.y - 2), ImVec2((float)b.x + 2, (float)b.y + 2), colour, 0, 0, 2.5f);
+            tag = ImVec2((float)a.x - 2, (float)b.y + 4);  // under the box: the shape's caption is over it
         } else {
             list->AddCircle(ImVec2((float)a.x, (float)a.y), 9, colour, 16, 2.5f);
             list->AddLine(ImVec2((float)a.x, (float)a.y - 4), ImVec2((float)a.x, (float)a.y + 1), colour, 2.5f);
@@ -215,6 +252,37 @@ void ReviewPanel::draw_markers(App& app, ImDrawList* list) {
         list->AddRectFilled(tag, ImVec2(tag.x + size.x + 6, tag.y + size.y + 2), colour, 3);
         list->AddText(ImVec2(tag.x + 3, tag.y + 1), IM_COL32(20, 20, 20, 255), text.c_str());
     }
+}
+
+void ReviewPanel::draw_changes(App& app, ImDrawList* list) {
+    ReviewLink& review = app.sync().review();
+    const auto& marks = review.changes_since_review();
+    if (marks.empty()) return;
+    // The word ends at the shape's right edge, over it: the caption takes the left.
+    auto tag = [&](ImVec2 top_right, ChangeMark mark) {
+        const char* word = kChangeWords[(int)mark];
+        ImVec2 size = ImGui::CalcTextSize(word);
+        ImVec2 at(top_right.x - size.x - 6, top_right.y - size.y - 4);
+        list->AddRectFilled(at, ImVec2(top_right.x, top_right.y - 2), kChangeColours[(int)mark], 3);
+        list->AddText(ImVec2(at.x + 3, at.y + 1), IM_COL32(20, 20, 20, 255), word);
+    };
+    auto outline = [&](const Object& o, ChangeMark mark) {
+        if (o.type == ShapeType::Tag) return;
+        std::vector<ImVec2> pts = ShapeLayer::screen_outline(app.view(), o);
+        if (pts.empty()) return;
+        bool closed = o.type != ShapeType::Polyline && o.type != ShapeType::Points;
+        if (mark == ChangeMark::Deleted) ShapeLayer::add_dashed_polyline(list, pts.data(), (int)pts.size(), kChangeColours[2], closed, 2.0f);
+        else list->AddPolyline(pts.data(), (int)pts.size(), kChangeColours[(int)mark], closed ? ImDrawFlags_Closed : 0, 3.0f);
+        ImVec2 top_right = pts[0];
+        for (const ImVec2& p : pts) top_right = ImVec2(std::max(top_right.x, p.x), std::min(top_right.y, p.y));
+        tag(top_right, mark);
+    };
+    for (const Object& o : app.frame_objects()) {
+        auto found = marks.find(o.id);
+        if (found != marks.end() && found->second.mark != ChangeMark::Deleted) outline(o, found->second.mark);
+    }
+    for (const FrameShape& ghost : shapes_on_frame(review.removed_since_review(), app.frame(), {}, nullptr, app.medium()))
+        outline(ghost.object, ChangeMark::Deleted);
 }
 
 void ReviewPanel::handle_keys(App& app) {

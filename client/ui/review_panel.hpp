@@ -37,6 +37,8 @@ private:
     std::vector<ReviewStop> walk_;  // the job's stops, for walk_revision_ of the document
     uint64_t walk_revision_ = ~0ull;
     int64_t walk_job_ = 0;
+    std::string history_id_;  // the object whose history was read last, at history_revision_
+    int64_t history_revision_ = -1;
 
     const std::vector<ReviewStop>& walk(App& app, const Job& job);
 
@@ -45,6 +47,8 @@ private:
     void report(const char* id);  // the last item's place, for getLayout()
     void draw_job(App& app, const Job& job);
     void draw_issue(App& app, const Issue& issue, int number);
+    void draw_history(App& app, const std::string& id);
+    void draw_changes(App& app, ImDrawList* list);  // new, edited and deleted shapes since the last review
     void step(App& app, int delta);
     void open_issue(App& app);
     void judge(App& app, Verdict verdict);

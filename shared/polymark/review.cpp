@@ -405,26 +405,64 @@ std::vector<ReviewStop> review_stops(const Document& doc, const Job& job) {
     return stops;
 }
 
+namespace {
+
+const Json* history_entries(const Json& reply) {
+    return reply.is_object() && reply.contains("entries") && reply["entries"].is_array() ? &reply["entries"] : nullptr;
+}
+
+std::string text_at(const Json& e, const char* key) {
+    return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string();
+}
+
+Error no_entries() { return {"bad_reply", "/entries", "the history reply has no \"entries\" array"}; }
+
+}  // namespace
+
 Expected<std::map<std::string, ChangeSinceReview>> changes_since_review(const Json& history_reply) {
-    const Json* entries = history_reply.is_object() && history_reply.contains("entries") ? &history_reply["entries"] : nullptr;
-    if (!entries || !entries->is_array()) return Error{"bad_reply", "/entries", "the history reply has no \"entries\" array"};
-    struct Seen { bool created = false, deleted = false; std::string user; };
+    const Json* entries = history_entries(history_reply);
+    if (!entries) return no_entries();
+    struct Seen { bool created = false, deleted = false; std::string user; Json was; };
     std::map<std::string, Seen> seen;
     for (const Json& e : *entries) {
         if (!e.is_object()) continue;
-        auto str = [&](const char* key) { return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string(); };
-        std::string kind = str("kind"), id = str("id"), op = str("op");
+        std::string kind = text_at(e, "kind"), id = text_at(e, "id"), op = text_at(e, "op");
         if ((kind != "object" && kind != "track") || id.empty()) continue;
         bool fresh = !seen.count(id);
         Seen& s = seen[id];
         if (fresh) s.created = op == "create";
         s.deleted = op == "delete";
-        s.user = str("user");
+        s.user = text_at(e, "user");
+        s.was = s.deleted && e.contains("was") ? e["was"] : Json();
     }
     std::map<std::string, ChangeSinceReview> out;
     for (auto& [id, s] : seen) {
         if (s.created && s.deleted) continue;
-        out[id] = {s.deleted ? ChangeMark::Deleted : s.created ? ChangeMark::New : ChangeMark::Edited, std::move(s.user)};
+        out[id] = {s.deleted ? ChangeMark::Deleted : s.created ? ChangeMark::New : ChangeMark::Edited, std::move(s.user), std::move(s.was)};
+    }
+    return out;
+}
+
+Document removed_since_review(const std::map<std::string, ChangeSinceReview>& changes) {
+    Document doc;
+    for (const auto& [id, change] : changes) {
+        if (change.mark != ChangeMark::Deleted || !change.was.is_object()) continue;
+        if (change.was.contains("keyframes")) {
+            if (auto track = track_from_json(change.was, "/was")) doc.tracks.push_back(std::move(track.value()));
+        } else if (auto object = object_from_json(change.was, "/was")) {
+            doc.objects.push_back(std::move(object.value()));
+        }
+    }
+    return doc;
+}
+
+Expected<std::vector<ItemEvent>> item_events(const Json& history_reply) {
+    const Json* entries = history_entries(history_reply);
+    if (!entries) return no_entries();
+    std::vector<ItemEvent> out;
+    for (const Json& e : *entries) {
+        if (!e.is_object() || !e.contains("revision") || !e["revision"].is_number_integer()) continue;
+        out.push_back({e["revision"].get<int64_t>(), text_at(e, "op"), text_at(e, "user"), text_at(e, "role"), text_at(e, "stage"), text_at(e, "at")});
     }
     return out;
 }

@@ -144,7 +144,18 @@ enum class ChangeMark { New, Edited, Deleted };
 struct ChangeSinceReview {
     ChangeMark mark = ChangeMark::Edited;
     std::string user;  // who changed it last
+    Json was;          // Deleted: the value the delete removed (history "was"); null when not kept
 };
 Expected<std::map<std::string, ChangeSinceReview>> changes_since_review(const Json& history_reply);
+// The deleted items' last values as a document, to draw where they were; values that do not read
+// as an object or a track are left out.
+Document removed_since_review(const std::map<std::string, ChangeSinceReview>& changes);
+
+// One item's story, from `GET .../history?item=ID`: who did what, when, in which role and stage.
+struct ItemEvent {
+    int64_t revision = 0;
+    std::string op, user, role, stage, at;
+};
+Expected<std::vector<ItemEvent>> item_events(const Json& history_reply);
 
 }  // namespace pm

@@ -1,11 +1,17 @@
 // Review with the real mouse and keyboard in two browser contexts (docs/API.md, "Review"): a
 // labeler submits a job, a reviewer steps to the shape with W, rejects it with a reason (an issue
 // pinned to the shape) and returns the job; the labeler sees the issue, fixes the shape and replies;
-// the reviewer resolves the issue and accepts the job. serve.py enforces the roles (X-Polymark-Role)
-// and every step is checked on the server over HTTP.
+// the reviewer resolves the issue and accepts the job. Then the same with the labeler offline while
+// the reviewer works (what changed since the last review highlighted on the reviewer's canvas; the
+// labeler's fix and reply kept through an offline reload). serve.py enforces the roles
+// (X-Polymark-Role) and every step is checked on the server over HTTP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, openPage, mountDemo, until, frames, drawRect, moveShape } from './harness.mjs';
+
+// Playwright's setOffline reaches the service worker's own fetches only with this set (the
+// offline labeler's page is served by the worker).
+process.env.PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS = '1';
+const { startServer, launchBrowser, openPage, mountDemo, until, frames, drawRect, moveShape, decodePng } = await import('./harness.mjs');
 
 let server; let browser;
 before(async () => {
@@ -151,4 +157,130 @@ test('a labeler cannot change a job under review: the server refuses, the edit i
   assert.equal(refused.code, 'forbidden');
   assert.match(refused.message, /a labeler may not create objects .* in stage accepted/);
   await ana.context().close();
+});
+
+// Whether some pixel of the screenshot strip around (x, y) is near `rgb`.
+function colourNear(shot, x, y, w, h, rgb) {
+  for (let j = Math.max(0, y); j < Math.min(shot.height, y + h); j++) {
+    for (let i = Math.max(0, x); i < Math.min(shot.width, x + w); i++) {
+      const at = (j * shot.width + i) * 4;
+      if (rgb.every((c, k) => Math.abs(shot.rgba[at + k] - c) < 40)) return true;
+    }
+  }
+  return false;
+}
+
+// The middle of a box's top edge (image points) on the page's screen, as a strip to search.
+async function topEdge(page, points) {
+  const v = await page.evaluate(() => polymark.getView());
+  const x = v.offsetX + ((points[0] + points[2]) / 2) * v.zoom; const y = v.offsetY + points[1] * v.zoom;
+  return [Math.round(x) - 12, Math.round(y) - 4, 24, 9];
+}
+
+const GREEN = [80, 230, 120]; const RED = [255, 80, 80];
+
+test('the labeler offline while the reviewer works: changes highlighted, the fix and the reply kept through an offline reload', async () => {
+  // A manager reopens the job the first test accepted (no role header: an open serve.py's manager).
+  const reopened = await fetch(`${server.url}/api/tasks/test/jobs/1`, {
+    method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ stage: 'annotation', from: 'accepted' }) });
+  assert.equal(reopened.status, 200, await reopened.text());
+  const before = (await api('/annotations')).document.objects;
+  const old = before[before.length - 1];
+
+  const ana = await person('cy', 'labeler');
+  const offline = await ana.evaluate(async () => {
+    for (let i = 0; i < 600; i++) {
+      const s = await polymark.getStorage();
+      if (s.offline.state !== 'installing') return s.offline.state;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return 'still installing';
+  });
+  assert.equal(offline, 'ready');
+  await drawRect(ana, [300, 200], [400, 280]);
+  await ana.evaluate((id) => polymark.select([id]), old.id);
+  await frames(ana);
+  await ana.keyboard.press('Delete');
+  await saved(ana);
+  const objects = await ana.evaluate(() => polymark.getAnnotations().objects);
+  assert.ok(!objects.some((o) => o.id === old.id), 'the old shape is deleted');
+  const box = objects[objects.length - 1];
+  await click(ana, 'review-submit');
+  await stage(ana, 'review');
+  await ana.context().setOffline(true);
+
+  // The reviewer: the new shape is outlined green, the deleted one red where it was.
+  const rita = await person('rita', 'reviewer');
+  await caughtUp(rita, (id) => polymark.getReview().changes_since_review.some((c) => c.id === id), box.id);
+  assert.deepEqual((await review(rita)).changes_since_review.map((c) => [c.id, c.change, c.user]).sort(),
+    [[box.id, 'new', 'cy'], [old.id, 'deleted', 'cy']].sort());
+  await frames(rita);
+  let shot = decodePng(await rita.screenshot());
+  assert.ok(colourNear(shot, ...(await topEdge(rita, box.points)), GREEN), 'the new shape is outlined green');
+  assert.ok(colourNear(shot, ...(await topEdge(rita, old.points)), RED), 'a red outline shows where the deleted shape was');
+  // W steps to it; its history is read from the server when asked for; rejected with a reason.
+  await rita.mouse.click(5, 450);
+  const walked = [];
+  for (let i = 0; i < 20 && !walked.includes(box.id); i++) {
+    await rita.keyboard.press('w');
+    await frames(rita);
+    walked.push(...await rita.evaluate(() => polymark.getSelection()));
+  }
+  assert.ok(walked.includes(box.id), `W reached the new shape: ${walked}`);
+  const asked = rita.waitForRequest((r) => r.url().includes(`/history?item=${box.id}`));
+  await click(rita, 'review-history');
+  await asked;
+  await typeInto(rita, 'review-words', 'label the whole car');
+  await click(rita, 'review-reject');
+  await saved(rita);
+  await click(rita, 'review-return');
+  await stage(rita, 'annotation');
+  await frames(rita);
+  shot = decodePng(await rita.screenshot());
+  assert.ok(!colourNear(shot, ...(await topEdge(rita, box.points)), GREEN), 'highlights end with the review');
+
+  // The labeler comes back, sees the issue; offline again, fixes the shape and replies, reloads.
+  await ana.context().setOffline(false);
+  await caughtUp(ana, () => polymark.getReview().jobs[0].stage === 'annotation' && polymark.getReview().issues.some((i) => i.status === 'open'));
+  await until(ana, async () => {
+    const cached = await (await caches.open('polymark:api@/')).match('/api/tasks/test/review');
+    return cached && (await cached.json()).changes.some((c) => c.kind === 'issue' && c.value.status === 'open');
+  }, undefined, 15000);
+  await ana.context().setOffline(true);
+  await moveShape(ana, [350, 240], [330, 230]);
+  const issue = (await review(ana)).issues.find((i) => i.status === 'open');
+  await click(ana, 'review-issue-1');  // open issues come first
+  await typeInto(ana, 'review-issue-1-reply', 'whole car now');
+  await ana.keyboard.press('Enter');
+  await frames(ana);
+  const moved = (await ana.evaluate((id) => polymark.getAnnotations().objects.find((o) => o.id === id), box.id)).points;
+  assert.notDeepEqual(moved, box.points);
+  assert.ok((await review(ana)).sync.pending > 0, 'the reply waits for the network');
+  await ana.reload();
+  assert.equal(await ana.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => 'rejected: ' + e.code + ' ' + e.message)), 'ready');
+  await until(ana, (args) => {
+    const r = polymark.getReview();
+    const shape = polymark.getAnnotations().objects.find((o) => o.id === args.id);
+    return r.jobs.length > 0 && r.issues.some((i) => i.comments.some((c) => c.text === 'whole car now')) &&
+      shape && JSON.stringify(shape.points) === JSON.stringify(args.moved);
+  }, { id: box.id, moved }, 15000);
+  await ana.context().setOffline(false);
+  await saved(ana);
+  const thread = (await api('/review')).changes.filter((c) => c.kind === 'comment' && c.value.issue === issue.id).map((c) => [c.value.text, c.user]);
+  assert.deepEqual(thread.sort(), [['label the whole car', 'rita'], ['whole car now', 'cy']]);
+  assert.deepEqual((await api('/annotations')).document.objects.find((o) => o.id === box.id).points, moved);
+  await click(ana, 'review-submit');
+  await stage(ana, 'review');
+
+  // The reviewer reads the answer, resolves the issue and accepts.
+  await caughtUp(rita, (id) => polymark.getReview().jobs[0].stage === 'review' &&
+    polymark.getReview().issues.find((i) => i.id === id).comments.length === 2, issue.id);
+  await rita.evaluate((id) => polymark.setIssueStatus({ issue: id, status: 'resolved' }), issue.id);
+  await saved(rita);
+  await click(rita, 'review-accept-job');
+  await stage(rita, 'accepted');
+  assert.equal((await api('/jobs')).jobs[0].stage, 'accepted');
+  assert.deepEqual(rita.problems, []);
+  await ana.context().close();
+  await rita.context().close();
 });

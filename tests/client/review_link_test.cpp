@@ -180,3 +180,44 @@ TEST_CASE("the review engine numbers its requests apart from the annotation engi
     CHECK_FALSE(r.link.owns(first->seq));
     CHECK(r.link.owns(catchup->request.seq));
 }
+
+TEST_CASE("back online, a reply that failed to send goes out at once, not after the back-off") {
+    Review r;
+    r.start();
+    REQUIRE(r.link.reply("i1", "written on a train"));
+    const auto* patch = r.platform.sent("PATCH", "/api/tasks/t1/review");
+    REQUIRE(patch);
+    uint64_t failed = patch->request.seq;
+    r.link.on_failure(SyncFailed{failed, false});
+    CHECK(r.link.to_json()["sync"]["state"] == "offline");
+    size_t asked = r.platform.sync_requests.size();
+    r.link.tick();  // the back-off (a second at least) has not passed
+    CHECK(r.platform.sync_requests.size() == asked);
+    r.link.flush();  // what the page's "online" event does
+    const auto* again = r.platform.sent("PATCH", "/api/tasks/t1/review");
+    REQUIRE(again);
+    CHECK(again->request.seq != failed);
+    CHECK(Json::parse(again->request.body)["operations"][0]["value"]["text"] == "written on a train");
+}
+
+TEST_CASE("an item's history is asked for by id, and only the answer to the last question is kept") {
+    Review r;
+    r.start();
+    r.link.fetch_item_history("box-1");
+    const auto* first = r.platform.sent("GET", "/api/tasks/t1/history?item=box-1");
+    REQUIRE(first);
+    uint64_t first_seq = first->request.seq;
+    r.link.fetch_item_history("box-2");
+    CHECK(r.link.item_history("box-1") == nullptr);
+    Json made{{"entries", Json::array({Json{{"revision", 2}, {"id", "box-1"}, {"op", "create"}, {"user", "ana"}, {"role", "labeler"}, {"stage", "annotation"}, {"at", "2026-12-07T09:00:00.000Z"}}})}};
+    r.link.on_reply(SyncReplied{first_seq, 200, made.dump()});  // late: box-2 is wanted now
+    CHECK(r.link.item_history("box-1") == nullptr);
+    CHECK(r.link.item_history("box-2") == nullptr);
+    made["entries"][0]["id"] = "box-2";
+    r.answer("GET", "/api/tasks/t1/history?item=box-2", 200, made);
+    const std::vector<ItemEvent>* events = r.link.item_history("box-2");
+    REQUIRE(events);
+    REQUIRE(events->size() == 1);
+    CHECK((*events)[0].user == "ana");
+    CHECK((*events)[0].stage == "annotation");
+}

@@ -184,6 +184,45 @@ TEST_CASE("changes since the last review mark new, edited and deleted items", "[
     CHECK_FALSE(changes_since_review(Json::parse(R"({"items": []})")));
 }
 
+TEST_CASE("deleted items come back as a document of their last values, to draw where they were", "[review]") {
+    Json history = Json::parse(R"({"entries": [
+        {"revision": 5, "kind": "object", "id": "box", "op": "delete", "user": "ana",
+         "was": {"id": "box", "type": "rectangle", "frame": 2, "label": "car", "points": [1, 2, 3, 4]}},
+        {"revision": 5, "kind": "track", "id": "walker", "op": "delete", "user": "ana",
+         "was": {"id": "walker", "type": "rectangle", "label": "person",
+                 "keyframes": [{"id": "k1", "frame": 0, "points": [0, 0, 10, 10]}, {"id": "k2", "frame": 4, "points": [4, 0, 14, 10]}]}},
+        {"revision": 6, "kind": "object", "id": "old", "op": "delete", "user": "bo"},
+        {"revision": 6, "kind": "object", "id": "broken", "op": "delete", "user": "bo", "was": {"id": "broken", "type": "blob"}},
+        {"revision": 7, "kind": "object", "id": "kept", "op": "update", "user": "bo",
+         "was": {"id": "kept", "type": "rectangle", "frame": 2, "label": "car", "points": [1, 2, 3, 4]}}]})");
+    auto marks = changes_since_review(history);
+    REQUIRE(marks);
+    CHECK(marks.value().at("old").was.is_null());
+    CHECK(marks.value().at("kept").was.is_null());  // only a delete carries what it removed
+    Document removed = removed_since_review(marks.value());
+    REQUIRE(removed.objects.size() == 1);
+    CHECK(removed.objects[0].id == "box");
+    CHECK(removed.objects[0].points == std::vector<double>{1, 2, 3, 4});
+    REQUIRE(removed.tracks.size() == 1);
+    CHECK(removed.tracks[0].keyframes.size() == 2);
+}
+
+TEST_CASE("an item's history reads as who did what, in which role and stage, in revision order", "[review]") {
+    auto events = item_events(Json::parse(R"({"entries": [
+        {"revision": 3, "id": "o1", "op": "create", "user": "ana", "role": "labeler", "stage": "annotation", "at": "2026-12-07T10:00:00.000Z"},
+        {"revision": "x", "id": "o1", "op": "update"},
+        {"revision": 9, "id": "o1", "op": "update", "user": "rita", "role": "reviewer", "stage": "review", "at": "2026-12-07T11:00:00.000Z"},
+        {"revision": 12, "id": "o1", "op": "delete", "user": "mia", "role": null, "stage": null, "at": "2026-12-07T12:00:00.000Z"}]})"));
+    REQUIRE(events);
+    REQUIRE(events.value().size() == 3);
+    CHECK(events.value()[0].user == "ana");
+    CHECK(events.value()[1].role == "reviewer");
+    CHECK(events.value()[1].stage == "review");
+    CHECK(events.value()[2].op == "delete");
+    CHECK(events.value()[2].role.empty());
+    CHECK_FALSE(item_events(Json::parse(R"({"entries": {}})")));
+}
+
 TEST_CASE("the sync engine saves review items to /review and hands back the server's with role and time", "[review][sync]") {
     SyncConfig config;
     config.task_id = "t1";
