@@ -126,7 +126,13 @@ void ReviewPanel::draw_job(App& app, const Job& job) {
         review.fetch_changes_since_review(job);
     }
     const auto& stops = walk(app, job);
-    ImGui::Text("Object %d of %zu", stop_ < 0 ? 0 : std::min(stop_ + 1, (int)stops.size()), stops.size());
+    const auto& judged = verdicts(app);
+    if (judged_walk_revision_ != walk_revision_ || judged_version_ != verdicts_version_) {
+        judged_walk_revision_ = walk_revision_;
+        judged_version_ = verdicts_version_;
+        judged_count_ = (int)std::count_if(stops.begin(), stops.end(), [&](const ReviewStop& s) { return judged.count(s.id) > 0; });
+    }
+    ImGui::Text("Object %d of %zu, %d judged", stop_ < 0 ? 0 : std::min(stop_ + 1, (int)stops.size()), stops.size(), judged_count_);
     ImGui::SameLine();
     if (ImGui::SmallButton("Previous")) step(app, -1);
     ImGui::SameLine();
@@ -231,6 +237,7 @@ void ReviewPanel::draw_markers(App& app, ImDrawList* list) {
     const View& view = app.view();
     const Job* job = review.job_at_frame(app.frame());
     if (job && job->stage == JobStage::Review && marks_job_ == job->id) draw_changes(app, list);
+    if (job) draw_verdicts(app, list);
     int number = 0;
     for (const Issue* issue : review.board().issues_on(app.frame())) {
         ++number;
@@ -283,6 +290,36 @@ void ReviewPanel::draw_changes(App& app, ImDrawList* list) {
     }
     for (const FrameShape& ghost : shapes_on_frame(review.removed_since_review(), app.frame(), {}, nullptr, app.medium()))
         outline(ghost.object, ChangeMark::Deleted);
+}
+
+const std::map<std::string, Verdict>& ReviewPanel::verdicts(App& app) {
+    const ReviewLink& review = app.sync().review();
+    if (verdicts_version_ != review.revision()) {
+        verdicts_version_ = review.revision();
+        verdicts_.clear();
+        for (const auto& [item, d] : review.board().verdicts()) verdicts_[item] = d->verdict;
+    }
+    return verdicts_;
+}
+
+void ReviewPanel::draw_verdicts(App& app, ImDrawList* list) {
+    // A tick (accepted) or a cross (rejected) inside each judged shape's top right corner.
+    const auto& judged = verdicts(app);
+    if (judged.empty()) return;
+    const View& view = app.view();
+    for (const Object& o : app.frame_objects()) {
+        auto found = judged.find(o.id);
+        if (found == judged.end() || o.type == ShapeType::Tag) continue;
+        Rect b = shape_bounds(o);
+        Vec2 corner = view.to_screen({b.x + b.w, b.y});
+        float x = (float)corner.x - 13, y = (float)corner.y + 3;
+        list->AddRectFilled(ImVec2(x - 1, y - 1), ImVec2(x + 11, y + 11), IM_COL32(20, 20, 20, 200), 2);
+        if (found->second == Verdict::Accepted) list->AddPolyline(std::array<ImVec2, 3>{ImVec2(x + 1, y + 5), ImVec2(x + 4, y + 8), ImVec2(x + 9, y + 1)}.data(), 3, kChangeColours[0], 0, 2.0f);
+        else {
+            list->AddLine(ImVec2(x + 1, y + 1), ImVec2(x + 9, y + 9), kChangeColours[2], 2.0f);
+            list->AddLine(ImVec2(x + 9, y + 1), ImVec2(x + 1, y + 9), kChangeColours[2], 2.0f);
+        }
+    }
 }
 
 void ReviewPanel::handle_keys(App& app) {

@@ -37,6 +37,10 @@ private:
     std::vector<ReviewStop> walk_;  // the job's stops, for walk_revision_ of the document
     uint64_t walk_revision_ = ~0ull;
     int64_t walk_job_ = 0;
+    std::map<std::string, Verdict> verdicts_;  // every judged item's verdict, for verdicts_version_ of the review
+    uint64_t verdicts_version_ = ~0ull;
+    int judged_count_ = 0;  // stops of the walk with a verdict
+    uint64_t judged_walk_revision_ = ~0ull, judged_version_ = ~0ull;
     std::string history_id_;  // the object whose history was read last, at history_revision_
     int64_t history_revision_ = -1;
 
@@ -49,6 +53,8 @@ private:
     void draw_issue(App& app, const Issue& issue, int number);
     void draw_history(App& app, const std::string& id);
     void draw_changes(App& app, ImDrawList* list);  // new, edited and deleted shapes since the last review
+    void draw_verdicts(App& app, ImDrawList* list);
+    const std::map<std::string, Verdict>& verdicts(App& app);
     void step(App& app, int delta);
     void open_issue(App& app);
     void judge(App& app, Verdict verdict);

@@ -381,6 +381,15 @@ const Decision* ReviewBoard::verdict_on(const std::string& item) const {
     return all.empty() ? nullptr : all.back();
 }
 
+std::map<std::string, const Decision*> ReviewBoard::verdicts() const {
+    std::vector<const Decision*> all;
+    for (const auto& [id, d] : decisions_) all.push_back(&d);
+    in_written_order(all, stamps_, local_at_);
+    std::map<std::string, const Decision*> out;
+    for (const Decision* d : all) out[d->item] = d;  // the last written wins
+    return out;
+}
+
 std::vector<const Issue*> ReviewBoard::open_issues(long long first, std::optional<long long> last) const {
     std::vector<const Issue*> out;
     for (const auto& [id, i] : issues_)

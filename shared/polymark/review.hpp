@@ -114,6 +114,7 @@ public:
     // Decisions on an item, oldest first; the last is its verdict.
     std::vector<const Decision*> decisions_on(const std::string& item) const;
     const Decision* verdict_on(const std::string& item) const;
+    std::map<std::string, const Decision*> verdicts() const;  // every judged item's verdict, in one pass
     // Open issues on frames [first, last] (last none: to the end), in frame order.
     std::vector<const Issue*> open_issues(long long first, std::optional<long long> last) const;
     size_t size() const { return issues_.size() + comments_.size() + decisions_.size(); }

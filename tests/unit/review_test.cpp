@@ -105,6 +105,10 @@ TEST_CASE("an item's verdict is its latest decision", "[review]") {
     CHECK(b.verdict_on("bus")->verdict == Verdict::Rejected);
     CHECK(b.verdict_on("tram") == nullptr);
     CHECK(b.issues_on(3).empty());
+    auto all = b.verdicts();  // the same, for every item at once
+    REQUIRE(all.size() == 2);
+    CHECK(all.at("car")->id == "d2");
+    CHECK(all.at("bus")->id == "d3");
 }
 
 TEST_CASE("jobs are read from the server's reply in frame order", "[review]") {
