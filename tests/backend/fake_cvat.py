@@ -21,7 +21,11 @@ CommentRead/WriteSerializer) and status codes:
   POST   /api/comments         {issue, message} 201; 400 on a missing field or an unknown issue
   PATCH  /api/comments/{id}    message (issue is write-once)
   DELETE /api/comments/{id}    204, 404
-Every route needs `Authorization: Token <token>` of a known user (401 otherwise).
+  GET    /api/jobs/{id}/annotations             200 {version, tags, shapes, tracks} (empty: enough for
+                                 a page to mount with the profile; annotations are not this fake's)
+Every route needs `Authorization: Token <token>` of a known user (401 otherwise). Replies carry
+CORS headers and OPTIONS is answered, so that a page on another origin (the browser tests) can
+call it, as a CVAT configured for it would.
 GET /_state (no token) dumps everything, for the tests.
 
 Run: python3 fake_cvat.py --port N [--max-page-size 2] [--seed]   (prints "ready PORT" when listening)
@@ -116,11 +120,23 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status, payload=None):
         data = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
+        self.cors()
         if payload is not None:
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def cors(self):
+        self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, X-Polymark-Role, X-Polymark-User, X-Polymark-Device")
+
+    def do_OPTIONS(self):
+        self.send_response(204)
+        self.cors()
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -178,7 +194,11 @@ class Handler(BaseHTTPRequestHandler):
             if ident is not None and not ident.isdigit():
                 return self.reply(404, {"detail": "Not found."})
             ident = int(ident) if ident is not None else None
-            if kind == "jobs" and ident is not None:
+            if kind == "jobs" and ident is not None and len(parts) == 4 and parts[3] == "annotations" and method == "GET":
+                if ident not in s.jobs:
+                    return self.reply(404, {"detail": "Not found."})
+                return self.reply(200, {"version": 0, "tags": [], "shapes": [], "tracks": []})
+            if kind == "jobs" and ident is not None and len(parts) == 3:
                 job = s.jobs.get(ident)
                 if job is None:
                     return self.reply(404, {"detail": "Not found."})
