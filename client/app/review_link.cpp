@@ -58,13 +58,36 @@ void ReviewLink::journal_read(const std::vector<std::string>& records, const std
     if (!sync_ || journal_ || engine_) return;
     if (!device_id.empty()) sync_->device_id = review_device(device_id);
     journal_ = records;
-    if (!task_id_.empty()) refresh_jobs(), send(Ask::Items, "GET", "/api/tasks/" + task_id_ + "/review", "");
+    if (!task_id_.empty()) start_items();
 }
 
 void ReviewLink::task_known(const std::string& task_id) {
     if (!sync_ || !task_id_.empty()) return;
     task_id_ = task_id;
-    if (journal_) refresh_jobs(), send(Ask::Items, "GET", "/api/tasks/" + task_id_ + "/review", "");
+    if (journal_) start_items();
+}
+
+void ReviewLink::start_items() {
+    refresh_jobs();
+    // Through a profile the engine's first catch-up (since 0) brings every item.
+    if (profile_) {
+        begin(0);
+        if (engine_) engine_->request_catchup();
+        return poll();
+    }
+    send(Ask::Items, "GET", "/api/tasks/" + task_id_ + "/review", "");
+}
+
+void ReviewLink::use_profile(ProfileClient* client, const ProfileContext& context) {
+    Errors refused = client ? client->review_start(context) : Errors{};
+    if (!client || !refused.empty()) {
+        if (!refused.empty()) notices_.report(refused.front());
+        sync_.reset();
+        journal_.reset();
+        return changed();
+    }
+    profile_ = client;
+    if (!token_.empty()) profile_->review_set_token(token_);
 }
 
 void ReviewLink::on_items(int status, const std::string& body) {
@@ -118,7 +141,6 @@ void ReviewLink::begin(int64_t revision) {
 
 void ReviewLink::send(Ask ask, const std::string& method, const std::string& path, std::string body, int64_t job_id) {
     SyncRequest r;
-    r.seq = next_seq_++;
     r.method = method;
     r.path = path;
     r.body = std::move(body);
@@ -129,9 +151,34 @@ void ReviewLink::send(Ask ask, const std::string& method, const std::string& pat
     // Who moves a job (a token that names a user wins on the server).
     if (sync_ && !sync_->user_id.empty()) r.headers.emplace_back("X-Polymark-User", sync_->user_id);
     if (sync_) r.headers.emplace_back("X-Polymark-Device", sync_->device_id);
+    send_request(ask, std::move(r), job_id);
+}
+
+// A plain request (serve.py's, or the profile's with its own headers), numbered in our range.
+void ReviewLink::send_request(Ask ask, SyncRequest r, int64_t job_id) {
+    r.seq = next_seq_++;
     r.timeout_ms = sync_ ? sync_->timeout_ms : 20000;
     asks_.push_back({r.seq, ask, job_id});
-    if (!platform_.sync_request(r, urls_.api(path))) on_failure(SyncFailed{r.seq, false});
+    if (!platform_.sync_request(r, urls_.api(r.path))) on_failure(SyncFailed{r.seq, false});
+}
+
+// A step of the profile's review adapter: its backend request goes out under a number of ours (the
+// annotations' profile numbers its requests alike); its reply goes to the engine.
+void ReviewLink::handle_profile_step(ProfileStep step) {
+    while (step.request) {
+        SyncRequest r = std::move(*step.request);
+        uint64_t theirs = r.seq;
+        r.seq = next_seq_++;
+        if (platform_.sync_request(r, urls_.api(r.path))) {
+            profile_seqs_[r.seq] = theirs;
+            break;
+        }
+        step = profile_->review_backend_failure(theirs, SyncFailure::Network);
+    }
+    if (step.reply && engine_) {
+        handle_output(engine_->on_reply(step.reply->seq, step.reply->status, step.reply->body, steady_ms()));
+        poll();
+    }
 }
 
 bool ReviewLink::owns(uint64_t seq) const {
@@ -152,6 +199,11 @@ void ReviewLink::on_reply(const SyncReplied& r) {
             case Ask::ItemHistory: return on_item_history(ask.seq, r.status, r.body);
         }
     }
+    if (auto it = profile_seqs_.find(r.seq); it != profile_seqs_.end()) {
+        uint64_t theirs = it->second;
+        profile_seqs_.erase(it);
+        return handle_profile_step(profile_->review_backend_reply(theirs, r.status, r.body));
+    }
     if (!engine_) return;
     handle_output(engine_->on_reply(r.seq, r.status, r.body, steady_ms()));
     poll();
@@ -166,6 +218,11 @@ void ReviewLink::on_failure(const SyncFailed& f) {
         if (ask.ask == Ask::MoveJob)
             notices_.report({"network", "/jobs/" + std::to_string(ask.job_id), "job " + std::to_string(ask.job_id) + " was not moved: the server did not answer; try again when online"});
         return;
+    }
+    if (auto it = profile_seqs_.find(f.seq); it != profile_seqs_.end()) {
+        uint64_t theirs = it->second;
+        profile_seqs_.erase(it);
+        return handle_profile_step(profile_->review_backend_failure(theirs, f.timeout ? SyncFailure::Timeout : SyncFailure::Network));
     }
     if (!engine_) return;
     handle_output(engine_->on_failure(f.seq, f.timeout ? SyncFailure::Timeout : SyncFailure::Network, steady_ms()));
@@ -195,6 +252,7 @@ void ReviewLink::catchup() {
 
 void ReviewLink::token(std::string token) {
     token_ = token;
+    if (profile_) profile_->review_set_token(token);
     if (engine_) engine_->set_token(std::move(token));
     poll();
 }
@@ -202,6 +260,7 @@ void ReviewLink::token(std::string token) {
 void ReviewLink::poll() {
     if (!engine_) return;
     if (auto request = engine_->poll(steady_ms())) {
+        if (profile_) return handle_profile_step(profile_->review_begin(*request));
         engine_seqs_.push_back(request->seq);
         if (engine_seqs_.size() > 64) engine_seqs_.erase(engine_seqs_.begin());
         if (!platform_.sync_request(*request, urls_.api(request->path)))
@@ -233,13 +292,14 @@ void ReviewLink::refresh_jobs() {
     if (!sync_ || task_id_.empty()) return;
     if (std::any_of(asks_.begin(), asks_.end(), [](const Outstanding& a) { return a.ask == Ask::Jobs; })) return;  // one read at a time
     jobs_read_ms_ = steady_ms();
+    if (profile_) return send_request(Ask::Jobs, profile_->job_request(), 0);
     send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
 }
 
 void ReviewLink::on_jobs(int status, const std::string& body) {
     if (status != 200) return;  // offline or another backend: the jobs stay as last known
-    auto reply = parse_json_text(body, "the jobs");
-    if (!reply) return;
+    auto reply = profile_ ? profile_->jobs_reply(status, body) : parse_json_text(body, "the jobs");
+    if (!reply) return notices_.report(reply.first_error());
     auto jobs = jobs_from_json(reply.value());
     if (!jobs) return notices_.report(jobs.first_error());
     jobs_ = std::move(jobs.value());
@@ -249,6 +309,12 @@ void ReviewLink::on_jobs(int status, const std::string& body) {
 Errors ReviewLink::move_job(int64_t job_id, JobStage stage) {
     auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.id == job_id; });
     if (job == jobs_.end()) return {{"not_found", std::to_string(job_id), "there is no job " + std::to_string(job_id)}};
+    if (profile_) {
+        auto request = profile_->move_request(job->stage, stage);
+        if (!request) return request.errors();
+        send_request(Ask::MoveJob, std::move(request.value()), job_id);
+        return {};
+    }
     Json body{{"stage", to_string(stage)}, {"from", to_string(job->stage)}};
     send(Ask::MoveJob, "PATCH", "/api/tasks/" + task_id_ + "/jobs/" + std::to_string(job_id), body.dump(), job_id);
     return {};
@@ -267,7 +333,7 @@ void ReviewLink::on_moved(int64_t job_id, int status, const std::string& body) {
 void ReviewLink::fetch_changes_since_review(const Job& job) {
     marks_.clear();
     removed_ = Document{};
-    if (!job.reviewed_revision) return changed();
+    if (!job.reviewed_revision || profile_) return changed();  // a profile's backend has no history route
     send(Ask::History, "GET", "/api/tasks/" + task_id_ + "/history?after=" + std::to_string(*job.reviewed_revision), "");
 }
 
@@ -285,6 +351,7 @@ void ReviewLink::on_history(int status, const std::string& body) {
 void ReviewLink::fetch_item_history(const std::string& id) {
     history_of_ = id;
     history_in_ = false;
+    if (profile_) return;
     history_seq_ = next_seq_;  // only the last question counts: an answer about an earlier item is dropped
     send(Ask::ItemHistory, "GET", "/api/tasks/" + task_id_ + "/history?item=" + id, "");
 }
@@ -304,13 +371,13 @@ void ReviewLink::on_item_history(uint64_t seq, int status, const std::string& bo
 
 std::string ReviewLink::next_id(const char* kind) { return std::string(kind) + "." + id_prefix_ + "." + std::to_string(++next_id_); }
 
-Errors ReviewLink::write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after) {
+Errors ReviewLink::write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after, bool send) {
     if (!engine_) return {{"read_only", "review", sync_ ? "review is still loading" : "review needs a task synced with serve.py"}};
     auto applied = board_.apply(review_kind, id, after, ReviewStamp{0, sync_->user_id, sync_->role, ""});
     if (!applied) return applied.errors();
     handle_output(engine_->record_item(kind, id, before, after, steady_ms()));
     changed();
-    poll();
+    if (send) poll();
     return {};
 }
 
@@ -326,7 +393,8 @@ Expected<std::string> ReviewLink::open_issue(long long frame, std::vector<double
     if (!text.empty()) {
         Comment first{next_id("comment"), issue.id, text, user(), Json()};
         if (auto bad = check_review_value(ReviewKind::Comment, comment_to_json(first), "")) return *bad;
-        if (Errors e = write(SyncKind::Issue, ReviewKind::Issue, issue.id, std::nullopt, value); !e.empty()) return e;
+        // One batch: a backend like CVAT opens an issue only together with its first comment.
+        if (Errors e = write(SyncKind::Issue, ReviewKind::Issue, issue.id, std::nullopt, value, false); !e.empty()) return e;
         if (Errors e = write(SyncKind::Comment, ReviewKind::Comment, first.id, std::nullopt, comment_to_json(first)); !e.empty()) return e;
         return issue.id;
     }

@@ -2,17 +2,22 @@
 // step with serve.py (docs/SCHEMA.md section 13). Review items are written here and saved by a
 // SyncEngine of their own (resource "review": op ids, retries, the journal, offline too); the
 // jobs are read and moved through plain requests. The server decides who may do what; a refusal
-// comes back as a notice naming the role and the stage. Off for tasks without sync and for
-// backend profiles. Times: a steady clock, milliseconds.
+// comes back as a notice naming the role and the stage. Off for tasks without sync. With a backend
+// profile that maps review (docs/PROFILES.md section 7: CVAT's job stages, issues and comments), the
+// engine's requests, the jobs' reads and moves go through the profile's module instead
+// (ProfileClient's review calls); a profile without a review section turns review off.
+// Times: a steady clock, milliseconds.
 #pragma once
 #include "app/inbox.hpp"
 #include "app/notices.hpp"
 #include "app/platform_port.hpp"
 #include "app/requests.hpp"
+#include "polymark/profile_wire.hpp"
 #include "polymark/review.hpp"
 #include "polymark/sync.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +42,9 @@ public:
     // device_id: the journal's own when it differs from the configured one (empty: the configured).
     void journal_read(const std::vector<std::string>& records, const std::string& device_id);
     void task_known(const std::string& task_id);
+    // A mount with a backend profile, once the profile started (before task_known): review goes
+    // through `client` (its review section) with this context; none (no review section): off.
+    void use_profile(ProfileClient* client, const ProfileContext& context);
 
     // [SECTION] The platform's answers and its timer
     bool owns(uint64_t seq) const;
@@ -69,6 +77,7 @@ public:
     // One item's story (who made and changed it, when, role, stage), read when asked; null until
     // the answer for `id` is in (or when the server has no history: another backend, offline).
     void fetch_item_history(const std::string& id);
+    bool keeps_history() const { return !profile_; }  // a profile's backend has no history route
     const std::vector<ItemEvent>* item_history(const std::string& id) const { return id == history_of_ && history_in_ ? &item_history_ : nullptr; }
     Json to_json() const;  // getReview(): {jobs, issues (with their comments), decisions, sync}
     // What the review engine could not save (refused for the role or stage): cheap, for every frame.
@@ -104,7 +113,13 @@ private:
     uint64_t next_id_ = 0, version_ = 0;
     int64_t jobs_read_ms_ = 0;
 
+    ProfileClient* profile_ = nullptr;
+    std::map<uint64_t, uint64_t> profile_seqs_;  // our request number -> the profile's
+
     void begin(int64_t revision);
+    void start_items();
+    void send_request(Ask ask, SyncRequest r, int64_t job_id);
+    void handle_profile_step(ProfileStep step);
     std::string next_id(const char* kind);
     void send(Ask ask, const std::string& method, const std::string& path, std::string body, int64_t job_id = 0);
     void on_items(int status, const std::string& body);
@@ -112,7 +127,7 @@ private:
     void on_moved(int64_t job_id, int status, const std::string& body);
     void on_history(int status, const std::string& body);
     void on_item_history(uint64_t seq, int status, const std::string& body);
-    Errors write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after);
+    Errors write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after, bool send = true);
     void handle_output(SyncOutput out);
     void poll();
     void changed();

@@ -12,7 +12,7 @@ int64_t steady_ms() {
 
 SyncLink::SyncLink(PlatformPort& platform, Notices& notices, DocumentSession& session, SyncLinkOptions options, BackendUrls urls)
     : platform_(platform), notices_(notices), session_(session), options_(std::move(options)), urls_(std::move(urls)),
-      review_(platform, notices, urls_, options_.profile ? std::nullopt : options_.sync,
+      review_(platform, notices, urls_, options_.sync,
               [this](const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) { return write_review_journal(put, remove); }) {
     review_.on_changed = [this] {
         platform_.emit("review", Json{{"revision", review_.revision()}, {"openIssues", review_.board().open_issues(0, std::nullopt).size()}});
@@ -111,6 +111,9 @@ void SyncLink::load_through_profile(const Task& task) {
     }
     profile_ = &profile;
     if (!pending_token_.empty()) profile_->set_token(pending_token_);
+    // Review goes through the profile too when it maps review (docs/PROFILES.md section 7); else it is off.
+    review_.use_profile(profile.has_review() && !profile.passthrough() ? &profile : nullptr, context);
+    review_.task_known(task_id_);
     SyncRequest load = profile_->load_request();
     if (options_.sync) load.timeout_ms = options_.sync->timeout_ms;
     profile_load_seq_ = load.seq;

@@ -162,7 +162,8 @@ void ReviewPanel::draw_history(App& app, const std::string& id) {
         review.fetch_item_history(id);
     }
     const std::vector<ItemEvent>* events = review.item_history(id);
-    if (!events) ImGui::TextDisabled("Reading…");
+    if (!review.keeps_history()) ImGui::TextDisabled("This backend keeps no history.");
+    else if (!events) ImGui::TextDisabled("Reading…");
     else if (events->empty()) ImGui::TextDisabled("Not saved yet.");
     else
         for (const ItemEvent& e : *events)

@@ -269,17 +269,18 @@ void read_part(JsonReader& r, const Json& j, const std::string& path, PartMap& p
             if (auto f = r.string_member(*g, gp, "form", true)) {
                 static const std::pair<const char*, GeometryForm> forms[] = {{"none", GeometryForm::None}, {"flat", GeometryForm::Flat},
                     {"pairs", GeometryForm::Pairs}, {"xywh", GeometryForm::Xywh}, {"centre_radii", GeometryForm::CentreRadii},
-                    {"centre_rim", GeometryForm::CentreRim}};
+                    {"centre_rim", GeometryForm::CentreRim}, {"region", GeometryForm::Region}};
                 bool found = false;
                 for (auto& [n, v] : forms)
                     if (*f == n) { m.form = v; found = true; }
-                if (!found) r.fail("bad_enum", json_pointer_append(gp, "form"), "form \"" + *f + "\" is not none, flat, pairs, xywh, centre_radii or centre_rim");
+                if (!found) r.fail("bad_enum", json_pointer_append(gp, "form"), "form \"" + *f + "\" is not none, flat, pairs, xywh, centre_radii, centre_rim or region");
             }
             if (auto u = r.string_member(*g, gp, "units", false)) {
                 if (*u == "percent") m.units = Units::Percent;
                 else if (*u != "pixels") r.fail("bad_enum", json_pointer_append(gp, "units"), "units are \"pixels\" or \"percent\"");
             }
-            m.points = read_pointer(r, *g, gp, "points", m.form == GeometryForm::Flat || m.form == GeometryForm::Pairs || m.form == GeometryForm::CentreRim);
+            m.points = read_pointer(r, *g, gp, "points", m.form == GeometryForm::Flat || m.form == GeometryForm::Pairs || m.form == GeometryForm::CentreRim ||
+                                                             m.form == GeometryForm::Region);
             m.box = read_pointer(r, *g, gp, "box", m.form == GeometryForm::Xywh || m.form == GeometryForm::CentreRadii);
             m.rotation = read_pointer(r, *g, gp, "rotation", false);
             if (auto o = r.string_member(*g, gp, "rotation_origin", false)) {
@@ -297,13 +298,15 @@ void read_part(JsonReader& r, const Json& j, const std::string& path, PartMap& p
                 const Json& f = (*fs)[i];
                 std::string p = json_pointer_append(fp, i);
                 if (!r.expect_object(f, p)) continue;
-                r.reject_unknown_keys(f, p, {"ours", "theirs", "transforms", "absent", "fixed", "write_only"});
+                r.reject_unknown_keys(f, p, {"ours", "theirs", "transforms", "absent", "fixed", "write_only", "read_only"});
                 FieldMap m;
                 m.ours = read_pointer(r, f, p, "ours", true);
                 if (auto fx = f.find("fixed"); fx != f.end()) m.fixed = *fx;
                 m.theirs = read_pointer(r, f, p, "theirs", m.fixed.is_null());
                 if (auto a = f.find("absent"); a != f.end()) m.absent = *a;
                 m.write_only = r.bool_member(f, p, "write_only", false).value_or(false);
+                m.read_only = r.bool_member(f, p, "read_only", false).value_or(false);
+                if (m.read_only && m.write_only) r.fail("bad_enum", json_pointer_append(p, "read_only"), "a field is not both read_only and write_only");
                 if (auto ts = f.find("transforms"); ts != f.end()) {
                     std::string tp = json_pointer_append(p, "transforms");
                     if (r.expect_array(*ts, tp))
@@ -324,6 +327,122 @@ void read_guarantee(JsonReader& r, const Json& g, const std::string& path, const
     out.why = r.string_member(*v, p, "why", true).value_or("");
 }
 
+// [SECTION] Reading the review section
+
+void read_list_route(JsonReader& r, const Json& j, const std::string& path, ListRoute& out) {
+    if (!r.expect_object(j, path)) return;
+    r.reject_unknown_keys(j, path, {"method", "path", "items_at", "next_at"});
+    Json route = Json::object();
+    for (const char* k : {"method", "path"})
+        if (j.contains(k)) route[k] = j[k];
+    read_route(r, route, path, out.route, false);
+    if (out.route.method != "GET" && !out.route.method.empty())
+        r.fail("bad_enum", json_pointer_append(path, "method"), "a list route is a GET");
+    out.items_at = read_pointer(r, j, path, "items_at", true);
+    out.next_at = read_pointer(r, j, path, "next_at", false);
+}
+
+void read_pointer_list(JsonReader& r, const Json& j, const std::string& path, const char* key, std::vector<std::string>& out) {
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    std::string p = json_pointer_append(path, key);
+    if (!r.expect_array(*it, p)) return;
+    for (size_t k = 0; k < it->size(); ++k) {
+        std::string ep = json_pointer_append(p, k);
+        if (auto s = r.as_string((*it)[k], ep)) {
+            if (!json_pointer_parse(*s)) r.fail("bad_pointer", ep, "\"" + *s + "\" is not a JSON Pointer");
+            out.push_back(*s);
+        }
+    }
+}
+
+void read_review_item(JsonReader& r, const Json& j, const std::string& path, ReviewKind kind, ReviewItemMap& m) {
+    if (!r.expect_object(j, path)) return;
+    bool issue = kind == ReviewKind::Issue;
+    if (issue)
+        r.reject_unknown_keys(j, path, {"list", "create", "update", "delete", "id_table", "learn_id", "constants", "geometry", "fields", "drops", "write_once"});
+    else
+        r.reject_unknown_keys(j, path, {"list", "create", "update", "delete", "id_table", "learn_id", "constants", "fields", "drops", "write_once"});
+    m.kind = kind;
+    m.path = path;
+    m.present = true;
+    if (const Json* l = r.member(j, path, "list", true)) read_list_route(r, *l, json_pointer_append(path, "list"), m.list);
+    if (const Json* c = r.member(j, path, "create", true)) {
+        std::string cp = json_pointer_append(path, "create");
+        if (r.expect_object(*c, cp)) {
+            Json route = *c;
+            if (issue) {
+                route.erase("first_comment_at");
+                m.first_comment_at = read_pointer(r, *c, cp, "first_comment_at", false);
+            }
+            read_route(r, route, cp, m.create, true);
+            if (m.create.id_at.empty()) r.fail("missing_key", json_pointer_append(cp, "id_at"), "a review create route names where the reply holds the new id (\"id_at\")");
+        }
+    }
+    if (const Json* u = r.member(j, path, "update", true)) read_route(r, *u, json_pointer_append(path, "update"), m.update, true);
+    if (const Json* d = r.member(j, path, "delete", true)) read_route(r, *d, json_pointer_append(path, "delete"), m.remove, true);
+    m.id_table = r.string_member(j, path, "id_table", true).value_or("");
+    m.learn_id = r.string_member(j, path, "learn_id", true).value_or("");
+    if (!m.learn_id.empty() && m.learn_id.find("{id}") == std::string::npos)
+        r.fail("bad_template", json_pointer_append(path, "learn_id"), "learn_id names the backend id as \"{id}\"");
+    read_part(r, j, path, m.part);
+    if (issue && m.part.geometry.form != GeometryForm::Region)
+        r.fail("bad_enum", json_pointer_append(path, "geometry"), "an issue's geometry is the \"region\" form (a point or a box)");
+    read_pointer_list(r, j, path, "drops", m.drops);
+    read_pointer_list(r, j, path, "write_once", m.write_once);
+}
+
+void read_review(JsonReader& r, const Json& j, ReviewProfile& out) {
+    const std::string path = "/review";
+    if (!r.expect_object(j, path)) return;
+    r.reject_unknown_keys(j, path, {"guarantees", "job", "issues", "comments"});
+    out.present = true;
+    if (const Json* g = r.member(j, path, "guarantees", true)) {
+        std::string gp = json_pointer_append(path, "guarantees");
+        if (r.expect_object(*g, gp)) {
+            r.reject_unknown_keys(*g, gp, {"decisions", "stage_check"});
+            read_guarantee(r, *g, gp, "decisions", out.decisions);
+            read_guarantee(r, *g, gp, "stage_check", out.stage_check);
+        }
+    }
+    if (const Json* job = r.member(j, path, "job", true)) {
+        std::string jp = json_pointer_append(path, "job");
+        if (r.expect_object(*job, jp)) {
+            r.reject_unknown_keys(*job, jp, {"read", "move", "stage_at", "state_at", "stages", "fields"});
+            if (const Json* q = r.member(*job, jp, "read", true)) read_route(r, *q, json_pointer_append(jp, "read"), out.job_read, false);
+            if (const Json* q = r.member(*job, jp, "move", true)) read_route(r, *q, json_pointer_append(jp, "move"), out.job_move, true);
+            out.stage_at = read_pointer(r, *job, jp, "stage_at", true);
+            out.state_at = read_pointer(r, *job, jp, "state_at", false);
+            if (const Json* st = r.member(*job, jp, "stages", true); st && r.expect_array(*st, json_pointer_append(jp, "stages"))) {
+                for (size_t i = 0; i < st->size(); ++i) {
+                    std::string sp = json_pointer_append(json_pointer_append(jp, "stages"), i);
+                    const Json& e = (*st)[i];
+                    if (!r.expect_object(e, sp)) continue;
+                    r.reject_unknown_keys(e, sp, {"ours", "theirs", "state", "returned_state"});
+                    StageMap m;
+                    auto ours = r.string_member(e, sp, "ours", true).value_or("");
+                    if (auto stage = job_stage_from_string(ours)) m.ours = *stage;
+                    else if (!ours.empty()) r.fail("bad_enum", json_pointer_append(sp, "ours"), "stage \"" + ours + "\" is not annotation, review or accepted");
+                    m.theirs = r.string_member(e, sp, "theirs", true).value_or("");
+                    m.state = r.string_member(e, sp, "state", false).value_or("");
+                    m.returned_state = r.string_member(e, sp, "returned_state", false).value_or("");
+                    if ((!m.state.empty() || !m.returned_state.empty()) && out.state_at.empty())
+                        r.fail("missing_key", json_pointer_append(jp, "state_at"), "stages that send a state need \"state_at\"");
+                    for (const StageMap& other : out.stages)
+                        if (other.ours == m.ours && !ours.empty()) r.fail("duplicate_key", json_pointer_append(sp, "ours"), "stage \"" + ours + "\" is mapped twice");
+                    out.stages.push_back(std::move(m));
+                }
+                for (JobStage s : {JobStage::Annotation, JobStage::Review, JobStage::Accepted})
+                    if (std::none_of(out.stages.begin(), out.stages.end(), [&](const StageMap& m) { return m.ours == s; }))
+                        r.fail("missing_key", json_pointer_append(jp, "stages"), std::string("stage \"") + to_string(s) + "\" has no backend stage");
+            }
+            read_part(r, *job, jp, out.job);
+        }
+    }
+    if (const Json* i = r.member(j, path, "issues", true)) read_review_item(r, *i, json_pointer_append(path, "issues"), ReviewKind::Issue, out.issues);
+    if (const Json* c = r.member(j, path, "comments", true)) read_review_item(r, *c, json_pointer_append(path, "comments"), ReviewKind::Comment, out.comments);
+}
+
 }  // namespace
 
 Expected<BackendProfile> profile_from_json(const Json& json) {
@@ -342,7 +461,7 @@ Expected<BackendProfile> profile_from_json(const Json& json) {
         return errors;
     }
     if (!format || !version) return errors;
-    r.reject_unknown_keys(json, "", {"format", "version", "name", "description", "guarantees", "headers", "load", "catchup", "save", "items"});
+    r.reject_unknown_keys(json, "", {"format", "version", "name", "description", "guarantees", "headers", "load", "catchup", "save", "items", "review"});
     prof.name = r.string_member(json, "", "name", true).value_or("");
     prof.description = r.string_member(json, "", "description", false).value_or("");
     if (const Json* g = r.member(json, "", "guarantees", true); g && r.expect_object(*g, "/guarantees")) {
@@ -433,6 +552,7 @@ Expected<BackendProfile> profile_from_json(const Json& json) {
             prof.items.push_back(std::move(m));
         }
     }
+    if (auto rv = json.find("review"); rv != json.end()) read_review(r, *rv, prof.review);
     if (!errors.empty()) return errors;
     return prof;
 }
@@ -621,10 +741,11 @@ Expected<bool> geometry_out(const GeometryMap& g, const Json& ours, Json& theirs
     };
     switch (g.form) {
     case GeometryForm::Flat:
+    case GeometryForm::Region:
     case GeometryForm::Pairs: {
         Json arr = Json::array();
         for (size_t i = 0; i + 1 < p.size(); i += 2) {
-            if (g.form == GeometryForm::Flat) { arr.push_back(p[i] * sx); arr.push_back(p[i + 1] * sy); }
+            if (g.form != GeometryForm::Pairs) { arr.push_back(p[i] * sx); arr.push_back(p[i + 1] * sy); }
             else arr.push_back(Json::array({p[i] * sx, p[i + 1] * sy}));
         }
         set_at(theirs, g.points, std::move(arr));
@@ -685,7 +806,7 @@ Expected<bool> geometry_in(const GeometryMap& g, const Json& theirs, Json& ours,
         }
     }
     Json pts = Json::array();
-    if (g.form == GeometryForm::Flat || g.form == GeometryForm::Pairs || g.form == GeometryForm::CentreRim) {
+    if (g.form == GeometryForm::Flat || g.form == GeometryForm::Pairs || g.form == GeometryForm::CentreRim || g.form == GeometryForm::Region) {
         const Json* a = json_pointer_find(theirs, g.points);
         if (!a) return Error{"missing_key", path + g.points, "the payload has no points at " + g.points};
         if (!a->is_array()) return Error{"expected_array", path + g.points, "points are an array"};
@@ -713,6 +834,16 @@ Expected<bool> geometry_in(const GeometryMap& g, const Json& theirs, Json& ours,
                 pts.push_back(flat[i] * sx);
                 pts.push_back(flat[i + 1] * sy);
             }
+        }
+        if (g.form == GeometryForm::Region && flat.size() > 2) {
+            // A box whatever corner came first; a polygon drawn in the backend: its bounding box.
+            if (flat.size() < 4) return Error{"bad_points", path + g.points, "a region is a point [x, y] or at least two corners"};
+            double x1 = flat[0], y1 = flat[1], x2 = flat[0], y2 = flat[1];
+            for (size_t i = 2; i < flat.size(); i += 2) {
+                x1 = std::min(x1, flat[i]); x2 = std::max(x2, flat[i]);
+                y1 = std::min(y1, flat[i + 1]); y2 = std::max(y2, flat[i + 1]);
+            }
+            pts = Json::array({x1 * sx, y1 * sy, x2 * sx, y2 * sy});
         }
     } else if (g.form == GeometryForm::Xywh) {
         auto x = number_at(theirs, g.box, "x", path), y = number_at(theirs, g.box, "y", path);
@@ -765,7 +896,7 @@ Expected<bool> part_out(const PartMap& part, const ProfileContext& c, const Json
     }
     if (auto g = geometry_out(part.geometry, ours, theirs, size.value(), path); !g) return g.errors();
     for (const FieldMap& f : part.fields) {
-        if (f.theirs.empty()) continue;
+        if (f.theirs.empty() || f.read_only) continue;
         const Json* v = json_pointer_find(ours, f.ours);
         if (!v) {
             if (!f.absent.is_null()) set_at(theirs, f.theirs, f.absent);
@@ -1168,6 +1299,162 @@ void learn_backend_ids(const BackendProfile& profile, ProfileContext& context, c
                 for (const Json& k : *kfs) learn(k, kf_id);
             }
     }
+}
+
+}  // namespace pm
+
+// [SECTION] Review items and jobs
+
+namespace pm {
+
+namespace {
+
+Expected<Json> canonical_review(ReviewKind kind, const Json& value, const std::string& path) {
+    if (kind == ReviewKind::Issue) {
+        auto i = issue_from_json(value, path);
+        if (!i) return i.errors();
+        return issue_to_json(i.value());
+    }
+    if (kind == ReviewKind::Comment) {
+        auto c = comment_from_json(value, path);
+        if (!c) return c.errors();
+        return comment_to_json(c.value());
+    }
+    auto d = decision_from_json(value, path);
+    if (!d) return d.errors();
+    return decision_to_json(d.value());
+}
+
+Json without(const std::vector<std::string>& pointers, Json v) {
+    for (const std::string& d : pointers)
+        if (auto t = json_pointer_parse(d)) erase_at(v, *t, 0);
+    return v;
+}
+
+}  // namespace
+
+bool set_at_pointer(Json& root, const std::string& pointer, Json value) { return set_at(root, pointer, std::move(value)); }
+
+void erase_at_pointer(Json& root, const std::string& pointer) {
+    if (auto t = json_pointer_parse(pointer)) erase_at(root, *t, 0);
+}
+
+const ReviewItemMap* review_map(const BackendProfile& profile, ReviewKind kind) {
+    if (!profile.review.present) return nullptr;
+    const ReviewItemMap* m = kind == ReviewKind::Issue ? &profile.review.issues : kind == ReviewKind::Comment ? &profile.review.comments : nullptr;
+    return m && m->present ? m : nullptr;
+}
+
+Expected<Json> review_item_to_backend(const BackendProfile& profile, const ProfileContext& context, ReviewKind kind, const Json& value) {
+    const ReviewItemMap* m = review_map(profile, kind);
+    if (!m) {
+        std::string why = kind == ReviewKind::Decision && !profile.review.decisions.why.empty() ? profile.review.decisions.why
+                                                                                               : "the " + profile.name + " profile has no " + to_string(kind) + " mapping";
+        return not_expressible("/value", why);
+    }
+    auto ours = canonical_review(kind, value, "/value");
+    if (!ours) return ours.errors();
+    Json payload = Json::object();
+    long long frame = ours.value().value("frame", 0LL);
+    if (auto r = part_out(m->part, context, ours.value(), payload, frame, "/value"); !r) return r.errors();
+    // The proof that nothing was lost: read it back (the fields the backend sets come from ours).
+    Json back = Json::object();
+    if (auto r = part_in(m->part, context, payload, back, false, ""); !r) return r.errors();
+    std::vector<std::string> unsent = m->drops;
+    for (const FieldMap& f : m->part.fields)
+        if (f.read_only) {
+            unsent.push_back(f.ours);
+            if (const Json* v = json_pointer_find(ours.value(), f.ours)) set_at(back, f.ours, *v);
+        }
+    for (const std::string& d : m->drops)
+        if (const Json* v = json_pointer_find(ours.value(), d)) set_at(back, d, *v);
+    auto again = canonical_review(kind, back, "/value");
+    if (!again) return again.errors();
+    if (auto d = first_difference(without(unsent, ours.value()), without(unsent, again.value()), "/value"))
+        return not_expressible(*d, "the " + profile.name + " backend cannot hold " + *d + " of this " + to_string(kind) + " (it would come back different)");
+    return payload;
+}
+
+Expected<Json> review_item_from_backend(const BackendProfile& profile, const ProfileContext& context, ReviewKind kind, const Json& payload) {
+    const ReviewItemMap* m = review_map(profile, kind);
+    if (!m) return Error{"unknown_item", "", "the " + profile.name + " profile has no " + std::string(to_string(kind)) + " mapping"};
+    if (!payload.is_object()) return Error{"expected_object", "", "a backend " + std::string(to_string(kind)) + " is an object"};
+    Json ours = Json::object();
+    if (auto r = part_in(m->part, context, payload, ours, false, ""); !r) return r.errors();
+    return canonical_review(kind, ours, "");
+}
+
+std::string review_our_id(const BackendProfile& profile, ProfileContext& context, ReviewKind kind, const Json& backend_id) {
+    const ReviewItemMap* m = review_map(profile, kind);
+    if (!m) return json_text(backend_id);
+    auto& table = context.tables[m->id_table];
+    for (const auto& [ours, theirs] : table)
+        if (theirs == backend_id) return json_text(ours);
+    Vars v{{"id", Json(json_text(backend_id))}};
+    auto id = expand_string(m->learn_id, v, m->path + "/learn_id", false);
+    std::string ours = id ? json_text(id.value()) : json_text(backend_id);
+    table.emplace_back(Json(ours), backend_id);
+    return ours;
+}
+
+Expected<BackendRequest> review_request(const BackendProfile& profile, const ProfileContext& context, const Route& route,
+                                        const std::map<std::string, Json>& extra, const Json* payload) {
+    Vars vars = context.vars;
+    for (const auto& [k, v] : extra) vars[k] = v;
+    auto req = make_request(profile, context, route, vars);
+    if (!req) return req;
+    if (payload) {
+        Json& body = req.value().body;
+        if (body.is_object() && payload->is_object()) {
+            for (auto it = payload->begin(); it != payload->end(); ++it) body[it.key()] = *it;
+        } else {
+            body = *payload;
+        }
+    }
+    return req;
+}
+
+Expected<Json> job_from_backend(const BackendProfile& profile, const ProfileContext& context, const Json& payload) {
+    const ReviewProfile& rv = profile.review;
+    if (!rv.present) return Error{"no_review", "", "the " + profile.name + " profile has no review section"};
+    if (!payload.is_object()) return Error{"expected_object", "", "the backend's job is an object"};
+    Json ours = Json::object();
+    if (auto r = part_in(rv.job, context, payload, ours, false, ""); !r) return r.errors();
+    const Json* stage = json_pointer_find(payload, rv.stage_at);
+    if (!stage || !stage->is_string()) return Error{"missing_key", rv.stage_at, "the backend's job has no stage at " + rv.stage_at};
+    for (const StageMap& s : rv.stages)
+        if (s.theirs == stage->get<std::string>()) {
+            ours["stage"] = to_string(s.ours);
+            return ours;
+        }
+    return Error{"bad_enum", rv.stage_at, "stage \"" + stage->get<std::string>() + "\" of the backend's job is not in the profile's stage table"};
+}
+
+Expected<BackendRequest> job_move_to_backend(const BackendProfile& profile, const ProfileContext& context, JobStage from, JobStage to) {
+    const ReviewProfile& rv = profile.review;
+    if (!rv.present) return Error{"no_review", "", "the " + profile.name + " profile has no review section"};
+    for (const StageMap& s : rv.stages) {
+        if (s.ours != to) continue;
+        Json body = Json::object();
+        set_at(body, rv.stage_at, Json(s.theirs));
+        const std::string& state = from == JobStage::Review && to != JobStage::Review && !s.returned_state.empty() ? s.returned_state : s.state;
+        if (!state.empty()) set_at(body, rv.state_at, Json(state));
+        return review_request(profile, context, rv.job_move, {}, &body);
+    }
+    return Error{"not_expressible", "/stage", std::string("the ") + profile.name + " profile has no backend stage for \"" + to_string(to) + "\""};
+}
+
+std::optional<std::string> next_page_path(const Json& reply, const ListRoute& list) {
+    if (list.next_at.empty()) return std::nullopt;
+    const Json* v = json_pointer_find(reply, list.next_at);
+    if (!v || !v->is_string() || v->get<std::string>().empty()) return std::nullopt;
+    const std::string& url = v->get<std::string>();
+    if (url[0] == '/') return url;
+    size_t scheme = url.find("://");
+    if (scheme == std::string::npos) return std::nullopt;
+    size_t slash = url.find('/', scheme + 3);
+    if (slash == std::string::npos) return std::nullopt;
+    return url.substr(slash);
 }
 
 }  // namespace pm

@@ -12,6 +12,7 @@
 #pragma once
 #include "polymark/document.hpp"
 #include "polymark/error.hpp"
+#include "polymark/review.hpp"
 #include "polymark/sync.hpp"
 #include "polymark/task.hpp"
 
@@ -72,9 +73,12 @@ struct FieldMap {
     Json absent;          // the backend's value for "none" (written when ours is absent)
     Json fixed;           // no backend field: ours always reads as this value
     bool write_only = false;  // derived on the backend (LS `time`): written, not read
+    bool read_only = false;   // set by the backend (CVAT's owner, its ids): read, never written
 };
 
-enum class GeometryForm { None, Flat, Pairs, Xywh, CentreRadii, CentreRim };
+// Region: an issue's point [x, y] or box [x1, y1, x2, y2] as a flat list; read back, a list of
+// more points (a polygon drawn in the backend) becomes its bounding box.
+enum class GeometryForm { None, Flat, Pairs, Xywh, CentreRadii, CentreRim, Region };
 enum class Units { Pixels, Percent };
 
 struct GeometryMap {
@@ -108,6 +112,48 @@ struct ItemMap {
 
 enum class SaveMode { Operations, Items, Document };
 
+// [SECTION] The review section (docs/PROFILES.md, section 7): jobs and their stages, issues and
+// comments on the backend's own review routes. Decisions have no route: a profile says why.
+
+// A list route: its reply holds the items at `items_at` and, paginated, the next page's URL at
+// `next_at` (null or absent on the last page).
+struct ListRoute {
+    Route route;
+    std::string items_at, next_at;
+};
+
+struct ReviewItemMap {
+    ReviewKind kind = ReviewKind::Issue;
+    ListRoute list;              // issues: {job}; comments: {issue} (the issue's backend id) too
+    Route create, update, remove;  // {id}: the backend id; create's id_at names it in the reply
+    std::string first_comment_at;  // issues: where the create body carries the first comment's text
+    std::string id_table;          // the context table of (our id, backend id) for this kind
+    std::string learn_id;          // our id for an item no one here made: a template of {id}
+    PartMap part;                  // constants, geometry (issues: region) and fields
+    std::vector<std::string> drops;       // our pointers the backend does not keep
+    std::vector<std::string> write_once;  // our pointers an update cannot change (refused)
+    std::string path;                     // "/review/issues", for errors
+    bool present = false;
+};
+
+struct StageMap {
+    JobStage ours = JobStage::Annotation;
+    std::string theirs;          // the backend's stage
+    std::string state;           // the state sent on entering it
+    std::string returned_state;  // the state sent on entering it from review (a job sent back)
+};
+
+struct ReviewProfile {
+    bool present = false;
+    Guarantee decisions;    // kept: false says why decisions stay in this browser
+    Guarantee stage_check;  // whether a move checks the stage the client saw
+    Route job_read, job_move;
+    std::string stage_at, state_at;  // pointers into the job payload and the move body
+    std::vector<StageMap> stages;
+    PartMap job;  // fields of the job payload: ours are serve.py's job members (id, start_frame, ...)
+    ReviewItemMap issues, comments;
+};
+
 struct BackendProfile {
     std::string name, description;
     Guarantee conflicts, deltas, history, revisions;
@@ -118,6 +164,7 @@ struct BackendProfile {
     Route create, update, remove;  // Items mode
     Route save;                    // Operations and Document modes: the one request
     std::vector<ItemMap> items;
+    ReviewProfile review;  // present: the backend has review routes
 
     // A backend that cannot detect conflicts: the last save wins, and the UI says so.
     bool last_writer_wins() const { return !conflicts.kept; }
@@ -188,5 +235,32 @@ std::vector<std::pair<Json, Json>> ids_from_create_reply(const BackendProfile& p
 // Backend ids in a load reply that the `ids` table lacks (items other clients created) are added
 // as (their text, themselves): such an item reads with its backend id as our id, and maps back.
 void learn_backend_ids(const BackendProfile& profile, ProfileContext& context, const Json& load_reply);
+
+// [SECTION] Review items and jobs (docs/PROFILES.md, section 7)
+
+// Sets a value through a JSON Pointer, making missing objects on the way (false: no place there);
+// erases one ("*" = every array element).
+bool set_at_pointer(Json& root, const std::string& pointer, Json value);
+void erase_at_pointer(Json& root, const std::string& pointer);
+
+// One review item (issue or comment JSON, docs/SCHEMA.md section 13) as the backend's payload, and
+// back. The round trip is checked: what the backend cannot hold is not_expressible, except `drops`
+// and the fields the backend sets itself (read_only: ids, the author). Decisions have no mapping.
+Expected<Json> review_item_to_backend(const BackendProfile& profile, const ProfileContext& context, ReviewKind kind, const Json& value);
+Expected<Json> review_item_from_backend(const BackendProfile& profile, const ProfileContext& context, ReviewKind kind, const Json& payload);
+const ReviewItemMap* review_map(const BackendProfile& profile, ReviewKind kind);
+// The request of a route of the review section with extra variables ({id}, {issue}); a body
+// template and the payload are merged (payload members win).
+Expected<BackendRequest> review_request(const BackendProfile& profile, const ProfileContext& context, const Route& route,
+                                        const std::map<std::string, Json>& extra, const Json* payload);
+// Our id of a backend item id: the kind's table, else learnt (added to the table) from `learn_id`.
+std::string review_our_id(const BackendProfile& profile, ProfileContext& context, ReviewKind kind, const Json& backend_id);
+// The job as serve.py's job JSON ({"id", "start_frame", "stop_frame", "stage", "assignee", ...})
+// from the backend's job payload, and the move of a job as the backend's request.
+Expected<Json> job_from_backend(const BackendProfile& profile, const ProfileContext& context, const Json& payload);
+Expected<BackendRequest> job_move_to_backend(const BackendProfile& profile, const ProfileContext& context, JobStage from, JobStage to);
+// The path of a list's next page from the URL a paginated reply gives ("http://host/api/x?page=2"
+// -> "/api/x?page=2"); none on the last page.
+std::optional<std::string> next_page_path(const Json& reply, const ListRoute& list);
 
 }  // namespace pm

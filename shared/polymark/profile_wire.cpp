@@ -134,6 +134,7 @@ Expected<std::unique_ptr<ProfileClient>> ProfileClient::open(const Json& profile
     client->name_ = text_of(answer, "name");
     client->conflicts_why_ = text_of(answer, "conflictsWhy");
     client->last_writer_wins_ = bool_of(answer, "lastWriterWins");
+    client->has_review_ = bool_of(answer, "review");
     return client;
 }
 
@@ -197,6 +198,42 @@ ProfileStep ProfileClient::on_backend_failure(uint64_t seq, SyncFailure kind) {
 
 void ProfileClient::set_token(std::string token) { call(Json{{"op", "setToken"}, {"token", std::move(token)}}); }
 
+Errors ProfileClient::review_start(const ProfileContext& context) {
+    Json answer = call(Json{{"op", "reviewStart"}, {"context", profile_context_to_json(context)}});
+    return failed(answer) ? errors_from_json(answer) : Errors{};
+}
+
+ProfileStep ProfileClient::review_begin(const SyncRequest& engine_request) {
+    return step(Json{{"op", "reviewBegin"}, {"request", sync_request_to_json(engine_request)}});
+}
+
+ProfileStep ProfileClient::review_backend_reply(uint64_t seq, int status, const std::string& body) {
+    return step(Json{{"op", "reviewBackendReply"}, {"seq", seq}, {"status", status}, {"body", body}});
+}
+
+ProfileStep ProfileClient::review_backend_failure(uint64_t seq, SyncFailure kind) {
+    return step(Json{{"op", "reviewBackendFailure"}, {"seq", seq}, {"timeout", kind == SyncFailure::Timeout}});
+}
+
+void ProfileClient::review_set_token(std::string token) { call(Json{{"op", "reviewSetToken"}, {"token", std::move(token)}}); }
+
+SyncRequest ProfileClient::job_request() {
+    auto request = sync_request_from_json(call(Json{{"op", "jobRequest"}}));
+    return request ? request.value() : SyncRequest{};
+}
+
+Expected<Json> ProfileClient::jobs_reply(int status, const std::string& body) {
+    Json answer = call(Json{{"op", "jobsReply"}, {"status", status}, {"body", body}});
+    if (failed(answer)) return errors_from_json(answer);
+    return answer;
+}
+
+Expected<SyncRequest> ProfileClient::move_request(JobStage from, JobStage to) {
+    Json answer = call(Json{{"op", "moveRequest"}, {"from", to_string(from)}, {"to", to_string(to)}});
+    if (failed(answer)) return errors_from_json(answer);
+    return sync_request_from_json(answer);
+}
+
 // [SECTION] The host
 
 std::string ProfileHost::call(const std::string& text) {
@@ -216,7 +253,7 @@ Json ProfileHost::answer(const Json& call) {
         Slot& slot = slots_[handle];
         slot.profile = std::move(profile.value());
         return Json{{"handle", handle}, {"name", slot.profile.name}, {"lastWriterWins", slot.profile.last_writer_wins()},
-                    {"conflictsWhy", slot.profile.conflicts.why}};
+                    {"conflictsWhy", slot.profile.conflicts.why}, {"review", slot.profile.review.present}};
     }
     const Json& handle = call.contains("handle") ? call["handle"] : Json();
     auto it = handle.is_number_integer() ? slots_.find(handle.get<int64_t>()) : slots_.end();
@@ -232,6 +269,7 @@ Json ProfileHost::answer(const Json& call) {
         slot.sync = std::move(sync.value());
         return Json{{"passthrough", slot.sync->passthrough()}};
     }
+    if (op.rfind("review", 0) == 0 || op == "jobRequest" || op == "jobsReply" || op == "moveRequest") return answer_review(slot, op, call);
     if (!slot.sync) return errors_to_json({{"bad_call", "", "the backend profile \"" + slot.profile.name + "\" was asked to \"" + op + "\" before it started"}});
     ProfileSync& sync = *slot.sync;
     if (op == "loadRequest") return sync_request_to_json(sync.load_request());
@@ -267,6 +305,43 @@ Json ProfileHost::answer(const Json& call) {
     if (op == "setToken") {
         sync.set_token(text_of(call, "token"));
         return Json::object();
+    }
+    return errors_to_json({{"bad_call", "", "the backend profile module has no call \"" + op + "\""}});
+}
+
+Json ProfileHost::answer_review(Slot& slot, const std::string& op, const Json& call) {
+    if (op == "reviewStart") {
+        auto review = ReviewProfileSync::create(slot.profile, profile_context_from_json(call.contains("context") ? call["context"] : Json()));
+        if (!review) return errors_to_json(review.errors());
+        slot.review = std::move(review.value());
+        return Json::object();
+    }
+    if (!slot.review) return errors_to_json({{"bad_call", "", "the review of profile \"" + slot.profile.name + "\" was asked to \"" + op + "\" before it started"}});
+    ReviewProfileSync& review = *slot.review;
+    if (op == "reviewBegin") {
+        auto request = sync_request_from_json(call.contains("request") ? call["request"] : Json());
+        if (!request) return errors_to_json(request.errors());
+        return step_to_json(review.begin(request.value()));
+    }
+    if (op == "reviewBackendReply") return step_to_json(review.on_backend_reply(seq_of(call), int_of(call, "status"), text_of(call, "body")));
+    if (op == "reviewBackendFailure")
+        return step_to_json(review.on_backend_failure(seq_of(call), bool_of(call, "timeout") ? SyncFailure::Timeout : SyncFailure::Network));
+    if (op == "reviewSetToken") {
+        review.set_token(text_of(call, "token"));
+        return Json::object();
+    }
+    if (op == "jobRequest") return sync_request_to_json(review.job_request());
+    if (op == "jobsReply") {
+        auto jobs = review.jobs_from_reply(int_of(call, "status"), text_of(call, "body"));
+        if (!jobs) return errors_to_json(jobs.errors());
+        return jobs.value();
+    }
+    if (op == "moveRequest") {
+        auto from = job_stage_from_string(text_of(call, "from")), to = job_stage_from_string(text_of(call, "to"));
+        if (!from || !to) return errors_to_json({{"bad_call", "", "a job move names its stages \"from\" and \"to\""}});
+        auto request = review.move_request(*from, *to);
+        if (!request) return errors_to_json(request.errors());
+        return sync_request_to_json(request.value());
     }
     return errors_to_json({{"bad_call", "", "the backend profile module has no call \"" + op + "\""}});
 }

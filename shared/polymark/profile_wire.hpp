@@ -8,6 +8,7 @@
 // failed. The host never throws and answers every text, garbage included.
 #pragma once
 #include "polymark/profile_sync.hpp"
+#include "polymark/review_profile_sync.hpp"
 
 #include <functional>
 #include <map>
@@ -44,6 +45,17 @@ public:
     ProfileStep on_backend_failure(uint64_t seq, SyncFailure kind);
     void set_token(std::string token);
 
+    // [SECTION] Review through the profile's review section (ReviewProfileSync, on the same host)
+    bool has_review() const { return has_review_; }  // known once opened
+    Errors review_start(const ProfileContext& context);
+    ProfileStep review_begin(const SyncRequest& engine_request);
+    ProfileStep review_backend_reply(uint64_t seq, int status, const std::string& body);
+    ProfileStep review_backend_failure(uint64_t seq, SyncFailure kind);
+    void review_set_token(std::string token);
+    SyncRequest job_request();
+    Expected<Json> jobs_reply(int status, const std::string& body);  // serve.py's {"jobs": [...]}
+    Expected<SyncRequest> move_request(JobStage from, JobStage to);
+
 private:
     ProfileClient(ProfileTransport transport) : transport_(std::move(transport)) {}
     Json call(Json request);  // the answer, or {"errors": [...]} when there was none to read
@@ -54,6 +66,7 @@ private:
     std::string name_, conflicts_why_;
     bool last_writer_wins_ = false;
     bool passthrough_ = false;
+    bool has_review_ = false;
 };
 
 class ProfileHost {
@@ -64,8 +77,10 @@ private:
     struct Slot {
         BackendProfile profile;
         std::optional<ProfileSync> sync;
+        std::optional<ReviewProfileSync> review;
     };
     Json answer(const Json& call);
+    Json answer_review(Slot& slot, const std::string& op, const Json& call);
     std::map<int64_t, Slot> slots_;
     int64_t next_handle_ = 1;
 };

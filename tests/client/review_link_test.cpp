@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 using namespace pm;
 using namespace pm::testing;
 
@@ -220,4 +222,102 @@ TEST_CASE("an item's history is asked for by id, and only the answer to the last
     REQUIRE(events->size() == 1);
     CHECK((*events)[0].user == "ana");
     CHECK((*events)[0].stage == "annotation");
+}
+
+// [SECTION] Through a backend profile with a review section (docs/PROFILES.md section 7)
+
+namespace {
+
+Json profile_file(const std::string& name) {
+    std::ifstream in(std::string(POLYMARK_SOURCE_DIR) + "/profiles/" + name + ".json");
+    return Json::parse(in);
+}
+
+ProfileContext cvat_job() {
+    ProfileContext c;
+    c.vars = {{"job", 42}, {"task", "t1"}};
+    return c;
+}
+
+Json cvat_job_json(const char* stage, const char* state = "new") {
+    return Json{{"id", 42}, {"task_id", 9}, {"start_frame", 0}, {"stop_frame", 99}, {"stage", stage}, {"state", state}, {"assignee", nullptr}};
+}
+
+Json page(Json results) { return Json{{"count", results.size()}, {"next", nullptr}, {"previous", nullptr}, {"results", std::move(results)}}; }
+
+}  // namespace
+
+TEST_CASE("with the cvat profile, the review link reads CVAT's job and issues, and writes CVAT's routes") {
+    Review r;
+    auto client = ProfileClient::open(profile_file("cvat"), in_process_transport(std::make_shared<ProfileHost>()));
+    REQUIRE(client);
+    r.link.token("secret");
+    r.link.journal_read({}, "");
+    r.link.use_profile(client.value().get(), cvat_job());
+    r.link.task_known("t1");
+    CHECK_FALSE(r.platform.sent("GET", "/api/tasks/t1/review"));  // serve.py's routes are not asked
+    const auto* job = r.platform.sent("GET", "/api/jobs/42");
+    REQUIRE(job);
+    CHECK(job->url == "http://server/api/jobs/42");
+    bool token = false;
+    for (const auto& [name, value] : job->request.headers) token = token || (name == "Authorization" && value == "Token secret");
+    CHECK(token);
+    r.answer("GET", "/api/jobs/42", 200, cvat_job_json("validation"));
+    REQUIRE(r.link.jobs().size() == 1);
+    CHECK(r.link.jobs()[0].stage == JobStage::Review);
+    // The first catch-up lists the job's issues, then each issue's comments.
+    r.answer("GET", "/api/issues?job_id=42&page_size=100", 200, page(Json::array({Json{{"id", 7}, {"frame", 2}, {"position", {1.0, 2.0}}, {"job", 42},
+        {"owner", {{"id", 4}, {"username", "bo"}}}, {"resolved", false}}})));
+    r.answer("GET", "/api/comments?issue_id=7&page_size=100", 200, page(Json::array({Json{{"id", 30}, {"issue", 7},
+        {"owner", {{"id", 4}, {"username", "bo"}}}, {"message", "the mirror"}}})));
+    REQUIRE(r.link.board().issue("cvat-issue-7"));
+    REQUIRE(r.link.board().thread("cvat-issue-7").size() == 1);
+    CHECK(r.link.board().thread("cvat-issue-7")[0]->text == "the mirror");
+
+    // An issue opened with its text: one POST carrying CVAT's required message.
+    REQUIRE(r.link.open_issue(3, {10, 20, 30, 40}, "car", "the box cuts the wheel"));
+    r.link.tick();
+    const auto* post = r.platform.sent("POST", "/api/issues");
+    REQUIRE(post);
+    CHECK(Json::parse(post->request.body) == Json{{"job", 42}, {"position", {10, 20, 30, 40}}, {"frame", 3}, {"resolved", false}, {"message", "the box cuts the wheel"}});
+    r.link.on_reply(SyncReplied{post->request.seq, 201, Json{{"id", 8}, {"frame", 3}, {"position", {10.0, 20.0, 30.0, 40.0}}, {"job", 42},
+        {"owner", {{"id", 3}, {"username", "ana"}}}, {"resolved", false}}.dump()});
+    r.answer("GET", "/api/comments?issue_id=8&page_size=100", 200, page(Json::array({Json{{"id", 31}, {"issue", 8},
+        {"owner", {{"id", 3}, {"username", "ana"}}}, {"message", "the box cuts the wheel"}}})));
+    CHECK(r.link.to_json()["sync"]["pending"] == 0);
+    // The engine catches up after its save: our issue comes back unchanged, not as a remote change.
+    Json issue7{{"id", 7}, {"frame", 2}, {"position", {1.0, 2.0}}, {"job", 42}, {"owner", {{"id", 4}, {"username", "bo"}}}, {"resolved", false}};
+    Json issue8{{"id", 8}, {"frame", 3}, {"position", {10.0, 20.0, 30.0, 40.0}}, {"job", 42}, {"owner", {{"id", 3}, {"username", "ana"}}}, {"resolved", false}};
+    r.answer("GET", "/api/issues?job_id=42&page_size=100", 200, page(Json::array({issue7, issue8})));
+    r.answer("GET", "/api/comments?issue_id=7&page_size=100", 200, page(Json::array({Json{{"id", 30}, {"issue", 7},
+        {"owner", {{"id", 4}, {"username", "bo"}}}, {"message", "the mirror"}}})));
+    r.answer("GET", "/api/comments?issue_id=8&page_size=100", 200, page(Json::array({Json{{"id", 31}, {"issue", 8},
+        {"owner", {{"id", 3}, {"username", "ana"}}}, {"message", "the box cuts the wheel"}}})));
+    CHECK(r.link.board().issues().size() == 2);
+
+    // A decision: CVAT has none; it is set aside with the profile's reason, kept in the journal.
+    REQUIRE(r.link.decide("car", 3, Verdict::Rejected, "too loose", 0));
+    r.link.tick();
+    Json sync = r.link.to_json()["sync"];
+    INFO(r.link.to_json().dump());
+    REQUIRE(sync["setAsideList"].size() == 1);
+    CHECK(sync["setAsideList"][0]["kind"] == "decision");
+    CHECK(sync["setAsideList"][0]["message"].get<std::string>().find("CVAT has no per-object accept or reject") != std::string::npos);
+
+    // Moving the job: CVAT's stage and state, no `from`.
+    REQUIRE(r.link.move_job(42, JobStage::Accepted).empty());
+    const auto* move = r.platform.sent("PATCH", "/api/jobs/42");
+    REQUIRE(move);
+    CHECK(Json::parse(move->request.body) == Json{{"stage", "acceptance"}, {"state", "completed"}});
+}
+
+TEST_CASE("a profile without a review section turns review off") {
+    Review r;
+    auto client = ProfileClient::open(profile_file("rest"), in_process_transport(std::make_shared<ProfileHost>()));
+    REQUIRE(client);
+    r.link.journal_read({}, "");
+    r.link.use_profile(client.value()->has_review() ? client.value().get() : nullptr, cvat_job());
+    r.link.task_known("t1");
+    CHECK_FALSE(r.link.enabled());
+    CHECK(r.platform.sync_requests.empty());
 }
