@@ -1556,9 +1556,9 @@ POINT_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points")  # the s
 _WALK_ORDER = {
     "document": ("format", "version", None, "objects", "tracks", "meta"),
     "object": ("id", "type", "frame", "label", None, "points", "rotation", "attributes", "source",
-               "score", "z", "group", "occluded", "meta"),
+               "score", "z", "group", "occluded", "guideline", "meta"),
     "track": ("id", "type", "label", None, "keyframes", "attributes", "source", "group",
-              "interpolation", "meta"),
+              "interpolation", "guideline", "meta"),
     "keyframe": ("id", "frame", None, "points", "rotation", "outside", "occluded", "z",
                  "attributes", "source", "score", "meta"),
     "patch": (None, "base_revision", "user", "device", "operations"),
