@@ -37,6 +37,12 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
     POST  /api/tasks/{id}/jobs          split the task into jobs (a manager)
     GET   /api/tasks/{id}/jobs/{n}      {"revision","job"}
     PATCH /api/tasks/{id}/jobs/{n}      move a job to another stage, assign it
+    GET   /api/tasks/{id}/guidelines[?version=N]  the labeling guidelines: {"version","text",
+                                        "files":[{"name","type","size"}],"author","role","at"}
+    GET   /api/tasks/{id}/guidelines/versions  {"current","versions":[...]}
+    GET   /api/tasks/{id}/guidelines/files/{name}[?version=N]  an example image's bytes
+    PUT   /api/tasks/{id}/guidelines    a manager publishes a new version: {"text", "files":
+                                        {name: base64 or null}, "base_version"}; a stale base 409
     /api/...                            anything else: 404
     /media/...                          files under --media-root (Cache-Control: max-age=3600),
                                         typed by their bytes, sandboxed (docs/SERVER.md)
@@ -124,11 +130,16 @@ nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
 POST /api/tasks runs the same checks (file names included) on its body.
 
-Storage: SQLite schema version 5 keeps one row per object, track and review
+Guidelines (docs/SCHEMA.md section 14, server/guidelines.py): versions of a
+task's instructions (text and example images), read by every role, written by
+a manager on top of the current version; ``DIR/guidelines.md`` and the images
+in ``DIR/guidelines/`` of an --import directory become a version.
+
+Storage: SQLite schema version 6 keeps one row per object, track and review
 item (with the frames it lies on) plus a change log with a fingerprint, role
-and stage of each operation (and a deleted item's last value), and the jobs
-with their events (see Store and server/review.py); version 1 to 4 databases
-are upgraded on start.
+and stage of each operation (and a deleted item's last value), the jobs with
+their events (see Store and server/review.py) and the guideline versions with
+their files (v6); version 1 to 5 databases are upgraded on start.
 """
 
 import argparse
@@ -169,7 +180,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema  # Debian's python3-jsonschema: docs/schema/*.json are the formats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import review  # noqa: E402 (the package beside this file)
+from server import guidelines, review  # noqa: E402 (the package beside this file)
 from server.review import ANNOTATION_KINDS, REVIEW_KINDS, Principal  # noqa: E402
 
 try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to accept valid values fast
@@ -177,7 +188,7 @@ try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to
 except ImportError:
     fastjsonschema = None
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -287,7 +298,7 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 5):
+    Schema (version 6):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
@@ -303,6 +314,9 @@ class Store:
                    was (v5) holds the value a delete removed
       jobs, job_events  (v4) frame ranges with their stage and assignment, and
                    every stage move and assignment (server/review.py)
+      guidelines, guideline_files, guideline_blobs  (v6) the versions of a
+                   task's labeling guidelines, their files, and the files' bytes
+                   once per content (server/guidelines.py)
 
     A PATCH touches only the rows of the items it names, whatever the size of
     the document. Every call opens its own connection, so a Store is safe to
@@ -345,6 +359,8 @@ class Store:
                 if version < 5:
                     # A deleted item's last value, so a reviewer can see what was removed.
                     conn.execute("ALTER TABLE changes ADD COLUMN was TEXT")
+                if version < 6:
+                    guidelines.create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -770,6 +786,39 @@ class Store:
                          "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
                          (revision, task_id))
             return True, ("ok", revision, [p.op_id for p in new], duplicates)
+        return self._write(work)
+
+    # ---- guidelines (server/guidelines.py has the rules)
+
+    def get_guidelines(self, task_id, version=None):
+        """(current version, the guidelines at ``version`` (None: current) or None) or None for an unknown task."""
+        found = self._read(task_id, lambda conn: (guidelines.current_version(conn, task_id),
+                                                  guidelines.read_version(conn, task_id, version)))
+        return None if found is None else found[1]
+
+    def guideline_versions(self, task_id):
+        found = self._read(task_id, lambda conn: guidelines.list_versions(conn, task_id))
+        return None if found is None else found[1]
+
+    def guideline_file(self, task_id, version, name):
+        """(current version, (MIME type, bytes) or None) or None for an unknown task; version None: current."""
+        def work(conn):
+            current = guidelines.current_version(conn, task_id)
+            return current, guidelines.read_file(conn, task_id, current if version is None else version, name)
+        found = self._read(task_id, work)
+        return None if found is None else found[1]
+
+    def put_guidelines(self, task_id, plan, who, base_version=None):
+        """Write a new version. ("ok", version, created), ("not_found",) or ("forbidden", message);
+        raises guidelines.Refusal for a stale base or a file list that does not fit."""
+        def work(conn):
+            if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
+                return False, ("not_found",)
+            refusal = guidelines.edit_refusal(who.role, task_id)
+            if refusal:
+                return False, ("forbidden", refusal)
+            version, created = guidelines.write_version(conn, task_id, plan, who.user, who.role, base_version)
+            return created, ("ok", version, created)
         return self._write(work)
 
     # ---- jobs (server/review.py has the rules)
@@ -1507,9 +1556,9 @@ POINT_TYPES = ("rectangle", "ellipse", "polygon", "polyline", "points")  # the s
 _WALK_ORDER = {
     "document": ("format", "version", None, "objects", "tracks", "meta"),
     "object": ("id", "type", "frame", "label", None, "points", "rotation", "attributes", "source",
-               "score", "z", "group", "occluded", "meta"),
+               "score", "z", "group", "occluded", "guideline", "meta"),
     "track": ("id", "type", "label", None, "keyframes", "attributes", "source", "group",
-              "interpolation", "meta"),
+              "interpolation", "guideline", "meta"),
     "keyframe": ("id", "frame", None, "points", "rotation", "outside", "occluded", "z",
                  "attributes", "source", "score", "meta"),
     "patch": (None, "base_revision", "user", "device", "operations"),
@@ -1965,6 +2014,7 @@ def import_task_dir(store, task_dir, media_root, log):
     raw_task = load_json_file(task_path)
     doc_path = os.path.join(task_dir, "annotations.json")
     raw_document = load_json_file(doc_path) if os.path.exists(doc_path) else None
+    plan = read_guidelines_dir(task_dir)  # checked before anything is written
     task, outcome = import_task(store, raw_task, raw_document,
                                 {"task_label": task_path, "document_label": doc_path,
                                  "dir": task_dir, "dir_label": task_dir}, media_root)
@@ -1973,7 +2023,43 @@ def import_task_dir(store, task_dir, media_root, log):
             "annotations kept")
     elif outcome == "created":
         log(f"polymark: imported task {task['id']!r} from {task_dir}")
+    if plan is not None:
+        who = review.Principal(GUIDELINES_IMPORT_AUTHOR, "manager")
+        _, version, created = store.put_guidelines(task["id"], plan, who)
+        if created:
+            log(f"polymark: task {task['id']!r}: guidelines version {version} from {task_dir}")
     return outcome
+
+
+GUIDELINES_IMPORT_AUTHOR = "serve.py --import"
+
+
+def read_guidelines_dir(task_dir):
+    """A task directory's ``guidelines.md`` and ``guidelines/`` images as a plan for
+    server/guidelines.py, or None without ``guidelines.md``; raises ImportFailure naming the file."""
+    text_path = os.path.join(task_dir, "guidelines.md")
+    if not os.path.exists(text_path):
+        return None
+    try:
+        with open(text_path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImportFailure(f"{text_path}: cannot be read as UTF-8 text: {e}") from e
+    files = []
+    folder = os.path.join(task_dir, "guidelines")
+    if os.path.isdir(folder):
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if name.startswith("."):
+                continue  # editors' and systems' hidden files
+            if not os.path.isfile(path):
+                raise ImportFailure(f"{path}: not a file (the guidelines folder holds example images only)")
+            with open(path, "rb") as f:
+                files.append((name, f.read(guidelines.FILE_BYTES + 1)))
+    try:
+        return guidelines.plan_import(text.lstrip("\ufeff"), files, text_path)
+    except guidelines.Refusal as e:
+        raise ImportFailure(str(e), e.code) from None
 
 
 def import_task_upload(store, body, media_root):
@@ -2419,6 +2505,12 @@ class Handler(BaseHTTPRequestHandler):
             handlers = {"GET": self.api_list_jobs, "POST": self.api_split_jobs}
         elif len(parts) == 4 and parts[0] == "tasks" and parts[2] == "jobs":
             handlers = {"GET": self.api_get_job, "PATCH": self.api_update_job}
+        elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "guidelines":
+            handlers = {"GET": self.api_get_guidelines, "PUT": self.api_put_guidelines}
+        elif parts[:1] == ["tasks"] and parts[2:] == ["guidelines", "versions"]:
+            handlers = {"GET": self.api_guideline_versions}
+        elif len(parts) == 5 and parts[0] == "tasks" and parts[2:4] == ["guidelines", "files"]:
+            handlers = {"GET": self.api_guideline_file}
         else:
             handlers = None
         if self.command == "OPTIONS":  # CORS preflight: answered without credentials
@@ -2795,6 +2887,83 @@ class Handler(BaseHTTPRequestHandler):
         if outcome[0] == "refused":
             raise RequestError(409, outcome[1], outcome[2])
         self.send_json(200, {"job": outcome[1]})
+
+    # ---- guidelines: versioned labeling instructions (docs/SCHEMA.md, section 14)
+
+    def guideline_version_parameter(self, params, current):
+        """?version=N: None when absent; 404 for a version the task does not have (yet)."""
+        if "version" not in params:
+            return None
+        version = self.query_int(params, "version", 0)
+        if version > current:
+            raise RequestError(404, "not_found", f"no guidelines version {version}: the latest is {current}",
+                               field={"parameter": "version"})
+        return version
+
+    def api_get_guidelines(self, store, parts):
+        params = self.query(("version",), strict=False)
+        found = store.get_guidelines(parts[1])
+        if found is None:
+            return self.task_not_found(parts[1])
+        version = self.guideline_version_parameter(params, found[0])
+        if version is not None and version != found[0]:
+            found = store.get_guidelines(parts[1], version)
+        self.send_json(200, found[1])
+
+    def api_guideline_versions(self, store, parts):
+        versions = store.guideline_versions(parts[1])
+        if versions is None:
+            return self.task_not_found(parts[1])
+        self.send_json(200, {"current": versions[-1]["version"] if versions else 0, "versions": versions})
+
+    def api_guideline_file(self, store, parts):
+        name = parts[4]
+        problem = guidelines.name_problem(name)
+        if problem:
+            raise RequestError(400, "bad_file_name", f"guideline file name {shown_text(name)}: {problem}",
+                               field={"target": "path"})
+        params = self.query(("version",), strict=False)
+        found = store.guideline_file(parts[1], None, name)
+        if found is None:
+            return self.task_not_found(parts[1])
+        version = self.guideline_version_parameter(params, found[0])
+        if version is not None and version != found[0]:
+            found = store.guideline_file(parts[1], version, name)
+        if found[1] is None:
+            shown = found[0] if version is None else version
+            raise RequestError(404, "not_found", f"guidelines version {shown} of task {parts[1]!r} have no file "
+                               f"{shown_text(name)}")
+        _, data = found[1]
+        sniffed = guidelines.sniff_image(data)
+        headers = {"Content-Type": sniffed[1] if sniffed else "application/octet-stream",
+                   "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": MEDIA_CSP,
+                   "ETag": '"' + hashlib.sha256(data).hexdigest()[:32] + '"',
+                   # A version never changes: a file asked for by version may be kept; "current" may not.
+                   "Cache-Control": "private, max-age=86400, immutable" if version is not None else "no-cache"}
+        if not sniffed:
+            headers["Content-Disposition"] = "attachment"
+        self.send_body(200, data, headers)
+
+    def api_put_guidelines(self, store, parts):
+        body = self.read_json_body()
+        who = self.principal(None)
+        if store.get_task(parts[1]) is None:
+            return self.task_not_found(parts[1])
+        refusal = guidelines.edit_refusal(who.role, parts[1])
+        if refusal:  # before the files are decoded; the write checks again in its transaction
+            raise RequestError(403, "forbidden", refusal, path="")
+        try:
+            base, plan = guidelines.plan_put(body)
+            outcome = store.put_guidelines(parts[1], plan, who, base)
+        except guidelines.Refusal as e:
+            raise RequestError(e.status, e.code, str(e), extra=e.extra, path=e.where) from None
+        if outcome[0] == "not_found":
+            return self.task_not_found(parts[1])
+        if outcome[0] == "forbidden":
+            raise RequestError(403, "forbidden", outcome[1], path="")
+        found = store.get_guidelines(parts[1], outcome[1])
+        self.send_json(200, dict(found[1], created=outcome[2]))
 
     def principal(self, body):
         """Who writes: user and device (``who``) and the role. With tokens the role is the token's;

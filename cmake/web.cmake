@@ -93,6 +93,10 @@ add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_SHELL_FILES} "${CMAKE_BINARY_DIR}/dist/"
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/main.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/polymark.js"
+  # The guidelines panel (shell/src/guidelines_panel.js): a classic script polymark.js loads only
+  # when a task has guidelines (docs/API.md, "Guidelines"), so the first load carries none of it.
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/guidelines_panel.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/guidelines.js"
   # Workers bundled the same way, each one classic script (loaded with importScripts).
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/format_worker.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/format_worker.js"

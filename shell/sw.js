@@ -7,7 +7,7 @@
  *                                 each checked against its SHA-256; one per build, old ones deleted
  *                                 on activate. Cache-first: an update is a new sw.js (the stamp
  *                                 changes), found by the browser's update check on every load.
- *   polymark:api@<scope>          task, annotations, review and jobs GETs: network-first with a timeout, the
+ *   polymark:api@<scope>          task, annotations, review, jobs and guidelines GETs: network-first with a timeout, the
  *                                 cached copy only when the backend cannot answer; refreshed when
  *                                 a sync poll (?since=, itself never cached) shows a newer revision.
  *   polymark:media@<scope>        media of opened tasks: cache-first, revalidated in the background;
@@ -32,6 +32,9 @@ const AUTH_HEADER = 'X-Polymark-Auth';       // SHA-256 of the Authorization a r
 const FROM_CACHE_HEADER = 'X-Polymark-From-Cache';
 const REVISION_HEADER = 'X-Polymark-Revision';   // the revision of a cached annotations, review or jobs reply
 const API_PATH = /\/api\/tasks\/([A-Za-z0-9_.:-]{1,64})(\/annotations|\/review|\/jobs)?$/;
+// The task's guidelines (docs/SCHEMA.md section 14): the current version, the list of versions
+// and a version's example images, network-first like the task, so that they read offline too.
+const GUIDELINES_PATH = /\/api\/tasks\/[A-Za-z0-9_.:-]{1,64}\/guidelines(\/versions|\/files\/[^/]+)?$/;
 
 // [SECTION] Small helpers
 
@@ -210,6 +213,10 @@ self.addEventListener('fetch', (event) => {
     // The sync's poll for changes: passed through, never cached; a newer revision than the
     // cached copy's refreshes that copy, so that an offline reload shows what was last seen.
     if (url.searchParams.has('since') && API_PATH.exec(url.pathname)[2]) return event.respondWith(observeChanges(event, request, url));
+    return;
+  }
+  if (GUIDELINES_PATH.test(url.pathname)) {
+    if (!url.search || /^\?version=\d+$/.test(url.search)) event.respondWith(apiNetworkFirst(event, request));
     return;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return;

@@ -5,7 +5,8 @@
 #      fetched and verified by apt, unpacked into the cache, never into the repo;
 #   3. SDL2 built for the web with emscripten (slow: cached);
 #   4. npm tooling from package-lock.json (esbuild for the build, the browser driver for tests);
-#   5. demo media (real photographs from python3-skimage, a short video made with ffmpeg).
+#   5. demo media (real photographs from python3-skimage, a short video made with ffmpeg) and the
+#      demo's guidelines with their example image.
 # Cache: $POLYMARK_CACHE (default ~/.cache/polymark). Every step is skipped when its
 # stamp exists, so running this again costs about a second.
 set -euo pipefail
@@ -101,3 +102,11 @@ fi
 # [SECTION] 5. Demo media: real photographs and a short video
 "$here/tools/make_demo_media.sh" "$cache"
 cp "$here/assets/demo/task.json" "$cache/demo/task.json"
+# The demo's labeling guidelines (serve.py --import makes them version 1) and their example image:
+# the demo's own cat photograph with a tight box drawn on its face.
+cp "$here/assets/demo/guidelines.md" "$cache/demo/guidelines.md"
+if [ ! -f "$cache/demo/guidelines/cat_box.jpg" ]; then
+  mkdir -p "$cache/demo/guidelines"
+  ffmpeg -v error -y -i "$cache/demo/chelsea.png" \
+    -vf "drawbox=x=130:y=40:w=210:h=220:color=0x3cb44b:t=4,scale=300:-2" -q:v 4 "$cache/demo/guidelines/cat_box.jpg"
+fi

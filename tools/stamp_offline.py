@@ -11,11 +11,12 @@ import re
 import sys
 
 # Fetched when the worker installs: what a task of images or videos needs to start, and the
-# formats module, so that a kiosk offline from its first day still exports its labels.
+# formats module, so that a kiosk offline from its first day still exports its labels, and the
+# guidelines panel, so that it reads the cached guidelines offline.
 FILES = ["index.html", "polymark.js", "polymark_app.js", "polymark_app.wasm",
          "fonts/ui-latin.ttf", "fonts/manifest.json",
          "video.js", "polymark_video.js", "polymark_video.wasm",
-         "format_worker.js", "polymark_formats.js", "polymark_formats.wasm"]
+         "format_worker.js", "polymark_formats.js", "polymark_formats.wasm", "guidelines.js"]
 HASH_DIGITS = 16
 
 

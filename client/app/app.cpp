@@ -33,6 +33,7 @@ App::App(PlatformPort& platform, AppOptions options)
       tracking_(platform, notices_, session_) {
     frame_ = std::max(0LL, options_.initial_frame);
     session_.refusal = [this] { return sync_.edit_refusal(); };
+    session_.guideline = [this] { return sync_.review().guideline_version(); };
     session_.on_applied = [this](const Command& applied) { sync_.record(applied); };
     session_.on_changed = [this](const std::string& command_name) {
         editor_.document_replaced();

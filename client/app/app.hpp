@@ -146,7 +146,7 @@ public:
     // [SECTION] The document at the current frame (the session does the writing)
     const Document& document() const { return session_.document(); }
     uint64_t revision() const { return session_.revision(); }
-    bool perform(Command command) { return session_.perform(std::move(command)); }
+    bool perform(Command command, bool by_person = true) { return session_.perform(std::move(command), by_person); }
     // One step back or forward. A step that changed nothing on the current frame moves to the
     // nearest frame it changed. Either way step_note() says what it was ("Undid: move shape on
     // frame 12") until the document changes again.

@@ -114,7 +114,7 @@ Expected<Json> FormatsController::finish() {
     if (!command_) return Error{"bad_argument", "import", "no import has begun"};
     Command command = std::move(*command_);
     command_.reset();
-    if (!command.empty() && !app_.perform(std::move(command))) {
+    if (!command.empty() && !app_.perform(std::move(command), /*by_person=*/false)) {
         if (auto why = app_.sync().edit_refusal()) return *why;
         return Error{"conflict", "import", "the document changed while the file was read: import it again"};
     }

@@ -197,6 +197,7 @@ void ReviewLink::on_reply(const SyncReplied& r) {
             case Ask::MoveJob: return on_moved(ask.job_id, r.status, r.body);
             case Ask::History: return on_history(r.status, r.body);
             case Ask::ItemHistory: return on_item_history(ask.seq, r.status, r.body);
+            case Ask::Guidelines: return on_guidelines(r.status, r.body);
         }
     }
     if (auto it = profile_seqs_.find(r.seq); it != profile_seqs_.end()) {
@@ -290,10 +291,25 @@ void ReviewLink::changed() {
 
 void ReviewLink::refresh_jobs() {
     if (!sync_ || task_id_.empty()) return;
-    if (std::any_of(asks_.begin(), asks_.end(), [](const Outstanding& a) { return a.ask == Ask::Jobs; })) return;  // one read at a time
-    jobs_read_ms_ = steady_ms();
-    if (profile_) return send_request(Ask::Jobs, profile_->job_request(), 0);
-    send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
+    auto asking = [&](Ask ask) { return std::any_of(asks_.begin(), asks_.end(), [&](const Outstanding& a) { return a.ask == ask; }); };
+    if (!asking(Ask::Jobs)) {  // one read at a time
+        jobs_read_ms_ = steady_ms();
+        if (profile_) send_request(Ask::Jobs, profile_->job_request(), 0);
+        else send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
+    }
+    // A profile's backend has no guidelines route.
+    if (!profile_ && !asking(Ask::Guidelines)) send(Ask::Guidelines, "GET", "/api/tasks/" + task_id_ + "/guidelines/versions", "");
+}
+
+void ReviewLink::on_guidelines(int status, const std::string& body) {
+    if (status != 200) return;  // offline, or a backend without guidelines: the last known version stays
+    Json reply = Json::parse(body, nullptr, false);
+    if (!reply.is_object() || !reply.contains("current") || !reply["current"].is_number_integer()) return;
+    long long current = reply["current"].get<long long>();
+    if (current < 1 || (guideline_ && *guideline_ == current)) return;
+    std::optional<long long> previous = guideline_;
+    guideline_ = current;
+    if (on_guideline) on_guideline(previous);
 }
 
 void ReviewLink::on_jobs(int status, const std::string& body) {

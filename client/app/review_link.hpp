@@ -84,11 +84,17 @@ public:
     std::vector<SetAsideItem> set_aside() const { return engine_ ? engine_->set_aside() : std::vector<SetAsideItem>{}; }
     uint64_t revision() const { return version_; }  // grows with every change of what to_json says
 
+    // [SECTION] Guidelines (docs/SCHEMA.md section 14): the task's current guideline version, read
+    // with the jobs (at start, on every catch-up); the last known one stays while offline. None
+    // until a version >= 1 was read. on_guideline(previous) when it changes.
+    std::optional<long long> guideline_version() const { return guideline_; }
+    std::function<void(std::optional<long long> previous)> on_guideline;
+
     // Called with the event name ("review") whenever something the host or the UI shows changed.
     std::function<void()> on_changed;
 
 private:
-    enum class Ask { Items, Jobs, MoveJob, History, ItemHistory };
+    enum class Ask { Items, Jobs, MoveJob, History, ItemHistory, Guidelines };
     struct Outstanding { uint64_t seq; Ask ask; int64_t job_id; };
 
     PlatformPort& platform_;
@@ -112,6 +118,7 @@ private:
     uint64_t next_seq_ = (uint64_t(1) << 50);  // beyond the engines' request numbers (< 2^41)
     uint64_t next_id_ = 0, version_ = 0;
     int64_t jobs_read_ms_ = 0;
+    std::optional<long long> guideline_;
 
     ProfileClient* profile_ = nullptr;
     std::map<uint64_t, uint64_t> profile_seqs_;  // our request number -> the profile's
@@ -127,6 +134,7 @@ private:
     void on_moved(int64_t job_id, int status, const std::string& body);
     void on_history(int status, const std::string& body);
     void on_item_history(uint64_t seq, int status, const std::string& body);
+    void on_guidelines(int status, const std::string& body);
     Errors write(SyncKind kind, ReviewKind review_kind, const std::string& id, const std::optional<Json>& before, const Json& after, bool send = true);
     void handle_output(SyncOutput out);
     void poll();

@@ -59,8 +59,10 @@ bool DocumentSession::refused() {
     return false;
 }
 
-bool DocumentSession::perform(Command command) {
+bool DocumentSession::perform(Command command, bool by_person) {
     if (command.empty() || refused()) return false;
+    if (by_person && guideline)
+        if (auto version = guideline()) stamp_guideline(command, *version);
     std::string name = command.name;
     auto done = history_.perform(document_, std::move(command));
     if (!done) {

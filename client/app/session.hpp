@@ -25,6 +25,9 @@ public:
 
     // Set by the app: why edits are refused right now (read-only), or nothing.
     std::function<std::optional<Error>()> refusal;
+    // The guideline version in force (docs/SCHEMA.md section 14), stamped on what a person's edit
+    // creates or updates; none while no version is known (nothing is stamped).
+    std::function<std::optional<long long>()> guideline;
     // A command was applied to the document (performed, undone, redone, a replacement): for sync.
     std::function<void(const Command& applied)> on_applied;
     // The document changed; command_name is empty for changes that are not the labeler's edits.
@@ -36,7 +39,8 @@ public:
     std::string new_object_id() { return ids_.next(document_); }
 
     // [SECTION] Edits: applied, recorded for undo and announced; a refused command changes nothing.
-    bool perform(Command command);
+    // `by_person`: a person's edit, stamped with the guideline version (not a tracker's or an import's).
+    bool perform(Command command, bool by_person = true);
     bool undo();
     bool redo();
     // setAnnotations: the document replaced whole (validated by the caller); nothing to undo into.

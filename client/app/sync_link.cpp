@@ -17,6 +17,9 @@ SyncLink::SyncLink(PlatformPort& platform, Notices& notices, DocumentSession& se
     review_.on_changed = [this] {
         platform_.emit("review", Json{{"revision", review_.revision()}, {"openIssues", review_.board().open_issues(0, std::nullopt).size()}});
     };
+    review_.on_guideline = [this](std::optional<long long> previous) {
+        platform_.emit("guidelines", Json{{"version", review_.guideline_version().value_or(0)}, {"previous", previous ? Json(*previous) : Json()}});
+    };
 }
 
 bool SyncLink::write_review_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove) {

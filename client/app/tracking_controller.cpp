@@ -99,7 +99,7 @@ void TrackingController::redraw_progress(Run& run) {
 // The end of a run: the command, a message per object lost or failed (unless said at the start),
 // the final `tracking` event.
 void TrackingController::end(Command command, Json status, const Run& run) {
-    bool written = !command.empty() && session_.perform(std::move(command));
+    bool written = !command.empty() && session_.perform(std::move(command), /*by_person=*/false);
     if (status.contains("objects") && status["objects"].is_array())
         for (const Json& o : status["objects"]) {
             std::string state = o.value("state", std::string()), id = o.value("id", std::string());

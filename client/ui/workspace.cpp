@@ -552,7 +552,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
         {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"}, {"I", "names on all shapes on / off (sidebar, Shapes: outline width, fill)"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
-        {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"F1", "this help"}};
+        {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"G", "the task's guidelines beside the image: show / hide"}, {"F1", "this help"}};
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
     ImGui::Begin("Keyboard and mouse", &show_help_, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
     if (ImGui::BeginTable("##keys", 2, ImGuiTableFlags_RowBg)) {

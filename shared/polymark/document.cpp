@@ -206,6 +206,17 @@ private:
         return s;
     }
 
+    // The guideline version an item was made under: an integer from 1.
+    std::optional<long long> read_guideline(const Json& o, const std::string& path) {
+        auto g = r_.integer_member(o, path, "guideline", false);
+        if (!g) return std::nullopt;
+        if (*g < 1) {
+            r_.fail("out_of_range", json_pointer_append(path, "guideline"), "guideline at " + path + "/guideline must be a guideline version, an integer from 1");
+            return std::nullopt;
+        }
+        return g;
+    }
+
     void read_group(const Json& o, const std::string& path, std::string& out) {
         auto g = r_.string_member(o, path, "group", false);
         if (!g) return;
@@ -251,8 +262,8 @@ private:
         read_frame(j, path, obj.frame);
         read_label(j, path, obj.label);
         bool tag = type == ShapeType::Tag;
-        if (tag) r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "score", "group", "meta"});
-        else r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "score", "z", "group", "occluded", "meta"});
+        if (tag) r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "attributes", "source", "score", "group", "guideline", "meta"});
+        else r_.reject_unknown_keys(j, path, {"id", "type", "frame", "label", "points", "rotation", "attributes", "source", "score", "z", "group", "occluded", "guideline", "meta"});
         if (type && !tag) {
             read_points(j, path, *type, obj.points);
             obj.rotation = read_rotation(j, path, *type);
@@ -263,6 +274,7 @@ private:
         if (!tag) obj.z = r_.integer_member(j, path, "z", false).value_or(0);
         read_group(j, path, obj.group);
         if (!tag) obj.occluded = r_.bool_member(j, path, "occluded", false).value_or(false);
+        obj.guideline = read_guideline(j, path);
         obj.meta = read_meta(j, path);
     }
 
@@ -288,7 +300,7 @@ private:
         auto type = read_type(j, path, false);
         if (type) track.type = *type;
         read_label(j, path, track.label);
-        r_.reject_unknown_keys(j, path, {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation", "meta"});
+        r_.reject_unknown_keys(j, path, {"id", "type", "label", "keyframes", "attributes", "source", "group", "interpolation", "guideline", "meta"});
         const Json* kfs = r_.member(j, path, "keyframes", true);
         std::string kp = json_pointer_append(path, "keyframes");
         if (kfs && r_.expect_array(*kfs, kp)) {
@@ -310,6 +322,7 @@ private:
             else if (*s == "cvat") track.interpolation = Interpolation::Cvat;
             else r_.fail("bad_enum", json_pointer_append(path, "interpolation"), "interpolation \"" + *s + "\" at " + path + "/interpolation must be improved or cvat");
         }
+        track.guideline = read_guideline(j, path);
         track.meta = read_meta(j, path);
     }
 };
@@ -410,10 +423,12 @@ static void put_attributes(Json& j, const std::vector<Attribute>& attributes) {
     j["attributes"] = std::move(a);
 }
 
-static void put_common(Json& j, Source source, const std::optional<double>& score, const std::string& group, const Json& meta) {
+static void put_common(Json& j, Source source, const std::optional<double>& score, const std::string& group, const Json& meta,
+                       const std::optional<long long>& guideline = std::nullopt) {
     if (source != Source::Manual) j["source"] = to_string(source);
     if (score) j["score"] = *score;
     if (!group.empty()) j["group"] = group;
+    if (guideline) j["guideline"] = *guideline;
     if (!meta.is_null()) j["meta"] = meta;
 }
 
@@ -432,14 +447,14 @@ Json object_to_json(const Object& o) {
         if (o.occluded) j["occluded"] = true;
     }
     put_attributes(j, o.attributes);
-    put_common(j, o.source, o.score, o.group, o.meta);
+    put_common(j, o.source, o.score, o.group, o.meta, o.guideline);
     return j;
 }
 
 bool Object::operator==(const Object& o) const {
     return id == o.id && type == o.type && frame == o.frame && label == o.label && points == o.points &&
            rotation == o.rotation && attributes == o.attributes && source == o.source && score == o.score && z == o.z &&
-           group == o.group && occluded == o.occluded && meta == o.meta;
+           group == o.group && occluded == o.occluded && meta == o.meta && guideline == o.guideline;
 }
 
 Json track_to_json(const Track& t) {
@@ -464,7 +479,7 @@ Json track_to_json(const Track& t) {
     j["keyframes"] = std::move(kfs);
     put_attributes(j, t.attributes);
     if (t.interpolation != Interpolation::Improved) j["interpolation"] = to_string(t.interpolation);
-    put_common(j, t.source, std::nullopt, t.group, t.meta);
+    put_common(j, t.source, std::nullopt, t.group, t.meta, t.guideline);
     return j;
 }
 
@@ -476,7 +491,7 @@ bool Keyframe::operator==(const Keyframe& o) const {
 bool Track::operator==(const Track& o) const {
     return id == o.id && type == o.type && label == o.label && keyframes == o.keyframes &&
            attributes == o.attributes && source == o.source && group == o.group &&
-           interpolation == o.interpolation && meta == o.meta;
+           interpolation == o.interpolation && meta == o.meta && guideline == o.guideline;
 }
 
 Json document_to_json(const Document& doc) {

@@ -50,6 +50,9 @@ struct Object {
     bool occluded = false;
     Json meta;  // null when absent; preserved verbatim
     std::optional<double> score;  // a prediction's confidence, 0..1 (source Model); none for a person's shape
+    // The version (>= 1) of the task's labeling guidelines in force when a person last made or
+    // edited it (docs/SCHEMA.md section 14); none when no version was known.
+    std::optional<long long> guideline;
     // Every field, doubles exactly (no tolerance), attributes in order, meta as JSON values.
     bool operator==(const Object& o) const;
     bool operator!=(const Object& o) const { return !(*this == o); }
@@ -81,6 +84,7 @@ struct Track {
     std::string group;
     Interpolation interpolation = Interpolation::Improved;
     Json meta;
+    std::optional<long long> guideline;  // as Object::guideline
     bool operator==(const Track& o) const;
     bool operator!=(const Track& o) const { return !(*this == o); }
 };

@@ -12,6 +12,13 @@ Command Command::inverse() const {
     return inv;
 }
 
+void stamp_guideline(Command& command, long long version) {
+    for (ObjectOp& op : command.ops)
+        if (op.after) op.after->guideline = version;
+    for (TrackOp& op : command.track_ops)
+        if (op.after) op.after->guideline = version;
+}
+
 std::vector<long long> frames_changed(const Command& command) {
     std::vector<long long> frames;
     for (const ObjectOp& op : command.ops) {

@@ -36,6 +36,11 @@ struct Command {
     bool empty() const { return ops.empty() && track_ops.empty(); }
 };
 
+// A person's edit records the guideline version in force (docs/SCHEMA.md section 14): every
+// object and track the command creates or updates gets `guideline` = version. Inside the command,
+// so that undo restores the previous stamp and sync sends the new one.
+void stamp_guideline(Command& command, long long version);
+
 // The frames whose stored shapes the command changes, ascending: the frames of the objects it
 // creates, updates or deletes (before and after), and of the track keyframes that differ.
 std::vector<long long> frames_changed(const Command& command);

@@ -14,6 +14,7 @@ import { createVideos } from './videos.js';
 import { EVENTS, createEvents } from './events.js';
 import { callModule, callModuleText, createInstance } from './api.js';
 import { createFormats } from './formats.js';
+import { createGuidelines } from './guidelines.js';
 import { frameToOpen, rememberFrame } from './last_frame.js';
 
 let instances = 0;
@@ -33,6 +34,8 @@ function createContext(id, base, options) {
     queue: [],        // calls waiting for main()
     trackingWaiters: [], // trackForward() promises, settled by the run's last `tracking` event
     events: null,
+    inset: 0,         // CSS pixels at the right the guidelines panel takes from the canvas
+    relayout: null,   // sizes the module's canvas again (set once the module runs)
     listen(target, name, fn, opts) {
       target.addEventListener(name, fn, opts);
       ctx.cleanups.push(() => target.removeEventListener(name, fn, opts));
@@ -180,6 +183,14 @@ export function mount(element, options) {
 
   const formats = createFormats(ctx, wrapper, (method, args) => callModule(ctx, method, args), () => prefetched.task);
   const instance = createInstance(ctx, destroy, videos.all, canvas, formats);
+  const guidelines = createGuidelines(ctx, wrapper, canvas, (method, args) => callModule(ctx, method, args), (px) => {
+    ctx.inset = px;
+    canvas.style.width = px ? 'calc(100% - ' + px + 'px)' : '100%';
+    if (ctx.relayout) ctx.relayout();
+  });
+  instance.getGuidelines = guidelines.getGuidelines;
+  instance.setGuidelines = guidelines.setGuidelines;
+  instance.showGuidelines = guidelines.showGuidelines;
 
   // After an abort: this instance object stays the host's handle, now driving a fresh mount of
   // the same options in the same element; the host's listeners move over to it.
@@ -237,6 +248,7 @@ export function mount(element, options) {
         if (!settled) { settled = true; resolve(instance); }
         setTimeout(offlineAfterReady);
         setTimeout(() => events.releaseHeld(() => ctx.destroyed));
+        setTimeout(guidelines.onReady);
       } else if (name === 'mountfailed') {
         const e = PolymarkError(detail.code, detail.message);
         e.where = detail.where;
@@ -259,6 +271,8 @@ export function mount(element, options) {
       }
       if (name === 'frame') rememberFrame(options, detail.frame);
       if (name === 'import') formats.onAppEvent(detail);
+      if (name === 'guidelines') guidelines.onVersion(detail);
+      if (name === 'change') guidelines.onChange();
       if (name === 'tracking' && detail.state !== 'running') {
         const waiting = ctx.trackingWaiters;
         ctx.trackingWaiters = [];
@@ -332,8 +346,9 @@ export function mount(element, options) {
         const resize = () => {
           if (ctx.destroyed || !ctx.M) return;
           const r = wrapper.getBoundingClientRect();
-          ctx.M._pm_resize(Math.max(1, Math.round(r.width)), Math.max(1, Math.round(r.height)));
+          ctx.M._pm_resize(Math.max(1, Math.round(r.width - ctx.inset)), Math.max(1, Math.round(r.height)));
         };
+        ctx.relayout = resize;
         const observer = new ResizeObserver(resize);
         observer.observe(wrapper);
         ctx.cleanups.push(() => observer.disconnect());

@@ -71,6 +71,10 @@ def track(item_id):
                           {"id": item_id + ".k9", "frame": 9, "points": [9, 0, 14, 5]}]}
 
 
+# Guideline file names, fine and hostile (docs/SCHEMA.md section 14).
+GUIDELINE_NAMES = ["a.png", "ex.jpg", "..", ".hidden", "a/b.png", "a\\b", "a\x00b", "x" * 300, "\u00e9.png", "%ff"]
+
+
 class Generator:
     """Mutated requests from one seeded random source."""
 
@@ -135,6 +139,12 @@ class Generator:
         return {"format": "polymark.annotations", "version": 1,
                 "objects": [rect(f"p{i}", i) for i in range(self.rng.randint(0, 3))],
                 "tracks": [track("pt")] if self.rng.random() < 0.5 else [], "meta": {"qa": "ok"}}
+
+    def guidelines_body(self):
+        files = {self.pick(GUIDELINE_NAMES): self.pick([base64.b64encode(PNG_A).decode("ascii"), None, "QUJ", ""])
+                 for _ in range(self.rng.randint(0, 3))}
+        return {"text": self.pick(["# Rules\n\nBox **tight**.", "", "x" * 200]), "files": files,
+                "base_version": self.rng.randrange(-1, 4)}
 
     def post_body(self):
         task_id = f"fz{self.rng.randrange(20)}"
@@ -238,9 +248,13 @@ class Generator:
         base = self.pick([f"/api/tasks/{TASK}/annotations", f"/api/tasks/{TASK}/history", "/api/tasks",
                           f"/api/tasks/{TASK}", "/data.bin", f"/media/{TASK}/a.png", "/", "/api", "/api/x",
                           f"/api/tasks/{TASK}/review", f"/api/tasks/{TASK}/jobs", f"/api/tasks/{TASK}/jobs/1",
-                          f"/api/tasks/{TASK}/jobs/{urllib.parse.quote(self.pick(ODD_NUMBERS))}"])
+                          f"/api/tasks/{TASK}/jobs/{urllib.parse.quote(self.pick(ODD_NUMBERS))}",
+                          f"/api/tasks/{TASK}/guidelines", f"/api/tasks/{TASK}/guidelines/versions",
+                          f"/api/tasks/{TASK}/guidelines/files/" + urllib.parse.quote(self.pick(GUIDELINE_NAMES))])
         if base.endswith(("annotations", "review")) and method in ("GET", "HEAD") and r.random() < 0.6:
             base += "?since=" + self.query_value()
+        elif "/guidelines" in base and not base.endswith("versions") and r.random() < 0.6:
+            base += "?version=" + self.query_value()
         elif base.endswith("history") and r.random() < 0.8:
             base += "?" + "&".join(f"{k}={self.query_value()}" for k in r.sample(["after", "limit", "item"], r.randint(1, 3)))
         if r.random() < 0.15:
@@ -265,6 +279,8 @@ class Generator:
             value = self.split_body()
         elif method == "PATCH":
             value = self.patch_body()
+        elif method == "PUT" and target.endswith(b"/guidelines"):
+            value = self.guidelines_body()
         elif method == "PUT":
             value = self.put_body()
         elif method == "POST":

@@ -22,7 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from raw_http import NoAnswer, exchange, request_bytes  # noqa: E402
-from test_serve import ServerPerTest, ServerProcess, make_demo_dir, write  # noqa: E402
+from test_serve import SCHEMA_VERSION, ServerPerTest, ServerProcess, make_demo_dir, write  # noqa: E402
 from test_sync_routes import SyncMixin, op, rect, task_body, track  # noqa: E402
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
@@ -296,7 +296,7 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         self.assertEqual(self.doc("v2")[1]["objects"][0]["points"][0], 2)
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 5)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         finally:
             conn.close()
 

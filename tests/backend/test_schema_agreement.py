@@ -152,7 +152,7 @@ class Mutator:
         elif kind == "add_key":
             owners = [p for p in places if isinstance(self.get(doc, p), dict)]
             owner = self.get(doc, rng.choice(owners))
-            owner[rng.choice(["extra", "meta", "attributes", "rotation", "z", "occluded", "group"])] = \
+            owner[rng.choice(["extra", "meta", "attributes", "rotation", "z", "occluded", "group", "guideline"])] = \
                 copy.deepcopy(rng.choice(ODD_VALUES + [literal(rng.choice(ODD_NUMBERS))]))
         elif kind == "long_string":
             strings = [p for p in places if isinstance(self.get(doc, p), str)]

@@ -71,6 +71,8 @@ def write_json(path, value):
     write(path, json.dumps(value, indent=2))
 
 
+# The SQLite schema version this serve.py writes (6: the guideline tables).
+SCHEMA_VERSION = 6
 PNG_A = make_png(4, 3, (255, 0, 0))
 PNG_B = make_png(2, 2, (0, 128, 255))
 # An MP4's leading ftyp box (serve.py accepts media by their bytes), then filler.
@@ -297,7 +299,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
     def test_database_schema_version_and_wal(self):
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 5)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
             self.assertEqual(conn.execute("PRAGMA journal_mode").fetchone()[0], "wal")
         finally:
             conn.close()

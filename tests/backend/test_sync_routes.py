@@ -24,7 +24,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_serve import (PNG_A, PNG_B, HttpMixin, ServerProcess, make_demo_dir,  # noqa: E402
+from test_serve import (PNG_A, PNG_B, SCHEMA_VERSION, HttpMixin, ServerProcess, make_demo_dir,  # noqa: E402
                         write, write_json, stop_serving)
 
 GOLDEN = os.path.normpath(os.path.join(HERE, "..", "data", "schema"))
@@ -776,7 +776,7 @@ class MigrationTest(SyncMixin, unittest.TestCase):
         self.server = None
         conn = sqlite3.connect(self.db)
         try:
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 5)
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], SCHEMA_VERSION)
         finally:
             conn.close()
         # Starting again on the upgraded database changes nothing.

@@ -164,8 +164,9 @@ test('serve.py stopped: a reload starts the app from the cache with the task, it
     await assertTaskShown(page);
     // Nothing the start needs failed to load. The sync's polls for changes (?since=) are not the
     // worker's to answer (a cached delta would be wrong): they fail until the backend is back. Nor
-    // are review's reads (jobs, review items), which come after the start and are not cached yet.
-    const sincePoll = /\/(annotations|review)\?since=\d+|\/api\/tasks\/test\/(jobs|review) *$/;
+    // are review's reads (jobs, review items, the guideline version), which come after the start
+    // and are not cached yet.
+    const sincePoll = /\/(annotations|review)\?since=\d+|\/api\/tasks\/test\/(jobs|review|guidelines\/versions) *$/;
     assert.deepEqual(page.problems.filter((p) => !sincePoll.test(p)), [], 'nothing failed to load');
     const probe = await page.evaluate(async () => {
       const ann = await fetch('/api/tasks/test/annotations');

@@ -321,3 +321,42 @@ TEST_CASE("a profile without a review section turns review off") {
     CHECK_FALSE(r.link.enabled());
     CHECK(r.platform.sync_requests.empty());
 }
+
+TEST_CASE("the review link learns the task's guideline version with the jobs, tells when it changes, and keeps it offline") {
+    Review r;
+    std::vector<std::optional<long long>> told;
+    r.link.on_guideline = [&](std::optional<long long> previous) { told.push_back(previous); };
+    r.link.journal_read({}, "");
+    r.link.task_known("t1");
+    CHECK_FALSE(r.link.guideline_version().has_value());
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/guidelines/versions", 200, Json{{"current", 0}, {"versions", Json::array()}});
+    CHECK_FALSE(r.link.guideline_version().has_value());  // no guidelines yet: nothing to stamp
+    CHECK(told.empty());
+    r.link.refresh_jobs();
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/guidelines/versions", 200, Json{{"current", 1}, {"versions", Json::array()}});
+    CHECK(r.link.guideline_version() == 1);
+    REQUIRE(told.size() == 1);
+    CHECK_FALSE(told[0].has_value());
+    r.link.refresh_jobs();
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/guidelines/versions", 200, Json{{"current", 1}, {"versions", Json::array()}});
+    CHECK(told.size() == 1);  // unchanged: not told again
+    r.link.refresh_jobs();
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    const auto* offline = r.platform.sent("GET", "/api/tasks/t1/guidelines/versions");
+    REQUIRE(offline);
+    r.link.on_failure(SyncFailed{offline->request.seq, false});
+    CHECK(r.link.guideline_version() == 1);  // offline: the last known version stays
+    r.link.refresh_jobs();
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/guidelines/versions", 200, Json{{"current", 3}, {"versions", Json::array()}});
+    CHECK(r.link.guideline_version() == 3);
+    REQUIRE(told.size() == 2);
+    CHECK(told[1] == 1);
+    r.link.refresh_jobs();
+    r.answer("GET", "/api/tasks/t1/jobs", 200, r.jobs_reply());
+    r.answer("GET", "/api/tasks/t1/guidelines/versions", 404, Json{{"error", {{"code", "not_found"}, {"message", "no API route"}}}});
+    CHECK(r.link.guideline_version() == 3);
+}

@@ -124,3 +124,46 @@ TEST_CASE("a sync reply waits in the inbox while a gesture is in progress and is
     CHECK_FALSE(holds_reply());
     CHECK(t.app.document().objects[0].points == Points{20, 20, 60, 60});
 }
+
+TEST_CASE("a person's edit carries the guideline version in force; undo restores the old stamp; a tracker's or an import's edit carries none") {
+    NullPlatform platform;
+    Notices notices{platform};
+    DocumentSession session(notices);
+    std::optional<long long> version;
+    session.guideline = [&] { return version; };
+    std::vector<Command> applied;
+    session.on_applied = [&](const Command& c) { applied.push_back(c); };
+    Object box;
+    box.id = "a";
+    box.label = "cat";
+    box.points = {0, 0, 10, 10};
+    REQUIRE(session.perform(Command{"draw rectangle", {ObjectOp::create(box, 0)}, {}}));
+    CHECK_FALSE(session.document().objects[0].guideline.has_value());  // no version known yet: nothing stamped
+
+    version = 2;
+    Object moved = session.document().objects[0];
+    moved.points = {1, 1, 11, 11};
+    REQUIRE(session.perform(Command{"move shape", {ObjectOp::update(session.document().objects[0], moved, 0)}, {}}));
+    CHECK(session.document().objects[0].guideline == 2);
+    REQUIRE(applied.back().ops[0].after);
+    CHECK(applied.back().ops[0].after->guideline == 2);  // what sync sends carries it
+    REQUIRE(session.undo());
+    CHECK_FALSE(session.document().objects[0].guideline.has_value());
+    REQUIRE(session.redo());
+    CHECK(session.document().objects[0].guideline == 2);
+
+    version = 3;
+    Object tracked = session.document().objects[0];
+    tracked.points = {2, 2, 12, 12};
+    REQUIRE(session.perform(Command{"track forward", {ObjectOp::update(session.document().objects[0], tracked, 0)}, {}}, /*by_person=*/false));
+    CHECK(session.document().objects[0].guideline == 2);
+
+    Object drawn = box;
+    drawn.id = "t";
+    REQUIRE(session.create_shape("draw track", drawn, /*as_track=*/true, nullptr));
+    REQUIRE(session.document().tracks.size() == 1);
+    CHECK(session.document().tracks[0].guideline == 3);
+    Command deleted = session.remove_shapes_command("delete shape", {"a"});
+    REQUIRE(session.perform(deleted));  // a delete has nothing to stamp
+    CHECK(session.document().objects.empty());
+}

@@ -72,6 +72,43 @@ TEST_CASE("a track keeps its keyframes, flags, attributes and meta") {
     CHECK(written["tracks"][0]["interpolation"] == "cvat");
 }
 
+TEST_CASE("the guideline version an object or track was made under is read, written and checked") {
+    auto doc = parse_document(R"({"format":"polymark.annotations","version":1,
+        "objects":[{"id":"a","type":"rectangle","frame":0,"label":"cat","points":[0,0,1,1],"guideline":2},
+                   {"id":"b","type":"tag","frame":0,"label":"day","guideline":1},
+                   {"id":"c","type":"rectangle","frame":0,"label":"cat","points":[0,0,1,1]}],
+        "tracks":[{"id":"t","type":"rectangle","label":"cat","guideline":4,"keyframes":[{"id":"t.k","frame":0,"points":[0,0,1,1]}]}]})");
+    REQUIRE(doc.ok());
+    CHECK(doc->objects[0].guideline == 2);
+    CHECK(doc->objects[1].guideline == 1);
+    CHECK_FALSE(doc->objects[2].guideline.has_value());  // made before guidelines, or with none known
+    CHECK(doc->tracks[0].guideline == 4);
+    Json written = document_to_json(doc.value());
+    CHECK(written["objects"][0]["guideline"] == 2);
+    CHECK(written["objects"][1]["guideline"] == 1);
+    CHECK_FALSE(written["objects"][2].contains("guideline"));  // absent stays absent
+    CHECK(written["tracks"][0]["guideline"] == 4);
+    CHECK_FALSE(written["tracks"][0]["keyframes"][0].contains("guideline"));
+    std::string text = serialize_document(doc.value());
+    auto again = parse_document(text);
+    REQUIRE(again.ok());
+    CHECK(again->objects == doc->objects);
+    CHECK(again->tracks == doc->tracks);
+
+    auto first_error = [](const char* item) {
+        auto bad = parse_document(std::string(R"({"format":"polymark.annotations","version":1,"objects":[)") + item + "]}");
+        REQUIRE_FALSE(bad.ok());
+        return std::make_pair(bad.first_error().code, bad.first_error().path);
+    };
+    using P = std::pair<std::string, std::string>;
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":0})") == P{"out_of_range", "/objects/0/guideline"});
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":-3})") == P{"out_of_range", "/objects/0/guideline"});
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":1.5})") == P{"expected_integer", "/objects/0/guideline"});
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":"2"})") == P{"expected_integer", "/objects/0/guideline"});
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":null})") == P{"expected_integer", "/objects/0/guideline"});
+    CHECK(first_error(R"({"id":"a","type":"tag","frame":0,"label":"x","guideline":1e30})") == P{"out_of_range", "/objects/0/guideline"});
+}
+
 TEST_CASE("a tag carries no geometry") {
     auto bad = parse_document(R"({"format":"polymark.annotations","version":1,"objects":[
         {"id":"g","type":"tag","frame":0,"label":"night","points":[1,2]}]})");
@@ -148,7 +185,7 @@ Json changed(const std::string& key, const Json& v) {
         return p;
     }
     if (key == "rotation") return std::nextafter(v.get<double>(), 1e9);
-    if (key == "frame" || key == "z") return v.get<long long>() + 1;
+    if (key == "frame" || key == "z" || key == "guideline") return v.get<long long>() + 1;
     if (key == "type") return v == "rectangle" ? "ellipse" : "rectangle";
     if (key == "source") return v == "auto" ? "imported" : "auto";
     if (key == "interpolation") return v == "cvat" ? "improved" : "cvat";
@@ -168,7 +205,7 @@ Json changed(const std::string& key, const Json& v) {
 
 TEST_CASE("objects are equal exactly when every field is, each field compared") {
     const Json full = Json::parse(R"({"id":"o","type":"rectangle","frame":3,"label":"car","points":[1,2,3.5,4],
-        "rotation":12.25,"attributes":{"n":1,"s":"x"},"source":"auto","z":2,"group":"g","occluded":true,
+        "rotation":12.25,"attributes":{"n":1,"s":"x"},"source":"auto","z":2,"group":"g","occluded":true,"guideline":3,
         "meta":{"portal":{"row":17}}})");
     auto a = object_from_json(full, "");
     REQUIRE(a.ok());
@@ -194,7 +231,7 @@ TEST_CASE("tracks are equal exactly when every field and every keyframe field is
         {"id":"k0","frame":0,"points":[0,0,10,10],"rotation":30.5,"outside":true,"occluded":true,"z":1,
          "attributes":{"spin":1},"source":"auto","meta":{"portal":{"row":17}}},
         {"id":"k9","frame":9,"points":[5,5,15,15]}],
-        "attributes":{"kind":1},"source":"auto","group":"g","interpolation":"cvat","meta":{"portal":{"row":17}}})");
+        "attributes":{"kind":1},"source":"auto","group":"g","interpolation":"cvat","guideline":2,"meta":{"portal":{"row":17}}})");
     auto a = track_from_json(full, "");
     REQUIRE(a.ok());
     CHECK(keys_of(track_to_json(a.value())) == keys_of(full));
