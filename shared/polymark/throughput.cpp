@@ -162,13 +162,27 @@ ThroughputReport throughput_report(const std::vector<HistoryEntry>& entries, con
                                    const Document* document, const ThroughputOptions& options) {
     ThroughputReport r;
     r.options = options;
-    // In time order, then revision (then input order): sorted as indices, the entries stay put.
-    std::vector<uint32_t> order(entries.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = (uint32_t)i;
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    // Each user's entries in time order, then revision (then input order), as indices: bucketed by
+    // user first, and sorted only where a user's entries are not in order already (a server's
+    // history is in revision order, which is time order for each writer).
+    std::unordered_map<std::string, uint32_t> user_index;
+    std::vector<std::vector<uint32_t>> by_user;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        auto it = user_index.try_emplace(entries[i].user, (uint32_t)by_user.size()).first;
+        if (it->second == by_user.size()) by_user.emplace_back();
+        by_user[it->second].push_back((uint32_t)i);
+    }
+    auto before = [&](uint32_t x, uint32_t y) {
         const HistoryEntry &a = entries[x], &b = entries[y];
         return a.at_ms != b.at_ms ? a.at_ms < b.at_ms : a.revision < b.revision;
-    });
+    };
+    std::vector<uint32_t> order;
+    order.reserve(entries.size());
+    for (std::vector<uint32_t>& list : by_user) {
+        if (!std::is_sorted(list.begin(), list.end(), before)) std::stable_sort(list.begin(), list.end(), before);
+        order.insert(order.end(), list.begin(), list.end());
+    }
+    by_user.clear();
     std::unordered_map<std::string, long long> frame_of;
     if (document) {
         for (const Object& o : document->objects) frame_of.emplace(o.id, o.frame);
@@ -188,6 +202,8 @@ ThroughputReport throughput_report(const std::vector<HistoryEntry>& entries, con
     struct Made {
         std::string user;
         int64_t day;
+        int64_t at_ms;
+        int64_t revision;
     };
     std::unordered_map<std::string, Made> maker;
     UserState* cur = nullptr;
@@ -215,7 +231,10 @@ ThroughputReport throughput_report(const std::vector<HistoryEntry>& entries, con
         if (!is_item(e.kind)) continue;
         if (e.op == "create") {
             ++c.created;
-            maker.emplace(e.id, Made{e.user, day});
+            // Users are walked one after the other: the earliest create wins, whoever made it.
+            auto [m, fresh] = maker.try_emplace(e.id, Made{e.user, day, e.at_ms, e.revision});
+            if (!fresh && (e.at_ms < m->second.at_ms || (e.at_ms == m->second.at_ms && e.revision < m->second.revision)))
+                m->second = Made{e.user, day, e.at_ms, e.revision};
         } else if (e.op == "update") {
             ++c.edited;
         } else if (e.op == "delete") {
