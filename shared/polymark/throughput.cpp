@@ -1,7 +1,6 @@
 #include "polymark/throughput.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <unordered_map>
 
@@ -49,9 +48,10 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 std::string day_string(int64_t day) {
     int64_t y, m, d;
     civil_from_days(day, y, m, d);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
-    return buf;
+    auto two = [](int64_t v) { return std::string(1, char('0' + v / 10)) + char('0' + v % 10); };
+    std::string year = std::to_string(y);
+    if (y >= 0 && year.size() < 4) year = std::string(4 - year.size(), '0') + year;
+    return year + "-" + two(m) + "-" + two(d);
 }
 
 std::optional<double> ratio(double num, double den) {
