@@ -9,10 +9,13 @@
 #include "polymark/document.hpp"
 #include "polymark/formats/formats.hpp"
 #include "polymark/interpolate.hpp"
+#include "polymark/quality.hpp"
+#include "polymark/throughput.hpp"
 #include "polymark/task.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -41,6 +44,13 @@ const char* kUsageText =
     "  polymark validate [--task TASK.json] FILE...\n"
     "  polymark frames [--from FORMAT] [--task TASK.json] [--labels NAMES.txt] [--first N] [--last N] IN\n"
     "  polymark stats [--from FORMAT] [--task TASK.json] [--labels NAMES.txt] IN\n"
+    "  polymark quality golden --gt GT.json --job JOB.json [--threshold T] [--frames LIST] [--task TASK.json]\n"
+    "                   [--sigma S] [--band PX] [-o REPORT.json]\n"
+    "  polymark quality consensus [--quorum Q] [--threshold T] [--frames LIST] [--task TASK.json]\n"
+    "                   [--merged OUT.json] [-o REPORT.json] A.json B.json [C.json...]\n"
+    "  polymark quality throughput --history HISTORY.json [--decisions REVIEW.json] [--doc DOC.json] [-o REPORT.json]\n"
+    "quality: documents are polymark.annotations files; LIST is frames and ranges, \"0,5,10-20\";\n"
+    "T, Q from 0 to 1 (defaults 0.5); docs/QUALITY.md has the measures and the reports.\n"
     "FORMAT: polymark, coco, cvat, yolo, labelme, voc, mot, labelstudio, via (IN's format is detected when\n"
     "--from is not given). --labels: class names, one a line, for MOT (line N names class N) and YOLO\n"
     "(line N names class N-1).\n"
@@ -368,6 +378,153 @@ int stats(int argc, char** argv) {
     return kOk;
 }
 
+
+// [SECTION] quality
+
+double number_option(const Args& a, const char* key, double fallback, double lo, double hi) {
+    std::string text = a.get(key);
+    if (text.empty()) return fallback;
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (!end || *end || !std::isfinite(v) || v < lo || v > hi)
+        die(kUsage, "--" + std::string(key) + " needs a number from " + pm::Json(lo).dump() + " to " + pm::Json(hi).dump() + ", not \"" + text + "\"");
+    return v;
+}
+
+std::vector<long long> frames_option(const Args& a) {
+    std::vector<long long> out;
+    std::string text = a.get("frames");
+    if (text.empty()) return out;
+    std::stringstream ss(text);
+    std::string part;
+    auto bad = [&] { die(kUsage, "--frames takes frame numbers and ranges, as \"0,5,10-20\", not \"" + text + "\""); };
+    auto num = [&](const std::string& s) -> long long {
+        if (s.empty() || s.size() > 15 || s.find_first_not_of("0123456789") != std::string::npos) bad();
+        return std::stoll(s);
+    };
+    while (std::getline(ss, part, ',')) {
+        size_t dash = part.find('-');
+        if (dash == std::string::npos) {
+            out.push_back(num(part));
+            continue;
+        }
+        long long from = num(part.substr(0, dash)), to = num(part.substr(dash + 1));
+        if (to < from || to - from > 10000000) bad();
+        for (long long f = from; f <= to; ++f) out.push_back(f);
+    }
+    if (out.empty()) bad();
+    return out;
+}
+
+pm::Document load_document(const std::string& path) {
+    auto d = pm::parse_document(read_file(path));
+    if (!d) {
+        std::string name = path == "-" ? "stdin" : path;
+        for (const pm::Error& e : d.errors()) std::fprintf(stderr, "polymark: %s#%s: %s [%s]\n", name.c_str(), e.path.c_str(), e.message.c_str(), e.code.c_str());
+        throw Failure{kInvalid};
+    }
+    return std::move(d.value());
+}
+
+pm::Json load_json(const std::string& path) {
+    std::string text = read_file(path);
+    pm::Json j = pm::Json::parse(text, nullptr, false);
+    if (j.is_discarded()) die(kInvalid, path + ": not JSON");
+    return j;
+}
+
+void write_json(const Args& a, const pm::Json& j) {
+    write_file(a.get("out", "-"), j.dump(2, ' ', false, pm::Json::error_handler_t::replace) + "\n");
+}
+
+int fail_with(const pm::Errors& errors, const std::string& where) {
+    for (const pm::Error& e : errors)
+        std::fprintf(stderr, "polymark: %s%s%s: %s [%s]\n", where.c_str(), e.path.empty() ? "" : "#", e.path.c_str(), e.message.c_str(), e.code.c_str());
+    return kInvalid;
+}
+
+int quality(int argc, char** argv) {
+    std::string what = argc > 2 ? argv[2] : "";
+    std::vector<char*> args(argv, argv + argc);
+    for (char*& s : args)
+        if (std::string(s) == "-o") s = const_cast<char*>("--out");
+    if (what == "golden") {
+        Args a = parse_args(argc, args.data(), 3, {"gt", "job", "threshold", "frames", "task", "sigma", "band", "out"});
+        if (a.get("gt").empty() || a.get("job").empty() || !a.positional.empty())
+            die(kUsage, std::string("quality golden takes --gt GT.json and --job JOB.json\n") + kUsageText);
+        pm::QualityOptions o;
+        o.threshold = number_option(a, "threshold", 0.5, 0, 1);
+        o.similarity.oks_sigma = number_option(a, "sigma", 0.09, 1e-6, 100);
+        o.similarity.line_band = number_option(a, "band", 5, 0, 1e9);
+        o.frames = frames_option(a);
+        std::optional<pm::Task> task = load_task(a);
+        o.task = task ? &*task : nullptr;
+        pm::Document gt = load_document(a.get("gt")), job = load_document(a.get("job"));
+        auto r = pm::quality_report(gt, job, o);
+        if (!r) return fail_with(r.errors(), "");
+        write_json(a, pm::quality_report_to_json(r.value()));
+        return kOk;
+    }
+    if (what == "consensus") {
+        Args a = parse_args(argc, args.data(), 3, {"quorum", "threshold", "frames", "task", "merged", "out", "sigma", "band"});
+        if (a.positional.size() < 2) die(kUsage, std::string("quality consensus takes two or more documents\n") + kUsageText);
+        pm::ConsensusOptions o;
+        o.quorum = number_option(a, "quorum", 0.5, 1e-9, 1);
+        o.threshold = number_option(a, "threshold", 0.5, 0, 1);
+        o.similarity.oks_sigma = number_option(a, "sigma", 0.09, 1e-6, 100);
+        o.similarity.line_band = number_option(a, "band", 5, 0, 1e9);
+        o.frames = frames_option(a);
+        std::optional<pm::Task> task = load_task(a);
+        o.task = task ? &*task : nullptr;
+        std::vector<pm::Document> sets;
+        for (const std::string& p : a.positional) sets.push_back(load_document(p));
+        auto r = pm::consensus(sets, o);
+        if (!r) return fail_with(r.errors(), "");
+        if (!a.get("merged").empty()) write_file(a.get("merged"), pm::document_to_json(r->merged).dump(2) + "\n");
+        write_json(a, pm::consensus_report_to_json(r.value(), a.positional));
+        return kOk;
+    }
+    if (what == "throughput") {
+        Args a = parse_args(argc, args.data(), 3, {"history", "decisions", "doc", "out"});
+        if (a.get("history").empty() || !a.positional.empty())
+            die(kUsage, std::string("quality throughput takes --history HISTORY.json\n") + kUsageText);
+        auto entries = pm::history_entries_from_json(load_json(a.get("history")));
+        if (!entries) return fail_with(entries.errors(), a.get("history"));
+        std::vector<pm::Decision> decisions;
+        if (!a.get("decisions").empty()) {
+            // A review reply ({"changes": [{"kind": "decision", "value": ...}]}, oldest first) or a
+            // plain array of decision values.
+            pm::Json j = load_json(a.get("decisions"));
+            pm::Json list = pm::Json::array();
+            std::string base;
+            if (j.is_object() && j.contains("changes") && j["changes"].is_array()) {
+                base = "/changes";
+                size_t i = 0;
+                for (const pm::Json& c : j["changes"]) {
+                    if (c.is_object() && c.value("kind", "") == "decision" && c.contains("value") && !c["value"].is_null())
+                        list.push_back({{"at", base + "/" + std::to_string(i) + "/value"}, {"v", c["value"]}});
+                    ++i;
+                }
+            } else if (j.is_array()) {
+                for (size_t i = 0; i < j.size(); ++i) list.push_back({{"at", "/" + std::to_string(i)}, {"v", j[i]}});
+            } else {
+                die(kInvalid, a.get("decisions") + ": expected a review reply or an array of decisions");
+            }
+            for (const pm::Json& item : list) {
+                auto d = pm::decision_from_json(item["v"], item["at"].get<std::string>());
+                if (!d) return fail_with(d.errors(), a.get("decisions"));
+                decisions.push_back(std::move(d.value()));
+            }
+        }
+        std::optional<pm::Document> doc;
+        if (!a.get("doc").empty()) doc = load_document(a.get("doc"));
+        pm::ThroughputReport r = pm::throughput_report(entries.value(), decisions, doc ? &*doc : nullptr);
+        write_json(a, pm::throughput_report_to_json(r));
+        return kOk;
+    }
+    die(kUsage, std::string("quality takes golden, consensus or throughput\n") + kUsageText);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -377,6 +534,7 @@ int main(int argc, char** argv) {
         if (command == "validate") return validate(argc, argv);
         if (command == "frames") return frames(argc, argv);
         if (command == "stats") return stats(argc, argv);
+        if (command == "quality") return quality(argc, argv);
         if (command == "help" || command == "--help" || command == "-h") {
             std::fputs(kUsageText, stdout);
             return kOk;

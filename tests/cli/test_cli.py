@@ -209,5 +209,109 @@ class FramesAndStatsTest(unittest.TestCase):
         self.assertEqual(s["shapes_per_frame"][1], 2)  # the car and the tag
 
 
+def box(id, label, x1, y1, x2, y2, frame=0, **extra):
+    return {"id": id, "type": "rectangle", "frame": frame, "label": label, "points": [x1, y1, x2, y2], **extra}
+
+
+def document(*objects):
+    return {"format": "polymark.annotations", "version": 1, "objects": list(objects)}
+
+
+class QualityTest(unittest.TestCase):
+    """`polymark quality`: golden reports, consensus with its merged document, throughput."""
+
+    def write(self, tmp, name, value):
+        path = Path(tmp) / name
+        path.write_text(json.dumps(value) if not isinstance(value, str) else value)
+        return path
+
+    def golden_files(self, tmp):
+        gt = self.write(tmp, "gt.json", document(box("A", "car", 0, 0, 10, 10), box("B", "car", 20, 0, 30, 10),
+                                                 box("C", "person", 50, 50, 60, 60)))
+        job = self.write(tmp, "job.json", document(box("a", "car", 0, 0, 10, 10), box("b", "car", 22, 0, 32, 10),
+                                                   box("c", "truck", 50, 50, 60, 60), box("d", "person", 100, 100, 110, 110)))
+        return gt, job
+
+    def test_golden_prints_the_report_with_hand_scored_counts(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            gt, job = self.golden_files(tmp)
+            r = run("quality", "golden", "--gt", gt, "--job", job)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = json.loads(r.stdout)
+            self.assertEqual((report["format"], report["version"]), ("polymark.quality-report", 1))
+            s = report["summary"]
+            self.assertEqual((s["valid"], s["missing"], s["extra"], s["mislabelled_gt"]), (2, 0, 1, 1))
+            self.assertAlmostEqual(s["accuracy"], 0.4)
+            self.assertEqual(report["mislabelled"][0]["job_label"], "truck")
+            self.assertEqual(len(report["low_overlap"]), 1)
+
+    def test_golden_threshold_frames_and_output_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            gt, job = self.golden_files(tmp)
+            out = Path(tmp) / "report.json"
+            r = run("quality", "golden", "--gt", gt, "--job", job, "--threshold", "0.7", "--frames", "0-2,5", "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, b"")
+            report = json.loads(out.read_text())
+            self.assertEqual(report["summary"]["valid"], 1)
+            self.assertEqual([f["frame"] for f in report["per_frame"]], [0, 1, 2, 5])
+            self.assertEqual(report["settings"]["threshold"], 0.7)
+
+    def test_golden_usage_invalid_and_unreadable_inputs_exit_2_1_3(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            gt, job = self.golden_files(tmp)
+            self.assertEqual(run("quality", "golden", "--gt", gt).returncode, 2)
+            self.assertEqual(run("quality", "golden", "--gt", gt, "--job", job, "--threshold", "2").returncode, 2)
+            self.assertEqual(run("quality", "golden", "--gt", gt, "--job", job, "--frames", "3-1").returncode, 2)
+            self.assertEqual(run("quality", "nothing").returncode, 2)
+            bad = self.write(tmp, "bad.json", document({"id": "x", "type": "rectangle", "frame": 0, "label": "car", "points": [5, 0, 1, 1]}))
+            r = run("quality", "golden", "--gt", bad, "--job", job)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"bad.json#/objects/0/points", r.stderr)
+            r = run("quality", "golden", "--gt", Path(tmp) / "none.json", "--job", job)
+            self.assertEqual(r.returncode, 3)
+            self.assertIn(b"none.json", r.stderr)
+
+    def test_consensus_writes_the_merged_document_and_the_agreement_report(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = self.write(tmp, "a.json", document(box("a0", "car", 0, 0, 10, 10)))
+            b = self.write(tmp, "b.json", document(box("b0", "car", 0, 0, 12, 10)))
+            c = self.write(tmp, "c.json", document(box("c0", "car", 0, 0, 14, 10), box("c1", "dog", 100, 100, 110, 110)))
+            merged = Path(tmp) / "merged.json"
+            r = run("quality", "consensus", "--quorum", "0.5", "--merged", merged, a, b, c)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = json.loads(r.stdout)
+            self.assertEqual(report["format"], "polymark.consensus-report")
+            self.assertEqual(report["settings"]["quorum_votes"], 2)
+            self.assertEqual(report["job"], {"agreement": report["job"]["agreement"], "groups": 2, "merged": 1})
+            self.assertEqual([s["name"] for s in report["sets"]], [str(a), str(b), str(c)])
+            doc = json.loads(merged.read_text())
+            self.assertEqual(doc["objects"][0]["points"], [0, 0, 12, 10])
+            self.assertEqual(doc["objects"][0]["meta"]["consensus"]["members"][1], {"set": 1, "id": "b0"})
+            self.assertEqual(run("validate", merged).returncode, 0)
+            self.assertEqual(run("quality", "consensus", a).returncode, 2)
+            self.assertEqual(run("quality", "consensus", "--quorum", "0", a, b).returncode, 2)
+
+    def test_throughput_reads_history_and_decisions_and_names_a_bad_time(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            entry = lambda rev, op, id, at: {"revision": rev, "op_id": "x%d" % rev, "kind": "object", "id": id, "op": op,
+                                             "user": "ana", "device": "d", "role": "labeler", "stage": "annotation", "at": at}
+            history = self.write(tmp, "h.json", {"entries": [entry(1, "create", "o1", "2026-12-07T10:00:00.000Z"),
+                                                             entry(2, "update", "o1", "2026-12-07T10:00:30.000Z"),
+                                                             entry(3, "create", "o2", "2026-12-07T10:05:00.000Z")]})
+            decisions = self.write(tmp, "d.json", {"changes": [{"kind": "decision", "id": "d1", "value": {
+                "id": "d1", "item": "o1", "frame": 0, "verdict": "accepted", "author": "rita"}}]})
+            r = run("quality", "throughput", "--history", history, "--decisions", decisions)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = json.loads(r.stdout)
+            ana = report["users"][0]
+            self.assertEqual((ana["created"], ana["edited"], ana["active_s"]), (2, 1, 30))
+            self.assertEqual(ana["first_pass_acceptance"], 1)
+            bad = self.write(tmp, "bad.json", {"entries": [entry(1, "create", "o1", "2026-12-07 10:00")]})
+            r = run("quality", "throughput", "--history", bad)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"/entries/0/at", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
