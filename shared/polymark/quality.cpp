@@ -4,6 +4,7 @@
 #include "polymark/interpolate.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <memory>
 #include <set>
@@ -272,9 +273,12 @@ Json pair_json(const MatchedPair& p) {
                 {"job_label", p.job_label}, {"similarity", p.similarity}};
 }
 
+// "<frame>:<id>", as this file writes them; from_chars: no exception path in the core.
 Json frame_item(const std::string& s) {
     size_t colon = s.find(':');
-    return Json{{"frame", std::stoll(s.substr(0, colon))}, {"id", s.substr(colon + 1)}};
+    long long frame = 0;
+    std::from_chars(s.data(), s.data() + std::min(colon, s.size()), frame);
+    return Json{{"frame", frame}, {"id", colon == std::string::npos ? s : s.substr(colon + 1)}};
 }
 
 }  // namespace
