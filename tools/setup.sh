@@ -24,7 +24,7 @@ packages=(
   nlohmann-json3-dev libstb-dev catch2
   chromium ffmpeg xvfb xauth x11-apps imagemagick
   fonts-dejavu-core fonts-noto-core fonts-droid-fallback python3-fonttools python3-jsonschema sqlite3
-  python3-numpy python3-opencv python3-skimage
+  python3-numpy python3-opencv python3-skimage python3-shapely
   python3-fastjsonschema
   clang
   libclang-rt-14-dev
