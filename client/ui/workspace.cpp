@@ -552,18 +552,29 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Ctrl (held)", "no snapping"}, {"Delete", "delete the selection"}, {"Ctrl+C / Ctrl+V", "copy / paste at the cursor"},
         {"Ctrl+D", "duplicate"}, {"+ / -", "bring to front / send to back"}, {"L / H", "lock / hide the selection"}, {"I", "names on all shapes on / off (sidebar, Shapes: outline width, fill)"},
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
-        {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"G", "the task's guidelines beside the image: show / hide"}, {"F1", "this help"}};
+        {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"G", "the task's guidelines beside the image: show / hide"},
+        {"W / Shift+W", "review: next / previous object of the job"}, {"A / X", "review: accept / reject the selected object (the reason in the Review box)"},
+        {"P", "review: an issue with the Review box's words, on the selection or the next point clicked"}, {"F1", "this help"}};
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
     ImGui::Begin("Keyboard and mouse", &show_help_, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
-    if (ImGui::BeginTable("##keys", 2, ImGuiTableFlags_RowBg)) {
-        for (const auto& r : rows) {
-            ImGui::TableNextRow();
-            ImGui::TableNextColumn();
-            ImGui::TextUnformatted(r[0]);
-            ImGui::TableNextColumn();
-            ImGui::TextUnformatted(r[1]);
+    // Two columns by hand, every other row shaded: ImGui's tables would cost the first load 6 KB.
+    float keys_width = 0, words_width = 0;
+    for (const auto& r : rows) {
+        keys_width = std::max(keys_width, ImGui::CalcTextSize(r[0]).x);
+        words_width = std::max(words_width, ImGui::CalcTextSize(r[1]).x);
+    }
+    const float gap = ImGui::GetStyle().ItemSpacing.x * 2;
+    ImDrawList* list = ImGui::GetWindowDrawList();
+    int row = 0;
+    for (const auto& r : rows) {
+        ImVec2 at = ImGui::GetCursorScreenPos();
+        if (row++ % 2) {
+            ImVec2 size(keys_width + gap + words_width, ImGui::GetTextLineHeight());
+            list->AddRectFilled(ImVec2(at.x - 4, at.y - 1), ImVec2(at.x + size.x + 4, at.y + size.y + 1), ImGui::GetColorU32(ImGuiCol_TableRowBgAlt));
         }
-        ImGui::EndTable();
+        ImGui::TextUnformatted(r[0]);
+        ImGui::SameLine(keys_width + gap + ImGui::GetStyle().WindowPadding.x);
+        ImGui::TextUnformatted(r[1]);
     }
     ImGui::End();
 }
