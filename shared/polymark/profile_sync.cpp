@@ -1,6 +1,7 @@
 #include "polymark/profile_sync.hpp"
 
 #include "polymark/json_reader.hpp"
+#include "polymark/profile_reply.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,47 +11,18 @@ namespace pm {
 
 namespace {
 
-// Labels typed by people may hold invalid UTF-8; dumping must not throw on them.
-std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
-// path: "/operations/N" when the error is about that op of the engine's batch alone (the engine
-// then sets that op aside and saves the others, sync.hpp).
-std::string error_body(const std::string& code, const std::string& message, const std::string& path = "") {
-    Json error{{"code", code}, {"message", message}};
-    if (!path.empty()) error["path"] = path;
-    return dump(Json{{"error", std::move(error)}});
-}
-
-// Equal as values the backend gives back: percent and other conversions may move the last bit.
-bool same_value(const Json& a, const Json& b) {
-    if (a.is_number() && b.is_number()) {
-        double x = a.get<double>(), y = b.get<double>();
-        return std::fabs(x - y) <= std::max(1e-9, 1e-12 * std::max(std::fabs(x), std::fabs(y)));
-    }
-    if (a.type() != b.type() || a.size() != b.size()) return false;
-    if (a.is_array()) {
-        for (size_t i = 0; i < a.size(); ++i)
-            if (!same_value(a[i], b[i])) return false;
-        return true;
-    }
-    if (a.is_object()) {
-        for (auto it = a.begin(); it != a.end(); ++it) {
-            auto other = b.find(it.key());
-            if (other == b.end() || !same_value(it.value(), *other)) return false;
-        }
-        return true;
-    }
-    return a == b;
-}
+using profile_reply::dump;
+using profile_reply::error_body;
+using profile_reply::same_value;
+using profile_reply::success;
+using profile_reply::worth_retrying;
 
 bool same_item(const std::optional<Json>& a, const std::optional<Json>& b) {
     if (!a || !b) return !a && !b;
     return same_value(*a, *b);
 }
 
-bool success(int status) { return status >= 200 && status < 300; }
 bool refused_credentials(int status) { return status == 401 || status == 403; }
-bool worth_retrying(int status) { return status == 408 || status == 429 || status >= 500 || status < 100; }
 
 std::string item_name(const WireOp& op) { return std::string(to_string(op.kind)) + " \"" + op.id + "\""; }
 
