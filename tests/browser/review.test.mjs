@@ -63,6 +63,18 @@ async function typeInto(page, id, text) {
   await frames(page);
 }
 
+// Focuses the canvas and presses W until the walk selects `id`.
+async function walkTo(page, id) {
+  await page.mouse.click(5, 450);
+  const walked = [];
+  for (let i = 0; i < 20 && !walked.includes(id); i++) {
+    await page.keyboard.press('w');
+    await frames(page);
+    walked.push(...await page.evaluate(() => polymark.getSelection()));
+  }
+  assert.ok(walked.includes(id), `W reached the shape: ${walked}`);
+}
+
 async function stage(page, want) {
   await until(page, (s) => polymark.getReview().jobs[0].stage === s, want, 15000);
 }
@@ -89,14 +101,7 @@ test('a reviewer rejects a shape with an issue, the labeler fixes it and replies
 
   // The reviewer: catches up, steps to the shape with W, says why and rejects it, returns the job.
   await caughtUp(rita, (id) => polymark.getReview().jobs[0].stage === 'review' && polymark.getAnnotations().objects.some((o) => o.id === id), box.id);
-  await rita.mouse.click(5, 450);
-  const walked = [];
-  for (let i = 0; i < 20 && !walked.includes(box.id); i++) {
-    await rita.keyboard.press('w');
-    await frames(rita);
-    walked.push(...await rita.evaluate(() => polymark.getSelection()));
-  }
-  assert.ok(walked.includes(box.id), `W reached the new shape: ${walked}`);
+  await walkTo(rita, box.id);
   await typeInto(rita, 'review-words', 'the box cuts the mirror');
   await click(rita, 'review-reject');
   await saved(rita);
@@ -219,14 +224,7 @@ test('the labeler offline while the reviewer works: changes highlighted, the fix
   assert.ok(colourNear(shot, ...(await topEdge(rita, box.points)), GREEN), 'the new shape is outlined green');
   assert.ok(colourNear(shot, ...(await topEdge(rita, old.points)), RED), 'a red outline shows where the deleted shape was');
   // W steps to it; its history is read from the server when asked for; rejected with a reason.
-  await rita.mouse.click(5, 450);
-  const walked = [];
-  for (let i = 0; i < 20 && !walked.includes(box.id); i++) {
-    await rita.keyboard.press('w');
-    await frames(rita);
-    walked.push(...await rita.evaluate(() => polymark.getSelection()));
-  }
-  assert.ok(walked.includes(box.id), `W reached the new shape: ${walked}`);
+  await walkTo(rita, box.id);
   const asked = rita.waitForRequest((r) => r.url().includes(`/history?item=${box.id}`));
   await click(rita, 'review-history');
   await asked;
