@@ -250,7 +250,8 @@ test('the labeler offline while the reviewer works: changes highlighted, the fix
   await click(ana, 'review-issue-1');  // open issues come first
   await typeInto(ana, 'review-issue-1-reply', 'whole car now');
   await ana.keyboard.press('Enter');
-  await frames(ana);
+  // The typed reply reaches the app a few frames later on a busy machine.
+  await until(ana, (id) => polymark.getReview().issues.some((i) => i.id === id && i.comments.some((c) => c.text === 'whole car now')), issue.id, 15000);
   const moved = (await ana.evaluate((id) => polymark.getAnnotations().objects.find((o) => o.id === id), box.id)).points;
   assert.notDeepEqual(moved, box.points);
   assert.ok((await review(ana)).sync.pending > 0, 'the reply waits for the network');
