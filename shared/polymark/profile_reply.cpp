@@ -13,6 +13,16 @@ std::string error_body(const std::string& code, const std::string& message, cons
     return dump(Json{{"error", std::move(error)}});
 }
 
+SyncRequest sync_request_of(const BackendRequest& request, int64_t timeout_ms) {
+    SyncRequest r;
+    r.method = request.method;
+    r.path = request.path;
+    r.body = request.body.is_null() ? std::string() : dump(request.body);
+    r.headers = request.headers;
+    r.timeout_ms = timeout_ms;
+    return r;
+}
+
 bool same_value(const Json& a, const Json& b) {
     if (a.is_number() && b.is_number()) {
         double x = a.get<double>(), y = b.get<double>();

@@ -98,13 +98,7 @@ Expected<ProfileSync> ProfileSync::create(BackendProfile profile, ProfileContext
 void ProfileSync::set_token(std::string token) { context_.token = std::move(token); }
 
 SyncRequest ProfileSync::to_sync_request(const BackendRequest& request) const {
-    SyncRequest r;
-    r.method = request.method;
-    r.path = request.path;
-    r.body = request.body.is_null() ? std::string() : dump(request.body);
-    r.headers = request.headers;
-    r.timeout_ms = timeout_ms_;
-    return r;
+    return profile_reply::sync_request_of(request, timeout_ms_);
 }
 
 // The value as the backend will give it back: mapped there and read again (drops removed,

@@ -77,13 +77,7 @@ Expected<ReviewProfileSync> ReviewProfileSync::create(BackendProfile profile, Pr
 void ReviewProfileSync::set_token(std::string token) { context_.token = std::move(token); }
 
 SyncRequest ReviewProfileSync::to_sync_request(const BackendRequest& request) const {
-    SyncRequest r;
-    r.method = request.method;
-    r.path = request.path;
-    r.body = request.body.is_null() ? std::string() : dump(request.body);
-    r.headers = request.headers;
-    r.timeout_ms = timeout_ms_;
-    return r;
+    return profile_reply::sync_request_of(request, timeout_ms_);
 }
 
 std::optional<Json> ReviewProfileSync::backend_id(ReviewKind kind, const std::string& our_id) const {
