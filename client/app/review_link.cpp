@@ -294,6 +294,7 @@ void ReviewLink::refresh_jobs() {
     auto asking = [&](Ask ask) { return std::any_of(asks_.begin(), asks_.end(), [&](const Outstanding& a) { return a.ask == ask; }); };
     if (!asking(Ask::Jobs)) {  // one read at a time
         jobs_read_ms_ = steady_ms();
+        jobs_stale_ = false;
         if (profile_) send_request(Ask::Jobs, profile_->job_request(), 0);
         else send(Ask::Jobs, "GET", "/api/tasks/" + task_id_ + "/jobs", "");
     }
@@ -313,6 +314,7 @@ void ReviewLink::on_guidelines(int status, const std::string& body) {
 }
 
 void ReviewLink::on_jobs(int status, const std::string& body) {
+    if (jobs_stale_) return refresh_jobs();  // read before the last move was answered
     if (status != 200) return;  // offline or another backend: the jobs stay as last known
     auto reply = profile_ ? profile_->jobs_reply(status, body) : parse_json_text(body, "the jobs");
     if (!reply) return notices_.report(reply.first_error());
@@ -325,24 +327,64 @@ void ReviewLink::on_jobs(int status, const std::string& body) {
 Errors ReviewLink::move_job(int64_t job_id, JobStage stage) {
     auto job = std::find_if(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.id == job_id; });
     if (job == jobs_.end()) return {{"not_found", std::to_string(job_id), "there is no job " + std::to_string(job_id)}};
-    if (profile_) {
-        auto request = profile_->move_request(job->stage, stage);
-        if (!request) return request.errors();
-        send_request(Ask::MoveJob, std::move(request.value()), job_id);
-        return {};
+    if (profile_)  // what the profile cannot map is said now, not when the move goes out
+        if (auto request = profile_->move_request(job->stage, stage); !request) return request.errors();
+    if (moving_to(job_id)) return {{"busy", std::to_string(job_id), "job " + std::to_string(job_id) + " is already moving to " + to_string(*moving_to(job_id))}};
+    moves_waiting_.push_back({job_id, job->stage, stage});
+    changed();
+    if (engine_ && engine_->status().pending > 0) {
+        engine_->flush(steady_ms());
+        poll();
     }
-    Json body{{"stage", to_string(stage)}, {"from", to_string(job->stage)}};
-    send(Ask::MoveJob, "PATCH", "/api/tasks/" + task_id_ + "/jobs/" + std::to_string(job_id), body.dump(), job_id);
+    send_waiting_moves();
     return {};
+}
+
+std::optional<JobStage> ReviewLink::moving_to(int64_t job_id) const {
+    for (const WaitingMove& m : moves_waiting_)
+        if (m.job_id == job_id) return m.to;
+    return std::nullopt;
+}
+
+void ReviewLink::send_waiting_moves() {
+    if (moves_waiting_.empty()) return;
+    if (engine_ && engine_->status().pending > 0) return;
+    if (settle_edits && !settle_edits()) return;
+    std::vector<WaitingMove> moves = std::move(moves_waiting_);
+    moves_waiting_.clear();
+    for (const WaitingMove& m : moves) {
+        if (profile_) {
+            auto request = profile_->move_request(m.from, m.to);
+            if (!request) {
+                for (const Error& e : request.errors()) notices_.report(e);
+                continue;
+            }
+            send_request(Ask::MoveJob, std::move(request.value()), m.job_id);
+            continue;
+        }
+        Json body{{"stage", to_string(m.to)}, {"from", to_string(m.from)}};
+        send(Ask::MoveJob, "PATCH", "/api/tasks/" + task_id_ + "/jobs/" + std::to_string(m.job_id), body.dump(), m.job_id);
+    }
+    changed();
 }
 
 void ReviewLink::on_moved(int64_t job_id, int status, const std::string& body) {
     if (status != 200) {
         notices_.report({status == 403 ? "forbidden" : "job_not_moved", "/jobs/" + std::to_string(job_id),
                          "job " + std::to_string(job_id) + " was not moved: " + error_message(status, body)});
-        refresh_jobs();
-        return;
+    } else if (!profile_) {  // serve.py answers with the job as it is now
+        Json reply = Json::parse(body, nullptr, false);
+        auto moved = jobs_from_json(Json{{"jobs", Json::array({reply})}});
+        if (moved && moved.value().size() == 1)
+            for (Job& j : jobs_)
+                if (j.id == moved.value()[0].id) {
+                    int open_issues = j.open_issues;  // counted in the jobs list only
+                    j = moved.value()[0];
+                    j.open_issues = open_issues;
+                    changed();
+                }
     }
+    jobs_stale_ = true;
     refresh_jobs();
 }
 
@@ -468,7 +510,8 @@ Json ReviewLink::to_json() const {
         jobs.push_back(Json{{"id", j.id}, {"start_frame", j.start_frame}, {"stop_frame", j.stop_frame ? Json(*j.stop_frame) : Json()},
                             {"stage", to_string(j.stage)}, {"assignee", j.assignee}, {"reviewer", j.reviewer},
                             {"reviewed_revision", j.reviewed_revision ? Json(*j.reviewed_revision) : Json()},
-                            {"open_issues", board_.open_issues(j.start_frame, j.stop_frame).size()}});
+                            {"open_issues", board_.open_issues(j.start_frame, j.stop_frame).size()},
+                            {"moving_to", moving_to(j.id) ? Json(to_string(*moving_to(j.id))) : Json()}});
     Json issues = Json::array();
     for (const auto& [id, issue] : board_.issues()) {
         Json thread = Json::array();

@@ -62,8 +62,15 @@ public:
     Expected<std::string> reply(const std::string& issue_id, const std::string& text);
     Errors set_issue_status(const std::string& issue_id, IssueStatus status);
     Expected<std::string> decide(const std::string& item, long long frame, Verdict verdict, const std::string& reason, int64_t item_revision);
-    // Asks the server to move a job; the answer updates jobs() or becomes a notice.
+    // Asks the server to move a job; the answer updates jobs() or becomes a notice. The move goes
+    // out once every edit made before it is saved (review items here, annotations through
+    // `settle_edits`): a submit never overtakes the last box, nor a return the issue that explains it.
     Errors move_job(int64_t job_id, JobStage stage);
+    std::optional<JobStage> moving_to(int64_t job_id) const;  // a move waiting for the edits before it
+    // The annotations' side of "every edit before the move is saved": true when nothing is
+    // pending; otherwise sends what is pending now and answers false.
+    std::function<bool()> settle_edits;
+    void send_waiting_moves();  // after every reply of either engine
     void refresh_jobs();
 
     // [SECTION] Reading
@@ -96,6 +103,7 @@ public:
 private:
     enum class Ask { Items, Jobs, MoveJob, History, ItemHistory, Guidelines };
     struct Outstanding { uint64_t seq; Ask ask; int64_t job_id; };
+    struct WaitingMove { int64_t job_id; JobStage from, to; };
 
     PlatformPort& platform_;
     Notices& notices_;
@@ -114,6 +122,8 @@ private:
     std::optional<std::vector<std::string>> journal_;
     std::string task_id_, token_, id_prefix_;
     std::vector<Outstanding> asks_;
+    std::vector<WaitingMove> moves_waiting_;
+    bool jobs_stale_ = false;  // a job moved while a read was out: its answer may predate the move
     std::vector<uint64_t> engine_seqs_;  // the engine's latest requests (a late reply still counts)
     uint64_t next_seq_ = (uint64_t(1) << 50);  // beyond the engines' request numbers (< 2^41)
     uint64_t next_id_ = 0, version_ = 0;

@@ -17,6 +17,12 @@ SyncLink::SyncLink(PlatformPort& platform, Notices& notices, DocumentSession& se
     review_.on_changed = [this] {
         platform_.emit("review", Json{{"revision", review_.revision()}, {"openIssues", review_.board().open_issues(0, std::nullopt).size()}});
     };
+    review_.settle_edits = [this] {
+        if (!engine_ || engine_->status().pending == 0) return true;
+        engine_->flush(steady_ms());
+        poll();
+        return false;
+    };
     review_.on_guideline = [this](std::optional<long long> previous) {
         platform_.emit("guidelines", Json{{"version", review_.guideline_version().value_or(0)}, {"previous", previous ? Json(*previous) : Json()}});
     };
@@ -183,9 +189,15 @@ void SyncLink::poll() {
 void SyncLink::tick() {
     poll();
     review_.tick();
+    review_.send_waiting_moves();
 }
 
 void SyncLink::on_reply(const SyncReplied& r) {
+    take_reply(r);
+    review_.send_waiting_moves();  // a job's move waits for the edits made before it
+}
+
+void SyncLink::take_reply(const SyncReplied& r) {
     if (review_.owns(r.seq)) return review_.on_reply(r);
     if (profile_ && profile_load_seq_ && r.seq == profile_load_seq_) return on_profile_load(r.status, r.body);
     if (!engine_) return;

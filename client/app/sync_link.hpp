@@ -106,6 +106,7 @@ private:
     bool write_review_journal(const std::vector<JournalRecord>& put, const std::vector<std::string>& remove);
 
     void begin();
+    void take_reply(const SyncReplied& r);
     std::string where_it_is_written() const;  // read-only: the other tab, or the other editor here
     void on_profile_load(int http_status, const std::string& body);
     void handle_profile_step(ProfileStep step);

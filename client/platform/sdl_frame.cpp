@@ -5,6 +5,7 @@
 #include <SDL.h>
 #include <imgui.h>
 #include <imgui_impl_opengl3.h>
+#include <imgui_internal.h>  // GImGui->InputEventsQueue
 #include <imgui_impl_sdl2.h>
 
 #include <algorithm>
@@ -212,6 +213,10 @@ bool SdlFrame::tick(App& app) {
     if (app.notices().expire(now)) redraw_frames_ = std::max(redraw_frames_, 3);
     // While a drawing or a drag is in progress every frame is drawn: the draft follows the cursor.
     if (had_events || was_busy || app.editor().busy()) redraw_frames_ = std::max(redraw_frames_, 3);
+    // ImGui takes one change of a key or button per frame (typed text, then a click, come over
+    // many frames): until its queue is empty, frames are drawn, or a click after fast typing
+    // would wait for the next mouse move.
+    if (GImGui && !GImGui->InputEventsQueue.empty()) redraw_frames_ = std::max(redraw_frames_, 1);
     if (app.take_redraw_request()) redraw_frames_ = std::max(redraw_frames_, 1);
 
     int w = 0, h = 0, dw = 0, dh = 0;

@@ -101,7 +101,10 @@ void ReviewPanel::draw_job(App& app, const Job& job) {
                             job.reviewer.empty() ? "" : (job.assignee.empty() ? "reviewer " : ", reviewer "), job.reviewer.c_str());
     size_t open = review.board().open_issues(job.start_frame, job.stop_frame).size();
     if (open) ImGui::TextColored(ImVec4(1, 0.6f, 0.2f, 1), "%zu open issue%s in this job", open, open == 1 ? "" : "s");
+    std::optional<JobStage> moving = review.moving_to(job.id);
+    if (moving) ImGui::TextDisabled("Moving to %s once every edit is saved...", to_string(*moving));
     auto move = [&](const char* label, JobStage to, const char* why_not) {
+        if (moving) why_not = "The job is moving already";
         bool blocked = why_not != nullptr;
         if (blocked) ImGui::BeginDisabled();
         if (ImGui::Button(label)) review.move_job(job.id, to);

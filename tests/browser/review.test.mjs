@@ -76,7 +76,19 @@ async function walkTo(page, id) {
 }
 
 async function stage(page, want) {
-  await until(page, (s) => polymark.getReview().jobs[0].stage === s, want, 15000);
+  try {
+    await until(page, (s) => polymark.getReview().jobs[0].stage === s, want, 15000);
+  } catch (e) {
+    throw new Error(`never in stage ${want}: ` + JSON.stringify([(await api('/jobs')).jobs, await page.evaluate(() => polymark.getReview())]));
+  }
+}
+
+// Clicks Reject and waits until the verdict is in the app (the typed reason and the click reach
+// ImGui a frame at a time: only then is there something to save).
+async function reject(page, id) {
+  await click(page, 'review-reject');
+  await until(page, (item) => polymark.getReview().decisions.some((d) => d.item === item && d.verdict === 'rejected'), id, 15000);
+  await saved(page);
 }
 
 async function saved(page) {
@@ -103,8 +115,7 @@ test('a reviewer rejects a shape with an issue, the labeler fixes it and replies
   await caughtUp(rita, (id) => polymark.getReview().jobs[0].stage === 'review' && polymark.getAnnotations().objects.some((o) => o.id === id), box.id);
   await walkTo(rita, box.id);
   await typeInto(rita, 'review-words', 'the box cuts the mirror');
-  await click(rita, 'review-reject');
-  await saved(rita);
+  await reject(rita, box.id);
   await rita.screenshot({ path: process.env.POLYMARK_REVIEW_SHOT || '/tmp/polymark-review.png' });
   await click(rita, 'review-return');
   await stage(rita, 'annotation');
@@ -229,8 +240,7 @@ test('the labeler offline while the reviewer works: changes highlighted, the fix
   await click(rita, 'review-history');
   await asked;
   await typeInto(rita, 'review-words', 'label the whole car');
-  await click(rita, 'review-reject');
-  await saved(rita);
+  await reject(rita, box.id);
   await click(rita, 'review-return');
   await stage(rita, 'annotation');
   await frames(rita);

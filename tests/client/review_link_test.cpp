@@ -136,6 +136,58 @@ TEST_CASE("moving a job asks the server with the stage seen, and a refusal is a 
     CHECK_FALSE(r.link.move_job(7, JobStage::Review).empty());
 }
 
+TEST_CASE("a job moves only once the edits made before it are saved: the issue before a return, the last box before a submit") {
+    Review r;
+    r.start();
+    bool annotations_saved = false;
+    int asked_to_save = 0;
+    r.link.settle_edits = [&] { ++asked_to_save; return annotations_saved; };
+    REQUIRE(r.link.reply("i1", "the box cuts the mirror"));
+    const auto* patch = r.platform.sent("PATCH", "/api/tasks/t1/review");
+    REQUIRE(patch);
+    uint64_t write = patch->request.seq;
+    Json ops = Json::parse(patch->request.body)["operations"];
+    REQUIRE(r.link.move_job(1, JobStage::Review).empty());
+    CHECK(r.platform.sent("PATCH", "/api/tasks/t1/jobs/1") == nullptr);
+    CHECK(r.link.to_json()["jobs"][0]["moving_to"] == "review");
+    CHECK_FALSE(r.link.move_job(1, JobStage::Review).empty());  // one move at a time
+
+    r.link.on_reply(SyncReplied{write, 200, Json{{"revision", 5}, {"applied", {ops[0]["op_id"]}}, {"duplicates", Json::array()}}.dump()});
+    r.link.send_waiting_moves();
+    CHECK(asked_to_save > 0);
+    CHECK(r.platform.sent("PATCH", "/api/tasks/t1/jobs/1") == nullptr);  // the annotations are still saving
+
+    annotations_saved = true;
+    r.link.send_waiting_moves();
+    const auto* move = r.platform.sent("PATCH", "/api/tasks/t1/jobs/1");
+    REQUIRE(move);
+    CHECK(Json::parse(move->request.body) == Json{{"stage", "review"}, {"from", "annotation"}});
+    CHECK(r.link.to_json()["jobs"][0]["moving_to"].is_null());
+}
+
+TEST_CASE("a job's move answered after a jobs read went out is not undone by that read's older answer") {
+    Review r;
+    r.start();
+    REQUIRE(r.link.move_job(1, JobStage::Review).empty());
+    const auto* move = r.platform.sent("PATCH", "/api/tasks/t1/jobs/1");
+    REQUIRE(move);
+    uint64_t move_seq = move->request.seq;
+    r.link.refresh_jobs();  // the periodic read, sent before the server moved the job
+    const auto* read = r.platform.sent("GET", "/api/tasks/t1/jobs");
+    REQUIRE(read);
+    uint64_t read_seq = read->request.seq;
+    Json moved = r.jobs_reply("review")["jobs"][0];
+    r.link.on_reply(SyncReplied{move_seq, 200, moved.dump()});
+    CHECK(r.link.jobs()[0].stage == JobStage::Review);
+    r.link.on_reply(SyncReplied{read_seq, 200, r.jobs_reply("annotation").dump()});
+    CHECK(r.link.jobs()[0].stage == JobStage::Review);
+    const auto* again = r.platform.sent("GET", "/api/tasks/t1/jobs");
+    REQUIRE(again);
+    CHECK(again->request.seq != read_seq);
+    r.link.on_reply(SyncReplied{again->request.seq, 200, r.jobs_reply("review").dump()});
+    CHECK(r.link.jobs()[0].stage == JobStage::Review);
+}
+
 TEST_CASE("offline the review link starts from the journal and catches up later; a backend without review turns it off") {
     Review offline;
     SyncConfig c = Review::config();
