@@ -180,6 +180,12 @@ bool App::take_redraw_request() {
     return media || tracking;
 }
 
+bool App::worth_painting() const {
+    const FrameImage* img = current_image();
+    if (ready_sent_ || !img || notices_.fatal()) return true;
+    return (img->state == LoadState::Ready && annotations_ready_) || img->state == LoadState::Failed;
+}
+
 void App::frame_presented() {
     const FrameImage* img = current_image();
     if (!img || ready_sent_ || notices_.fatal() || !annotations_ready_) return;

@@ -78,6 +78,9 @@ public:
     void advance_playback(double now_seconds);  // a monotonic clock, once per frame
     // Called after the current image was drawn: fires `ready` once.
     void frame_presented();
+    // Before `ready` the page's loading overlay covers the canvas: a frame is worth painting only
+    // once it can show the first picture with its annotations (or say why it cannot).
+    bool worth_painting() const;
     // Something on screen may change next frame (a load, playback): the frame draws every tick.
     // A tracking run is not: it asks for a redraw when its progress moved (take_redraw_request).
     bool busy() const;

@@ -232,30 +232,44 @@ bool SdlFrame::tick(App& app) {
     if (redraw_frames_ <= 0) return true;
     --redraw_frames_;
 
-    if (fonts_dirty_) build_fonts();
-    ImGui_ImplOpenGL3_NewFrame();
-    ImGui_ImplSDL2_NewFrame();
-    const RenderingInfo info = rendering();
-    if (set_canvas_pixels) {
-        // Presenting a WebGL canvas from a software rasteriser costs time per pixel (about 14 ms
-        // per million in headless Chromium's SwiftShader): while the view moves, a HiDPI canvas
-        // holds one pixel per CSS pixel (the browser scales it up), and the still frame is sharp.
-        double render_scale = info.cached && moving_ && dpr_ > 1 ? 1.0 : dpr_;
-        if (std::fabs(render_scale - canvas_scale_) > 1e-6) {
-            set_canvas_pixels((int)std::lround(w * render_scale), (int)std::lround(h * render_scale));
-            canvas_scale_ = render_scale;
-        }
-        dw = (int)std::lround(w * render_scale);
-        dh = (int)std::lround(h * render_scale);
-        ImGui::GetIO().DisplayFramebufferScale = ImVec2((float)render_scale, (float)render_scale);
-        if (render_scale < dpr_) ++reduced_frames_;
+    // Before `ready` the page's loading overlay covers the canvas: nothing is laid out or painted
+    // until the first picture can be shown (on a software-GL browser every painted frame costs a
+    // read-back of the canvas). That frame is laid out twice (ImGui sizes new windows on their
+    // first frame and shows them on the second) and painted once. Meanwhile the font texture and
+    // ImGui's shaders are made, while the network still works.
+    if (!app.worth_painting()) {
+        if (fonts_dirty_) build_fonts();
+        ImGui_ImplOpenGL3_NewFrame();
+        return true;
     }
-    ImGui::NewFrame();
-    report_missing_glyphs(app);
-    // A gesture in progress (drawing, dragging) changes the shapes every frame: painting them into
-    // the cache first would only add a pass.
-    workspace_.draw(app, textures_, w, h, SceneLayer::Mode{info.cached && !app.editor().busy(), moving_});
-    ImGui::Render();
+    RenderingInfo info{};
+    for (int pass = laid_out_ ? 1 : 0; pass < 2; ++pass) {
+        if (fonts_dirty_) build_fonts();
+        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplSDL2_NewFrame();
+        info = rendering();
+        if (set_canvas_pixels) {
+            // Presenting a WebGL canvas from a software rasteriser costs time per pixel (about 14 ms
+            // per million in headless Chromium's SwiftShader): while the view moves, a HiDPI canvas
+            // holds one pixel per CSS pixel (the browser scales it up), and the still frame is sharp.
+            double render_scale = info.cached && moving_ && dpr_ > 1 ? 1.0 : dpr_;
+            if (std::fabs(render_scale - canvas_scale_) > 1e-6) {
+                set_canvas_pixels((int)std::lround(w * render_scale), (int)std::lround(h * render_scale));
+                canvas_scale_ = render_scale;
+            }
+            dw = (int)std::lround(w * render_scale);
+            dh = (int)std::lround(h * render_scale);
+            ImGui::GetIO().DisplayFramebufferScale = ImVec2((float)render_scale, (float)render_scale);
+            if (render_scale < dpr_) ++reduced_frames_;
+        }
+        ImGui::NewFrame();
+        report_missing_glyphs(app);
+        // A gesture in progress (drawing, dragging) changes the shapes every frame: painting them into
+        // the cache first would only add a pass.
+        workspace_.draw(app, textures_, w, h, SceneLayer::Mode{info.cached && !app.editor().busy(), moving_});
+        ImGui::Render();
+    }
+    laid_out_ = true;
     glViewport(0, 0, dw, dh);
     glClearColor(38 / 255.0f, 40 / 255.0f, 44 / 255.0f, 1);  // the canvas's background colour (Workspace)
     glClear(GL_COLOR_BUFFER_BIT);

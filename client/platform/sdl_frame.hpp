@@ -95,6 +95,7 @@ private:
     double dpr_ = 1;
     int redraw_frames_ = 3;
     long long frames_drawn_ = 0;
+    bool laid_out_ = false;  // ImGui ran a frame: the next one shows every window
     std::vector<float> frame_ms_;
     bool fonts_dirty_ = false;
     FrameConfig::Drawing drawing_ = FrameConfig::Drawing::Auto;
