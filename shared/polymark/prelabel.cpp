@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <unordered_map>
 
@@ -279,15 +280,17 @@ Expected<PrelabelReport> prelabel_report(const std::vector<HistoryValueEntry>& h
         p.kind = life.kind;
         p.id = life.id;
         if (life.kind == "object") {
-            Object predicted = object_from_json(*life.first_value, life.first_path).value();
-            if (predicted.source != Source::Model) continue;
+            auto read = object_from_json(*life.first_value, life.first_path);  // read above without errors
+            if (!read || read->source != Source::Model) continue;
+            const Object& predicted = read.value();
             auto now = objects.find(life.id);
             p.label = predicted.label;
             p.score = usable(predicted.score);
             p.outcome = outcome_of(life, predicted, now == objects.end() ? nullptr : now->second);
         } else {
-            Track predicted = track_from_json(*life.first_value, life.first_path).value();
-            if (predicted.source != Source::Model) continue;
+            auto read = track_from_json(*life.first_value, life.first_path);
+            if (!read || read->source != Source::Model) continue;
+            const Track& predicted = read.value();
             auto now = tracks.find(life.id);
             p.label = predicted.label;
             p.score = lowest_keyframe_score(predicted);
@@ -312,6 +315,12 @@ Json counts_json(const PrelabelCounts& c) {
                 {"acceptance_rate", rate ? Json(*rate) : Json(nullptr)}};
 }
 
+std::string edge_text(double edge) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", edge);
+    return text;
+}
+
 Json band_json(int band, const PrelabelReport& r, const PrelabelCounts& c) {
     Json j = counts_json(c);
     if (band < 0) {
@@ -322,7 +331,7 @@ Json band_json(int band, const PrelabelReport& r, const PrelabelCounts& c) {
     }
     double from = band_edge(band, r.options.band_width), to = band_edge(band + 1, r.options.band_width);
     bool last = band == r.bands - 1;
-    j["band"] = "[" + Json(from).dump() + "," + Json(last ? 1.0 : to).dump() + (last ? "]" : ")");
+    j["band"] = "[" + edge_text(from) + "," + edge_text(last ? 1.0 : to) + (last ? "]" : ")");
     j["from"] = from;
     j["to"] = last ? 1.0 : to;
     return j;
