@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <unordered_map>
 
@@ -315,9 +314,10 @@ Json counts_json(const PrelabelCounts& c) {
                 {"acceptance_rate", rate ? Json(*rate) : Json(nullptr)}};
 }
 
+// "0", "0.3", "1": the shortest text that reads back as the edge, without JSON's ".0".
 std::string edge_text(double edge) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.9g", edge);
+    std::string text = Json(edge).dump();
+    if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) text.resize(text.size() - 2);
     return text;
 }
 
