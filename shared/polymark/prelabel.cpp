@@ -195,7 +195,6 @@ namespace {
 // One life of an id in the history: from the entry that made it to the delete that ended it.
 struct Life {
     std::string kind, id;
-    const HistoryValueEntry* first = nullptr;
     const Json* first_value = nullptr;  // null when the first entry carries none
     std::string first_path;             // its pointer ("/entries/3/value")
     bool deleted = false;
@@ -248,7 +247,6 @@ Expected<PrelabelReport> prelabel_report(const std::vector<HistoryValueEntry>& h
             Life life;
             life.kind = e.kind;
             life.id = e.id;
-            life.first = &h;
             // A delete met first (its create before the history's first page) shows what it removed.
             const Json& v = e.op == "delete" ? h.was : h.value;
             if (!v.is_null()) {
