@@ -9,6 +9,7 @@
 #include "polymark/document.hpp"
 #include "polymark/formats/formats.hpp"
 #include "polymark/interpolate.hpp"
+#include "polymark/prelabel.hpp"
 #include "polymark/quality.hpp"
 #include "polymark/throughput.hpp"
 #include "polymark/task.hpp"
@@ -49,6 +50,7 @@ const char* kUsageText =
     "  polymark quality consensus [--quorum Q] [--threshold T] [--frames LIST] [--task TASK.json]\n"
     "                   [--merged OUT.json] [-o REPORT.json] A.json B.json [C.json...]\n"
     "  polymark quality throughput --history HISTORY.json [--decisions REVIEW.json] [--doc DOC.json] [-o REPORT.json]\n"
+    "  polymark quality prelabels --history HISTORY.json --document DOC.json [--band-width W] [-o REPORT.json]\n"
     "quality: documents are polymark.annotations files; LIST is frames and ranges, \"0,5,10-20\";\n"
     "T, Q from 0 to 1 (defaults 0.5); docs/QUALITY.md has the measures and the reports.\n"
     "FORMAT: polymark, coco, cvat, yolo, labelme, voc, mot, labelstudio, via (IN's format is detected when\n"
@@ -522,7 +524,24 @@ int quality(int argc, char** argv) {
         write_json(a, pm::throughput_report_to_json(r));
         return kOk;
     }
-    die(kUsage, std::string("quality takes golden, consensus or throughput\n") + kUsageText);
+    if (what == "prelabels") {
+        // What became of the model's predictions: HISTORY is a history reply with the values of
+        // its entries, DOC the task's document now (docs/QUALITY.md, "Model pre-labels").
+        Args a = parse_args(argc, args.data(), 3, {"history", "document", "doc", "band-width", "out"});
+        std::string doc_path = a.get("document", a.get("doc"));
+        if (a.get("history").empty() || doc_path.empty() || !a.positional.empty())
+            die(kUsage, std::string("quality prelabels takes --history HISTORY.json and --document DOC.json\n") + kUsageText);
+        pm::PrelabelOptions o;
+        o.band_width = number_option(a, "band-width", 0.1, 0.001, 1);
+        auto entries = pm::history_value_entries_from_json(load_json(a.get("history")));
+        if (!entries) return fail_with(entries.errors(), a.get("history"));
+        pm::Document doc = load_document(doc_path);
+        auto r = pm::prelabel_report(entries.value(), doc, o);
+        if (!r) return fail_with(r.errors(), a.get("history"));
+        write_json(a, pm::prelabel_report_to_json(r.value()));
+        return kOk;
+    }
+    die(kUsage, std::string("quality takes golden, consensus, throughput or prelabels\n") + kUsageText);
 }
 
 }  // namespace

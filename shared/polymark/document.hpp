@@ -49,7 +49,7 @@ struct Object {
     std::string group;  // empty: no group
     bool occluded = false;
     Json meta;  // null when absent; preserved verbatim
-    std::optional<double> score;  // a prediction's confidence, 0..1 (source Model); none for a person's shape
+    std::optional<double> score;  // a prediction's confidence, 0..1; kept when a person accepts it (source Manual)
     // The version (>= 1) of the task's labeling guidelines in force when a person last made or
     // edited it (docs/SCHEMA.md section 14); none when no version was known.
     std::optional<long long> guideline;

@@ -218,7 +218,7 @@ def document(*objects):
 
 
 class QualityTest(unittest.TestCase):
-    """`polymark quality`: golden reports, consensus with its merged document, throughput."""
+    """`polymark quality`: golden reports, consensus with its merged document, throughput, pre-labels."""
 
     def write(self, tmp, name, value):
         path = Path(tmp) / name
@@ -311,6 +311,45 @@ class QualityTest(unittest.TestCase):
             r = run("quality", "throughput", "--history", bad)
             self.assertEqual(r.returncode, 1)
             self.assertIn(b"/entries/0/at", r.stderr)
+
+    def test_prelabels_counts_what_became_of_the_predictions_and_names_a_bad_score(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            def entry(rev, op, item, user="importer"):
+                e = {"revision": rev, "op_id": "x%d" % rev, "kind": "object", "id": item["id"], "op": op, "user": user,
+                     "device": "d", "role": "labeler", "stage": "annotation", "at": "2026-12-07T10:00:%02d.000Z" % rev,
+                     "base_revision": rev - 1}
+                e["was" if op == "delete" else "value"] = item
+                return e
+            kept = box("p1", "car", 0, 0, 10, 10, source="model", score=0.95)
+            moved = box("p2", "car", 20, 0, 30, 10, source="model", score=0.42)
+            wrong = box("p3", "dog", 50, 50, 60, 60, source="model", score=0.3)
+            waiting = box("p4", "dog", 70, 70, 80, 80, source="model")
+            kept_now = {**kept, "source": "manual"}
+            moved_now = {**moved, "source": "manual", "points": [21, 0, 31, 10]}
+            history = self.write(tmp, "h.json", {"entries": [
+                entry(1, "create", kept), entry(2, "create", moved), entry(3, "create", wrong), entry(4, "create", waiting),
+                entry(5, "update", kept_now, "ana"), entry(6, "update", moved_now, "ana"), entry(7, "delete", wrong, "ana")]})
+            doc = self.write(tmp, "doc.json", document(kept_now, moved_now, waiting))
+            r = run("quality", "prelabels", "--history", history, "--document", doc)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            report = json.loads(r.stdout)
+            self.assertEqual((report["format"], report["version"]), ("polymark.prelabel-report", 1))
+            t = report["totals"]
+            self.assertEqual((t["accepted_unchanged"], t["edited"], t["rejected"], t["pending"]), (1, 1, 1, 1))
+            self.assertAlmostEqual(t["acceptance_rate"], 2 / 3)
+            self.assertEqual([(b["band"], b["predictions"]) for b in report["bands"] if b["predictions"]],
+                             [("[0.3,0.4)", 1), ("[0.4,0.5)", 1), ("[0.9,1]", 1), ("none", 1)])
+            self.assertEqual([(l["label"], l["rejected"], l["pending"]) for l in report["labels"]], [("car", 0, 0), ("dog", 1, 1)])
+            r = run("quality", "prelabels", "--history", history, "--document", doc, "--band-width", "0.5")
+            self.assertEqual([b["band"] for b in json.loads(r.stdout)["bands"]], ["[0,0.5)", "[0.5,1]", "none"])
+            bad = json.loads(history.read_text())
+            bad["entries"][2]["value"]["score"] = 7
+            bad = self.write(tmp, "bad.json", bad)
+            r = run("quality", "prelabels", "--history", bad, "--document", doc)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(b"bad.json#/entries/2/value/score", r.stderr)
+            self.assertEqual(run("quality", "prelabels", "--history", history).returncode, 2)
+            self.assertEqual(run("quality", "prelabels", "--history", history, "--document", doc, "--band-width", "0").returncode, 2)
 
 
 if __name__ == "__main__":
