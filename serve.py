@@ -29,8 +29,10 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
                                         (428 without, 412 when n is not current)
     GET   /api/tasks/{id}/history?after=REV&limit=N
                                         {"entries":[{"revision","op_id","kind","id","op",
-                                        "user","device","role","stage","at","base_revision"}]}
-                                        oldest first
+                                        "user","device","role","stage","at","base_revision",
+                                        "was" (deletes),"value" (a prediction's create)}]}
+                                        oldest first; without after: from revision 0 (the
+                                        predictions the task was created with)
     GET   /api/tasks/{id}/review[?since=REV]  issues, comments and decisions, as ?since= above
     PATCH /api/tasks/{id}/review        save them (the sync protocol with their kinds)
     GET   /api/tasks/{id}/jobs          {"revision","jobs":[job with "open_issues","events"]}
@@ -188,7 +190,7 @@ try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to
 except ImportError:
     fastjsonschema = None
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -298,7 +300,7 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 6):
+    Schema (version 7):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
@@ -311,7 +313,9 @@ class Store:
                    op_hash (v3) fingerprints the operation, so an op_id sent
                    again with other content is refused rather than dropped;
                    role and stage (v4) say who wrote it in which job stage;
-                   was (v5) holds the value a delete removed
+                   was (v5) holds the value a delete removed; value (v7)
+                   the value a model's prediction was created with (an object
+                   or track of source "model"), for the pre-label report
       jobs, job_events  (v4) frame ranges with their stage and assignment, and
                    every stage move and assignment (server/review.py)
       guidelines, guideline_files, guideline_blobs  (v6) the versions of a
@@ -361,6 +365,9 @@ class Store:
                     conn.execute("ALTER TABLE changes ADD COLUMN was TEXT")
                 if version < 6:
                     guidelines.create_tables(conn)
+                if version < 7:
+                    # A prediction's first value: what a person confirmed, edited or rejected.
+                    conn.execute("ALTER TABLE changes ADD COLUMN value TEXT")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -550,9 +557,10 @@ class Store:
         At most ``limit`` entries, except that the last revision is always
         complete, so the last entry's revision is the ``after`` of the next page.
         ``item`` keeps only the entries of that id. A delete entry carries the
-        item's last value as ``was``.
+        item's last value as ``was``; the create of a model's prediction carries
+        the value it was created with as ``value``.
         """
-        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, was, seq"
+        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, was, seq, value"
         only = " AND id = ?" if item is not None else ""
         extra = (item,) if item is not None else ()
         conn = self._connect()
@@ -564,7 +572,7 @@ class Store:
                                 "ORDER BY revision, seq LIMIT ?", (task_id, after, *extra, limit)).fetchall()
             if len(rows) == limit:
                 rows += conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision = ?{only} "
-                                     "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], *extra, rows[-1][-1])).fetchall()
+                                     "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], *extra, rows[-1][12])).fetchall()
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -574,6 +582,8 @@ class Store:
             entry = dict(zip(keys, row))
             if row[11] is not None:
                 entry["was"] = json.loads(row[11])
+            if row[13] is not None:
+                entry["value"] = json.loads(row[13])
             entries.append(entry)
         return entries
 
@@ -620,6 +630,13 @@ class Store:
             conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
                          (task["id"], canonical_json(document_header(initial_document))))
             self._insert_items(conn, task["id"], initial_document, 0)
+            # The predictions a task starts with are logged as creates of revision 0, with their
+            # values: what people then confirm, edit or reject (the pre-label report).
+            log = ChangeLog(conn, task["id"], 0, Principal(None, "manager"), None)
+            log.add_many([(f"import/0/{n}", kind, item["id"], "create", None, None, item)
+                          for n, (kind, item) in enumerate(
+                              (key[:-1], item) for key in ("objects", "tracks") for item in initial_document.get(key, [])
+                              if is_prediction(key[:-1], item))])
             review.add_default_job(conn, task["id"])
             return True, "created"
         return self._write(work)
@@ -675,7 +692,7 @@ class Store:
                 return False, refusal
             for (touch, place), stage in zip(writes, stages):
                 op_id = f"put/{revision}/{log.seq}"
-                log.add(op_id, touch.kind, touch.id, touch.verb, stage=stage)
+                log.add(op_id, touch.kind, touch.id, touch.verb, stage=stage, value=touch.new_value)
                 if place is None:
                     log.delete_item(touch.id, op_id)
                 else:
@@ -758,7 +775,7 @@ class Store:
 
             revision = current + 1
             log = ChangeLog(conn, task_id, revision, who, base_revision)
-            log.add_many([(p.op_id, p.kind, p.id, p.verb, p.digest, stage) for p, stage in zip(new, stages)])
+            log.add_many([(p.op_id, p.kind, p.id, p.verb, p.digest, stage, p.value) for p, stage in zip(new, stages)])
             places = {kind: _ListPlaces(conn, task_id, kind) for kind in {p.kind for p in new}}
             row_of = {item_id: (item[0], item[5]) for item_id, item in items.items()}  # id -> (kind, position)
             for p in new:  # in order: a create's place depends on the creates and deletes before it
@@ -1108,6 +1125,17 @@ class _ListPlaces:
                               [(self.live[j], self.task_id, self.live_ids[j]) for j in range(lo, hi)])
 
 
+def is_prediction(kind, value):
+    """An object or track a model made and no person has confirmed: source "model" (a track's
+    own or one of its keyframes')."""
+    if kind not in ANNOTATION_KINDS or not isinstance(value, dict):
+        return False
+    if value.get("source") == "model":
+        return True
+    return kind == "track" and any(isinstance(k, dict) and k.get("source") == "model"
+                                   for k in value.get("keyframes", ()))
+
+
 class ChangeLog:
     """Writes the change log rows and item rows of one new revision."""
 
@@ -1118,17 +1146,19 @@ class ChangeLog:
         self.at = review.now_text()
         self.seq = 0
 
-    def add(self, op_id, kind, item_id, op, digest=None, stage=None):
-        self.add_many([(op_id, kind, item_id, op, digest, stage)])
+    def add(self, op_id, kind, item_id, op, digest=None, stage=None, value=None):
+        self.add_many([(op_id, kind, item_id, op, digest, stage, value)])
 
     def add_many(self, entries):
-        """Log (op_id, kind, id, op, op_hash or None, stage or None) entries, in order, in one statement."""
+        """Log (op_id, kind, id, op, op_hash or None, stage or None, value or None) entries, in order,
+        in one statement; the value is kept only where a model's prediction is created."""
         rows = [(self.task_id, self.revision, self.seq + n, op_id, kind, item_id, op, self.user,
-                 self.device, self.role, stage, self.at, self.base_revision, digest)
-                for n, (op_id, kind, item_id, op, digest, stage) in enumerate(entries)]
+                 self.device, self.role, stage, self.at, self.base_revision, digest,
+                 compact_json(value) if op == "create" and is_prediction(kind, value) else None)
+                for n, (op_id, kind, item_id, op, digest, stage, value) in enumerate(entries)]
         self.conn.executemany("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
-                              "device, role, stage, at, base_revision, op_hash) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                              "device, role, stage, at, base_revision, op_hash, value) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self.seq += len(rows)
 
     def set_item(self, kind, item_id, text, position, op_id, span=None):
@@ -2799,7 +2829,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def api_history(self, store, parts):
         params = self.query(("after", "limit", "item"))
-        after = self.query_int(params, "after", 0)
+        after = self.query_int(params, "after", -1)  # none: from the start (revision 0: the import's predictions)
         limit = self.query_int(params, "limit", HISTORY_LIMIT, minimum=1, maximum=HISTORY_LIMIT)
         item = params.get("item")
         if item is not None and not ITEM_ID_RE.fullmatch(item):

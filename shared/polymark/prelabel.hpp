@@ -97,8 +97,8 @@ struct PrelabelReport {
     std::map<std::string, std::map<int, PrelabelCounts>> per_label_band;
     std::vector<PredictionResult> predictions;  // in the order of their first entry
     // Items (lives of an id) whose first entry carries no value: whether they were predictions
-    // cannot be told, and they are not counted above. serve.py's history carries values only on
-    // deletes (`was`), so against it this counts every item created.
+    // cannot be told, and they are not counted above. serve.py (schema 7 on) keeps the value of a
+    // prediction's create only, so against it this counts the items people made.
     long long without_value = 0;
 };
 

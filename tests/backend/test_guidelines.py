@@ -340,6 +340,7 @@ class UpgradeTest(unittest.TestCase):
             conn = sqlite3.connect(db)  # make it what a version 5 serve.py left
             for table in ("guideline_files", "guideline_blobs", "guidelines"):
                 conn.execute(f"DROP TABLE {table}")
+            conn.execute("ALTER TABLE changes DROP COLUMN value")  # added in version 7
             conn.execute("PRAGMA user_version = 5")
             conn.commit()
             conn.close()

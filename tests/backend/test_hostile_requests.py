@@ -282,7 +282,7 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         conn.execute("ALTER TABLE changes DROP COLUMN op_hash")
         for statement in ("DROP TABLE jobs", "DROP TABLE job_events", "DROP INDEX items_frames",
                           *(f"ALTER TABLE items DROP COLUMN {c}" for c in ("frame_lo", "frame_hi", "role", "at")),
-                          *(f"ALTER TABLE changes DROP COLUMN {c}" for c in ("role", "stage", "was"))):
+                          *(f"ALTER TABLE changes DROP COLUMN {c}" for c in ("role", "stage", "was", "value"))):
             conn.execute(statement)
         conn.execute("PRAGMA user_version = 2")
         conn.commit()

@@ -568,6 +568,23 @@ class SyncRoutesTest(SyncMixin, unittest.TestCase):
             with self.subTest(query=bad):
                 self.assertEqual(self.send("GET", f"/api/tasks/{t}/history{bad}")[0], 400)
 
+    def test_history_keeps_the_value_a_prediction_was_created_with_and_no_other(self):
+        predicted = dict(rect("p1", 3), source="model", score=0.25)
+        t = self.new_task("p-history-predictions", [predicted, rect("m1")])
+        self.patch(t, [op("k.1", "create", "p2", dict(rect("p2", 4), source="model", score=0.5)),
+                       op("k.2", "create", "m2", rect("m2", 5)),
+                       op("k.3", "update", "p1", dict(rect("p1", 9), source="manual", score=0.25))], base=0, user="ana")
+        by_id = {}
+        for e in self.history(t):
+            by_id.setdefault(e["id"], []).append(e)
+        self.assertEqual(by_id["p2"][0]["value"], dict(rect("p2", 4), source="model", score=0.5))
+        self.assertNotIn("value", by_id["m2"][0])   # a person's create: its value is in the document
+        self.assertNotIn("value", by_id["p1"][-1])  # an update never carries one
+        imported = [e for e in self.history(t) if e["id"] == "p1" and e["op"] == "create"]
+        self.assertEqual(imported[0]["value"], predicted)  # the task's import keeps it too
+        self.assertEqual((imported[0]["revision"], imported[0]["role"]), (0, "manager"))
+        self.assertEqual([e["id"] for e in self.history(t, "?after=0") if e["revision"] == 0], [])
+
     def test_cors_is_off_by_default(self):
         status, headers, _ = self.send("GET", "/api/tasks", headers={"Origin": "https://portal.example"})
         self.assertEqual(status, 200)
