@@ -1,6 +1,7 @@
 #include "app/api.hpp"
 
 #include "polymark/json_reader.hpp"
+#include "polymark/prelabel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -203,6 +204,36 @@ std::optional<Expected<Json>> call_formats_api(App& app, std::string_view method
     return std::nullopt;
 }
 
+// A model's predictions (docs/API.md, "Predictions").
+std::optional<Expected<Json>> call_predictions_api(App& app, std::string_view method, const Json& args) {
+    if (method == "getPredictionQueue") {
+        Json frames = Json::array();
+        long long pending = 0;
+        for (const PredictionFrame& f : prediction_queue(app.document())) {
+            frames.push_back(Json{{"frame", f.frame}, {"lowestScore", f.lowest_score ? Json(*f.lowest_score) : Json()}, {"count", f.count}, {"ids", f.ids}});
+            pending += f.count;
+        }
+        return Expected<Json>(Json{{"pending", pending}, {"frames", std::move(frames)}});
+    }
+    if (method == "acceptPredictions") {
+        std::vector<std::string> ids = app.editor().selection();
+        if (args.is_object() && args.contains("ids") && !args["ids"].is_null()) {
+            if (!args["ids"].is_array()) return Expected<Json>(Error{"bad_argument", "ids", "acceptPredictions needs ids as a list of strings"});
+            ids.clear();
+            for (const Json& id : args["ids"]) {
+                if (!id.is_string()) return Expected<Json>(Error{"bad_argument", "ids", "acceptPredictions needs ids as a list of strings"});
+                ids.push_back(id.get<std::string>());
+            }
+        }
+        return Expected<Json>(Json((long long)app.editor().accept_predictions(ids)));
+    }
+    if (method == "nextPrediction") {
+        auto id = app.editor().next_prediction(true);
+        return Expected<Json>(id ? Json{{"id", *id}, {"frame", app.frame()}} : Json());
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Expected<Json> call_api(App& app, std::string_view method, std::string_view args_text, double dpr) {
@@ -293,6 +324,7 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
     if (auto review = call_review_api(app, method, args)) return std::move(*review);
     if (method == "getSelection") return selection_json(app);
     if (method == "select") return select(app, args);
+    if (auto predictions = call_predictions_api(app, method, args)) return std::move(*predictions);
     return Error{"unknown_method", std::string(method), "no API method named " + std::string(method)};
 }
 

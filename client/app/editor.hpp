@@ -61,7 +61,18 @@ public:
     void finish_drawing();       // Enter, or N while drawing
     void cancel();               // Esc: the draft, a drag in progress, a redraw, else the selection
     void remove_last_vertex();   // Backspace while drawing
-    void delete_selection();
+    void delete_selection();     // Delete; of predictions: rejects them and goes to the next one
+    // [SECTION] A model's predictions (editor_predictions.cpp)
+    // Enter (not drawing): accepts the selected predictions as they are (one command), then, as
+    // with none selected, selects the next prediction to confirm; nothing when the task has none.
+    void confirm_predictions();
+    // One command accepting those of `ids` that are pending predictions; how many were accepted.
+    size_t accept_predictions(const std::vector<std::string>& ids);
+    // Selects the lowest-scoring pending prediction of this frame, else goes to the frame that
+    // comes first in the queue and selects its lowest; the id, or none when every one is confirmed
+    // (said in the status bar unless `quiet`).
+    std::optional<std::string> next_prediction(bool quiet);
+    bool selection_has_predictions() const;
     void duplicate_selection();
     void copy_selection();
     void paste(std::optional<Vec2> at);

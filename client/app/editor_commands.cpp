@@ -33,8 +33,12 @@ void Editor::delete_selection() {
     for (size_t i : selected_indices())
         if (!is_locked(shapes()[i].id)) ids.push_back(shapes()[i].id);
     if (ids.empty()) return app_.refuse({"locked", selection_[0], app_.display_name(selection_[0]) + " is locked: L unlocks it"});
-    std::string name = ids.size() > 1 ? "delete " + std::to_string(ids.size()) + " shapes" : "delete shape";
-    if (app_.perform(app_.remove_shapes_command(name, ids))) selection_.clear();
+    bool predictions = selection_has_predictions();
+    std::string name = predictions ? (ids.size() > 1 ? "reject " + std::to_string(ids.size()) + " predictions" : "reject prediction")
+                                   : ids.size() > 1 ? "delete " + std::to_string(ids.size()) + " shapes" : "delete shape";
+    if (!app_.perform(app_.remove_shapes_command(name, ids))) return;
+    selection_.clear();
+    if (predictions) next_prediction(true);
 }
 
 void Editor::copy_selection() {

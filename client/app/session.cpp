@@ -1,5 +1,6 @@
 #include "app/session.hpp"
 
+#include "polymark/prelabel.hpp"
 #include "polymark/track_edit.hpp"
 
 #include <algorithm>
@@ -41,6 +42,15 @@ Command replace_command(const Document& before, const Document& after) {
     return c;
 }
 
+// A person's change to a model's prediction accepts it with the change: it becomes theirs
+// (docs/QUALITY.md, "Model pre-labels"). Deletes reject it and stay deletes.
+void claim_edited_predictions(Command& command) {
+    for (ObjectOp& op : command.ops)
+        if (op.before && op.after && is_pending_prediction(*op.before) && is_pending_prediction(*op.after)) *op.after = accepted(std::move(*op.after));
+    for (TrackOp& op : command.track_ops)
+        if (op.before && op.after && is_pending_prediction(*op.before) && is_pending_prediction(*op.after)) *op.after = accepted(std::move(*op.after));
+}
+
 }  // namespace
 
 DocumentSession::DocumentSession(Notices& notices) : notices_(notices), ids_(session_id_prefix()) {}
@@ -61,6 +71,7 @@ bool DocumentSession::refused() {
 
 bool DocumentSession::perform(Command command, bool by_person) {
     if (command.empty() || refused()) return false;
+    if (by_person) claim_edited_predictions(command);
     if (by_person && guideline)
         if (auto version = guideline()) stamp_guideline(command, *version);
     std::string name = command.name;

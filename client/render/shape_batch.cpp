@@ -109,7 +109,9 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes, uint32_t fill_al
     uint32_t occluded_alpha = fill_alpha * 5 / 12;  // as 25 to 60, the defaults before fills could be set
     for (const BatchShape& s : shapes) {
         const Object& o = *s.object;
-        uint32_t alpha = o.occluded ? occluded_alpha : fill_alpha;
+        // Occluded shapes and a model's predictions not yet confirmed: dashed, lightly filled.
+        bool dashed = o.occluded || o.source == Source::Model;
+        uint32_t alpha = dashed ? occluded_alpha : fill_alpha;
         switch (o.type) {
             case ShapeType::Rectangle:
             case ShapeType::Ellipse: {
@@ -119,19 +121,19 @@ void ShapeBatch::rebuild(const std::vector<BatchShape>& shapes, uint32_t fill_al
                 fan.clear();
                 for (uint32_t i = 1; i + 1 < n; ++i) fan.insert(fan.end(), {0, i, i + 1});
                 add_fill(outline, fan, s.colour, alpha);
-                add_outline(outline, true, s.colour, o.occluded);
+                add_outline(outline, true, s.colour, dashed);
                 break;
             }
             case ShapeType::Polygon:
                 add_fill(o.points, polygon_triangles(o, false), s.colour, alpha);
-                add_outline(o.points, true, s.colour, o.occluded);
+                add_outline(o.points, true, s.colour, dashed);
                 break;
-            case ShapeType::Polyline: add_outline(o.points, false, s.colour, o.occluded); break;
+            case ShapeType::Polyline: add_outline(o.points, false, s.colour, dashed); break;
             case ShapeType::Points:
                 for (size_t i = 0; i + 1 < o.points.size(); i += 2) {
                     // A disc of constant screen size on a dark rim (seen on light and dark images).
                     float x = (float)o.points[i], y = (float)o.points[i + 1];
-                    uint32_t colour = o.occluded ? with_alpha(s.colour, 110) : s.colour;
+                    uint32_t colour = dashed ? with_alpha(s.colour, 110) : s.colour;
                     add_disc(x, y, (float)kPointRadius + 1.5f, 0xa0000000u);
                     add_disc(x, y, (float)kPointRadius, colour);
                 }

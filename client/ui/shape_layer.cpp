@@ -82,11 +82,12 @@ void ShapeLayer::draw_shape(const App& app, ImDrawList* list, const Object& o, b
     for (const ImVec2& p : screen_)
         if (outline_.empty() || std::fabs(p.x - outline_.back().x) + std::fabs(p.y - outline_.back().y) >= 0.75f) outline_.push_back(p);
     if (!screen_.empty() && outline_.size() > 1 && (outline_.back().x != screen_.back().x || outline_.back().y != screen_.back().y)) outline_.push_back(screen_.back());
+    bool dashed = o.occluded || o.source == Source::Model;  // as ShapeBatch draws them
     auto polyline = [&](const std::vector<ImVec2>& pts, bool closed, float width) {
-        if (o.occluded) add_dashed_polyline(list, pts.data(), (int)pts.size(), line, closed, width);
+        if (dashed) add_dashed_polyline(list, pts.data(), (int)pts.size(), line, closed, width);
         else list->AddPolyline(pts.data(), (int)pts.size(), line, closed ? ImDrawFlags_Closed : ImDrawFlags_None, width);
     };
-    if (o.occluded) fill = label_colour(task, o.label, std::min(255, base_alpha * 5 / 12 + (selected ? 25 : 0)));
+    if (dashed) fill = label_colour(task, o.label, std::min(255, base_alpha * 5 / 12 + (selected ? 25 : 0)));
     switch (o.type) {
         case ShapeType::Rectangle:
         case ShapeType::Ellipse:
@@ -137,6 +138,28 @@ void ShapeLayer::draw_captions(const App& app, ImDrawList* list) {
         Vec2 a = view.to_screen({b.x, b.y}), z = view.to_screen({b.x + b.w, b.y + b.h});
         if (z.x < vp.x || z.y < vp.y || a.x > vp.x + vp.w || a.y > vp.y + vp.h) continue;
         draw_caption(list, ImVec2((float)a.x, (float)a.y), app.display_name(o.id));
+    }
+}
+
+// A model's prediction not yet confirmed carries its score under its bottom right corner, in
+// amber (the review's tags sit at the top right, issue numbers at the bottom left): the labeler
+// sees how sure the model was before pressing Enter.
+void ShapeLayer::draw_prediction_scores(const App& app, ImDrawList* list) {
+    const Editor& editor = app.editor();
+    const View& view = app.view();
+    Rect vp = app.viewport();
+    char text[16];
+    for (const Object& o : app.frame_objects()) {
+        if (o.source != Source::Model || o.type == ShapeType::Tag || editor.is_hidden(o.id) || o.points.size() < 2) continue;
+        Rect b = shape_bounds(o);
+        Vec2 a = view.to_screen({b.x, b.y}), z = view.to_screen({b.x + b.w, b.y + b.h});
+        if (z.x < vp.x || z.y < vp.y || a.x > vp.x + vp.w || a.y > vp.y + vp.h) continue;
+        if (o.score && std::isfinite(*o.score)) std::snprintf(text, sizeof text, "%.2f", *o.score);
+        else std::snprintf(text, sizeof text, "model");
+        ImVec2 size = ImGui::CalcTextSize(text);
+        ImVec2 at((float)z.x - size.x - 6, (float)z.y + 2);
+        list->AddRectFilled(at, ImVec2(at.x + size.x + 6, at.y + size.y + 2), IM_COL32(200, 140, 20, 220), 3.0f);
+        list->AddText(ImVec2(at.x + 3, at.y + 1), IM_COL32(20, 20, 20, 255), text);
     }
 }
 
@@ -292,6 +315,7 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius, bool wit
         }
     }
     if (style.captions) draw_captions(app, list);
+    draw_prediction_scores(app, list);
     draw_tag_chips(app, list);
     if (auto box = editor.box_selection()) {
         ImVec2 a = to_screen({box->x, box->y}), b = to_screen({box->x + box->w, box->y + box->h});

@@ -51,6 +51,8 @@ private:
     static void draw_caption(ImDrawList* list, ImVec2 bottom_left, const std::string& text);
     // Every shape's name over it (ShapeStyle::captions), the shapes inside the viewport only.
     void draw_captions(const App& app, ImDrawList* list);
+    // The score of each unconfirmed model prediction in view (source model), beside the shape.
+    static void draw_prediction_scores(const App& app, ImDrawList* list);
     // The frame's tags (shapes of type tag, which have no outline) as chips in the viewport's top left corner.
     static void draw_tag_chips(const App& app, ImDrawList* list);
 };

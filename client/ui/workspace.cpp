@@ -485,7 +485,7 @@ void Workspace::handle_shortcuts(App& app) {
     if (io.KeyAlt) return;
     if (pressed(ImGuiKey_F1)) show_help_ = !show_help_;
     if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking().running() ? app.tracking().cancel() : editor.cancel();
-    if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.finish_drawing();
+    if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.drawing() ? editor.finish_drawing() : editor.confirm_predictions();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
     panels_.review().handle_keys(app);
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
@@ -544,7 +544,8 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
         {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
         {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
-        {"Enter", "finish the polygon, polyline or points"}, {"Esc", "cancel drawing, or clear the selection"},
+        {"Enter", "finish the polygon, polyline or points; else accept the selected predictions, go to the next"},
+        {"Delete (predictions)", "reject them, go to the next (lowest score first)"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},
         {"Click / Ctrl+click", "select / add to the selection; click again on the spot: the shape below"}, {"Drag on empty image", "box-select"},
         {"Tab / Shift+Tab", "next / previous shape"}, {"Drag a vertex / a midpoint", "move it / insert a vertex"},

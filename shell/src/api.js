@@ -116,6 +116,10 @@ export function createInstance(ctx, destroy, videos, canvas, formats) {
     getStorage: () => storageReport(ctx.base, ctx.options),
     unregisterOffline: () => unregisterOffline(ctx.options),
     select: (ids) => call('select', ids),
+    // A model's predictions (docs/API.md, "Predictions"): the queue, accepting, the next to confirm.
+    getPredictionQueue: () => call('getPredictionQueue'),
+    acceptPredictions: (ids) => call('acceptPredictions', { ids: idList(ids) }),
+    nextPrediction: () => call('nextPrediction'),
     // Review (docs/API.md, "Review"): jobs, issues pinned to regions, their threads, decisions.
     getReview: () => call('getReview'),
     openIssue: (issue) => call('openIssue', issue),

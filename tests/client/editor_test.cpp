@@ -295,3 +295,42 @@ TEST_CASE("objects are named by their label and their number among that label's 
     CHECK(t.app.session().number_of("nope") == nullptr);
     CHECK(t.app.display_name("nope") == "nope");
 }
+
+TEST_CASE("Enter accepts a selected prediction in one command and selects the next, lowest score first, on the queue's frame") {
+    LoadedApp t(2, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"sure","type":"rectangle","frame":0,"label":"thing","points":[10,10,60,60],"source":"model","score":0.9},
+      {"id":"unsure","type":"rectangle","frame":0,"label":"thing","points":[100,10,160,60],"source":"model","score":0.4},
+      {"id":"doubtful","type":"rectangle","frame":1,"label":"thing","points":[10,10,60,60],"source":"model","score":0.2}]})");
+    Editor& editor = t.app.editor();
+    editor.confirm_predictions();  // nothing selected: this frame's lowest first
+    CHECK(editor.selection() == std::vector<std::string>{"unsure"});
+    editor.confirm_predictions();
+    const Object& accepted = t.app.document().objects[1];
+    CHECK(accepted.source == Source::Manual);
+    CHECK(accepted.score == 0.4);
+    CHECK(t.app.session().history().done().back().name == "accept prediction");
+    CHECK(editor.selection() == std::vector<std::string>{"sure"});
+    editor.delete_selection();  // rejects it: the next is on frame 1
+    CHECK(t.app.session().history().done().back().name == "reject prediction");
+    CHECK(t.app.frame() == 1);
+    CHECK(editor.selection() == std::vector<std::string>{"doubtful"});
+    editor.confirm_predictions();
+    CHECK(editor.selection().empty());
+    CHECK(t.app.session().history().done().size() == 3);
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().objects.back().source == Source::Model);
+}
+
+TEST_CASE("a person's edit of a prediction accepts it with the change in the same command; undo restores the prediction") {
+    LoadedApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"p","type":"polygon","frame":0,"label":"thing","points":[50,50,150,50,150,150,50,150],"source":"model","score":0.5}]})");
+    Editor& editor = t.app.editor();
+    editor.select({"p"});
+    drag(editor, {150, 50}, {170, 40});
+    CHECK(only_object(t.app).source == Source::Manual);
+    CHECK(only_object(t.app).score == 0.5);
+    CHECK(t.app.session().history().done().size() == 1);
+    REQUIRE(t.app.undo());
+    CHECK(only_object(t.app).source == Source::Model);
+    CHECK(only_object(t.app).points == Points{50, 50, 150, 50, 150, 150, 50, 150});
+}
