@@ -126,7 +126,13 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     Item message{"status-message", "", plain, 9, kStatusMessageX};
     if (const Notice* refusal = app.notices().latest_refusal()) message = {"status-message", refusal->error.message, kRefusalColour, 9, kStatusMessageX};
     else if (std::string note = app.step_note(); !note.empty()) message = {"status-message", note, IM_COL32(140, 204, 255, 255), 9, kStatusMessageX};
-    else if (app.editor().selection().size() == 1) message.text = app.display_name(app.editor().selection()[0]);
+    else if (app.editor().selection().size() == 1) {
+        const std::string& id = app.editor().selection()[0];
+        message.text = app.display_name(id);
+        int i = app.editor().find_shape(id);
+        if (i >= 0 && app.editor().shapes()[(size_t)i].source == Source::Model)
+            message.text += " · a model's prediction: Enter accepts it, Delete rejects it";
+    }
     else if (!app.editor().selection().empty()) message.text = std::to_string(app.editor().selection().size()) + " selected";
     items.push_back(message);
 
