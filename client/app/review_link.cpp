@@ -314,8 +314,8 @@ void ReviewLink::on_guidelines(int status, const std::string& body) {
 }
 
 void ReviewLink::on_jobs(int status, const std::string& body) {
-    if (jobs_stale_) return refresh_jobs();  // read before the last move was answered
     if (status != 200) return;  // offline or another backend: the jobs stay as last known
+    if (jobs_stale_) return refresh_jobs();  // read before the last move was answered (a failing server is not asked again at once)
     auto reply = profile_ ? profile_->jobs_reply(status, body) : parse_json_text(body, "the jobs");
     if (!reply) return notices_.report(reply.first_error());
     auto jobs = jobs_from_json(reply.value());
