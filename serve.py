@@ -182,7 +182,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema  # Debian's python3-jsonschema: docs/schema/*.json are the formats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import guidelines, review  # noqa: E402 (the package beside this file)
+from server import guidelines, review, sets  # noqa: E402 (the package beside this file)
 from server.review import ANNOTATION_KINDS, REVIEW_KINDS, Principal  # noqa: E402
 
 try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to accept valid values fast
@@ -190,7 +190,7 @@ try:  # Debian's python3-fastjsonschema: the same schemas compiled to Python, to
 except ImportError:
     fastjsonschema = None
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 TASK_FORMAT = "polymark.task"
 DOCUMENT_FORMAT = "polymark.annotations"
 TASK_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -300,7 +300,7 @@ class RequestError(Exception):
 class Store:
     """SQLite storage of tasks, their annotation items and the change log.
 
-    Schema (version 7):
+    Schema (version 8):
       tasks        one row per task: the task v1 JSON
       annotations  one row per task: its revision and the document header
                    (format, version, meta; objects and tracks live in items)
@@ -321,6 +321,8 @@ class Store:
       guidelines, guideline_files, guideline_blobs  (v6) the versions of a
                    task's labeling guidelines, their files, and the files' bytes
                    once per content (server/guidelines.py)
+      task_sets    (v8) the tasks derived from another: its golden set or a
+                   consensus replica, with the golden frames (server/sets.py)
 
     A PATCH touches only the rows of the items it names, whatever the size of
     the document. Every call opens its own connection, so a Store is safe to
@@ -368,6 +370,8 @@ class Store:
                 if version < 7:
                     # A prediction's first value: what a person confirmed, edited or rejected.
                     conn.execute("ALTER TABLE changes ADD COLUMN value TEXT")
+                if version < 8:
+                    sets.create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
@@ -625,21 +629,25 @@ class Store:
                              "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
                              (task["name"], text, task["id"]))
                 return True, "updated"
-            conn.execute("INSERT INTO tasks (id, name, task) VALUES (?, ?, ?)",
-                         (task["id"], task["name"], text))
-            conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
-                         (task["id"], canonical_json(document_header(initial_document))))
-            self._insert_items(conn, task["id"], initial_document, 0)
-            # The predictions a task starts with are logged as creates of revision 0, with their
-            # values: what people then confirm, edit or reject (the pre-label report).
-            log = ChangeLog(conn, task["id"], 0, Principal(None, "manager"), None)
-            log.add_many([(f"import/0/{n}", kind, item["id"], "create", None, None, item)
-                          for n, (kind, item) in enumerate(
-                              (key[:-1], item) for key in ("objects", "tracks") for item in initial_document.get(key, [])
-                              if is_prediction(key[:-1], item))])
-            review.add_default_job(conn, task["id"])
+            self._insert_new_task(conn, task, initial_document)
             return True, "created"
         return self._write(work)
+
+    def _insert_new_task(self, conn, task, initial_document):
+        """The rows of a new task: the task, its document at revision 0 and its one default job."""
+        conn.execute("INSERT INTO tasks (id, name, task) VALUES (?, ?, ?)",
+                     (task["id"], task["name"], canonical_json(task)))
+        conn.execute("INSERT INTO annotations (task_id, revision, document) VALUES (?, 0, ?)",
+                     (task["id"], canonical_json(document_header(initial_document))))
+        self._insert_items(conn, task["id"], initial_document, 0)
+        # The predictions a task starts with are logged as creates of revision 0, with their
+        # values: what people then confirm, edit or reject (the pre-label report).
+        log = ChangeLog(conn, task["id"], 0, Principal(None, "manager"), None)
+        log.add_many([(f"import/0/{n}", kind, item["id"], "create", None, None, item)
+                      for n, (kind, item) in enumerate(
+                          (key[:-1], item) for key in ("objects", "tracks") for item in initial_document.get(key, [])
+                          if is_prediction(key[:-1], item))])
+        review.add_default_job(conn, task["id"])
 
     def save_annotations(self, task_id, document, base_revision, who):
         """Replace the objects and tracks if the stored revision is ``base_revision``.
@@ -652,60 +660,62 @@ class Store:
         task, ("invalid", pointer, message) for an id a review item holds, or
         ("forbidden", pointer, message) for a change ``who`` may not make.
         """
-        def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
-                               (task_id,)).fetchone()
-            if row is None or row[0] != base_revision:
-                return False, ("stale",)
-            revision = base_revision + 1
-            log = ChangeLog(conn, task_id, revision, who, base_revision)
-            old = {item_id: (kind, value, lo, hi) for item_id, kind, value, lo, hi in conn.execute(
-                "SELECT id, kind, value, frame_lo, frame_hi FROM items WHERE task_id = ?", (task_id,))}
-            writes, wanted = [], set()  # writes: (touch, position)
-            for key in ("objects", "tracks"):
-                kind = key[:-1]
-                for i, item in enumerate(document.get(key, [])):
-                    item_id, text = item["id"], compact_json(item)
-                    wanted.add(item_id)
-                    before = old.get(item_id)
-                    if before is not None and before[0] in REVIEW_KINDS:
-                        return False, ("invalid", f"/{key}/{i}/id",
-                                       f"id {item_id!r} is already a review {before[0]} of this task")
-                    if before is not None and before[0] == kind and before[1] == text:
-                        conn.execute("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
-                                     (float(i + 1), task_id, item_id))
-                        continue
-                    old_span = before[2:] if before is not None and before[1] is not None else None
-                    if before is not None and before[1] is not None and before[0] != kind:
-                        writes.append((review.Touch(f"/{key}/{i}", before[0], "delete", item_id, old_span,
-                                                    None, None, None), None))
-                        old_span = None
-                    verb = "update" if before is not None and before[0] == kind and before[1] else "create"
-                    writes.append((review.Touch(f"/{key}/{i}", kind, verb, item_id, old_span, None,
-                                                review.item_span(kind, item), item), (text, float(i + 1))))
-            for item_id, (kind, value, lo, hi) in old.items():
-                if item_id not in wanted and value is not None and kind in ANNOTATION_KINDS:
-                    writes.append((review.Touch("", kind, "delete", item_id, (lo, hi) if lo is not None else None,
+        return self._write(lambda conn: self._replace_document(conn, task_id, document, base_revision, who))
+
+    def _replace_document(self, conn, task_id, document, base_revision, who):
+        """save_annotations inside a write transaction: (commit?, outcome)."""
+        row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+                           (task_id,)).fetchone()
+        if row is None or row[0] != base_revision:
+            return False, ("stale",)
+        revision = base_revision + 1
+        log = ChangeLog(conn, task_id, revision, who, base_revision)
+        old = {item_id: (kind, value, lo, hi) for item_id, kind, value, lo, hi in conn.execute(
+            "SELECT id, kind, value, frame_lo, frame_hi FROM items WHERE task_id = ?", (task_id,))}
+        writes, wanted = [], set()  # writes: (touch, position)
+        for key in ("objects", "tracks"):
+            kind = key[:-1]
+            for i, item in enumerate(document.get(key, [])):
+                item_id, text = item["id"], compact_json(item)
+                wanted.add(item_id)
+                before = old.get(item_id)
+                if before is not None and before[0] in REVIEW_KINDS:
+                    return False, ("invalid", f"/{key}/{i}/id",
+                                   f"id {item_id!r} is already a review {before[0]} of this task")
+                if before is not None and before[0] == kind and before[1] == text:
+                    conn.execute("UPDATE items SET position = ? WHERE task_id = ? AND id = ?",
+                                 (float(i + 1), task_id, item_id))
+                    continue
+                old_span = before[2:] if before is not None and before[1] is not None else None
+                if before is not None and before[1] is not None and before[0] != kind:
+                    writes.append((review.Touch(f"/{key}/{i}", before[0], "delete", item_id, old_span,
                                                 None, None, None), None))
-            refusal, stages = review.check_writes(conn, task_id, who, [t for t, _ in writes], lambda _: None)
-            if refusal:
-                return False, refusal
-            for (touch, place), stage in zip(writes, stages):
-                op_id = f"put/{revision}/{log.seq}"
-                log.add(op_id, touch.kind, touch.id, touch.verb, stage=stage, value=touch.new_value)
-                if place is None:
-                    log.delete_item(touch.id, op_id)
-                else:
-                    log.set_item(touch.kind, touch.id, place[0], place[1], op_id, touch.new_span)
-            conn.execute("DELETE FROM keyframe_ids WHERE task_id = ?", (task_id,))
-            for item in document.get("tracks", []):
-                self._set_keyframe_ids(conn, task_id, item["id"], item)
-            log.add(f"put/{revision}/{log.seq}", "document", "", "replace")
-            conn.execute("UPDATE annotations SET revision = ?, document = ?, "
-                         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
-                         (revision, canonical_json(document_header(document)), task_id))
-            return True, ("ok", revision)
-        return self._write(work)
+                    old_span = None
+                verb = "update" if before is not None and before[0] == kind and before[1] else "create"
+                writes.append((review.Touch(f"/{key}/{i}", kind, verb, item_id, old_span, None,
+                                            review.item_span(kind, item), item), (text, float(i + 1))))
+        for item_id, (kind, value, lo, hi) in old.items():
+            if item_id not in wanted and value is not None and kind in ANNOTATION_KINDS:
+                writes.append((review.Touch("", kind, "delete", item_id, (lo, hi) if lo is not None else None,
+                                            None, None, None), None))
+        refusal, stages = review.check_writes(conn, task_id, who, [t for t, _ in writes], lambda _: None)
+        if refusal:
+            return False, refusal
+        for (touch, place), stage in zip(writes, stages):
+            op_id = f"put/{revision}/{log.seq}"
+            log.add(op_id, touch.kind, touch.id, touch.verb, stage=stage, value=touch.new_value)
+            if place is None:
+                log.delete_item(touch.id, op_id)
+            else:
+                log.set_item(touch.kind, touch.id, place[0], place[1], op_id, touch.new_span)
+        conn.execute("DELETE FROM keyframe_ids WHERE task_id = ?", (task_id,))
+        for item in document.get("tracks", []):
+            self._set_keyframe_ids(conn, task_id, item["id"], item)
+        log.add(f"put/{revision}/{log.seq}", "document", "", "replace")
+        conn.execute("UPDATE annotations SET revision = ?, document = ?, "
+                     "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
+                     (revision, canonical_json(document_header(document)), task_id))
+        return True, ("ok", revision)
 
     def apply_operations(self, task_id, base_revision, who, operations):
         """Apply a PATCH's operations atomically (see the module docstring), as ``who`` (a Principal).
@@ -915,6 +925,81 @@ class Store:
                              (stage, reviewed, task_id, job.id))
                 review.log_job_event(conn, task_id, job.id, "stage", who, revision, job.stage, stage)
             return True, ("ok", review.load_jobs(conn, task_id).by_id(job_id).to_json())
+        return self._write(work)
+
+    # ---- annotation sets: golden frames and consensus replicas (server/sets.py has the rules)
+
+    def set_relations(self):
+        """{derived task id: (parent id, "golden" | "replica")}."""
+        conn = self._connect()
+        try:
+            return sets.relations(conn)
+        finally:
+            conn.close()
+
+    def task_jobs(self, task_id):
+        """review.Jobs of a task (none for an unknown one)."""
+        conn = self._connect()
+        try:
+            return review.load_jobs(conn, task_id)
+        finally:
+            conn.close()
+
+    def get_sets(self, parent_id):
+        """The sets of a task as GET .../sets replies, or None for an unknown task."""
+        found = self._read(parent_id, lambda conn: sets.sets_of(conn, parent_id))
+        return None if found is None else found[1]
+
+    @staticmethod
+    def _stored_task(conn, task_id):
+        row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def derive_golden(self, parent_id, frames, document, who):
+        """Create the golden set of a task or replace its frames (and, given one, its document).
+
+        Returns ("created" | "replaced", sets reply), ("not_found",), or a refusal of
+        save_annotations (("invalid", pointer, message)) for the document.
+        """
+        def work(conn):
+            parent = self._stored_task(conn, parent_id)
+            if parent is None:
+                return False, ("not_found",)
+            task_id = sets.golden_id(parent_id)
+            if self._stored_task(conn, task_id) is None:
+                self._insert_new_task(conn, sets.derived_task(parent, task_id), document or empty_document())
+                conn.execute("DELETE FROM jobs WHERE task_id = ?", (task_id,))
+                sets.record(conn, task_id, parent_id, sets.GOLDEN, frames)
+                return True, ("created", sets.sets_of(conn, parent_id))
+            if document is not None:
+                revision = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()[0]
+                commit, outcome = self._replace_document(conn, task_id, document, revision, who)
+                if not commit:
+                    return False, outcome
+            sets.set_golden_frames(conn, task_id, frames)
+            return True, ("replaced", sets.sets_of(conn, parent_id))
+        return self._write(work)
+
+    def derive_replicas(self, parent_id, count, who):
+        """Create the replicas 1..count a task lacks, each with the parent's job ranges.
+
+        Returns ("created" | "unchanged", sets reply) or ("not_found",).
+        """
+        def work(conn):
+            parent = self._stored_task(conn, parent_id)
+            if parent is None:
+                return False, ("not_found",)
+            jobs = review.load_jobs(conn, parent_id)
+            created = False
+            for number in range(1, count + 1):
+                task_id = sets.replica_id(parent_id, number)
+                if self._stored_task(conn, task_id) is not None:
+                    continue
+                self._insert_new_task(conn, sets.derived_task(parent, task_id), empty_document())
+                sets.copy_job_ranges(conn, task_id, jobs, who)
+                sets.record(conn, task_id, parent_id, sets.REPLICA)
+                created = True
+            return created, ("created" if created else "unchanged", sets.sets_of(conn, parent_id))
         return self._write(work)
 
     @staticmethod
@@ -1196,6 +1281,14 @@ def canonical_json(value):
 def compact_json(value):
     """An item as stored: compact, keys in the writer's order."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def frame_count(task):
+    """A task's number of frames, or None when a video's is not known."""
+    spans = _media_spans(task)
+    if len(spans) != len(task.get("media") or ()):
+        return None
+    return spans[-1][1] if spans else 0
 
 
 def task_summary(task):
@@ -2537,6 +2630,8 @@ class Handler(BaseHTTPRequestHandler):
             handlers = {"GET": self.api_get_job, "PATCH": self.api_update_job}
         elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "guidelines":
             handlers = {"GET": self.api_get_guidelines, "PUT": self.api_put_guidelines}
+        elif len(parts) == 3 and parts[0] == "tasks" and parts[2] == "sets":
+            handlers = {"GET": self.api_get_sets, "POST": self.api_post_sets}
         elif parts[:1] == ["tasks"] and parts[2:] == ["guidelines", "versions"]:
             handlers = {"GET": self.api_guideline_versions}
         elif len(parts) == 5 and parts[0] == "tasks" and parts[2:4] == ["guidelines", "files"]:
@@ -2557,10 +2652,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json_error(405, "method_not_allowed",
                                         f"{self.command} is not allowed on {self.api_path(parts)}",
                                         {"Allow": allow})
-        if len(parts) >= 2 and not TASK_ID_RE.fullmatch(parts[1]):
+        if len(parts) >= 2 and not sets.is_route_task_id(parts[1], TASK_ID_RE):
             return self.task_not_found(parts[1])
         try:
             with self.big_body_turn():
+                if len(parts) >= 2:
+                    self.refuse_hidden_task(parts[1])
                 handler(store, parts)
         except RequestError as e:
             self.send_json(e.status, e.body(), e.headers)
@@ -2700,7 +2797,17 @@ class Handler(BaseHTTPRequestHandler):
     # ---- API handlers
 
     def api_list_tasks(self, store, parts):
-        tasks = [task_summary(task) for _, task in store.list_tasks()]
+        role = self.principal(None).role
+        relations = store.set_relations()
+        tasks = []
+        for task_id, task in store.list_tasks():
+            parent, kind = relations.get(task_id, (None, None))
+            if not sets.listed(kind, role):
+                continue
+            entry = task_summary(task)
+            if parent is not None:
+                entry.update({"of": parent, "set": kind})
+            tasks.append(entry)
         self.send_json(200, {"tasks": tasks})
 
     def api_get_task(self, store, parts):
@@ -2994,6 +3101,70 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(403, "forbidden", outcome[1], path="")
         found = store.get_guidelines(parts[1], outcome[1])
         self.send_json(200, dict(found[1], created=outcome[2]))
+
+    # ---- annotation sets: golden frames and consensus replicas (docs/SCHEMA.md, section 15)
+
+    def refuse_hidden_task(self, task_id):
+        """403 on every route of a golden set for anyone but a manager."""
+        refusal = sets.hidden_refusal(task_id, self.principal(None).role)
+        if refusal:
+            raise RequestError(403, "forbidden", refusal)
+
+    def sets_parent(self, parts, action):
+        """The parent task of a sets route, after the checks every sets route makes; None: 404 sent."""
+        refusal = sets.manager_only_refusal(self.principal(None).role, action)
+        if refusal:
+            raise RequestError(403, "forbidden", refusal)
+        if sets.parse_derived(parts[1]):
+            raise RequestError(400, "derived_task", f"task {parts[1]!r} is itself an annotation set; "
+                               "sets are made from the task it was derived from", field={"target": "path"})
+        task = self.server.store.get_task(parts[1])
+        if task is None:
+            self.task_not_found(parts[1])
+        return task
+
+    def api_get_sets(self, store, parts):
+        if self.sets_parent(parts, "list the annotation sets of a task") is None:
+            return
+        self.send_json(200, store.get_sets(parts[1]))
+
+    def api_post_sets(self, store, parts):
+        who = self.principal(None)
+        task = self.sets_parent(parts, "create annotation sets")
+        if task is None:
+            return
+        body = self.read_json_body()
+        try:
+            plan = sets.plan_request(body, parts[1], frame_count(task), store.task_jobs(parts[1]))
+        except sets.Refusal as e:
+            raise RequestError(e.status, e.code, f"request body: {e.where or '(root)'}: {e}", path=e.where) from None
+        if isinstance(plan, sets.ReplicaPlan):
+            outcome = store.derive_replicas(parts[1], plan.count, who)
+        else:
+            if plan.document is not None:
+                self.check_golden_document(task, plan)
+            outcome = store.derive_golden(parts[1], plan.frames, plan.document, who)
+        if outcome[0] == "not_found":
+            return self.task_not_found(parts[1])
+        if outcome[0] == "invalid":
+            raise RequestError(400, "duplicate_id", f"request body: /document{outcome[1]}: {outcome[2]}; "
+                               "nothing was changed", path="/document" + outcome[1])
+        self.send_json(201 if outcome[0] == "created" else 200, outcome[1])
+
+    def check_golden_document(self, task, plan):
+        """A golden set's seed document: checked as PUT .../annotations checks one, on golden frames only."""
+        document = plan.document
+        try:
+            validate_document(document, "request body", task["id"], prefix="/document")
+        except ImportFailure as e:
+            raise RequestError.invalid(e) from e
+        self.check_against_task(task, [(("document", key, i), key[:-1], item) for key in ("objects", "tracks")
+                                       for i, item in enumerate(document.get(key) or ())])
+        outside = sets.frames_outside(document, plan.frames)
+        if outside:
+            where, message = outside
+            raise RequestError(400, "not_golden_frame", f"request body: /document{where}: {message}; nothing "
+                               "was changed", path="/document" + where)
 
     def principal(self, body):
         """Who writes: user and device (``who``) and the role. With tokens the role is the token's;

@@ -338,7 +338,7 @@ class UpgradeTest(unittest.TestCase):
             server = ServerProcess(tmp, ["--db", db, "--web", tmp, "--quiet", "--import", task_dir]).start()
             server.stop()
             conn = sqlite3.connect(db)  # make it what a version 5 serve.py left
-            for table in ("guideline_files", "guideline_blobs", "guidelines"):
+            for table in ("task_sets", "guideline_files", "guideline_blobs", "guidelines"):
                 conn.execute(f"DROP TABLE {table}")
             conn.execute("ALTER TABLE changes DROP COLUMN value")  # added in version 7
             conn.execute("PRAGMA user_version = 5")

@@ -280,7 +280,7 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         self.server.stop()
         conn = sqlite3.connect(self.db)  # make it what a version 2 serve.py wrote
         conn.execute("ALTER TABLE changes DROP COLUMN op_hash")
-        for statement in ("DROP TABLE jobs", "DROP TABLE job_events", "DROP INDEX items_frames",
+        for statement in ("DROP TABLE task_sets", "DROP TABLE jobs", "DROP TABLE job_events", "DROP INDEX items_frames",
                           *(f"ALTER TABLE items DROP COLUMN {c}" for c in ("frame_lo", "frame_hi", "role", "at")),
                           *(f"ALTER TABLE changes DROP COLUMN {c}" for c in ("role", "stage", "was", "value"))):
             conn.execute(statement)

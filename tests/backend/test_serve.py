@@ -71,8 +71,8 @@ def write_json(path, value):
     write(path, json.dumps(value, indent=2))
 
 
-# The SQLite schema version this serve.py writes (7: the created value of a prediction in the change log).
-SCHEMA_VERSION = 7
+# The SQLite schema version this serve.py writes (8: the relation of annotation sets to their task).
+SCHEMA_VERSION = 8
 PNG_A = make_png(4, 3, (255, 0, 0))
 PNG_B = make_png(2, 2, (0, 128, 255))
 # An MP4's leading ftyp box (serve.py accepts media by their bytes), then filler.
