@@ -15,7 +15,10 @@ until interrupted. ``--port 0`` picks a free port (the printed line carries
 the real one). It listens on 127.0.0.1 unless ``--bind`` says otherwise.
 
 Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204):
-    GET   /api/tasks                    {"tasks":[{"id","name","media_count","frames"}]}
+    GET   /api/tasks                    {"tasks":[{"id","name","media_count","frames",
+                                        "of"?,"set"?}]}: a derived task names its parent
+                                        ("of") and "set": "golden" | "replica"; golden sets
+                                        are listed to managers only
     POST  /api/tasks                    import a task: {"task": task v1 naming media by
                                         "file", "files": {name: base64}, "annotations"?:
                                         document v1} -> 201 {"id","created":true}; the
@@ -45,6 +48,13 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
     GET   /api/tasks/{id}/guidelines/files/{name}[?version=N]  an example image's bytes
     PUT   /api/tasks/{id}/guidelines    a manager publishes a new version: {"text", "files":
                                         {name: base64 or null}, "base_version"}; a stale base 409
+    GET   /api/tasks/{id}/sets          a manager lists the sets derived from a task:
+                                        {"golden": {"id","frames"} or null, "replicas":[{"id"}]}
+    POST  /api/tasks/{id}/sets          a manager derives {"kind":"golden","frames":[...] or
+                                        "per_job":K,"document"?} -> {id}@golden, or
+                                        {"kind":"replicas","count":N} -> {id}@r1..@rN;
+                                        201 when something was created, else 200; the reply
+                                        as GET's
     /api/...                            anything else: 404
     /media/...                          files under --media-root (Cache-Control: max-age=3600),
                                         typed by their bytes, sandboxed (docs/SERVER.md)
@@ -132,16 +142,22 @@ nothing; a changed task replaces the stored task but keeps its annotations.
 Import errors name the file and a JSON pointer and exit with status 2.
 POST /api/tasks runs the same checks (file names included) on its body.
 
+Annotation sets (docs/SCHEMA.md section 15, server/sets.py): ``{id}@golden`` (a manager's
+ground truth on some frames of task {id}) and ``{id}@r1`` .. ``@r9`` (consensus replicas, the
+parent's job ranges unassigned) are ordinary tasks to every route above, sharing the parent's
+media; every route on a golden set is 403 to labelers and reviewers. Imports refuse ``@`` in ids.
+
 Guidelines (docs/SCHEMA.md section 14, server/guidelines.py): versions of a
 task's instructions (text and example images), read by every role, written by
 a manager on top of the current version; ``DIR/guidelines.md`` and the images
 in ``DIR/guidelines/`` of an --import directory become a version.
 
-Storage: SQLite schema version 6 keeps one row per object, track and review
+Storage: SQLite schema version 8 keeps one row per object, track and review
 item (with the frames it lies on) plus a change log with a fingerprint, role
-and stage of each operation (and a deleted item's last value), the jobs with
-their events (see Store and server/review.py) and the guideline versions with
-their files (v6); version 1 to 5 databases are upgraded on start.
+and stage of each operation (and a deleted item's last value, a prediction's
+first value), the jobs with their events (see Store and server/review.py), the
+guideline versions with their files (v6) and which tasks are sets derived from
+which (v8); version 1 to 7 databases are upgraded on start.
 """
 
 import argparse
