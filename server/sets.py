@@ -59,13 +59,17 @@ def is_route_task_id(task_id, task_id_re):
 
 # --------------------------------------------------------------------------- who sees what
 
+def is_golden(task_id):
+    derived = parse_derived(task_id)
+    return derived is not None and derived[1] == GOLDEN
+
+
 def hidden_refusal(task_id, role):
     """Why ``role`` may not touch task ``task_id`` at all (a message), or None."""
-    derived = parse_derived(task_id)
-    if derived is None or derived[1] != GOLDEN or role == "manager":
+    if not is_golden(task_id) or role == "manager":
         return None
-    return (f"the golden set of task {derived[0]!r} is for managers; {with_article(role)} may not read or "
-            "change it")
+    parent = parse_derived(task_id)[0]
+    return f"the golden set of task {parent!r} is for managers; {with_article(role)} may not read or change it"
 
 
 def listed(kind, role):
@@ -193,7 +197,8 @@ def frames_outside(document, golden_frames):
     golden = set(golden_frames)
     for i, item in enumerate(document.get("objects") or ()):
         if item.get("frame") not in golden:
-            return f"/objects/{i}/frame", f"object {item.get('id')!r} is on frame {item.get('frame')}, not a golden frame"
+            return (f"/objects/{i}/frame",
+                    f"object {item.get('id')!r} is on frame {item.get('frame')}, not a golden frame")
     for i, item in enumerate(document.get("tracks") or ()):
         for k, keyframe in enumerate(item.get("keyframes") or ()):
             if keyframe.get("frame") not in golden:

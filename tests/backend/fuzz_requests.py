@@ -131,6 +131,12 @@ class Generator:
         return self.pick([{"frames_per_job": self.rng.randint(1, 3)}, {"per_medium": True},
                           {"jobs": [{"start_frame": 0, "stop_frame": None}]}])
 
+    def sets_body(self):
+        return self.pick([{"kind": "golden", "frames": [0, self.rng.randint(1, 91)]},
+                          {"kind": "golden", "per_job": self.rng.randint(1, 3)},
+                          {"kind": "golden", "frames": [0], "document": self.put_body()},
+                          {"kind": "replicas", "count": self.rng.randint(2, 9)}])
+
     def revision_guess(self):
         """Mostly a revision the task may be at (the fuzzed PATCHes and PUTs move it)."""
         return self.rng.randrange(0, 3) + self.counter // 40
@@ -250,7 +256,9 @@ class Generator:
                           f"/api/tasks/{TASK}/review", f"/api/tasks/{TASK}/jobs", f"/api/tasks/{TASK}/jobs/1",
                           f"/api/tasks/{TASK}/jobs/{urllib.parse.quote(self.pick(ODD_NUMBERS))}",
                           f"/api/tasks/{TASK}/guidelines", f"/api/tasks/{TASK}/guidelines/versions",
-                          f"/api/tasks/{TASK}/guidelines/files/" + urllib.parse.quote(self.pick(GUIDELINE_NAMES))])
+                          f"/api/tasks/{TASK}/guidelines/files/" + urllib.parse.quote(self.pick(GUIDELINE_NAMES)),
+                          f"/api/tasks/{TASK}/sets", f"/api/tasks/{TASK}@golden/annotations",
+                          f"/api/tasks/{TASK}@r1/annotations", f"/api/tasks/{TASK}@r2/jobs/1"])
         if base.endswith(("annotations", "review")) and method in ("GET", "HEAD") and r.random() < 0.6:
             base += "?since=" + self.query_value()
         elif "/guidelines" in base and not base.endswith("versions") and r.random() < 0.6:
@@ -277,6 +285,8 @@ class Generator:
             value = self.job_body()
         elif method == "POST" and target.endswith(b"/jobs"):
             value = self.split_body()
+        elif method == "POST" and target.endswith(b"/sets"):
+            value = self.sets_body()
         elif method == "PATCH":
             value = self.patch_body()
         elif method == "PUT" and target.endswith(b"/guidelines"):

@@ -6,7 +6,6 @@ replica jobs, and the upgrade of a version 7 database.
 """
 
 import base64
-import json
 import os
 import shutil
 import sqlite3
@@ -199,7 +198,8 @@ class SetsTest(SetsMixin, unittest.TestCase):
         golden = f"/api/tasks/{parent}@golden"
         patch = {"base_revision": 0, "device": "d", "operations": [op("o1", "create", "x", box("x", 1))]}
         requests = [
-            ("GET", golden, None), ("GET", golden + "/annotations", None), ("GET", golden + "/annotations?since=0", None),
+            ("GET", golden, None), ("GET", golden + "/annotations", None),
+            ("GET", golden + "/annotations?since=0", None),
             ("PATCH", golden + "/annotations", patch), ("PUT", golden + "/annotations", document()),
             ("GET", golden + "/history", None), ("GET", golden + "/review", None),
             ("PATCH", golden + "/review", patch), ("GET", golden + "/jobs", None),
@@ -222,7 +222,8 @@ class SetsTest(SetsMixin, unittest.TestCase):
     def test_sets_routes_are_for_managers(self):
         parent = self.fresh_task()
         for role in ("labeler", "reviewer"):
-            message = self.error(self.call(role, "GET", f"/api/tasks/{parent}/sets", expect=403), "forbidden")["message"]
+            reply = self.call(role, "GET", f"/api/tasks/{parent}/sets", expect=403)
+            message = self.error(reply, "forbidden")["message"]
             self.assertIn(f"a {role} may not", message)
             self.assertIn("a manager may", message)
             body = {"kind": "golden", "frames": [1]}
@@ -281,8 +282,8 @@ class SetsTest(SetsMixin, unittest.TestCase):
             self.assertEqual([(j["id"], j["start_frame"], j["stop_frame"]) for j in jobs],
                              [(j["id"], j["start_frame"], j["stop_frame"]) for j in parent_jobs])
             self.assertEqual({(j["stage"], j["assignee"], j["reviewer"]) for j in jobs}, {("annotation", None, None)})
-            self.assertEqual(self.call("labeler", "GET", f"/api/tasks/{parent}@r{k}/annotations")["document"]["objects"],
-                             [])
+            replica = self.call("labeler", "GET", f"/api/tasks/{parent}@r{k}/annotations")
+            self.assertEqual(replica["document"]["objects"], [])
 
     def test_a_replica_job_is_assigned_and_synced_without_touching_the_parent(self):
         parent = self.fresh_task()
@@ -296,8 +297,8 @@ class SetsTest(SetsMixin, unittest.TestCase):
         self.assertEqual(self.call("bo", "PATCH", f"/api/tasks/{replica}/annotations", body)["revision"], 1)
         body = {"base_revision": 1, "device": "ana-laptop", "operations": [op("a1", "create", "c2", box("c2", 5))]}
         self.error(self.call("labeler", "PATCH", f"/api/tasks/{replica}/annotations", body, expect=403), "forbidden")
-        self.assertEqual([o["id"] for o in self.call("bo", "GET", f"/api/tasks/{replica}/annotations")["document"]["objects"]],
-                         ["c1"])
+        objects = self.call("bo", "GET", f"/api/tasks/{replica}/annotations")["document"]["objects"]
+        self.assertEqual([o["id"] for o in objects], ["c1"])
         self.assertEqual(self.call("bo", "GET", f"/api/tasks/{replica}/annotations?since=0")["changes"][0]["id"], "c1")
         self.assertEqual(self.call("manager", "GET", f"/api/tasks/{parent}/annotations")["revision"], 0)
         self.assertEqual(self.call("manager", "GET", f"/api/tasks/{parent}@r1/annotations")["revision"], 0)
@@ -328,6 +329,30 @@ class SetsTest(SetsMixin, unittest.TestCase):
             reply = self.call("manager", "POST", "/api/tasks", video_task(task_id), expect=400)
             self.assertEqual(reply["error"]["path"], "/task/id", reply)
         self.error(self.call("manager", "GET", f"/api/tasks/{parent}@golden", expect=404), "not_found")
+
+
+class OpenServerTest(SetsMixin, unittest.TestCase):
+    """Without tokens the role is X-Polymark-Role's (a manager's when absent), for sets too."""
+
+    def test_the_role_header_guards_the_golden_set(self):
+        tmp = tempfile.mkdtemp(prefix="pm-sets-open-")
+        try:
+            self.server = ServerProcess(tmp, ["--db", os.path.join(tmp, "p.sqlite"), "--web", tmp, "--quiet"]).start()
+            try:
+                self.assertEqual(self.send("POST", "/api/tasks", video_task("open"))[0], 201)
+                status, _, reply = self.send("POST", "/api/tasks/open/sets", {"kind": "golden", "frames": [2]})
+                self.assertEqual(status, 201, reply)
+                self.assertEqual(self.send("GET", "/api/tasks/open@golden/annotations")[0], 200)
+                for role in ("labeler", "reviewer"):
+                    headers = {"X-Polymark-Role": role, "X-Polymark-User": "someone"}
+                    status, _, reply = self.send("GET", "/api/tasks/open@golden/annotations", headers=headers)
+                    self.assertEqual((status, reply["error"]["code"]), (403, "forbidden"))
+                    status, _, reply = self.send("GET", "/api/tasks", headers=headers)
+                    self.assertEqual([t["id"] for t in reply["tasks"]], ["open"])
+            finally:
+                self.server.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class UpgradeTest(SetsMixin, unittest.TestCase):
