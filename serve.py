@@ -3128,9 +3128,9 @@ class Handler(BaseHTTPRequestHandler):
         if refusal:
             raise RequestError(403, "forbidden", refusal)
 
-    def sets_parent(self, parts, action):
+    def sets_parent(self, parts, who, action):
         """The parent task of a sets route, after the checks every sets route makes; None: 404 sent."""
-        refusal = sets.manager_only_refusal(self.principal(None).role, action)
+        refusal = sets.manager_only_refusal(who.role, action)
         if refusal:
             raise RequestError(403, "forbidden", refusal)
         if sets.parse_derived(parts[1]):
@@ -3142,13 +3142,13 @@ class Handler(BaseHTTPRequestHandler):
         return task
 
     def api_get_sets(self, store, parts):
-        if self.sets_parent(parts, "list the annotation sets of a task") is None:
+        if self.sets_parent(parts, self.principal(None), "list the annotation sets of a task") is None:
             return
         self.send_json(200, store.get_sets(parts[1]))
 
     def api_post_sets(self, store, parts):
         who = self.principal(None)
-        task = self.sets_parent(parts, "create annotation sets")
+        task = self.sets_parent(parts, who, "create annotation sets")
         if task is None:
             return
         body = self.read_json_body()
