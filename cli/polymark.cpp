@@ -11,6 +11,7 @@
 #include "polymark/interpolate.hpp"
 #include "polymark/prelabel.hpp"
 #include "polymark/quality.hpp"
+#include "polymark/quality_wire.hpp"
 #include "polymark/throughput.hpp"
 #include "polymark/task.hpp"
 
@@ -494,29 +495,9 @@ int quality(int argc, char** argv) {
         if (!entries) return fail_with(entries.errors(), a.get("history"));
         std::vector<pm::Decision> decisions;
         if (!a.get("decisions").empty()) {
-            // A review reply ({"changes": [{"kind": "decision", "value": ...}]}, oldest first) or a
-            // plain array of decision values.
-            pm::Json j = load_json(a.get("decisions"));
-            pm::Json list = pm::Json::array();
-            std::string base;
-            if (j.is_object() && j.contains("changes") && j["changes"].is_array()) {
-                base = "/changes";
-                size_t i = 0;
-                for (const pm::Json& c : j["changes"]) {
-                    if (c.is_object() && c.value("kind", "") == "decision" && c.contains("value") && !c["value"].is_null())
-                        list.push_back({{"at", base + "/" + std::to_string(i) + "/value"}, {"v", c["value"]}});
-                    ++i;
-                }
-            } else if (j.is_array()) {
-                for (size_t i = 0; i < j.size(); ++i) list.push_back({{"at", "/" + std::to_string(i)}, {"v", j[i]}});
-            } else {
-                die(kInvalid, a.get("decisions") + ": expected a review reply or an array of decisions");
-            }
-            for (const pm::Json& item : list) {
-                auto d = pm::decision_from_json(item["v"], item["at"].get<std::string>());
-                if (!d) return fail_with(d.errors(), a.get("decisions"));
-                decisions.push_back(std::move(d.value()));
-            }
+            auto d = pm::decisions_from_json(load_json(a.get("decisions")));
+            if (!d) return fail_with(d.errors(), a.get("decisions"));
+            decisions = std::move(d.value());
         }
         std::optional<pm::Document> doc;
         if (!a.get("doc").empty()) doc = load_document(a.get("doc"));

@@ -97,9 +97,14 @@ add_custom_target(polymark_shell ALL
   # when a task has guidelines (docs/API.md, "Guidelines"), so the first load carries none of it.
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/guidelines_panel.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/guidelines.js"
+  # The manager view (shell/src/quality_panel.js), loaded on its first use (docs/API.md, "Quality").
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/quality_panel.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/quality.js"
   # Workers bundled the same way, each one classic script (loaded with importScripts).
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/format_worker.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/format_worker.js"
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/quality_worker.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/quality_worker.js"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
@@ -148,6 +153,34 @@ target_link_options(polymark_profile_web PRIVATE
 polymark_minify_glue(polymark_profile_web)
 add_dependencies(polymark_shell polymark_profile_web)
 
+# The quality module (polymark_quality.js + .wasm): golden, consensus, throughput and pre-label
+# reports behind one C export (quality_wire.hpp), run in the manager view's Web Worker
+# (shell/workers/quality_worker.js), loaded on the view's first use.
+# The measures' own sources are compiled here again at -O2: the core's copies are built -Oz, whose
+# size attributes stay with LTO bitcode and make them several times slower (bench/README.md, "Quality").
+set(POLYMARK_QUALITY_SOURCES
+  ${PROJECT_SOURCE_DIR}/shared/polymark/assignment.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/similarity.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/quality.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/throughput.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/prelabel.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/quality_wire.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/interpolate.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/geometry.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/document.cpp)
+add_executable(polymark_quality_web platform/quality_module.cpp ${POLYMARK_QUALITY_SOURCES})
+set_target_properties(polymark_quality_web PROPERTIES OUTPUT_NAME polymark_quality SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_quality_web PRIVATE polymark_core)
+target_compile_options(polymark_quality_web PRIVATE -O2)
+target_link_options(polymark_quality_web PRIVATE
+  -O2                                  # the measures are the hot path here, not its size
+  -sMODULARIZE=1
+  -sEXPORT_NAME=createPolymarkQualityModule
+  -sENVIRONMENT=worker
+  -sALLOW_MEMORY_GROWTH=1
+  -sFILESYSTEM=0
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_quality_call
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8)
+polymark_minify_glue(polymark_quality_web)
+add_dependencies(polymark_shell polymark_quality_web)
+
 # The tracking module (polymark_tracker.js + .wasm): shell/track_worker.js runs it in a Web Worker
 # when the labeler tracks forward, so that tracking takes no time from the page's thread (or in
 # the page, in slices, when the browser has no workers); the app has no tracker of its own. Speed
@@ -188,9 +221,24 @@ target_link_options(polymark_formats_web PRIVATE
   -sEXPORT_NAME=createPolymarkFormatsModule
   -sENVIRONMENT=worker
   -sALLOW_MEMORY_GROWTH=1
-  -sMAXIMUM_MEMORY=4GB                 # a big import holds its file and its document at once
+                  # a big import holds its file and its document at once
   -sFILESYSTEM=0
   -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_fmt_clear,_pm_fmt_new_file,_pm_fmt_import,_pm_fmt_plan,_pm_fmt_plan_part,_pm_fmt_export,_pm_fmt_file_data,_pm_fmt_file_size
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8)
 polymark_minify_glue(polymark_formats_web)
 add_dependencies(polymark_shell polymark_formats_web)
+
+# The quality bench in wasm (bench/README.md, "Quality"): the native bench's source, linked as the
+# quality module is, run by Node. Built on demand only:
+#   cmake --build build-web --target polymark_quality_bench_web && node build-web/bench/polymark_quality_bench.js --no-peers
+add_executable(polymark_quality_bench_web EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/bench/quality_bench.cpp ${POLYMARK_QUALITY_SOURCES})
+set_target_properties(polymark_quality_bench_web PROPERTIES OUTPUT_NAME polymark_quality_bench SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/bench")
+target_link_libraries(polymark_quality_bench_web PRIVATE polymark_core)
+target_compile_definitions(polymark_quality_bench_web PRIVATE POLYMARK_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+target_compile_options(polymark_quality_bench_web PRIVATE -O2)
+# Synchronous instantiation: this emscripten's Node glue would fetch() a file path on Node 18+.
+target_link_options(polymark_quality_bench_web PRIVATE -O2 -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1
+  -sWASM_ASYNC_COMPILATION=0)
+# The repository's package.json makes .js files ES modules; emscripten's Node glue is CommonJS.
+file(WRITE "${CMAKE_BINARY_DIR}/bench/package.json" "{\"type\": \"commonjs\"}\n")

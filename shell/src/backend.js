@@ -51,6 +51,21 @@ export function authHeaders(options, token, url) {
   return new URL(url, document.baseURI).href.indexOf(api) === 0 ? { Authorization: 'Bearer ' + token } : {};
 }
 
+// Where a panel loaded later (guidelines, the manager view) sends its requests: the URL of a
+// task's route and the headers naming who asks.
+export function taskRoutes(ctx) {
+  const o = ctx.options;
+  return {
+    url: (task, path) => new URL(apiUrl(o.backend || '', '/api/tasks/' + encodeURIComponent(task) + path), document.baseURI).href,
+    headers: (url) => {
+      const h = Object.assign({}, ctx.auth(url));
+      if (typeof o.role === 'string') h['X-Polymark-Role'] = o.role;
+      if (typeof o.user === 'string') h['X-Polymark-User'] = o.user;
+      return h;
+    },
+  };
+}
+
 // Returns the replies being fetched and the first image's pixels being decoded, by URL, and a
 // promise of the task (or null).
 export function prefetchStart(options) {

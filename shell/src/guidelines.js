@@ -5,10 +5,11 @@
 // when the labeler presses G or the host calls a guidelines method. Hidden by the labeler, it
 // stays hidden on that browser (localStorage) until a new version arrives.
 import { PolymarkError, assetUrl, loadScriptTag } from './util.js';
-import { apiUrl } from './backend.js';
+import { taskRoutes } from './backend.js';
 
 export function createGuidelines(ctx, wrapper, canvas, call, reserve) {
   const options = ctx.options;
+  const routes = taskRoutes(ctx);
   const available = options.guidelines !== false && typeof options.task === 'string' && !options.profile && options.sync !== false;
   const hiddenKey = 'polymark.guidelines.hidden:' + (options.backend || '') + ':' + options.task;
   let version = 0;
@@ -27,13 +28,8 @@ export function createGuidelines(ctx, wrapper, canvas, call, reserve) {
         panel = lib.create({
           wrapper,
           role: typeof options.role === 'string' ? options.role : '',
-          url: (path) => new URL(apiUrl(options.backend || '', '/api/tasks/' + encodeURIComponent(options.task) + path), document.baseURI).href,
-          headers: (url) => {
-            const h = Object.assign({}, ctx.auth(url));
-            if (typeof options.role === 'string') h['X-Polymark-Role'] = options.role;
-            if (typeof options.user === 'string') h['X-Polymark-User'] = options.user;
-            return h;
-          },
+          url: (path) => routes.url(options.task, path),
+          headers: routes.headers,
           call,
           reserve,
           focusCanvas: () => canvas.focus(),

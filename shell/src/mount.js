@@ -15,6 +15,7 @@ import { EVENTS, createEvents } from './events.js';
 import { callModule, callModuleText, createInstance } from './api.js';
 import { createFormats } from './formats.js';
 import { createGuidelines } from './guidelines.js';
+import { createQuality } from './quality.js';
 import { frameToOpen, rememberFrame } from './last_frame.js';
 
 let instances = 0;
@@ -191,6 +192,7 @@ export function mount(element, options) {
   instance.getGuidelines = guidelines.getGuidelines;
   instance.setGuidelines = guidelines.setGuidelines;
   instance.showGuidelines = guidelines.showGuidelines;
+  Object.assign(instance, createQuality(ctx, wrapper, canvas, instance));
 
   // After an abort: this instance object stays the host's handle, now driving a fresh mount of
   // the same options in the same element; the host's listeners move over to it.

@@ -397,7 +397,7 @@ test('a new deploy replaces the cached build on the next online load, and the ol
     // This load finds the new sw.js; the new build is installed, verified and takes over.
     assert.equal(await reloadMounted(page), 'ready');
     const names = await page.evaluate(async (v) => {
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 600; i++) {  // up to a minute: the install fetches the whole build
         const keys = await caches.keys();
         if (keys.includes(`polymark:app:${v}@/`) && !keys.some((k) => k.startsWith('polymark:app:') && !k.includes(v))) return keys;
         await new Promise((r) => setTimeout(r, 100));

@@ -1,7 +1,8 @@
 // A model's predictions confirmed with the real keyboard and mouse (docs/API.md, "Predictions"):
 // Enter accepts the selected prediction and selects the next (the lowest score on this frame, then
 // the frame the queue puts first), Delete rejects and moves on, dragging a prediction accepts it
-// with the change, and undo brings a prediction back. The outcome reaches serve.py.
+// with the change, and undo brings a prediction back. The outcome reaches serve.py, and the
+// manager view (U) counts it per label and score band.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, openPage, mountDemo, until, frames, moveShape, decodePng } from './harness.mjs';
@@ -91,5 +92,21 @@ test('Enter accepts predictions lowest score first, Delete rejects and moves on,
   const stored = (await (await fetch(`${server.url}/api/tasks/test/annotations`)).json()).document.objects;
   assert.deepEqual(stored.map((o) => [o.id, sourceOf(o), o.score ?? null]).sort(),
     [['doubtful', 'model', 0.1], ['mine', 'manual', null], ['unsure', 'manual', 0.3]]);
+
+  // Redo moves it again: accepted with changes. The manager view's report counts each outcome
+  // from serve.py's history (docs/QUALITY.md, "Model pre-labels").
+  await page.keyboard.press('Control+Shift+z');
+  await frames(page);
+  assert.equal(sourceOf(await object('doubtful')), 'manual');
+  await page.evaluate(() => polymark.flush());
+  await until(page, () => polymark.getSyncStatus().state === 'saved' && polymark.getSyncStatus().pending === 0, undefined, 15000);
+  await page.keyboard.press('u');
+  await until(page, () => { const v = document.querySelector('.polymark-quality'); return v && v.style.display !== 'none'; }, undefined, 15000);
+  await page.click('.polymark-quality button[data-kind="prelabels"]');
+  await until(page, () => /3 predictions: 1 accepted unchanged, 1 edited, 1 rejected, 0 pending/.test(document.querySelector('.polymark-quality').textContent), undefined, 30000);
+  const report = (await page.evaluate(() => polymark.getQualityReport('prelabels'))).report;
+  assert.deepEqual(report.labels.map((l) => [l.label, l.accepted_unchanged, l.edited, l.rejected, l.pending]), [['cat', 1, 1, 1, 0]]);
+  const bands = Object.fromEntries(report.bands.filter((b) => b.predictions).map((b) => [b.band, [b.accepted_unchanged, b.edited, b.rejected]]));
+  assert.deepEqual(bands, { '[0.1,0.2)': [0, 1, 0], '[0.3,0.4)': [1, 0, 0], '[0.9,1]': [0, 0, 1] });
   assert.deepEqual(page.problems, []);
 });
