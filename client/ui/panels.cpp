@@ -1,5 +1,6 @@
 #include "ui/panels.hpp"
 
+#include "polymark/prelabel.hpp"
 #include "polymark/track_edit.hpp"
 
 #include "ui/shape_layer.hpp"
@@ -162,7 +163,8 @@ void Panels::draw_objects(App& app) {
         const Object& o = objects[i];
         if (!label_filter_.empty() && o.label != label_filter_) continue;
         if (!needle.empty()) {
-            std::string hay = app.display_name(o.id) + " " + o.id + " " + to_string(o.type) + (app.is_track(o.id) ? " track" : "");
+            std::string hay = app.display_name(o.id) + " " + o.id + " " + to_string(o.type) + (app.is_track(o.id) ? " track" : "") +
+                              prediction_note(o);
             std::transform(hay.begin(), hay.end(), hay.begin(), [](unsigned char c) { return (char)std::tolower(c); });
             if (hay.find(needle) == std::string::npos) continue;
         }
@@ -209,6 +211,7 @@ void Panels::draw_objects(App& app) {
             if (auto label = draw_label_picker(task, o, kRowLabelWidth)) relabel = {o.id, *label};  // after the list: it changes the rows
             ImGui::SameLine();
             std::string text = object_row_name(app, o.id, o.label, o.type);
+            text += prediction_note(o);
             if (ImGui::Selectable(text.c_str(), editor.is_selected(o.id))) {
                 editor.select({o.id});
                 if (o.type != ShapeType::Tag) app.reveal(shape_bounds(o));  // the view moves only for a shape not wholly in it

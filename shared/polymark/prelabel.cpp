@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <unordered_map>
 
@@ -65,6 +66,14 @@ bool is_pending_prediction(const Keyframe& k) { return k.source == Source::Model
 bool is_pending_prediction(const Track& t) {
     return t.source == Source::Model ||
            std::any_of(t.keyframes.begin(), t.keyframes.end(), [](const Keyframe& k) { return is_pending_prediction(k); });
+}
+
+std::string prediction_note(const Object& o) {
+    if (!is_pending_prediction(o)) return "";
+    if (!o.score) return "  model";
+    char score[24];
+    std::snprintf(score, sizeof score, "  model %.2f", *o.score);
+    return score;
 }
 
 std::vector<PredictionFrame> prediction_queue(const Document& doc) {

@@ -25,6 +25,9 @@ inline constexpr int kPrelabelReportVersion = 1;
 bool is_pending_prediction(const Object& o);
 bool is_pending_prediction(const Keyframe& k);
 bool is_pending_prediction(const Track& t);
+// What the objects list adds to a pending prediction's row: "  model 0.42" ("  model" without a
+// score); "" for anything else.
+std::string prediction_note(const Object& o);
 
 struct PredictionFrame {
     long long frame = 0;

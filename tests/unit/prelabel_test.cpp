@@ -87,6 +87,15 @@ PredictionOutcome outcome_of(const PrelabelReport& r, const std::string& id) {
 
 }  // namespace
 
+TEST_CASE("the objects list notes a pending prediction with its score, and nothing else", "[prelabel]") {
+    CHECK(prediction_note(prediction("p", "car", 0, 0.425)) == "  model 0.42");
+    CHECK(prediction_note(prediction("p", "car", 0, std::nullopt)) == "  model");
+    CHECK(prediction_note(accepted(prediction("p", "car", 0, 0.9))) == "");
+    Object auto_made = prediction("a", "car", 0, 0.5);
+    auto_made.source = Source::Auto;
+    CHECK(prediction_note(auto_made) == "");
+}
+
 TEST_CASE("the queue lists frames lowest score first, ties by frame, a prediction without a score as 0", "[prelabel]") {
     Document doc;
     Object person = prediction("manual", "car", 1, std::nullopt);
