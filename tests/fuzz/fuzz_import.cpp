@@ -42,7 +42,7 @@ const pm::Task& fixture_task() {
     return task;
 }
 
-constexpr long long kLongTaskFrames = 20000;
+constexpr long long kLongTaskFrames = 1000;
 
 void check(const pm::Expected<pm::Conversion>& c, bool made_task) {
     if (!c) {

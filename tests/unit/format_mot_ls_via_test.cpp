@@ -451,6 +451,15 @@ TEST_CASE("via 3 import: shapes by their number, labels from the label attribute
     CHECK(detect_annotation_format(one_file("x.json", fixture("via/via3.json"))) == AnnotationFormat::Via);
 }
 
+TEST_CASE("via 3 import: a shape number out of range (huge, negative, fractional past VIA's) leaves that region out with a note") {
+    // via3.json with region 1_a's shape 1e300 and 1_b's -5. Cast to int as it came, 1e300 was
+    // undefined behaviour, which the fuzzer's UBSan reported; this fixture also seeds the fuzzer.
+    Conversion c = must_import(AnnotationFormat::Via, one_file("via3.json", fixture("via/via3_shape_out_of_range.json")));
+    CHECK(c.document.objects.size() == 6);
+    CHECK(std::none_of(c.document.objects.begin(), c.document.objects.end(), [](const Object& o) { return o.id == "1_a" || o.id == "1_b"; }));
+    CHECK(std::any_of(c.notes.begin(), c.notes.end(), [](const std::string& n) { return n.find("VIA 3 shapes other than") != std::string::npos; }));
+}
+
 TEST_CASE("mot export: a track ends with its video, never carried on into the next one") {
     Task task;
     task.id = "t";

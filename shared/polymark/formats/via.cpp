@@ -266,7 +266,8 @@ private:
             if (!label) return fail("unknown_label", p + "/av", "label \"" + label_name + "\" is not a label of the task");
             o.label = *label;
             size_t n = nums.size();
-            int shape = n ? (int)nums[0] : 0;
+            // A shape id outside VIA's few is no shape of ours (and out of int's range, no int at all).
+            int shape = n == 0 ? 0 : nums[0] >= 0 && nums[0] <= 1000 ? (int)nums[0] : -1;
             auto need = [&](size_t count, bool exact) {
                 if (exact ? n == count : (n >= count && (n - 1) % 2 == 0)) return true;
                 return fail("bad_points", p + "/xy", "shape " + std::to_string(shape) + " needs " + (exact ? std::to_string(count - 1) : std::to_string(count - 1) + " or more (x, y pairs)") + " numbers after the shape, not " + std::to_string(n ? n - 1 : 0));
