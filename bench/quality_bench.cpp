@@ -6,6 +6,7 @@
 // Prints median [min-max] of the runs; never fails on speed.
 #include "polymark/assignment.hpp"
 #include "polymark/quality.hpp"
+#include "polymark/quality_wire.hpp"
 #include "polymark/similarity.hpp"
 #include "polymark/throughput.hpp"
 
@@ -31,8 +32,8 @@ static double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
 }
-static void print(const char* what, const std::vector<double>& runs, const char* unit) {
-    std::printf("  %-58s %9.1f %s  [%.1f-%.1f]\n", what, median(runs), unit, *std::min_element(runs.begin(), runs.end()),
+static void print(const std::string& what, const std::vector<double>& runs, const char* unit) {
+    std::printf("  %-58s %9.1f %s  [%.1f-%.1f]\n", what.c_str(), median(runs), unit, *std::min_element(runs.begin(), runs.end()),
                 *std::max_element(runs.begin(), runs.end()));
 }
 template <class F>
@@ -150,6 +151,15 @@ int main(int argc, char** argv) {
         print("  and write the report as JSON", tj, "ms");
         std::printf("  valid %lld, missing %lld, extra %lld, mislabelled %lld; accuracy %.4f\n", last.totals.valid, last.totals.missing,
                     last.totals.extra, last.totals.mislabelled_gt, last.totals.accuracy().value_or(-1));
+        // The manager view's one call (quality_wire.hpp): both documents as JSON text in, the report out.
+        const std::string call = Json{{"op", "golden"}, {"gt", document_to_json(gt)}, {"job", document_to_json(job)}}.dump();
+        Json parsed;
+        auto tp = time_ms(runs, [&] { parsed = Json::parse(call); });
+        print("  the call's JSON text parsed (" + std::to_string(call.size() / 1000000) + " MB)", tp, "ms");
+        auto td = time_ms(runs, [&] { (void)document_from_json(parsed["gt"]); (void)document_from_json(parsed["job"]); });
+        print("  both documents read and checked (document_from_json)", td, "ms");
+        auto tc = time_ms(runs, [&] { (void)quality_call_text(call); });
+        print("  the whole call: parse, read, score, report (quality_call_text)", tc, "ms");
     }
 
     // [SECTION] Consensus: 3 labelers over 10,000 frames.

@@ -225,14 +225,16 @@ function create(host) {
     return body;
   }
 
-  function measure(call) {
+  // The worker fetches `inputs` itself ([{key, index?, url, headers, field?, history?}]): the big
+  // documents and histories never pass through this thread.
+  function measure(call, inputs) {
     if (!worker) {
       worker = new Worker(host.asset('quality_worker.js'));
       worker.onmessage = (e) => {
         const pending = calls.get(e.data.id);
         if (!pending) return;
         calls.delete(e.data.id);
-        if (e.data.failed) return pending.reject(failure('aborted', e.data.failed));
+        if (e.data.error) return pending.reject(failure(e.data.error.code, e.data.error.message));
         const reply = e.data.reply;
         if (reply.errors) {
           const first = reply.errors[0];
@@ -254,21 +256,16 @@ function create(host) {
     const id = nextCall++;
     return new Promise((resolve, reject) => {
       calls.set(id, { resolve, reject });
-      worker.postMessage({ id, moduleUrl: host.asset('polymark_quality.js'), call });
+      worker.postMessage({ id, moduleUrl: host.asset('polymark_quality.js'), call, inputs });
     });
   }
 
-  const annotations = async (task) => (task === host.task ? host.instance.getAnnotations() : (await fetchJson(task, '/annotations')).document);
-
-  async function history(task) {
-    const entries = [];
-    for (let after = null; ;) {
-      const page = (await fetchJson(task, '/history?limit=10000' + (after === null ? '' : '&after=' + after))).entries;
-      entries.push(...page);
-      if (page.length < 10000) return { entries };
-      after = page[page.length - 1].revision;
-    }
-  }
+  const input = (key, task, path, extra) => {
+    const url = host.url(task, path);
+    return Object.assign({ key, url, headers: host.headers(url) }, extra);
+  };
+  const documentOf = (key, task, index) => input(key, task, '/annotations', { field: 'document', index });
+  const historyOf = (task) => input('history', task, '/history?limit=10000', { history: true });
 
   const sets = () => fetchJson(parent, '/sets');
 
@@ -296,22 +293,22 @@ function create(host) {
     if (what === 'golden') {
       const s = await sets();
       if (!s.golden) throw failure('no_golden_set', 'task ' + parent + ' has no golden frames yet: mark some (POST /api/tasks/' + parent + '/sets, or the Golden frames tab)');
-      const [gt, job, jobs] = await Promise.all([annotations(s.golden.id), annotations(parent), fetchJson(parent, '/jobs')]);
-      result = await measure({ op: 'golden', gt, job, frames: s.golden.frames, threshold: number01(opts.threshold, 'threshold', settings.golden.threshold), labelers: labelersOf(s.golden.frames, jobs.jobs) });
+      const jobs = await fetchJson(parent, '/jobs');
+      result = await measure({ op: 'golden', frames: s.golden.frames, threshold: number01(opts.threshold, 'threshold', settings.golden.threshold),
+        labelers: labelersOf(s.golden.frames, jobs.jobs) }, [documentOf('gt', s.golden.id), documentOf('job', parent)]);
       result.golden = s.golden;
     } else if (what === 'consensus') {
       const s = await sets();
       const names = s.replicas.map((r) => r.id);
       if (names.length < 2) throw failure('no_replicas', 'task ' + parent + ' needs two or more consensus replicas (POST /api/tasks/' + parent + '/sets, or the Consensus tab)');
-      const docs = await Promise.all(names.map(annotations));
-      result = await measure({ op: 'consensus', sets: docs, names, quorum: number01(opts.quorum, 'quorum', settings.consensus.quorum) || 1e-9,
-        threshold: number01(opts.threshold, 'threshold', settings.consensus.threshold), id_prefix: 'consensus' });
+      result = await measure({ op: 'consensus', names, quorum: number01(opts.quorum, 'quorum', settings.consensus.quorum) || 1e-9,
+        threshold: number01(opts.threshold, 'threshold', settings.consensus.threshold), id_prefix: 'consensus' },
+      names.map((name, i) => documentOf('sets', name, i)));
     } else if (what === 'throughput') {
-      const [h, review, document] = await Promise.all([history(parent), fetchJson(parent, '/review?since=0'), annotations(parent)]);
-      result = await measure({ op: 'throughput', history: h, review, document });
+      result = await measure({ op: 'throughput' }, [historyOf(parent), input('review', parent, '/review?since=0'), documentOf('document', parent)]);
     } else {
-      const [h, document] = await Promise.all([history(parent), annotations(parent)]);
-      result = await measure({ op: 'prelabels', history: h, document, band_width: opts.bandWidth === undefined ? settings.prelabels.bandWidth : opts.bandWidth });
+      const bandWidth = opts.bandWidth === undefined ? settings.prelabels.bandWidth : opts.bandWidth;
+      result = await measure({ op: 'prelabels', band_width: bandWidth }, [historyOf(parent), documentOf('document', parent)]);
     }
     result.kind = what;
     last[what] = result;
@@ -323,17 +320,17 @@ function create(host) {
     if (format !== 'json' && format !== 'csv') throw failure('bad_argument', 'a report exports as json or csv, not ' + JSON.stringify(format));
     const result = opts.fresh === false && last[what] ? last[what] : await report(what, opts);
     if (format === 'csv') return new Blob([reportCsv(what, result)], { type: 'text/csv;charset=utf-8' });
-    const json = Object.assign({}, result);
-    delete json.ms;
-    return new Blob([JSON.stringify(json, null, 2) + '\n'], { type: 'application/json' });
+    const { ms, mergedText, ...rest } = result;  // eslint-disable-line no-unused-vars
+    let text = JSON.stringify(rest, null, 2);
+    if (mergedText) text = text.replace(/\n}$/, ',\n  "merged": ' + mergedText + '\n}');  // not parsed on this thread
+    return new Blob([text + '\n'], { type: 'application/json' });
   }
 
   // The consensus of the replicas joins this task as one import: one undo step, one save.
   async function merge(opts) {
     if (host.task !== parent) throw failure('wrong_task', 'open task ' + parent + ' to merge its replicas into it (this is ' + host.task + ')');
     const result = await report('consensus', opts);
-    const merged = result.merged;
-    const outcome = await host.instance.importAnnotations({ name: 'consensus.json', data: JSON.stringify(merged) },
+    const outcome = await host.instance.importAnnotations({ name: 'consensus.json', data: result.mergedText },
       { format: 'polymark', mode: 'merge', unknownLabels: 'fail' });
     return Object.assign({ groups: result.report.job.groups, merged: result.report.job.merged }, outcome);
   }

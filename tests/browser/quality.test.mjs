@@ -140,6 +140,9 @@ test('a 3-way consensus of replicas merges into the task as one step that Ctrl+Z
   const merged = (await mia.evaluate(() => polymark.getAnnotations())).objects.filter((o) => o.frame === 4 && o.label === 'cat' && o.id.startsWith('consensus'));
   assert.equal(merged.length, 1);
   assert.equal((await mia.evaluate(() => polymark.getAnnotations())).objects.length, before + 1, 'the lone person box is below the quorum');
+  const exported = JSON.parse(await mia.evaluate(() => polymark.exportQualityReport('consensus').then((b) => b.text())));
+  assert.equal(exported.report.format, 'polymark.consensus-report');
+  assert.deepEqual(exported.merged.objects.map((o) => [o.frame, o.label]), [[4, 'cat']]);
 
   // Close the view (Esc), then Ctrl+Z on the canvas takes the whole merge back.
   await mia.keyboard.press('Escape');
