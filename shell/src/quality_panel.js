@@ -295,7 +295,8 @@ function create(host) {
       if (!s.golden) throw failure('no_golden_set', 'task ' + parent + ' has no golden frames yet: mark some (POST /api/tasks/' + parent + '/sets, or the Golden frames tab)');
       const jobs = await fetchJson(parent, '/jobs');
       result = await measure({ op: 'golden', frames: s.golden.frames, threshold: number01(opts.threshold, 'threshold', settings.golden.threshold),
-        labelers: labelersOf(s.golden.frames, jobs.jobs) }, [documentOf('gt', s.golden.id), documentOf('job', parent)]);
+        labelers: labelersOf(s.golden.frames, jobs.jobs) },
+      [documentOf('gt', s.golden.id), Object.assign(documentOf('job', parent), { frames: s.golden.frames })]);
       result.golden = s.golden;
     } else if (what === 'consensus') {
       const s = await sets();

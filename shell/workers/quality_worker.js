@@ -3,9 +3,10 @@
 // (client/platform/quality_module.cpp, shared/polymark/quality_wire.hpp) on them, and answers.
 // The page's thread neither parses nor copies the big inputs. Bundled into dist/quality_worker.js.
 //
-// page -> worker: {id, moduleUrl, call, inputs: [{key, index?, url, headers, field?, history?}]}
+// page -> worker: {id, moduleUrl, call, inputs: [{key, index?, url, headers, field?, history?, frames?}]}
 //                 each input's reply (its `field`; a history: every page's entries, as {entries})
-//                 goes into call[key] (call[key][index] when index is given)
+//                 goes into call[key] (call[key][index] when index is given); with `frames`, a
+//                 document keeps only its objects on those frames (tracks stay whole)
 // worker -> page: {id, reply, ms, timing}        reply: the module's answer; a consensus's merged
 //                                                document comes as `mergedText` (JSON text); ms:
 //                                                the call's, timing: {gather, encode, module, decode}
@@ -52,6 +53,12 @@ async function gather(call, inputs) {
   await Promise.all((inputs || []).map(async (input) => {
     const body = input.history ? await history(input.url, input.headers) : await fetchJson(input.url, input.headers);
     const value = input.field ? body[input.field] : body;
+    // A document read for some frames only (a task's labels on its golden frames) enters the module
+    // with only the objects on them: the module's JSON reading is its slowest part.
+    if (input.frames && value && Array.isArray(value.objects)) {
+      const frames = new Set(input.frames);
+      value.objects = value.objects.filter((o) => frames.has(o.frame));
+    }
     if (input.index === undefined) call[input.key] = value;
     else (call[input.key] = call[input.key] || [])[input.index] = value;
   }));
