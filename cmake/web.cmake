@@ -163,7 +163,8 @@ set(POLYMARK_QUALITY_SOURCES
   ${PROJECT_SOURCE_DIR}/shared/polymark/quality.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/throughput.cpp
   ${PROJECT_SOURCE_DIR}/shared/polymark/prelabel.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/quality_wire.cpp
   ${PROJECT_SOURCE_DIR}/shared/polymark/interpolate.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/geometry.cpp
-  ${PROJECT_SOURCE_DIR}/shared/polymark/document.cpp)
+  ${PROJECT_SOURCE_DIR}/shared/polymark/document.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/json_reader.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/json_pointer.cpp)
 add_executable(polymark_quality_web platform/quality_module.cpp ${POLYMARK_QUALITY_SOURCES})
 set_target_properties(polymark_quality_web PROPERTIES OUTPUT_NAME polymark_quality SUFFIX ".js"
   RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
