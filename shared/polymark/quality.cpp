@@ -475,6 +475,11 @@ Expected<ConsensusReport> consensus(const std::vector<Document>& sets, const Con
             }
             cg.agreement = (pair_sum / 2) / ((double)n_sets * (double)(n_sets - 1) / 2);
             cg.accepted = members.size() >= r.quorum_votes;
+            {
+                std::vector<const Object*> objs;
+                for (const Member& m : members) objs.push_back(&shapes[m.set][m.index]);
+                cg.label = vote(objs, [](const Object* o) { return o->label; })->label;
+            }
             frame_sum += cg.agreement;
             job_sum += cg.agreement;
             ++job_groups;
@@ -484,7 +489,7 @@ Expected<ConsensusReport> consensus(const std::vector<Document>& sets, const Con
                 Object out;
                 out.id = options.id_prefix + "." + std::to_string(frame) + "." + std::to_string(merged_on_frame++);
                 out.frame = frame;
-                out.label = vote(objs, [](const Object* o) { return o->label; })->label;
+                out.label = cg.label;
                 out.type = vote(objs, [](const Object* o) { return std::string(to_string(o->type)); })->type;
                 std::vector<size_t> same;  // members of the chosen type
                 for (size_t k = 0; k < objs.size(); ++k) if (objs[k]->type == out.type) same.push_back(k);
@@ -559,18 +564,30 @@ Json consensus_report_to_json(const ConsensusReport& r, const std::vector<std::s
         auto c = counts[frame];
         frames.push_back({{"frame", frame}, {"agreement", opt(a)}, {"groups", c.first}, {"merged", c.second}});
     }
+    // Per label (each group's voted label): groups, merged, mean agreement; labels sorted.
+    struct LabelAgreement { long long groups = 0, merged = 0; double sum = 0; };
+    std::map<std::string, LabelAgreement> by_label;
+    for (const ConsensusGroup& g : r.groups) {
+        LabelAgreement& l = by_label[g.label];
+        ++l.groups;
+        l.merged += g.accepted ? 1 : 0;
+        l.sum += g.agreement;
+    }
+    Json labels = Json::array();
+    for (const auto& [label, l] : by_label)
+        labels.push_back({{"label", label}, {"groups", l.groups}, {"merged", l.merged}, {"agreement", l.sum / (double)l.groups}});
     Json groups = Json::array();
     size_t accepted = 0;
     for (const ConsensusGroup& g : r.groups) {
         Json members = Json::array();
         for (const ConsensusMember& m : g.members) members.push_back({{"set", m.set}, {"id", m.id}, {"agreement", m.agreement}});
-        groups.push_back({{"frame", g.frame}, {"agreement", g.agreement}, {"merged", g.accepted ? Json(g.merged_id) : Json(nullptr)},
+        groups.push_back({{"frame", g.frame}, {"label", g.label}, {"agreement", g.agreement}, {"merged", g.accepted ? Json(g.merged_id) : Json(nullptr)},
                           {"members", members}});
         accepted += g.accepted ? 1 : 0;
     }
     return Json{{"format", kConsensusReportFormat}, {"version", kQualityReportVersion}, {"settings", settings},
                 {"sets", sets}, {"job", {{"agreement", opt(r.job)}, {"groups", r.groups.size()}, {"merged", accepted}}},
-                {"per_frame", frames}, {"groups", groups}};
+                {"per_frame", frames}, {"per_label", labels}, {"groups", groups}};
 }
 
 }  // namespace pm

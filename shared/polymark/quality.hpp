@@ -101,6 +101,7 @@ struct ConsensusMember {
 struct ConsensusGroup {
     long long frame = 0;
     std::vector<ConsensusMember> members;   // in set order
+    std::string label;                      // the members' labels by vote (ties: the earliest set)
     double agreement = 0;                   // mean over all pairs of sets
     bool accepted = false;                  // members >= quorum
     std::string merged_id;                  // when accepted

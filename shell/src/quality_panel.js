@@ -153,6 +153,7 @@ function reportCsv(kind, result) {
   if (kind === 'consensus') {
     const rows = [['job', '(all)', '', r.job.groups, r.job.merged, r.job.agreement]];
     r.sets.forEach((s) => rows.push(['set', s.name, s.shapes, '', '', s.agreement]));
+    r.per_label.forEach((l) => rows.push(['label', l.label, '', l.groups, l.merged, l.agreement]));
     r.per_frame.forEach((f) => rows.push(['frame', f.frame, '', f.groups, f.merged, f.agreement]));
     return csvText(['scope', 'name', 'shapes', 'groups', 'merged', 'agreement'], rows);
   }
@@ -432,6 +433,7 @@ function create(host) {
     if (host.task !== parent) mergeButton.disabled = true;
     body.append(mergeButton);
     body.append(bars('Agreement per labeler (replica)', r.report.sets.map((s) => ({ name: s.name, value: s.agreement, text: percent(s.agreement) })), 1));
+    body.append(bars('Agreement per label', r.report.per_label.map((l) => ({ name: l.label, value: l.agreement, text: percent(l.agreement) })), 1));
     body.append(bars('Agreement per frame', r.report.per_frame.filter((f) => f.groups).slice(0, 200).map((f) => ({ name: 'frame ' + f.frame, value: f.agreement, text: percent(f.agreement) })), 1));
   }
 

@@ -134,6 +134,10 @@ test('a 3-way consensus of replicas merges into the task as one step that Ctrl+Z
   await tab(mia, 'consensus');
   const agreement = await barsOf(mia, 'Agreement per labeler (replica)');
   assert.deepEqual(Object.keys(agreement), ['test@r1', 'test@r2', 'test@r3']);
+  const perLabel = await barsOf(mia, 'Agreement per label');
+  assert.deepEqual(Object.keys(perLabel), ['cat', 'person']);
+  assert.equal(perLabel.person, 0, 'the lone person box agrees with nobody');
+  assert.ok(perLabel.cat > 0.8, `the three cats mostly agree (${perLabel.cat})`);
   const before = (await mia.evaluate(() => polymark.getAnnotations())).objects.length;
   await mia.click('.polymark-quality button[data-action="merge"]');
   await status(mia, /Merged: 1 shapes added/);

@@ -427,6 +427,25 @@ TEST_CASE("consensus of three: one group merged by averages and votes, a lone sh
     CHECK(j["job"]["merged"] == 1);
 }
 
+TEST_CASE("consensus agreement per label: each group counts under its members' voted label", "[quality]") {
+    // Frame 0: three cars that agree fully. Frame 1: a person two sets drew alike and a third
+    // called a car (so the group is a person's, with less agreement), and a lone person.
+    Object c = box("c", "car", 0, 0, 10, 10);
+    Object p = box("p", "person", 0, 0, 10, 10, 0, 1), p_car = box("pc", "car", 0, 0, 10, 10, 0, 1);
+    Object lone = box("l", "person", 50, 50, 60, 60, 0, 1);
+    auto r = consensus({doc_of({c, p}), doc_of({c, p}), doc_of({c, p_car, lone})}, ConsensusOptions{});
+    REQUIRE(r);
+    Json j = consensus_report_to_json(r.value());
+    REQUIRE(j["per_label"].size() == 2);
+    CHECK(j["per_label"][0] == Json{{"label", "car"}, {"groups", 1}, {"merged", 1}, {"agreement", 1.0}});
+    CHECK(j["per_label"][1]["label"] == "person");
+    CHECK(j["per_label"][1]["groups"] == 2);
+    CHECK(j["per_label"][1]["merged"] == 1);
+    // The person group: one pair of three agrees (a car and a person score 0): 1/3; the lone one 0.
+    CHECK(j["per_label"][1]["agreement"].get<double>() == Approx((1.0 / 3 + 0) / 2));
+    CHECK(j["groups"][1]["label"] == "person");
+}
+
 TEST_CASE("consensus ties: labels go to the earliest set; rotations average on the circle", "[quality]") {
     Object a = box("a", "car", 0, 0, 10, 10, 350), b = box("b", "truck", 0, 0, 10, 10, 10);
     auto r = consensus({doc_of({a}), doc_of({b})}, ConsensusOptions{});
