@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <numeric>
 #include <unordered_map>
 
@@ -70,10 +69,10 @@ bool is_pending_prediction(const Track& t) {
 
 std::string prediction_note(const Object& o) {
     if (!is_pending_prediction(o)) return "";
-    if (!o.score) return "  model";
-    char score[24];
-    std::snprintf(score, sizeof score, "  model %.2f", *o.score);
-    return score;
+    if (!o.score || !std::isfinite(*o.score)) return "  model";
+    const long long hundredths = std::llround(std::fabs(*o.score) * 100);  // two decimals, as a person reads a score
+    const std::string cents = std::to_string(hundredths % 100);
+    return std::string("  model ") + (*o.score < 0 ? "-" : "") + std::to_string(hundredths / 100) + "." + (cents.size() < 2 ? "0" : "") + cents;
 }
 
 std::vector<PredictionFrame> prediction_queue(const Document& doc) {

@@ -88,8 +88,11 @@ PredictionOutcome outcome_of(const PrelabelReport& r, const std::string& id) {
 }  // namespace
 
 TEST_CASE("the objects list notes a pending prediction with its score, and nothing else", "[prelabel]") {
-    CHECK(prediction_note(prediction("p", "car", 0, 0.425)) == "  model 0.42");
+    CHECK(prediction_note(prediction("p", "car", 0, 0.4249)) == "  model 0.42");
+    CHECK(prediction_note(prediction("p", "car", 0, 0.426)) == "  model 0.43");
     CHECK(prediction_note(prediction("p", "car", 0, std::nullopt)) == "  model");
+    CHECK(prediction_note(prediction("p", "car", 0, 0.05)) == "  model 0.05");
+    CHECK(prediction_note(prediction("p", "car", 0, 1.0)) == "  model 1.00");
     CHECK(prediction_note(accepted(prediction("p", "car", 0, 0.9))) == "");
     Object auto_made = prediction("a", "car", 0, 0.5);
     auto_made.source = Source::Auto;
