@@ -202,3 +202,30 @@ TEST_CASE("an export of a frame range keeps the objects on it and cuts tracks to
     CHECK(c.keyframes[1].frame == 6);
     CHECK(c.keyframes[1].outside);
 }
+
+TEST_CASE("the UTF-8 check finds the first bad byte wherever it falls among eight-byte blocks of ASCII") {
+    for (size_t at = 0; at < 20; ++at) {
+        for (size_t len = at + 1; len < at + 12; ++len) {
+            std::string text(len, 'a');
+            text[at] = char(0xFF);  // never in UTF-8
+            size_t bad_at = 999;
+            INFO("bad byte at " << at << " of " << len);
+            CHECK_FALSE(valid_utf8(text, bad_at));
+            CHECK(bad_at == at);
+        }
+    }
+    // Sequences of two, three and four bytes across block edges are accepted; one cut short is not.
+    const std::string e_acute = "\xC3\xA9", euro = "\xE2\x82\xAC", smile = "\xF0\x9F\x98\x80";
+    for (size_t pad = 0; pad < 9; ++pad) {
+        std::string text = std::string(pad, 'x') + e_acute + std::string(7, 'y') + euro + smile + "z";
+        size_t bad_at = 999;
+        INFO("padding " << pad);
+        CHECK(valid_utf8(text, bad_at));
+        std::string cut = std::string(pad, 'x') + euro.substr(0, 2);
+        CHECK_FALSE(valid_utf8(cut, bad_at));
+        CHECK(bad_at == pad);
+    }
+    size_t bad_at = 999;
+    CHECK(valid_utf8("", bad_at));
+    CHECK(valid_utf8(std::string(64, 'q'), bad_at));
+}

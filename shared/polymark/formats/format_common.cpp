@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -74,6 +75,10 @@ std::optional<long long> parse_integer(std::string_view s) {
 bool valid_utf8(std::string_view s, size_t& bad_at) {
     size_t i = 0;
     while (i < s.size()) {
+        // Eight ASCII bytes at a time: most of an annotation file is ASCII.
+        uint64_t eight;
+        while (i + 8 <= s.size() && (std::memcpy(&eight, s.data() + i, 8), (eight & 0x8080808080808080ULL) == 0)) i += 8;
+        if (i >= s.size()) break;
         unsigned char c = (unsigned char)s[i];
         if (c < 0x80) { ++i; continue; }
         size_t n = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : 0;
