@@ -52,13 +52,14 @@ void check(const pm::Expected<pm::Conversion>& c, bool made_task) {
     auto reread = pm::document_from_json(pm::document_to_json(c->document));
     if (!reread) std::abort();  // an importer produced a document the reader refuses
     if (made_task && !c->task.media.empty() && !pm::check_document_against_task(c->document, c->task).empty()) std::abort();
-    // COCO, YOLO, VOC, LabelMe and VIA write one file or entry per image: a video of a million frames
-    // costs a million of them by design (noted in docs/FORMATS.md), which is not worth the
-    // fuzzer's time. Every other format is exported whatever the length.
+    // COCO, YOLO, VOC, LabelMe and VIA write one file or entry per image, MOT one row per frame of
+    // each track: a video of a million frames costs a million of them by design (noted in
+    // docs/FORMATS.md), which is not worth the fuzzer's time. Every other format is exported
+    // whatever the length.
     const bool long_task = c->task.frame_count() > kLongTaskFrames;
     for (pm::AnnotationFormat to : pm::all_annotation_formats()) {
         if (long_task && (to == pm::AnnotationFormat::Coco || to == pm::AnnotationFormat::Yolo || to == pm::AnnotationFormat::Voc || to == pm::AnnotationFormat::LabelMe ||
-                          to == pm::AnnotationFormat::Via))
+                          to == pm::AnnotationFormat::Via || to == pm::AnnotationFormat::Mot))
             continue;
         auto out = pm::export_annotations(to, c->document, c->task);
         (void)out;
