@@ -5,24 +5,16 @@
 // window.PolymarkGuidelines = { create(host) }; host (shell/src/guidelines.js) gives the wrapper,
 // URLs and headers for the task's routes, calls into the module, and room beside the canvas.
 import { renderMarkdown } from './markdown.js';
+import { panelButton } from './util.js';
 
 const PANEL_STYLE = 'position:absolute;top:0;right:0;bottom:0;display:flex;flex-direction:column;box-sizing:border-box;' +
   'background:#1f2125;color:#e4e4e4;border-left:1px solid #3a3d43;font:13px/1.45 system-ui,sans-serif;z-index:2;';
-const BUTTON = 'font:inherit;color:#e4e4e4;background:#33363c;border:1px solid #4a4e55;border-radius:4px;padding:2px 8px;cursor:pointer;';
 
 function el(tag, style, text) {
   const n = document.createElement(tag);
   if (style) n.style.cssText = style;
   if (text !== undefined) n.textContent = text;
   return n;
-}
-
-function button(text, onClick, title) {
-  const b = el('button', BUTTON, text);
-  b.type = 'button';
-  if (title) b.title = title;
-  b.addEventListener('click', onClick);
-  return b;
 }
 
 // "2026-12-07T05:31:29.129Z" -> "2026-12-07 05:31 UTC"
@@ -53,8 +45,8 @@ function create(host) {
   ['keydown', 'keyup', 'keypress'].forEach((n) => root.addEventListener(n, (e) => e.stopPropagation()));
   const head = el('div', 'display:flex;align-items:center;gap:6px;padding:8px 10px;border-bottom:1px solid #3a3d43;');
   const title = el('div', 'flex:1;font-weight:600;', 'Guidelines');
-  const editButton = button('Edit', () => openEditor(), 'Publish a new version (managers)');
-  const closeButton = button('×', () => show(false), 'Hide the guidelines (G)');
+  const editButton = panelButton('Edit', () => openEditor(), 'Publish a new version (managers)');
+  const closeButton = panelButton('×', () => show(false), 'Hide the guidelines (G)');
   head.append(title, editButton, closeButton);
   const byline = el('div', 'padding:0 10px 6px;color:#9aa0a6;font-size:12px;border-bottom:1px solid #3a3d43;');
   const notice = el('div', 'display:none;padding:6px 10px;background:#4d3b12;color:#ffd88a;border-bottom:1px solid #6b5418;cursor:pointer;');
@@ -174,7 +166,7 @@ function create(host) {
     list.className = 'polymark-guidelines-older';
     older.slice(0, 200).forEach((item) => {
       const li = el('li', 'margin:2px 0;');
-      const b = button(item.label + (item.track ? ' track' : '') + ' ' + item.id + ' · frame ' + item.frame + ' · v' + item.guideline, () => {
+      const b = panelButton(item.label + (item.track ? ' track' : '') + ' ' + item.id + ' · frame ' + item.frame + ' · v' + item.guideline, () => {
         try {
           host.call('setFrame', item.frame);
           host.call('select', [item.id]);
@@ -215,7 +207,7 @@ function create(host) {
     picker.accept = 'image/png,image/jpeg,image/webp,image/gif';
     picker.setAttribute('aria-label', 'Attach example images');
     const status = el('div', 'margin-top:6px;color:#9aa0a6;');
-    const publish = button('Publish v' + (current.version + 1), () => {
+    const publish = panelButton('Publish v' + (current.version + 1), () => {
       publish.disabled = true;
       status.textContent = 'Publishing…';
       Promise.all(Array.from(picker.files || []).map((f) => readAsBase64(f).then((data) => [f.name, data]))).then((added) => {
@@ -228,7 +220,7 @@ function create(host) {
         status.textContent = e.code === 'stale_version' ? 'Another manager published meanwhile: close, read the new version and edit again.' : 'Not published: ' + e.message;
       });
     });
-    const cancel = button('Cancel', () => closeEditor());
+    const cancel = panelButton('Cancel', () => closeEditor());
     const actions = el('div', 'display:flex;gap:6px;margin-top:8px;');
     actions.append(publish, cancel);
     editor.append(area, el('div', 'margin-top:6px;', 'Example images (referenced as ![text](file name)):'), fileList, picker,

@@ -5,12 +5,11 @@
 // polymark.js on first use (U, or a quality method), so the first load carries none of it.
 // Defines window.PolymarkQuality = { create(host) }; host (shell/src/quality.js) gives the
 // wrapper, the instance, the task id, URLs and headers for task routes, and asset URLs.
-import { el } from './util.js';
+import { el, panelButton } from './util.js';
 
 const KINDS = { golden: 'Golden frames', consensus: 'Consensus', throughput: 'Throughput', prelabels: 'Pre-labels' };
 const VIEW_STYLE = 'position:absolute;inset:3% 3%;display:flex;flex-direction:column;box-sizing:border-box;z-index:3;' +
   'background:#1f2125;color:#e4e4e4;border:1px solid #3a3d43;border-radius:6px;font:13px/1.45 system-ui,sans-serif;box-shadow:0 6px 24px #000a;';
-const BUTTON = 'font:inherit;color:#e4e4e4;background:#33363c;border:1px solid #4a4e55;border-radius:4px;padding:2px 8px;cursor:pointer;';
 const INPUT = 'font:inherit;color:#e4e4e4;background:#15171a;border:1px solid #4a4e55;border-radius:4px;padding:1px 4px;width:7em;';
 const COLORS = ['#4aa3ff', '#f2b84b', '#6cc788', '#e06c75', '#b58cf0', '#56c7c7', '#d7a26b', '#9aa0a6'];
 
@@ -19,14 +18,6 @@ function failure(code, message) {
   e.name = 'PolymarkError';
   e.code = code;
   return e;
-}
-
-function button(text, onClick, title) {
-  const b = el('button', BUTTON, text);
-  b.type = 'button';
-  if (title) b.title = title;
-  b.addEventListener('click', onClick);
-  return b;
 }
 
 function field(label, value, title) {
@@ -188,14 +179,14 @@ function create(host) {
   head.append(el('div', 'font-weight:600;margin-right:8px;', 'Quality · ' + parent));
   const tabs = {};
   for (const kind of Object.keys(KINDS)) {
-    tabs[kind] = button(KINDS[kind], () => open(kind));
+    tabs[kind] = panelButton(KINDS[kind], () => open(kind));
     tabs[kind].dataset.kind = kind;
     head.append(tabs[kind]);
   }
   head.append(el('div', 'flex:1;'));
-  head.append(button('Export JSON', () => download('json'), 'Download the report as JSON'),
-    button('Export CSV', () => download('csv'), 'Download the report as CSV'),
-    button('×', () => show(false), 'Close (U, Esc)'));
+  head.append(panelButton('Export JSON', () => download('json'), 'Download the report as JSON'),
+    panelButton('Export CSV', () => download('csv'), 'Download the report as CSV'),
+    panelButton('×', () => show(false), 'Close (U, Esc)'));
   const status = el('div', 'padding:4px 10px;color:#9aa0a6;min-height:1.45em;border-bottom:1px solid #3a3d43;');
   status.className = 'polymark-quality-status';
   const body = el('div', 'flex:1;overflow:auto;padding:8px 14px;');
@@ -363,7 +354,7 @@ function create(host) {
       row.append(f.wrap);
       return [key, f.input];
     });
-    row.append(button('Apply', () => {
+    row.append(panelButton('Apply', () => {
       for (const [key, input] of inputs) {
         const v = Number(input.value);
         if (!(v >= 0 && v <= 1)) { say(key + ' must be a number from 0 to 1', true); return; }
@@ -396,7 +387,7 @@ function create(host) {
     const frames = field('Frames', '', 'Frame numbers and ranges, as 0,5,10-20');
     const perJob = field('or per job', '', 'This many frames picked from each job');
     const row = el('div', 'margin:6px 0;');
-    row.append(frames.wrap, perJob.wrap, button('Mark golden', async () => {
+    row.append(frames.wrap, perJob.wrap, panelButton('Mark golden', async () => {
       const request = {};
       if (frames.input.value.trim()) {
         request.frames = parseFrames(frames.input.value);
@@ -419,7 +410,7 @@ function create(host) {
     const j = r.report.job;
     body.append(el('div', 'margin:4px 0;', `${r.report.sets.length} replicas, ${j.groups} groups, ${j.merged} reach the quorum of ${r.report.settings.quorum_votes}; agreement ${percent(j.agreement)}.`));
     body.append(settingsRow('consensus', [['quorum', 'Quorum', 'Share of the replicas a group needs'], ['threshold', 'Match threshold', 'A shape joins a group at this mean similarity or more']], () => open('consensus')));
-    const mergeButton = button('Merge into this task', async () => {
+    const mergeButton = panelButton('Merge into this task', async () => {
       mergeButton.disabled = true;
       try {
         const m = await merge({});
@@ -441,7 +432,7 @@ function create(host) {
     body.append(el('div', 'margin:6px 0;', 'No consensus replicas yet. Each replica is a copy of this task\'s frames and jobs for another labeler; their labels are compared and merged here.'));
     const count = field('Replicas', 3, 'How many labelers label the same frames (2 to 9)');
     const row = el('div', 'margin:6px 0;');
-    row.append(count.wrap, button('Create', async () => {
+    row.append(count.wrap, panelButton('Create', async () => {
       try {
         const s = await fetchJson(parent, '/sets', { method: 'POST', body: JSON.stringify({ kind: 'replicas', count: Math.floor(Number(count.input.value)) }) });
         say('Replicas: ' + s.replicas.map((x) => x.id).join(', ') + '. Assign their jobs to labelers.');

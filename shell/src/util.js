@@ -60,6 +60,15 @@ export function el(tag, style, text) {
 
 // A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
 // Resolves with what the script defines as window[name].
+// A button of the HTML panels loaded later (guidelines, the manager view), in their dark style.
+export function panelButton(text, onClick, title) {
+  const b = el('button', 'font:inherit;color:#e4e4e4;background:#33363c;border:1px solid #4a4e55;border-radius:4px;padding:2px 8px;cursor:pointer;', text);
+  b.type = 'button';
+  if (title) b.title = title;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
 export function loadScriptTag(url, name) {
   return new Promise((resolve, reject) => {
     const tag = document.createElement('script');
