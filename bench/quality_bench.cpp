@@ -126,15 +126,18 @@ static std::string peer_script() {
 int main(int argc, char** argv) {
     int runs = 5;
     bool peers = true;
+    std::string only;  // --only golden|consensus|throughput|peers: that section alone (for profiling)
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--runs" && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
         if (a == "--no-peers") peers = false;
+        if (a == "--only" && i + 1 < argc) only = argv[++i];
     }
+    auto section = [&](const char* name) { return only.empty() || only == name; };
     std::printf("Polymark quality benchmark (%s; median [min-max] of %d runs)\n", kBuild, runs);
 
     // [SECTION] Golden: 100,000 shapes over 10,000 frames.
-    {
+    if (section("golden")) {
         std::mt19937 rng(17);
         Document gt;
         for (size_t i = 0; i < 100000; ++i) gt.objects.push_back(make_shape(rng, i, (long long)(i / 10)));
@@ -163,7 +166,7 @@ int main(int argc, char** argv) {
     }
 
     // [SECTION] Consensus: 3 labelers over 10,000 frames.
-    {
+    if (section("consensus")) {
         std::mt19937 rng(18);
         Document base;
         for (size_t i = 0; i < 50000; ++i) base.objects.push_back(make_shape(rng, i, (long long)(i / 5)));
@@ -182,7 +185,7 @@ int main(int argc, char** argv) {
     }
 
     // [SECTION] Throughput: 1,000,000 history events.
-    {
+    if (section("throughput")) {
         std::mt19937 rng(19);
         std::uniform_int_distribution<int> gap(1, 140), user(0, 39);
         std::vector<HistoryEntry> entries(1000000);
@@ -232,6 +235,7 @@ int main(int argc, char** argv) {
     }
 
     // [SECTION] Peers: polygon IoU and the assignment on the same inputs.
+    if (!section("peers")) return 0;
     std::mt19937 rng(20);
     std::vector<std::pair<Points, Points>> pairs;
     for (int i = 0; i < 10000; ++i) {

@@ -16,6 +16,34 @@ namespace {
 
 // [SECTION] Shapes per frame
 
+// One frame's shapes, read like a vector of objects: the document's own objects in place (copying
+// them was a tenth of a consensus run) and the track shapes made for the frame.
+class FrameShapes {
+public:
+    FrameShapes() = default;
+    FrameShapes(FrameShapes&&) = default;
+    FrameShapes& operator=(FrameShapes&&) = default;
+    FrameShapes(const FrameShapes&) = delete;
+    FrameShapes& operator=(const FrameShapes&) = delete;
+
+    struct Iterator {
+        const Object* const* at;
+        const Object& operator*() const { return **at; }
+        Iterator& operator++() { ++at; return *this; }
+        bool operator!=(const Iterator& o) const { return at != o.at; }
+    };
+    size_t size() const { return list_.size(); }
+    bool empty() const { return list_.empty(); }
+    const Object& operator[](size_t i) const { return *list_[i]; }
+    Iterator begin() const { return {list_.data()}; }
+    Iterator end() const { return {list_.data() + list_.size()}; }
+
+private:
+    friend class FrameSource;
+    std::vector<const Object*> list_;
+    std::vector<Object> made_;  // reserved before filling: list_ points into it
+};
+
 // The shapes of one document frame by frame: the same list as shapes_on_frame (objects on the
 // frame in document order, then every track's shape there, outside ones left out), with the
 // objects indexed by frame once so that a long run of frames does not rescan every object.
@@ -24,16 +52,20 @@ public:
     explicit FrameSource(const Document& doc, const Task* task) : doc_(doc), task_(task) {
         for (size_t i = 0; i < doc.objects.size(); ++i) by_frame_[doc.objects[i].frame].push_back(i);
     }
-    std::vector<Object> at(long long frame) {
-        std::vector<Object> out;
+    FrameShapes at(long long frame) {
+        FrameShapes out;
         auto it = by_frame_.find(frame);
         if (it != by_frame_.end())
-            for (size_t i : it->second) out.push_back(doc_.objects[i]);
+            for (size_t i : it->second) out.list_.push_back(&doc_.objects[i]);
         MediumSpan medium = task_ ? task_->medium_of(frame) : MediumSpan{};
+        out.made_.reserve(doc_.tracks.size());
         for (const Track& t : doc_.tracks) {
             if (t.keyframes.empty() || t.keyframes.front().frame > frame) continue;
             std::optional<TrackState> s = track_shape_at(t, frame, {}, &cache_, medium);
-            if (s) out.push_back(track_object_at(t, frame, std::move(*s)));
+            if (s) {
+                out.made_.push_back(track_object_at(t, frame, std::move(*s)));
+                out.list_.push_back(&out.made_.back());
+            }
         }
         return out;
     }
@@ -87,7 +119,7 @@ bool may_touch(const Bounds& a, const Bounds& b) {
     return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
 }
 
-std::vector<double> similarity_matrix(const std::vector<Object>& a, const std::vector<Object>& b, const SimilarityOptions& so) {
+std::vector<double> similarity_matrix(const FrameShapes& a, const FrameShapes& b, const SimilarityOptions& so) {
     std::vector<Bounds> ba(a.size()), bb(b.size());
     for (size_t i = 0; i < a.size(); ++i) ba[i] = reach(a[i], so);
     for (size_t j = 0; j < b.size(); ++j) bb[j] = reach(b[j], so);
@@ -124,7 +156,7 @@ std::optional<Error> check_options(double threshold, const SimilarityOptions& so
     return std::nullopt;
 }
 
-void check_all(const std::vector<Object>& shapes, long long frame, const std::string& which, Errors& errors) {
+void check_all(const FrameShapes& shapes, long long frame, const std::string& which, Errors& errors) {
     for (const Object& o : shapes)
         if (auto e = check_shape_numbers(o)) {
             e->path = which + "/" + std::to_string(frame) + "/" + o.id;
@@ -164,7 +196,7 @@ QualityReport compare_with_golden(const Document& gt_doc, const Document& job_do
     const SimilarityOptions& so = options.similarity;
     Errors local;
     for (long long frame : frames_to_compare(options.frames, options.task, {&gts, &jobs})) {
-        std::vector<Object> g = gts.at(frame), j = jobs.at(frame);
+        FrameShapes g = gts.at(frame), j = jobs.at(frame);
         size_t before = local.size();
         check_all(g, frame, "gt", local);
         check_all(j, frame, "job", local);
@@ -401,8 +433,9 @@ Expected<ConsensusReport> consensus(const std::vector<Document>& sets, const Con
         views.push_back(sources.back().get());
     }
     Errors errors;
+    std::vector<double> pair_values;  // one group's pairwise similarities, reused
     for (long long frame : frames_to_compare(options.frames, options.task, views)) {
-        std::vector<std::vector<Object>> shapes(n_sets);
+        std::vector<FrameShapes> shapes(n_sets);
         size_t before = errors.size();
         for (size_t s = 0; s < n_sets; ++s) {
             shapes[s] = sources[s]->at(frame);
@@ -456,17 +489,18 @@ Expected<ConsensusReport> consensus(const std::vector<Document>& sets, const Con
         for (const std::vector<Member>& members : groups) {
             ConsensusGroup cg;
             cg.frame = frame;
-            std::vector<std::vector<double>> pv(members.size(), std::vector<double>(members.size(), 0));
-            for (size_t a = 0; a < members.size(); ++a)
-                for (size_t b = a + 1; b < members.size(); ++b) {
+            const size_t k_members = members.size();
+            pair_values.assign(k_members * k_members, 0);
+            for (size_t a = 0; a < k_members; ++a)
+                for (size_t b = a + 1; b < k_members; ++b) {
                     const Object& oa = shapes[members[a].set][members[a].index];
                     const Object& ob = shapes[members[b].set][members[b].index];
-                    pv[a][b] = pv[b][a] = oa.label == ob.label ? sim(members[a], members[b]) : 0;
+                    pair_values[a * k_members + b] = pair_values[b * k_members + a] = oa.label == ob.label ? sim(members[a], members[b]) : 0;
                 }
             double pair_sum = 0;
-            for (size_t a = 0; a < members.size(); ++a) {
+            for (size_t a = 0; a < k_members; ++a) {
                 double s = 0;
-                for (size_t b = 0; b < members.size(); ++b) if (b != a) s += pv[a][b];
+                for (size_t b = 0; b < k_members; ++b) if (b != a) s += pair_values[a * k_members + b];
                 pair_sum += s;
                 ConsensusMember cm{members[a].set, shapes[members[a].set][members[a].index].id, s / (double)(n_sets - 1)};
                 set_sum[cm.set] += cm.agreement;
@@ -527,9 +561,19 @@ Expected<ConsensusReport> consensus(const std::vector<Document>& sets, const Con
                 for (const Object* o : objs) occluded += o->occluded ? 1 : 0;
                 out.occluded = occluded * 2 > objs.size();
                 out.source = Source::Auto;
+                // Built by moves: an initializer list would copy every level (a fifth of the call).
                 Json from = Json::array();
-                for (size_t k = 0; k < members.size(); ++k) from.push_back({{"set", members[k].set}, {"id", objs[k]->id}});
-                out.meta = {{"consensus", {{"members", from}, {"agreement", cg.agreement}}}};
+                from.get_ref<Json::array_t&>().reserve(members.size());
+                for (size_t k = 0; k < members.size(); ++k) {
+                    Json& m = from.emplace_back(Json::object());
+                    m["set"] = members[k].set;
+                    m["id"] = objs[k]->id;
+                }
+                Json provenance = Json::object();
+                provenance["members"] = std::move(from);
+                provenance["agreement"] = cg.agreement;
+                out.meta = Json::object();
+                out.meta["consensus"] = std::move(provenance);
                 cg.merged_id = out.id;
                 r.merged.objects.push_back(std::move(out));
             }

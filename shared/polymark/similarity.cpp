@@ -58,9 +58,13 @@ double clipped_area(const std::vector<P2>& subject, const std::vector<P2>& clip,
     return std::fabs(clipped_signed_area(subject, clip.data(), clip.size(), buf, tmp));
 }
 
-std::vector<P2> to_p2(const Points& p) {
-    std::vector<P2> out(vertex_count(p));
+void to_p2(const Points& p, std::vector<P2>& out) {
+    out.resize(vertex_count(p));
     for (size_t i = 0; i < out.size(); ++i) out[i] = {p[2 * i], p[2 * i + 1]};
+}
+std::vector<P2> to_p2(const Points& p) {
+    std::vector<P2> out;
+    to_p2(p, out);
     return out;
 }
 
@@ -102,13 +106,16 @@ Box bounds(const P2* p, size_t n) {
 }
 bool overlap(const Box& a, const Box& b) { return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1; }
 
-double intersection_area(std::vector<P2> a, std::vector<P2> b) {
+// May reverse `a` or `b` (to positive orientation).
+double intersection_area(std::vector<P2>& a, std::vector<P2>& b) {
     if (a.size() < 3 || b.size() < 3) return 0;
     Box ba = bounds(a.data(), a.size()), bb = bounds(b.data(), b.size());
     if (!overlap(ba, bb)) return 0;
     double sa = area2(a.data(), a.size()), sb = area2(b.data(), b.size());
     if (sa == 0 || sb == 0) return 0;
-    std::vector<P2> buf, tmp;
+    // Scratch kept between calls: a quality report computes hundreds of thousands of these, and
+    // allocating two buffers each time was a third of the work.
+    thread_local std::vector<P2> buf, tmp;
     if (is_convex(b)) {
         orient_positive(b);
         return clipped_area(a, b, buf, tmp);
@@ -204,13 +211,18 @@ bool all_finite(const Points& p) {
 
 // [SECTION] Public measures
 
-double polygon_intersection_area(const Points& a, const Points& b) { return intersection_area(to_p2(a), to_p2(b)); }
+double polygon_intersection_area(const Points& a, const Points& b) {
+    std::vector<P2> pa = to_p2(a), pb = to_p2(b);
+    return intersection_area(pa, pb);
+}
 
 double polygon_iou(const Points& a, const Points& b) {
-    std::vector<P2> pa = to_p2(a), pb = to_p2(b);
+    thread_local std::vector<P2> pa, pb;  // scratch, as in intersection_area
+    to_p2(a, pa);
+    to_p2(b, pb);
     if (pa.size() < 3 || pb.size() < 3) return 0;
     double aa = std::fabs(area2(pa.data(), pa.size())) / 2, ab = std::fabs(area2(pb.data(), pb.size())) / 2;
-    double inter = intersection_area(std::move(pa), std::move(pb));
+    double inter = intersection_area(pa, pb);
     inter = std::min(inter, std::min(aa, ab));
     double uni = aa + ab - inter;
     return uni > 0 ? clamp01(inter / uni) : 0;
