@@ -129,7 +129,9 @@ for 0.1 s instead of spinning.
 Files are served with explicit MIME types, ``ETag``/``Last-Modified`` (304 on
 ``If-None-Match``/``If-Modified-Since``), single HTTP ranges (206/416,
 ``Accept-Ranges: bytes``) and gzip for compressible types when the client
-accepts it and the request is not ranged (compressed once, cached in memory).
+accepts it and the request is not ranged: a client file's ``.gz`` beside it when
+the build wrote one for that version (zopfli, ``tools/precompress.py``), else
+compressed once here and cached in memory.
 Paths are percent-decoded, then refused when they hold NUL bytes (400), ``..``
 or encoded slashes (400), or resolve (through symlinks) outside their root.
 
@@ -2437,6 +2439,23 @@ def accepts_gzip(header):
     return qualities.get("*", 0) > 0
 
 
+def precompressed(path, st):
+    """The bytes of PATH.gz when the build wrote one for this version of PATH (tools/precompress.py:
+    zopfli, 5 % smaller than zlib's level 9): a regular file, not older than PATH, whose gzip
+    trailer gives PATH's size. None otherwise, and the caller compresses PATH itself."""
+    try:
+        with open(path + ".gz", "rb") as g:
+            gst = os.fstat(g.fileno())
+            if not stat.S_ISREG(gst.st_mode) or gst.st_mtime_ns < st.st_mtime_ns or gst.st_size < 18:
+                return None
+            body = g.read()
+    except OSError:
+        return None
+    if body[:2] != b"\x1f\x8b" or int.from_bytes(body[-4:], "little") != st.st_size % (1 << 32):
+        return None
+    return body
+
+
 class GzipCache:
     """Compressed file bodies keyed by (path, mtime, size), bounded in total size. Each version is
     compressed once, so at the highest level."""
@@ -3340,7 +3359,7 @@ class Handler(BaseHTTPRequestHandler):
         if media:
             headers.update(media_headers(f))
         if use_gzip:
-            body = self.server.gzip_cache.get(path, st, f.read)
+            body = (precompressed(path, st) if not media else None) or self.server.gzip_cache.get(path, st, f.read)
             headers["Content-Encoding"] = "gzip"
             return self.send_body(200, body, headers)
         byte_range = None
