@@ -70,7 +70,7 @@ inline std::vector<std::string> xml_lines(const std::string& text, const std::ve
             if (std::find(skip.begin(), skip.end(), std::string(r.name())) != skip.end()) { r.skip_element(); continue; }
             std::vector<std::string> attrs;
             for (size_t i = 0; i < r.attribute_count(); ++i) {
-                std::string v = r.attribute_value(i);
+                std::string v(r.attribute_value(i));
                 if (auto d = pm::formats::parse_double(v)) v = pm::formats::number_text(*d);
                 if (r.attribute_name(i) == "rotation" && v == "0") continue;
                 attrs.push_back(std::string(r.attribute_name(i)) + "=" + v);

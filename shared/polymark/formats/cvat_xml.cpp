@@ -13,11 +13,11 @@ namespace pm::formats {
 namespace {
 
 std::optional<ShapeType> shape_element(std::string_view name) {
-    if (name == "box") return ShapeType::Rectangle;
-    if (name == "polygon") return ShapeType::Polygon;
-    if (name == "polyline") return ShapeType::Polyline;
-    if (name == "points") return ShapeType::Points;
-    if (name == "ellipse") return ShapeType::Ellipse;
+    if (equals(name, "box")) return ShapeType::Rectangle;
+    if (equals(name, "polygon")) return ShapeType::Polygon;
+    if (equals(name, "polyline")) return ShapeType::Polyline;
+    if (equals(name, "points")) return ShapeType::Points;
+    if (equals(name, "ellipse")) return ShapeType::Ellipse;
     return std::nullopt;
 }
 
@@ -225,36 +225,38 @@ private:
     }
 
     // [SECTION] shapes
-    std::optional<double> number_attr(const char* key, bool required = true, double fallback = 0) {
-        const std::string* v = r_.attribute(key);
+    std::optional<double> number_attr(std::string_view key, bool required = true, double fallback = 0) {
+        const std::string_view* v = r_.attribute(key);
         if (!v) {
-            if (required) fail("bad_cvat", std::string("expected the attribute ") + key);
+            if (required) fail("bad_cvat", "expected the attribute " + std::string(key));
             if (required) return std::nullopt;
             return fallback;
         }
         auto d = parse_double(*v);
-        if (!d) fail("bad_cvat", std::string("expected a number for ") + key + ", found \"" + *v + "\"");
+        if (!d) fail("bad_cvat", "expected a number for " + std::string(key) + ", found \"" + std::string(*v) + "\"");
         return d;
     }
-    std::optional<long long> integer_attr(const char* key, bool required, long long fallback) {
-        const std::string* v = r_.attribute(key);
+    std::optional<long long> integer_attr(std::string_view key, bool required, long long fallback) {
+        const std::string_view* v = r_.attribute(key);
         if (!v) {
-            if (required) { fail("bad_cvat", std::string("expected the attribute ") + key); return std::nullopt; }
+            if (required) { fail("bad_cvat", "expected the attribute " + std::string(key)); return std::nullopt; }
             return fallback;
         }
         auto i = parse_integer(*v);
-        if (!i) fail("bad_cvat", std::string("expected an integer for ") + key + ", found \"" + *v + "\"");
+        if (!i) fail("bad_cvat", "expected an integer for " + std::string(key) + ", found \"" + std::string(*v) + "\"");
         return i;
     }
-    std::optional<bool> flag_attr(const char* key) {
-        const std::string* v = r_.attribute(key);
-        if (!v || *v == "0" || *v == "false" || *v == "False") return false;
-        if (*v == "1" || *v == "true" || *v == "True") return true;
-        fail("bad_cvat", std::string("expected 0 or 1 for ") + key + ", found \"" + *v + "\"");
+    std::optional<bool> flag_attr(std::string_view key) {
+        const std::string_view* v = r_.attribute(key);
+        if (!v) return false;
+        const std::string_view t = *v;
+        if (equals(t, "0") || equals(t, "false") || equals(t, "False")) return false;
+        if (equals(t, "1") || equals(t, "true") || equals(t, "True")) return true;
+        fail("bad_cvat", "expected 0 or 1 for " + std::string(key) + ", found \"" + std::string(*v) + "\"");
         return std::nullopt;
     }
 
-    bool parse_points(const std::string& text, std::vector<double>& out) {
+    bool parse_points(std::string_view text, std::vector<double>& out) {
         out.clear();
         std::string_view s(text);
         size_t b = 0;
@@ -278,11 +280,12 @@ private:
         s = ShapeRead();
         s.type = type;
         if (!in_track || r_.attribute("label")) {
-            const std::string* label = r_.attribute("label");
+            const std::string_view* label = r_.attribute("label");
             if (!label) return fail("bad_cvat", "expected the attribute label");
             s.label = *label;
         }
-        if (const std::string* src = r_.attribute("source")) s.source = *src == "manual" ? Source::Manual : *src == "file" ? Source::Imported : Source::Auto;
+        if (const std::string_view* src = r_.attribute("source"))
+            s.source = equals(*src, "manual") ? Source::Manual : equals(*src, "file") ? Source::Imported : Source::Auto;
         auto occluded = flag_attr("occluded");
         auto outside = flag_attr("outside");
         auto keyframe = r_.attribute("keyframe") ? flag_attr("keyframe") : std::optional<bool>(true);
@@ -312,7 +315,7 @@ private:
             if (*rx < 0 || *ry < 0) return fail("bad_box", "an ellipse with a negative radius");
             s.points = {*cx - *rx, *cy - *ry, *cx + *rx, *cy + *ry};
         } else if (type != ShapeType::Tag) {
-            const std::string* pts = r_.attribute("points");
+            const std::string_view* pts = r_.attribute("points");
             if (!pts) return fail("bad_cvat", "expected the attribute points");
             if (!parse_points(*pts, s.points)) return false;
             size_t need = type == ShapeType::Polygon ? 3 : type == ShapeType::Polyline ? 2 : 1;
@@ -331,14 +334,14 @@ private:
             if (e == XmlReader::Event::EndElement && r_.depth() < depth) return true;
             if (e == XmlReader::Event::Text) return fail("bad_cvat", "unexpected text inside a shape");
             if (e != XmlReader::Event::StartElement) continue;
-            if (r_.name() != "attribute") {
+            if (!equals(r_.name(), "attribute")) {
                 notes_.add("<" + std::string(r_.name()) + "> inside shapes left out");
                 if (!r_.skip_element()) return false;
                 continue;
             }
-            const std::string* name = r_.attribute("name");
+            const std::string_view* name = r_.attribute("name");
             if (!name) return fail("bad_cvat", "expected the attribute name on <attribute>");
-            std::string key = *name, value;
+            std::string key(*name), value;
             if (!r_.read_text_content(value)) return false;
             s.attributes.emplace_back(std::move(key), std::move(value));
         }
@@ -387,13 +390,13 @@ private:
 
     bool read_image() {
         auto id = integer_attr("id", false, (long long)images_seen_);
-        const std::string* name = r_.attribute("name");
+        const std::string_view* name = r_.attribute("name");
         auto w = integer_attr("width", false, 0), h = integer_attr("height", false, 0);
         if (!id || !w || !h) return false;
         if (!name) return fail("bad_cvat", "expected the attribute name on <image>");
         ++images_seen_;
-        auto frame = images_.frame_of(*name, (int)*w, (int)*h);
-        if (!frame) return fail("unknown_image", "image \"" + *name + "\" is not in the task");
+        auto frame = images_.frame_of(std::string(*name), (int)*w, (int)*h);
+        if (!frame) return fail("unknown_image", "image \"" + std::string(*name) + "\" is not in the task");
         size_t depth = r_.depth();
         ShapeRead s;
         while (true) {
@@ -402,7 +405,7 @@ private:
             if (e == XmlReader::Event::EndElement && r_.depth() < depth) return true;
             if (e == XmlReader::Event::Text) return fail("bad_cvat", "unexpected text inside <image>");
             if (e != XmlReader::Event::StartElement) continue;
-            std::optional<ShapeType> type = r_.name() == "tag" ? std::optional<ShapeType>(ShapeType::Tag) : shape_element(r_.name());
+            std::optional<ShapeType> type = equals(r_.name(), "tag") ? std::optional<ShapeType>(ShapeType::Tag) : shape_element(r_.name());
             if (!type) {
                 notes_.add("<" + std::string(r_.name()) + "> shapes left out (not in the document model)");
                 if (!r_.skip_element()) return false;
@@ -429,9 +432,9 @@ private:
     }
 
     bool read_track() {
-        const std::string* label_name = r_.attribute("label");
+        const std::string_view* label_name = r_.attribute("label");
         if (!label_name) return fail("bad_cvat", "expected the attribute label on <track>");
-        auto label = label_id(*label_name);
+        auto label = label_id(std::string(*label_name));
         if (!label) return false;
         auto cvat_id = integer_attr("id", false, (long long)tracks_seen_);
         auto group = integer_attr("group_id", false, 0);
@@ -441,7 +444,7 @@ private:
         track.id = ids_.make("t" + std::to_string(*cvat_id));
         track.label = *label;
         track.source = Source::Manual;
-        if (const std::string* src = r_.attribute("source")) track.source = *src == "manual" ? Source::Manual : *src == "file" ? Source::Imported : Source::Auto;
+        if (const std::string_view* src = r_.attribute("source")) track.source = equals(*src, "manual") ? Source::Manual : equals(*src, "file") ? Source::Imported : Source::Auto;
         if (*group > 0) track.group = "g" + std::to_string(*group);
         std::vector<ShapeRead> shapes;
         size_t depth = r_.depth();

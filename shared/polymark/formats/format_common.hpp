@@ -6,6 +6,7 @@
 #include "polymark/interpolate.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -25,6 +26,13 @@ inline constexpr double kPi = 3.14159265358979323846;  // M_PI is not standard C
 std::string number_text(double v);
 void append_number(std::string& out, double v);
 // Whole-string parses ("12", "1.5e3", " 7" refused): finite doubles, integers within ±2^53.
+// `text == literal` with the literal's length known where it is compiled, so that the comparison
+// is inlined instead of a memcmp call (element and flag names, a million times in a big file).
+template <size_t N>
+bool equals(std::string_view text, const char (&literal)[N]) {
+    return text.size() == N - 1 && std::memcmp(text.data(), literal, N - 1) == 0;
+}
+
 std::optional<double> parse_double(std::string_view s);
 std::optional<long long> parse_integer(std::string_view s);
 

@@ -28,8 +28,10 @@ public:
     // Attributes of the current start element, values with references resolved.
     size_t attribute_count() const { return attribute_count_; }
     std::string_view attribute_name(size_t i) const { return attributes_[i].name; }
-    const std::string& attribute_value(size_t i) const { return attributes_[i].value; }
-    const std::string* attribute(std::string_view name) const;
+    // Values are views into the text (or into the reader, when they held references), valid until
+    // the next event.
+    std::string_view attribute_value(size_t i) const { return attributes_[i].value; }
+    const std::string_view* attribute(std::string_view name) const;
     const std::string& text() const { return text_; }  // of the current Text event, resolved
 
     // After a StartElement: the text inside it up to its end tag (consumed). Fails on a child element.
@@ -47,7 +49,8 @@ public:
 private:
     struct Attr {
         std::string_view name;
-        std::string value;
+        std::string_view value;  // into the text, or into `resolved`
+        std::string resolved;     // the value with its references replaced, when it had any
     };
     Event fail(size_t at, const std::string& message);
     bool read_name(std::string_view& out);
