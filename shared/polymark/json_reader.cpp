@@ -218,6 +218,237 @@ Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string&
     return out;
 }
 
+// [SECTION] The fast path: valid JSON within the limits, read in one pass
+
+namespace {
+
+// A recursive-descent reader that builds the same Json as nlohmann's DOM parser (non-negative
+// integers unsigned, negative ones signed, duplicate keys: the last value at the first place) but
+// gives up, returning false, on anything it does not take for sure: a syntax error, a BOM, bad
+// UTF-8, a lone surrogate, a number no double or 64-bit integer holds exactly as nlohmann reads
+// it, nesting past kMaxJsonDepth. The callers then take the careful path, which says what and
+// where. It exists for speed: nlohmann's lexer and the limit scan each call strtod on every
+// number, and musl's strtod, on 128-bit soft floats in wasm, was 40 % of reading a big document.
+class FastJson {
+public:
+    explicit FastJson(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+    bool read(Json& out) {
+        if (end_ - p_ >= 3 && (unsigned char)p_[0] == 0xEF && (unsigned char)p_[1] == 0xBB && (unsigned char)p_[2] == 0xBF) return false;
+        skip_space();
+        if (!value(out, 0)) return false;
+        skip_space();
+        return p_ == end_;
+    }
+
+private:
+    const char* p_;
+    const char* end_;
+    std::string buffer_;  // a number token, NUL-terminated for strtod
+
+    void skip_space() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    }
+    bool literal(const char* word, size_t n) {
+        if ((size_t)(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+        p_ += n;
+        return true;
+    }
+
+    bool value(Json& out, size_t depth) {
+        if (p_ >= end_) return false;
+        switch (*p_) {
+            case '{': return object(out, depth + 1);
+            case '[': return array(out, depth + 1);
+            case '"': {
+                std::string s;
+                if (!string(s)) return false;
+                out = std::move(s);
+                return true;
+            }
+            case 't': out = true; return literal("true", 4);
+            case 'f': out = false; return literal("false", 5);
+            case 'n': out = nullptr; return literal("null", 4);
+            default: return number(out);
+        }
+    }
+
+    bool object(Json& out, size_t depth) {
+        if (depth > kMaxJsonDepth) return false;
+        out = Json::object();
+        ++p_;
+        skip_space();
+        if (p_ < end_ && *p_ == '}') { ++p_; return true; }
+        std::string key;
+        while (true) {
+            if (p_ >= end_ || *p_ != '"' || !string(key)) return false;
+            skip_space();
+            if (p_ >= end_ || *p_ != ':') return false;
+            ++p_;
+            skip_space();
+            if (!value(out[key], depth)) return false;
+            skip_space();
+            if (p_ >= end_) return false;
+            if (*p_ == '}') { ++p_; return true; }
+            if (*p_ != ',') return false;
+            ++p_;
+            skip_space();
+        }
+    }
+
+    bool array(Json& out, size_t depth) {
+        if (depth > kMaxJsonDepth) return false;
+        out = Json::array();
+        auto& items = out.get_ref<Json::array_t&>();
+        ++p_;
+        skip_space();
+        if (p_ < end_ && *p_ == ']') { ++p_; return true; }
+        while (true) {
+            items.emplace_back();
+            if (!value(items.back(), depth)) return false;
+            skip_space();
+            if (p_ >= end_) return false;
+            if (*p_ == ']') { ++p_; return true; }
+            if (*p_ != ',') return false;
+            ++p_;
+            skip_space();
+        }
+    }
+
+    bool hex4(uint32_t& unit) {
+        if (end_ - p_ < 4) return false;
+        unit = 0;
+        for (int k = 0; k < 4; ++k) {
+            int h = hex_value(p_[k]);
+            if (h < 0) return false;
+            unit = unit * 16 + (uint32_t)h;
+        }
+        p_ += 4;
+        return true;
+    }
+
+    bool string(std::string& out) {
+        out.clear();
+        ++p_;  // the opening quote
+        while (true) {
+            const char* run = p_;
+            while (p_ < end_ && (unsigned char)*p_ >= 0x20 && *p_ != '"' && *p_ != '\\' && (unsigned char)*p_ < 0x80) ++p_;
+            out.append(run, (size_t)(p_ - run));
+            if (p_ >= end_) return false;
+            unsigned char c = (unsigned char)*p_;
+            if (c == '"') { ++p_; return true; }
+            if (c < 0x20) return false;
+            if (c >= 0x80) {
+                Utf8Lead lead = utf8_lead(c);
+                if (lead.continuation == 0 || (size_t)(end_ - p_) <= lead.continuation) return false;
+                for (size_t k = 1; k <= lead.continuation; ++k) {
+                    unsigned char d = (unsigned char)p_[k];
+                    if (d < (k == 1 ? lead.low : 0x80) || d > (k == 1 ? lead.high : 0xBF)) return false;
+                }
+                out.append(p_, lead.continuation + 1);
+                p_ += lead.continuation + 1;
+                continue;
+            }
+            // A backslash.
+            if (++p_ >= end_) return false;
+            char e = *p_++;
+            switch (e) {
+                case '"': out += '"'; break;
+                case '\\': out += '\\'; break;
+                case '/': out += '/'; break;
+                case 'b': out += '\b'; break;
+                case 'f': out += '\f'; break;
+                case 'n': out += '\n'; break;
+                case 'r': out += '\r'; break;
+                case 't': out += '\t'; break;
+                case 'u': {
+                    uint32_t unit;
+                    if (!hex4(unit)) return false;
+                    if (unit >= 0xDC00 && unit <= 0xDFFF) return false;  // a lone low surrogate
+                    if (unit >= 0xD800 && unit <= 0xDBFF) {
+                        uint32_t low;
+                        if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u') return false;
+                        p_ += 2;
+                        if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+                        unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                    }
+                    append_utf8(out, unit);
+                    break;
+                }
+                default: return false;
+            }
+        }
+    }
+
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+    bool number(Json& out) {
+        static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        const char* start = p_;
+        bool negative = *p_ == '-';
+        if (negative) ++p_;
+        if (p_ >= end_ || !digit(*p_)) return false;
+        uint64_t mantissa = 0;
+        int significant = 0, exponent = 0;
+        if (*p_ == '0') ++p_;
+        else
+            for (; p_ < end_ && digit(*p_); ++p_, ++significant)
+                if (significant < 19) mantissa = mantissa * 10 + uint64_t(*p_ - '0');
+        int integer_digits = significant;
+        bool integer = true;
+        if (p_ < end_ && *p_ == '.') {
+            integer = false;
+            if (++p_ >= end_ || !digit(*p_)) return false;
+            for (; p_ < end_ && digit(*p_); ++p_) {
+                if (significant == 0 && *p_ == '0') { --exponent; continue; }  // leading zeros of 0.00x
+                if (significant < 19) { mantissa = mantissa * 10 + uint64_t(*p_ - '0'); --exponent; }
+                ++significant;
+            }
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            integer = false;
+            ++p_;
+            bool minus = p_ < end_ && *p_ == '-';
+            if (p_ < end_ && (*p_ == '-' || *p_ == '+')) ++p_;
+            if (p_ >= end_ || !digit(*p_)) return false;
+            int e = 0;
+            for (; p_ < end_ && digit(*p_); ++p_) e = std::min(e * 10 + (*p_ - '0'), 100000);
+            exponent += minus ? -e : e;
+        }
+        if (integer) {
+            // nlohmann: unsigned when there is no sign, signed with one; past 64 bits, strtod.
+            if (integer_digits > 18) return false;
+            if (negative) out = -(int64_t)mantissa;
+            else out = mantissa;
+            return true;
+        }
+        if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+            // Clinger's fast path: both factors exact, so one rounding, as strtod's.
+            double v = double(mantissa);
+            v = exponent < 0 ? v / kPow10[-exponent] : v * kPow10[exponent];
+            out = negative ? -v : v;
+            return true;
+        }
+        buffer_.assign(start, p_);
+        char* stop = nullptr;
+        double v = std::strtod(buffer_.c_str(), &stop);
+        if (stop != buffer_.c_str() + buffer_.size() || !std::isfinite(v)) return false;
+        out = v;
+        return true;
+    }
+};
+
+}  // namespace
+
+bool parse_json_fast(std::string_view text, Json& out) {
+    if (!FastJson(text).read(out)) {
+        out = Json();
+        return false;
+    }
+    return true;
+}
+
 namespace {
 using JsonTextParser = nlohmann::detail::parser<Json, nlohmann::detail::iterator_input_adapter<const char*>>;
 
@@ -231,6 +462,7 @@ JsonTextParser text_parser(std::string_view text) {
 // a DOM built by SAX events, the whole text read (strict), a discarded value on any error.
 Json parse_json_or_discarded(std::string_view text) {
     Json result;
+    if (parse_json_fast(text, result)) return result;
     nlohmann::detail::json_sax_dom_parser<Json> dom(result, /*allow_exceptions=*/false);
     text_parser(text).sax_parse(&dom, /*strict=*/true);
     if (dom.is_errored()) return Json(Json::value_t::discarded);
@@ -275,6 +507,8 @@ static Expected<Json> parse_scanned(const std::string& text, const std::string& 
 }
 
 Expected<TolerantJson> parse_json_text_tolerant(std::string_view text, const std::string& what) {
+    TolerantJson fast;
+    if (parse_json_fast(text, fast.value)) return fast;
     auto scanned = scan_json_limits(text, what);
     if (!scanned) return scanned.errors();
     auto value = parse_scanned(scanned->text, what);
@@ -283,6 +517,8 @@ Expected<TolerantJson> parse_json_text_tolerant(std::string_view text, const std
 }
 
 Expected<Json> parse_json_text(std::string_view text, const std::string& what) {
+    Json fast;
+    if (parse_json_fast(text, fast)) return fast;
     auto scanned = scan_json_limits(text, what);
     if (!scanned) return scanned.errors();
     for (const Error& e : scanned->problems)

@@ -40,6 +40,10 @@ Expected<ScannedJson> scan_json_limits(std::string_view text, const std::string&
 // adds one per iterator type, and its callback parser beside the plain one).
 Json parse_json_or_discarded(std::string_view text);
 
+// Valid JSON within the limits in one pass, the same value as nlohmann's parser gives; false
+// (and `out` null) for anything else, which the functions above and below then read carefully.
+bool parse_json_fast(std::string_view text, Json& out);
+
 // Parses text without exceptions. Errors, in this order: not UTF-8 (not_json), nested past the
 // limit (too_deep), not JSON (not_json, path "", naming line and column), then every number no
 // double holds (out_of_range) and lone surrogate (bad_string) in text order, at their pointers.

@@ -217,7 +217,7 @@ Json quality_call(const Json& call) {
 }
 
 std::string quality_call_text(std::string_view text) {
-    Json call = Json::parse(text.begin(), text.end(), nullptr, false);
+    Json call = parse_json_or_discarded(text);
     if (call.is_discarded()) return failed({bad("", "the quality call is not JSON", "bad_json")}).dump();
     return quality_call(call).dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <random>
+
 using namespace pm;
 
 TEST_CASE("json pointer escapes tilde and slash in keys") {
@@ -121,4 +124,151 @@ TEST_CASE("integers beyond 2^53 are out_of_range, integral floats within it are 
     REQUIRE(errors.size() == 3);
     for (const Error& e : errors) CHECK(e.code == "out_of_range");
     CHECK(errors[1].path == "/f");
+}
+
+// [SECTION] The fast path gives nlohmann's value, or gives up
+
+namespace {
+
+bool identical(const Json& a, const Json& b) {
+    if (a.type() != b.type()) return false;
+    if (a.is_object()) {
+        if (a.size() != b.size()) return false;
+        for (auto x = a.begin(), y = b.begin(); x != a.end(); ++x, ++y)
+            if (x.key() != y.key() || !identical(x.value(), y.value())) return false;
+        return true;
+    }
+    if (a.is_array()) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+            if (!identical(a[i], b[i])) return false;
+        return true;
+    }
+    if (a.is_number_float()) {
+        double x = a.get<double>(), y = b.get<double>();
+        return std::memcmp(&x, &y, sizeof x) == 0;  // bit for bit: -0.0 and every last digit
+    }
+    return a == b;
+}
+
+// Whether the fast path agrees with nlohmann on `text`: when it reads it, nlohmann reads the
+// identical value; when nlohmann cannot, neither does it. Returns whether the fast path read it.
+bool fast_agrees(const std::string& text) {
+    Json fast;
+    bool ok = parse_json_fast(text, fast);
+    Json slow = Json::parse(text, nullptr, false);
+    if (ok) {
+        INFO(text);
+        REQUIRE_FALSE(slow.is_discarded());
+        REQUIRE(identical(fast, slow));
+    }
+    return ok;
+}
+
+std::string random_number(std::mt19937& rng) {
+    std::uniform_int_distribution<int> kind(0, 7), digits(1, 22), small(0, 9);
+    auto run = [&](int n) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += char('0' + small(rng));
+        return s;
+    };
+    std::string sign = small(rng) < 3 ? "-" : "";
+    std::string lead = std::to_string(1 + small(rng) % 9);
+    switch (kind(rng)) {
+        case 0: return sign + "0";
+        case 1: return sign + lead + run(digits(rng) - 1);                                  // integers, past 64 bits too
+        case 2: return sign + lead + run(small(rng)) + "." + run(digits(rng));              // decimals, long ones too
+        case 3: return sign + "0." + std::string(small(rng), '0') + lead + run(small(rng));  // 0.000123
+        case 4: return sign + lead + "." + run(small(rng) + 1) + (small(rng) < 5 ? "e" : "E") + (small(rng) < 5 ? "-" : "+") + std::to_string(small(rng) * 7);
+        case 5: return sign + lead + "e" + std::to_string(small(rng) * 40);                 // up to 1e360: past a double
+        case 6: return sign + lead + run(small(rng)) + "e-" + std::to_string(small(rng) * 40);
+        default: return sign + lead + "." + run(small(rng) + 1);
+    }
+}
+
+std::string random_string(std::mt19937& rng) {
+    static const char* pieces[] = {"a", "Z", " ", "é", "猫", "😀", "\\n", "\\\"", "\\\\", "\\/", "\\t", "\\u00e9", "\\u0000",
+                                   "\\ud83d\\ude00", "\\uD834\\uDD1E", "~", "\x7f"};
+    std::uniform_int_distribution<size_t> n(0, 6), pick(0, sizeof pieces / sizeof *pieces - 1);
+    std::string s = "\"";
+    for (size_t i = n(rng); i > 0; --i) s += pieces[pick(rng)];
+    return s + "\"";
+}
+
+std::string random_value(std::mt19937& rng, int depth) {
+    std::uniform_int_distribution<int> kind(0, depth > 3 ? 4 : 6), count(0, 4), space(0, 5);
+    auto ws = [&] { return std::string(space(rng) == 0 ? " \n\t\r" : space(rng) == 1 ? " " : ""); };
+    switch (kind(rng)) {
+        case 0: return random_number(rng);
+        case 1: return random_string(rng);
+        case 2: return "true";
+        case 3: return "null";
+        case 4: return "false";
+        case 5: {
+            std::string s = "[" + ws();
+            for (int i = count(rng); i > 0; --i) s += random_value(rng, depth + 1) + ws() + (i > 1 ? "," + ws() : "");
+            return s + "]";
+        }
+        default: {
+            std::string s = "{" + ws();
+            for (int i = count(rng); i > 0; --i)
+                s += (i == 2 ? std::string("\"k\"") : random_string(rng)) + ws() + ":" + ws() + random_value(rng, depth + 1) + (i > 1 ? "," + ws() : "");
+            return s + "}";
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the fast json path reads documents to the value nlohmann gives, types and bits alike") {
+    for (const char* text : {"{\"objects\":[{\"id\":\"a\",\"points\":[10.5,20.25,-3,0.001,1e3,12345678901234567]}]}",
+                             "[0, -0, -0.0, 1.5e-7, 123456789012345678, -123456789012345678, 0.1, 9007199254740993.0]",
+                             "{\"a\":1,\"a\":2,\"b\":{}}", "  \"\\u00e9\\ud83d\\ude00 猫\\n\"  ", "[true,false,null,[],{}]"})
+        CHECK(fast_agrees(text));
+}
+
+TEST_CASE("the fast json path leaves every text it is not sure of to the careful reader") {
+    for (const char* text : {"", " ", "01", "1.", ".5", "-", "+1", "1e", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[1 2]", "tru", "nul",
+                             "\"\\ud800\"", "\"\\udc00\"", "\"\\x\"", "\"a\tb\"", "\"\xff\"", "\"\xc0\xaf\"", "\xef\xbb\xbf{}", "1e400",
+                             "12345678901234567890", "-92233720368547758080", "[1] x", "{1:2}", "\"open"}) {
+        INFO(text);
+        CHECK_FALSE(fast_agrees(text));
+    }
+    std::string deep(kMaxJsonDepth, '['), shallow(kMaxJsonDepth - 1, '[');
+    CHECK(fast_agrees(shallow + "[]" + std::string(kMaxJsonDepth - 1, ']')));
+    CHECK_FALSE(fast_agrees(deep + "[]" + std::string(kMaxJsonDepth, ']')));
+}
+
+TEST_CASE("the fast json path agrees with nlohmann on random texts and on each with a byte changed") {
+    std::mt19937 rng(20261207);
+    size_t read = 0, mutated_read = 0;
+    for (int i = 0; i < 3000; ++i) {
+        std::string text = random_value(rng, 0);
+        read += fast_agrees(text);
+        std::uniform_int_distribution<size_t> at(0, text.size() - 1);
+        std::uniform_int_distribution<int> byte(0, 255), how(0, 2);
+        std::string m = text;
+        size_t k = at(rng);
+        if (how(rng) == 0) m.erase(k, 1);
+        else if (how(rng) == 1) m.insert(k, 1, char(byte(rng)));
+        else m[k] = char(byte(rng));
+        mutated_read += fast_agrees(m);
+    }
+    CHECK(read > 2000);  // most random texts are within its reach: the comparison is not vacuous
+    CHECK(mutated_read > 100);
+}
+
+TEST_CASE("parse_json_text takes the fast path's value and still names errors and limits") {
+    auto good = parse_json_text("{\"x\": [1.25, -2]}", "doc.json");
+    REQUIRE(good.ok());
+    CHECK(good.value()["x"][0].get<double>() == 1.25);
+    CHECK(good.value()["x"][1].is_number_integer());
+    auto bad = parse_json_text("{\"x\": 1e400}", "doc.json");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.first_error().code == "out_of_range");
+    CHECK(bad.first_error().path == "/x");
+    auto lone = parse_json_text_tolerant("{\"s\": \"\\ud800\"}", "doc.json");
+    REQUIRE(lone.ok());
+    CHECK(lone.value().problems.size() == 1);
+    CHECK(lone.value().value["s"] == "\xef\xbf\xbd");
 }
