@@ -188,6 +188,39 @@ TEST_CASE("the tracker reports loss when the object leaves the frame", "[tracker
     CHECK(lost_once_out);
 }
 
+// A jump (camera shake, a dropped frame) puts the object beyond the search window's reach: only
+// the search of the windows around finds it; without it the tracker stays behind.
+TEST_CASE("the tracker finds an object that jumped out of its search window", "[tracker]") {
+    for (int redetect : {1, 0}) {
+        Scene scene;
+        scene.object = {90, 90, 40, 40};
+        TrackerParams params;
+        params.redetect = redetect;
+        Tracker tracker(params);
+        REQUIRE(tracker.init(scene.render(), scene.object).ok());
+        for (int i = 0; i < 8; ++i) {
+            scene.object.x += 1;
+            REQUIRE(tracker.update(scene.render()).ok());
+        }
+        scene.object.x += 52;  // half the window (2.5 x 40 px wide) and a little more
+        scene.object.y += 8;
+        TrackResult last;
+        for (int i = 0; i < 3; ++i) {
+            auto r = tracker.update(scene.render());
+            REQUIRE(r.ok());
+            last = r.value();
+        }
+        const double err = std::hypot(last.box.x - scene.object.x, last.box.y - scene.object.y);
+        CAPTURE(redetect, last.box.x, last.box.y, scene.object.x, scene.object.y, last.psr);
+        if (redetect) {
+            CHECK_FALSE(last.lost);
+            CHECK(err < 2.0);
+        } else {
+            CHECK(err > 20.0);
+        }
+    }
+}
+
 TEST_CASE("the tracker accepts RGBA frames like grey ones", "[tracker]") {
     Scene scene;
     scene.object = {100, 80, 40, 40};
