@@ -783,8 +783,7 @@ struct Tracker::State {
     // window's axes, each searched like the first. The best of them is taken when its peak is
     // sure (sure_psr: a jump needs more than learning does), at least update_peak of the usual
     // height, and higher than the first's peak `peak0`: (cx, cy) become its
-    // centre and (dx, dy, psr, peak) its answer. Else nothing changes (the first's spectra are
-    // sampled again, so that training can reuse them).
+    // centre and (dx, dy, psr, peak) its answer. Else the first's answer stands.
     bool search_wider(const FrameView& f, double peak0, double& dx, double& dy, double& psr) {
         const double cell = cell0 * scale;
         const double hx = 0.5 * gw * cell, hy = 0.5 * gh * cell;  // half a window
@@ -811,9 +810,8 @@ struct Tracker::State {
                 }
             }
         if (!found) {
-            double ddx = 0, ddy = 0, ps = 0;
-            detect_position_at(f, cx, cy, ddx, ddy, ps);
-            return false;
+            peak = peak0;  // the first window's answer stands (nothing is learnt from it, so
+            return false;  // its spectra, now overwritten, are not needed again)
         }
         cx = bx, cy = by;
         detect_position_at(f, cx, cy, dx, dy, psr);
@@ -965,6 +963,7 @@ Expected<TrackResult> Tracker::update(const FrameView& frame) {
     ++s.frame_serial;
     TrackResult out;
     double dx = 0, dy = 0, psr = 0;
+    const double before_cx = s.cx, before_cy = s.cy, before_scale = s.scale, before_angle = s.angle;
     s.detect_position(frame, dx, dy, psr);
     if (s.p.redetect && s.mean_peak > 0 &&
         (psr < s.p.update_psr || s.peak < s.p.update_peak * s.mean_peak))
@@ -986,7 +985,6 @@ Expected<TrackResult> Tracker::update(const FrameView& frame) {
         return out;
     }
     const double cell = s.cell0 * s.scale;
-    const double before_cx = s.cx, before_cy = s.cy, before_scale = s.scale, before_angle = s.angle;
     auto move = [&](double ddx, double ddy) {  // cells along the window's turned axes
         const double c = std::cos(s.angle), sn = std::sin(s.angle);
         s.cx = std::clamp(s.cx + (c * ddx - sn * ddy) * cell, 0.0, double(s.frame_w));
