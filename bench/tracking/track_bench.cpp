@@ -236,6 +236,8 @@ void set_param(TrackerParams& p, const std::string& kv) {
     else if (k == "sure_psr") p.sure_psr = v;
     else if (k == "update_psr") p.update_psr = v;
     else if (k == "update_peak") p.update_peak = v;
+    else if (k == "redetect") p.redetect = int(v);
+    else if (k == "unlearnt_peak_rate") p.unlearnt_peak_rate = v;
     else if (k == "angle_count") p.angle_count = int(v);
     else if (k == "max_scale_steps") p.max_scale_steps = v;
     else if (k == "angle_step_degrees") p.angle_step_degrees = v;

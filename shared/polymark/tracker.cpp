@@ -20,7 +20,11 @@
 // The target is lost when the response's PSR is low, or when its peak falls well under its
 // running mean without a sharp PSR (an occluder or the frame's edge leaves the context matching,
 // so the PSR alone stays moderate); the box then stays. Between the lost and the update thresholds
-// the box moves but no model learns, so an occluder is not learnt.
+// the box moves but no model learns, so an occluder is not learnt. Learning asks for a sharp peak
+// (PSR 10) more than a high one (half the usual height): a deforming target keeps a sharp, lower
+// peak, an occluder blunts it. When the window finds nothing to learn from, the 8 windows around
+// it are searched too, and one with a sure peak is taken (re-detection: camera shake, a target
+// coming back beside where it was lost).
 #include "polymark/tracker.hpp"
 
 #include "polymark/fft.hpp"
@@ -708,8 +712,13 @@ struct Tracker::State {
 
     // Response over the search window around (cx, cy): the peak's offset in cells and the PSR.
     void detect_position(const FrameView& f, double& dx, double& dy, double& psr) {
-        double zz = window_spectra(f, cx, cy, zf_re, zf_im);
-        seen_x = cx, seen_y = cy, seen_cell = cell0 * scale, seen_angle = angle, seen_xx = zz;
+        detect_position_at(f, cx, cy, dx, dy, psr);
+    }
+
+    // The same around (x, y): the peak's offset in cells from there, its PSR, and `peak`.
+    void detect_position_at(const FrameView& f, double x, double y, double& dx, double& dy, double& psr) {
+        double zz = window_spectra(f, x, y, zf_re, zf_im);
+        seen_x = x, seen_y = y, seen_cell = cell0 * scale, seen_angle = angle, seen_xx = zz;
         // The model's sum of squares from its spectra (Parseval): that of the blended model.
         double xx = 0;
         for (size_t i = 0; i < cells * kChannels; ++i)
@@ -767,6 +776,46 @@ struct Tracker::State {
         double var = n ? std::max(0.0, sum2 / double(n) - mean * mean) : 0;
         psr = (r[best] - mean) / std::sqrt(var + 1e-12);
         peak = r[best];
+    }
+
+    // Re-detection when the window around (cx, cy) found no sure match (the target jumped out of
+    // it, or reappears beside where it was lost): the 8 windows half a window away along the
+    // window's axes, each searched like the first. The best of them is taken when its peak is
+    // sure (sure_psr: a jump needs more than learning does), at least update_peak of the usual
+    // height, and higher than the first's peak `peak0`: (cx, cy) become its
+    // centre and (dx, dy, psr, peak) its answer. Else the first's answer stands.
+    bool search_wider(const FrameView& f, double peak0, double& dx, double& dy, double& psr) {
+        const double cell = cell0 * scale;
+        const double hx = 0.5 * gw * cell, hy = 0.5 * gh * cell;  // half a window
+        const double c = std::cos(angle), sn = std::sin(angle);
+        {   // one region for all nine windows
+            const double sp = cell / kCell;
+            const int k = std::max(1, int(std::floor(sp + 0.25)));
+            const double ax = (gw * kCell + 2) * 0.5 * sp + 1 + hx, ay = (gh * kCell + 2) * 0.5 * sp + 1 + hy;
+            const double ex = std::fabs(c) * ax + std::fabs(sn) * ay, ey = std::fabs(sn) * ax + std::fabs(c) * ay;
+            need_region(f, cx - ex, cy - ey, cx + ex, cy + ey, k);
+        }
+        double best_peak = peak0, bx = 0, by = 0;
+        bool found = false;
+        for (int j = -1; j <= 1; ++j)
+            for (int i = -1; i <= 1; ++i) {
+                if (i == 0 && j == 0) continue;
+                const double x = cx + c * i * hx - sn * j * hy, y = cy + sn * i * hx + c * j * hy;
+                double ddx = 0, ddy = 0, ps = 0;
+                detect_position_at(f, x, y, ddx, ddy, ps);
+                const double rel = mean_peak > 0 ? peak / mean_peak : 1.0;
+                if (ps >= p.sure_psr && rel >= p.update_peak && peak > best_peak) {
+                    best_peak = peak, bx = x, by = y;
+                    found = true;
+                }
+            }
+        if (!found) {
+            peak = peak0;  // the first window's answer stands (nothing is learnt from it, so
+            return false;  // its spectra, now overwritten, are not needed again)
+        }
+        cx = bx, cy = by;
+        detect_position_at(f, cx, cy, dx, dy, psr);
+        return true;
     }
 
     // [SECTION] Scale and rotation filters
@@ -914,7 +963,11 @@ Expected<TrackResult> Tracker::update(const FrameView& frame) {
     ++s.frame_serial;
     TrackResult out;
     double dx = 0, dy = 0, psr = 0;
+    const double before_cx = s.cx, before_cy = s.cy, before_scale = s.scale, before_angle = s.angle;
     s.detect_position(frame, dx, dy, psr);
+    if (s.p.redetect && s.mean_peak > 0 &&
+        (psr < s.p.update_psr || s.peak < s.p.update_peak * s.mean_peak))
+        s.search_wider(frame, s.peak, dx, dy, psr);
     // Two signs of a match: a sharp peak (PSR), and a peak as high as usual. An occluder or the
     // frame's edge still leaves the context around the target matching, so the PSR alone stays
     // moderate; the peak's height relative to its running mean drops to a third or less.
@@ -932,7 +985,6 @@ Expected<TrackResult> Tracker::update(const FrameView& frame) {
         return out;
     }
     const double cell = s.cell0 * s.scale;
-    const double before_cx = s.cx, before_cy = s.cy, before_scale = s.scale, before_angle = s.angle;
     auto move = [&](double ddx, double ddy) {  // cells along the window's turned axes
         const double c = std::cos(s.angle), sn = std::sin(s.angle);
         s.cx = std::clamp(s.cx + (c * ddx - sn * ddy) * cell, 0.0, double(s.frame_w));
@@ -977,8 +1029,9 @@ Expected<TrackResult> Tracker::update(const FrameView& frame) {
         }
     } else {
         // Found but not learnt from: let the usual height follow a slowly changing look
-        // (a turning object), or the models would never learn again.
-        s.mean_peak = 0.95 * s.mean_peak + 0.05 * s.peak;
+        // (a turning object) slowly, so that the models learn again; not so fast that a long
+        // occlusion makes the occluder's peak the usual one.
+        s.mean_peak = (1 - s.p.unlearnt_peak_rate) * s.mean_peak + s.p.unlearnt_peak_rate * s.peak;
     }
     out.angle = s.angle;
     out.motion = similarity_between(before_cx, before_cy, before_scale, before_angle, s.cx, s.cy, s.scale, s.angle);

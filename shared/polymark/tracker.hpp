@@ -67,11 +67,20 @@ struct TrackerParams {
     // Lost (the box stays where it was) when the position response's peak-to-sidelobe ratio or
     // its peak relative to the running mean of confident peaks falls below these; between these
     // and the update thresholds the box moves but the models do not learn (occluders, blur).
-    double lost_psr = 4.0;
-    double lost_peak = 0.4;
+    double lost_psr = 5.0;
+    double lost_peak = 0.45;
     double sure_psr = 12.0;          // a peak this sharp is the target however low it is
-    double update_psr = 6.0;
-    double update_peak = 0.6;
+    // Learning needs a PSR of update_psr: a deforming target (a blowing bag) keeps its peak
+    // sharp while its height sinks, an occluder sliding over it (a pole) blunts it first.
+    double update_psr = 10.0;
+    double update_peak = 0.5;
+    // How fast the running mean of the peak follows frames found but not learnt from: slowly,
+    // or during an occlusion the mean sinks to the occluder's peak and the loss goes unseen.
+    double unlearnt_peak_rate = 0.01;
+    // When the first window finds no match to learn from (under the update thresholds), search
+    // the 8 windows half a window around it (camera shake, a target reappearing beside where it
+    // was lost); 0: off.
+    int redetect = 1;
 };
 
 class Tracker {
