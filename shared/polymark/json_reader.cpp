@@ -228,7 +228,8 @@ namespace {
 // UTF-8, a lone surrogate, a number no double or 64-bit integer holds exactly as nlohmann reads
 // it, nesting past kMaxJsonDepth. The callers then take the careful path, which says what and
 // where. It exists for speed: nlohmann's lexer and the limit scan each call strtod on every
-// number, and musl's strtod, on 128-bit soft floats in wasm, was 40 % of reading a big document.
+// number, and musl's strtod, on 128-bit soft floats in wasm, was 40 % of reading a big document;
+// here strtod reads only decimals of more than 19 digits or with an exponent past 19.
 class FastJson {
 public:
     explicit FastJson(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
@@ -382,6 +383,47 @@ private:
 
     static bool digit(char c) { return c >= '0' && c <= '9'; }
 
+    // m x 10^e correctly rounded (to nearest, ties to even), for 0 < m < 2^64 and |e| <= 19: the
+    // 16 to 19 digit decimals a labeler's coordinates are written with, which Clinger's path cannot
+    // take. In 128-bit integers: the product, or a quotient with 55+ bits and its remainder.
+    static double exact_decimal(uint64_t m, int e) {
+        using u128 = unsigned __int128;
+        static const uint64_t kPow10[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+                                          100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+                                          10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+                                          100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
+        auto bits = [](u128 v) {
+            uint64_t hi = uint64_t(v >> 64), lo = uint64_t(v);
+            return hi ? 128 - __builtin_clzll(hi) : lo ? 64 - __builtin_clzll(lo) : 0;
+        };
+        u128 q;
+        int scale;  // the value is q x 2^scale, less than one unit of q when `sticky`
+        bool sticky = false;
+        if (e >= 0) {
+            q = (u128)m * kPow10[e];
+            scale = 0;
+        } else {
+            const uint64_t p = kPow10[-e];
+            int s = 55 + bits(p) - bits(m);
+            if (s < 0) s = 0;
+            u128 n = (u128)m << s;
+            q = n / p;
+            sticky = n % p != 0;
+            scale = -s;
+        }
+        int extra = bits(q) - 53;
+        if (extra > 0) {
+            u128 low = q & (((u128)1 << extra) - 1), half = (u128)1 << (extra - 1);
+            q >>= extra;
+            scale += extra;
+            if (low > half || (low == half && (sticky || (q & 1)))) {
+                ++q;
+                if (q == ((u128)1 << 53)) { q >>= 1; ++scale; }
+            }
+        }
+        return std::ldexp(double(uint64_t(q)), scale);
+    }
+
     bool number(Json& out) {
         static const double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -427,6 +469,11 @@ private:
             // Clinger's fast path: both factors exact, so one rounding, as strtod's.
             double v = double(mantissa);
             v = exponent < 0 ? v / kPow10[-exponent] : v * kPow10[exponent];
+            out = negative ? -v : v;
+            return true;
+        }
+        if (significant <= 19 && exponent >= -19 && exponent <= 19 && mantissa != 0) {
+            double v = exact_decimal(mantissa, exponent);
             out = negative ? -v : v;
             return true;
         }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -225,6 +226,26 @@ TEST_CASE("the fast json path reads documents to the value nlohmann gives, types
                              "[0, -0, -0.0, 1.5e-7, 123456789012345678, -123456789012345678, 0.1, 9007199254740993.0]",
                              "{\"a\":1,\"a\":2,\"b\":{}}", "  \"\\u00e9\\ud83d\\ude00 猫\\n\"  ", "[true,false,null,[],{}]"})
         CHECK(fast_agrees(text));
+}
+
+TEST_CASE("the fast json path reads 16 to 19 digit decimals exactly, ties to even, as strtod does") {
+    for (const char* text : {"9007199254740993.0", "9007199254740995.0", "-9007199254740993.5", "123.45678901234567",
+                             "0.30000000000000004", "1.7976931348623157", "4.9406564584124654e-5", "1234567890123456789e-19",
+                             "9999999999999999999e19", "2.2250738585072014e-19", "0.1000000000000000055511151231257827"})
+        CHECK(fast_agrees(text));
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> coordinate(-5000, 5000);
+    std::uniform_int_distribution<int> scale(-12, 12);
+    for (int i = 0; i < 20000; ++i) {
+        double x = std::ldexp(coordinate(rng), scale(rng));
+        char text[40];
+        std::snprintf(text, sizeof text, "%.17g", x);
+        Json v;
+        REQUIRE(parse_json_fast(text, v));
+        INFO(text);
+        REQUIRE(v.get<double>() == x);  // 17 digits bring every double back
+        REQUIRE(fast_agrees(text));
+    }
 }
 
 TEST_CASE("the fast json path leaves every text it is not sure of to the careful reader") {
