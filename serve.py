@@ -129,9 +129,9 @@ for 0.1 s instead of spinning.
 Files are served with explicit MIME types, ``ETag``/``Last-Modified`` (304 on
 ``If-None-Match``/``If-Modified-Since``), single HTTP ranges (206/416,
 ``Accept-Ranges: bytes``) and gzip for compressible types when the client
-accepts it and the request is not ranged: a client file's ``.gz`` beside it when
-the build wrote one for that version (zopfli, ``tools/precompress.py``), else
-compressed once here and cached in memory.
+accepts it and the request is not ranged, once per version of a file and cached
+in memory: a client file's ``.gz`` beside it when the build wrote one and it
+decompresses to the file (zopfli, ``tools/precompress.py``), else compressed here.
 Paths are percent-decoded, then refused when they hold NUL bytes (400), ``..``
 or encoded slashes (400), or resolve (through symlinks) outside their root.
 
@@ -194,6 +194,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -2439,21 +2440,17 @@ def accepts_gzip(header):
     return qualities.get("*", 0) > 0
 
 
-def precompressed(path, st):
-    """The bytes of PATH.gz when the build wrote one for this version of PATH (tools/precompress.py:
-    zopfli, 5 % smaller than zlib's level 9): a regular file, not older than PATH, whose gzip
-    trailer gives PATH's size. None otherwise, and the caller compresses PATH itself."""
+def precompressed(path, raw):
+    """The bytes of PATH.gz when the build wrote one (tools/precompress.py: zopfli, 5 % smaller
+    than zlib's level 9) and it holds exactly RAW, PATH's bytes now; None otherwise."""
     try:
         with open(path + ".gz", "rb") as g:
-            gst = os.fstat(g.fileno())
-            if not stat.S_ISREG(gst.st_mode) or gst.st_mtime_ns < st.st_mtime_ns or gst.st_size < 18:
+            if not stat.S_ISREG(os.fstat(g.fileno()).st_mode):
                 return None
-            body = g.read()
-    except OSError:
+            body = g.read(GZIP_MAX_FILE + 1)
+        return body if gzip.decompress(body) == raw else None
+    except (OSError, EOFError, zlib.error):
         return None
-    if body[:2] != b"\x1f\x8b" or int.from_bytes(body[-4:], "little") != st.st_size % (1 << 32):
-        return None
-    return body
 
 
 class GzipCache:
@@ -2466,14 +2463,15 @@ class GzipCache:
         self.total = 0
         self.lock = threading.Lock()
 
-    def get(self, path, st, read):
+    def get(self, path, st, read, precompress=False):
         key = (st.st_mtime_ns, st.st_size)
         with self.lock:  # held while compressing: each version is compressed once
             hit = self.entries.get(path)
             if hit and hit[0] == key:
                 self.entries.move_to_end(path)
                 return hit[1]
-            body = gzip.compress(read(), compresslevel=9, mtime=0)
+            raw = read()
+            body = (precompress and precompressed(path, raw)) or gzip.compress(raw, compresslevel=9, mtime=0)
             if hit:
                 self.total -= len(hit[1])
                 del self.entries[path]
@@ -3359,7 +3357,7 @@ class Handler(BaseHTTPRequestHandler):
         if media:
             headers.update(media_headers(f))
         if use_gzip:
-            body = (precompressed(path, st) if not media else None) or self.server.gzip_cache.get(path, st, f.read)
+            body = self.server.gzip_cache.get(path, st, f.read, precompress=not media)
             headers["Content-Encoding"] = "gzip"
             return self.send_body(200, body, headers)
         byte_range = None

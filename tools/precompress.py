@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Writes NAME.gz beside every compressible file of the built client (dist/), with zopfli: the
 same gzip format every browser reads, about 5 % smaller than zlib's level 9 (19 KB of the first
-load's wasm). serve.py sends NAME.gz when it is not older than NAME and its trailer gives NAME's
-size; otherwise it compresses NAME itself, so a missing or stale file costs bytes, never
-correctness. Only files whose .gz is missing or stale are compressed again.
+load's wasm). serve.py sends NAME.gz in place of compressing NAME when it decompresses to NAME
+(checked once per version of the file), so a missing or stale .gz costs bytes, never correctness.
+Only files whose .gz is missing or older than they are get compressed again.
 usage: precompress.py DIST_DIR"""
 import concurrent.futures
 import os
