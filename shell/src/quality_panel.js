@@ -443,7 +443,7 @@ function create(host) {
 
   function drawThroughput(r) {
     const t = r.report.totals;
-    body.append(el('div', 'margin:4px 0;', `${r.report.users.length} people: ${t.created} created, ${t.edited} edited, ${number(t.active_s / 3600, 2)} active hours (gaps over ${r.report.settings.max_gap_s} s left out).`));
+    body.append(el('div', 'margin:4px 0;', `${r.report.users.length} ${r.report.users.length === 1 ? 'person' : 'people'}: ${t.created} created, ${t.edited} edited, ${number(t.active_s / 3600, 2)} active hours (gaps over ${r.report.settings.max_gap_s} s left out).`));
     const days = [...new Set(r.report.users.flatMap((u) => u.days.map((d) => d.day)))].sort();
     body.append(lines('Objects created and edited per day', days, r.report.users.map((u) => ({
       name: u.user, values: days.map((day) => { const d = u.days.find((x) => x.day === day); return d ? d.created + d.edited : 0; }) }))));
