@@ -383,6 +383,34 @@ private:
 
     static bool digit(char c) { return c >= '0' && c <= '9'; }
 
+    // (hi x 2^64 + lo) / d and its remainder, for hi < d: Knuth's division in two base-2^32 digits
+    // on the normalised divisor. The 128-bit `/` would bring compiler-rt's general division into
+    // the app's first load.
+    static uint64_t divide_128_by_64(uint64_t hi, uint64_t lo, uint64_t d, uint64_t& remainder) {
+        const uint64_t base = 1ULL << 32;
+        const int shift = __builtin_clzll(d);
+        if (shift) {
+            d <<= shift;
+            hi = (hi << shift) | (lo >> (64 - shift));
+            lo <<= shift;
+        }
+        const uint64_t d1 = d >> 32, d0 = d & (base - 1);
+        auto digit = [&](uint64_t top, uint64_t next) {  // top / d's next base-2^32 digit
+            uint64_t q = top / d1, r = top - q * d1;
+            while (q >= base || q * d0 > ((r << 32) | next)) {
+                --q;
+                r += d1;
+                if (r >= base) break;
+            }
+            return q;
+        };
+        const uint64_t q1 = digit(hi, lo >> 32);
+        const uint64_t middle = ((hi << 32) | (lo >> 32)) - q1 * d;
+        const uint64_t q0 = digit(middle, lo & (base - 1));
+        remainder = (((middle << 32) | (lo & (base - 1))) - q0 * d) >> shift;
+        return (q1 << 32) | q0;
+    }
+
     // m x 10^e correctly rounded (to nearest, ties to even), for 0 < m < 2^64 and |e| <= 19: the
     // 16 to 19 digit decimals a labeler's coordinates are written with, which Clinger's path cannot
     // take. In 128-bit integers: the product, or a quotient with 55+ bits and its remainder.
@@ -406,9 +434,10 @@ private:
             const uint64_t p = kPow10[-e];
             int s = 55 + bits(p) - bits(m);
             if (s < 0) s = 0;
-            u128 n = (u128)m << s;
-            q = n / p;
-            sticky = n % p != 0;
+            u128 n = (u128)m << s;  // the quotient has 55 or 56 bits: it fits in 64
+            uint64_t remainder;
+            q = divide_128_by_64(uint64_t(n >> 64), uint64_t(n), p, remainder);
+            sticky = remainder != 0;
             scale = -s;
         }
         int extra = bits(q) - 53;

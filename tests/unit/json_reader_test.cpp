@@ -246,6 +246,13 @@ TEST_CASE("the fast json path reads 16 to 19 digit decimals exactly, ties to eve
         REQUIRE(v.get<double>() == x);  // 17 digits bring every double back
         REQUIRE(fast_agrees(text));
     }
+    std::uniform_int_distribution<uint64_t> mantissa(1000000000000000ULL, ~0ULL);
+    for (int e = 1; e <= 19; ++e)
+        for (int i = 0; i < 2000; ++i) {  // every divisor, with quotients of 55 and 56 bits
+            std::string text = std::to_string(mantissa(rng) % 10000000000000000000ULL) + "e-" + std::to_string(e);
+            INFO(text);
+            REQUIRE(fast_agrees(text));
+        }
 }
 
 TEST_CASE("the fast json path leaves every text it is not sure of to the careful reader") {
