@@ -11,9 +11,16 @@ ImU32 ShapeLayer::label_colour(const Task* task, const std::string& label, int a
                                     IM_COL32(145, 30, 180, 0), IM_COL32(70, 240, 240, 0), IM_COL32(240, 50, 230, 0), IM_COL32(255, 225, 25, 0)};
     ImU32 rgb = palette[std::hash<std::string>{}(label) % 8];
     if (task)
-        if (const LabelSpec* spec = task->find_label(label); spec && spec->color.size() == 7) {
-            unsigned r = 0, g = 0, b = 0;
-            if (std::sscanf(spec->color.c_str() + 1, "%02x%02x%02x", &r, &g, &b) == 3) rgb = IM_COL32(r, g, b, 0);
+        if (const LabelSpec* spec = task->find_label(label); spec && spec->color.size() == 7 && spec->color[0] == '#') {
+            uint32_t value = 0;
+            bool hex = true;
+            for (size_t i = 1; i < 7 && hex; ++i) {
+                char c = spec->color[i];
+                int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                hex = digit >= 0;
+                value = value << 4 | (uint32_t)digit;
+            }
+            if (hex) rgb = IM_COL32(value >> 16, (value >> 8) & 0xFF, value & 0xFF, 0);  // "#rrggbb", written without sscanf (2 KB of wasm)
         }
     return (rgb & ~IM_COL32_A_MASK) | ((ImU32)alpha << IM_COL32_A_SHIFT);
 }
