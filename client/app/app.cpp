@@ -393,4 +393,13 @@ void App::advance_playback(double now) {
     set_frame(frame_ + 1);
 }
 
+bool App::send_assist(Json request) {
+    const Task* t = task();
+    std::optional<Task::FrameRef> where = t ? t->locate_frame(frame_) : std::nullopt;
+    if (!where) return false;
+    const Media& m = t->media[where->media_index];
+    request["media"] = Json{{"url", urls_.media(m)}, {"type", m.type == MediaType::Video ? "video" : "image"}, {"frame", where->local_frame}};
+    return platform_.assist(request);
+}
+
 }  // namespace pm

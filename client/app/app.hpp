@@ -174,6 +174,9 @@ public:
     }
     bool create_shape(std::string name, Object shape, bool as_track) { return session_.create_shape(std::move(name), std::move(shape), as_track, task()); }
     Errors start_tracking(const std::vector<std::string>& track_ids, long long frames) { return tracking_.start(track_ids, frame_, frames); }
+    // Sends a request about the current frame's picture to the assist worker (the editor's
+    // assisted tools); false when the platform has none or the frame has no medium.
+    bool send_assist(Json request);
 
 private:
     PlatformPort& platform_;
@@ -215,6 +218,7 @@ private:
     void apply(JournalRead& read) { sync_.start(std::move(read.records), std::move(read.device_id)); }
     void apply(TrackingProgress& progress) { tracking_.on_worker_progress(progress); }
     void apply(TrackingFinished& finished) { tracking_.on_worker_finished(finished); }
+    void apply(AssistReplied& replied) { editor_.on_assist_reply(replied.reply); }
     void apply(CanvasResized& resized) { canvas_resize_ = std::make_pair(resized.width, resized.height); }
     void on_task(const FetchDone& done, const std::string& url);
     void on_annotations(const FetchDone& done, const std::string& url);

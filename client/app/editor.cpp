@@ -19,19 +19,26 @@ const char* to_string(Tool t) {
         case Tool::Polyline: return "polyline";
         case Tool::Points: return "points";
         case Tool::Ellipse: return "ellipse";
+        case Tool::Scissors: return "scissors";
+        case Tool::Wand: return "wand";
+        case Tool::Outline: return "outline";
     }
     return "select";
 }
 
 std::optional<Tool> tool_from_string(std::string_view s) {
-    for (Tool t : {Tool::Select, Tool::Rectangle, Tool::Polygon, Tool::Polyline, Tool::Points, Tool::Ellipse})
+    for (Tool t : {Tool::Select, Tool::Rectangle, Tool::Polygon, Tool::Polyline, Tool::Points, Tool::Ellipse, Tool::Scissors, Tool::Wand,
+                   Tool::Outline})
         if (s == to_string(t)) return t;
     return std::nullopt;
 }
 
 static ShapeType shape_type_of(Tool t) {
     switch (t) {
-        case Tool::Polygon: return ShapeType::Polygon;
+        case Tool::Polygon:
+        case Tool::Scissors:
+        case Tool::Wand:
+        case Tool::Outline: return ShapeType::Polygon;
         case Tool::Polyline: return ShapeType::Polyline;
         case Tool::Points: return ShapeType::Points;
         case Tool::Ellipse: return ShapeType::Ellipse;
@@ -45,6 +52,7 @@ static bool is_box(ShapeType t) { return t == ShapeType::Rectangle || t == Shape
 
 void Editor::set_tool(Tool tool) {
     if (draft_) draft_.reset();
+    reset_assist();
     redraw_.reset();
     tool_ = tool;
     if (tool != Tool::Select) last_draw_tool_ = tool;
@@ -265,6 +273,11 @@ void Editor::commit_draft() {
     if (!draft_) return;
     Object o = std::move(*draft_);
     draft_.reset();
+    commit_shape(std::move(o));
+}
+
+void Editor::commit_shape(Object o) {
+    if (tool_ == Tool::Scissors) reset_assist();
     auto kept = inside_image(o.type, o.points);
     if (!kept) {
         app_.refuse({"outside_image", o.id, std::string("the ") + to_string(o.type) + " was drawn outside the image and was not kept"});
@@ -278,11 +291,12 @@ void Editor::commit_draft() {
     std::string id = o.id;
     std::string name = std::string("draw ") + to_string(o.type);
     if (app_.create_shape(name, std::move(o), draw_tracks_)) selection_ = {id};
-    tool_ = Tool::Select;
+    if (tool_ != Tool::Wand && tool_ != Tool::Outline) tool_ = Tool::Select;
 }
 
 void Editor::finish_drawing() {
     if (!draft_) return;
+    if (tool_ == Tool::Scissors) return close_scissors();
     if (draft_complete()) return commit_draft();
     if (is_box(draft_->type)) return;  // a box is finished by releasing the drag
     size_t needed = minimum_vertices(draft_->type);
@@ -292,6 +306,7 @@ void Editor::finish_drawing() {
 
 void Editor::remove_last_vertex() {
     if (!draft_ || is_box(draft_->type)) return;
+    if (tool_ == Tool::Scissors) return remove_last_anchor();
     if (draft_->points.size() >= 2) draft_->points.resize(draft_->points.size() - 2);
     if (draft_->points.empty()) draft_.reset();
 }
@@ -389,6 +404,7 @@ bool Editor::handle_selected_shape_press(const PointerInput& in) {
 }
 
 void Editor::pointer_down(const PointerInput& in, PointerButton button) {
+    if (std::exchange(assist_.release_waits, false)) end_drag(assist_.drag_input);
     cursor_ = in.at;
     if (button == PointerButton::Right) {
         if (draft_) return remove_last_vertex();
@@ -416,9 +432,10 @@ void Editor::pointer_down(const PointerInput& in, PointerButton button) {
         return;
     }
     if (tool_ != Tool::Select && !draft_ && !label_allows(label_, tool_)) return report_label_refused(label_, shape_type_of(tool_));
-    if (tool_ == Tool::Rectangle || tool_ == Tool::Ellipse) {
+    if (assist_pointer_down(in)) return;
+    if (tool_ == Tool::Rectangle || tool_ == Tool::Ellipse || tool_ == Tool::Outline) {
         Vec2 p = snapped(in.at, in, "");
-        draft_ = new_shape(shape_type_of(tool_), {p.x, p.y, p.x, p.y});
+        draft_ = new_shape(tool_ == Tool::Outline ? ShapeType::Rectangle : shape_type_of(tool_), {p.x, p.y, p.x, p.y});
         drag_ = Drag::DrawBox;
         drag_start_ = p;
         return;
@@ -494,6 +511,7 @@ void Editor::pointer_move(const PointerInput& in, bool button_held) {
         draft_->points = {std::min(drag_start_.x, p.x), std::min(drag_start_.y, p.y), std::max(drag_start_.x, p.x), std::max(drag_start_.y, p.y)};
         return;
     }
+    if (draft_ && tool_ == Tool::Scissors) return assist_pointer_move(in);
     // Shift+drag while drawing a polygon or polyline lays vertices along the path.
     if (draft_ && button_held && in.shift && (draft_->type == ShapeType::Polygon || draft_->type == ShapeType::Polyline)) {
         size_t n = vertex_count(draft_->points);
@@ -508,6 +526,7 @@ void Editor::pointer_move(const PointerInput& in, bool button_held) {
 
 void Editor::update_drag(const PointerInput& in) {
     if (drag_ == Drag::BoxSelect) return;
+    if (drag_ == Drag::Vertex) assist_.drag_input = in;
     if (distance(in.at, drag_start_) > 0) drag_moved_ = true;
     for (size_t k = 0; k < previews_.size(); ++k) {
         const Object& before = drag_before_[k];
@@ -517,6 +536,8 @@ void Editor::update_drag(const PointerInput& in) {
             case Drag::Rotate: after.rotation = rotation_towards(before.points, in.at); break;
             case Drag::Vertex: {
                 Vec2 p = snapped(in.at, in, before.id);
+                if (p.x == in.at.x && p.y == in.at.y)
+                    if (std::optional<Vec2> edge = edge_snapped(in)) p = *edge;
                 if (is_box(before.type)) after.points = drag_box_corner(before.points, before.rotation, drag_vertex_, p);
                 else set_vertex(after.points, drag_vertex_, p);
                 break;
@@ -530,7 +551,13 @@ void Editor::pointer_up(const PointerInput& in) {
     cursor_ = in.at;
     if (drag_ == Drag::DrawBox) {
         drag_ = Drag::None;
-        if (draft_ && draft_->points[2] - draft_->points[0] >= in.pick_radius / 2 && draft_->points[3] - draft_->points[1] >= in.pick_radius / 2) return commit_draft();
+        if (draft_ && draft_->points[2] - draft_->points[0] >= in.pick_radius / 2 && draft_->points[3] - draft_->points[1] >= in.pick_radius / 2) {
+            if (tool_ != Tool::Outline) return commit_draft();
+            const Points& b = draft_->points;
+            assist_box_released({b[0], b[1], b[2] - b[0], b[3] - b[1]});
+            draft_.reset();
+            return;
+        }
         // A click, not a drag: nothing drawn.
         if (draft_) app_.refuse({"too_small", draft_->id, std::string("drag to draw a ") + to_string(draft_->type) + ": a click draws nothing"});
         draft_.reset();
@@ -549,6 +576,13 @@ void Editor::pointer_up(const PointerInput& in) {
             if (inside && !is_hidden(o.id) && !is_selected(o.id)) selection_.push_back(o.id);
         }
         return;
+    }
+    if (drag_ == Drag::Vertex && edge_snapping_ && !in.ctrl) {
+        update_drag(in);  // asks where the edge is at the release point, if not asked yet
+        if (assist_.snap_request && !assist_.snap_answered) {
+            assist_.release_waits = true;  // the answer ends the drag (on_assist_reply)
+            return;
+        }
     }
     if (drag_ != Drag::None) end_drag(in);
 }

@@ -10,6 +10,7 @@
 #include "polymark/spatial_index.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <set>
@@ -21,7 +22,8 @@ namespace pm {
 
 class App;
 
-enum class Tool { Select, Rectangle, Polygon, Polyline, Points, Ellipse };
+// Scissors, Wand and Outline draw polygons with the assist worker's help (editor_assist.cpp).
+enum class Tool { Select, Rectangle, Polygon, Polyline, Points, Ellipse, Scissors, Wand, Outline };
 const char* to_string(Tool t);
 std::optional<Tool> tool_from_string(std::string_view s);
 
@@ -106,6 +108,25 @@ public:
     bool draw_tracks() const { return draw_tracks_; }
     bool snapping() const { return snapping_; }
 
+    // [SECTION] Assisted tools (editor_assist.cpp), answered by the platform's assist worker
+    // Scissors: clicks place anchors; between them the outline follows the image's edges (the
+    // path to the cursor is previewed); closed on the first vertex or with Enter; Backspace takes
+    // back the last anchor. Wand: a click outlines the region of similar colour under it. Outline:
+    // a dragged box becomes the outline of the object inside it. Each makes one polygon (one undo
+    // step); the wand and outline tools stay on for the next object. Edge snapping moves a dragged
+    // vertex onto the strongest edge near it.
+    void on_assist_reply(const Json& reply);
+    const Points* scissors_preview() const { return draft_ && tool_ == Tool::Scissors && !assist_.preview.empty() ? &assist_.preview : nullptr; }
+    const std::vector<size_t>& scissors_anchors() const { return assist_.anchors; }
+    // The box being outlined or the point being filled while the worker works, and its progress (0..1).
+    std::optional<Rect> assist_pending_box() const { return assist_.job ? assist_.job_box : std::nullopt; }
+    double assist_progress() const { return assist_.progress; }
+    bool assist_busy() const { return assist_.job != 0; }
+    void set_edge_snapping(bool on) { edge_snapping_ = on; }
+    bool edge_snapping() const { return edge_snapping_; }
+    int wand_tolerance() const { return wand_tolerance_; }
+    void set_wand_tolerance(int tolerance) { wand_tolerance_ = std::clamp(tolerance, 1, 255); }
+
     // [SECTION] Selection and what the renderer needs
     const std::vector<std::string>& selection() const { return selection_; }
     void select(std::vector<std::string> ids);
@@ -184,6 +205,27 @@ private:
     bool drag_moved_ = false;
     bool inserted_vertex_ = false;  // the vertex drag began on an edge's midpoint: a new vertex
     std::optional<Redraw> redraw_;
+    struct AssistState {
+        uint64_t next_id = 1;
+        std::vector<size_t> anchors;            // the scissors draft's vertices that were clicked
+        struct Click { uint64_t id; Vec2 at; };
+        std::deque<Click> clicks;               // clicked anchors whose path has not come back yet
+        uint64_t closing = 0;                   // the path back to the first vertex, then commit
+        uint64_t newest_path = 0;               // the cursor's path
+        Points preview;
+        uint64_t job = 0;                       // a wand or outline request in flight
+        std::optional<Rect> job_box;
+        long long job_frame = -1;
+        double progress = 0;
+        uint64_t snap_request = 0;
+        Vec2 snap_asked, snap_result;
+        bool snap_answered = false;
+        PointerInput drag_input;                // the vertex drag's last input, to redo with a snap
+        bool release_waits = false;             // released before the snap's answer came
+    };
+    AssistState assist_;
+    bool edge_snapping_ = false;
+    int wand_tolerance_ = 32;
     std::vector<Object> clipboard_;
     // Picking caches: rebuilt when the document revision or the frame changes.
     SpatialIndex index_;
@@ -198,6 +240,16 @@ private:
     Vec2 snapped(Vec2 p, const PointerInput& in, const std::string& skip_id);
     void start_drag(Drag kind, const PointerInput& in, const std::vector<std::string>& ids);
     void update_drag(const PointerInput& in);
+    uint64_t send_assist(Json request);  // the request's id, 0 when no assist worker answers here
+    bool assist_pointer_down(const PointerInput& in);
+    void assist_pointer_move(const PointerInput& in);
+    bool assist_box_released(const Rect& box);
+    void close_scissors();
+    void scissors_take_path(const Points& path, bool drop_last);
+    void remove_last_anchor();
+    std::optional<Vec2> edge_snapped(const PointerInput& in);
+    void reset_assist();
+    void commit_shape(Object o);
     void end_drag(const PointerInput& in);
     bool handle_selected_shape_press(const PointerInput& in);
     const Object* editable_selected_shape() const;

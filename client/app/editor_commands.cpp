@@ -15,7 +15,8 @@ namespace pm {
 // [SECTION] Keys
 
 void Editor::cancel() {
-    if (draft_) { draft_.reset(); drag_ = Drag::None; return; }
+    if (draft_) { draft_.reset(); reset_assist(); drag_ = Drag::None; return; }
+    if (assist_.job) return reset_assist();
     if (redraw_) { redraw_.reset(); return; }
     if (drag_ != Drag::None) { previews_.clear(); drag_ = Drag::None; ++display_version_; return; }
     selection_.clear();

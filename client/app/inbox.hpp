@@ -54,11 +54,15 @@ struct JournalRead { std::vector<std::string> records; std::string device_id; };
 struct TrackingProgress { Json status; };
 struct TrackingFinished { Json status; Json written; };
 
+// A reply of the assist worker (PlatformPort::assist): {id, type, points, x, y, moved, done,
+// total, code, message, ms}, as docs/API.md, "Assisted tools", lists them.
+struct AssistReplied { Json reply; };
+
 // The page resized the canvas (CSS pixels).
 struct CanvasResized { int width = 0, height = 0; };
 
 using Message = std::variant<FetchDone, ImageDecoded, VideoFrameShown, SyncReplied, SyncFailed, JournalWritten,
-                             JournalRead, TrackingProgress, TrackingFinished, CanvasResized>;
+                             JournalRead, TrackingProgress, TrackingFinished, AssistReplied, CanvasResized>;
 
 class Inbox {
 public:

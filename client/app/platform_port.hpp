@@ -46,6 +46,12 @@ public:
     // TrackingProgress and TrackingFinished. False: tracking cannot run here.
     virtual bool start_tracking_worker(const Json& /*spec*/) { return false; }
     virtual void cancel_tracking_worker() {}
+    // Sends one request to the assisted tools' worker (the assist module, in a Web Worker): {id,
+    // type: anchor | path | wand | outline | snap | cancel, x, y, ..., media: {url, type, frame}};
+    // the page gives the worker that frame's pixels first when it holds another one. Replies come
+    // back as AssistReplied, in the order the requests were sent; a "path" request marked
+    // `coalesce` may be dropped when a newer one follows it. False: no assist module here.
+    virtual bool assist(const Json& /*request*/) { return false; }
     // Sync journal (docs/API.md, "Sync"): stores `put` then deletes `remove` (keys) in one durable
     // transaction, then answers with a JournalWritten. False: this platform keeps no journal.
     virtual bool sync_journal(const std::vector<JournalRecord>& /*put*/, const std::vector<std::string>& /*remove*/) { return false; }

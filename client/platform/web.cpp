@@ -29,6 +29,7 @@ void pm_js_need_glyphs(const uint32_t* code_points, int count);
 void pm_js_video_frame(uint32_t id, const char* url, double frame);
 int pm_js_track_start(const char* spec_json);
 void pm_js_track_cancel();
+int pm_js_assist(const char* request_json);
 int pm_js_format_job(const char* spec_json);
 void pm_js_format_cancel();
 void pm_js_sync_journal(const char* json);
@@ -70,6 +71,7 @@ public:
         return pm_js_track_start(spec.dump(-1, ' ', false, Json::error_handler_t::replace).c_str()) != 0;
     }
     void cancel_tracking_worker() override { pm_js_track_cancel(); }
+    bool assist(const Json& request) override { return pm_js_assist(request.dump().c_str()) != 0; }
     // Imports and exports run in shell/src/formats.js (the formats module in a Web Worker).
     bool start_format_job(const Json& spec) override { return pm_js_format_job(spec.dump().c_str()) != 0; }
     void cancel_format_job() override { pm_js_format_cancel(); }
@@ -332,6 +334,15 @@ EMSCRIPTEN_KEEPALIVE void pm_tracking_done(const char* status_json, const char* 
     Json status = parse_json_or_discarded(status_json ? status_json : "");
     Json written = parse_json_or_discarded(written_json ? written_json : "");
     g_instance->app->inbox().post(TrackingFinished{status.is_discarded() ? Json() : status, written.is_discarded() ? Json::array() : written});
+}
+
+// A reply of the assist worker (shell/src/assist.js), as JSON the worker made.
+EMSCRIPTEN_KEEPALIVE void pm_assist_reply(const char* reply_json) {
+    if (!g_instance) return;
+    Json reply = parse_json_or_discarded(reply_json ? reply_json : "");
+    if (!reply.is_object()) return;
+    g_instance->app->inbox().post(AssistReplied{std::move(reply)});
+    g_instance->frame.request_redraw();
 }
 
 EMSCRIPTEN_KEEPALIVE void pm_resize(int css_width, int css_height) {

@@ -206,6 +206,13 @@ mergeInto(LibraryManager.library, {
     if (track) track.cancel();
   },
 
+  // The assisted tools' worker (shell/src/assist.js): one request; 0 when this page has none.
+  pm_js_assist: function (requestPtr) {
+    var assist = Module['polymarkAssist'];
+    if (!assist) return 0;
+    return assist(JSON.parse(UTF8ToString(requestPtr))) ? 1 : 0;
+  },
+
   // Imports and exports (shell/src/formats.js): a file picker then an import, or an export then a
   // download; both report back through the API (importBegin.., formatProgress).
   pm_js_format_job: function (specPtr) {

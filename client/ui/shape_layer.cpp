@@ -301,11 +301,33 @@ void ShapeLayer::draw(App& app, ImDrawList* list, double handle_radius, bool wit
         draw_shape(app, list, *draft, true, false, true);
         bool open_ended = draft->type == ShapeType::Polygon || draft->type == ShapeType::Polyline;
         size_t n = vertex_count(draft->points);
-        if (open_ended && n > 0) list->AddLine(to_screen(vertex(draft->points, n - 1)), to_screen(editor.cursor()), ShapeLayer::label_colour(app.task(), draft->label, 200), 1.5f);
-        for (size_t k = 0; k < n; ++k) {
-            ImVec2 p = to_screen(vertex(draft->points, k));
+        ImU32 colour = ShapeLayer::label_colour(app.task(), draft->label, 200);
+        if (const Points* path = editor.scissors_preview()) {  // the edge-following path to the cursor
+            std::vector<ImVec2> pts;
+            for (size_t k = 0; k < vertex_count(*path); ++k) pts.push_back(to_screen(vertex(*path, k)));
+            list->AddPolyline(pts.data(), (int)pts.size(), colour, ImDrawFlags_None, 2.0f);
+        } else if (open_ended && n > 0) {
+            list->AddLine(to_screen(vertex(draft->points, n - 1)), to_screen(editor.cursor()), colour, 1.5f);
+        }
+        auto handle = [&](size_t k) {
             float r = k == 0 && draft->type == ShapeType::Polygon ? 5.0f : 3.0f;
-            list->AddCircleFilled(p, r, IM_COL32(255, 255, 255, 230), 12);
+            list->AddCircleFilled(to_screen(vertex(draft->points, k)), r, IM_COL32(255, 255, 255, 230), 12);
+        };
+        if (editor.tool() == Tool::Scissors) {
+            for (size_t k : editor.scissors_anchors())
+                if (k < n) handle(k);
+        } else {
+            for (size_t k = 0; k < n; ++k) handle(k);
+        }
+    }
+    if (auto pending = editor.assist_pending_box()) {  // a wand click or an outline box the worker is on
+        ImVec2 a = to_screen({pending->x, pending->y}), b = to_screen({pending->x + pending->w, pending->y + pending->h});
+        ImU32 busy = IM_COL32(255, 220, 0, 230);
+        if (pending->w > 0) {
+            list->AddRect(a, b, busy, 0, 0, 1.5f);
+            list->AddRectFilled(a, ImVec2(a.x + (b.x - a.x) * (float)editor.assist_progress(), a.y + 4), busy);
+        } else {
+            list->AddCircle(a, 8, busy, 16, 2.0f);
         }
     }
     if (const Points* path = editor.redraw_path()) {

@@ -4,6 +4,7 @@
 
 #include <imgui.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -98,7 +99,10 @@ Toolbar::Wants Toolbar::draw(App& app, float width, float height, bool sidebar_o
         {Tool::Polygon, "tool-polygon", "Polygon", 8, "Draw a polygon: click vertices, close on the first one or Enter; Shift+drag draws freehand"},
         {Tool::Polyline, "tool-line", "Line", 5, "Draw a polyline: click vertices, Enter finishes"},
         {Tool::Points, "tool-points", "Points", 5, "Place points: click, Enter finishes"},
-        {Tool::Ellipse, "tool-ellipse", "Ellipse", 5, "Draw an ellipse: drag"}};
+        {Tool::Ellipse, "tool-ellipse", "Ellipse", 5, "Draw an ellipse: drag"},
+        {Tool::Scissors, "tool-scissors", "Scissors", 4, "Intelligent scissors (G): click around an object; between clicks the outline follows the image's edges. Close on the first point or Enter; Backspace takes back a click"},
+        {Tool::Wand, "tool-wand", "Wand", 4, "Magic wand (J): click a region to outline the area of similar colour around it"},
+        {Tool::Outline, "tool-outline", "Outline", 4, "Outline (U): drag a box around one object to get its outline as a polygon"}};
     for (const ToolButton& b : tools)
         items.push_back({b.id, b.priority, button_width(b.text), [&editor, &b] {
             bool active = editor.tool() == b.tool;
@@ -127,6 +131,19 @@ Toolbar::Wants Toolbar::draw(App& app, float width, float height, bool sidebar_o
         if (ImGui::Checkbox("Snap", &snap)) editor.set_snapping(snap);
         return tip("Snap to the vertices and edges of other shapes (Ctrl held: off)");
     }});
+    items.push_back({"edges", 2, checkbox_width("Edges"), [&editor] {
+        bool edges = editor.edge_snapping();
+        if (ImGui::Checkbox("Edges", &edges)) editor.set_edge_snapping(edges);
+        return tip("A dragged vertex snaps to the strongest image edge near it (Ctrl held: off)");
+    }});
+    if (editor.tool() == Tool::Wand)
+        items.push_back({"wand-tolerance", 4, 110, [&editor] {
+            int tolerance = editor.wand_tolerance();
+            ImGui::SetNextItemWidth(110);
+            bool acted = ImGui::InputInt("##tolerance", &tolerance, 8, 32);
+            if (acted) editor.set_wand_tolerance(tolerance);
+            return tip("How far in colour the wand's region may reach from the clicked pixel") || acted;
+        }});
     items.push_back({"track", 2, checkbox_width("Track"), [&editor] {
         bool tracks = editor.draw_tracks();
         if (ImGui::Checkbox("Track", &tracks)) editor.set_draw_tracks(tracks);
@@ -192,14 +209,27 @@ Toolbar::Wants Toolbar::draw(App& app, float width, float height, bool sidebar_o
         tip("The controls this width has no room for");
         record(layout, "more", "toolbar", ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
         if (ImGui::BeginPopup("##more")) {
+            // In columns when one would run past the canvas's bottom edge.
+            const float room = ImGui::GetIO().DisplaySize.y - ImGui::GetCursorScreenPos().y - style.WindowPadding.y * 2;
+            const int per_column = std::max(1, (int)(room / ImGui::GetFrameHeightWithSpacing()));
+            int in_column = 0;
+            ImGui::BeginGroup();
             for (size_t i = 0; i < items.size(); ++i) {
                 if (shown[i]) continue;
+                if (in_column == per_column) {
+                    ImGui::EndGroup();
+                    ImGui::SameLine(0, gap);
+                    ImGui::BeginGroup();
+                    in_column = 0;
+                }
+                ++in_column;
                 ImGui::BeginGroup();
                 bool acted = items[i].draw();
                 ImGui::EndGroup();
                 record(layout, items[i].id, "more", ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
                 if (acted) ImGui::CloseCurrentPopup();
             }
+            ImGui::EndGroup();
             ImGui::EndPopup();
         }
     }

@@ -126,7 +126,10 @@ void Workspace::draw_status_bar(App& app, double canvas_w, double canvas_h) {
     Item message{"status-message", "", plain, 9, kStatusMessageX};
     if (const Notice* refusal = app.notices().latest_refusal()) message = {"status-message", refusal->error.message, kRefusalColour, 9, kStatusMessageX};
     else if (std::string note = app.step_note(); !note.empty()) message = {"status-message", note, IM_COL32(140, 204, 255, 255), 9, kStatusMessageX};
-    else if (app.editor().selection().size() == 1) {
+    else if (app.editor().assist_busy()) {
+        int percent = (int)std::lround(100 * app.editor().assist_progress());
+        message.text = app.editor().tool() == Tool::Wand ? "Finding the region…" : "Outlining the object… " + std::to_string(percent) + "% (Esc cancels)";
+    } else if (app.editor().selection().size() == 1) {
         const std::string& id = app.editor().selection()[0];
         message.text = app.display_name(id);
         int i = app.editor().find_shape(id);
@@ -493,6 +496,9 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking().running() ? app.tracking().cancel() : editor.cancel();
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.drawing() ? editor.finish_drawing() : editor.confirm_predictions();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
+    if (pressed(ImGuiKey_G)) editor.set_tool(Tool::Scissors);
+    if (pressed(ImGuiKey_J)) editor.set_tool(Tool::Wand);
+    if (pressed(ImGuiKey_U)) editor.set_tool(Tool::Outline);
     panels_.review().handle_keys(app);
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
     if (pressed(ImGuiKey_Delete)) io.KeyShift ? editor.delete_selected_track_from_here() : editor.delete_selection();
@@ -549,7 +555,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
         {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
         {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
-        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"},
+        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"}, {"G / J / U", "scissors (outline along edges) / magic wand / outline a boxed object"},
         {"Enter", "finish the polygon, polyline or points; else accept the selected predictions, go to the next"},
         {"Delete (predictions)", "reject them, go to the next (lowest score first)"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},

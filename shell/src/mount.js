@@ -9,6 +9,7 @@ import { createGlyphFeed, loadScriptFonts } from './fonts.js';
 import { offlineWanted, startOffline, unregisterOffline } from './offline.js';
 import { createSyncBridge } from './sync.js';
 import { createTrackingFeed } from './tracking.js';
+import { createAssist } from './assist.js';
 import { createTextInput } from './text_input.js';
 import { createVideos } from './videos.js';
 import { EVENTS, createEvents } from './events.js';
@@ -153,6 +154,7 @@ export function mount(element, options) {
   element.appendChild(wrapper);
   const videos = createVideos(ctx);
   const tracking = createTrackingFeed(ctx, videos.open);
+  const assist = createAssist(ctx, videos.open);
   const placeTextInput = createTextInput(ctx, wrapper, canvas);
   const fontsGiven = {};
   const needGlyphs = createGlyphFeed(ctx, fontsGiven);
@@ -313,6 +315,7 @@ export function mount(element, options) {
         polymarkVideo: videos.open,
         polymarkSync: { journal: sync.journal, request: sync.request },
         polymarkTrack: { start: tracking.start, cancel: tracking.cancel },
+        polymarkAssist: assist,
         polymarkFormats: { start: formats.start, cancel: formats.cancel },
         polymarkProfile: profile && profile.module,
         polymarkAuth: ctx.auth,

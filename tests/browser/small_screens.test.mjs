@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startServer, launchBrowser, openPage, mountDemo, decodePng, frames, until } from './harness.mjs';
 
 const TOOLBAR = ['frame', 'fit', 'zoom-out', 'zoom-in', 'tool-select', 'tool-box', 'tool-polygon', 'tool-line', 'tool-points',
-  'tool-ellipse', 'label', 'snap', 'track', 'undo', 'redo', 'panels', 'data', 'help'];
+  'tool-ellipse', 'tool-scissors', 'tool-wand', 'tool-outline', 'label', 'snap', 'edges', 'track', 'undo', 'redo', 'panels', 'data', 'help'];
 const SIZES = [[1920, 1080], [1280, 720], [800, 600], [480, 360]];
 let server; let browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });

@@ -58,6 +58,14 @@ public:
         return nullptr;
     }
 
+    // Requests to the assist worker, recorded when `assist_worker` is on (off: there is none).
+    bool assist_worker = false;
+    std::vector<Json> assists;
+    bool assist(const Json& request) override {
+        if (assist_worker) assists.push_back(request);
+        return assist_worker;
+    }
+
     int count(const std::string& event) const {
         int n = 0;
         for (const auto& e : events) n += e.first == event;

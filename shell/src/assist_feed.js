@@ -1,0 +1,142 @@
+// [SECTION] Assisted tools' feed (dist/assist.js, loaded by shell/src/assist.js on the first use of a
+// tool, so the first load carries none of it). The editor's scissors, wand, outline and edge snapping
+// (client/app/editor_assist.cpp) send requests through PlatformPort::assist; this page runs them
+// in one Web Worker (dist/assist_worker.js with the assist module, loaded on first use) and
+// answers each through _pm_assist_reply, in the order they were asked.
+// The worker holds one picture: before a request about another frame, that frame's pixels are
+// decoded here (images: the browser's decoder; video: the decoder's luma plane as grey) and
+// handed over. One request is in the worker at a time; a cursor's path request still waiting is
+// replaced by a newer one, so a fast mouse never builds a backlog.
+
+import { decodeToRgba } from './util.js';
+
+function greyToRgba(frame) {
+  if (frame.channels === 4) return frame;
+  const n = frame.width * frame.height;
+  const rgba = new Uint8Array(n * 4);
+  for (let i = 0, j = 0; i < n; i++, j += 4) {
+    const v = frame.pixels[i];
+    rgba[j] = v; rgba[j + 1] = v; rgba[j + 2] = v; rgba[j + 3] = 255;
+  }
+  return { width: frame.width, height: frame.height, channels: 4, pixels: rgba };
+}
+
+function decodeImage(url) {
+  return fetch(url, { credentials: 'same-origin' }).then((r) => {
+    if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
+    return r.blob();
+  }).then(decodeToRgba);
+}
+
+// One mount's feed: { request(message) }. openVideo(url): a promise of the mount's decoder for
+// that video (videos.js).
+function createAssistFeed(ctx, openVideo) {
+  let worker = null;
+  let pictureKey = '';      // the picture the worker holds, or is being given
+  let inFlight = null;      // {id} of the request the worker works on, or {picture: key}
+  const queue = [];         // messages waiting, in order: requests, and {picture, media} steps
+
+  function reply(m) {
+    const out = Object.assign({}, m);
+    if (out.points) out.points = Array.from(out.points);
+    ctx.toModule((mod, text) => mod._pm_assist_reply(text), [JSON.stringify(out)]);
+  }
+
+  function start() {
+    if (worker) return worker;
+    const boot = 'importScripts(' + JSON.stringify(new URL('assist_worker.js', ctx.base).href) + ');';
+    worker = new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
+    worker.onmessage = (e) => received(e.data || {});
+    worker.onerror = (e) => {
+      const message = 'the assist worker stopped: ' + (e.message || 'unknown error');
+      failAll('worker_failed', message);
+      worker.terminate();
+      worker = null;
+      pictureKey = '';
+    };
+    return worker;
+  }
+
+  function failAll(code, message) {
+    const pending = (inFlight && inFlight.id ? [inFlight] : []).concat(queue.filter((q) => q.id));
+    inFlight = null;
+    queue.length = 0;
+    pending.forEach((q) => reply({ type: 'error', id: q.id, code, message }));
+  }
+
+  function received(m) {
+    if (m.type === 'image-ready' && inFlight && inFlight.picture === m.key) {
+      inFlight = null;
+    } else if (m.type === 'error' && (m.id === null || m.id === undefined) && inFlight && inFlight.picture) {
+      // The picture could not be taken: every request about it fails with the worker's reason.
+      const key = inFlight.picture;
+      inFlight = null;
+      pictureKey = '';
+      for (let i = 0; i < queue.length;) {
+        if (queue[i].key === key && queue[i].id) { reply({ type: 'error', id: queue[i].id, code: m.code || 'image_failed', message: m.message }); queue.splice(i, 1); } else i++;
+      }
+    } else if (m.id !== undefined && m.id !== null) {
+      if (inFlight && inFlight.id === m.id && m.type !== 'progress') inFlight = null;
+      reply(m);
+    }
+    pump();
+  }
+
+  function pump() {
+    if (inFlight || !queue.length || ctx.destroyed) return;
+    const next = queue.shift();
+    if (next.picture) {
+      inFlight = next;
+      const media = next.media;
+      const pixels = media.type === 'video' ? openVideo(media.url).then((s) => s.readLuma(media.frame)).then(greyToRgba) : decodeImage(media.url);
+      pixels.then((p) => {
+        if (inFlight !== next || !worker) return;
+        const buffer = p.pixels.byteOffset === 0 && p.pixels.byteLength === p.pixels.buffer.byteLength ? p.pixels.buffer : p.pixels.slice().buffer;
+        worker.postMessage({ type: 'image', key: next.picture, width: p.width, height: p.height, pixels: buffer,
+          moduleUrl: new URL('polymark_assist.js', ctx.base).href }, [buffer]);
+      }, (e) => {
+        if (inFlight !== next) return;
+        received({ type: 'error', id: null, code: 'image_failed', message: 'the picture could not be read: ' + ((e && e.message) || e) });
+      });
+      return;
+    }
+    inFlight = next;
+    const message = Object.assign({}, next);
+    delete message.key;
+    delete message.media;
+    delete message.coalesce;
+    worker.postMessage(message);
+  }
+
+  function request(m) {
+    try { start(); } catch (e) {
+      if (m.type !== 'cancel') reply({ type: 'error', id: m.id, code: 'no_worker', message: 'this page cannot start the assist worker: ' + e.message });
+      return;
+    }
+    if (m.type === 'cancel') {
+      const waiting = queue.findIndex((q) => q.id === m.id);
+      if (waiting >= 0) { queue.splice(waiting, 1); reply({ type: 'cancelled', id: m.id }); } else if (inFlight && inFlight.id === m.id) worker.postMessage({ type: 'cancel', id: m.id });
+      return;
+    }
+    const key = m.media.url + '#' + m.media.frame;
+    if (key !== pictureKey) {
+      pictureKey = key;
+      queue.push({ picture: key, media: m.media });
+    }
+    const last = queue[queue.length - 1];
+    if (m.coalesce && last && last.coalesce && last.key === key) {
+      queue[queue.length - 1] = Object.assign({}, m, { key });  // the editor waits only for its newest path
+    } else queue.push(Object.assign({}, m, { key }));
+    pump();
+  }
+
+  ctx.cleanups.push(() => {
+    if (worker) worker.terminate();
+    worker = null;
+    queue.length = 0;
+    inFlight = null;
+  });
+  return { request };
+}
+
+window.PolymarkAssist = { createAssistFeed };
