@@ -100,6 +100,9 @@ add_custom_target(polymark_shell ALL
   # The manager view (shell/src/quality_panel.js), loaded on its first use (docs/API.md, "Quality").
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/quality_panel.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/quality.js"
+  # The tracking feed (shell/src/tracking_feed.js), loaded when tracking first starts.
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/tracking_feed.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/tracking.js"
   # The assisted tools' feed (shell/src/assist_feed.js), loaded on the first use of a tool.
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/assist_feed.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/assist.js"

@@ -1,7 +1,7 @@
 // [SECTION] Assisted tools (docs/API.md, "Assisted tools"): what polymark.js holds of them. The
 // module's polymarkAssist(request) -> bool takes the editor's requests; the feed that runs them
 // (shell/src/assist_feed.js, dist/assist.js) is loaded on the first one, which waits for it.
-import { assetUrl, loadScriptTag } from './util.js';
+import { lazyGlobal } from './util.js';
 
 export function createAssist(ctx, openVideo) {
   let feed = null;
@@ -20,8 +20,7 @@ export function createAssist(ctx, openVideo) {
     if (feed) { feed.request(m); return true; }
     waiting.push(m);
     if (!loading) {
-      const script = window.PolymarkAssist ? Promise.resolve(window.PolymarkAssist) : loadScriptTag(assetUrl(ctx.base, 'assist.js'), 'PolymarkAssist');
-      loading = script.then((lib) => {
+      loading = lazyGlobal(ctx.base, 'assist.js', 'PolymarkAssist').then((lib) => {
         if (ctx.destroyed) return;
         feed = lib.createAssistFeed(ctx, openVideo);
         waiting.splice(0).forEach((w) => feed.request(w));

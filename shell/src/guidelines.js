@@ -4,7 +4,7 @@
 // dist/guidelines.js) is loaded only once the instance is ready and the task has guidelines, or
 // when the labeler presses G or the host calls a guidelines method. Hidden by the labeler, it
 // stays hidden on that browser (localStorage) until a new version arrives.
-import { PolymarkError, assetUrl, loadScriptTag } from './util.js';
+import { PolymarkError, lazyGlobal } from './util.js';
 import { taskRoutes } from './backend.js';
 
 export function createGuidelines(ctx, wrapper, canvas, call, reserve) {
@@ -22,7 +22,7 @@ export function createGuidelines(ctx, wrapper, canvas, call, reserve) {
   function load() {
     if (!available) return Promise.reject(PolymarkError('unavailable', 'guidelines need a task synced with serve.py (options.task, no profile, sync on, guidelines not false)'));
     if (!loading) {
-      const script = window.PolymarkGuidelines ? Promise.resolve(window.PolymarkGuidelines) : loadScriptTag(assetUrl(ctx.base, 'guidelines.js'), 'PolymarkGuidelines');
+      const script = lazyGlobal(ctx.base, 'guidelines.js', 'PolymarkGuidelines');
       loading = script.then((lib) => {
         if (ctx.destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
         panel = lib.create({

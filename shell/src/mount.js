@@ -8,7 +8,7 @@ import { authHeaders, loadProfile, prefetchStart } from './backend.js';
 import { createGlyphFeed, loadScriptFonts } from './fonts.js';
 import { offlineWanted, startOffline, unregisterOffline } from './offline.js';
 import { createSyncBridge } from './sync.js';
-import { createTrackingFeed } from './tracking.js';
+import { createTracking } from './tracking.js';
 import { createAssist } from './assist.js';
 import { createTextInput } from './text_input.js';
 import { createVideos } from './videos.js';
@@ -153,7 +153,7 @@ export function mount(element, options) {
   const { wrapper, canvas, overlay, showMessage, progress } = createDom(id);
   element.appendChild(wrapper);
   const videos = createVideos(ctx);
-  const tracking = createTrackingFeed(ctx, videos.open);
+  const tracking = createTracking(ctx, videos.open);
   const assist = createAssist(ctx, videos.open);
   const placeTextInput = createTextInput(ctx, wrapper, canvas);
   const fontsGiven = {};

@@ -1,7 +1,7 @@
 // [SECTION] Quality (docs/API.md, "Quality"): what polymark.js holds of the manager view. The view
 // (shell/src/quality_panel.js, dist/quality.js) and its worker and module are loaded on first use:
 // U on the canvas, or a quality method of the instance.
-import { PolymarkError, assetUrl, loadScriptTag } from './util.js';
+import { PolymarkError, assetUrl, lazyGlobal } from './util.js';
 import { taskRoutes } from './backend.js';
 
 export function createQuality(ctx, wrapper, canvas, instance) {
@@ -12,7 +12,7 @@ export function createQuality(ctx, wrapper, canvas, instance) {
     if (typeof options.task !== 'string' || options.profile || options.sync === false)
       return Promise.reject(PolymarkError('unavailable', 'quality reports need a task synced with serve.py (options.task, no profile, sync on)'));
     if (!loading) {
-      loading = (window.PolymarkQuality ? Promise.resolve(window.PolymarkQuality) : loadScriptTag(assetUrl(ctx.base, 'quality.js'), 'PolymarkQuality'))
+      loading = lazyGlobal(ctx.base, 'quality.js', 'PolymarkQuality')
         .then((lib) => {
           if (ctx.destroyed) throw PolymarkError('destroyed', 'this Polymark instance was destroyed');
           const view = lib.create(Object.assign(taskRoutes(ctx), {

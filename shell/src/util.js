@@ -69,6 +69,12 @@ export function panelButton(text, onClick, title) {
   return b;
 }
 
+// A script bundled apart (dist/<file>) and loaded once per page on first need: a promise of the
+// global it defines.
+export function lazyGlobal(base, file, name) {
+  return window[name] ? Promise.resolve(window[name]) : loadScriptTag(assetUrl(base, file), name);
+}
+
 export function loadScriptTag(url, name) {
   return new Promise((resolve, reject) => {
     const tag = document.createElement('script');
