@@ -180,9 +180,11 @@ from server.http_server import Server  # noqa: E402
 from server.imports import import_task_dir  # noqa: E402
 from server.review import Principal  # noqa: E402,F401
 from server.routes import DEFAULT_MAX_BODY  # noqa: E402
-from server.store import Store  # noqa: E402
+from server.store import open_store  # noqa: E402
 from server.validation import (JsonLimitError, _SCHEMAS, document_rule_failures, load_json_file,  # noqa: E402,F401
                                parse_json, validate_document, validate_patch)
+
+Store = open_store  # serve.Store(path or URL): the store serve.py would open, for tests and tools
 
 
 # --------------------------------------------------------------------------- main
@@ -192,9 +194,12 @@ def parse_args(argv):
                                             "of serve.py; the sync protocol: docs/SCHEMA.md section 11.")
     p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port, 0 for any free one (default 8080)")
-    p.add_argument("--db", default="./polymark.sqlite", help="SQLite file (default ./polymark.sqlite)")
+    p.add_argument("--db", default="./polymark.sqlite",
+                   help="SQLite file (default ./polymark.sqlite), or a postgresql:// URL: any number of serve.py "
+                        "processes may serve one PostgreSQL database")
     p.add_argument("--web", default="./build-web/dist", help="static client files (default ./build-web/dist)")
-    p.add_argument("--media-root", help="where media files live (default: <db dir>/media)")
+    p.add_argument("--media-root", help="where media files live (default: <db dir>/media; ./media with a "
+                                         "postgresql:// --db)")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="DIR",
                    help="import a task directory (task.json + media); may repeat")
     p.add_argument("--quiet", action="store_true", help="no access log on stderr")
@@ -280,14 +285,16 @@ def main(argv=None):
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
-    db_path = os.path.abspath(args.db)
-    media_root = os.path.abspath(args.media_root or os.path.join(os.path.dirname(db_path), "media"))
+    db_url = args.db.startswith(("postgresql://", "postgres://"))
+    db = args.db if db_url else os.path.abspath(args.db)
+    media_root = os.path.abspath(args.media_root or ("media" if db_url else os.path.join(os.path.dirname(db), "media")))
     try:
-        os.makedirs(os.path.dirname(db_path), exist_ok=True)
+        if not db_url:
+            os.makedirs(os.path.dirname(db), exist_ok=True)
         os.makedirs(media_root, exist_ok=True)
         tokens = load_tokens(args)
         context = tls_context(args)
-        store = Store(db_path)
+        store = open_store(db)
         for task_dir in args.imports:
             import_task_dir(store, os.path.abspath(task_dir), media_root, log)
     except (ImportFailure, StoreError) as e:
@@ -325,6 +332,7 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        store.close()
     return 0
 
 

@@ -136,7 +136,7 @@ def write_version(conn, task_id, plan, author, role, base_version=None):
     version = current + 1
     conn.execute("INSERT INTO guidelines (task_id, version, text, author, role, at) VALUES (?, ?, ?, ?, ?, ?)",
                  (task_id, version, plan["text"], author, role, now_text()))
-    conn.executemany("INSERT OR IGNORE INTO guideline_blobs (sha256, data) VALUES (?, ?)",
+    conn.executemany("INSERT INTO guideline_blobs (sha256, data) VALUES (?, ?) ON CONFLICT DO NOTHING",
                      [(hashlib.sha256(data).hexdigest(), data) for _, data in plan["add"].values()])
     conn.executemany("INSERT INTO guideline_files (task_id, version, name, type, size, sha256) "
                      "VALUES (?, ?, ?, ?, ?, ?)",

@@ -151,7 +151,7 @@ def job_events(conn, task_id):
     """{job id: [event]} oldest first."""
     out = {}
     for job_id, event, from_stage, to_stage, user, role, at, revision, detail in conn.execute(
-            "SELECT job_id, event, from_stage, to_stage, user, role, at, revision, detail FROM job_events "
+            "SELECT job_id, event, from_stage, to_stage, \"user\", role, at, revision, detail FROM job_events "
             "WHERE task_id = ? ORDER BY seq", (task_id,)):
         entry = {"event": event, "from": from_stage, "to": to_stage, "user": user, "role": role,
                  "at": at, "revision": revision}
@@ -168,7 +168,7 @@ def now_text():
 
 def log_job_event(conn, task_id, job_id, event, principal, revision, from_stage=None, to_stage=None,
                   detail=None):
-    conn.execute("INSERT INTO job_events (task_id, job_id, event, from_stage, to_stage, user, role, at, "
+    conn.execute("INSERT INTO job_events (task_id, job_id, event, from_stage, to_stage, \"user\", role, at, "
                  "revision, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  (task_id, job_id, event, from_stage, to_stage, principal.user, principal.role, now_text(),
                   revision, None if detail is None else json.dumps(detail, sort_keys=True)))

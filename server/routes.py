@@ -9,7 +9,6 @@ import json
 import os
 import re
 import socket
-import sqlite3
 import ssl
 import stat
 import sys
@@ -260,7 +259,7 @@ class Handler(BaseHTTPRequestHandler):
                 handler(store, parts)
         except RequestError as e:
             self.send_json(e.status, e.body(), e.headers)
-        except sqlite3.Error as e:
+        except store.database_errors as e:
             self.log_error("database error: %s", e)
             self.send_json_error(500, "internal", "database error")
 

@@ -4,23 +4,37 @@ import bisect
 import collections
 import hashlib
 import json
-import sqlite3
-import threading
 
 from . import guidelines
 from . import review
 from . import sets
 from .review import ANNOTATION_KINDS, Principal, REVIEW_KINDS
-from .errors import StoreError
 from .validation import ITEM_ID_RE, canonical_json, compact_json, document_header, empty_document
 
 SCHEMA_VERSION = 8
 
 
+def open_store(db):
+    """The store ``--db`` names: a ``postgresql://`` URL, or else the path of a SQLite file."""
+    if db.startswith(("postgresql://", "postgres://")):
+        from .store_postgres import PostgresStore  # psycopg is needed only then
+        return PostgresStore(db)
+    from .store_sqlite import SqliteStore
+    return SqliteStore(db)
+
+
 # --------------------------------------------------------------------------- store
 
 class Store:
-    """SQLite storage of tasks, their annotation items and the change log.
+    """Tasks, their annotation items, the change log, jobs, guidelines and sets in one database.
+
+    The interface every route uses: reads (list_tasks, get_task, get_annotations, changes_since,
+    history, the guideline, job and set reads) and writes (put_task, save_annotations,
+    apply_operations, put_guidelines, split_jobs, update_job, derive_golden, derive_replicas),
+    each one transaction. Two implementations: SqliteStore (server/store_sqlite.py, the default)
+    and PostgresStore (server/store_postgres.py); open_store picks one from ``--db``. They share
+    this class's SQL, written to run on both (``?`` placeholders, ``ON CONFLICT``, ``IS DISTINCT
+    FROM``, ``"user"`` quoted); a subclass gives connections, transactions and the schema.
 
     Schema (version 8):
       tasks        one row per task: the task v1 JSON
@@ -47,125 +61,31 @@ class Store:
                    consensus replica, with the golden frames (server/sets.py)
 
     A PATCH touches only the rows of the items it names, whatever the size of
-    the document. Every call opens its own connection, so a Store is safe to
-    share between request threads; writes run in ``BEGIN IMMEDIATE``
-    transactions.
+    the document. Nothing a request needs lives in the process: any number of
+    processes may share one PostgreSQL database. A write that reads a task's
+    revision or row first locks it (``FOR_UPDATE``), so writes to one task take
+    turns in the database and each sees the one before it; the unique op_id and
+    (revision, seq) keys of the change log hold even if that were ever missed.
     """
 
-    def __init__(self, path):
-        self.path = path
-        # Writers of this process take turns here: waiting in SQLite's busy handler (sleep and
-        # poll) let hundreds of simultaneous PATCHes starve each other for 20 s and more.
-        self._write_turn = threading.Lock()
-        self._migrate()
+    FOR_UPDATE = ""  # appended to the first read of a write: the row lock of a dialect that needs one
+    database_errors = ()  # what a failing database raises (answered 500 "database error")
 
-    def _connect(self):
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+    def _reading(self):
+        """A context manager: a connection in a read transaction that sees one consistent state."""
+        raise NotImplementedError
 
-    def _migrate(self):
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: database schema version {version} is newer than "
-                                 f"this serve.py understands ({SCHEMA_VERSION})")
-            if version < SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
-                if version < 1:
-                    self._create_v1(conn)
-                if version < 2:
-                    self._upgrade_v1_to_v2(conn)
-                if version < 3:
-                    # Rows logged before v3 keep op_hash NULL: an op_id among them stays a plain duplicate.
-                    conn.execute("ALTER TABLE changes ADD COLUMN op_hash TEXT")
-                if version < 4:
-                    review.create_tables(conn)
-                if version < 5:
-                    # A deleted item's last value, so a reviewer can see what was removed.
-                    conn.execute("ALTER TABLE changes ADD COLUMN was TEXT")
-                if version < 6:
-                    guidelines.create_tables(conn)
-                if version < 7:
-                    # A prediction's first value: what a person confirmed, edited or rejected.
-                    conn.execute("ALTER TABLE changes ADD COLUMN value TEXT")
-                if version < 8:
-                    sets.create_tables(conn)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise StoreError(f"{self.path}: {e}") from e
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
+    def _write(self, work):
+        """Run ``work(conn)`` in one write transaction; it returns (commit?, result)."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release the connections the store keeps."""
 
     @staticmethod
-    def _create_v1(conn):
-        conn.execute("""CREATE TABLE IF NOT EXISTS tasks (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            task TEXT NOT NULL,
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-        conn.execute("""CREATE TABLE IF NOT EXISTS annotations (
-            task_id TEXT PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,
-            revision INTEGER NOT NULL,
-            document TEXT NOT NULL,
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-
-    @staticmethod
-    def _upgrade_v1_to_v2(conn):
-        """Move objects and tracks out of each stored document into item rows.
-
-        Documents keep their revision, order and content (even ones the v1
-        server accepted without checking them deeply). An item without a
-        usable unique id gets a key no id can take ("~" is not an id
-        character), so it is kept but cannot be addressed by operations.
-        """
-        conn.execute("""CREATE TABLE items (
-            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-            id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            position REAL NOT NULL,
-            value TEXT,
-            revision INTEGER NOT NULL,
-            op_id TEXT, user TEXT, device TEXT,
-            PRIMARY KEY (task_id, id))""")
-        conn.execute("CREATE INDEX items_order ON items (task_id, kind, position)")
-        conn.execute("CREATE INDEX items_revision ON items (task_id, revision)")
-        conn.execute("""CREATE TABLE changes (
-            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-            revision INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            op_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            id TEXT NOT NULL,
-            op TEXT NOT NULL,
-            user TEXT, device TEXT,
-            at TEXT NOT NULL,
-            base_revision INTEGER,
-            PRIMARY KEY (task_id, revision, seq),
-            UNIQUE (task_id, op_id))""")
-        conn.execute("CREATE INDEX changes_item ON changes (task_id, id, revision)")
-        conn.execute("""CREATE TABLE keyframe_ids (
-            task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
-            id TEXT NOT NULL,
-            track_id TEXT NOT NULL,
-            PRIMARY KEY (task_id, id))""")
-        conn.execute("CREATE INDEX keyframe_ids_track ON keyframe_ids (task_id, track_id)")
-        rows = conn.execute("SELECT task_id, revision, document FROM annotations").fetchall()
-        for task_id, revision, text in rows:
-            document = json.loads(text)
-            Store._insert_items(conn, task_id, document, revision)
-            conn.execute("UPDATE annotations SET document = ? WHERE task_id = ?",
-                         (canonical_json(document_header(document)), task_id))
-
-    @staticmethod
-    def _insert_items(conn, task_id, document, revision):
-        """Item rows for a whole document (a new task or a migrated one), in list order."""
+    def _insert_items(conn, task_id, document, revision, spans=True):
+        """Item rows for a whole document (a new task or a migrated one), in list order; ``spans``
+        False for a version 1 SQLite database, whose frame columns come with version 4."""
         rows, used = [], set()
         for key in ("objects", "tracks"):
             items = document.get(key, [])
@@ -178,7 +98,7 @@ class Store:
                 rows.append((task_id, item_id, key[:-1], float(i + 1), compact_json(item), revision, *span))
                 if key == "tracks":
                     Store._set_keyframe_ids(conn, task_id, item_id, item)
-        if conn.execute("SELECT 1 FROM pragma_table_info('items') WHERE name = 'frame_lo'").fetchone():
+        if spans:
             conn.executemany("INSERT INTO items (task_id, id, kind, position, value, revision, frame_lo, frame_hi) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         else:  # migrating a v1 database: the v4 columns come later
@@ -192,26 +112,20 @@ class Store:
         keyframes = track.get("keyframes") if isinstance(track, dict) else None
         ids = [(task_id, kf["id"], track_id) for kf in (keyframes if isinstance(keyframes, list) else [])
                if isinstance(kf, dict) and isinstance(kf.get("id"), str)]
-        # OR IGNORE: only documents the v1 server took unchecked can repeat an id
-        conn.executemany("INSERT OR IGNORE INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?)", ids)
+        # DO NOTHING: only documents the v1 server took unchecked can repeat an id
+        conn.executemany("INSERT INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ids)
 
     # ---- reads
 
     def list_tasks(self):
         """All tasks as (id, task dict), ordered by id."""
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             rows = conn.execute("SELECT id, task FROM tasks ORDER BY id").fetchall()
-        finally:
-            conn.close()
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def get_task(self, task_id):
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        finally:
-            conn.close()
         return None if row is None else json.loads(row[0])
 
     def get_annotations(self, task_id):
@@ -220,9 +134,7 @@ class Store:
         Objects and tracks come in list order (creation order or the create
         "index" hint), read in one transaction so the revision matches them.
         """
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
+        with self._reading() as conn:
             row = conn.execute("SELECT revision, document FROM annotations WHERE task_id = ?",
                                (task_id,)).fetchone()
             if row is None:
@@ -233,9 +145,6 @@ class Store:
                     "SELECT kind, value FROM items WHERE task_id = ? AND value IS NOT NULL "
                     "AND kind IN ('object', 'track') ORDER BY kind, position", (task_id,)):
                 lists[kind].append(json.loads(value))
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
         out = {"format": document.get("format"), "version": document.get("version"),
                "objects": lists["object"], "tracks": lists["track"]}
         out.update((k, v) for k, v in document.items() if k not in out)
@@ -249,7 +158,7 @@ class Store:
         """
         def work(conn):
             marks = ", ".join("?" * len(kinds))
-            rows = conn.execute("SELECT kind, id, value, revision, op_id, user, device, role, at FROM items "
+            rows = conn.execute("SELECT kind, id, value, revision, op_id, \"user\", device, role, at FROM items "
                                 f"WHERE task_id = ? AND revision > ? AND kind IN ({marks})"
                                 + (" AND value IS NOT NULL" if live_only else "")
                                 + " ORDER BY revision, kind, position", (task_id, since, *kinds))
@@ -265,16 +174,11 @@ class Store:
 
     def _read(self, task_id, work):
         """(revision, work(conn)) read in one transaction, or None when the task is unknown."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
+        with self._reading() as conn:
             row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
             result = work(conn)
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
         return row[0], result
 
     def history(self, task_id, after, limit, item=None):
@@ -286,12 +190,10 @@ class Store:
         item's last value as ``was``; the create of a model's prediction carries
         the value it was created with as ``value``.
         """
-        columns = "revision, op_id, kind, id, op, user, device, role, stage, at, base_revision, was, seq, value"
+        columns = "revision, op_id, kind, id, op, \"user\", device, role, stage, at, base_revision, was, seq, value"
         only = " AND id = ?" if item is not None else ""
         extra = (item,) if item is not None else ()
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN")
+        with self._reading() as conn:
             if conn.execute("SELECT 1 FROM annotations WHERE task_id = ?", (task_id,)).fetchone() is None:
                 return None
             rows = conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision > ?{only} "
@@ -299,9 +201,6 @@ class Store:
             if len(rows) == limit:
                 rows += conn.execute(f"SELECT {columns} FROM changes WHERE task_id = ? AND revision = ?{only} "
                                      "AND seq > ? ORDER BY seq", (task_id, rows[-1][0], *extra, rows[-1][12])).fetchall()
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
         keys = ("revision", "op_id", "kind", "id", "op", "user", "device", "role", "stage", "at", "base_revision")
         entries = []
         for row in rows:
@@ -315,22 +214,6 @@ class Store:
 
     # ---- writes
 
-    def _write(self, work):
-        """Run ``work(conn)`` in one BEGIN IMMEDIATE transaction; it returns (commit?, result)."""
-        with self._write_turn:
-            conn = self._connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                commit, result = work(conn)
-                conn.execute("COMMIT" if commit else "ROLLBACK")
-                return result
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                conn.close()
-
     def put_task(self, task, initial_document, replace=True):
         """Store a task. Returns "created", "unchanged", "updated" or "different".
 
@@ -341,15 +224,15 @@ class Store:
         text = canonical_json(task)
 
         def work(conn):
-            row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task["id"],)).fetchone()
+            row = conn.execute("SELECT task FROM tasks WHERE id = ?" + self.FOR_UPDATE, (task["id"],)).fetchone()
             if row is not None and canonical_json(json.loads(row[0])) == text:
                 return True, "unchanged"
             if row is not None and not replace:
                 return False, "different"
             if row is not None:
                 conn.execute("UPDATE tasks SET name = ?, task = ?, "
-                             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?",
-                             (task["name"], text, task["id"]))
+                             "updated_at = ? WHERE id = ?",
+                             (task["name"], text, review.now_text(), task["id"]))
                 return True, "updated"
             self._insert_new_task(conn, task, initial_document)
             return True, "created"
@@ -386,7 +269,7 @@ class Store:
 
     def _replace_document(self, conn, task_id, document, base_revision, who):
         """save_annotations inside a write transaction: (commit?, outcome)."""
-        row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+        row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE,
                            (task_id,)).fetchone()
         if row is None or row[0] != base_revision:
             return False, ("stale",)
@@ -434,9 +317,8 @@ class Store:
         for item in document.get("tracks", []):
             self._set_keyframe_ids(conn, task_id, item["id"], item)
         log.add(f"put/{revision}/{log.seq}", "document", "", "replace")
-        conn.execute("UPDATE annotations SET revision = ?, document = ?, "
-                     "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
-                     (revision, canonical_json(document_header(document)), task_id))
+        conn.execute("UPDATE annotations SET revision = ?, document = ?, updated_at = ? WHERE task_id = ?",
+                     (revision, canonical_json(document_header(document)), log.at, task_id))
         return True, ("ok", revision)
 
     def apply_operations(self, task_id, base_revision, who, operations):
@@ -464,7 +346,7 @@ class Store:
         device = who.device
 
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?",
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE,
                                (task_id,)).fetchone()
             if row is None:
                 return False, ("not_found",)
@@ -489,11 +371,11 @@ class Store:
 
             ids = item_ids if len(new) == len(prepared) else list({p.id: None for p in new})
             items = {r[0]: r[1:] for r in _select_in(
-                conn, "SELECT id, kind, value, revision, user, device, position, frame_lo, frame_hi FROM items "
+                conn, "SELECT id, kind, value, revision, \"user\", device, position, frame_lo, frame_hi FROM items "
                       "WHERE task_id = ? AND id IN ({})", (task_id,), ids)}
             elsewhere = set(_select_in(
                 conn, "SELECT DISTINCT id, kind FROM changes WHERE task_id = ? AND revision > ? "
-                      "AND device IS NOT ? AND id IN ({})", (task_id, base_revision, device), ids))
+                      "AND device IS DISTINCT FROM ? AND id IN ({})", (task_id, base_revision, device), ids))
             conflicts = self._conflicts(new, items, elsewhere)
             if conflicts:
                 return False, ("conflict", current, conflicts)
@@ -529,11 +411,10 @@ class Store:
                 {p.id: () if p.verb == "delete" else p.keyframe_ids for p in new}
             conn.executemany("DELETE FROM keyframe_ids WHERE task_id = ? AND track_id = ?",
                              ((task_id, track_id) for track_id in touched))
-            conn.executemany("INSERT OR IGNORE INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?)",
+            conn.executemany("INSERT INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                              ((task_id, kf, track_id) for track_id, kfs in touched.items() for kf in kfs))
-            conn.execute("UPDATE annotations SET revision = ?, "
-                         "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE task_id = ?",
-                         (revision, task_id))
+            conn.execute("UPDATE annotations SET revision = ?, updated_at = ? WHERE task_id = ?",
+                         (revision, log.at, task_id))
             return True, ("ok", revision, [p.op_id for p in new], duplicates)
         return self._write(work)
 
@@ -561,7 +442,7 @@ class Store:
         """Write a new version. ("ok", version, created), ("not_found",) or ("forbidden", message);
         raises guidelines.Refusal for a stale base or a file list that does not fit."""
         def work(conn):
-            if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
+            if conn.execute("SELECT 1 FROM tasks WHERE id = ?" + self.FOR_UPDATE, (task_id,)).fetchone() is None:
                 return False, ("not_found",)
             refusal = guidelines.edit_refusal(who.role, task_id)
             if refusal:
@@ -589,7 +470,7 @@ class Store:
         """Replace a task's jobs. ("ok", [job]), ("not_found",) or ("busy", message) when a job
         has left annotation (its review would lose its frames), ("forbidden", message)."""
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()
             if row is None:
                 return False, ("not_found",)
             if who.role != "manager":
@@ -610,7 +491,7 @@ class Store:
         on a return.
         """
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()
+            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()
             if row is None:
                 return False, ("not_found", f"task {task_id!r} not found")
             job = review.load_jobs(conn, task_id).by_id(job_id)
@@ -653,28 +534,21 @@ class Store:
 
     def set_relations(self):
         """{derived task id: (parent id, "golden" | "replica")}."""
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             return sets.relations(conn)
-        finally:
-            conn.close()
 
     def task_jobs(self, task_id):
         """review.Jobs of a task (none for an unknown one)."""
-        conn = self._connect()
-        try:
+        with self._reading() as conn:
             return review.load_jobs(conn, task_id)
-        finally:
-            conn.close()
 
     def get_sets(self, parent_id):
         """The sets of a task as GET .../sets replies, or None for an unknown task."""
         found = self._read(parent_id, lambda conn: sets.sets_of(conn, parent_id))
         return None if found is None else found[1]
 
-    @staticmethod
-    def _stored_task(conn, task_id):
-        row = conn.execute("SELECT task FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    def _stored_task(self, conn, task_id):
+        row = conn.execute("SELECT task FROM tasks WHERE id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def derive_golden(self, parent_id, frames, document, who):
@@ -694,7 +568,7 @@ class Store:
                 sets.record(conn, task_id, parent_id, sets.GOLDEN, frames)
                 return True, ("created", sets.sets_of(conn, parent_id))
             if document is not None:
-                revision = conn.execute("SELECT revision FROM annotations WHERE task_id = ?", (task_id,)).fetchone()[0]
+                revision = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()[0]
                 commit, outcome = self._replace_document(conn, task_id, document, revision, who)
                 if not commit:
                     return False, outcome
@@ -963,7 +837,7 @@ class ChangeLog:
                  self.device, self.role, stage, self.at, self.base_revision, digest,
                  compact_json(value) if op == "create" and is_prediction(kind, value) else None)
                 for n, (op_id, kind, item_id, op, digest, stage, value) in enumerate(entries)]
-        self.conn.executemany("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, user, "
+        self.conn.executemany("INSERT INTO changes (task_id, revision, seq, op_id, kind, id, op, \"user\", "
                               "device, role, stage, at, base_revision, op_hash, value) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self.seq += len(rows)
@@ -972,10 +846,10 @@ class ChangeLog:
         """Insert or update an item row; ``position`` None keeps the stored one."""
         lo, hi = span or (None, None)
         self.conn.execute(
-            "INSERT INTO items (task_id, id, kind, position, value, revision, op_id, user, device, role, at, "
+            "INSERT INTO items (task_id, id, kind, position, value, revision, op_id, \"user\", device, role, at, "
             "frame_lo, frame_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (task_id, id) DO "
             "UPDATE SET kind = excluded.kind, position = COALESCE(?, items.position), value = excluded.value, "
-            "revision = excluded.revision, op_id = excluded.op_id, user = excluded.user, "
+            "revision = excluded.revision, op_id = excluded.op_id, \"user\" = excluded.\"user\", "
             "device = excluded.device, role = excluded.role, at = excluded.at, frame_lo = excluded.frame_lo, "
             "frame_hi = excluded.frame_hi",
             (self.task_id, item_id, kind, position if position is not None else 0.0, text,
@@ -985,7 +859,7 @@ class ChangeLog:
         """Tombstone an item; its last value moves to the change row of ``op_id`` (logged first)."""
         self.conn.execute("UPDATE changes SET was = (SELECT value FROM items WHERE task_id = ? AND id = ?) "
                           "WHERE task_id = ? AND op_id = ?", (self.task_id, item_id, self.task_id, op_id))
-        self.conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, user = ?, device = ?, "
+        self.conn.execute("UPDATE items SET value = NULL, revision = ?, op_id = ?, \"user\" = ?, device = ?, "
                           "role = ?, at = ? WHERE task_id = ? AND id = ?",
                           (self.revision, op_id, self.user, self.device, self.role, self.at,
                            self.task_id, item_id))
