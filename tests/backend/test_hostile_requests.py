@@ -22,7 +22,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from raw_http import NoAnswer, exchange, request_bytes  # noqa: E402
-from test_serve import SCHEMA_VERSION, ServerPerTest, ServerProcess, make_demo_dir, write  # noqa: E402
+from test_serve import (SCHEMA_VERSION, ServerPerTest, ServerProcess, db_query, make_demo_dir,  # noqa: E402
+                        sqlite_only, write)
 from test_sync_routes import SyncMixin, op, rect, task_body, track  # noqa: E402
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
@@ -254,10 +255,7 @@ class LastResortTest(SyncMixin, unittest.TestCase):
     def test_unforeseen_failure_is_a_500_internal_and_the_server_goes_on(self):
         status, _, _ = self.send("POST", "/api/tasks", task_body("broken", [rect("a")]))
         self.assertEqual(status, 201)
-        conn = sqlite3.connect(self.db)
-        conn.execute("UPDATE items SET value = '{not json' WHERE task_id = 'broken'")
-        conn.commit()
-        conn.close()
+        db_query(self.db, "UPDATE items SET value = '{not json' WHERE task_id = 'broken'")
         data = request_bytes("GET", "/api/tasks/broken/annotations")
         reply = exchange(self.server.host, self.server.port, data)
         self.assertEqual((reply.status, reply.error()["code"]), (500, "internal"), reply)
@@ -265,6 +263,7 @@ class LastResortTest(SyncMixin, unittest.TestCase):
         self.assertEqual(self.server.stderr().count("Traceback"), 1)
 
 
+@sqlite_only
 class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
     """A version 2 database (no op fingerprints) is upgraded; its old op_ids stay plain duplicates."""
 

@@ -15,7 +15,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_serve import MP4, SCHEMA_VERSION, ServerProcess, write_json  # noqa: E402
+from test_serve import MP4, SCHEMA_VERSION, ServerProcess, sqlite_only, write_json  # noqa: E402
 from test_sync_routes import SyncMixin, document, op, rect  # noqa: E402
 
 TOKENS = {"t-ana": {"user": "ana", "role": "labeler"}, "t-bo": {"user": "bo", "role": "labeler"},
@@ -355,6 +355,7 @@ class OpenServerTest(SetsMixin, unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@sqlite_only
 class UpgradeTest(SetsMixin, unittest.TestCase):
     """A version 7 database (before annotation sets) is upgraded on start and keeps its tasks."""
 
