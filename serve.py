@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Polymark backend: a small HTTP server with a SQLite store (standard library + python3-jsonschema).
+"""Polymark backend: a small HTTP server over SQLite or PostgreSQL (standard library, python3-jsonschema).
 
 Usage:
-    serve.py [--bind 127.0.0.1] [--port 8080] [--db ./polymark.sqlite]
+    serve.py [--bind 127.0.0.1] [--port 8080] [--db ./polymark.sqlite | --db postgresql://...]
              [--web ./build-web/dist] [--media-root <db dir>/media]
              [--import DIR ...] [--quiet]
              [--token TOKEN ...] [--tokens-file FILE] [--max-body BYTES]
@@ -154,12 +154,18 @@ task's instructions (text and example images), read by every role, written by
 a manager on top of the current version; ``DIR/guidelines.md`` and the images
 in ``DIR/guidelines/`` of an --import directory become a version.
 
-Storage: SQLite schema version 8 keeps one row per object, track and review
+Storage (server/store.py): schema version 8 keeps one row per object, track and review
 item (with the frames it lies on) plus a change log with a fingerprint, role
 and stage of each operation (and a deleted item's last value, a prediction's
 first value), the jobs with their events (see Store and server/review.py), the
 guideline versions with their files (v6) and which tasks are sets derived from
-which (v8); version 1 to 7 databases are upgraded on start.
+which (v8). ``--db FILE`` is SQLite (version 1 to 7 files are upgraded on
+start); ``--db postgresql://user@host:port/db`` is PostgreSQL (python3-psycopg),
+which any number of serve.py processes may share: everything a request needs is
+in the database (docs/SERVER.md, "Stores"). Media live under --media-root
+(``./media`` with PostgreSQL), which processes on several machines must share.
+
+The code is the server/ package beside this file; this file parses the options and starts it.
 """
 
 import argparse

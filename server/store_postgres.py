@@ -217,11 +217,21 @@ class PostgresStore(Store):
 
     # ---- transactions
 
-    @contextlib.contextmanager
-    def _reading(self):
+    def _begin(self, statement):
+        """A connection in a new transaction; an idle one the server closed (a restart) is replaced."""
         raw = self._take()
         try:
-            raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            raw.execute(statement)
+        except psycopg.OperationalError:
+            raw.close()
+            raw = psycopg.connect(self.url, autocommit=True)
+            raw.execute(statement)
+        return raw
+
+    @contextlib.contextmanager
+    def _reading(self):
+        raw = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
             yield _Connection(raw)
             raw.execute("COMMIT")
         finally:
@@ -229,9 +239,8 @@ class PostgresStore(Store):
 
     def _write(self, work):
         for attempt in range(WRITE_ATTEMPTS):
-            raw = self._take()
+            raw = self._begin("BEGIN")
             try:
-                raw.execute("BEGIN")
                 commit, result = work(_Connection(raw))
                 raw.execute("COMMIT" if commit else "ROLLBACK")
                 return result
