@@ -8,6 +8,7 @@ Usage:
              [--token TOKEN ...] [--tokens-file FILE] [--max-body BYTES]
              [--cors-origin ORIGIN ...] [--tls-cert FILE --tls-key FILE]
              [--max-connections N] [--idle-timeout S] [--request-timeout S]
+             [--lease-seconds S] [--golden-rate R]
 
 On start it imports every --import DIR, then prints exactly one line to stdout,
 ``polymark: serving http://HOST:PORT/`` (``https://`` with TLS), and serves
@@ -41,7 +42,16 @@ Routes (any other method on a known route is 405 with ``Allow``; OPTIONS is 204)
     GET   /api/tasks/{id}/jobs          {"revision","jobs":[job with "open_issues","events"]}
     POST  /api/tasks/{id}/jobs          split the task into jobs (a manager)
     GET   /api/tasks/{id}/jobs/{n}      {"revision","job"}
-    PATCH /api/tasks/{id}/jobs/{n}      move a job to another stage, assign it
+    PATCH /api/tasks/{id}/jobs/{n}      move a job to another stage, assign it, set its
+                                        queue "priority" (a manager)
+    POST  /api/queue/next               the work queue (docs/SCHEMA.md section 16): {"task"?}
+                                        -> {"job": {"task","id","start_frame","stop_frame",
+                                        "priority"}, "lease": {"until","seconds"}}, or both
+                                        null when no job is free; the same job while its
+                                        lease runs; saving renews the lease
+    POST  /api/queue/skip               {"task","job","reason"}: give back the job in hand,
+                                        never to be handed to this user again (409
+                                        not_leased for another job)
     GET   /api/tasks/{id}/guidelines[?version=N]  the labeling guidelines: {"version","text",
                                         "files":[{"name","type","size"}],"author","role","at"}
     GET   /api/tasks/{id}/guidelines/versions  {"current","versions":[...]}
@@ -159,7 +169,7 @@ item (with the frames it lies on) plus a change log with a fingerprint, role
 and stage of each operation (and a deleted item's last value, a prediction's
 first value), the jobs with their events (see Store and server/review.py), the
 guideline versions with their files (v6) and which tasks are sets derived from
-which (v8). ``--db FILE`` is SQLite (version 1 to 7 files are upgraded on
+which (v8), the work queue's priorities, leases and skips (v9). ``--db FILE`` is SQLite (version 1 to 8 files are upgraded on
 start); ``--db postgresql://user@host:port/db`` is PostgreSQL (python3-psycopg),
 which any number of serve.py processes may share: everything a request needs is
 in the database (docs/SERVER.md, "Stores"). Media live under --media-root
@@ -177,7 +187,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The package beside this file; the names tests and tools use from serve.py stay importable here.
-from server import review  # noqa: E402
+from server import queue, review  # noqa: E402
 from server.connections import (ConnectionLimits, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,  # noqa: E402
                                 DEFAULT_REQUEST_TIMEOUT, MIN_REQUEST_RATE, descriptor_limit,
                                 raise_descriptor_limit)
@@ -229,6 +239,12 @@ def parse_args(argv):
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
                    help="drop a request whose headers and body take longer than this, plus 1 s per "
                         f"{MIN_REQUEST_RATE} bytes received (default {DEFAULT_REQUEST_TIMEOUT})")
+    p.add_argument("--lease-seconds", type=float, default=queue.DEFAULT_LEASE_SECONDS, metavar="SECONDS",
+                   help="how long a job the work queue hands out stays the labeler's without a save "
+                        f"(default {queue.DEFAULT_LEASE_SECONDS})")
+    p.add_argument("--golden-rate", type=float, default=queue.DEFAULT_GOLDEN_RATE, metavar="RATE",
+                   help="the share of a labeler's jobs that hold golden frames, when there are such jobs "
+                        f"(default {queue.DEFAULT_GOLDEN_RATE})")
     args = p.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -236,6 +252,8 @@ def parse_args(argv):
         p.error("--max-body must be positive")
     if args.max_connections < 1:
         p.error("--max-connections must be positive")
+    if not (0 < args.lease_seconds < math.inf and 0 <= args.golden_rate <= 1):
+        p.error("--lease-seconds must be a positive number of seconds and --golden-rate between 0 and 1")
     if not (0 < args.idle_timeout < math.inf and 0 < args.request_timeout < math.inf):
         p.error("--idle-timeout and --request-timeout must be positive numbers of seconds")
     return args
@@ -301,6 +319,7 @@ def main(argv=None):
         tokens = load_tokens(args)
         context = tls_context(args)
         store = open_store(db)
+        store.lease_seconds, store.golden_rate = args.lease_seconds, args.golden_rate
         for task_dir in args.imports:
             import_task_dir(store, os.path.abspath(task_dir), media_root, log)
     except (ImportFailure, StoreError) as e:

@@ -20,6 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 
 from . import guidelines
+from . import queue
 from . import review
 from . import sets
 from .review import Principal, REVIEW_KINDS
@@ -234,6 +235,10 @@ class Handler(BaseHTTPRequestHandler):
             handlers = {"GET": self.api_guideline_versions}
         elif len(parts) == 5 and parts[0] == "tasks" and parts[2:4] == ["guidelines", "files"]:
             handlers = {"GET": self.api_guideline_file}
+        elif parts == ["queue", "next"]:
+            handlers = {"POST": self.api_queue_next}
+        elif parts == ["queue", "skip"]:
+            handlers = {"POST": self.api_queue_skip}
         else:
             handlers = None
         if self.command == "OPTIONS":  # CORS preflight: answered without credentials
@@ -250,11 +255,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json_error(405, "method_not_allowed",
                                         f"{self.command} is not allowed on {self.api_path(parts)}",
                                         {"Allow": allow})
-        if len(parts) >= 2 and not sets.is_route_task_id(parts[1], TASK_ID_RE):
+        if parts[0] == "tasks" and len(parts) >= 2 and not sets.is_route_task_id(parts[1], TASK_ID_RE):
             return self.task_not_found(parts[1])
         try:
             with self.big_body_turn():
-                if len(parts) >= 2:
+                if parts[0] == "tasks" and len(parts) >= 2:
                     self.refuse_hidden_task(parts[1])
                 handler(store, parts)
         except RequestError as e:
@@ -344,13 +349,16 @@ class Handler(BaseHTTPRequestHandler):
             return f"the request body of {length} bytes exceeds the limit of {limit} bytes"
         return None
 
-    def read_json_body(self):
+    def read_json_body(self, allow_empty=False):
+        """The body's JSON value; None for an empty body when ``allow_empty``."""
         length = self.content_length()
         body = self.rfile.read(length) if length else b""
         if len(body) != length:
             raise RequestError(400, "bad_request", "the request body ended early")
         self.close_connection = self.client_wants_close  # the body is read: keep-alive is safe
         self.body_unread = False
+        if allow_empty and not body:
+            return None
         try:
             return parse_json(body.decode("utf-8"))
         except JsonLimitError as e:  # within the JSON but beyond a limit: named at its pointer
@@ -602,9 +610,12 @@ class Handler(BaseHTTPRequestHandler):
         job_id = self.job_id(parts)
         body = self.read_json_body()
         who = self.principal(None)
-        if not isinstance(body, dict) or not body or set(body) - {"stage", "from", "assignee", "reviewer"}:
-            raise RequestError(400, "invalid", "request body: expected {stage?, from?, assignee?, reviewer?} "
-                                               "with at least one of them", path="")
+        if not isinstance(body, dict) or not body or set(body) - {"stage", "from", "assignee", "reviewer", "priority"}:
+            raise RequestError(400, "invalid", "request body: expected {stage?, from?, assignee?, reviewer?, "
+                                               "priority?} with at least one of them", path="")
+        if "priority" in body and (isinstance(body["priority"], bool) or not isinstance(body["priority"], (int, float))):
+            raise RequestError(400, "expected_number", "request body: /priority: expected a number (higher: "
+                               "handed out sooner)", path="/priority")
         for key in ("stage", "from"):
             if key in body and body[key] not in review.STAGES:
                 raise RequestError(400, "bad_enum", f"request body: /{key}: {shown_text(str(body[key]))} is not "
@@ -622,6 +633,51 @@ class Handler(BaseHTTPRequestHandler):
         if outcome[0] == "refused":
             raise RequestError(409, outcome[1], outcome[2])
         self.send_json(200, {"job": outcome[1]})
+
+    # ---- the work queue (docs/SCHEMA.md, section 16)
+
+    def queue_body(self, keys, required):
+        body = self.read_json_body(allow_empty=not required)
+        body = {} if body is None else body
+        if not isinstance(body, dict) or set(body) - set(keys) or not set(required) <= set(body):
+            raise RequestError(400, "invalid", f"request body: expected {{{', '.join(keys)}}}"
+                               + (f" with {', '.join(required)}" if required else ""), path="")
+        task = body.get("task")
+        if task is not None and (not isinstance(task, str) or not sets.is_route_task_id(task, TASK_ID_RE)):
+            raise RequestError(400, "bad_id", "request body: /task: not a task id", path="/task")
+        if task is not None and sets.is_golden(task):
+            raise RequestError(404, "not_found", f"task {task!r} not found")
+        return body
+
+    def api_queue_next(self, store, parts):
+        body = self.queue_body(("task", "user", "device"), ())
+        who = self.principal(body)
+        refusal = queue.next_refusal(who)
+        if refusal:
+            raise RequestError(403 if who.user else 400, "forbidden" if who.user else "missing_key", refusal,
+                               path=None if who.user else "/user")
+        outcome = store.queue_next(who, body.get("task"))
+        if outcome[0] == "not_found":
+            return self.task_not_found(body["task"])
+        self.send_json(200, outcome[1] if outcome[0] == "ok" else {"job": None, "lease": None})
+
+    def api_queue_skip(self, store, parts):
+        body = self.queue_body(("task", "job", "reason", "user", "device"), ("task", "job", "reason"))
+        who = self.principal(body)
+        job, reason = body["job"], body["reason"]
+        if isinstance(job, bool) or not isinstance(job, int) or not 0 < job <= SQLITE_INT_MAX:
+            raise RequestError(400, "expected_integer", "request body: /job: expected a job id", path="/job")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > queue.MAX_REASON:
+            raise RequestError(400, "expected_string", f"request body: /reason: say why, in 1 to {queue.MAX_REASON} "
+                               "characters", path="/reason")
+        if not who.user:
+            raise RequestError(400, "missing_key", queue.next_refusal(who), path="/user")
+        outcome = store.queue_skip(who, body["task"], job, reason)
+        if outcome[0] == "not_found":
+            raise RequestError(404, "not_found", outcome[1])
+        if outcome[0] == "refused":
+            raise RequestError(409, "not_leased", outcome[1])
+        self.send_json(200, {"skipped": True})
 
     # ---- guidelines: versioned labeling instructions (docs/SCHEMA.md, section 14)
 

@@ -4,14 +4,16 @@ import bisect
 import collections
 import hashlib
 import json
+import time
 
 from . import guidelines
+from . import queue
 from . import review
 from . import sets
 from .review import ANNOTATION_KINDS, Principal, REVIEW_KINDS
 from .validation import ITEM_ID_RE, canonical_json, compact_json, document_header, empty_document
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def open_store(db):
@@ -69,6 +71,8 @@ class Store:
     """
 
     FOR_UPDATE = ""  # appended to the first read of a write: the row lock of a dialect that needs one
+    lease_seconds = queue.DEFAULT_LEASE_SECONDS  # the work queue's (server/queue.py), set from serve.py's options
+    golden_rate = queue.DEFAULT_GOLDEN_RATE
     database_errors = ()  # what a failing database raises (answered 500 "database error")
 
     def _reading(self):
@@ -415,6 +419,8 @@ class Store:
                              ((task_id, kf, track_id) for track_id, kfs in touched.items() for kf in kfs))
             conn.execute("UPDATE annotations SET revision = ?, updated_at = ? WHERE task_id = ?",
                          (revision, log.at, task_id))
+            if who.user:
+                queue.renew(conn, task_id, who.user, time.time() + self.lease_seconds)
             return True, ("ok", revision, [p.op_id for p in new], duplicates)
         return self._write(work)
 
@@ -505,6 +511,12 @@ class Store:
             if assigning and who.role != "manager":
                 return False, ("forbidden", f"{review.with_article(who.role)} may not change the {assigning[0]} of job "
                                             f"{job.id}; a manager may")
+            if "priority" in change:
+                if who.role != "manager":
+                    return False, ("forbidden", f"{review.with_article(who.role)} may not change the priority of "
+                                                f"job {job.id}; a manager may")
+                conn.execute("UPDATE jobs SET priority = ? WHERE task_id = ? AND id = ?",
+                             (float(change["priority"]), task_id, job.id))
             for key in assigning:
                 if change[key] != getattr(job, key):
                     conn.execute(f"UPDATE jobs SET {key} = ? WHERE task_id = ? AND id = ?",
@@ -527,7 +539,29 @@ class Store:
                 conn.execute("UPDATE jobs SET stage = ?, reviewed_revision = ? WHERE task_id = ? AND id = ?",
                              (stage, reviewed, task_id, job.id))
                 review.log_job_event(conn, task_id, job.id, "stage", who, revision, job.stage, stage)
+                if job.stage == "annotation":
+                    queue.release(conn, task_id, job.id)
             return True, ("ok", review.load_jobs(conn, task_id).by_id(job_id).to_json())
+        return self._write(work)
+
+    # ---- the work queue (server/queue.py has the rules)
+
+    def queue_next(self, who, task_id=None):
+        """("ok", {"job", "lease"}) with the job leased to ``who``, ("none",) when nothing is free,
+        or ("not_found",) for an unknown ``task_id``."""
+        def work(conn):
+            if task_id is not None and conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
+                return False, ("not_found",)
+            outcome = queue.grant_next(conn, who, task_id, self.FOR_UPDATE, self.lease_seconds, self.golden_rate,
+                                       time.time())
+            return outcome[0] == "ok", outcome
+        return self._write(work)
+
+    def queue_skip(self, who, task_id, job_id, reason):
+        """("ok",), ("not_found", message) or ("refused", message) for a job not in ``who``'s hands."""
+        def work(conn):
+            outcome = queue.skip(conn, who, task_id, job_id, reason, self.FOR_UPDATE)
+            return outcome[0] == "ok", outcome
         return self._write(work)
 
     # ---- annotation sets: golden frames and consensus replicas (server/sets.py has the rules)

@@ -19,12 +19,14 @@ import time
 import psycopg
 from psycopg import errors as pg_errors
 
+from . import queue
 from .errors import StoreError
 from .store import SCHEMA_VERSION, Store
 
 # Ids and names sort as SQLite sorts them (by code point), whatever the database's locale.
 _ID = 'TEXT COLLATE "C"'
 _NOW = """to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+# Version 8; the changes of later versions follow it in _migrate.
 SCHEMA = [
     f"""CREATE TABLE tasks (
         id {_ID} PRIMARY KEY,
@@ -178,10 +180,14 @@ class PostgresStore(Store):
                 if row is None:
                     for statement in SCHEMA:
                         raw.execute(statement)
-                    raw.execute("INSERT INTO polymark_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
-                elif row[0] != SCHEMA_VERSION:
-                    raise StoreError(f"{self.shown_url()}: database schema version {row[0]} is "
-                                     f"{'newer' if row[0] > SCHEMA_VERSION else 'older'} than this serve.py "
+                    raw.execute("INSERT INTO polymark_schema (version) VALUES (8)")
+                version = 8 if row is None else row[0]
+                if version == 8:
+                    queue.create_tables(_Connection(raw))
+                    raw.execute("UPDATE polymark_schema SET version = %s", (SCHEMA_VERSION,))
+                elif version != SCHEMA_VERSION:
+                    raise StoreError(f"{self.shown_url()}: database schema version {version} is "
+                                     f"{'newer' if version > SCHEMA_VERSION else 'older'} than this serve.py "
                                      f"writes ({SCHEMA_VERSION})")
         finally:
             raw.close()

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 
 from . import guidelines
+from . import queue
 from . import review
 from . import sets
 from .errors import StoreError
@@ -63,6 +64,8 @@ class SqliteStore(Store):
                     conn.execute("ALTER TABLE changes ADD COLUMN value TEXT")
                 if version < 8:
                     sets.create_tables(conn)
+                if version < 9:
+                    queue.create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:

@@ -18,7 +18,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from test_review import TOKENS, four_image_task  # noqa: E402
-from test_serve import PNG_A, PNG_B, ServerProcess, db_query, run_serve, sqlite_only, write, write_json  # noqa: E402
+from test_serve import (PNG_A, PNG_B, UNDO_V9, ServerProcess, db_query, run_serve, sqlite_only, write,  # noqa: E402
+                        write_json)
 from test_sync_routes import SyncMixin  # noqa: E402
 
 AS = {"labeler": "t-ana", "reviewer": "t-rita", "manager": "t-mia"}
@@ -336,6 +337,8 @@ class UpgradeTest(unittest.TestCase):
             server = ServerProcess(tmp, ["--db", db, "--web", tmp, "--quiet", "--import", task_dir]).start()
             server.stop()
             conn = sqlite3.connect(db)  # make it what a version 5 serve.py left
+            for statement in UNDO_V9:
+                conn.execute(statement)
             for table in ("task_sets", "guideline_files", "guideline_blobs", "guidelines"):
                 conn.execute(f"DROP TABLE {table}")
             conn.execute("ALTER TABLE changes DROP COLUMN value")  # added in version 7

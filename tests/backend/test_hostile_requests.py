@@ -22,8 +22,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from raw_http import NoAnswer, exchange, request_bytes  # noqa: E402
-from test_serve import (SCHEMA_VERSION, ServerPerTest, ServerProcess, db_query, make_demo_dir,  # noqa: E402
-                        sqlite_only, write)
+from test_serve import (SCHEMA_VERSION, UNDO_V9, ServerPerTest, ServerProcess, db_query,  # noqa: E402
+                        make_demo_dir, sqlite_only, write)
 from test_sync_routes import SyncMixin, op, rect, task_body, track  # noqa: E402
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
@@ -278,6 +278,8 @@ class SchemaUpgradeTest(ServerPerTest, SyncMixin, unittest.TestCase):
         self.patch("v2", [op("old.1", "update", "a", rect("a", 1))], base=0)
         self.server.stop()
         conn = sqlite3.connect(self.db)  # make it what a version 2 serve.py wrote
+        for statement in UNDO_V9:
+            conn.execute(statement)
         conn.execute("ALTER TABLE changes DROP COLUMN op_hash")
         for statement in ("DROP TABLE task_sets", "DROP TABLE jobs", "DROP TABLE job_events", "DROP INDEX items_frames",
                           *(f"ALTER TABLE items DROP COLUMN {c}" for c in ("frame_lo", "frame_hi", "role", "at")),

@@ -77,8 +77,11 @@ def write_json(path, value):
     write(path, json.dumps(value, indent=2))
 
 
-# The SQLite schema version this serve.py writes (8: the relation of annotation sets to their task).
-SCHEMA_VERSION = 8
+# The schema version this serve.py writes (9: the work queue).
+SCHEMA_VERSION = 9
+# What makes a version 9 SQLite file one of version 8 (the upgrade tests go further back from there).
+UNDO_V9 = ("DROP TABLE queue_users", "DROP TABLE queue_skips",
+           *(f"ALTER TABLE jobs DROP COLUMN {c}" for c in ("priority", "lease_user", "lease_until")))
 PNG_A = make_png(4, 3, (255, 0, 0))
 PNG_B = make_png(2, 2, (0, 128, 255))
 # An MP4's leading ftyp box (serve.py accepts media by their bytes), then filler.
