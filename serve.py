@@ -169,8 +169,9 @@ item (with the frames it lies on) plus a change log with a fingerprint, role
 and stage of each operation (and a deleted item's last value, a prediction's
 first value), the jobs with their events (see Store and server/review.py), the
 guideline versions with their files (v6) and which tasks are sets derived from
-which (v8), the work queue's priorities, leases and skips (v9). ``--db FILE`` is SQLite (version 1 to 8 files are upgraded on
-start); ``--db postgresql://user@host:port/db`` is PostgreSQL (python3-psycopg),
+which (v8), the work queue's priorities, leases and skips (v9). ``--db FILE``
+is SQLite (version 1 to 8 files are upgraded on start);
+``--db postgresql://user@host:port/db`` is PostgreSQL (python3-psycopg),
 which any number of serve.py processes may share: everything a request needs is
 in the database (docs/SERVER.md, "Stores"). Media live under --media-root
 (``./media`` with PostgreSQL), which processes on several machines must share.

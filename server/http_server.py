@@ -9,7 +9,8 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
-from .connections import (ACCEPT_BACKOFF, ConnectionLimits, FD_EXHAUSTED, LISTEN_BACKLOG, MAX_LINGERING, REFUSED_LINGER, busy_reply, connection_cap, discard_input)
+from .connections import (ACCEPT_BACKOFF, ConnectionLimits, FD_EXHAUSTED, LISTEN_BACKLOG, MAX_LINGERING,
+                          REFUSED_LINGER, busy_reply, connection_cap, discard_input)
 from .routes import DEFAULT_MAX_BODY, DISCONNECT_ERRORS, Handler
 from .static import GzipCache
 

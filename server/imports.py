@@ -11,7 +11,8 @@ import threading
 from . import guidelines
 from . import review
 from .errors import ImportFailure
-from .validation import (_Checker, canonical_json, check_relative_file, empty_document, load_json_file, pointer, validate_document, validate_task)
+from .validation import (_Checker, canonical_json, check_relative_file, empty_document, load_json_file,
+                         pointer, validate_document, validate_task)
 
 def copy_media(files, dest_dir):
     """Copy (source, rel name) pairs below dest_dir; unchanged copies are skipped."""

@@ -116,8 +116,9 @@ def skip(conn, who, task_id, job_id, reason, lock):
     if row is None:
         return "not_found", f"task {task_id!r} has no job {job_id}"
     if row[0] != who.user or row[1] != "annotation":
-        return "refused", f"job {job_id} of task {task_id!r} is not leased to {who.user!r}; only the job in hand is skipped"
-    conn.execute("UPDATE jobs SET lease_user = NULL, lease_until = NULL WHERE task_id = ? AND id = ?", (task_id, job_id))
+        return "refused", (f"job {job_id} of task {task_id!r} is not leased to {who.user!r}; only the job in hand "
+                           "is skipped")
+    release(conn, task_id, job_id)
     conn.execute("INSERT INTO queue_skips (task_id, job_id, labeler, reason, at) VALUES (?, ?, ?, ?, ?) "
                  "ON CONFLICT (task_id, job_id, labeler) DO UPDATE SET reason = excluded.reason, at = excluded.at",
                  (task_id, job_id, who.user, reason, review.now_text()))
@@ -134,4 +135,5 @@ def renew(conn, task_id, user, until):
 
 def release(conn, task_id, job_id):
     """A job that leaves annotation is nobody's lease any more."""
-    conn.execute("UPDATE jobs SET lease_user = NULL, lease_until = NULL WHERE task_id = ? AND id = ?", (task_id, job_id))
+    conn.execute("UPDATE jobs SET lease_user = NULL, lease_until = NULL WHERE task_id = ? AND id = ?",
+                 (task_id, job_id))

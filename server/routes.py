@@ -28,8 +28,10 @@ from .connections import RequestClock
 from .errors import BadPath, ImportFailure, RequestError
 from .imports import import_task_upload
 from .media import MEDIA_CSP, media_headers
-from .static import (CHUNK, COMPRESSIBLE, GZIP_MAX_FILE, accepts_gzip, content_type, parse_range, resolve_file, shown_text, split_request_path)
-from .validation import (ITEM_ID_RE, JsonLimitError, TASK_ID_RE, _media_spans, frame_count, parse_json, task_rule_failures, task_summary, validate_document, validate_patch)
+from .static import (CHUNK, COMPRESSIBLE, GZIP_MAX_FILE, accepts_gzip, content_type, parse_range,
+                     resolve_file, shown_text, split_request_path)
+from .validation import (ITEM_ID_RE, JsonLimitError, TASK_ID_RE, _media_spans, frame_count, parse_json,
+                         task_rule_failures, task_summary, validate_document, validate_patch)
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024   # bytes of one request body (--max-body)
 DRAIN_SECONDS = 2.0                   # how long an unread request body is read and dropped
@@ -613,7 +615,8 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict) or not body or set(body) - {"stage", "from", "assignee", "reviewer", "priority"}:
             raise RequestError(400, "invalid", "request body: expected {stage?, from?, assignee?, reviewer?, "
                                                "priority?} with at least one of them", path="")
-        if "priority" in body and (isinstance(body["priority"], bool) or not isinstance(body["priority"], (int, float))):
+        priority = body.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, (int, float)):
             raise RequestError(400, "expected_number", "request body: /priority: expected a number (higher: "
                                "handed out sooner)", path="/priority")
         for key in ("stage", "from"):

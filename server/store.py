@@ -75,6 +75,11 @@ class Store:
     golden_rate = queue.DEFAULT_GOLDEN_RATE
     database_errors = ()  # what a failing database raises (answered 500 "database error")
 
+    def _lock_revision(self, conn, task_id):
+        """(revision,) of a task, its row locked for the rest of the write; None for an unknown task."""
+        return conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE,
+                            (task_id,)).fetchone()
+
     def _reading(self):
         """A context manager: a connection in a read transaction that sees one consistent state."""
         raise NotImplementedError
@@ -117,7 +122,8 @@ class Store:
         ids = [(task_id, kf["id"], track_id) for kf in (keyframes if isinstance(keyframes, list) else [])
                if isinstance(kf, dict) and isinstance(kf.get("id"), str)]
         # DO NOTHING: only documents the v1 server took unchecked can repeat an id
-        conn.executemany("INSERT INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", ids)
+        conn.executemany("INSERT INTO keyframe_ids (task_id, id, track_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                         ids)
 
     # ---- reads
 
@@ -273,8 +279,7 @@ class Store:
 
     def _replace_document(self, conn, task_id, document, base_revision, who):
         """save_annotations inside a write transaction: (commit?, outcome)."""
-        row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE,
-                           (task_id,)).fetchone()
+        row = self._lock_revision(conn, task_id)
         if row is None or row[0] != base_revision:
             return False, ("stale",)
         revision = base_revision + 1
@@ -350,8 +355,7 @@ class Store:
         device = who.device
 
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE,
-                               (task_id,)).fetchone()
+            row = self._lock_revision(conn, task_id)
             if row is None:
                 return False, ("not_found",)
             current = row[0]
@@ -476,7 +480,7 @@ class Store:
         """Replace a task's jobs. ("ok", [job]), ("not_found",) or ("busy", message) when a job
         has left annotation (its review would lose its frames), ("forbidden", message)."""
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()
+            row = self._lock_revision(conn, task_id)
             if row is None:
                 return False, ("not_found",)
             if who.role != "manager":
@@ -497,7 +501,7 @@ class Store:
         on a return.
         """
         def work(conn):
-            row = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()
+            row = self._lock_revision(conn, task_id)
             if row is None:
                 return False, ("not_found", f"task {task_id!r} not found")
             job = review.load_jobs(conn, task_id).by_id(job_id)
@@ -602,7 +606,7 @@ class Store:
                 sets.record(conn, task_id, parent_id, sets.GOLDEN, frames)
                 return True, ("created", sets.sets_of(conn, parent_id))
             if document is not None:
-                revision = conn.execute("SELECT revision FROM annotations WHERE task_id = ?" + self.FOR_UPDATE, (task_id,)).fetchone()[0]
+                revision = self._lock_revision(conn, task_id)[0]
                 commit, outcome = self._replace_document(conn, task_id, document, revision, who)
                 if not commit:
                     return False, outcome

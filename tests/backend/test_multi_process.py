@@ -51,9 +51,9 @@ class MultiProcessTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="pm-multi-")
         db = os.path.join(self.tmp, "db", "p.sqlite")
         task_dir = make_demo_dir(self.tmp)
-        self.servers = [ServerProcess(self.tmp, ["--db", db, "--web", self.tmp, "--quiet", "--import", task_dir]).start()]
-        self.servers += [ServerProcess(self.tmp, ["--db", db, "--web", self.tmp, "--quiet"]).start()
-                         for _ in range(self.processes - 1)]
+        args = ["--db", db, "--web", self.tmp, "--quiet"]
+        self.servers = [ServerProcess(self.tmp, args + ["--import", task_dir]).start()]
+        self.servers += [ServerProcess(self.tmp, args).start() for _ in range(self.processes - 1)]
 
     def tearDown(self):
         for server in self.servers[1:]:

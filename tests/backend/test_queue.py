@@ -65,8 +65,8 @@ class QueueMixin:
     def save(self, user, n):
         op = {"op_id": f"{user}.{n}", "kind": "object", "op": "create", "id": f"{user}o{n}",
               "value": {"id": f"{user}o{n}", "type": "rectangle", "frame": 0, "label": "cat", "points": [0, 0, 1, 1]}}
-        self.ok("PATCH", "/api/tasks/demo/annotations", {"base_revision": 0, "device": f"{user}-tab", "operations": [op]}, user=user,
-                role="manager")
+        body = {"base_revision": 0, "device": f"{user}-tab", "operations": [op]}
+        self.ok("PATCH", "/api/tasks/demo/annotations", body, user=user, role="manager")
 
 
 class QueueTest(QueueMixin, unittest.TestCase):
