@@ -122,7 +122,9 @@ WRITE_ATTEMPTS = 8
 # (the retry of a committed PATCH finds its op ids stored: duplicates, never applied twice).
 RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.UniqueViolation,
            psycopg.OperationalError)
-IDLE_CONNECTIONS = 16  # kept open per process; more are opened while needed, then closed
+IDLE_CONNECTIONS = 16  # kept open per process between requests
+OPEN_CONNECTIONS = 24  # open at once per process: requests beyond wait for one (PostgreSQL allows 100 by default)
+CONNECTION_WAIT = 30   # seconds a request waits for a connection before it is answered 500
 
 
 @functools.lru_cache(maxsize=4096)
@@ -157,6 +159,7 @@ class PostgresStore(Store):
         self.url = url
         self._idle = []
         self._idle_lock = threading.Lock()  # guards the list of idle connections only
+        self._open = threading.BoundedSemaphore(OPEN_CONNECTIONS)
         try:
             self._migrate()
         except psycopg.Error as e:
@@ -195,25 +198,34 @@ class PostgresStore(Store):
     # ---- connections
 
     def _take(self):
-        with self._idle_lock:
-            raw = self._idle.pop() if self._idle else None
-        if raw is None or raw.closed:
-            raw = psycopg.connect(self.url, autocommit=True)
-        return raw
+        if not self._open.acquire(timeout=CONNECTION_WAIT):
+            raise psycopg.OperationalError(f"no database connection free in {CONNECTION_WAIT} s")
+        try:
+            with self._idle_lock:
+                raw = self._idle.pop() if self._idle else None
+            if raw is None or raw.closed:
+                raw = psycopg.connect(self.url, autocommit=True)
+            return raw
+        except BaseException:
+            self._open.release()
+            raise
 
     def _give_back(self, raw):
-        if not raw.closed and raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            try:
-                raw.execute("ROLLBACK")
-            except psycopg.Error:
-                raw.close()
-        if raw.closed or raw.broken:
-            return
-        with self._idle_lock:
-            if len(self._idle) < IDLE_CONNECTIONS:
-                self._idle.append(raw)
+        try:
+            if not raw.closed and raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                try:
+                    raw.execute("ROLLBACK")
+                except psycopg.Error:
+                    raw.close()
+            if raw.closed or raw.broken:
                 return
-        raw.close()
+            with self._idle_lock:
+                if len(self._idle) < IDLE_CONNECTIONS:
+                    self._idle.append(raw)
+                    return
+            raw.close()
+        finally:
+            self._open.release()
 
     def close(self):
         with self._idle_lock:
@@ -230,8 +242,15 @@ class PostgresStore(Store):
             raw.execute(statement)
         except psycopg.OperationalError:
             raw.close()
-            raw = psycopg.connect(self.url, autocommit=True)
-            raw.execute(statement)
+            try:
+                raw = psycopg.connect(self.url, autocommit=True)
+                raw.execute(statement)
+            except BaseException:
+                self._give_back(raw)
+                raise
+        except BaseException:
+            self._give_back(raw)
+            raise
         return raw
 
     @contextlib.contextmanager

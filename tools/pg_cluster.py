@@ -61,6 +61,8 @@ class Cluster:
         if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
             self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
                       "--locale=C.UTF-8", "--no-sync")
+        if self.running():
+            return self
         options = [f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.root}",
                    "-c max_connections=300", "-c shared_buffers=64MB"]
         if not self.durable:
@@ -74,6 +76,10 @@ class Cluster:
                     log = f.read()[-2000:]
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr.strip()}\n{log}")
         return self
+
+    def running(self):
+        return (os.path.exists(os.path.join(self.data, "postmaster.pid"))
+                and self._run("pg_ctl", "status", "-D", self.data, check=False).returncode == 0)
 
     def stop(self, remove=None):
         if os.path.exists(os.path.join(self.data, "postmaster.pid")):
