@@ -62,11 +62,11 @@ class QueueMixin:
         reply = self.ok("POST", "/api/queue/next", body, user=user, server=server)
         return reply["job"] and reply["job"]["id"]
 
-    def save(self, user, n):
+    def save(self, user, n, server=None):
         op = {"op_id": f"{user}.{n}", "kind": "object", "op": "create", "id": f"{user}o{n}",
               "value": {"id": f"{user}o{n}", "type": "rectangle", "frame": 0, "label": "cat", "points": [0, 0, 1, 1]}}
         body = {"base_revision": 0, "device": f"{user}-tab", "operations": [op]}
-        self.ok("PATCH", "/api/tasks/demo/annotations", body, user=user, role="manager")
+        self.ok("PATCH", "/api/tasks/demo/annotations", body, user=user, role="manager", server=server)
 
 
 class QueueTest(QueueMixin, unittest.TestCase):
@@ -164,6 +164,21 @@ class QueueRaceTest(QueueMixin, unittest.TestCase):
                          "a job was granted to two labelers")
         self.assertEqual(sorted(holders), list(range(2, 12)), "all ten jobs handed out")
         self.assertEqual(sum(1 for jobs in grants.values() if jobs[0] is None), 2, "two labelers left waiting")
+
+    def test_leases_are_renewed_expired_and_skipped_through_any_process(self):
+        first, second, third = self.servers
+        self.assertEqual(self.next_job("ana", server=first), 2)
+        for n in range(4):  # saving through another process renews the lease all the same
+            time.sleep(LEASE / 2)
+            self.save("ana", n, server=second)
+        self.assertEqual(self.next_job("bo", server=third), 3, "ana's job stays hers while she saves")
+        self.assertEqual(self.next_job("ana", server=third), 2, "and a next through any process gives it back")
+        time.sleep(LEASE + 0.3)
+        self.assertEqual(self.next_job("cy", server=second), 2, "expired: handed out by another process")
+        self.ok("POST", "/api/queue/skip", {"task": "demo", "job": 3, "reason": "not a car in sight"}, user="bo",
+                server=first)
+        self.assertEqual(self.next_job("bo", server=second), 4)
+        self.assertEqual(self.next_job("dee", server=third), 3, "bo's skip freed job 3 for the others")
 
 
 if __name__ == "__main__":
