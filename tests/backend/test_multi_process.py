@@ -4,8 +4,10 @@ Clients save with op ids through a random process, resend some requests to anoth
 (a retry whose reply was lost) and send some to two processes at the same instant (the same
 retry racing itself). Then: every operation was acknowledged, applied by exactly one request,
 logged once; the revisions of the applying requests are exactly 1..N, each client's only grow;
-the document holds every client's last values. Meant for PostgreSQL (POLYMARK_TEST_DB=postgresql,
-ctest "backend_multi_process_pg"); on SQLite the processes share the file, which holds too.
+the document holds every client's last values. FaultTest checks the same while processes are
+SIGKILLed and restarted and, on PostgreSQL, the database is restarted once. Meant for PostgreSQL
+(POLYMARK_TEST_DB=postgresql, ctest "backend_multi_process_pg"); on SQLite the processes share the
+file, which holds too.
 
     POLYMARK_TEST_DB=postgresql python3 test_multi_process.py [processes [clients [rounds]]]
 """
@@ -16,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -24,7 +27,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_serve import TEST_DB, ServerProcess, make_demo_dir, stop_serving  # noqa: E402
+from test_serve import TEST_DB, ServerProcess, make_demo_dir, postgres_cluster, stop_serving  # noqa: E402
 
 TASK = "demo"
 
@@ -166,6 +169,129 @@ class MultiProcessTest(unittest.TestCase):
               f"({counts['resent']} resent to another process, {counts['raced']} raced on two), {len(sent)} "
               f"operations, each applied once; revisions 1..{len(applying_revisions)}; {elapsed:.1f} s, "
               f"{len(replies) / elapsed:.0f} saves/s", file=sys.stderr)
+
+
+class FaultTest(unittest.TestCase):
+    """The same guarantees while processes are SIGKILLed and restarted (and, on PostgreSQL, the
+    database restarted once): clients resend every unanswered save, with the same op ids, to
+    whichever process is up, as the sync engine does."""
+
+    processes, clients, batches, kills = 3, 8, 40, 8
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="pm-faults-")
+        self.args = ["--db", os.path.join(self.tmp, "db", "p.sqlite"), "--web", self.tmp, "--quiet"]
+        first = ServerProcess(self.tmp, self.args + ["--import", make_demo_dir(self.tmp)]).start()
+        self.servers = [first] + [ServerProcess(self.tmp, self.args).start() for _ in range(self.processes - 1)]
+        self.retired = []
+        self.lock = threading.Lock()
+
+    def tearDown(self):
+        for server in self.servers + self.retired:
+            server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def live(self, rng):
+        with self.lock:
+            return rng.choice(self.servers)
+
+    def test_kills_and_restarts_lose_and_double_nothing(self):
+        sent, last_value, per_client, failures = {}, {}, collections.defaultdict(list), []
+        stats = collections.Counter()
+        done = threading.Event()
+
+        def client(number):
+            rng = random.Random(1000 + number)
+            device, live = f"f{number}", set()
+            for batch in range(self.batches):
+                operations = []
+                for k in range(2):
+                    item = f"f{number}i{rng.randint(0, 3)}"
+                    if any(op["id"] == item for op in operations):
+                        continue
+                    value = rect(item, batch * 10 + k)
+                    operations.append({"op_id": f"{device}.{batch}.{k}", "kind": "object",
+                                       "op": "update" if item in live else "create", "id": item, "value": value})
+                    live.add(item)
+                    with self.lock:
+                        sent[operations[-1]["op_id"]] = value
+                        last_value[item] = value
+                body = {"base_revision": 0, "user": f"u{number}", "device": device, "operations": operations}
+                deadline = time.monotonic() + 60
+                while True:
+                    server = self.live(rng)
+                    try:
+                        status, reply = call(server, "PATCH", f"/api/tasks/{TASK}/annotations", body)
+                    except (OSError, http.client.HTTPException, ValueError):
+                        status, reply = None, None
+                    with self.lock:
+                        stats["attempts"] += 1
+                    if status == 200:
+                        break
+                    if status is not None and status < 500:
+                        failures.append((status, reply))
+                        return
+                    with self.lock:
+                        stats["unanswered or 5xx"] += 1
+                    if time.monotonic() > deadline:
+                        failures.append(("gave up", batch))
+                        return
+                    time.sleep(rng.uniform(0.02, 0.2))
+                with self.lock:
+                    per_client[number].append(reply["revision"])
+
+        def faults():
+            rng = random.Random(7)
+            for n in range(self.kills):
+                if done.wait(0.25):
+                    return
+                with self.lock:
+                    slot = rng.randrange(len(self.servers))
+                    victim = self.servers[slot]
+                victim.proc.send_signal(signal.SIGKILL)
+                victim.proc.wait()
+                replacement = ServerProcess(self.tmp, self.args).start()
+                with self.lock:
+                    self.servers[slot] = replacement
+                    self.retired.append(victim)
+                    stats["kills"] += 1
+                if n == self.kills // 2 and TEST_DB == "postgresql":
+                    postgres_cluster().restart()
+                    stats["database restarts"] += 1
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(self.clients)]
+        killer = threading.Thread(target=faults)
+        started = time.monotonic()
+        killer.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        killer.join()
+        elapsed = time.monotonic() - started
+
+        self.assertEqual(failures, [])
+        server = self.servers[0]
+        status, history = call(server, "GET", f"/api/tasks/{TASK}/history?after=0&limit=10000")
+        self.assertEqual(status, 200)
+        logged = collections.Counter(e["op_id"] for e in history["entries"])
+        self.assertEqual(logged, collections.Counter(set(sent)), "every operation logged exactly once")
+        status, current = call(server, "GET", f"/api/tasks/{TASK}/annotations")
+        revisions = sorted({e["revision"] for e in history["entries"]})
+        self.assertEqual(revisions, list(range(1, current["revision"] + 1)), "one revision per applied save")
+        for number, seen in per_client.items():
+            self.assertEqual(seen, sorted(set(seen)), f"client {number}: revisions went back")
+        stored = {o["id"]: o for o in current["document"]["objects"]}
+        for item, value in last_value.items():
+            self.assertEqual(stored.get(item), value, item)
+        for server in self.servers + self.retired:
+            self.assertNotIn("Traceback", server.stderr())
+        print(f"\n  {TEST_DB}: {self.processes} processes, {stats['kills']} SIGKILLs and restarts, "
+              f"{stats['database restarts']} database restarts; {self.clients} clients, "
+              f"{self.clients * self.batches} saves in {stats['attempts']} attempts "
+              f"({stats['unanswered or 5xx']} unanswered or 5xx, resent), {len(sent)} operations each "
+              f"applied once, revisions 1..{current['revision']}; {elapsed:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
