@@ -266,6 +266,9 @@ class Handler(BaseHTTPRequestHandler):
                 handler(store, parts)
         except RequestError as e:
             self.send_json(e.status, e.body(), e.headers)
+        except store.refused_errors as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self.send_json_error(400, "unstorable", f"the database cannot store a value of this request: {reason}")
         except store.database_errors as e:
             self.log_error("database error: %s", e)
             self.send_json_error(500, "internal", "database error")

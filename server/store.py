@@ -74,6 +74,7 @@ class Store:
     lease_seconds = queue.DEFAULT_LEASE_SECONDS  # the work queue's (server/queue.py), set from serve.py's options
     golden_rate = queue.DEFAULT_GOLDEN_RATE
     database_errors = ()  # what a failing database raises (answered 500 "database error")
+    refused_errors = ()  # what it raises for a value it cannot keep (answered 400 "unstorable")
 
     def _lock_revision(self, conn, task_id):
         """(revision,) of a task, its row locked for the rest of the write; None for an unknown task."""

@@ -154,6 +154,7 @@ class _Connection:
 class PostgresStore(Store):
     FOR_UPDATE = " FOR NO KEY UPDATE"  # blocks other writers of the row, not foreign key checks
     database_errors = (psycopg.Error,)
+    refused_errors = (psycopg.DataError,)  # e.g. a NUL character in a user name, which SQLite keeps
 
     def __init__(self, url):
         self.url = url

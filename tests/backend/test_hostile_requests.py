@@ -22,7 +22,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from raw_http import NoAnswer, exchange, request_bytes  # noqa: E402
-from test_serve import (SCHEMA_VERSION, UNDO_V9, ServerPerTest, ServerProcess, db_query,  # noqa: E402
+from test_serve import (SCHEMA_VERSION, TEST_DB, UNDO_V9, ServerPerTest, ServerProcess, db_query,  # noqa: E402
                         make_demo_dir, sqlite_only, write)
 from test_sync_routes import SyncMixin, op, rect, task_body, track  # noqa: E402
 
@@ -70,6 +70,20 @@ class HostileRequestsTest(SyncMixin, unittest.TestCase):
         return json.dumps(body)  # ASCII: a lone surrogate goes out as its escape, as a hostile client sends it
 
     # ---- headers
+
+    def test_a_nul_character_in_a_user_name_is_kept_or_refused_never_a_500(self):
+        self.new_task("nul", [])
+        body = {"base_revision": 0, "user": "a\u0000b", "device": "d\u0000", "operations": [
+            op("nul.1", "create", "r", rect("r"))]}
+        status, _, reply = self.send("PATCH", "/api/tasks/nul/annotations", body)
+        if TEST_DB == "postgresql":  # PostgreSQL's text cannot hold U+0000; nothing is applied
+            self.assertEqual((status, reply["error"]["code"]), (400, "unstorable"), reply)
+            self.assertEqual(self.doc("nul")[0], 0)
+        else:
+            self.assertEqual(status, 200, reply)
+        status, _, reply = self.send("PUT", "/api/tasks/nul/guidelines", {"text": "\u0000", "files": {},
+                                                                          "base_version": 0})
+        self.assertIn(status, (200, 400), reply)
 
     def test_content_length_with_superscript_digits_is_a_400_naming_the_header(self):
         t = self.new_task("h-cl")
