@@ -6,10 +6,7 @@ import hashlib
 import json
 import time
 
-from . import guidelines
-from . import queue
-from . import review
-from . import sets
+from . import guidelines, queue, review, sets, store_guidelines, store_queue, store_review, store_sets
 from .review import ANNOTATION_KINDS, Principal, REVIEW_KINDS
 from .validation import ITEM_ID_RE, canonical_json, compact_json, document_header, empty_document
 
@@ -35,8 +32,10 @@ class Store:
     apply_operations, put_guidelines, split_jobs, update_job, derive_golden, derive_replicas),
     each one transaction. Two implementations: SqliteStore (server/store_sqlite.py, the default)
     and PostgresStore (server/store_postgres.py); open_store picks one from ``--db``. They share
-    this class's SQL, written to run on both (``?`` placeholders, ``ON CONFLICT``, ``IS DISTINCT
-    FROM``, ``"user"`` quoted); a subclass gives connections, transactions and the schema.
+    this class's SQL and that of store_review, store_guidelines, store_sets and store_queue (the
+    rules those apply are in review, guidelines, sets and queue, without SQL), written to run on
+    both (``?`` placeholders, ``ON CONFLICT``, ``IS DISTINCT FROM``, ``"user"`` quoted); a
+    subclass gives connections, transactions and the schema.
 
     Schema (version 8):
       tasks        one row per task: the task v1 JSON
@@ -263,7 +262,7 @@ class Store:
                       for n, (kind, item) in enumerate(
                           (key[:-1], item) for key in ("objects", "tracks") for item in initial_document.get(key, [])
                           if is_prediction(key[:-1], item))])
-        review.add_default_job(conn, task["id"])
+        store_review.add_default_job(conn, task["id"])
 
     def save_annotations(self, task_id, document, base_revision, who):
         """Replace the objects and tracks if the stored revision is ``base_revision``.
@@ -313,7 +312,8 @@ class Store:
             if item_id not in wanted and value is not None and kind in ANNOTATION_KINDS:
                 writes.append((review.Touch("", kind, "delete", item_id, (lo, hi) if lo is not None else None,
                                             None, None, None), None))
-        refusal, stages = review.check_writes(conn, task_id, who, [t for t, _ in writes], lambda _: None)
+        refusal, stages = review.check_writes(store_review.load_jobs(conn, task_id), who, [t for t, _ in writes],
+                                               lambda _: None)
         if refusal:
             return False, refusal
         for (touch, place), stage in zip(writes, stages):
@@ -391,7 +391,7 @@ class Store:
             clash = self._id_clash(conn, task_id, new, items, ids, keyframe_ids)
             if clash:
                 return False, ("invalid",) + clash
-            refusal, stages = review.check_writes(conn, task_id, who, self._touches(new, items),
+            refusal, stages = review.check_writes(store_review.load_jobs(conn, task_id), who, self._touches(new, items),
                                                   self._stored_lookup(conn, task_id, items))
             if refusal:
                 return False, refusal
@@ -425,7 +425,7 @@ class Store:
             conn.execute("UPDATE annotations SET revision = ?, updated_at = ? WHERE task_id = ?",
                          (revision, log.at, task_id))
             if who.user:
-                queue.renew(conn, task_id, who.user, time.time() + self.lease_seconds)
+                store_queue.renew(conn, task_id, who.user, time.time() + self.lease_seconds)
             return True, ("ok", revision, [p.op_id for p in new], duplicates)
         return self._write(work)
 
@@ -433,19 +433,19 @@ class Store:
 
     def get_guidelines(self, task_id, version=None):
         """(current version, the guidelines at ``version`` (None: current) or None) or None for an unknown task."""
-        found = self._read(task_id, lambda conn: (guidelines.current_version(conn, task_id),
-                                                  guidelines.read_version(conn, task_id, version)))
+        found = self._read(task_id, lambda conn: (store_guidelines.current_version(conn, task_id),
+                                                  store_guidelines.read_version(conn, task_id, version)))
         return None if found is None else found[1]
 
     def guideline_versions(self, task_id):
-        found = self._read(task_id, lambda conn: guidelines.list_versions(conn, task_id))
+        found = self._read(task_id, lambda conn: store_guidelines.list_versions(conn, task_id))
         return None if found is None else found[1]
 
     def guideline_file(self, task_id, version, name):
         """(current version, (MIME type, bytes) or None) or None for an unknown task; version None: current."""
         def work(conn):
-            current = guidelines.current_version(conn, task_id)
-            return current, guidelines.read_file(conn, task_id, current if version is None else version, name)
+            current = store_guidelines.current_version(conn, task_id)
+            return current, store_guidelines.read_file(conn, task_id, current if version is None else version, name)
         found = self._read(task_id, work)
         return None if found is None else found[1]
 
@@ -458,7 +458,7 @@ class Store:
             refusal = guidelines.edit_refusal(who.role, task_id)
             if refusal:
                 return False, ("forbidden", refusal)
-            version, created = guidelines.write_version(conn, task_id, plan, who.user, who.role, base_version)
+            version, created = store_guidelines.write_version(conn, task_id, plan, who.user, who.role, base_version)
             return created, ("ok", version, created)
         return self._write(work)
 
@@ -467,11 +467,11 @@ class Store:
     def list_jobs(self, task_id):
         """(revision, [job JSON with "open_issues" and "events"]) or None for an unknown task."""
         def work(conn):
-            events = review.job_events(conn, task_id)
+            events = store_review.job_events(conn, task_id)
             jobs = []
-            for job in review.load_jobs(conn, task_id).jobs:
+            for job in store_review.load_jobs(conn, task_id).jobs:
                 entry = job.to_json()
-                entry["open_issues"] = review.open_issue_count(conn, task_id, job)
+                entry["open_issues"] = store_review.open_issue_count(conn, task_id, job)
                 entry["events"] = events.get(job.id, [])
                 jobs.append(entry)
             return jobs
@@ -486,11 +486,11 @@ class Store:
                 return False, ("not_found",)
             if who.role != "manager":
                 return False, ("forbidden", f"{review.with_article(who.role)} may not split a task into jobs; a manager may")
-            moved = [j for j in review.load_jobs(conn, task_id).jobs if j.stage != "annotation"]
+            moved = [j for j in store_review.load_jobs(conn, task_id).jobs if j.stage != "annotation"]
             if moved:
                 return False, ("busy", f"job {moved[0].id} is in stage {moved[0].stage}: a task is split into "
                                        "jobs only while every job is in annotation")
-            jobs = review.replace_jobs(conn, task_id, ranges, who, row[0])
+            jobs = store_review.replace_jobs(conn, task_id, ranges, who, row[0])
             return True, ("ok", [j.to_json() for j in jobs.jobs])
         return self._write(work)
 
@@ -505,7 +505,7 @@ class Store:
             row = self._lock_revision(conn, task_id)
             if row is None:
                 return False, ("not_found", f"task {task_id!r} not found")
-            job = review.load_jobs(conn, task_id).by_id(job_id)
+            job = store_review.load_jobs(conn, task_id).by_id(job_id)
             if job is None:
                 return False, ("not_found", f"task {task_id!r} has no job {job_id}")
             revision = row[0]
@@ -526,14 +526,14 @@ class Store:
                 if change[key] != getattr(job, key):
                     conn.execute(f"UPDATE jobs SET {key} = ? WHERE task_id = ? AND id = ?",
                                  (change[key], task_id, job.id))
-                    review.log_job_event(conn, task_id, job.id, "assigned", who, revision,
+                    store_review.log_job_event(conn, task_id, job.id, "assigned", who, revision,
                                          detail={key: change[key]})
             stage = change.get("stage", job.stage)
             if stage != job.stage:
                 refusal = review.move_refusal(who, job, stage)
                 if refusal:
                     return False, ("forbidden", refusal)
-                issues = review.open_issue_count(conn, task_id, job)
+                issues = store_review.open_issue_count(conn, task_id, job)
                 if stage == "accepted" and issues:
                     return False, ("refused", "open_issues", f"job {job.id} has {issues} open "
                                    f"issue{'s' if issues != 1 else ''}; they are resolved before it is accepted")
@@ -543,10 +543,10 @@ class Store:
                 reviewed = revision if job.stage == "review" else job.reviewed_revision
                 conn.execute("UPDATE jobs SET stage = ?, reviewed_revision = ? WHERE task_id = ? AND id = ?",
                              (stage, reviewed, task_id, job.id))
-                review.log_job_event(conn, task_id, job.id, "stage", who, revision, job.stage, stage)
+                store_review.log_job_event(conn, task_id, job.id, "stage", who, revision, job.stage, stage)
                 if job.stage == "annotation":
-                    queue.release(conn, task_id, job.id)
-            return True, ("ok", review.load_jobs(conn, task_id).by_id(job_id).to_json())
+                    store_queue.release(conn, task_id, job.id)
+            return True, ("ok", store_review.load_jobs(conn, task_id).by_id(job_id).to_json())
         return self._write(work)
 
     # ---- the work queue (server/queue.py has the rules)
@@ -557,7 +557,7 @@ class Store:
         def work(conn):
             if task_id is not None and conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
                 return False, ("not_found",)
-            outcome = queue.grant_next(conn, who, task_id, self.FOR_UPDATE, self.lease_seconds, self.golden_rate,
+            outcome = store_queue.grant_next(conn, who, task_id, self.FOR_UPDATE, self.lease_seconds, self.golden_rate,
                                        time.time())
             return outcome[0] == "ok", outcome
         return self._write(work)
@@ -565,7 +565,7 @@ class Store:
     def queue_skip(self, who, task_id, job_id, reason):
         """("ok",), ("not_found", message) or ("refused", message) for a job not in ``who``'s hands."""
         def work(conn):
-            outcome = queue.skip(conn, who, task_id, job_id, reason, self.FOR_UPDATE)
+            outcome = store_queue.skip(conn, who, task_id, job_id, reason, self.FOR_UPDATE)
             return outcome[0] == "ok", outcome
         return self._write(work)
 
@@ -574,16 +574,16 @@ class Store:
     def set_relations(self):
         """{derived task id: (parent id, "golden" | "replica")}."""
         with self._reading() as conn:
-            return sets.relations(conn)
+            return store_sets.relations(conn)
 
     def task_jobs(self, task_id):
         """review.Jobs of a task (none for an unknown one)."""
         with self._reading() as conn:
-            return review.load_jobs(conn, task_id)
+            return store_review.load_jobs(conn, task_id)
 
     def get_sets(self, parent_id):
         """The sets of a task as GET .../sets replies, or None for an unknown task."""
-        found = self._read(parent_id, lambda conn: sets.sets_of(conn, parent_id))
+        found = self._read(parent_id, lambda conn: store_sets.sets_of(conn, parent_id))
         return None if found is None else found[1]
 
     def _stored_task(self, conn, task_id):
@@ -604,15 +604,15 @@ class Store:
             if self._stored_task(conn, task_id) is None:
                 self._insert_new_task(conn, sets.derived_task(parent, task_id), document or empty_document())
                 conn.execute("DELETE FROM jobs WHERE task_id = ?", (task_id,))
-                sets.record(conn, task_id, parent_id, sets.GOLDEN, frames)
-                return True, ("created", sets.sets_of(conn, parent_id))
+                store_sets.record(conn, task_id, parent_id, sets.GOLDEN, frames)
+                return True, ("created", store_sets.sets_of(conn, parent_id))
             if document is not None:
                 revision = self._lock_revision(conn, task_id)[0]
                 commit, outcome = self._replace_document(conn, task_id, document, revision, who)
                 if not commit:
                     return False, outcome
-            sets.set_golden_frames(conn, task_id, frames)
-            return True, ("replaced", sets.sets_of(conn, parent_id))
+            store_sets.set_golden_frames(conn, task_id, frames)
+            return True, ("replaced", store_sets.sets_of(conn, parent_id))
         return self._write(work)
 
     def derive_replicas(self, parent_id, count, who):
@@ -624,17 +624,17 @@ class Store:
             parent = self._stored_task(conn, parent_id)
             if parent is None:
                 return False, ("not_found",)
-            jobs = review.load_jobs(conn, parent_id)
+            jobs = store_review.load_jobs(conn, parent_id)
             created = False
             for number in range(1, count + 1):
                 task_id = sets.replica_id(parent_id, number)
                 if self._stored_task(conn, task_id) is not None:
                     continue
                 self._insert_new_task(conn, sets.derived_task(parent, task_id), empty_document())
-                sets.copy_job_ranges(conn, task_id, jobs, who)
-                sets.record(conn, task_id, parent_id, sets.REPLICA)
+                store_sets.copy_job_ranges(conn, task_id, jobs, who)
+                store_sets.record(conn, task_id, parent_id, sets.REPLICA)
                 created = True
-            return created, ("created" if created else "unchanged", sets.sets_of(conn, parent_id))
+            return created, ("created" if created else "unchanged", store_sets.sets_of(conn, parent_id))
         return self._write(work)
 
     @staticmethod

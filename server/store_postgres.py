@@ -19,7 +19,7 @@ import time
 import psycopg
 from psycopg import errors as pg_errors
 
-from . import queue
+from . import store_queue
 from .errors import StoreError
 from .store import SCHEMA_VERSION, Store
 
@@ -187,7 +187,7 @@ class PostgresStore(Store):
                     raw.execute("INSERT INTO polymark_schema (version) VALUES (8)")
                 version = 8 if row is None else row[0]
                 if version == 8:
-                    queue.create_tables(_Connection(raw))
+                    store_queue.create_tables(_Connection(raw))
                     raw.execute("UPDATE polymark_schema SET version = %s", (SCHEMA_VERSION,))
                 elif version != SCHEMA_VERSION:
                     raise StoreError(f"{self.shown_url()}: database schema version {version} is "

@@ -10,10 +10,7 @@ import json
 import sqlite3
 import threading
 
-from . import guidelines
-from . import queue
-from . import review
-from . import sets
+from . import store_guidelines, store_queue, store_review, store_sets
 from .errors import StoreError
 from .store import SCHEMA_VERSION, Store
 from .validation import canonical_json, document_header
@@ -53,19 +50,19 @@ class SqliteStore(Store):
                     # Rows logged before v3 keep op_hash NULL: an op_id among them stays a plain duplicate.
                     conn.execute("ALTER TABLE changes ADD COLUMN op_hash TEXT")
                 if version < 4:
-                    review.create_tables(conn)
+                    store_review.create_tables(conn)
                 if version < 5:
                     # A deleted item's last value, so a reviewer can see what was removed.
                     conn.execute("ALTER TABLE changes ADD COLUMN was TEXT")
                 if version < 6:
-                    guidelines.create_tables(conn)
+                    store_guidelines.create_tables(conn)
                 if version < 7:
                     # A prediction's first value: what a person confirmed, edited or rejected.
                     conn.execute("ALTER TABLE changes ADD COLUMN value TEXT")
                 if version < 8:
-                    sets.create_tables(conn)
+                    store_sets.create_tables(conn)
                 if version < 9:
-                    queue.create_tables(conn)
+                    store_queue.create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("COMMIT")
         except sqlite3.Error as e:
