@@ -34,11 +34,11 @@ def grant_next(conn, who, task_id, lock, lease_seconds, golden_rate, now):
     conn.execute("INSERT INTO queue_users (labeler, grants) VALUES (?, 0) ON CONFLICT DO NOTHING", (who.user,))
     grants = conn.execute("SELECT grants FROM queue_users WHERE labeler = ?" + lock, (who.user,)).fetchone()[0]
     until = now + lease_seconds
-    only = " AND task_id = ?" if task_id is not None else ""
+    only = " AND j.task_id = ?" if task_id is not None else ""
     extra = (task_id,) if task_id is not None else ()
-    held = conn.execute("SELECT task_id, id, start_frame, stop_frame, priority FROM jobs WHERE lease_user = ? "
-                        f"AND lease_until > ? AND stage = 'annotation'{only} ORDER BY lease_until DESC LIMIT 1",
-                        (who.user, now, *extra)).fetchone()
+    held = conn.execute("SELECT j.task_id, j.id, j.start_frame, j.stop_frame, j.priority FROM jobs j WHERE "
+                        f"j.lease_user = ? AND j.lease_until > ? AND j.stage = 'annotation'{only} "
+                        "ORDER BY j.lease_until DESC LIMIT 1", (who.user, now, *extra)).fetchone()
     if held is not None:  # a retried next, or one from another tab: the same job, not a second one
         conn.execute("UPDATE jobs SET lease_until = ? WHERE task_id = ? AND id = ?", (until, held[0], held[1]))
         return "ok", queue.lease_reply(*held, until, lease_seconds)
@@ -48,7 +48,7 @@ def grant_next(conn, who, task_id, lock, lease_seconds, golden_rate, now):
         "AND (j.assignee IS NULL OR j.assignee = ?) AND (j.lease_user IS NULL OR j.lease_until <= ?) "
         "AND NOT EXISTS (SELECT 1 FROM queue_skips s WHERE s.task_id = j.task_id AND s.job_id = j.id "
         "AND s.labeler = ?) AND NOT EXISTS (SELECT 1 FROM task_sets t WHERE t.task_id = j.task_id AND t.kind = ?)"
-        + only.replace("task_id", "j.task_id"), (who.user, now, who.user, sets.GOLDEN, *extra)).fetchall()
+        + only, (who.user, now, who.user, sets.GOLDEN, *extra)).fetchall()
     due = golden_rate > 0 and queue.golden_due(grants, golden_rate)
 
     def order(row):
