@@ -125,6 +125,10 @@ Options for serving beyond one's own machine:
         origins get Access-Control-Allow-Origin; preflights get the allowed
         methods and headers. Other origins get no CORS headers. Off by default.
     --tls-cert FILE --tls-key FILE   serve https (PEM files, TLS 1.2 or newer).
+    --db postgresql://USER@HOST:PORT/DB   keep everything in PostgreSQL: any number of
+        serve.py processes, on any machines, may serve the same tasks (see Storage).
+    --lease-seconds S / --golden-rate R   the work queue's lease (300 s, renewed by
+        every save of the holder) and share of jobs with golden frames (0.1).
 
 Connections (docs/SERVER.md, "Connections and limits"): the listen backlog is
 1024; each connection has its own thread, at most ``--max-connections`` (512)
