@@ -1,2 +1,3 @@
-"""Parts of serve.py (the Polymark backend) that stand on their own: plain Python over values and
-SQLite connections, no HTTP. serve.py is the entry point and the HTTP layer."""
+"""The Polymark backend behind serve.py: routes, the store (SQLite or PostgreSQL), validation,
+imports, media and static files, and the review, guideline, set and queue rules applied inside the
+store's transactions. serve.py is the entry point (docs/SERVER.md, "The code")."""

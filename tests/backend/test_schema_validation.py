@@ -31,12 +31,17 @@ def load_serve(schema_dir=SCHEMA_DIR, name="serve_under_test"):
     """A fresh serve.py module reading its schemas from ``schema_dir``."""
     previous = os.environ.get("POLYMARK_SCHEMA_DIR")
     os.environ["POLYMARK_SCHEMA_DIR"] = schema_dir
+    # serve.py's modules live in its server/ package: a fresh serve.py needs a fresh package too.
+    loaded = {key: sys.modules.pop(key) for key in list(sys.modules) if key == "server" or key.startswith("server.")}
     try:
         spec = importlib.util.spec_from_file_location(name, SCRIPT)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
     finally:
+        for key in [key for key in sys.modules if key == "server" or key.startswith("server.")]:
+            del sys.modules[key]
+        sys.modules.update(loaded)
         if previous is None:
             del os.environ["POLYMARK_SCHEMA_DIR"]
         else:

@@ -10,7 +10,9 @@ The server runs under the interpreter running the tests, or under
 $POLYMARK_SERVE_PYTHON when that is set.
 """
 
+import atexit
 import gzip
+import hashlib
 import http.client
 import importlib.util
 import json
@@ -36,6 +38,10 @@ PYTHON = os.environ.get("POLYMARK_SERVE_PYTHON") or sys.executable
 START_TIMEOUT = 30
 EMPTY_DOC = {"format": "polymark.annotations", "version": 1, "objects": [], "tracks": []}
 SECRET = "TOP-SECRET-7f3a9c"
+# $POLYMARK_TEST_DB=postgresql runs the suites on PostgreSQL: every --db file a test gives serve.py
+# becomes a database of one throwaway cluster (tools/pg_cluster.py), started on first use.
+TEST_DB = os.environ.get("POLYMARK_TEST_DB") or "sqlite"
+sqlite_only = unittest.skipIf(TEST_DB != "sqlite", "reads or writes the SQLite file itself")
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -71,8 +77,11 @@ def write_json(path, value):
     write(path, json.dumps(value, indent=2))
 
 
-# The SQLite schema version this serve.py writes (8: the relation of annotation sets to their task).
-SCHEMA_VERSION = 8
+# The schema version this serve.py writes (9: the work queue).
+SCHEMA_VERSION = 9
+# What makes a version 9 SQLite file one of version 8 (the upgrade tests go further back from there).
+UNDO_V9 = ("DROP TABLE queue_users", "DROP TABLE queue_skips",
+           *(f"ALTER TABLE jobs DROP COLUMN {c}" for c in ("priority", "lease_user", "lease_until")))
 PNG_A = make_png(4, 3, (255, 0, 0))
 PNG_B = make_png(2, 2, (0, 128, 255))
 # An MP4's leading ftyp box (serve.py accepts media by their bytes), then filler.
@@ -118,12 +127,73 @@ def make_second_dir(root):
 
 # --------------------------------------------------------------------------- server process
 
+_pg = {"cluster": None, "databases": {}}
+_pg_lock = threading.Lock()
+
+
+def postgres_cluster():
+    """The cluster of this test process (started on first use, stopped at exit)."""
+    with _pg_lock:
+        if _pg["cluster"] is None:
+            sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+            import pg_cluster
+            _pg["cluster"] = pg_cluster.Cluster().start()
+            atexit.register(_pg["cluster"].stop)
+        return _pg["cluster"]
+
+
+def postgres_url(db_path):
+    """The database standing for the SQLite file ``db_path``: the same one for every start on it."""
+    cluster = postgres_cluster()
+    with _pg_lock:
+        if db_path not in _pg["databases"]:
+            name = "pm_" + hashlib.sha1(os.path.abspath(db_path).encode()).hexdigest()[:20]
+            _pg["databases"][db_path] = cluster.create_database(name)
+        return _pg["databases"][db_path]
+
+
+def db_query(db_path, sql):
+    """Run ``sql`` on the database serve.py keeps for ``db_path`` (the SQLite file, or its PostgreSQL
+    database) and commit; the rows of a query, else []."""
+    if TEST_DB == "postgresql":
+        import psycopg
+        with psycopg.connect(postgres_url(db_path), autocommit=True) as conn:
+            cursor = conn.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+    conn = sqlite3.connect(db_path)
+    try:
+        rows = conn.execute(sql).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def store_location(db_path):
+    """What serve.py's --db names for ``db_path`` under the store being tested."""
+    return postgres_url(db_path) if TEST_DB == "postgresql" else db_path
+
+
+def store_args(args):
+    """serve.py's arguments for the store under test: on PostgreSQL, ``--db FILE`` becomes the URL of
+    FILE's database and media stay where they would be beside FILE."""
+    args = list(args)
+    if TEST_DB != "postgresql" or "--db" not in args:
+        return args
+    at = args.index("--db") + 1
+    path = args[at]
+    args[at] = postgres_url(path)
+    if "--media-root" not in args:
+        args += ["--media-root", os.path.join(os.path.dirname(os.path.abspath(path)), "media")]
+    return args
+
+
 class ServerProcess:
     """serve.py as a subprocess; stderr goes to a file for later inspection."""
 
     def __init__(self, workdir, args):
         self.stderr_path = os.path.join(workdir, "stderr-%d.log" % time.monotonic_ns())
-        self.args = args
+        self.args = store_args(args)
         self.proc = None
         self.url = None
 
@@ -198,7 +268,7 @@ class ServerPerTest:
 
 def run_serve(args, timeout=30):
     """Run serve.py to completion (for imports that must fail before serving)."""
-    return subprocess.run([PYTHON, SERVE, "--port", "0", "--quiet", *args],
+    return subprocess.run([PYTHON, SERVE, "--port", "0", "--quiet", *store_args(args)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
 
 
@@ -296,6 +366,7 @@ class ServeTest(HttpMixin, unittest.TestCase):
         self.assertEqual(self.server.host, "127.0.0.1")
         self.assertEqual(self.server.url, "http://127.0.0.1:%d/" % self.server.port)
 
+    @sqlite_only
     def test_database_schema_version_and_wal(self):
         conn = sqlite3.connect(self.db)
         try:
@@ -826,9 +897,13 @@ class ImportTest(HttpMixin, unittest.TestCase):
 
     def test_newer_schema_refused(self):
         os.makedirs(os.path.dirname(self.db))
-        conn = sqlite3.connect(self.db)
-        conn.execute("PRAGMA user_version = 99")
-        conn.close()
+        if TEST_DB == "postgresql":
+            db_query(self.db, "CREATE TABLE polymark_schema (version INTEGER NOT NULL); "
+                              "INSERT INTO polymark_schema VALUES (99)")
+        else:
+            conn = sqlite3.connect(self.db)
+            conn.execute("PRAGMA user_version = 99")
+            conn.close()
         result = run_serve(["--db", self.db, "--web", self.web])
         self.assertEqual(result.returncode, 2)
         self.assertIn("schema version 99", result.stderr)
@@ -849,9 +924,10 @@ class ImportTest(HttpMixin, unittest.TestCase):
 
         edited = dict(ANNOTATIONS, objects=[])
         serve = self.load_serve_module()
-        store, manager = serve.Store(self.db), serve.Principal(None, "manager")
+        store, manager = serve.Store(store_location(self.db)), serve.Principal(None, "manager")
         self.assertEqual(store.save_annotations("demo", edited, 0, manager), ("ok", 1))
         self.assertEqual(store.save_annotations("demo", edited, 0, manager), ("stale",))
+        store.close()
 
         self.start(d)
         task, _ = self.get_json("/api/tasks/demo")

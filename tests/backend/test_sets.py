@@ -15,7 +15,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_serve import MP4, SCHEMA_VERSION, ServerProcess, write_json  # noqa: E402
+from test_serve import MP4, SCHEMA_VERSION, UNDO_V9, ServerProcess, sqlite_only, write_json  # noqa: E402
 from test_sync_routes import SyncMixin, document, op, rect  # noqa: E402
 
 TOKENS = {"t-ana": {"user": "ana", "role": "labeler"}, "t-bo": {"user": "bo", "role": "labeler"},
@@ -355,6 +355,7 @@ class OpenServerTest(SetsMixin, unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@sqlite_only
 class UpgradeTest(SetsMixin, unittest.TestCase):
     """A version 7 database (before annotation sets) is upgraded on start and keeps its tasks."""
 
@@ -366,6 +367,8 @@ class UpgradeTest(SetsMixin, unittest.TestCase):
             self.server.stop()
             db = os.path.join(tmp, "db", "p.sqlite")
             conn = sqlite3.connect(db)  # make it what a version 7 serve.py left
+            for statement in UNDO_V9:
+                conn.execute(statement)
             conn.execute("DROP TABLE task_sets")
             conn.execute("PRAGMA user_version = 7")
             conn.commit()

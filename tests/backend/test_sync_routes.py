@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from test_serve import (PNG_A, PNG_B, SCHEMA_VERSION, HttpMixin, ServerProcess, make_demo_dir,  # noqa: E402
-                        write, write_json, stop_serving)
+                        sqlite_only, write, write_json, stop_serving)
 
 GOLDEN = os.path.normpath(os.path.join(HERE, "..", "data", "schema"))
 
@@ -753,6 +753,7 @@ PRAGMA user_version = 1;
 """
 
 
+@sqlite_only
 class MigrationTest(SyncMixin, unittest.TestCase):
     """A database written by the version 1 serve.py (its exact tables) is upgraded in place."""
 
