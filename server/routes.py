@@ -28,7 +28,7 @@ from .connections import RequestClock
 from .errors import BadPath, ImportFailure, RequestError
 from .imports import import_task_upload
 from .media import MEDIA_CSP, media_headers
-from .static import (CHUNK, COMPRESSIBLE, GZIP_MAX_FILE, accepts_gzip, content_type, parse_range,
+from .static import (CHUNK, CODING_TAGS, COMPRESSIBLE, GZIP_MAX_FILE, accepts, content_type, parse_range,
                      resolve_file, shown_text, split_request_path)
 from .validation import (ITEM_ID_RE, JsonLimitError, TASK_ID_RE, _media_spans, frame_count, parse_json,
                          task_rule_failures, task_summary, validate_document, validate_patch)
@@ -968,24 +968,36 @@ class Handler(BaseHTTPRequestHandler):
         compressible = ext in COMPRESSIBLE and not media
         tag = f"{st.st_mtime_ns:x}-{st.st_size:x}"
         range_header = self.headers.get("Range")
-        use_gzip = (compressible and range_header is None and st.st_size <= GZIP_MAX_FILE
-                    and accepts_gzip(self.headers.get("Accept-Encoding")))
-        etag = f'"{tag}-gz"' if use_gzip else f'"{tag}"'
+        accepted = self.headers.get("Accept-Encoding")
+        whole = compressible and range_header is None and st.st_size <= GZIP_MAX_FILE
+        raw = []
+
+        def read():  # once, for either coding
+            if not raw:
+                raw.append(f.read())
+            return raw[0]
+        coding, body = None, None
+        if whole and accepts(accepted, "br"):  # the build's .br only, else gzip
+            body = self.server.gzip_cache.get(path, st, read, precompress=True, coding="br")
+            coding = "br" if body is not None else None
+        if whole and coding is None and accepts(accepted, "gzip"):
+            body = self.server.gzip_cache.get(path, st, read, precompress=True)
+            coding = "gzip"
+        etag = f'"{tag}-{CODING_TAGS[coding]}"' if coding else f'"{tag}"'
         headers = {"ETag": etag,
                    "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
                    "Cache-Control": cache_control,
                    "Accept-Ranges": "bytes"}
         if compressible:
             headers["Vary"] = "Accept-Encoding"
-        if self.not_modified(st, [f'"{tag}"', f'"{tag}-gz"']):
+        if self.not_modified(st, [f'"{tag}"'] + [f'"{tag}-{t}"' for t in CODING_TAGS.values()]):
             return self.send_not_modified(headers)
         headers["Content-Type"] = content_type(path)
         headers["X-Content-Type-Options"] = "nosniff"
         if media:
             headers.update(media_headers(f))
-        if use_gzip:
-            body = self.server.gzip_cache.get(path, st, f.read, precompress=not media)
-            headers["Content-Encoding"] = "gzip"
+        if coding:
+            headers["Content-Encoding"] = coding
             return self.send_body(200, body, headers)
         byte_range = None
         if range_header is not None and self.if_range_holds(st, f'"{tag}"'):

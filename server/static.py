@@ -1,4 +1,4 @@
-"""Static files: paths kept inside their root, MIME types, ranges, the gzip cache."""
+"""Static files: paths kept inside their root, MIME types, ranges, the compressed bodies' cache."""
 
 import collections
 import gzip
@@ -8,6 +8,11 @@ import stat
 import threading
 import urllib.parse
 import zlib
+
+try:
+    import brotli  # Debian's python3-brotli: checks the build's .br files (tools/precompress.py)
+except ImportError:
+    brotli = None
 
 from .errors import BadPath
 
@@ -38,6 +43,7 @@ MIME_TYPES = {
 COMPRESSIBLE = {".html", ".htm", ".js", ".mjs", ".css", ".json", ".map", ".txt",
                 ".wasm", ".svg", ".ttf", ".otf"}
 GZIP_MAX_FILE = 64 * 1024 * 1024      # bigger files are sent as they are
+CODING_TAGS = {"gzip": "gz", "br": "br"}  # what a compressed body's ETag ends with
 GZIP_CACHE_BYTES = 128 * 1024 * 1024  # total compressed bytes kept in memory
 CHUNK = 256 * 1024
 
@@ -125,14 +131,14 @@ def parse_range(header, size):
     return start, min(end, size - 1)
 
 
-def accepts_gzip(header):
-    """Whether an Accept-Encoding header allows gzip (q > 0)."""
+def accepts(header, coding):
+    """Whether an Accept-Encoding header allows CODING (q > 0), by name or by *."""
     if not header:
         return False
     qualities = {}
     for part in header.split(","):
         fields = part.strip().split(";")
-        coding = fields[0].strip().lower()
+        name = fields[0].strip().lower()
         q = 1.0
         for param in fields[1:]:
             key, _, value = param.strip().partition("=")
@@ -141,51 +147,71 @@ def accepts_gzip(header):
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        if coding:
-            qualities[coding] = q
-    if "gzip" in qualities:
-        return qualities["gzip"] > 0
+        if name:
+            qualities[name] = q
+    if coding in qualities:
+        return qualities[coding] > 0
     return qualities.get("*", 0) > 0
 
 
-def precompressed(path, raw):
-    """The bytes of PATH.gz when the build wrote one (tools/precompress.py: zopfli, 5 % smaller
-    than zlib's level 9) and it holds exactly RAW, PATH's bytes now; None otherwise."""
+DECODE_ERRORS = (OSError, EOFError, ValueError, zlib.error) + ((brotli.error,) if brotli else ())
+
+
+def brotli_decompress(body):
+    if brotli is None:
+        raise ValueError("no brotli decoder")
+    return brotli.decompress(body)
+
+
+# What the build writes beside a client file (tools/precompress.py), per coding: the suffix and
+# how to check that it holds the file.
+PRECOMPRESSED = {"gzip": (".gz", gzip.decompress), "br": (".br", brotli_decompress)}
+
+
+def precompressed(path, raw, coding="gzip"):
+    """The bytes of PATH.gz (zopfli, 5 % smaller than zlib's level 9) or PATH.br (brotli, 15 %
+    smaller than that) when the build wrote one and it holds exactly RAW, PATH's bytes now; None
+    otherwise."""
+    suffix, decompress = PRECOMPRESSED[coding]
     try:
-        with open(path + ".gz", "rb") as g:
+        with open(path + suffix, "rb") as g:
             if not stat.S_ISREG(os.fstat(g.fileno()).st_mode):
                 return None
             body = g.read(GZIP_MAX_FILE + 1)
-        return body if gzip.decompress(body) == raw else None
-    except (OSError, EOFError, zlib.error):
+        return body if decompress(body) == raw else None
+    except DECODE_ERRORS:
         return None
 
 
 class GzipCache:
-    """Compressed file bodies keyed by (path, mtime, size), bounded in total size. Each version is
-    compressed once, so at the highest level."""
+    """Compressed file bodies keyed by (path, coding) and (mtime, size), bounded in total size.
+    Each version is compressed once, so at the highest level; brotli only as the build wrote it
+    (None when it did not, or wrote something else)."""
 
     def __init__(self, limit=GZIP_CACHE_BYTES):
         self.limit = limit
-        self.entries = collections.OrderedDict()  # path -> ((mtime_ns, size), bytes)
+        self.entries = collections.OrderedDict()  # (path, coding) -> ((mtime_ns, size), bytes or None)
         self.total = 0
         self.lock = threading.Lock()
 
-    def get(self, path, st, read, precompress=False):
+    def get(self, path, st, read, precompress=False, coding="gzip"):
         key = (st.st_mtime_ns, st.st_size)
         with self.lock:  # held while compressing: each version is compressed once
-            hit = self.entries.get(path)
+            hit = self.entries.get((path, coding))
             if hit and hit[0] == key:
-                self.entries.move_to_end(path)
+                self.entries.move_to_end((path, coding))
                 return hit[1]
             raw = read()
-            body = (precompress and precompressed(path, raw)) or gzip.compress(raw, compresslevel=9, mtime=0)
+            if coding == "br":
+                body = precompress and precompressed(path, raw, "br") or None
+            else:
+                body = (precompress and precompressed(path, raw)) or gzip.compress(raw, compresslevel=9, mtime=0)
             if hit:
-                self.total -= len(hit[1])
-                del self.entries[path]
-            self.entries[path] = (key, body)
-            self.total += len(body)
+                self.total -= len(hit[1] or b"")
+                del self.entries[(path, coding)]
+            self.entries[(path, coding)] = (key, body)
+            self.total += len(body or b"")
             while self.total > self.limit and len(self.entries) > 1:
                 _, (_, old) = self.entries.popitem(last=False)
-                self.total -= len(old)
+                self.total -= len(old or b"")
             return body

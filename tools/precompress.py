@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Writes NAME.gz beside every compressible file of the built client (dist/), with zopfli: the
-same gzip format every browser reads, about 5 % smaller than zlib's level 9 (19 KB of the first
-load's wasm). serve.py sends NAME.gz in place of compressing NAME when it decompresses to NAME
-(checked once per version of the file), so a missing or stale .gz costs bytes, never correctness.
-Only files whose .gz is missing or older than they are get compressed again.
+"""Writes NAME.gz and NAME.br beside every compressible file of the built client (dist/): gzip
+with zopfli, the format every browser reads, about 5 % smaller than zlib's level 9; brotli at its
+highest quality, which every browser since 2017 reads, about 15 % smaller again (57 KB of the
+first load's wasm). serve.py sends NAME.br, else NAME.gz, as the request's Accept-Encoding allows,
+in place of NAME when it decompresses to NAME (checked once per version of the file), so a missing
+or stale one costs bytes, never correctness. Only files whose .gz or .br is missing or older than
+they are get compressed again.
 usage: precompress.py DIST_DIR"""
 import concurrent.futures
 import os
@@ -15,36 +17,43 @@ COMPRESSIBLE = {".html", ".js", ".css", ".json", ".wasm", ".svg", ".ttf", ".md"}
 MIN_BYTES = 256  # smaller files gain nothing worth a second file
 
 
-def stale(path):
+# Each coding: its suffix and the command that writes it to stdout.
+CODERS = {".gz": ["zopfli", "-c"], ".br": ["brotli", "-q", "11", "-w", "24", "-c"]}
+
+
+def stale(path, suffix):
     try:
-        return os.stat(path + ".gz").st_mtime_ns < os.stat(path).st_mtime_ns
+        return os.stat(path + suffix).st_mtime_ns < os.stat(path).st_mtime_ns
     except FileNotFoundError:
         return True
 
 
-def compress(path):
-    tmp = path + ".gz.tmp"
+def compress(job):
+    path, suffix = job
+    tmp = path + suffix + ".tmp"
     with open(tmp, "wb") as out:
-        subprocess.run(["zopfli", "-c", path], stdout=out, check=True)
-    os.replace(tmp, path + ".gz")
+        subprocess.run(CODERS[suffix] + [path], stdout=out, check=True)
+    os.replace(tmp, path + suffix)
     return path
 
 
 def main():
     dist = sys.argv[1]
-    if not shutil.which("zopfli"):
-        print("precompress.py: zopfli is not installed (tools/setup.sh installs it); serve.py will "
-              "compress the client files itself", file=sys.stderr)
-        return
+    suffixes = []
+    for suffix, command in CODERS.items():
+        if shutil.which(command[0]):
+            suffixes.append(suffix)
+        else:
+            print(f"precompress.py: {command[0]} is not installed (tools/setup.sh installs it): no {suffix} "
+                  "files, serve.py sends what it has or compresses with gzip itself", file=sys.stderr)
     todo = []
     for folder, _, names in os.walk(dist):
         for n in names:
             path = os.path.join(folder, n)
-            if (os.path.splitext(n)[1] in COMPRESSIBLE and os.path.getsize(path) >= MIN_BYTES
-                    and stale(path)):
-                todo.append(path)
+            if os.path.splitext(n)[1] in COMPRESSIBLE and os.path.getsize(path) >= MIN_BYTES:
+                todo += [(path, suffix) for suffix in suffixes if stale(path, suffix)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(compress, sorted(todo, key=os.path.getsize, reverse=True)))
+        list(pool.map(compress, sorted(todo, key=lambda job: os.path.getsize(job[0]), reverse=True)))
 
 
 if __name__ == "__main__":

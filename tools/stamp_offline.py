@@ -36,9 +36,9 @@ def main():
     for folder, _, names in os.walk(dist):
         for n in names:
             name = os.path.relpath(os.path.join(folder, n), dist).replace(os.sep, "/")
-            # Not the .gz files tools/precompress.py writes: the server sends them in place of
+            # Not the .gz and .br files tools/precompress.py writes: the server sends them in place of
             # their originals, a page never asks for them.
-            if name not in files and name != "sw.js" and not name.endswith((".gz", ".gz.tmp")):
+            if name not in files and name != "sw.js" and not name.endswith((".gz", ".br", ".tmp")):
                 optional[name] = file_hash(os.path.join(dist, name))
     optional = dict(sorted(optional.items()))
     version = hashlib.sha256(json.dumps([files, optional], sort_keys=True).encode()).hexdigest()[:HASH_DIGITS]

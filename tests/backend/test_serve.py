@@ -11,6 +11,7 @@ $POLYMARK_SERVE_PYTHON when that is set.
 """
 
 import atexit
+import brotli  # Debian python3-brotli, as serve.py uses
 import gzip
 import hashlib
 import http.client
@@ -685,6 +686,41 @@ class ServeTest(HttpMixin, unittest.TestCase):
                 status, headers, body = self.request("GET", "/stale.js", {"Accept-Encoding": "gzip"})
                 self.assertEqual((status, headers["Content-Encoding"]), (200, "gzip"))
                 self.assertNotEqual(body, gz)
+                self.assertEqual(gzip.decompress(body), raw)
+
+    def test_the_builds_brotli_file_is_sent_to_a_browser_that_takes_brotli_and_only_then(self):
+        source = os.path.join(self.web, "br.js")
+        raw = b"var br = 1;\n" * 200
+        write(source, raw)
+        marked = brotli.compress(raw, quality=1)
+        write(source + ".br", marked)
+        write(source + ".gz", gzip.compress(raw, 1, mtime=0))
+        status, headers, body = self.request("GET", "/br.js", {"Accept-Encoding": "gzip, deflate, br"})
+        self.assertEqual((status, headers["Content-Encoding"], body), (200, "br", marked))
+        self.assertIn("Accept-Encoding", headers["Vary"])
+        etag = headers["ETag"]
+        status, headers, _ = self.request("GET", "/br.js", {"Accept-Encoding": "gzip, br", "If-None-Match": etag})
+        self.assertEqual((status, headers["ETag"]), (304, etag))
+        for accepted in ("gzip", "gzip, br;q=0"):
+            with self.subTest(accepted):
+                status, headers, body = self.request("GET", "/br.js", {"Accept-Encoding": accepted})
+                self.assertEqual((status, headers["Content-Encoding"], gzip.decompress(body)), (200, "gzip", raw))
+        self.assertEqual(self.request("GET", "/br.js")[2], raw)
+
+    def test_a_brotli_file_of_other_bytes_is_never_sent_and_gzip_takes_its_place(self):
+        source = os.path.join(self.web, "stale-br.js")
+        raw = b"var stale = 2;\n" * 200
+        cases = {
+            "another text": brotli.compress(raw.replace(b"2", b"3"), quality=1),
+            "not brotli": b"plain text, not brotli, yet long enough" * 3,
+            "cut short": brotli.compress(raw, quality=1)[:-3],
+        }
+        for name, br in cases.items():
+            with self.subTest(name):
+                write(source, raw)
+                write(source + ".br", br)
+                status, headers, body = self.request("GET", "/stale-br.js", {"Accept-Encoding": "br, gzip"})
+                self.assertEqual((status, headers["Content-Encoding"]), (200, "gzip"))
                 self.assertEqual(gzip.decompress(body), raw)
 
     # ---- conditional requests
