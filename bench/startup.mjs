@@ -251,7 +251,7 @@ function printSizes(size) {
   size.files.forEach(row);
   const t = size.total;
   console.log(`  ${pad('total', 26)}${lpad(bytes(t.rawBytes), 12)}${lpad(bytes(t.sentBytes), 12)}${lpad(bytes(t.wireBytes), 12)}`);
-  console.log(`  total sent (gzip): ${kb(t.sentBytes)}  raw: ${kb(t.rawBytes)}  ` +
+  console.log(`  total sent (compressed as the server chose: br or gzip): ${kb(t.sentBytes)}  raw: ${kb(t.rawBytes)}  ` +
     `target <= ${kb(size.targetSentBytes)}: ${size.targetMet ? 'met' : 'NOT met'}`);
   if (size.afterReady.length) {
     console.log('  requested after ready, not counted above (sent bytes as seen by the page when it closed; - if not finished):');
