@@ -1,0 +1,285 @@
+#include "polymark/live_wire.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pm {
+
+namespace {
+
+constexpr int kBins = 64;               // edge direction bins over a full turn
+constexpr int kNoDirection = kBins;     // too flat to have a direction
+constexpr uint32_t kBuckets = 256;      // more than the largest link cost
+constexpr int kMagnitudeCost = 50;      // weights of the three features, in cost units
+constexpr int kZeroCrossingCost = 20;
+constexpr int kDirectionCost = 30;
+constexpr double kPi = 3.14159265358979323846;
+
+// Links 0..7 clockwise on screen from "right"; the pixel reached is p + (dx, dy).
+constexpr int kDx[8] = {1, 1, 0, -1, -1, -1, 0, 1};
+constexpr int kDy[8] = {0, 1, 1, 1, 0, -1, -1, -1};
+
+bool bad(Vec2 p) { return !std::isfinite(p.x) || !std::isfinite(p.y); }
+
+// Channel c of the image smoothed by a 3x3 binomial, times 16 (clamped at the border).
+void smooth_channel(const FrameView& im, int c, int channels, std::vector<uint16_t>& out, std::vector<uint16_t>& row_tmp) {
+    const int w = im.width, h = im.height;
+    row_tmp.resize(size_t(w) * h);
+    for (int y = 0; y < h; ++y) {
+        const uint8_t* row = im.pixels + size_t(y) * im.stride;
+        uint16_t* t = row_tmp.data() + size_t(y) * w;
+        for (int x = 0; x < w; ++x) {
+            const int xl = x > 0 ? x - 1 : 0, xr = x + 1 < w ? x + 1 : x;
+            t[x] = uint16_t(row[xl * channels + c] + 2 * row[x * channels + c] + row[xr * channels + c]);
+        }
+    }
+    out.resize(size_t(w) * h);
+    for (int y = 0; y < h; ++y) {
+        const uint16_t* up = row_tmp.data() + size_t(y > 0 ? y - 1 : 0) * w;
+        const uint16_t* mid = row_tmp.data() + size_t(y) * w;
+        const uint16_t* down = row_tmp.data() + size_t(y + 1 < h ? y + 1 : y) * w;
+        uint16_t* o = out.data() + size_t(y) * w;
+        for (int x = 0; x < w; ++x) o[x] = uint16_t(up[x] + 2 * mid[x] + down[x]);
+    }
+}
+
+}  // namespace
+
+Expected<LiveWire> LiveWire::create(const FrameView& im) {
+    const int channels = im.format == PixelFormat::rgba8 ? 4 : 1;
+    if (im.width <= 0 || im.height <= 0 || !im.pixels || im.stride < im.width * channels)
+        return Error{"empty_image", "", "the image has no pixels (or its row stride is shorter than a row)"};
+    if (double(im.width) * im.height > double(1 << 28))
+        return Error{"too_large", "", "the image is too large for the assisted tools (over 268 megapixels)"};
+    LiveWire lw;
+    const int w = im.width, h = im.height;
+    const size_t n = size_t(w) * h;
+    lw.width_ = w;
+    lw.height_ = h;
+
+    // [SECTION] Colour gradient: Sobel on each smoothed channel, the strongest channel wins.
+    std::vector<int32_t> gx(n), gy(n), lap(n, 0);
+    std::vector<uint32_t> best(n, 0);
+    std::vector<uint16_t> s, tmp;
+    const int colours = channels == 4 ? 3 : 1;
+    for (int c = 0; c < colours; ++c) {
+        smooth_channel(im, c, channels, s, tmp);
+        for (int y = 0; y < h; ++y) {
+            const uint16_t* up = s.data() + size_t(y > 0 ? y - 1 : 0) * w;
+            const uint16_t* mid = s.data() + size_t(y) * w;
+            const uint16_t* down = s.data() + size_t(y + 1 < h ? y + 1 : y) * w;
+            for (int x = 0; x < w; ++x) {
+                const int l = x > 0 ? x - 1 : 0, r = x + 1 < w ? x + 1 : x;
+                const int32_t sx = (up[r] + 2 * mid[r] + down[r]) - (up[l] + 2 * mid[l] + down[l]);
+                const int32_t sy = (down[l] + 2 * down[x] + down[r]) - (up[l] + 2 * up[x] + up[r]);
+                const size_t i = size_t(y) * w + x;
+                const uint32_t m2 = uint32_t(sx * sx + sy * sy);
+                if (m2 >= best[i]) best[i] = m2, gx[i] = sx, gy[i] = sy;
+                lap[i] += 4 * mid[x] - mid[l] - mid[r] - up[x] - down[x];
+            }
+        }
+    }
+    s = {};
+    tmp = {};
+
+    // [SECTION] Magnitude, its limit (a high percentile: edges at or above it cost nothing).
+    lw.magnitude_.resize(n);
+    float top = 0;
+    for (size_t i = 0; i < n; ++i) top = std::max(top, lw.magnitude_[i] = std::sqrt(float(best[i])));
+    best = {};
+    {
+        std::vector<uint32_t> histogram(1024, 0);
+        const float scale = top > 0 ? 1023.0f / top : 0;
+        for (size_t i = 0; i < n; ++i) ++histogram[size_t(lw.magnitude_[i] * scale)];
+        size_t above = 0, k = 1023;
+        while (k > 0 && (above += histogram[k]) < n / 200) --k;
+        lw.edge_limit_ = std::max(top > 0 ? float(k) / scale : 1.0f, 64.0f);  // 64: a 1-level step
+    }
+
+    // [SECTION] Static cost per pixel and the edge direction bin.
+    lw.cost_.resize(n);
+    lw.direction_.resize(n);
+    const float flat = 0.02f * lw.edge_limit_;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            const size_t i = size_t(y) * w + x;
+            const float g = lw.magnitude_[i];
+            const float fg = 1.0f - std::min(g / lw.edge_limit_, 1.0f);
+            // A zero crossing of the Laplacian: the sign changes to a neighbour whose value is larger.
+            const int32_t L = lap[i];
+            bool crossing = false;
+            if (L != 0) {
+                const int32_t nb[4] = {x + 1 < w ? lap[i + 1] : L, y + 1 < h ? lap[i + w] : L, x > 0 ? lap[i - 1] : L, y > 0 ? lap[i - w] : L};
+                for (int32_t q : nb)
+                    if ((q > 0) != (L > 0) && q != 0 && std::abs(q) >= std::abs(L)) crossing = true;
+            }
+            lw.cost_[i] = uint8_t(std::lround(kMagnitudeCost * fg) + (crossing ? 0 : kZeroCrossingCost));
+            if (g < flat) {
+                lw.direction_[i] = kNoDirection;
+            } else {
+                // The edge runs perpendicular to the gradient: D' = (gy, -gx).
+                double a = std::atan2(-double(gx[i]), double(gy[i]));
+                if (a < 0) a += 2 * kPi;
+                lw.direction_[i] = uint8_t(int(a / (2 * kPi) * kBins + 0.5) % kBins);
+            }
+        }
+
+    // [SECTION] Gradient direction cost per (bin p, bin q, link): small when the link runs along
+    // both pixels' edge directions (M&B's f_D), half the weight where a pixel is flat.
+    lw.link_cost_.assign(size_t(kBins + 1) * (kBins + 1) * 8, 0);
+    for (int bp = 0; bp <= kBins; ++bp)
+        for (int bq = 0; bq <= kBins; ++bq)
+            for (int k = 0; k < 8; ++k) {
+                double f;
+                if (bp == kNoDirection || bq == kNoDirection) {
+                    f = 0.5;
+                } else {
+                    const double ap = 2 * kPi * bp / kBins, aq = 2 * kPi * bq / kBins;
+                    const double len = std::hypot(kDx[k], kDy[k]);
+                    double lx = kDx[k] / len, ly = kDy[k] / len;
+                    const double dpx = std::cos(ap), dpy = std::sin(ap);
+                    if (dpx * lx + dpy * ly < 0) lx = -lx, ly = -ly;
+                    const double dp = std::clamp(dpx * lx + dpy * ly, -1.0, 1.0);
+                    const double dq = std::clamp(lx * std::cos(aq) + ly * std::sin(aq), -1.0, 1.0);
+                    f = 2.0 / (3.0 * kPi) * (std::acos(dp) + std::acos(dq));
+                }
+                lw.link_cost_[(size_t(bp) * (kBins + 1) + bq) * 8 + k] = uint8_t(std::lround(kDirectionCost * f));
+            }
+
+    lw.mark_.assign(n, 0);
+    lw.distance_.assign(n, 0);
+    lw.parent_link_.assign(n, 0);
+    lw.buckets_.resize(kBuckets);
+    return lw;
+}
+
+Expected<bool> LiveWire::set_anchor(Vec2 p) {
+    if (bad(p)) return Error{"not_a_number", "", "the anchor's coordinates are not finite numbers"};
+    if (p.x < 0 || p.y < 0 || p.x >= width_ || p.y >= height_)
+        return Error{"outside_image", "", "the anchor lies outside the image"};
+    ++generation_;
+    if (generation_ >= 0x7fffffffu) {  // wrapped: forget every old mark once
+        std::fill(mark_.begin(), mark_.end(), 0u);
+        generation_ = 1;
+    }
+    for (auto& b : buckets_) b.clear();
+    anchor_ = int32_t(int(p.y) * width_ + int(p.x));
+    anchor_point_ = p;
+    distance_[anchor_] = 0;
+    mark_[anchor_] = 2 * generation_;
+    buckets_[0].push_back(anchor_);
+    queued_ = 1;
+    current_ = 0;
+    settled_ = 0;
+    return true;
+}
+
+void LiveWire::expand_until(int32_t target) {
+    const uint32_t reached = 2 * generation_, done = reached + 1;
+    const int w = width_, h = height_;
+    const int32_t offset[8] = {1, 1 + w, w, w - 1, -1, -1 - w, -w, 1 - w};
+    while (mark_[target] != done && queued_ > 0) {
+        std::vector<int32_t>& bucket = buckets_[current_ % kBuckets];
+        if (bucket.empty()) {
+            ++current_;
+            continue;
+        }
+        const int32_t i = bucket.back();
+        bucket.pop_back();
+        --queued_;
+        if (mark_[i] == done || distance_[i] != current_) continue;  // stale entry
+        mark_[i] = done;
+        ++settled_;
+        const int x = i % w, y = i / w;
+        const uint8_t* from_bin = link_cost_.data() + size_t(direction_[i]) * (kBins + 1) * 8;
+        for (int k = 0; k < 8; ++k) {
+            const int nx = x + kDx[k], ny = y + kDy[k];
+            if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
+            const int32_t j = i + offset[k];
+            if (mark_[j] == done) continue;
+            // Diagonal links are longer: the pixel's cost times sqrt(2) (as 181/128).
+            const uint32_t step = (k & 1 ? (uint32_t(1 + cost_[j]) * 181 + 64) >> 7 : uint32_t(1 + cost_[j])) + from_bin[direction_[j] * 8 + k];
+            const uint32_t d = current_ + step;
+            if (mark_[j] != reached || d < distance_[j]) {
+                mark_[j] = reached;
+                distance_[j] = d;
+                parent_link_[j] = uint8_t(k);
+                buckets_[d % kBuckets].push_back(j);
+                ++queued_;
+            }
+        }
+    }
+}
+
+Expected<Points> LiveWire::path_to(Vec2 p) {
+    if (anchor_ < 0) return Error{"no_anchor", "", "no anchor has been set for this image"};
+    if (bad(p)) return Error{"not_a_number", "", "the point's coordinates are not finite numbers"};
+    if (p.x < 0 || p.y < 0 || p.x >= width_ || p.y >= height_)
+        return Error{"outside_image", "", "the point lies outside the image"};
+    const int32_t target = int32_t(int(p.y) * width_ + int(p.x));
+    expand_until(target);
+    // Back from the target: only the pixels where the path turns.
+    std::vector<int32_t> turns;
+    int32_t i = target;
+    int last = -1;
+    while (i != anchor_) {
+        const int k = parent_link_[i];
+        if (k != last) turns.push_back(i);
+        last = k;
+        i -= kDy[k] * width_ + kDx[k];
+    }
+    Points out{anchor_point_.x, anchor_point_.y};
+    for (size_t t = turns.size(); t-- > 1;) {
+        out.push_back(turns[t] % width_ + 0.5);
+        out.push_back(turns[t] / width_ + 0.5);
+    }
+    out.push_back(p.x);
+    out.push_back(p.y);
+    return out;
+}
+
+Expected<SnapResult> LiveWire::snap(Vec2 p, double radius) const {
+    if (bad(p) || !std::isfinite(radius)) return Error{"not_a_number", "", "the point or the radius is not a finite number"};
+    if (p.x < 0 || p.y < 0 || p.x >= width_ || p.y >= height_)
+        return Error{"outside_image", "", "the point lies outside the image"};
+    if (radius < 0 || radius > 256) return Error{"bad_radius", "", "the snap radius must be between 0 and 256 pixels"};
+    const int cx = int(p.x), cy = int(p.y), r = int(std::ceil(radius));
+    auto inside = [&](int x, int y) { return std::hypot(x + 0.5 - p.x, y + 0.5 - p.y) <= radius + 0.5; };
+    auto m = [&](int x, int y) { return double(magnitude_[size_t(std::clamp(y, 0, height_ - 1)) * width_ + std::clamp(x, 0, width_ - 1)]); };
+    const int y0 = std::max(0, cy - r), y1 = std::min(height_ - 1, cy + r), x0 = std::max(0, cx - r), x1 = std::min(width_ - 1, cx + r);
+    double strongest = 0;
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x)
+            if (inside(x, y)) strongest = std::max(strongest, m(x, y));
+    if (strongest < 0.25 * edge_limit_) return SnapResult{p, false};
+    // The nearest strong pixel (not the strongest far away: the labeler aimed near), then up the
+    // magnitude across the edge to its ridge, then a parabola through the ridge for the sub-pixel
+    // position, so that a step between two pixels snaps onto their shared border.
+    int bx = cx, by = cy;
+    double nearest = 1e300;
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+            if (!inside(x, y) || m(x, y) < 0.6 * strongest) continue;
+            const double d = std::hypot(x + 0.5 - p.x, y + 0.5 - p.y);
+            if (d < nearest) nearest = d, bx = x, by = y;
+        }
+    const uint8_t bin = direction_[size_t(by) * width_ + bx];
+    const double edge_angle = 2 * kPi * bin / kBins;
+    const bool along_x = bin == kNoDirection || std::abs(std::sin(edge_angle)) >= std::abs(std::cos(edge_angle));
+    const int sx = along_x ? 1 : 0, sy = along_x ? 0 : 1;
+    for (int k = 0; k < 3; ++k) {
+        if (m(bx + sx, by + sy) > m(bx, by) && inside(bx + sx, by + sy)) bx += sx, by += sy;
+        else if (m(bx - sx, by - sy) > m(bx, by) && inside(bx - sx, by - sy)) bx -= sx, by -= sy;
+        else break;
+    }
+    Vec2 at{bx + 0.5, by + 0.5};
+    const double a = m(bx - sx, by - sy), b = m(bx, by), c = m(bx + sx, by + sy);
+    const double curvature = a - 2 * b + c;
+    if (curvature < 0) {
+        const double t = std::clamp(0.5 * (a - c) / curvature, -0.5, 0.5);
+        at.x += t * sx, at.y += t * sy;
+    }
+    return SnapResult{at, true};
+}
+
+}  // namespace pm

@@ -1,0 +1,209 @@
+#include "polymark/mask_outline.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pm {
+
+size_t Mask::count() const {
+    size_t n = 0;
+    for (uint8_t b : bits) n += b ? 1 : 0;
+    return n;
+}
+
+namespace {
+
+// Labels the 4-connected regions of pixels equal to `value`; returns each region's size
+// (label k has size sizes[k - 1]); labels 0 elsewhere.
+std::vector<size_t> label_regions(const Mask& m, uint8_t value, std::vector<int32_t>& labels) {
+    const int w = m.width, h = m.height;
+    labels.assign(m.bits.size(), 0);
+    std::vector<size_t> sizes;
+    std::vector<int32_t> stack;
+    for (size_t start = 0; start < m.bits.size(); ++start) {
+        if ((m.bits[start] != 0) != (value != 0) || labels[start]) continue;
+        const int32_t label = int32_t(sizes.size()) + 1;
+        size_t size = 0;
+        labels[start] = label;
+        stack.push_back(int32_t(start));
+        while (!stack.empty()) {
+            const int32_t i = stack.back();
+            stack.pop_back();
+            ++size;
+            const int x = i % w, y = i / w;
+            const int32_t next[4] = {x > 0 ? i - 1 : -1, x + 1 < w ? i + 1 : -1, y > 0 ? i - w : -1, y + 1 < h ? i + w : -1};
+            for (int32_t j : next)
+                if (j >= 0 && !labels[j] && (m.bits[j] != 0) == (value != 0)) {
+                    labels[j] = label;
+                    stack.push_back(j);
+                }
+        }
+        sizes.push_back(size);
+    }
+    return sizes;
+}
+
+double segment_distance(double px, double py, double ax, double ay, double bx, double by) {
+    const double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
+    t = std::clamp(t, 0.0, 1.0);
+    return std::hypot(px - ax - t * dx, py - ay - t * dy);
+}
+
+// Douglas-Peucker over the closed polygon's vertices, split at vertex 0 and the vertex farthest
+// from it; `keep` marks the kept vertices.
+size_t douglas_peucker_closed(const Points& p, double epsilon, std::vector<uint8_t>& keep) {
+    const size_t n = vertex_count(p);
+    keep.assign(n, 0);
+    size_t far = 0;
+    double best = -1;
+    for (size_t i = 1; i < n; ++i) {
+        const double d = std::hypot(p[2 * i] - p[0], p[2 * i + 1] - p[1]);
+        if (d > best) best = d, far = i;
+    }
+    keep[0] = keep[far] = 1;
+    std::vector<std::pair<size_t, size_t>> stack{{0, far}, {far, n}};  // index n is vertex 0 again
+    while (!stack.empty()) {
+        auto [a, b] = stack.back();
+        stack.pop_back();
+        if (b - a < 2) continue;
+        const size_t bi = b % n;
+        double worst = -1;
+        size_t at = a;
+        for (size_t i = a + 1; i < b; ++i) {
+            const double d = segment_distance(p[2 * i], p[2 * i + 1], p[2 * a], p[2 * a + 1], p[2 * bi], p[2 * bi + 1]);
+            if (d > worst) worst = d, at = i;
+        }
+        if (worst > epsilon) {
+            keep[at] = 1;
+            stack.push_back({a, at});
+            stack.push_back({at, b});
+        }
+    }
+    size_t kept = 0;
+    for (uint8_t k : keep) kept += k;
+    if (kept < 3 && n >= 3) {  // a sliver: keep the vertex farthest from the chord as well
+        double worst = -1;
+        size_t at = 1;
+        for (size_t i = 1; i < n; ++i) {
+            if (keep[i]) continue;
+            const double d = segment_distance(p[2 * i], p[2 * i + 1], p[0], p[1], p[2 * far], p[2 * far + 1]);
+            if (d > worst) worst = d, at = i;
+        }
+        keep[at] = 1;
+        kept = 3;
+    }
+    return kept;
+}
+
+Points kept_points(const Points& p, const std::vector<uint8_t>& keep) {
+    Points out;
+    for (size_t i = 0; i < keep.size(); ++i)
+        if (keep[i]) out.push_back(p[2 * i]), out.push_back(p[2 * i + 1]);
+    return out;
+}
+
+}  // namespace
+
+Mask region_at(const Mask& m, int x, int y) {
+    Mask out(m.width, m.height);
+    if (!m.at(x, y)) return out;
+    const int w = m.width, h = m.height;
+    std::vector<int32_t> stack{int32_t(y * w + x)};
+    out.bits[size_t(y) * w + x] = 1;
+    while (!stack.empty()) {
+        const int32_t i = stack.back();
+        stack.pop_back();
+        const int px = i % w, py = i / w;
+        const int32_t next[4] = {px > 0 ? i - 1 : -1, px + 1 < w ? i + 1 : -1, py > 0 ? i - w : -1, py + 1 < h ? i + w : -1};
+        for (int32_t j : next)
+            if (j >= 0 && m.bits[j] && !out.bits[j]) {
+                out.bits[j] = 1;
+                stack.push_back(j);
+            }
+    }
+    return out;
+}
+
+Mask largest_region(const Mask& m) {
+    std::vector<int32_t> labels;
+    std::vector<size_t> sizes = label_regions(m, 1, labels);
+    Mask out(m.width, m.height);
+    if (sizes.empty()) return out;
+    const int32_t best = int32_t(std::max_element(sizes.begin(), sizes.end()) - sizes.begin()) + 1;
+    for (size_t i = 0; i < labels.size(); ++i) out.bits[i] = labels[i] == best;
+    return out;
+}
+
+void fill_holes(Mask& m, size_t max_hole) {
+    std::vector<int32_t> labels;
+    std::vector<size_t> sizes = label_regions(m, 0, labels);
+    std::vector<uint8_t> touches_border(sizes.size() + 1, 0);
+    const int w = m.width, h = m.height;
+    for (int x = 0; x < w; ++x) touches_border[labels[x]] = touches_border[labels[size_t(h - 1) * w + x]] = 1;
+    for (int y = 0; y < h; ++y) touches_border[labels[size_t(y) * w]] = touches_border[labels[size_t(y) * w + w - 1]] = 1;
+    for (size_t i = 0; i < labels.size(); ++i) {
+        const int32_t l = labels[i];
+        if (l && !touches_border[l] && sizes[l - 1] < max_hole) m.bits[i] = 1;
+    }
+}
+
+void despeckle(Mask& m, int passes) {
+    const int w = m.width, h = m.height;
+    std::vector<uint8_t> next(m.bits.size());
+    for (int pass = 0; pass < passes; ++pass) {
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                int n = 0;
+                for (int dy = -1; dy <= 1; ++dy)
+                    for (int dx = -1; dx <= 1; ++dx) n += (dx || dy) && m.at(x + dx, y + dy) ? 1 : 0;
+                const bool in = m.bits[size_t(y) * w + x];
+                next[size_t(y) * w + x] = in ? n > 2 : n >= 6;
+            }
+        m.bits.swap(next);
+    }
+}
+
+Points trace_outer_outline(const Mask& m, int x, int y) {
+    Mask region = region_at(m, x, y);
+    size_t first = 0;
+    while (first < region.bits.size() && !region.bits[first]) ++first;
+    if (first == region.bits.size()) return {};
+    const int x0 = int(first % region.width), y0 = int(first / region.width);
+    static const int kDx[4] = {1, 0, -1, 0}, kDy[4] = {0, 1, 0, -1};  // right, down, left, up
+    // The region stays on the right of the walk; corners touching diagonally do not connect.
+    Points out{double(x0), double(y0)};
+    int vx = x0, vy = y0, d = 0;
+    for (;;) {
+        vx += kDx[d], vy += kDy[d];
+        if (vx == x0 && vy == y0) break;
+        const int nx = -kDy[d], ny = kDx[d];
+        const bool right = region.at((2 * vx + kDx[d] + nx - 1) / 2, (2 * vy + kDy[d] + ny - 1) / 2);
+        const bool left = region.at((2 * vx + kDx[d] - nx - 1) / 2, (2 * vy + kDy[d] - ny - 1) / 2);
+        const int nd = right ? (left ? (d + 3) % 4 : d) : (d + 1) % 4;
+        if (nd != d) {
+            out.push_back(vx), out.push_back(vy);
+            d = nd;
+        }
+    }
+    return out;
+}
+
+Points simplify_closed(const Points& polygon, double epsilon, size_t max_vertices) {
+    max_vertices = std::max<size_t>(max_vertices, 3);
+    const size_t n = vertex_count(polygon);
+    if (n <= 3) return polygon;
+    std::vector<uint8_t> keep;
+    if (douglas_peucker_closed(polygon, epsilon, keep) <= max_vertices) return kept_points(polygon, keep);
+    double lo = epsilon, hi = std::max(1.0, epsilon);
+    while (douglas_peucker_closed(polygon, hi, keep) > max_vertices) lo = hi, hi *= 2;
+    for (int i = 0; i < 30 && hi - lo > 1e-3; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        if (douglas_peucker_closed(polygon, mid, keep) > max_vertices) lo = mid;
+        else hi = mid;
+    }
+    douglas_peucker_closed(polygon, hi, keep);
+    return kept_points(polygon, keep);
+}
+
+}  // namespace pm
