@@ -21,26 +21,46 @@ constexpr int kDy[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 
 bool bad(Vec2 p) { return !std::isfinite(p.x) || !std::isfinite(p.y); }
 
-// Channel c of the image smoothed by a 3x3 binomial, times 16 (clamped at the border).
-void smooth_channel(const FrameView& im, int c, int channels, std::vector<uint16_t>& out, std::vector<uint16_t>& row_tmp) {
-    const int w = im.width, h = im.height;
-    row_tmp.resize(size_t(w) * h);
-    for (int y = 0; y < h; ++y) {
-        const uint8_t* row = im.pixels + size_t(y) * im.stride;
-        uint16_t* t = row_tmp.data() + size_t(y) * w;
-        for (int x = 0; x < w; ++x) {
-            const int xl = x > 0 ? x - 1 : 0, xr = x + 1 < w ? x + 1 : x;
-            t[x] = uint16_t(row[xl * channels + c] + 2 * row[x * channels + c] + row[xr * channels + c]);
-        }
+// Channel c of the image, edges replicated by 2 pixels, smoothed by a 3x3 binomial (times 16)
+// into `out`, which keeps a border of 1: out is (w + 2) x (h + 2), out(x + 1, y + 1) is pixel (x, y).
+void smooth_channel(const FrameView& im, int c, int channels, std::vector<uint8_t>& padded, std::vector<uint16_t>& rows,
+                    std::vector<uint16_t>& out) {
+    const int w = im.width, h = im.height, pw = w + 4, ph = h + 4;
+    padded.resize(size_t(pw) * ph);
+    for (int y = 0; y < ph; ++y) {
+        const uint8_t* row = im.pixels + size_t(std::clamp(y - 2, 0, h - 1)) * im.stride;
+        uint8_t* p = padded.data() + size_t(y) * pw;
+        for (int x = 0; x < w; ++x) p[x + 2] = row[size_t(x) * channels + c];
+        p[0] = p[1] = p[2];
+        p[w + 2] = p[w + 3] = p[w + 1];
     }
-    out.resize(size_t(w) * h);
-    for (int y = 0; y < h; ++y) {
-        const uint16_t* up = row_tmp.data() + size_t(y > 0 ? y - 1 : 0) * w;
-        const uint16_t* mid = row_tmp.data() + size_t(y) * w;
-        const uint16_t* down = row_tmp.data() + size_t(y + 1 < h ? y + 1 : y) * w;
-        uint16_t* o = out.data() + size_t(y) * w;
-        for (int x = 0; x < w; ++x) o[x] = uint16_t(up[x] + 2 * mid[x] + down[x]);
+    const int ow = w + 2, oh = h + 2;
+    rows.resize(size_t(ow) * ph);
+    for (int y = 0; y < ph; ++y) {
+        const uint8_t* p = padded.data() + size_t(y) * pw;
+        uint16_t* r = rows.data() + size_t(y) * ow;
+        for (int x = 0; x < ow; ++x) r[x] = uint16_t(p[x] + 2 * p[x + 1] + p[x + 2]);
     }
+    out.resize(size_t(ow) * oh);
+    for (int y = 0; y < oh; ++y) {
+        const uint16_t* a = rows.data() + size_t(y) * ow;
+        const uint16_t* b = a + ow;
+        const uint16_t* d = b + ow;
+        uint16_t* o = out.data() + size_t(y) * ow;
+        for (int x = 0; x < ow; ++x) o[x] = uint16_t(a[x] + 2 * b[x] + d[x]);
+    }
+}
+
+// atan2(y, x) in [0, 2 pi) to within about 0.005 rad: plenty for 64 bins, far cheaper than atan2.
+float fast_angle(float y, float x) {
+    const float ax = std::abs(x), ay = std::abs(y);
+    const float lo = std::min(ax, ay), hi = std::max(ax, ay);
+    const float t = hi > 0 ? lo / hi : 0, t2 = t * t;
+    float a = ((-0.0464964749f * t2 + 0.15931422f) * t2 - 0.327622764f) * t2 * t + t;
+    if (ay > ax) a = 1.57079637f - a;
+    if (x < 0) a = 3.14159274f - a;
+    if (y < 0) a = 6.28318548f - a;
+    return a >= 6.28318548f ? 0.0f : a;
 }
 
 }  // namespace
@@ -57,35 +77,43 @@ Expected<LiveWire> LiveWire::create(const FrameView& im) {
     lw.width_ = w;
     lw.height_ = h;
 
-    // [SECTION] Colour gradient: Sobel on each smoothed channel, the strongest channel wins.
-    std::vector<int32_t> gx(n), gy(n), lap(n, 0);
+    // [SECTION] Colour gradient: Sobel on each smoothed channel, the strongest channel wins; the
+    // Laplacian of the channels' sum.
+    std::vector<int16_t> gx(n), gy(n);
+    std::vector<int32_t> lap(n, 0);
     std::vector<uint32_t> best(n, 0);
-    std::vector<uint16_t> s, tmp;
-    const int colours = channels == 4 ? 3 : 1;
-    for (int c = 0; c < colours; ++c) {
-        smooth_channel(im, c, channels, s, tmp);
-        for (int y = 0; y < h; ++y) {
-            const uint16_t* up = s.data() + size_t(y > 0 ? y - 1 : 0) * w;
-            const uint16_t* mid = s.data() + size_t(y) * w;
-            const uint16_t* down = s.data() + size_t(y + 1 < h ? y + 1 : y) * w;
-            for (int x = 0; x < w; ++x) {
-                const int l = x > 0 ? x - 1 : 0, r = x + 1 < w ? x + 1 : x;
-                const int32_t sx = (up[r] + 2 * mid[r] + down[r]) - (up[l] + 2 * mid[l] + down[l]);
-                const int32_t sy = (down[l] + 2 * down[x] + down[r]) - (up[l] + 2 * up[x] + up[r]);
-                const size_t i = size_t(y) * w + x;
-                const uint32_t m2 = uint32_t(sx * sx + sy * sy);
-                if (m2 >= best[i]) best[i] = m2, gx[i] = sx, gy[i] = sy;
-                lap[i] += 4 * mid[x] - mid[l] - mid[r] - up[x] - down[x];
+    {
+        std::vector<uint8_t> padded;
+        std::vector<uint16_t> rows, sm;
+        const int colours = channels == 4 ? 3 : 1, ow = w + 2;
+        for (int c = 0; c < colours; ++c) {
+            smooth_channel(im, c, channels, padded, rows, sm);
+            for (int y = 0; y < h; ++y) {
+                const uint16_t* up = sm.data() + size_t(y) * ow + 1;
+                const uint16_t* mid = up + ow;
+                const uint16_t* down = mid + ow;
+                int16_t* ox = gx.data() + size_t(y) * w;
+                int16_t* oy = gy.data() + size_t(y) * w;
+                uint32_t* ob = best.data() + size_t(y) * w;
+                int32_t* ol = lap.data() + size_t(y) * w;
+                for (int x = 0; x < w; ++x) {
+                    const int32_t sx = (up[x + 1] + 2 * mid[x + 1] + down[x + 1]) - (up[x - 1] + 2 * mid[x - 1] + down[x - 1]);
+                    const int32_t sy = (down[x - 1] + 2 * down[x] + down[x + 1]) - (up[x - 1] + 2 * up[x] + up[x + 1]);
+                    const uint32_t m2 = uint32_t(sx * sx + sy * sy);
+                    if (m2 >= ob[x]) ob[x] = m2, ox[x] = int16_t(sx), oy[x] = int16_t(sy);
+                    ol[x] += 4 * mid[x] - mid[x - 1] - mid[x + 1] - up[x] - down[x];
+                }
             }
         }
     }
-    s = {};
-    tmp = {};
 
     // [SECTION] Magnitude, its limit (a high percentile: edges at or above it cost nothing).
     lw.magnitude_.resize(n);
     float top = 0;
-    for (size_t i = 0; i < n; ++i) top = std::max(top, lw.magnitude_[i] = std::sqrt(float(best[i])));
+    for (size_t i = 0; i < n; ++i) {
+        lw.magnitude_[i] = std::sqrt(float(best[i]));
+        top = std::max(top, lw.magnitude_[i]);
+    }
     best = {};
     {
         std::vector<uint32_t> histogram(1024, 0);
@@ -99,29 +127,23 @@ Expected<LiveWire> LiveWire::create(const FrameView& im) {
     // [SECTION] Static cost per pixel and the edge direction bin.
     lw.cost_.resize(n);
     lw.direction_.resize(n);
-    const float flat = 0.02f * lw.edge_limit_;
+    const float flat = 0.02f * lw.edge_limit_, inverse_limit = 1.0f / lw.edge_limit_;
+    const float to_bin = float(kBins / (2 * kPi));
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
             const size_t i = size_t(y) * w + x;
             const float g = lw.magnitude_[i];
-            const float fg = 1.0f - std::min(g / lw.edge_limit_, 1.0f);
+            const float fg = 1.0f - std::min(g * inverse_limit, 1.0f);
             // A zero crossing of the Laplacian: the sign changes to a neighbour whose value is larger.
             const int32_t L = lap[i];
             bool crossing = false;
             if (L != 0) {
                 const int32_t nb[4] = {x + 1 < w ? lap[i + 1] : L, y + 1 < h ? lap[i + w] : L, x > 0 ? lap[i - 1] : L, y > 0 ? lap[i - w] : L};
-                for (int32_t q : nb)
-                    if ((q > 0) != (L > 0) && q != 0 && std::abs(q) >= std::abs(L)) crossing = true;
+                for (int32_t q : nb) crossing |= (q > 0) != (L > 0) && q != 0 && std::abs(q) >= std::abs(L);
             }
-            lw.cost_[i] = uint8_t(std::lround(kMagnitudeCost * fg) + (crossing ? 0 : kZeroCrossingCost));
-            if (g < flat) {
-                lw.direction_[i] = kNoDirection;
-            } else {
-                // The edge runs perpendicular to the gradient: D' = (gy, -gx).
-                double a = std::atan2(-double(gx[i]), double(gy[i]));
-                if (a < 0) a += 2 * kPi;
-                lw.direction_[i] = uint8_t(int(a / (2 * kPi) * kBins + 0.5) % kBins);
-            }
+            lw.cost_[i] = uint8_t(int(kMagnitudeCost * fg + 0.5f) + (crossing ? 0 : kZeroCrossingCost));
+            // The edge runs perpendicular to the gradient: D' = (gy, -gx).
+            lw.direction_[i] = g < flat ? uint8_t(kNoDirection) : uint8_t(int(fast_angle(-float(gx[i]), float(gy[i])) * to_bin + 0.5f) % kBins);
         }
 
     // [SECTION] Gradient direction cost per (bin p, bin q, link): small when the link runs along
@@ -251,7 +273,7 @@ Expected<SnapResult> LiveWire::snap(Vec2 p, double radius) const {
     for (int y = y0; y <= y1; ++y)
         for (int x = x0; x <= x1; ++x)
             if (inside(x, y)) strongest = std::max(strongest, m(x, y));
-    if (strongest < 0.25 * edge_limit_) return SnapResult{p, false};
+    if (strongest < 0.4 * edge_limit_) return SnapResult{p, false};  // texture and noise are no edge
     // The nearest strong pixel (not the strongest far away: the labeler aimed near), then up the
     // magnitude across the edge to its ridge, then a parabola through the ridge for the sub-pixel
     // position, so that a step between two pixels snaps onto their shared border.
