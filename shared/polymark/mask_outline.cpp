@@ -149,18 +149,20 @@ void fill_holes(Mask& m, size_t max_hole) {
 }
 
 void despeckle(Mask& m, int passes) {
-    const int w = m.width, h = m.height;
-    std::vector<uint8_t> next(m.bits.size());
+    const int w = m.width, h = m.height, pw = w + 2;
+    std::vector<uint8_t> padded(size_t(pw) * (h + 2), 0);
     for (int pass = 0; pass < passes; ++pass) {
-        for (int y = 0; y < h; ++y)
+        for (int y = 0; y < h; ++y) std::copy_n(m.bits.data() + size_t(y) * w, w, padded.data() + size_t(y + 1) * pw + 1);
+        for (int y = 0; y < h; ++y) {
+            const uint8_t* up = padded.data() + size_t(y) * pw + 1;
+            const uint8_t* mid = up + pw;
+            const uint8_t* down = mid + pw;
+            uint8_t* out = m.bits.data() + size_t(y) * w;
             for (int x = 0; x < w; ++x) {
-                int n = 0;
-                for (int dy = -1; dy <= 1; ++dy)
-                    for (int dx = -1; dx <= 1; ++dx) n += (dx || dy) && m.at(x + dx, y + dy) ? 1 : 0;
-                const bool in = m.bits[size_t(y) * w + x];
-                next[size_t(y) * w + x] = in ? n > 2 : n >= 6;
+                const int n = up[x - 1] + up[x] + up[x + 1] + mid[x - 1] + mid[x + 1] + down[x - 1] + down[x] + down[x + 1];
+                out[x] = mid[x] ? n > 2 : n >= 6;
             }
-        m.bits.swap(next);
+        }
     }
 }
 
