@@ -272,7 +272,7 @@ void BoxSegmenter::finish() {
         result_ = Error{"no_object", "", "nothing inside the box stands out from its surroundings"};
         return;
     }
-    Points outline = trace_outer_outline(region, int(first % width_), int(first / width_));
+    Points outline = trace_region_outline(region);
     for (size_t i = 0; i < outline.size(); i += 2) {
         outline[i] = std::clamp(origin_x_ + outline[i] * scale_, box_[0], box_[2]);
         outline[i + 1] = std::clamp(origin_y_ + outline[i + 1] * scale_, box_[1], box_[3]);

@@ -79,9 +79,7 @@ Expected<WandResult> magic_wand(const FrameView& im, Vec2 seed, int tolerance, s
     despeckle(smoothed, 2);
     Mask region = region_at(smoothed, sx - ox, sy - oy);
     if (region.count() == 0) region = region_at(mask, sx - ox, sy - oy);  // a region thinner than the vote keeps
-    size_t first = 0;
-    while (!region.bits[first]) ++first;
-    Points outline = trace_outer_outline(region, int(first % region.width), int(first / region.width));
+    Points outline = trace_region_outline(region);
     WandResult out;
     out.pixels = size_t(std::llround(polygon_area(outline)));
     out.polygon = simplify_closed(outline, 0.7, max_vertices);

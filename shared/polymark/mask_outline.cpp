@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 
 namespace pm {
 
@@ -43,64 +45,47 @@ std::vector<size_t> label_regions(const Mask& m, uint8_t value, std::vector<int3
     return sizes;
 }
 
-double segment_distance(double px, double py, double ax, double ay, double bx, double by) {
+double segment_distance2(double px, double py, double ax, double ay, double bx, double by) {
     const double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
     double t = len2 > 0 ? ((px - ax) * dx + (py - ay) * dy) / len2 : 0;
     t = std::clamp(t, 0.0, 1.0);
-    return std::hypot(px - ax - t * dx, py - ay - t * dy);
+    const double ex = px - ax - t * dx, ey = py - ay - t * dy;
+    return ex * ex + ey * ey;
 }
 
-// Douglas-Peucker over the closed polygon's vertices, split at vertex 0 and the vertex farthest
-// from it; `keep` marks the kept vertices.
-size_t douglas_peucker_closed(const Points& p, double epsilon, std::vector<uint8_t>& keep) {
+// Douglas-Peucker run to the end once: each vertex gets the (squared) tolerance below which it
+// is kept, capped by its parent's, so that DP at any tolerance keeps exactly the vertices whose
+// value exceeds it. Split at vertex 0 and the vertex farthest from it (both always kept).
+std::vector<double> significance(const Points& p) {
     const size_t n = vertex_count(p);
-    keep.assign(n, 0);
+    std::vector<double> sig(n, 0);
     size_t far = 0;
     double best = -1;
     for (size_t i = 1; i < n; ++i) {
-        const double d = std::hypot(p[2 * i] - p[0], p[2 * i + 1] - p[1]);
-        if (d > best) best = d, far = i;
+        const double dx = p[2 * i] - p[0], dy = p[2 * i + 1] - p[1];
+        if (dx * dx + dy * dy > best) best = dx * dx + dy * dy, far = i;
     }
-    keep[0] = keep[far] = 1;
-    std::vector<std::pair<size_t, size_t>> stack{{0, far}, {far, n}};  // index n is vertex 0 again
+    const double always = std::numeric_limits<double>::infinity();
+    sig[0] = sig[far] = always;
+    struct Span { size_t a, b; double cap; };
+    std::vector<Span> stack{{0, far, always}, {far, n, always}};  // index n is vertex 0 again
     while (!stack.empty()) {
-        auto [a, b] = stack.back();
+        const Span s = stack.back();
         stack.pop_back();
-        if (b - a < 2) continue;
-        const size_t bi = b % n;
+        if (s.b - s.a < 2) continue;
+        const size_t bi = s.b % n;
         double worst = -1;
-        size_t at = a;
-        for (size_t i = a + 1; i < b; ++i) {
-            const double d = segment_distance(p[2 * i], p[2 * i + 1], p[2 * a], p[2 * a + 1], p[2 * bi], p[2 * bi + 1]);
+        size_t at = s.a + 1;
+        for (size_t i = s.a + 1; i < s.b; ++i) {
+            const double d = segment_distance2(p[2 * i], p[2 * i + 1], p[2 * s.a], p[2 * s.a + 1], p[2 * bi], p[2 * bi + 1]);
             if (d > worst) worst = d, at = i;
         }
-        if (worst > epsilon) {
-            keep[at] = 1;
-            stack.push_back({a, at});
-            stack.push_back({at, b});
-        }
+        const double v = std::min(worst, s.cap);
+        sig[at] = v;
+        stack.push_back({s.a, at, v});
+        stack.push_back({at, s.b, v});
     }
-    size_t kept = 0;
-    for (uint8_t k : keep) kept += k;
-    if (kept < 3 && n >= 3) {  // a sliver: keep the vertex farthest from the chord as well
-        double worst = -1;
-        size_t at = 1;
-        for (size_t i = 1; i < n; ++i) {
-            if (keep[i]) continue;
-            const double d = segment_distance(p[2 * i], p[2 * i + 1], p[0], p[1], p[2 * far], p[2 * far + 1]);
-            if (d > worst) worst = d, at = i;
-        }
-        keep[at] = 1;
-        kept = 3;
-    }
-    return kept;
-}
-
-Points kept_points(const Points& p, const std::vector<uint8_t>& keep) {
-    Points out;
-    for (size_t i = 0; i < keep.size(); ++i)
-        if (keep[i]) out.push_back(p[2 * i]), out.push_back(p[2 * i + 1]);
-    return out;
+    return sig;
 }
 
 }  // namespace
@@ -166,8 +151,9 @@ void despeckle(Mask& m, int passes) {
     }
 }
 
-Points trace_outer_outline(const Mask& m, int x, int y) {
-    Mask region = region_at(m, x, y);
+Points trace_outer_outline(const Mask& m, int x, int y) { return trace_region_outline(region_at(m, x, y)); }
+
+Points trace_region_outline(const Mask& region) {
     size_t first = 0;
     while (first < region.bits.size() && !region.bits[first]) ++first;
     if (first == region.bits.size()) return {};
@@ -195,17 +181,21 @@ Points simplify_closed(const Points& polygon, double epsilon, size_t max_vertice
     max_vertices = std::max<size_t>(max_vertices, 3);
     const size_t n = vertex_count(polygon);
     if (n <= 3) return polygon;
-    std::vector<uint8_t> keep;
-    if (douglas_peucker_closed(polygon, epsilon, keep) <= max_vertices) return kept_points(polygon, keep);
-    double lo = epsilon, hi = std::max(1.0, epsilon);
-    while (douglas_peucker_closed(polygon, hi, keep) > max_vertices) lo = hi, hi *= 2;
-    for (int i = 0; i < 30 && hi - lo > 1e-3; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        if (douglas_peucker_closed(polygon, mid, keep) > max_vertices) lo = mid;
-        else hi = mid;
-    }
-    douglas_peucker_closed(polygon, hi, keep);
-    return kept_points(polygon, keep);
+    const std::vector<double> sig = significance(polygon);
+    size_t wanted = 0;
+    for (double v : sig) wanted += v > epsilon * epsilon ? 1 : 0;
+    wanted = std::clamp<size_t>(wanted, 3, max_vertices);
+    // The `wanted` most significant vertices, in their order along the outline.
+    std::vector<double> sorted = sig;
+    std::nth_element(sorted.begin(), sorted.begin() + (wanted - 1), sorted.end(), std::greater<double>());
+    const double threshold = sorted[wanted - 1];
+    size_t above = 0;
+    for (double v : sig) above += v > threshold ? 1 : 0;
+    size_t ties = wanted - above;
+    Points out;
+    for (size_t i = 0; i < n; ++i)
+        if (sig[i] > threshold || (sig[i] == threshold && ties > 0 && ties--)) out.push_back(polygon[2 * i]), out.push_back(polygon[2 * i + 1]);
+    return out;
 }
 
 }  // namespace pm

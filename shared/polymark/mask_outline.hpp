@@ -35,9 +35,13 @@ void despeckle(Mask& m, int passes);
 // vertex per direction change (integer corners). Empty if (x, y) is not inside.
 Points trace_outer_outline(const Mask& m, int x, int y);
 
-// Douglas-Peucker on a closed polygon with tolerance `epsilon` (pixels), then, while the result
-// has more than `max_vertices` (>= 3) vertices, a larger tolerance (the smallest that fits, by
-// bisection). Keeps at least 3 vertices.
+// The same for a mask that holds one region only (as region_at and largest_region give): no
+// second flood fill.
+Points trace_region_outline(const Mask& region);
+
+// Douglas-Peucker on a closed polygon with tolerance `epsilon` (pixels); when that leaves more
+// than `max_vertices` (>= 3), the result of the smallest tolerance that fits (the vertices DP
+// would keep longest). Keeps at least 3 vertices.
 Points simplify_closed(const Points& polygon, double epsilon, size_t max_vertices);
 
 }  // namespace pm
