@@ -79,11 +79,18 @@ EMSCRIPTEN_KEEPALIVE int pm_assist_anchor(double x, double y) {
     return r ? 0 : fail(r.first_error());
 }
 
+// At most this many pixels settled per path request (about 20-40 ms in wasm on this machine):
+// beyond it the path ends straight at the point, and pm_assist_expand catches up in idle time.
+constexpr size_t kPathBudget = 300000;
+
 EMSCRIPTEN_KEEPALIVE int pm_assist_path(double x, double y) {
     if (!g_wire) return no_image();
-    auto r = g_wire->path_to({x, y});
+    auto r = g_wire->path_to({x, y}, kPathBudget);
     return r ? points(r.value()) : fail(r.first_error());
 }
+
+// Idle time: settles up to `pixels` more from the current anchor; 1 while there is more to do.
+EMSCRIPTEN_KEEPALIVE int pm_assist_expand(int pixels) { return g_wire && g_wire->expand(size_t(std::max(pixels, 0))) ? 1 : 0; }
 
 // Result: x, y, moved (1 or 0).
 EMSCRIPTEN_KEEPALIVE int pm_assist_snap(double x, double y, double radius) {

@@ -24,33 +24,62 @@ constexpr int kDy[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 
 bool bad(Vec2 p) { return !std::isfinite(p.x) || !std::isfinite(p.y); }
 
+// The pixel loops are functions of one row each: in a browser a long loop inside one call runs
+// in the baseline compiler's code to its end, while a function called per row is soon optimised
+// (the first image's setup took about twice as long as later ones without this).
+#define PM_ROW __attribute__((noinline))
+
+PM_ROW void pad_row(const uint8_t* row, int w, int channels, int c, uint8_t* p) {
+    for (int x = 0; x < w; ++x) p[x + 2] = row[size_t(x) * channels + c];
+    p[0] = p[1] = p[2];
+    p[w + 2] = p[w + 3] = p[w + 1];
+}
+
+PM_ROW void binomial_row(const uint8_t* p, int n, uint16_t* r) {
+    for (int x = 0; x < n; ++x) r[x] = uint16_t(p[x] + 2 * p[x + 1] + p[x + 2]);
+}
+
+PM_ROW void binomial_column(const uint16_t* a, const uint16_t* b, const uint16_t* d, int n, uint16_t* o) {
+    for (int x = 0; x < n; ++x) o[x] = uint16_t(a[x] + 2 * b[x] + d[x]);
+}
+
+// Sobel of one smoothed channel's row (up/mid/down point at pixel 0, with a border of 1): keeps
+// the channel with the larger magnitude; adds the channel's Laplacian.
+PM_ROW void sobel_row(const uint16_t* up, const uint16_t* mid, const uint16_t* down, int w, int16_t* ox, int16_t* oy, uint32_t* ob,
+                      int32_t* ol) {
+    for (int x = 0; x < w; ++x) {
+        const int32_t sx = (up[x + 1] + 2 * mid[x + 1] + down[x + 1]) - (up[x - 1] + 2 * mid[x - 1] + down[x - 1]);
+        const int32_t sy = (down[x - 1] + 2 * down[x] + down[x + 1]) - (up[x - 1] + 2 * up[x] + up[x + 1]);
+        const uint32_t m2 = uint32_t(sx * sx + sy * sy);
+        if (m2 >= ob[x]) ob[x] = m2, ox[x] = int16_t(sx), oy[x] = int16_t(sy);
+        ol[x] += 4 * mid[x] - mid[x - 1] - mid[x + 1] - up[x] - down[x];
+    }
+}
+
+PM_ROW float magnitude_row(const uint32_t* m2, int w, float* out) {
+    float top = 0;
+    for (int x = 0; x < w; ++x) top = std::max(top, out[x] = std::sqrt(float(m2[x])));
+    return top;
+}
+
+PM_ROW void histogram_row(const float* m, int w, float scale, uint32_t* histogram) {
+    for (int x = 0; x < w; ++x) ++histogram[size_t(m[x] * scale)];
+}
+
 // Channel c of the image, edges replicated by 2 pixels, smoothed by a 3x3 binomial (times 16)
 // into `out`, which keeps a border of 1: out is (w + 2) x (h + 2), out(x + 1, y + 1) is pixel (x, y).
 void smooth_channel(const FrameView& im, int c, int channels, std::vector<uint8_t>& padded, std::vector<uint16_t>& rows,
                     std::vector<uint16_t>& out) {
     const int w = im.width, h = im.height, pw = w + 4, ph = h + 4;
     padded.resize(size_t(pw) * ph);
-    for (int y = 0; y < ph; ++y) {
-        const uint8_t* row = im.pixels + size_t(std::clamp(y - 2, 0, h - 1)) * im.stride;
-        uint8_t* p = padded.data() + size_t(y) * pw;
-        for (int x = 0; x < w; ++x) p[x + 2] = row[size_t(x) * channels + c];
-        p[0] = p[1] = p[2];
-        p[w + 2] = p[w + 3] = p[w + 1];
-    }
+    for (int y = 0; y < ph; ++y) pad_row(im.pixels + size_t(std::clamp(y - 2, 0, h - 1)) * im.stride, w, channels, c, padded.data() + size_t(y) * pw);
     const int ow = w + 2, oh = h + 2;
     rows.resize(size_t(ow) * ph);
-    for (int y = 0; y < ph; ++y) {
-        const uint8_t* p = padded.data() + size_t(y) * pw;
-        uint16_t* r = rows.data() + size_t(y) * ow;
-        for (int x = 0; x < ow; ++x) r[x] = uint16_t(p[x] + 2 * p[x + 1] + p[x + 2]);
-    }
+    for (int y = 0; y < ph; ++y) binomial_row(padded.data() + size_t(y) * pw, ow, rows.data() + size_t(y) * ow);
     out.resize(size_t(ow) * oh);
     for (int y = 0; y < oh; ++y) {
         const uint16_t* a = rows.data() + size_t(y) * ow;
-        const uint16_t* b = a + ow;
-        const uint16_t* d = b + ow;
-        uint16_t* o = out.data() + size_t(y) * ow;
-        for (int x = 0; x < ow; ++x) o[x] = uint16_t(a[x] + 2 * b[x] + d[x]);
+        binomial_column(a, a + ow, a + 2 * ow, ow, out.data() + size_t(y) * ow);
     }
 }
 
@@ -67,6 +96,27 @@ float fast_angle(float y, float x) {
 }
 
 }  // namespace
+
+// Static cost and edge direction of row y (a zero crossing of the Laplacian: its sign changes
+// towards a neighbour whose value is larger).
+PM_ROW void LiveWire::cost_row(const int16_t* gx, const int16_t* gy, const int32_t* lap, int y, float flat, float inverse_limit) {
+    const int w = width_, h = height_;
+    const float to_bin = float(kBins / (2 * kPi));
+    for (int x = 0; x < w; ++x) {
+        const size_t i = size_t(y) * w + x;
+        const float g = magnitude_[i];
+        const float fg = 1.0f - std::min(g * inverse_limit, 1.0f);
+        const int32_t L = lap[i];
+        bool crossing = false;
+        if (L != 0) {
+            const int32_t nb[4] = {x + 1 < w ? lap[i + 1] : L, y + 1 < h ? lap[i + w] : L, x > 0 ? lap[i - 1] : L, y > 0 ? lap[i - w] : L};
+            for (int32_t q : nb) crossing |= (q > 0) != (L > 0) && q != 0 && std::abs(q) >= std::abs(L);
+        }
+        cost_[i] = uint8_t(int(kMagnitudeCost * fg + 0.5f) + (crossing ? 0 : kZeroCrossingCost));
+        // The edge runs perpendicular to the gradient: D' = (gy, -gx).
+        direction_[i] = g < flat ? uint8_t(kNoDirection) : uint8_t(int(fast_angle(-float(gx[i]), float(gy[i])) * to_bin + 0.5f) % kBins);
+    }
+}
 
 Expected<LiveWire> LiveWire::create(const FrameView& im) {
     const int channels = im.format == PixelFormat::rgba8 ? 4 : 1;
@@ -93,19 +143,8 @@ Expected<LiveWire> LiveWire::create(const FrameView& im) {
             smooth_channel(im, c, channels, padded, rows, sm);
             for (int y = 0; y < h; ++y) {
                 const uint16_t* up = sm.data() + size_t(y) * ow + 1;
-                const uint16_t* mid = up + ow;
-                const uint16_t* down = mid + ow;
-                int16_t* ox = gx.data() + size_t(y) * w;
-                int16_t* oy = gy.data() + size_t(y) * w;
-                uint32_t* ob = best.data() + size_t(y) * w;
-                int32_t* ol = lap.data() + size_t(y) * w;
-                for (int x = 0; x < w; ++x) {
-                    const int32_t sx = (up[x + 1] + 2 * mid[x + 1] + down[x + 1]) - (up[x - 1] + 2 * mid[x - 1] + down[x - 1]);
-                    const int32_t sy = (down[x - 1] + 2 * down[x] + down[x + 1]) - (up[x - 1] + 2 * up[x] + up[x + 1]);
-                    const uint32_t m2 = uint32_t(sx * sx + sy * sy);
-                    if (m2 >= ob[x]) ob[x] = m2, ox[x] = int16_t(sx), oy[x] = int16_t(sy);
-                    ol[x] += 4 * mid[x] - mid[x - 1] - mid[x + 1] - up[x] - down[x];
-                }
+                const size_t row = size_t(y) * w;
+                sobel_row(up, up + ow, up + 2 * ow, w, gx.data() + row, gy.data() + row, best.data() + row, lap.data() + row);
             }
         }
     }
@@ -113,15 +152,12 @@ Expected<LiveWire> LiveWire::create(const FrameView& im) {
     // [SECTION] Magnitude, its limit (a high percentile: edges at or above it cost nothing).
     lw.magnitude_.resize(n);
     float top = 0;
-    for (size_t i = 0; i < n; ++i) {
-        lw.magnitude_[i] = std::sqrt(float(best[i]));
-        top = std::max(top, lw.magnitude_[i]);
-    }
+    for (int y = 0; y < h; ++y) top = std::max(top, magnitude_row(best.data() + size_t(y) * w, w, lw.magnitude_.data() + size_t(y) * w));
     best = {};
     {
         std::vector<uint32_t> histogram(1024, 0);
         const float scale = top > 0 ? 1023.0f / top : 0;
-        for (size_t i = 0; i < n; ++i) ++histogram[size_t(lw.magnitude_[i] * scale)];
+        for (int y = 0; y < h; ++y) histogram_row(lw.magnitude_.data() + size_t(y) * w, w, scale, histogram.data());
         size_t above = 0, k = 1023;
         while (k > 0 && (above += histogram[k]) < n / 200) --k;
         lw.edge_limit_ = std::max(top > 0 ? float(k) / scale : 1.0f, 64.0f);  // 64: a 1-level step
@@ -131,23 +167,7 @@ Expected<LiveWire> LiveWire::create(const FrameView& im) {
     lw.cost_.resize(n);
     lw.direction_.resize(n);
     const float flat = 0.02f * lw.edge_limit_, inverse_limit = 1.0f / lw.edge_limit_;
-    const float to_bin = float(kBins / (2 * kPi));
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            const size_t i = size_t(y) * w + x;
-            const float g = lw.magnitude_[i];
-            const float fg = 1.0f - std::min(g * inverse_limit, 1.0f);
-            // A zero crossing of the Laplacian: the sign changes to a neighbour whose value is larger.
-            const int32_t L = lap[i];
-            bool crossing = false;
-            if (L != 0) {
-                const int32_t nb[4] = {x + 1 < w ? lap[i + 1] : L, y + 1 < h ? lap[i + w] : L, x > 0 ? lap[i - 1] : L, y > 0 ? lap[i - w] : L};
-                for (int32_t q : nb) crossing |= (q > 0) != (L > 0) && q != 0 && std::abs(q) >= std::abs(L);
-            }
-            lw.cost_[i] = uint8_t(int(kMagnitudeCost * fg + 0.5f) + (crossing ? 0 : kZeroCrossingCost));
-            // The edge runs perpendicular to the gradient: D' = (gy, -gx).
-            lw.direction_[i] = g < flat ? uint8_t(kNoDirection) : uint8_t(int(fast_angle(-float(gx[i]), float(gy[i])) * to_bin + 0.5f) % kBins);
-        }
+    for (int y = 0; y < h; ++y) lw.cost_row(gx.data(), gy.data(), lap.data(), y, flat, inverse_limit);
 
     // [SECTION] Gradient direction cost per (bin p, bin q, link): small when the link runs along
     // both pixels' edge directions (M&B's f_D), half the weight where a pixel is flat.
@@ -199,11 +219,16 @@ Expected<bool> LiveWire::set_anchor(Vec2 p) {
     return true;
 }
 
-void LiveWire::expand_until(int32_t target) {
+int32_t LiveWire::expand_until(int32_t target, size_t budget) {
     const uint32_t reached = 2 * generation_, done = reached + 1;
     const int w = width_, h = height_;
     const int32_t offset[8] = {1, 1 + w, w, w - 1, -1, -1 - w, -w, 1 - w};
-    while (mark_[target] != done && queued_ > 0) {
+    const bool aimed = target >= 0;  // no target: expand on to the budget
+    const int tx = aimed ? target % w : 0, ty = aimed ? target / w : 0;
+    int32_t nearest = anchor_;
+    int64_t nearest_d2 = INT64_MAX;
+    size_t spent = 0;
+    while ((!aimed || mark_[target] != done) && queued_ > 0 && spent < budget) {
         std::vector<int32_t>& bucket = buckets_[current_ % kBuckets];
         if (bucket.empty()) {
             ++current_;
@@ -215,7 +240,10 @@ void LiveWire::expand_until(int32_t target) {
         if (mark_[i] == done || distance_[i] != current_) continue;  // stale entry
         mark_[i] = done;
         ++settled_;
+        ++spent;
         const int x = i % w, y = i / w;
+        const int64_t d2 = int64_t(x - tx) * (x - tx) + int64_t(y - ty) * (y - ty);
+        if (d2 < nearest_d2) nearest_d2 = d2, nearest = i;
         const uint8_t* from_bin = link_cost_.data() + size_t(direction_[i]) * (kBins + 1) * 8;
         for (int k = 0; k < 8; ++k) {
             const int nx = x + kDx[k], ny = y + kDy[k];
@@ -234,18 +262,20 @@ void LiveWire::expand_until(int32_t target) {
             }
         }
     }
+    return aimed && mark_[target] == done ? target : nearest;
 }
 
-Expected<Points> LiveWire::path_to(Vec2 p) {
+Expected<Points> LiveWire::path_to(Vec2 p, size_t budget) {
     if (anchor_ < 0) return Error{"no_anchor", "", "no anchor has been set for this image"};
     if (bad(p)) return Error{"not_a_number", "", "the point's coordinates are not finite numbers"};
     if (p.x < 0 || p.y < 0 || p.x >= width_ || p.y >= height_)
         return Error{"outside_image", "", "the point lies outside the image"};
     const int32_t target = int32_t(int(p.y) * width_ + int(p.x));
-    expand_until(target);
-    // Back from the target: only the pixels where the path turns.
+    const int32_t reached = expand_until(target, budget);
+    complete_ = reached == target;
+    // Back from the pixel reached: only the pixels where the path turns.
     std::vector<int32_t> turns;
-    int32_t i = target;
+    int32_t i = reached;
     int last = -1;
     while (i != anchor_) {
         const int k = parent_link_[i];
@@ -254,13 +284,19 @@ Expected<Points> LiveWire::path_to(Vec2 p) {
         i -= kDy[k] * width_ + kDx[k];
     }
     Points out{anchor_point_.x, anchor_point_.y};
-    for (size_t t = turns.size(); t-- > 1;) {
+    for (size_t t = turns.size(); t-- > (complete_ ? 1 : 0);) {
         out.push_back(turns[t] % width_ + 0.5);
         out.push_back(turns[t] / width_ + 0.5);
     }
     out.push_back(p.x);
     out.push_back(p.y);
     return out;
+}
+
+bool LiveWire::expand(size_t pixels) {
+    if (anchor_ < 0 || queued_ == 0) return false;
+    expand_until(-1, pixels);
+    return queued_ > 0;
 }
 
 Expected<SnapResult> LiveWire::snap(Vec2 p, double radius) const {

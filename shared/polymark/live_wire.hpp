@@ -15,6 +15,7 @@
 #include "polymark/tracker.hpp"
 
 #include <cstdint>
+#include <cstddef>
 #include <vector>
 
 namespace pm {
@@ -34,7 +35,14 @@ public:
     // The path from the anchor to p: the anchor and p themselves at the ends, pixel centres
     // between them, straight runs merged into their end points. Errors: "no_anchor",
     // "not_a_number", "outside_image".
-    Expected<Points> path_to(Vec2 p);
+    // `budget` caps the pixels this call may settle (a far jump right after an anchor could need
+    // the whole image): when p is not reached within it, the path runs to the pixel settled in
+    // this call nearest to p and then straight to p, and path_complete() is false.
+    Expected<Points> path_to(Vec2 p, size_t budget = SIZE_MAX);
+    bool path_complete() const { return complete_; }
+    // Settles up to `pixels` more pixels ahead of any request (idle time); false when the whole
+    // image is settled or there is no anchor.
+    bool expand(size_t pixels);
     // The strongest edge within `radius` pixels of p (sub-pixel across the edge), or p itself when
     // nothing there is an edge. Errors: "not_a_number", "outside_image", "bad_radius".
     Expected<SnapResult> snap(Vec2 p, double radius) const;
@@ -46,7 +54,10 @@ public:
 
 private:
     LiveWire() = default;
-    void expand_until(int32_t target);
+    // Settles pixels until `target` (-1: none) is settled or `budget` pixels were; returns the
+    // target, or the pixel settled on the way that is nearest to it.
+    int32_t expand_until(int32_t target, size_t budget);
+    void cost_row(const int16_t* gx, const int16_t* gy, const int32_t* lap, int y, float flat, float inverse_limit);
 
     int width_ = 0, height_ = 0;
     float edge_limit_ = 1;               // the gradient magnitude that costs nothing
@@ -63,6 +74,7 @@ private:
     uint32_t current_ = 0;               // the bucket queue's current distance
     size_t queued_ = 0;
     size_t settled_ = 0;
+    bool complete_ = true;
     int32_t anchor_ = -1;
     Vec2 anchor_point_{};
 };

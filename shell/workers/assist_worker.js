@@ -12,7 +12,9 @@
 //  {type:'anchor', id, x, y}                                      {type:'anchored', id, ms}
 //  {type:'path', id, x, y}                                        {type:'path', id, points, ms}
 //     from the anchor to (x, y), both ends included. Queued path requests are coalesced: only
-//     the newest is answered, so a fast mouse never builds a backlog
+//     the newest is answered, so a fast mouse never builds a backlog. A request settles at most
+//     300,000 pixels (a jump far from a fresh anchor): beyond that the path ends with a straight
+//     run to (x, y), and the worker goes on settling pixels while idle, so later ones are exact
 //  {type:'wand', id, x, y, tolerance (0-255), max_vertices}       {type:'polygon', id, points, ms}
 //  {type:'box', id, x1, y1, x2, y2, max_vertices}                 {type:'progress', id, done, total} (several)
 //                                                                 then {type:'polygon', id, points, ms}
@@ -33,6 +35,7 @@ let loading = null;
 let hasImage = false;
 const inbox = [];
 let box = null;         // {id, total, started}
+let idle = false;       // the live-wire has pixels left to settle from its anchor
 let scheduled = false;
 let busy = false;
 
@@ -79,6 +82,7 @@ function setImage(m) {
     return error(null, 'bad_image', 'an image needs positive whole width and height and width x height x 4 bytes of RGBA pixels');
   }
   hasImage = false;
+  idle = false;
   const ptr = M._malloc(bytes.length);
   if (!ptr) return error(null, 'too_large', 'the worker has no memory for an image of ' + width + 'x' + height);
   M.HEAPU8.set(bytes, ptr);
@@ -100,6 +104,7 @@ function handle(m) {
   switch (m.type) {
     case 'anchor':
       if (M._pm_assist_anchor(num(m.x), num(m.y))) return moduleError(m.id);
+      idle = true;
       return self.postMessage({ type: 'anchored', id: m.id, ms: ms() });
     case 'path': {
       if (M._pm_assist_path(num(m.x), num(m.y))) return moduleError(m.id);
@@ -168,14 +173,15 @@ function pump() {
   try {
     if (m) handle(m);
     else if (box) boxStep();
+    else if (idle) idle = M._pm_assist_expand(50000) === 1;  // about 5 ms
   } catch (e) {
     // The module stopped (out of memory, a bug): drop it; the next image loads a fresh one.
-    M = null; loading = null; hasImage = false;
+    M = null; loading = null; hasImage = false; idle = false;
     const job = box;
     box = null;
     error(m ? m.id : job && job.id, 'aborted', 'the assist module stopped: ' + ((e && e.message) || e));
   }
-  if (inbox.length || box) schedule();
+  if (inbox.length || box || idle) schedule();
 }
 
 self.onmessage = (e) => {

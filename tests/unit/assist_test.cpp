@@ -351,3 +351,23 @@ TEST_CASE("box to polygon: a box over a flat image reports no object rather than
     if (polygon) CHECK(std::abs(polygon_area(polygon.value())) < 0.5 * 60 * 40);
     else CHECK(polygon.first_error().code == "no_object");
 }
+
+TEST_CASE("scissors: a path beyond the settle budget ends straight at the point, and idle expansion completes it", "[assist]") {
+    const Disc disc;
+    const Image im = textured(320, 240, disc);
+    auto lw = LiveWire::create(im.view());
+    REQUIRE(lw);
+    REQUIRE(lw->set_anchor(disc.at(0)));
+    auto partial = lw->path_to(disc.at(170), 500);
+    REQUIRE(partial);
+    CHECK_FALSE(lw->path_complete());
+    CHECK(lw->settled() <= 500);
+    CHECK(partial.value().back() == disc.at(170).y);
+    CHECK(partial.value()[0] == disc.at(0).x);
+    while (lw->expand(10000)) {}
+    CHECK(lw->settled() == size_t(320 * 240));
+    auto full = lw->path_to(disc.at(170), 500);
+    REQUIRE(full);
+    CHECK(lw->path_complete());
+    CHECK(worst_distance_from_circle(full.value(), disc) <= 1.5);
+}
