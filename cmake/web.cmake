@@ -111,6 +111,8 @@ add_custom_target(polymark_shell ALL
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/format_worker.js"
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/quality_worker.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/quality_worker.js"
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/workers/assist_worker.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/assist_worker.js"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
@@ -214,6 +216,32 @@ target_link_options(polymark_tracker_web PRIVATE
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8)
 polymark_minify_glue(polymark_tracker_web)
 add_dependencies(polymark_shell polymark_tracker_web)
+
+# The assisted polygon tools' module (polymark_assist.js + .wasm): intelligent scissors, magic
+# wand, box to polygon and snap to edges, run by shell/workers/assist_worker.js in a Web Worker and
+# fetched on a tool's first use, so not in the first load. Their sources are compiled again here at
+# -O2 (the core's copies are -Oz LTO bitcode, several times slower on pixel loops; this object
+# defines all they do, so the archive's are never pulled in).
+set(POLYMARK_ASSIST_SOURCES
+  ${PROJECT_SOURCE_DIR}/shared/polymark/live_wire.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/magic_wand.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/box_segment.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/max_flow.cpp
+  ${PROJECT_SOURCE_DIR}/shared/polymark/mask_outline.cpp ${PROJECT_SOURCE_DIR}/shared/polymark/geometry.cpp)
+add_executable(polymark_assist_web platform/assist_module.cpp ${POLYMARK_ASSIST_SOURCES})
+set_target_properties(polymark_assist_web PROPERTIES OUTPUT_NAME polymark_assist SUFFIX ".js"
+  RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/dist")
+target_link_libraries(polymark_assist_web PRIVATE polymark_core)
+target_compile_options(polymark_assist_web PRIVATE -O2 -fno-math-errno)
+target_link_options(polymark_assist_web PRIVATE
+  -O2
+  -sMODULARIZE=1
+  -sEXPORT_NAME=createPolymarkAssistModule
+  -sENVIRONMENT=worker
+  -sALLOW_MEMORY_GROWTH=1              # a 1080p image's edge costs take about 40 MB
+  -sFILESYSTEM=0
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_assist_error_code,_pm_assist_error_message,_pm_assist_result,_pm_assist_result_size,_pm_assist_image,_pm_assist_anchor,_pm_assist_path,_pm_assist_expand,_pm_assist_snap,_pm_assist_wand,_pm_assist_box_start,_pm_assist_box_step,_pm_assist_box_total,_pm_assist_box_result,_pm_assist_box_cancel
+  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,HEAPU8,HEAPF64)
+polymark_minify_glue(polymark_assist_web)
+add_dependencies(polymark_shell polymark_assist_web)
 
 # The formats module (polymark_formats.js + .wasm): imports and exports in other tools' formats,
 # run by shell/workers/format_worker.js in a Web Worker (bundled with shell/src/zip.js into
