@@ -77,6 +77,8 @@ function createAssistFeed(ctx, openVideo) {
       }
     } else if (m.id !== undefined && m.id !== null) {
       if (inFlight && inFlight.id === m.id && m.type !== 'progress') inFlight = null;
+      // The worker lost its picture (its module stopped and was dropped): the next request gives it again.
+      if (m.type === 'error' && (m.code === 'aborted' || m.code === 'no_image')) pictureKey = '';
       reply(m);
     }
     pump();

@@ -1,0 +1,161 @@
+// The assisted polygon tools in the real app: real mouse and keys in Chromium, the assist worker
+// and its wasm on a picture with a known object (a noisy ellipse on a textured background), the
+// polygons they make checked against the true outline, and each one undoable in one step.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startServer, launchBrowser, openPage, frames, drag, view, until, PYTHON } from './harness.mjs';
+
+const W = 640, H = 480;
+const ELLIPSE = { cx: 320, cy: 240, rx: 130, ry: 85 };
+
+let server; let browser; let tmp;
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'polymark-assist-'));
+  const png = path.join(tmp, 'object.png');
+  execFileSync(PYTHON, ['-c', `
+import cv2, numpy as np
+rng = np.random.default_rng(3)
+y, x = np.mgrid[0:${H}, 0:${W}]
+texture = cv2.GaussianBlur(rng.integers(0, 255, (${H}, ${W}, 3)).astype(np.uint8), (0, 0), 3)
+image = (0.5 * texture + np.dstack([60 + x / 8, 110 + y / 10, 90 + 0 * x])).clip(0, 255)
+inside = ((x + 0.5 - ${ELLIPSE.cx}) / ${ELLIPSE.rx}) ** 2 + ((y + 0.5 - ${ELLIPSE.cy}) / ${ELLIPSE.ry}) ** 2 <= 1
+image[inside] = np.array([40, 60, 210]) + rng.normal(0, 8, (inside.sum(), 3))
+cv2.imwrite(${JSON.stringify(png)}, image.clip(0, 255).astype(np.uint8))
+`]);
+  server = await startServer({ extraMedia: { 'object.png': png } });
+  browser = await launchBrowser();
+});
+after(async () => { await browser?.close(); await server?.stop(); fs.rmSync(tmp, { recursive: true, force: true }); });
+
+const TASK = {
+  format: 'polymark.task', version: 1, id: 'assist', media: [{ id: 'a', type: 'image', url: '/media/extra/object.png' }],
+  labels: [{ id: 'thing', name: 'Thing', color: '#3cb44b' }],
+};
+
+async function mounted() {
+  const page = await openPage(browser, undefined, { viewport: { width: 1000, height: 700 } });
+  await page.goto(`${server.url}/?task=test`);
+  await page.evaluate(() => window.polymarkMount);
+  await page.evaluate(() => polymark.destroy());
+  const outcome = await page.evaluate(async (task) => {
+    document.body.innerHTML = '<div id="host" style="position:fixed;inset:0"></div>';
+    try {
+      window.polymark = await Polymark.mount('#host', { taskObject: task, sync: false });
+      window.polymark.on('error', (e) => (window.errors = (window.errors || []).concat([e])));
+      return 'ready';
+    } catch (e) { return `${e.code}: ${e.message}`; }
+  }, TASK);
+  assert.equal(outcome, 'ready');
+  return page;
+}
+
+const screen = (v, p) => [v.offsetX + p[0] * v.zoom, v.offsetY + p[1] * v.zoom];
+const polygons = (page) => page.evaluate(() => polymark.getAnnotations().objects.filter((o) => o.type === 'polygon'));
+const insideEllipse = (x, y) => ((x - ELLIPSE.cx) / ELLIPSE.rx) ** 2 + ((y - ELLIPSE.cy) / ELLIPSE.ry) ** 2 <= 1;
+function insidePolygon(p, x, y) {
+  let inside = false;
+  for (let i = 0, j = p.length / 2 - 1; i < p.length / 2; j = i++) {
+    const xi = p[2 * i], yi = p[2 * i + 1], xj = p[2 * j], yj = p[2 * j + 1];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+// IoU of a polygon with the ellipse, sampled at every pixel centre.
+function iouWithEllipse(points) {
+  let both = 0, either = 0;
+  for (let y = 0.5; y < H; y++) for (let x = 0.5; x < W; x++) {
+    const a = insidePolygon(points, x, y), b = insideEllipse(x, y);
+    both += a && b; either += a || b;
+  }
+  return both / either;
+}
+const onEllipse = (degrees) => [ELLIPSE.cx + ELLIPSE.rx * Math.cos((degrees * Math.PI) / 180), ELLIPSE.cy + ELLIPSE.ry * Math.sin((degrees * Math.PI) / 180)];
+
+test('a wand click outlines the object under it as one polygon, one undo step, and the wand stays on', async () => {
+  const page = await mounted();
+  await page.evaluate(() => polymark.setTool('wand', 'thing'));
+  const v = await view(page);
+  await page.mouse.click(...screen(v, [ELLIPSE.cx + 10, ELLIPSE.cy - 5]));
+  await until(page, () => polymark.getAnnotations().objects.length === 1);
+  const [o] = await polygons(page);
+  assert.equal(o.label, 'thing');
+  const iou = iouWithEllipse(o.points);
+  assert.ok(iou >= 0.93, `the wand's polygon matches the object (IoU ${iou.toFixed(3)})`);
+  assert.ok(o.points.length / 2 <= 160, 'within the vertex budget');
+  assert.equal((await page.evaluate(() => polymark.getTool())).tool, 'wand');
+  await page.keyboard.press('Control+z');
+  await until(page, () => polymark.getAnnotations().objects.length === 0);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('scissors clicks around the object follow its edge between anchors, and Enter closes the polygon', async () => {
+  const page = await mounted();
+  await page.evaluate(() => polymark.setTool('scissors', 'thing'));
+  const v = await view(page);
+  const anchors = [0, 90, 180, 270].map(onEllipse);
+  for (let k = 0; k < anchors.length; k++) {
+    const from = anchors[(k + anchors.length - 1) % anchors.length], to = anchors[k];
+    if (k > 0) for (let s = 1; s <= 6; s++) {  // the cursor travels to the next anchor, as a hand does
+      await page.mouse.move(...screen(v, [from[0] + ((to[0] - from[0]) * s) / 6, from[1] + ((to[1] - from[1]) * s) / 6]));
+      await frames(page, 1);
+    }
+    await page.mouse.click(...screen(v, to));
+    await frames(page, 2);
+  }
+  await page.keyboard.press('Enter');
+  await until(page, () => polymark.getAnnotations().objects.length === 1);
+  const [o] = await polygons(page);
+  const iou = iouWithEllipse(o.points);
+  // Straight edges between the four anchors would give a diamond of IoU 2/pi = 0.64.
+  assert.ok(iou >= 0.9, `the outline followed the edge (IoU ${iou.toFixed(3)})`);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'select');
+  await page.keyboard.press('Control+z');
+  await until(page, () => polymark.getAnnotations().objects.length === 0);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a box dragged around the object becomes its outline', async () => {
+  const page = await mounted();
+  await page.evaluate(() => polymark.setTool('outline', 'thing'));
+  await drag(page, [ELLIPSE.cx - ELLIPSE.rx - 25, ELLIPSE.cy - ELLIPSE.ry - 25], [ELLIPSE.cx + ELLIPSE.rx + 25, ELLIPSE.cy + ELLIPSE.ry + 25]);
+  await until(page, () => polymark.getAnnotations().objects.length === 1, undefined, 20000);
+  const [o] = await polygons(page);
+  const iou = iouWithEllipse(o.points);
+  assert.ok(iou >= 0.9, `the box's object was outlined (IoU ${iou.toFixed(3)})`);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'outline');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('with Edges on, a vertex dragged near the object lands on its edge', async () => {
+  const page = await mounted();
+  const right = onEllipse(0);
+  await page.evaluate((points) => polymark.setAnnotations({ format: 'polymark.annotations', version: 1, objects: [
+    { id: 'p', type: 'polygon', frame: 0, label: 'thing', points } ] }), [right[0] + 30, right[1], 300, 100, 200, 300]);
+  const control = async (id) => (await page.evaluate(() => polymark.getLayout())).controls.find((c) => c.id === id);
+  let edges = await control('edges');
+  if (!edges) {  // in the More menu at this width
+    const more = await control('more');
+    await page.mouse.click(more.x + more.width / 2, more.y + more.height / 2);
+    await frames(page);
+    edges = await control('edges');
+  }
+  assert.ok(edges, 'the toolbar shows the Edges box');
+  await page.mouse.click(edges.x + 8, edges.y + edges.height / 2);
+  await frames(page);
+  const v = await view(page);
+  await page.mouse.click(...screen(v, [330, 213]));  // inside: selects the polygon
+  await frames(page);
+  await drag(page, [right[0] + 30, right[1]], [right[0] + 4, right[1] + 1], 6);
+  await page.waitForTimeout(300);  // the snap's answer, then the release takes it
+  const [o] = await polygons(page);
+  const [x, y] = o.points;
+  assert.ok(Math.abs(x - right[0]) <= 2 && Math.abs(y - right[1]) <= 3, `the vertex snapped onto the edge: ${x}, ${y}`);
+  await page.context().close();
+});
