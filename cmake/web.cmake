@@ -118,7 +118,7 @@ add_custom_target(polymark_shell ALL
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
   # Last: the service worker's list of the build's files and their hashes (sw.js changes with any of them).
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${CMAKE_BINARY_DIR}/dist"
-  # Then a zopfli .gz beside each file that changed, which serve.py sends in its place.
+  # Then a zopfli .gz and a brotli .br beside each file that changed, which serve.py sends in its place.
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/precompress.py" "${CMAKE_BINARY_DIR}/dist"
   DEPENDS ${POLYMARK_SHELL_FILES} ${POLYMARK_SHELL_MODULES} ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
   "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${PROJECT_SOURCE_DIR}/tools/precompress.py")
