@@ -8,7 +8,7 @@
 // handed over. One request is in the worker at a time; a cursor's path request still waiting is
 // replaced by a newer one, so a fast mouse never builds a backlog.
 
-import { decodeToRgba } from './util.js';
+import { fetchRgba } from './util.js';
 
 function greyToRgba(frame) {
   if (frame.channels === 4) return frame;
@@ -19,13 +19,6 @@ function greyToRgba(frame) {
     rgba[j] = v; rgba[j + 1] = v; rgba[j + 2] = v; rgba[j + 3] = 255;
   }
   return { width: frame.width, height: frame.height, channels: 4, pixels: rgba };
-}
-
-function decodeImage(url) {
-  return fetch(url, { credentials: 'same-origin' }).then((r) => {
-    if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
-    return r.blob();
-  }).then(decodeToRgba);
 }
 
 // One mount's feed: { request(message) }. openVideo(url): a promise of the mount's decoder for
@@ -90,7 +83,7 @@ function createAssistFeed(ctx, openVideo) {
     if (next.picture) {
       inFlight = next;
       const media = next.media;
-      const pixels = media.type === 'video' ? openVideo(media.url).then((s) => s.readLuma(media.frame)).then(greyToRgba) : decodeImage(media.url);
+      const pixels = media.type === 'video' ? openVideo(media.url).then((s) => s.readLuma(media.frame)).then(greyToRgba) : fetchRgba(media.url);
       pixels.then((p) => {
         if (inFlight !== next || !worker) return;
         const buffer = p.pixels.byteOffset === 0 && p.pixels.byteLength === p.pixels.buffer.byteLength ? p.pixels.buffer : p.pixels.slice().buffer;

@@ -9,7 +9,7 @@
 // input): one worker on two cores, up to three on four or more. Every worker gets every frame it
 // needs. (Measured on two cores: a second worker only starved the decoder.)
 
-import { decodeToRgba, loadScriptTag } from './util.js';
+import { fetchRgba, loadScriptTag } from './util.js';
 
 const TRACK_READ_AHEAD = 12;
 
@@ -33,13 +33,6 @@ function inPageWorker(base) {
   }, (e) => deliver({ type: 'started', ok: false, errors: [{ message: 'the tracking script could not load: ' + e.message }] }));
   fake.postMessage = (m) => setTimeout(() => { if (fake.receive) fake.receive(m); else fake.queue.push(m); }, 0);
   return fake;
-}
-
-function decodeImageForTracking(url) {
-  return fetch(url, { credentials: 'same-origin' }).then((r) => {
-    if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
-    return r.blob();
-  }).then(decodeToRgba);
 }
 
 // Where task frame f is: the media item and the frame inside it.
@@ -144,7 +137,7 @@ function createTrackingFeed(ctx, openVideo) {
       const where = locate(t.spec, frame);
       const pixels = !where ? Promise.reject(new Error('frame ' + (frame + 1) + ' is outside the task'))
         : where.media.type === 'video' ? openVideo(where.media.url).then((s) => s.readLuma(where.local))
-          : decodeImageForTracking(where.media.url);
+          : fetchRgba(where.media.url);
       pixels.then((r) => {
         if (tracker !== t) return;
         const to = t.parts.filter((p) => p.next >= 0 && p.next <= frame);

@@ -100,6 +100,15 @@ export function decodeToRgba(blob) {
     });
 }
 
+// The image at `url` fetched and decoded into RGBA pixels (decodeToRgba), for a worker that
+// reads pixels: the tracker, the assisted tools.
+export function fetchRgba(url) {
+  return fetch(url, { credentials: 'same-origin' }).then((r) => {
+    if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
+    return r.blob();
+  }).then(decodeToRgba);
+}
+
 // The pixel size a PNG or JPEG declares in its header, or null (other formats, or damaged).
 export function imageHeaderSize(b) {
   if (!b || b.length < 24) return null;

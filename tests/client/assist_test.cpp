@@ -25,6 +25,14 @@ struct AssistApp : LoadedApp {
         app.inbox().post(AssistReplied{std::move(reply)});
         app.apply_inbox();
     }
+    // A square whose top right corner (150, 50) is pressed, with edge snapping on.
+    void grab_square_corner() {
+        REQUIRE(app.set_annotations_json(R"({"format":"polymark.annotations","version":1,"objects":[
+          {"id":"sq","type":"polygon","frame":0,"label":"thing","points":[50,50,150,50,150,150,50,150]}]})").empty());
+        app.editor().set_edge_snapping(true);
+        app.editor().select({"sq"});
+        app.editor().pointer_down(at(150, 50), PointerButton::Left);
+    }
     void answer_path(const Json& request, Points path) {
         answer(Json{{"type", "path"}, {"id", request["id"]}, {"points", path}, {"ms", 1}});
     }
@@ -135,11 +143,7 @@ TEST_CASE("an outline box goes to the worker, shows progress, and Esc cancels it
 TEST_CASE("with edge snapping on, a dragged vertex lands where the worker found the edge") {
     AssistApp t;
     Editor& editor = t.app.editor();
-    REQUIRE(t.app.set_annotations_json(R"({"format":"polymark.annotations","version":1,"objects":[
-      {"id":"sq","type":"polygon","frame":0,"label":"thing","points":[50,50,150,50,150,150,50,150]}]})").empty());
-    editor.set_edge_snapping(true);
-    editor.select({"sq"});
-    editor.pointer_down(at(150, 50), PointerButton::Left);
+    t.grab_square_corner();
     editor.pointer_move(at(170, 40), true);
     const Json snap = t.last("snap");
     CHECK(snap["x"] == 170);
@@ -153,11 +157,7 @@ TEST_CASE("with edge snapping on, a dragged vertex lands where the worker found 
 TEST_CASE("a vertex released before the edge's answer comes is committed where the answer puts it") {
     AssistApp t;
     Editor& editor = t.app.editor();
-    REQUIRE(t.app.set_annotations_json(R"({"format":"polymark.annotations","version":1,"objects":[
-      {"id":"sq","type":"polygon","frame":0,"label":"thing","points":[50,50,150,50,150,150,50,150]}]})").empty());
-    editor.set_edge_snapping(true);
-    editor.select({"sq"});
-    editor.pointer_down(at(150, 50), PointerButton::Left);
+    t.grab_square_corner();
     editor.pointer_move(at(160, 60), true);
     editor.pointer_up(at(170, 40));
     CHECK(t.app.session().history().done().empty());
