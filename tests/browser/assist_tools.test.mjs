@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, launchBrowser, openPage, frames, drag, view, until, PYTHON } from './harness.mjs';
+import { startServer, launchBrowser, openPage, frames, drag, view, until, clickControl, PYTHON } from './harness.mjs';
 
 const W = 640, H = 480;
 const ELLIPSE = { cx: 320, cy: 240, rx: 130, ry: 85 };
@@ -138,17 +138,7 @@ test('with Edges on, a vertex dragged near the object lands on its edge', async 
   const right = onEllipse(0);
   await page.evaluate((points) => polymark.setAnnotations({ format: 'polymark.annotations', version: 1, objects: [
     { id: 'p', type: 'polygon', frame: 0, label: 'thing', points } ] }), [right[0] + 30, right[1], 300, 100, 200, 300]);
-  const control = async (id) => (await page.evaluate(() => polymark.getLayout())).controls.find((c) => c.id === id);
-  let edges = await control('edges');
-  if (!edges) {  // in the More menu at this width
-    const more = await control('more');
-    await page.mouse.click(more.x + more.width / 2, more.y + more.height / 2);
-    await frames(page);
-    edges = await control('edges');
-  }
-  assert.ok(edges, 'the toolbar shows the Edges box');
-  await page.mouse.click(edges.x + 8, edges.y + edges.height / 2);
-  await frames(page);
+  await clickControl(page, 'edges');
   const v = await view(page);
   await page.mouse.click(...screen(v, [330, 213]));  // inside: selects the polygon
   await frames(page);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, mountDemo, frames, until } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, frames, until, clickControl } from './harness.mjs';
 
 let server; let browser;
 before(async () => { server = await startServer(); browser = await launchBrowser(); });
@@ -35,12 +35,6 @@ const LABELME = {
 };
 
 const layout = async (page) => (await page.evaluate(() => polymark.getLayout())).controls;
-async function clickControl(page, id) {
-  await frames(page, 3);  // a window measures itself on its first frame
-  const c = await (await until(page, (wanted) => polymark.getLayout().controls.find((x) => x.id === wanted), id)).jsonValue();
-  await page.mouse.click(c.x + c.width / 2, c.y + c.height / 2);
-  await frames(page, 2);
-}
 const serverDoc = async () => (await (await fetch(`${server.url}/api/tasks/test/annotations`)).json()).document;
 
 async function fresh() {

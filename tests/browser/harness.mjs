@@ -216,6 +216,23 @@ export async function moveShape(page, from, to) {
   await drag(page, from, to, 12);
 }
 
+// Clicks a control the app reports in getLayout(), first opening the toolbar's More menu when the
+// control went there at this width (a menu's entries are reported while it is open).
+export async function clickControl(page, id) {
+  await frames(page, 3);  // a window measures itself on its first frame
+  const find = async (wanted) => (await page.evaluate(() => polymark.getLayout())).controls.find((c) => c.id === wanted);
+  if (!(await find(id))) {
+    const more = await find('more');
+    if (more) {
+      await page.mouse.click(more.x + more.width / 2, more.y + more.height / 2);
+      await frames(page, 2);
+    }
+  }
+  const c = await (await until(page, (wanted) => polymark.getLayout().controls.find((x) => x.id === wanted), id)).jsonValue();
+  await page.mouse.click(c.x + c.width / 2, c.y + c.height / 2);
+  await frames(page, 2);
+}
+
 // Waits until fn() (evaluated in the page) is truthy.
 export async function until(page, fn, arg, timeout = 10000) {
   return page.waitForFunction(fn, arg, { timeout, polling: 50 });
