@@ -52,7 +52,7 @@ function load(moduleUrl) {
       importScripts(url);
       // eslint-disable-next-line no-undef
       return createPolymarkAssistModule({ locateFile: (f) => new URL(f, url).href });
-    }).then((m) => { M = m; return m; }, (e) => { loading = null; throw e; });
+    }).then((m) => { M = m; M._pm_assist_warm(); return m; }, (e) => { loading = null; throw e; });
   }
   return loading;
 }
