@@ -9,7 +9,8 @@
 // Scissors: the same anchors on the true outline for both, and between them the mouse moving
 // along the outline (a path asked at each move); the closed polygon's IoU with the truth. Ours is
 // timed inside the worker and as the page's round trip; OpenCV.js is timed around its calls, on
-// the page's thread. Median [min-max] over --runs runs (5). Prints numbers; never fails on speed.
+// the page's thread. Median [min-max] over --runs runs (5), each in a fresh page. Prints numbers;
+// never fails on speed.
 //
 //   node bench/assist_browser.mjs [--runs 5] [--moves 20] [--anchors 6]
 import fs from 'node:fs';
@@ -96,30 +97,34 @@ await page.route('**/bench/image-*', (r) => {
   const im = images[Number(k)];
   r.fulfill({ contentType: 'application/octet-stream', body: Buffer.from(kind === 'rgba' ? im.rgba : kind === 'truth' ? im.truth : im.flatTruth) });
 });
-await page.goto(`${server.url}/fonts/manifest.json`);
-await page.addScriptTag({ url: '/bench/opencv.js' });
-await page.evaluate(async () => {
-  let cv = window.cv;
-  if (cv instanceof Promise) cv = await cv;
-  while (!cv.Mat) await new Promise((r) => setTimeout(r, 50));
-  window.cvReady = cv;
-  const w = new Worker('/assist_worker.js');
-  const pending = new Map();
-  w.onmessage = (e) => {
-    const m = e.data;
-    const key = m.type === 'image-ready' ? 'image' : m.id;
-    if (m.type === 'progress') return;
-    const p = pending.get(key);
-    if (p) { pending.delete(key); p(m); }
-  };
-  let next = 1;
-  window.ours = (message, transfer) => new Promise((resolve) => {
-    const id = message.type === 'image' ? 'image' : next++;
-    if (message.type !== 'image') message.id = id;
-    pending.set(id, resolve);
-    w.postMessage(message, transfer || []);
+// A fresh page per run: OpenCV.js runs out of memory after a dozen 1080p images in one page.
+// Ours then starts each run with a new worker (its first image includes the wasm's compilation).
+async function freshPage() {
+  await page.goto(`${server.url}/fonts/manifest.json`);
+  await page.addScriptTag({ url: '/bench/opencv.js' });
+  await page.evaluate(async () => {
+    let cv = window.cv;
+    if (cv instanceof Promise) cv = await cv;
+    while (!cv.Mat) await new Promise((r) => setTimeout(r, 50));
+    window.cvReady = cv;
+    const w = new Worker('/assist_worker.js');
+    const pending = new Map();
+    w.onmessage = (e) => {
+      const m = e.data;
+      const key = m.type === 'image-ready' ? 'image' : m.id;
+      if (m.type === 'progress') return;
+      const p = pending.get(key);
+      if (p) { pending.delete(key); p(m); }
+    };
+    let next = 1;
+    window.ours = (message, transfer) => new Promise((resolve) => {
+      const id = message.type === 'image' ? 'image' : next++;
+      if (message.type !== 'image') message.id = id;
+      pending.set(id, resolve);
+      w.postMessage(message, transfer || []);
+    });
   });
-});
+}
 
 // Runs in the page: one image, every tool, both sides; returns the numbers.
 async function measure(k, meta) {
@@ -170,7 +175,15 @@ async function measure(k, meta) {
       }
       polygon = polygon.concat(Array.from(last.points).slice(0, -2));
     }
-    out.ours = { anchorMs, moveMs, moveTrip, iou: iou(fill(polygon), truth), vertices: polygon.length / 2 };
+    // The worst case apart: right after each anchor, the pointer jumps across the object (a
+    // request whose target lies beyond its settle budget ends straight at the pointer).
+    const jumpMs = [];
+    for (let a = 0; a < meta.anchors.length - 1; a++) {
+      await window.ours({ type: 'anchor', x: meta.anchors[a][0][0], y: meta.anchors[a][0][1] });
+      const [jx, jy] = meta.anchors[(a + 3) % (meta.anchors.length - 1)][0];
+      jumpMs.push((await window.ours({ type: 'path', x: jx, y: jy })).ms);
+    }
+    out.ours = { anchorMs, moveMs, moveTrip, jumpMs, iou: iou(fill(polygon), truth), vertices: polygon.length / 2 };
     t0 = now();
     const wand = await window.ours({ type: 'wand', x: meta.wand[0], y: meta.wand[1], tolerance: 40, max_vertices: 64 });
     out.oursWand = { ms: wand.ms, trip: now() - t0, iou: wand.points ? iou(fill(wand.points), flatTruth) : null, vertices: wand.points ? wand.points.length / 2 : null };
@@ -210,8 +223,17 @@ async function measure(k, meta) {
         }
         polygon = polygon.concat(pts.slice(0, -2));
       }
+      const jumpMs = [];
+      for (let a = 0; a < meta.anchors.length - 1; a++) {
+        const [jx, jy] = meta.anchors[(a + 3) % (meta.anchors.length - 1)][0];
+        const contour = new cv.Mat();
+        t0 = now();
+        tool.getContour(new cv.Point(Math.floor(jx), Math.floor(jy)), contour);
+        jumpMs.push(now() - t0);
+        contour.delete();
+      }
       tool.delete();
-      out[name] = { setup, anchorMs, moveMs, iou: iou(fill(polygon), truth), vertices: polygon.length / 2 };
+      out[name] = { setup, anchorMs, moveMs, jumpMs, iou: iou(fill(polygon), truth), vertices: polygon.length / 2 };
     }
     // The wand's peer: floodFill (fixed range, 4-connected) and the largest outer contour.
     try {
@@ -221,7 +243,8 @@ async function measure(k, meta) {
       cv.floodFill(rgb, mask, new cv.Point(Math.floor(meta.wand[0]), Math.floor(meta.wand[1])), new cv.Scalar(0, 0, 0, 0), new cv.Rect(),
         new cv.Scalar(t, t, t, 0), new cv.Scalar(t, t, t, 0), 4 | cv.FLOODFILL_FIXED_RANGE | cv.FLOODFILL_MASK_ONLY | (255 << 8));
       // floodFill marks the mask's 1-pixel border too: the contours are those of the inside.
-      const inner = mask.roi(new cv.Rect(1, 1, W, H)).clone();
+      const view = mask.roi(new cv.Rect(1, 1, W, H)), inner = view.clone();
+      view.delete();
       const contours = new cv.MatVector(), hierarchy = new cv.Mat();
       cv.findContours(inner, contours, hierarchy, cv.RETR_EXTERNAL, cv.CHAIN_APPROX_SIMPLE);
       let best = null, bestArea = -1;
@@ -238,7 +261,8 @@ async function measure(k, meta) {
       const bw = x2 - x1, bh = y2 - y1, margin = Math.max(8, 0.15 * Math.max(bw, bh));
       const cx0 = Math.max(0, Math.floor(x1 - margin)), cy0 = Math.max(0, Math.floor(y1 - margin));
       const cx1 = Math.min(W, Math.ceil(x2 + margin)), cy1 = Math.min(H, Math.ceil(y2 + margin));
-      const crop = rgb.roi(new cv.Rect(cx0, cy0, cx1 - cx0, cy1 - cy0)).clone();
+      const view = rgb.roi(new cv.Rect(cx0, cy0, cx1 - cx0, cy1 - cy0)), crop = view.clone();
+      view.delete();
       const mask = new cv.Mat(), bgd = new cv.Mat(), fgd = new cv.Mat();
       t0 = now();
       cv.grabCut(crop, mask, new cv.Rect(Math.round(x1 - cx0), Math.round(y1 - cy0), Math.round(bw), Math.round(bh)), bgd, fgd, 5, cv.GC_INIT_WITH_RECT);
@@ -257,6 +281,7 @@ async function measure(k, meta) {
 const metas = images.map((im) => ({ anchors: im.anchors, box: im.box, wand: im.wand }));
 const all = [];
 for (let run = 0; run < runs; run++) {
+  await freshPage();
   const per = [];
   for (let k = 0; k < images.length; k++) per.push(await measure(k, metas[k]));
   all.push(per);
@@ -284,6 +309,9 @@ console.log(['', 'setup', 'anchor', 'move mean', 'move p95', 'move max', 'IoU'].
 for (const [name, ...fs] of rowsScissors) {
   console.log([name, ...fs.map((f, i) => (f ? (i === 4 ? show(worst(f)) : show(over(f), i === 5 ? 3 : undefined)) : '-'))].join(' | '));
 }
+console.log(`a jump across the object right after an anchor (ms, mean of the anchors): ours in the worker ${show(over((p) => mean(p.ours.jumpMs)))}, ` +
+  `worst ${show(worst((p) => maxOf(p.ours.jumpMs)))}; OpenCV.js getContour after its buildMap ${show(over((p) => mean(p.cv.jumpMs)))}`);
+console.log(`ours, setup of the page's first image (a fresh worker): ${show(spread(all.map((per) => per[0].oursSetup)))}; of the later ones: ${show(spread(all.map((per) => mean(per.slice(1).map((p) => p.oursSetup)))))}`);
 const ratio = (a, b) => spread(all.map((per) => mean(per.map(b)) / mean(per.map(a))));
 console.log(`OpenCV.js (Canny) / ours in the worker: setup ${show(ratio((p) => p.oursSetup, (p) => p.cv.setup))}x, ` +
   `anchor + first move ${show(ratio((p) => mean(p.ours.anchorMs) + p.ours.moveMs[0], (p) => mean(p.cv.anchorMs) + p.cv.moveMs[0]))}x, ` +

@@ -238,7 +238,7 @@ target_link_options(polymark_assist_web PRIVATE
   -sENVIRONMENT=worker
   -sALLOW_MEMORY_GROWTH=1              # a 1080p image's edge costs take about 40 MB
   -sFILESYSTEM=0
-  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_assist_error_code,_pm_assist_error_message,_pm_assist_result,_pm_assist_result_size,_pm_assist_image,_pm_assist_anchor,_pm_assist_path,_pm_assist_expand,_pm_assist_snap,_pm_assist_wand,_pm_assist_box_start,_pm_assist_box_step,_pm_assist_box_total,_pm_assist_box_result,_pm_assist_box_cancel
+  -sEXPORTED_FUNCTIONS=_malloc,_free,_pm_assist_error_code,_pm_assist_error_message,_pm_assist_result,_pm_assist_result_size,_pm_assist_warm,_pm_assist_image,_pm_assist_anchor,_pm_assist_path,_pm_assist_expand,_pm_assist_snap,_pm_assist_wand,_pm_assist_box_start,_pm_assist_box_step,_pm_assist_box_total,_pm_assist_box_result,_pm_assist_box_cancel
   -sEXPORTED_RUNTIME_METHODS=UTF8ToString,HEAPU8,HEAPF64)
 polymark_minify_glue(polymark_assist_web)
 add_dependencies(polymark_shell polymark_assist_web)

@@ -1,6 +1,6 @@
 // Intelligent scissors (live-wire, after Mortensen & Barrett): the cheapest 8-connected pixel path
 // from an anchor to the pointer, where crossing a strong edge along its direction is cheap. Also
-// "snap to edges": the strongest edge point near a dragged vertex.
+// "snap to edges": the nearest strong edge point to a dragged vertex.
 // Setup computes each pixel's edge cost once (colour gradient magnitude, Laplacian zero crossings,
 // and the gradient direction per link, all quantised to small integers). Each anchor starts a new
 // Dijkstra search over integer costs with a bucket queue; the search is expanded lazily, only as
@@ -43,8 +43,10 @@ public:
     // Settles up to `pixels` more pixels ahead of any request (idle time); false when the whole
     // image is settled or there is no anchor.
     bool expand(size_t pixels);
-    // The strongest edge within `radius` pixels of p (sub-pixel across the edge), or p itself when
-    // nothing there is an edge. Errors: "not_a_number", "outside_image", "bad_radius".
+    // Snap to edges: the point on the edge nearest to p within `radius` (0-256) pixels, sub-pixel
+    // across the edge; "edge" is at least 0.6 of the strongest gradient there, which must reach
+    // 0.4 of the image's edge level (texture and noise do not). p itself, moved = false, when
+    // nothing qualifies. Errors: "not_a_number", "outside_image", "bad_radius".
     Expected<SnapResult> snap(Vec2 p, double radius) const;
 
     int width() const { return width_; }

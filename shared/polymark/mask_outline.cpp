@@ -120,19 +120,6 @@ Mask largest_region(const Mask& m) {
     return out;
 }
 
-void fill_holes(Mask& m, size_t max_hole) {
-    std::vector<int32_t> labels;
-    std::vector<size_t> sizes = label_regions(m, 0, labels);
-    std::vector<uint8_t> touches_border(sizes.size() + 1, 0);
-    const int w = m.width, h = m.height;
-    for (int x = 0; x < w; ++x) touches_border[labels[x]] = touches_border[labels[size_t(h - 1) * w + x]] = 1;
-    for (int y = 0; y < h; ++y) touches_border[labels[size_t(y) * w]] = touches_border[labels[size_t(y) * w + w - 1]] = 1;
-    for (size_t i = 0; i < labels.size(); ++i) {
-        const int32_t l = labels[i];
-        if (l && !touches_border[l] && sizes[l - 1] < max_hole) m.bits[i] = 1;
-    }
-}
-
 void despeckle(Mask& m, int passes) {
     const int w = m.width, h = m.height, pw = w + 2;
     std::vector<uint8_t> padded(size_t(pw) * (h + 2), 0);

@@ -25,8 +25,6 @@ struct Mask {
 Mask region_at(const Mask& m, int x, int y);
 // The largest 4-connected region (ties: the first in row order).
 Mask largest_region(const Mask& m);
-// Fills the holes (regions of 0 not 4-connected to the border) smaller than `max_hole` pixels.
-void fill_holes(Mask& m, size_t max_hole);
 // `passes` times: a pixel with at most 2 of its 8 neighbours inside leaves (specks, spur tips), one
 // with at least 6 inside joins (pinholes, notches). A rectangle's corners stay.
 void despeckle(Mask& m, int passes);

@@ -52,7 +52,7 @@ function load(moduleUrl) {
       importScripts(url);
       // eslint-disable-next-line no-undef
       return createPolymarkAssistModule({ locateFile: (f) => new URL(f, url).href });
-    }).then((m) => { M = m; return m; }, (e) => { loading = null; throw e; });
+    }).then((m) => { M = m; M._pm_assist_warm(); return m; }, (e) => { loading = null; throw e; });
   }
   return loading;
 }
@@ -173,7 +173,7 @@ function pump() {
   try {
     if (m) handle(m);
     else if (box) boxStep();
-    else if (idle) idle = M._pm_assist_expand(50000) === 1;  // about 5 ms
+    else if (idle) idle = M._pm_assist_expand(20000) === 1;  // about 2 ms: a request waits no longer
   } catch (e) {
     // The module stopped (out of memory, a bug): drop it; the next image loads a fresh one.
     M = null; loading = null; hasImage = false; idle = false;

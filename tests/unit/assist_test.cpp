@@ -136,7 +136,7 @@ TEST_CASE("scissors: the path starts at the anchor, ends at the point, and merge
     CHECK(vertex_count(same.value()) == 2);
 }
 
-TEST_CASE("snap: a point near the disc's edge lands on the edge; a point far from edges stays", "[assist]") {
+TEST_CASE("snap: a point near the disc's edge lands on the edge, a point far from edges stays", "[assist]") {
     const Disc disc;
     const Image im = textured(320, 240, disc, 4);
     auto lw = LiveWire::create(im.view());
@@ -192,7 +192,7 @@ TEST_CASE("wand: holes are inside the polygon (outer outline), and the pixel cou
     CHECK(std::abs(polygon_area(wand->polygon)) == Approx(60.0 * 50.0));
 }
 
-TEST_CASE("outline: traced along pixel borders, its area is the region's pixel count; diagonal touches do not join", "[assist]") {
+TEST_CASE("outline: traced along pixel borders, its area is the region's pixel count, and diagonal touches do not join", "[assist]") {
     Mask m(12, 10);
     auto set = [&](int x, int y) { m.bits[size_t(y) * m.width + x] = 1; };
     for (int y = 2; y < 7; ++y)
