@@ -100,9 +100,9 @@ Toolbar::Wants Toolbar::draw(App& app, float width, float height, bool sidebar_o
         {Tool::Polyline, "tool-line", "Line", 5, "Draw a polyline: click vertices, Enter finishes"},
         {Tool::Points, "tool-points", "Points", 5, "Place points: click, Enter finishes"},
         {Tool::Ellipse, "tool-ellipse", "Ellipse", 5, "Draw an ellipse: drag"},
-        {Tool::Scissors, "tool-scissors", "Scissors", 4, "Intelligent scissors (G): click around an object; between clicks the outline follows the image's edges. Close on the first point or Enter; Backspace takes back a click"},
+        {Tool::Scissors, "tool-scissors", "Scissors", 4, "Intelligent scissors (Y): click around an object; between clicks the outline follows the image's edges. Close on the first point or Enter; Backspace takes back a click"},
         {Tool::Wand, "tool-wand", "Wand", 4, "Magic wand (J): click a region to outline the area of similar colour around it"},
-        {Tool::Outline, "tool-outline", "Outline", 4, "Outline (U): drag a box around one object to get its outline as a polygon"}};
+        {Tool::Outline, "tool-outline", "Outline", 4, "Outline (B): drag a box around one object to get its outline as a polygon"}};
     for (const ToolButton& b : tools)
         items.push_back({b.id, b.priority, button_width(b.text), [&editor, &b] {
             bool active = editor.tool() == b.tool;

@@ -496,9 +496,9 @@ void Workspace::handle_shortcuts(App& app) {
     if (pressed(ImGuiKey_Escape)) show_help_ ? (void)(show_help_ = false) : app.tracking().running() ? app.tracking().cancel() : editor.cancel();
     if (pressed(ImGuiKey_Enter) || pressed(ImGuiKey_KeypadEnter)) editor.drawing() ? editor.finish_drawing() : editor.confirm_predictions();
     if (pressed(ImGuiKey_N)) editor.repeat_last_tool();
-    if (pressed(ImGuiKey_G)) editor.set_tool(Tool::Scissors);
+    if (pressed(ImGuiKey_Y)) editor.set_tool(Tool::Scissors);
     if (pressed(ImGuiKey_J)) editor.set_tool(Tool::Wand);
-    if (pressed(ImGuiKey_U)) editor.set_tool(Tool::Outline);
+    if (pressed(ImGuiKey_B)) editor.set_tool(Tool::Outline);
     panels_.review().handle_keys(app);
     if (pressed(ImGuiKey_Backspace, true) && editor.drawing()) editor.remove_last_vertex();
     if (pressed(ImGuiKey_Delete)) io.KeyShift ? editor.delete_selected_track_from_here() : editor.delete_selection();
@@ -555,7 +555,7 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"Wheel", "zoom around the cursor"}, {"Middle-drag, Space+drag", "pan"}, {"] / [", "zoom in / out"}, {"0", "fit the image"},
         {"Z", "zoom to the selection"}, {"F / D", "next / previous frame"}, {"V / C", "10 frames forward / back"}, {"Space (tap)", "play / pause"},
         {"K", "keyframe on / off (selected tracks)"}, {"O / Q", "outside / occluded from this frame on"},
-        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"}, {"G / J / U", "scissors (outline along edges) / magic wand / outline a boxed object"},
+        {"R / E", "next / previous keyframe"}, {"M", "merge the selection into one track"}, {"T, Esc", "track the selected tracks forward (frames: sidebar, 0 = until lost); cancel"}, {"S, Shift+Delete", "split the selected track here; delete it from here on"}, {"Ctrl+B", "propagate the selection to the next 10 frames"}, {"N", "draw again with the last tool and label; while drawing: finish"}, {"Y / J / B", "scissors (outline along edges) / magic wand / outline a boxed object"},
         {"Enter", "finish the polygon, polyline or points; else accept the selected predictions, go to the next"},
         {"Delete (predictions)", "reject them, go to the next (lowest score first)"}, {"Esc", "cancel drawing, or clear the selection"},
         {"Backspace", "remove the last placed vertex"}, {"Shift+drag (drawing)", "add polygon vertices freehand"},

@@ -77,7 +77,11 @@ const onEllipse = (degrees) => [ELLIPSE.cx + ELLIPSE.rx * Math.cos((degrees * Ma
 
 test('a wand click outlines the object under it as one polygon, one undo step, and the wand stays on', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('wand', 'thing'));
+  await page.evaluate(() => polymark.setTool('select', 'thing'));
+  await page.mouse.click(5, 300);  // the canvas takes the keys
+  await page.keyboard.press('j');
+  await frames(page);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'wand', 'J picks the wand');
   const v = await view(page);
   await page.mouse.click(...screen(v, [ELLIPSE.cx + 10, ELLIPSE.cy - 5]));
   await until(page, () => polymark.getAnnotations().objects.length === 1);
@@ -95,7 +99,11 @@ test('a wand click outlines the object under it as one polygon, one undo step, a
 
 test('scissors clicks around the object follow its edge between anchors, and Enter closes the polygon', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('scissors', 'thing'));
+  await page.evaluate(() => polymark.setTool('select', 'thing'));
+  await page.mouse.click(5, 300);
+  await page.keyboard.press('y');
+  await frames(page);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'scissors', 'Y picks the scissors');
   const v = await view(page);
   const anchors = [0, 90, 180, 270].map(onEllipse);
   for (let k = 0; k < anchors.length; k++) {
@@ -122,7 +130,11 @@ test('scissors clicks around the object follow its edge between anchors, and Ent
 
 test('a box dragged around the object becomes its outline', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('outline', 'thing'));
+  await page.evaluate(() => polymark.setTool('select', 'thing'));
+  await page.mouse.click(5, 300);
+  await page.keyboard.press('b');
+  await frames(page);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'outline', 'B picks the outline tool');
   await drag(page, [ELLIPSE.cx - ELLIPSE.rx - 25, ELLIPSE.cy - ELLIPSE.ry - 25], [ELLIPSE.cx + ELLIPSE.rx + 25, ELLIPSE.cy + ELLIPSE.ry + 25]);
   await until(page, () => polymark.getAnnotations().objects.length === 1, undefined, 20000);
   const [o] = await polygons(page);
