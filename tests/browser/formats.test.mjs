@@ -38,7 +38,7 @@ const layout = async (page) => (await page.evaluate(() => polymark.getLayout()))
 const serverDoc = async () => (await (await fetch(`${server.url}/api/tasks/test/annotations`)).json()).document;
 
 async function fresh() {
-  const page = await openPage(browser);
+  const page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });  // the Data menu on the toolbar
   assert.equal(await mountDemo(page, server.url), 'ready');
   await page.evaluate(() => polymark.setAnnotations({ format: 'polymark.annotations', version: 1, objects: [] }));
   await page.evaluate(() => polymark.flush());

@@ -43,6 +43,9 @@ test('Enter accepts predictions lowest score first, Delete rejects and moves on,
     objects: [box('sure', 0, [40, 40], 'model', 0.9), box('unsure', 0, [300, 330], 'model', 0.3),
       box('mine', 0, [200, 60], 'manual'), box('doubtful', 1, [100, 100], 'model', 0.1)],
   });
+  // The model's predictions are on the server before the labeler acts, as pre-labels are.
+  await page.evaluate(() => polymark.flush());
+  await until(page, () => polymark.getSyncStatus().state === 'saved' && polymark.getSyncStatus().pending === 0, undefined, 15000);
   await page.evaluate(() => { polymark.setFrame(0); polymark.fit(); });
   await until(page, () => polymark.getView().frameShown);
   await frames(page);
