@@ -53,6 +53,15 @@ async function mounted() {
   return page;
 }
 
+// The label set, the canvas focused, then the tool's key: the tool it must pick.
+async function pickByKey(page, key, tool) {
+  await page.evaluate(() => polymark.setTool('select', 'thing'));
+  await page.mouse.click(5, 300);  // the canvas takes the keys
+  await page.keyboard.press(key);
+  await frames(page);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), tool, `${key.toUpperCase()} picks the ${tool} tool`);
+}
+
 const screen = (v, p) => [v.offsetX + p[0] * v.zoom, v.offsetY + p[1] * v.zoom];
 const polygons = (page) => page.evaluate(() => polymark.getAnnotations().objects.filter((o) => o.type === 'polygon'));
 const insideEllipse = (x, y) => ((x - ELLIPSE.cx) / ELLIPSE.rx) ** 2 + ((y - ELLIPSE.cy) / ELLIPSE.ry) ** 2 <= 1;
@@ -77,11 +86,7 @@ const onEllipse = (degrees) => [ELLIPSE.cx + ELLIPSE.rx * Math.cos((degrees * Ma
 
 test('a wand click outlines the object under it as one polygon, one undo step, and the wand stays on', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('select', 'thing'));
-  await page.mouse.click(5, 300);  // the canvas takes the keys
-  await page.keyboard.press('j');
-  await frames(page);
-  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'wand', 'J picks the wand');
+  await pickByKey(page, 'j', 'wand');
   const v = await view(page);
   await page.mouse.click(...screen(v, [ELLIPSE.cx + 10, ELLIPSE.cy - 5]));
   await until(page, () => polymark.getAnnotations().objects.length === 1);
@@ -99,11 +104,7 @@ test('a wand click outlines the object under it as one polygon, one undo step, a
 
 test('scissors clicks around the object follow its edge between anchors, and Enter closes the polygon', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('select', 'thing'));
-  await page.mouse.click(5, 300);
-  await page.keyboard.press('y');
-  await frames(page);
-  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'scissors', 'Y picks the scissors');
+  await pickByKey(page, 'y', 'scissors');
   const v = await view(page);
   const anchors = [0, 90, 180, 270].map(onEllipse);
   for (let k = 0; k < anchors.length; k++) {
@@ -130,11 +131,7 @@ test('scissors clicks around the object follow its edge between anchors, and Ent
 
 test('a box dragged around the object becomes its outline', async () => {
   const page = await mounted();
-  await page.evaluate(() => polymark.setTool('select', 'thing'));
-  await page.mouse.click(5, 300);
-  await page.keyboard.press('b');
-  await frames(page);
-  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'outline', 'B picks the outline tool');
+  await pickByKey(page, 'b', 'outline');
   await drag(page, [ELLIPSE.cx - ELLIPSE.rx - 25, ELLIPSE.cy - ELLIPSE.ry - 25], [ELLIPSE.cx + ELLIPSE.rx + 25, ELLIPSE.cy + ELLIPSE.ry + 25]);
   await until(page, () => polymark.getAnnotations().objects.length === 1, undefined, 20000);
   const [o] = await polygons(page);
