@@ -245,6 +245,7 @@ private:
     void assist_pointer_move(const PointerInput& in);
     bool assist_box_released(const Rect& box);
     void close_scissors();
+    bool redraw_selected(const Points& polygon);
     void scissors_take_path(const Points& path, bool drop_last);
     void remove_last_anchor();
     std::optional<Vec2> edge_snapped(const PointerInput& in);

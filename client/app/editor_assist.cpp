@@ -241,7 +241,33 @@ void Editor::on_assist_reply(const Json& reply) {
         return;
     }
     if (frame != app_.frame()) return;  // the labeler went to another frame meanwhile
+    if (redraw_selected(polygon)) return;
     commit_shape(new_shape(ShapeType::Polygon, std::move(polygon)));
+}
+
+// One polygon or box selected, and the region found overlaps it: that shape is redrawn (a track
+// gets its keyframe here), so a track that drifted is put right with one click or box, and a second
+// try with another tolerance replaces the first instead of stacking on it. A box becomes the
+// region's bounding box. Otherwise, or with nothing selected (Esc), the region is a new shape.
+bool Editor::redraw_selected(const Points& polygon) {
+    if (selection_.size() != 1 || is_locked(selection_[0])) return false;
+    int i = find_shape(selection_[0]);
+    if (i < 0) return false;
+    Object shape = shapes()[i];
+    if (shape.type != ShapeType::Polygon && shape.type != ShapeType::Rectangle) return false;
+    Object region;
+    region.type = ShapeType::Polygon;
+    region.points = polygon;
+    const Rect found = shape_bounds(region), now = shape_bounds(shape);
+    const bool overlap = found.x < now.x + now.w && now.x < found.x + found.w && found.y < now.y + now.h && now.y < found.y + found.h;
+    if (!overlap) return false;
+    if (shape.type == ShapeType::Polygon) shape.points = polygon;
+    else {
+        shape.points = {found.x, found.y, found.x + found.w, found.y + found.h};
+        shape.rotation = 0;
+    }
+    perform_updates(tool_ == Tool::Wand ? "redraw with the wand" : "redraw with the outline", {shape});
+    return true;
 }
 
 }  // namespace pm

@@ -10,7 +10,9 @@ using namespace pm::testing;
 namespace {
 
 struct AssistApp : LoadedApp {
-    AssistApp() {
+    explicit AssistApp(int frames = 1, std::string annotations = R"({"format":"polymark.annotations","version":1,"objects":[]})",
+                       bool video = false)
+        : LoadedApp(frames, std::move(annotations), video) {
         platform.assist_worker = true;
         REQUIRE(app.editor().set_label("thing"));
     }
@@ -116,6 +118,55 @@ TEST_CASE("a wand click makes the worker's region a polygon with the label, and 
     CHECK(t.app.document().objects[0].points == Points{90, 90, 110, 90, 110, 110, 90, 110});
     CHECK(editor.tool() == Tool::Wand);
     CHECK_FALSE(editor.assist_busy());
+}
+
+TEST_CASE("a wand region over the selected track becomes its keyframe on this frame, one undo step; elsewhere a new polygon") {
+    AssistApp t(5, R"({"format":"polymark.annotations","version":1,"objects":[],"tracks":[{"id":"p","type":"polygon","label":"thing",
+      "keyframes":[{"id":"p.k0","frame":0,"points":[10,10,60,10,60,60,10,60]}]}]})", true);
+    Editor& editor = t.app.editor();
+    t.go_to(3);
+    editor.select({"p"});
+    editor.set_tool(Tool::Wand);
+    auto wand_at = [&](double x, double y, Points region) {
+        editor.pointer_down(at(x, y), PointerButton::Left);
+        editor.pointer_up(at(x, y));
+        t.answer(Json{{"type", "polygon"}, {"id", t.last("wand")["id"]}, {"points", region}});
+    };
+    wand_at(50, 50, {30, 30, 80, 30, 80, 80, 30, 80});  // the object moved by 20: the region overlaps the drifted shape
+    REQUIRE(t.app.document().tracks.size() == 1);
+    CHECK(t.app.document().objects.empty());
+    const Track& track = t.app.document().tracks[0];
+    REQUIRE(track.keyframes.size() == 2);
+    CHECK(track.keyframes[1].frame == 3);
+    CHECK(track.keyframes[1].points == Points{30, 30, 80, 30, 80, 80, 30, 80});
+    CHECK(t.app.session().history().done().back().name == "redraw with the wand");
+    CHECK(editor.selection() == std::vector<std::string>{"p"});
+
+    wand_at(300, 200, {280, 180, 320, 180, 320, 220});  // another object, far from the track: a new shape
+    CHECK(t.app.document().objects.size() + t.app.document().tracks.size() == 2);
+    CHECK(t.app.document().tracks[0].keyframes.size() == 2);
+
+    REQUIRE(t.app.undo());
+    REQUIRE(t.app.undo());
+    CHECK(t.app.document().tracks[0].keyframes.size() == 1);
+}
+
+TEST_CASE("an outline box over a selected rectangle redraws it as the region's bounding box") {
+    AssistApp t(1, R"({"format":"polymark.annotations","version":1,"objects":[
+      {"id":"r","type":"rectangle","frame":0,"label":"thing","points":[20,20,90,90],"rotation":0.3}]})");
+    Editor& editor = t.app.editor();
+    editor.select({"r"});
+    editor.set_tool(Tool::Outline);
+    editor.pointer_down(at(10, 10), PointerButton::Left);
+    editor.pointer_move(at(120, 120), true);
+    editor.pointer_up(at(120, 120));
+    t.answer(Json{{"type", "polygon"}, {"id", t.last("box")["id"]}, {"points", {40, 30, 100, 50, 70, 110}}});
+    REQUIRE(t.app.document().objects.size() == 1);
+    const Object& o = t.app.document().objects[0];
+    CHECK(o.type == ShapeType::Rectangle);
+    CHECK(o.points == Points{40, 30, 100, 110});
+    CHECK(o.rotation == 0);
+    CHECK(t.app.session().history().done().back().name == "redraw with the outline");
 }
 
 TEST_CASE("an outline box goes to the worker, shows progress, and Esc cancels it so a late answer adds nothing") {
