@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startServer, launchBrowser, openPage, frames, drag, view, until, clickControl, PYTHON } from './harness.mjs';
+import { insidePolygon, boundsOf, iou } from './boxes.mjs';
 
 const W = 640, H = 480;
 const ELLIPSE = { cx: 320, cy: 240, rx: 130, ry: 85 };
@@ -65,14 +66,6 @@ async function pickByKey(page, key, tool) {
 const screen = (v, p) => [v.offsetX + p[0] * v.zoom, v.offsetY + p[1] * v.zoom];
 const polygons = (page) => page.evaluate(() => polymark.getAnnotations().objects.filter((o) => o.type === 'polygon'));
 const insideEllipse = (x, y) => ((x - ELLIPSE.cx) / ELLIPSE.rx) ** 2 + ((y - ELLIPSE.cy) / ELLIPSE.ry) ** 2 <= 1;
-function insidePolygon(p, x, y) {
-  let inside = false;
-  for (let i = 0, j = p.length / 2 - 1; i < p.length / 2; j = i++) {
-    const xi = p[2 * i], yi = p[2 * i + 1], xj = p[2 * j], yj = p[2 * j + 1];
-    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
 // IoU of a polygon with the ellipse, sampled at every pixel centre.
 function iouWithEllipse(points) {
   let both = 0, either = 0;
@@ -138,6 +131,38 @@ test('a box dragged around the object becomes its outline', async () => {
   const iou = iouWithEllipse(o.points);
   assert.ok(iou >= 0.9, `the box's object was outlined (IoU ${iou.toFixed(3)})`);
   assert.equal(await page.evaluate(() => polymark.getTool().tool), 'outline');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a loose box, selected, is redrawn tight around the object by one outline box; Esc, and the next box is a new shape', async () => {
+  const page = await mounted();
+  await page.evaluate(() => polymark.setTool('rectangle', 'thing'));
+  await drag(page, [ELLIPSE.cx - ELLIPSE.rx + 30, ELLIPSE.cy - ELLIPSE.ry - 40], [ELLIPSE.cx + ELLIPSE.rx + 45, ELLIPSE.cy + ELLIPSE.ry - 20]);
+  await until(page, () => polymark.getAnnotations().objects.length === 1);
+  const [loose] = await page.evaluate(() => polymark.getAnnotations().objects);
+  assert.deepEqual(await page.evaluate(() => polymark.getSelection()), [loose.id]);
+  await page.keyboard.press('b');  // the canvas has the keys since the drag; the box stays selected
+  await frames(page);
+  assert.equal(await page.evaluate(() => polymark.getTool().tool), 'outline');
+  await drag(page, [ELLIPSE.cx - ELLIPSE.rx - 25, ELLIPSE.cy - ELLIPSE.ry - 25], [ELLIPSE.cx + ELLIPSE.rx + 25, ELLIPSE.cy + ELLIPSE.ry + 25]);
+  await until(page, () => polymark.getHistory().done.length === 2, undefined, 20000);
+  assert.deepEqual(await page.evaluate(() => polymark.getHistory().done), ['draw rectangle', 'redraw with the outline']);
+  const objects = await page.evaluate(() => polymark.getAnnotations().objects);
+  assert.equal(objects.length, 1, 'the box was redrawn, not joined by a polygon');
+  assert.equal(objects[0].id, loose.id);
+  assert.equal(objects[0].type, 'rectangle');
+  const tight = [ELLIPSE.cx - ELLIPSE.rx, ELLIPSE.cy - ELLIPSE.ry, 2 * ELLIPSE.rx, 2 * ELLIPSE.ry];
+  const found = iou(boundsOf(objects[0].points), tight);
+  assert.ok(found >= 0.9, `the box fits the object now (IoU ${found.toFixed(3)})`);
+  await page.keyboard.press('Escape');
+  await frames(page);
+  await drag(page, [ELLIPSE.cx - ELLIPSE.rx - 25, ELLIPSE.cy - ELLIPSE.ry - 25], [ELLIPSE.cx + ELLIPSE.rx + 25, ELLIPSE.cy + ELLIPSE.ry + 25]);
+  await until(page, () => polymark.getAnnotations().objects.length === 2, undefined, 20000);
+  await page.keyboard.press('Control+z');
+  await until(page, () => polymark.getAnnotations().objects.length === 1);
+  await page.keyboard.press('Control+z');
+  await until(page, () => polymark.getAnnotations().objects[0].type === 'rectangle' && polymark.getHistory().done.length === 1);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -15,3 +15,26 @@ export function iou(a, b) {
   const union = a[2] * a[3] + b[2] * b[3] - inter;
   return union > 0 ? inter / union : 0;
 }
+
+// Even-odd: whether (x, y) is inside the polygon of flat points [x0, y0, x1, y1, ...].
+export function insidePolygon(p, x, y) {
+  let inside = false;
+  for (let i = 0, j = p.length / 2 - 1; i < p.length / 2; j = i++) {
+    const xi = p[2 * i], yi = p[2 * i + 1], xj = p[2 * j], yj = p[2 * j + 1];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+// IoU of two polygons, sampled at the pixel centres (x + 0.5, y + 0.5) of their joint bounds.
+export function polygonIou(a, b) {
+  const [ax, ay, aw, ah] = boundsOf(a), [bx, by, bw, bh] = boundsOf(b);
+  const x0 = Math.floor(Math.min(ax, bx)), y0 = Math.floor(Math.min(ay, by));
+  const x1 = Math.ceil(Math.max(ax + aw, bx + bw)), y1 = Math.ceil(Math.max(ay + ah, by + bh));
+  let both = 0, either = 0;
+  for (let y = y0 + 0.5; y < y1; y++) for (let x = x0 + 0.5; x < x1; x++) {
+    const p = insidePolygon(a, x, y), q = insidePolygon(b, x, y);
+    both += p && q; either += p || q;
+  }
+  return either ? both / either : 0;
+}
