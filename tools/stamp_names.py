@@ -8,10 +8,13 @@ as immutable (serve.py does: server/static.py), while index.html, polymark.js an
 names and are revalidated on every load. Run after stamp_bundle.py, before stamp_offline.py (which
 precaches the hashed names and hashes polymark.js with the map in it).
 
-The hashed file is a copy of the plain one, byte for byte: no file names another by its hashed
-name (the emscripten glue finds its .wasm through locateFile, font slices come from the page's
-map), so a change to one file changes that file's hashed name only (and polymark.js and sw.js).
-The plain files stay for tools, benches and servers that ask for them by name.
+The hashed file is a copy of the plain one, byte for byte. Only one file names others: the font
+manifest (fonts/manifest.json) lists the font slices, by their hashed names once this has run, so
+the leaves (the slices) are hashed first, then the manifest; the slices need no entry in polymark.js
+(a page without other scripts than Latin fetches none of that). Everything else finds its files
+through polymark.js's map (the emscripten glue its .wasm through locateFile), so a change to one
+file changes that file's hashed name only (and polymark.js and sw.js; the manifest too for a slice).
+The plain files stay, with the same bytes, for tools, benches and servers that ask for them by name.
 Hashed copies of older builds are deleted, with their .gz and .br.
 usage: stamp_names.py DIST_DIR"""
 import hashlib
@@ -27,6 +30,7 @@ HASH_DIGITS = 16
 HASHED_RE = re.compile(r"\.[0-9a-f]{16}\.[a-z0-9]+$")  # the rule servers apply (server/static.py, nginx)
 NOT_SERVED = (".gz", ".br", ".tmp")
 MARKER = re.compile(r"/\*POLYMARK_NAMES\*/.*?/\*END\*/", re.S)
+FONT_MANIFEST = "fonts/manifest.json"
 
 
 def file_hash(path):
@@ -56,6 +60,34 @@ def same_bytes(a, b):
         return fa.read() == fb.read()
 
 
+def unhashed(name):
+    m = HASHED_RE.search(name)
+    return name[:m.start()] + os.path.splitext(name)[1] if m else name
+
+
+def name_slices(dist, names):
+    """Writes the slices' hashed names into the font manifest (only when they changed, so that its
+    time stays); returns the plain names of the slices it lists."""
+    path = os.path.join(dist, FONT_MANIFEST)
+    if not os.path.exists(path):
+        return set()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    manifest = json.loads(text)
+    listed = set()
+    for font in manifest.get("fonts", []):
+        plain = "fonts/" + unhashed(font["file"])
+        if plain in names:
+            font["file"] = names[plain].removeprefix("fonts/")
+            listed.add(plain)
+    rewritten = json.dumps(manifest, ensure_ascii=False, separators=(",", ":"))
+    if rewritten != text:
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write(rewritten)
+        os.replace(path + ".tmp", path)
+    return listed
+
+
 def main():
     dist = sys.argv[1]
     files = sorted(dist_files(dist))
@@ -65,7 +97,13 @@ def main():
         ext = os.path.splitext(name)[1]
         if not re.fullmatch(r"\.[a-z0-9]+", ext):
             sys.exit(f"stamp_names.py: {name}: a hashed name needs a lower-case extension")
-        names[name] = hashed_name(name, file_hash(os.path.join(dist, name)))
+    # Leaves first: the manifest is hashed once it names the slices' hashed copies.
+    for name in plain:
+        if name != FONT_MANIFEST:
+            names[name] = hashed_name(name, file_hash(os.path.join(dist, name)))
+    slices = name_slices(dist, names)
+    if FONT_MANIFEST in plain:
+        names[FONT_MANIFEST] = hashed_name(FONT_MANIFEST, file_hash(os.path.join(dist, FONT_MANIFEST)))
     for name, hashed in names.items():
         src, dst = os.path.join(dist, name), os.path.join(dist, hashed)
         if not (os.path.exists(dst) and same_bytes(src, dst)):
@@ -91,7 +129,7 @@ def main():
             os.remove(os.path.join(dist, name))
     # The map, into polymark.js only: a file loaded later must not carry it (its name would then
     # depend on its own hash).
-    digits = {name: hashed.rsplit(".", 2)[-2] for name, hashed in names.items()}
+    digits = {name: hashed.rsplit(".", 2)[-2] for name, hashed in names.items() if name not in slices}
     stamp = "/*POLYMARK_NAMES*/" + json.dumps(digits, sort_keys=True, separators=(",", ":")) + "/*END*/"
     for name in files:
         if name.endswith(".js") and name in ENTRY | set(plain):

@@ -48,7 +48,13 @@ def main():
     fetched = [names.get(name, name) for name in FILES]
     files = {name: file_hash(os.path.join(dist, name)) for name in fetched}
     # The plain names of hashed files: the app never asks for them.
-    unasked = {name for name, hashed in names.items() if hashed != name}
+    hashed = re.compile(r"\.[0-9a-f]{16}(\.[a-z0-9]+)$")
+    unasked = set()
+    for folder, _, found in os.walk(dist):
+        for n in found:
+            name = os.path.relpath(os.path.join(folder, n), dist).replace(os.sep, "/")
+            if hashed.search(name):
+                unasked.add(hashed.sub(r"\1", name))
     # Cached only when a page asks for them: font slices for other scripts, the example page.
     optional = {}
     for folder, _, names in os.walk(dist):
