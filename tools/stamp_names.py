@@ -131,19 +131,19 @@ def main():
     # depend on its own hash).
     digits = {name: hashed.rsplit(".", 2)[-2] for name, hashed in names.items() if name not in slices}
     stamp = "/*POLYMARK_NAMES*/" + json.dumps(digits, sort_keys=True, separators=(",", ":")) + "/*END*/"
-    for name in files:
-        if name.endswith(".js") and name in ENTRY | set(plain):
-            path = os.path.join(dist, name)
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-            count = len(MARKER.findall(text))
-            if name == "polymark.js":
-                if count != 1 or not re.search(r"'/\*POLYMARK_NAMES\*/", text):
-                    sys.exit("stamp_names.py: no single names marker inside a '...' string in " + path)
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(MARKER.sub(lambda _: stamp, text))
-            elif count:
-                sys.exit(f"stamp_names.py: {path} carries the names marker; only polymark.js may")
+    scripts = [n for n in files if n.endswith(".js") and (n in ENTRY or n in plain)]
+    for name in scripts:
+        path = os.path.join(dist, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        count = len(MARKER.findall(text))
+        if name == "polymark.js":
+            if count != 1 or not re.search(r"'/\*POLYMARK_NAMES\*/", text):
+                sys.exit("stamp_names.py: no single names marker inside a '...' string in " + path)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(MARKER.sub(lambda _: stamp, text))
+        elif count:
+            sys.exit(f"stamp_names.py: {path} carries the names marker; only polymark.js may")
 
 
 if __name__ == "__main__":
