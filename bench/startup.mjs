@@ -250,15 +250,17 @@ const spread = (s) => `${ms(s.median)} [${ms(s.min)}-${ms(s.max)}]`;
 
 function printSizes(size) {
   console.log('\nFirst load: client files requested until ready (task media and /api/ replies excluded; KB = 1000 bytes)');
+  // Content-hashed names (polymark_app.<16 hex>.wasm) are long: the column fits the longest.
+  const width = Math.max(26, ...[...size.files, ...size.afterReady].map((f) => f.file.length + 2));
   const row = (f) => {
     const note = f.failed ? `  FAILED: ${f.failed}` : f.status >= 400 ? `  HTTP ${f.status}` : '';
-    console.log(`  ${pad(f.file, 26)}${lpad(bytes(f.rawBytes), 12)}${lpad(bytes(f.sentBytes), 12)}` +
+    console.log(`  ${pad(f.file, width)}${lpad(bytes(f.rawBytes), 12)}${lpad(bytes(f.sentBytes), 12)}` +
       `${lpad(bytes(f.wireBytes), 12)}  ${f.encoding ?? '-'}${note}`);
   };
-  console.log(`  ${pad('file', 26)}${lpad('raw bytes', 12)}${lpad('sent bytes', 12)}${lpad('wire bytes', 12)}  encoding`);
+  console.log(`  ${pad('file', width)}${lpad('raw bytes', 12)}${lpad('sent bytes', 12)}${lpad('wire bytes', 12)}  encoding`);
   size.files.forEach(row);
   const t = size.total;
-  console.log(`  ${pad('total', 26)}${lpad(bytes(t.rawBytes), 12)}${lpad(bytes(t.sentBytes), 12)}${lpad(bytes(t.wireBytes), 12)}`);
+  console.log(`  ${pad('total', width)}${lpad(bytes(t.rawBytes), 12)}${lpad(bytes(t.sentBytes), 12)}${lpad(bytes(t.wireBytes), 12)}`);
   console.log(`  total sent (compressed as the server chose: br or gzip): ${kb(t.sentBytes)}  raw: ${kb(t.rawBytes)}  ` +
     `target <= ${kb(size.targetSentBytes)}: ${size.targetMet ? 'met' : 'NOT met'}`);
   if (size.afterReady.length) {
