@@ -9,8 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, repo, dist } from '../tests/browser/harness.mjs';
 
-const USAGE = `usage: node bench/startup.mjs [--runs N] [--throttled-runs N] [--json FILE]
+const USAGE = `usage: node bench/startup.mjs [--runs N] [--throttled-runs N] [--encoding br|gzip] [--json FILE]
   --runs N            localhost runs, cold and warm each (default 10)
+  --encoding E        what the browser accepts: br (default: br and gzip, as Chromium sends) or gzip
+                      (gzip only: a browser or proxy without brotli)
   --throttled-runs N  runs at 2 Mbit/s down and up, 200 ms round trip (default 5; 0 skips)
   --json FILE         also write every number (and every run) as JSON to FILE
 Env: POLYMARK_DIST (default build-web/dist), POLYMARK_CACHE (demo task in $POLYMARK_CACHE/demo),
@@ -24,7 +26,7 @@ const VIEWPORT = { width: 1280, height: 800 };
 const THROTTLE = { offline: false, latency: 200, downloadThroughput: 2e6 / 8, uploadThroughput: 2e6 / 8 };
 
 function parseArgs(argv) {
-  const opts = { runs: 10, throttledRuns: 5, json: null };
+  const opts = { runs: 10, throttledRuns: 5, json: null, encoding: 'br' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -39,6 +41,10 @@ function parseArgs(argv) {
     if (arg === '--runs') opts.runs = count(1);
     else if (arg === '--throttled-runs') opts.throttledRuns = count(0);
     else if (arg === '--json') opts.json = value();
+    else if (arg === '--encoding') {
+      opts.encoding = value();
+      if (!['br', 'gzip'].includes(opts.encoding)) usageError('--encoding takes br or gzip');
+    }
     else if (arg === '-h' || arg === '--help') { console.log(USAGE); process.exit(0); }
     else usageError(`unknown argument ${arg}`);
   }
@@ -99,11 +105,13 @@ function readyProbe() {
 }
 
 // Loads url in a new page of context and returns { ready, resources, requests, problems }.
-async function measureLoad(context, url, conditions, timeoutMs) {
+async function measureLoad(context, url, conditions, timeoutMs, encoding) {
   const page = await context.newPage();
   try {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
+    // gzip only: the requests' Accept-Encoding replaced, as from a browser or proxy without brotli.
+    if (encoding === 'gzip') await cdp.send('Network.setExtraHTTPHeaders', { headers: { 'Accept-Encoding': 'gzip, deflate' } });
     if (conditions) await cdp.send('Network.emulateNetworkConditions', conditions);
     const requests = new Map();
     cdp.on('Network.requestWillBeSent', (e) => requests.set(e.requestId, { url: e.request.url, wallMs: e.wallTime * 1000 }));
@@ -146,12 +154,12 @@ async function measureLoad(context, url, conditions, timeoutMs) {
 
 // A cold load in a fresh context (empty HTTP cache), then a warm load in a new page of the same
 // context (HTTP cache primed by the cold load).
-async function coldAndWarm(browser, url, conditions, timeoutMs) {
+async function coldAndWarm(browser, url, conditions, timeoutMs, encoding) {
   const context = await browser.newContext({ viewport: VIEWPORT });
   try {
     await context.addInitScript(readyProbe);
-    const cold = await measureLoad(context, url, conditions, timeoutMs);
-    const warm = await measureLoad(context, url, conditions, timeoutMs);
+    const cold = await measureLoad(context, url, conditions, timeoutMs, encoding);
+    const warm = await measureLoad(context, url, conditions, timeoutMs, encoding);
     return { cold, warm };
   } finally {
     await context.close();
@@ -242,15 +250,17 @@ const spread = (s) => `${ms(s.median)} [${ms(s.min)}-${ms(s.max)}]`;
 
 function printSizes(size) {
   console.log('\nFirst load: client files requested until ready (task media and /api/ replies excluded; KB = 1000 bytes)');
+  // Content-hashed names (polymark_app.<16 hex>.wasm) are long: the column fits the longest.
+  const width = Math.max(26, ...[...size.files, ...size.afterReady].map((f) => f.file.length + 2));
   const row = (f) => {
     const note = f.failed ? `  FAILED: ${f.failed}` : f.status >= 400 ? `  HTTP ${f.status}` : '';
-    console.log(`  ${pad(f.file, 26)}${lpad(bytes(f.rawBytes), 12)}${lpad(bytes(f.sentBytes), 12)}` +
+    console.log(`  ${pad(f.file, width)}${lpad(bytes(f.rawBytes), 12)}${lpad(bytes(f.sentBytes), 12)}` +
       `${lpad(bytes(f.wireBytes), 12)}  ${f.encoding ?? '-'}${note}`);
   };
-  console.log(`  ${pad('file', 26)}${lpad('raw bytes', 12)}${lpad('sent bytes', 12)}${lpad('wire bytes', 12)}  encoding`);
+  console.log(`  ${pad('file', width)}${lpad('raw bytes', 12)}${lpad('sent bytes', 12)}${lpad('wire bytes', 12)}  encoding`);
   size.files.forEach(row);
   const t = size.total;
-  console.log(`  ${pad('total', 26)}${lpad(bytes(t.rawBytes), 12)}${lpad(bytes(t.sentBytes), 12)}${lpad(bytes(t.wireBytes), 12)}`);
+  console.log(`  ${pad('total', width)}${lpad(bytes(t.rawBytes), 12)}${lpad(bytes(t.sentBytes), 12)}${lpad(bytes(t.wireBytes), 12)}`);
   console.log(`  total sent (compressed as the server chose: br or gzip): ${kb(t.sentBytes)}  raw: ${kb(t.rawBytes)}  ` +
     `target <= ${kb(size.targetSentBytes)}: ${size.targetMet ? 'met' : 'NOT met'}`);
   if (size.afterReady.length) {
@@ -317,10 +327,11 @@ async function main() {
     console.log(`  browser  ${env.browser}, viewport ${VIEWPORT.width}x${VIEWPORT.height}`);
     console.log(`  machine  ${env.cpus}, load average ${env.loadavg.join(' ')}, node ${env.node}`);
     console.log(`  page     ${pageUrl}`);
+    console.log(`  accepts  ${opts.encoding === 'gzip' ? 'gzip, deflate (no br)' : "Chromium's own Accept-Encoding (br, gzip, ...)"}`);
 
     // One discarded pair first, so browser start-up and serve.py's one-time gzip of each file
     // are not charged to the first measured run.
-    await coldAndWarm(browser, pageUrl, null, 60000);
+    await coldAndWarm(browser, pageUrl, null, 60000, opts.encoding);
 
     const profiles = [
       { name: 'localhost', label: 'localhost, unthrottled', conditions: null, runs: opts.runs, timeoutMs: 60000 },
@@ -332,7 +343,7 @@ async function main() {
       const pairs = [];
       for (let i = 0; i < p.runs; i++) {
         if (process.stderr.isTTY) process.stderr.write(`\r  ${p.label}: run ${i + 1}/${p.runs}   `);
-        const pair = await coldAndWarm(browser, pageUrl, p.conditions, p.timeoutMs);
+        const pair = await coldAndWarm(browser, pageUrl, p.conditions, p.timeoutMs, opts.encoding);
         for (const load of [pair.cold, pair.warm]) load.problems.forEach((x) => problems.add(x));
         pairs.push(pair);
       }

@@ -116,12 +116,15 @@ add_custom_target(polymark_shell ALL
   COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_BINARY_DIR}/dist/profiles"
   COMMAND ${CMAKE_COMMAND} -E copy ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/profiles/"
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${CMAKE_BINARY_DIR}/dist"
-  # Last: the service worker's list of the build's files and their hashes (sw.js changes with any of them).
+  # Then a content-hashed copy of every file loaded after polymark.js (polymark_app.<16 hex>.wasm),
+  # which servers and CDNs cache as immutable, and their map stamped into polymark.js.
+  COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_names.py" "${CMAKE_BINARY_DIR}/dist"
+  # Last: the service worker's list of the build's files (the hashed names) and their hashes (sw.js changes with any of them).
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${CMAKE_BINARY_DIR}/dist"
   # Then a zopfli .gz and a brotli .br beside each file that changed, which serve.py sends in its place.
   COMMAND /usr/bin/python3 "${PROJECT_SOURCE_DIR}/tools/precompress.py" "${CMAKE_BINARY_DIR}/dist"
   DEPENDS ${POLYMARK_SHELL_FILES} ${POLYMARK_SHELL_MODULES} ${POLYMARK_PROFILE_FILES} "${CMAKE_BINARY_DIR}/dist/fonts/ui-latin.ttf" "${CMAKE_BINARY_DIR}/dist/fonts/manifest.json" polymark_app_web
-  "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${PROJECT_SOURCE_DIR}/tools/precompress.py")
+  "${PROJECT_SOURCE_DIR}/tools/stamp_bundle.py" "${PROJECT_SOURCE_DIR}/tools/stamp_names.py" "${PROJECT_SOURCE_DIR}/tools/stamp_offline.py" "${PROJECT_SOURCE_DIR}/tools/precompress.py")
 
 # The video indexing module: pm::VideoIndexer behind a few C exports, in a wasm of its own
 # (polymark_video.js + polymark_video.wasm) that shell/video.js loads only when a task has video,

@@ -28,8 +28,8 @@ from .connections import RequestClock
 from .errors import BadPath, ImportFailure, RequestError
 from .imports import import_task_upload
 from .media import MEDIA_CSP, media_headers
-from .static import (CHUNK, CODING_TAGS, COMPRESSIBLE, GZIP_MAX_FILE, accepts, content_type, parse_range,
-                     resolve_file, shown_text, split_request_path)
+from .static import (CHUNK, CODING_TAGS, COMPRESSIBLE, GZIP_MAX_FILE, accepts, client_cache_control, content_type,
+                     parse_range, resolve_file, shown_text, split_request_path)
 from .validation import (ITEM_ID_RE, JsonLimitError, TASK_ID_RE, _media_spans, frame_count, parse_json,
                          task_rule_failures, task_summary, validate_document, validate_patch)
 
@@ -42,8 +42,13 @@ BIG_BODY_WAIT = 60                    # ...each waiting at most this many second
 HISTORY_LIMIT = 10000                 # entries in one history reply (the default and the most)
 SQLITE_INT_MAX = 2 ** 63 - 1          # the largest integer a query parameter may carry into SQLite
 ASCII_DECIMAL_RE = re.compile(r"[0-9]{1,19}")  # not str.isdigit(): that also takes "²", which int() refuses
+# What the page sends to another origin's API and media (docs/SERVER.md, "Another origin"): the
+# sync's JSON bodies and token, who asks, conditional reads, and video's byte ranges.
 CORS_ALLOW_HEADERS = ("Authorization, Content-Type, If-Match, If-None-Match, X-Polymark-User, X-Polymark-Device, "
-                      "X-Polymark-Role")
+                      "X-Polymark-Role, Range")
+# What it may read of the replies beyond the safelisted ones: revisions (ETag), a created task's
+# Location, why a token was refused, when to retry a 503, and a range reply's extent.
+CORS_EXPOSE_HEADERS = "ETag, Location, WWW-Authenticate, Retry-After, Content-Range, Accept-Ranges"
 DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
                      socket.timeout)
 
@@ -210,7 +215,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_text(405, "method not allowed\n", {"Allow": "GET, HEAD"})
         if segments[:1] == ["media"]:
             return self.serve_file(self.server.media_root, segments[1:], "max-age=3600", media=True)
-        return self.serve_file(self.server.web_root, segments, "no-cache", index=True)
+        return self.serve_file(self.server.web_root, segments, client_cache_control(segments[-1] if segments else ""),
+                               index=True)
 
     def route_api(self, parts):
         store = self.server.store
@@ -909,7 +915,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Vary", "Origin")
         if getattr(self, "cors_origin", None):
             self.send_header("Access-Control-Allow-Origin", self.cors_origin)
-            self.send_header("Access-Control-Expose-Headers", "ETag, Location, WWW-Authenticate")
+            self.send_header("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
         super().end_headers()
 
     def send_json_error(self, status, code, message, headers=None):
@@ -945,6 +951,7 @@ class Handler(BaseHTTPRequestHandler):
             if not self.path.split("?", 1)[0].endswith("/"):
                 return self.redirect_to_directory(segments)
             path = resolve_file(root, segments + ["index.html"])
+            cache_control = client_cache_control("index.html")
         if not path:
             return self.send_text(404, "not found\n")
         try:

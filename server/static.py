@@ -47,6 +47,19 @@ CODING_TAGS = {"gzip": "gz", "br": "br"}  # what a compressed body's ETag ends w
 GZIP_CACHE_BYTES = 128 * 1024 * 1024  # total compressed bytes kept in memory
 CHUNK = 256 * 1024
 
+# The client's files by kind (tools/stamp_names.py): a content-hashed name never changes content,
+# so a browser or CDN keeps it a year without asking; the rest (index.html, polymark.js, sw.js and
+# every plain name) is revalidated on each use, a 304 while the ETag holds. nginx configurations
+# apply the same pattern; keep them in step.
+HASHED_NAME_RE = re.compile(r"\.[0-9a-f]{16}\.[a-z0-9]+$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def client_cache_control(name):
+    """Cache-Control for the client file NAME (its last path segment)."""
+    return IMMUTABLE if HASHED_NAME_RE.search(name) else REVALIDATE
+
 
 # --------------------------------------------------------------------------- files
 

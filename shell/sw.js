@@ -105,9 +105,13 @@ async function put(cacheName, key, response) {
 
 // [SECTION] Install and activate: one atomic cache per build
 
+// A content-hashed name (tools/stamp_names.py) never changes its bytes: the copy the page's own
+// load left in the HTTP cache is taken without asking the server; other names are revalidated.
+const HASHED_NAME = /\.[0-9a-f]{16}\.[a-z0-9]+$/;
+
 async function fetchVerified(name, hash) {
   const url = new URL(name, BASE).href;
-  const response = await fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
+  const response = await fetch(url, { cache: HASHED_NAME.test(name) ? 'default' : 'no-cache', credentials: 'same-origin' });
   if (!response.ok) throw new Error(`${name}: HTTP ${response.status}`);
   const bytes = await response.arrayBuffer();
   if ((await sha256Hex(bytes)).slice(0, hash.length) !== hash) {

@@ -3,7 +3,7 @@
 // transfers to it, and hands back what the job wrote. The page (shell/src/tracking.js) decides which
 // frames to read ahead; the worker feeds them in order.
 //
-// page -> worker: {type: 'start', spec, moduleUrl}   spec as pm_tf_start takes it
+// page -> worker: {type: 'start', spec, moduleUrl, wasmUrl}   spec as pm_tf_start takes it
 //                 {type: 'frame', frame, width, height, channels, pixels: Uint8Array (transferred)}
 //                 {type: 'failed', frame, reason}     the page could not read that frame
 //                 {type: 'cancel'}
@@ -30,11 +30,12 @@ function create(postMessage, loadScript) {
   var running = false, starting = false, cancelled = false, cancelAtStart = false, lastStatus = 0;
   var trackingMs = 0, waitingMs = 0, idleSince = 0;  // time in the tracker, and waiting for frames
 
-  function load(moduleUrl) {
+  // wasmUrl: the module's .wasm as the page names it (a content-hashed name); else beside the glue.
+  function load(moduleUrl, wasmUrl) {
     if (!loading) {
       var script;
       try { script = loadScript(moduleUrl); } catch (e) { return Promise.reject(e); }
-      loading = script.then(function () { return createPolymarkTrackerModule({ locateFile: function (f) { return new URL(f, moduleUrl).href; } }); })
+      loading = script.then(function () { return createPolymarkTrackerModule({ locateFile: function (f) { return wasmUrl && /\.wasm$/.test(f) ? wasmUrl : new URL(f, moduleUrl).href; } }); })
         .then(function (m) { M = m; return m; });
     }
     return loading;
@@ -102,7 +103,7 @@ function create(postMessage, loadScript) {
       // Frames may arrive while the module loads (another worker of the run asked for them): kept.
       starting = true;
       frames.clear();
-      load(m.moduleUrl).then(function () {
+      load(m.moduleUrl, m.wasmUrl).then(function () {
         var reply = withString(JSON.stringify(m.spec), function (p) { return text(function () { return M._pm_tf_start(p); }); });
         starting = false;
         cancelled = false;

@@ -15,6 +15,7 @@
 //     autoPrefetch,     // frame(n) also prefetches from n in the direction of travel (default true)
 //     forceElement,     // use the <video>-element fallback even when WebCodecs exists
 //     assetsUrl,        // folder of polymark_video.js/.wasm (default: this script's folder)
+//     moduleUrl, wasmUrl, // the module's glue and wasm by URL instead (content-hashed names)
 //     signal,           // an AbortSignal: aborts open(), and closes the source once open
 //     optimizeForLatency, // passed to VideoDecoder.configure (default true: measured as fast or
 //                       //   faster for seeks here, bench/video.mjs)
@@ -125,22 +126,25 @@
 
   const modules = new Map();  // assets folder URL -> Promise<module instance>
 
-  function loadModule(assetsUrl) {
+  function loadModule(assetsUrl, moduleUrl, wasmUrl) {
     let base = assetsUrl || scriptBase || (global.location ? global.location.href : '');
     base = new URL(base, global.location ? global.location.href : undefined).href;
     if (!base.endsWith('/')) base += '/';
-    if (modules.has(base)) return modules.get(base);
+    const glue = moduleUrl ? new URL(moduleUrl, base).href : base + 'polymark_video.js';
+    const wasm = wasmUrl ? new URL(wasmUrl, base).href : null;
+    const key = glue + ' ' + wasm;
+    if (modules.has(key)) return modules.get(key);
     const promise = new Promise((resolve, reject) => {
       if (typeof global.createPolymarkVideoModule === 'function') return resolve(global.createPolymarkVideoModule);
       const script = document.createElement('script');
-      script.src = base + 'polymark_video.js';
+      script.src = glue;
       script.onload = () => (typeof global.createPolymarkVideoModule === 'function' ? resolve(global.createPolymarkVideoModule)
         : reject(new Error(`${script.src} did not define createPolymarkVideoModule`)));
       script.onerror = () => reject(new Error(`cannot load ${script.src}`));
       document.head.appendChild(script);
-    }).then((factory) => factory({ locateFile: (name) => base + name }));
-    promise.catch(() => modules.delete(base));  // a later open() may try again
-    modules.set(base, promise);
+    }).then((factory) => factory({ locateFile: (name) => (wasm && name.endsWith('.wasm') ? wasm : new URL(name, glue).href) }));
+    promise.catch(() => modules.delete(key));  // a later open() may try again
+    modules.set(key, promise);
     return promise;
   }
 
@@ -1154,7 +1158,7 @@
   async function open(url, options) {
     const opts = Object.assign({
       memoryCapBytes: DEFAULT_MEMORY_CAP, prefetchFrames: DEFAULT_PREFETCH_FRAMES, autoPrefetch: true,
-      forceElement: false, assetsUrl: null, signal: null, optimizeForLatency: true,
+      forceElement: false, assetsUrl: null, moduleUrl: null, wasmUrl: null, signal: null, optimizeForLatency: true,
     }, options || {});
     const file = fileNameOf(url);
     const abort = new AbortController();
@@ -1170,7 +1174,7 @@
     try {
       let mod;
       try {
-        mod = await loadModule(opts.assetsUrl);
+        mod = await loadModule(opts.assetsUrl, opts.moduleUrl, opts.wasmUrl);
       } catch (e) {
         throw new PolymarkVideoError('module_failed', file, `the video indexing module could not be loaded: ${e.message}`);
       }

@@ -5,9 +5,11 @@ highest quality, which every browser since 2017 reads, about 15 % smaller again 
 first load's wasm). serve.py sends NAME.br, else NAME.gz, as the request's Accept-Encoding allows,
 in place of NAME when it decompresses to NAME (checked once per version of the file), so a missing
 or stale one costs bytes, never correctness. Only files whose .gz or .br is missing or older than
-they are get compressed again.
+they are get compressed again, and files of the same bytes (a content-hashed copy and its plain
+file, tools/stamp_names.py) once.
 usage: precompress.py DIST_DIR"""
 import concurrent.futures
+import hashlib
 import os
 import shutil
 import subprocess
@@ -52,8 +54,17 @@ def main():
             path = os.path.join(folder, n)
             if os.path.splitext(n)[1] in COMPRESSIBLE and os.path.getsize(path) >= MIN_BYTES:
                 todo += [(path, suffix) for suffix in suffixes if stale(path, suffix)]
+    same = {}  # (bytes' SHA-256, suffix) -> the paths to write it for
+    for path, suffix in todo:
+        with open(path, "rb") as f:
+            same.setdefault((hashlib.sha256(f.read()).digest(), suffix), []).append(path)
+    jobs = [(paths[0], suffix) for (_, suffix), paths in same.items()]
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(compress, sorted(todo, key=lambda job: os.path.getsize(job[0]), reverse=True)))
+        list(pool.map(compress, sorted(jobs, key=lambda job: os.path.getsize(job[0]), reverse=True)))
+    for (_, suffix), paths in same.items():
+        for other in paths[1:]:
+            shutil.copyfile(paths[0] + suffix, other + suffix + ".tmp")
+            os.replace(other + suffix + ".tmp", other + suffix)
 
 
 if __name__ == "__main__":

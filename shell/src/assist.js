@@ -1,7 +1,7 @@
 // [SECTION] Assisted tools (docs/API.md, "Assisted tools"): what polymark.js holds of them. The
 // module's polymarkAssist(request) -> bool takes the editor's requests; the feed that runs them
 // (shell/src/assist_feed.js, dist/assist.js) is loaded on the first one, which waits for it.
-import { lazyGlobal } from './util.js';
+import { lazyGlobal } from './assets.js';
 
 export function createAssist(ctx, openVideo) {
   let feed = null;

@@ -37,7 +37,7 @@ function createAssistFeed(ctx, openVideo) {
 
   function start() {
     if (worker) return worker;
-    const boot = 'importScripts(' + JSON.stringify(new URL('assist_worker.js', ctx.base).href) + ');';
+    const boot = 'importScripts(' + JSON.stringify(ctx.asset('assist_worker.js')) + ');';
     worker = new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
     worker.onmessage = (e) => received(e.data || {});
     worker.onerror = (e) => {
@@ -88,7 +88,7 @@ function createAssistFeed(ctx, openVideo) {
         if (inFlight !== next || !worker) return;
         const buffer = p.pixels.byteOffset === 0 && p.pixels.byteLength === p.pixels.buffer.byteLength ? p.pixels.buffer : p.pixels.slice().buffer;
         worker.postMessage({ type: 'image', key: next.picture, width: p.width, height: p.height, pixels: buffer,
-          moduleUrl: new URL('polymark_assist.js', ctx.base).href }, [buffer]);
+          ...ctx.moduleUrls('polymark_assist') }, [buffer]);
       }, (e) => {
         if (inFlight !== next) return;
         received({ type: 'error', id: null, code: 'image_failed', message: 'the picture could not be read: ' + ((e && e.message) || e) });

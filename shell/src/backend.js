@@ -4,6 +4,7 @@
 // (client/platform/web_library.js) take a reply or pixels from here when the app asks for the
 // same URL, so the URLs are built exactly as the app builds them.
 import { PolymarkError, decodeToRgba, imageHeaderSize, loadScriptTag } from './util.js';
+import { assetUrl } from './assets.js';
 
 // The first image is decoded ahead only up to this size; a bigger one the app decodes at a
 // reduced level (docs/API.md, "Images"), and a bomb it refuses by its header.
@@ -103,7 +104,7 @@ export function loadProfile(base, profile) {
 function profileJson(base, profile) {
   if (typeof profile === 'object') return Promise.resolve(profile);
   if (typeof profile !== 'string' || !profile) return Promise.reject(PolymarkError('bad_options', 'options.profile must be a profile name, a URL or a profile object'));
-  const url = /^[a-z][a-z0-9-]*$/.test(profile) ? base + 'profiles/' + profile + '.json' : new URL(profile, document.baseURI).href;
+  const url = /^[a-z][a-z0-9-]*$/.test(profile) ? assetUrl(base, 'profiles/' + profile + '.json') : new URL(profile, document.baseURI).href;
   return fetch(url).then((r) => {
     if (!r.ok) throw PolymarkError('bad_profile', 'the backend profile ' + JSON.stringify(profile) + ' could not be fetched from ' + url + ' (HTTP ' + r.status + ')');
     return r.json().catch(() => { throw PolymarkError('bad_profile', 'the backend profile at ' + url + ' is not JSON'); });
@@ -118,11 +119,11 @@ const profileModules = new Map();
 
 function profileModule(base) {
   if (profileModules.has(base)) return profileModules.get(base);
-  const url = base + 'polymark_profile.js';
+  const url = assetUrl(base, 'polymark_profile.js');
   const promise = (window.createPolymarkProfileModule ? Promise.resolve(window.createPolymarkProfileModule) : loadScriptTag(url, 'createPolymarkProfileModule'))
     .then((factory) => {
       if (typeof factory !== 'function') throw new Error(url + ' did not define createPolymarkProfileModule');
-      return factory({ locateFile: (name) => base + name });
+      return factory({ locateFile: (name) => assetUrl(base, name) });
     })
     .catch((e) => {
       profileModules.delete(base);  // a later mount may try again

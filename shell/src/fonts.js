@@ -1,7 +1,8 @@
 // [SECTION] Fonts for other scripts: the UI font is Latin; the characters a task's names use
 // beyond it (Cyrillic, Greek, CJK...) come from slices listed in fonts/manifest.json, fetched
 // only when needed. A Latin-only task fetches nothing more.
-import { assetUrl, fetchBytes } from './util.js';
+import { fetchBytes } from './util.js';
+import { assetUrl } from './assets.js';
 
 let manifest = null;     // promise of fonts/manifest.json, once per page
 const fontFiles = {};    // promise of each font file's bytes, once per page

@@ -4,6 +4,7 @@
 // ~8 ms of them per turn, and joins the document as one command (FormatsController). One job at
 // a time; Cancel (the API's signal, the app's button) terminates the worker.
 import { PolymarkError } from './util.js';
+import { assetUrl, moduleUrls } from './assets.js';
 
 const FEED_MS = 8;
 const APP_PROGRESS_MS = 500;
@@ -49,7 +50,7 @@ export function createFormats(ctx, wrapper, call, getTask) {
   function startWorker() {
     // A worker from a blob that loads the script from where polymark.js came from (importScripts
     // may cross origins, a Worker's URL may not).
-    const boot = 'importScripts(' + JSON.stringify(new URL('format_worker.js', ctx.base).href) + ');';
+    const boot = 'importScripts(' + JSON.stringify(assetUrl(ctx.base, 'format_worker.js')) + ');';
     const url = URL.createObjectURL(new Blob([boot], { type: 'text/javascript' }));
     const w = new Worker(url);
     URL.revokeObjectURL(url);
@@ -132,7 +133,7 @@ export function createFormats(ctx, wrapper, call, getTask) {
     const parts = [];
     let ended = false, feeding = false, planned = null;
     return taskWithSizes().then((task) => run('import', name, options, () => ({
-      type: 'import', files, format: options.format || 'auto', task, moduleUrl: new URL('polymark_formats.js', ctx.base).href,
+      type: 'import', files, format: options.format || 'auto', task, ...moduleUrls(ctx.base, 'polymark_formats'),
       options: { rleTolerance: options.rleTolerance, yoloTask: options.yoloTask },
       plan: { document: call('getAnnotations'), task, mode: options.mode || 'merge', labelMap: options.labelMap || {}, unknownLabels: options.unknownLabels || 'ask' },
     }), (m, me, report) => {
@@ -179,7 +180,7 @@ export function createFormats(ctx, wrapper, call, getTask) {
     if (!options.format) return Promise.reject(PolymarkError('bad_argument', 'exportAnnotations needs {format}: coco, cvat, yolo, voc, labelme, labelstudio, via, mot or polymark'));
     return taskWithSizes().then((task) => run('export', options.format, options, () => ({
       type: 'export', format: options.format, task, document: call('getAnnotations'), baseName: String(task.id || 'annotations'),
-      moduleUrl: new URL('polymark_formats.js', ctx.base).href,
+      ...moduleUrls(ctx.base, 'polymark_formats'),
       options: { frames: options.frames || null, cvatLayout: options.cvatLayout || '', yoloTask: options.yoloTask || 'auto' },
     }), (m, me) => {
       if (m.type !== 'exported') return;

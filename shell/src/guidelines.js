@@ -4,7 +4,8 @@
 // dist/guidelines.js) is loaded only once the instance is ready and the task has guidelines, or
 // when the labeler presses G or the host calls a guidelines method. Hidden by the labeler, it
 // stays hidden on that browser (localStorage) until a new version arrives.
-import { PolymarkError, lazyGlobal } from './util.js';
+import { PolymarkError } from './util.js';
+import { lazyGlobal } from './assets.js';
 import { taskRoutes } from './backend.js';
 
 export function createGuidelines(ctx, wrapper, canvas, call, reserve) {

@@ -1,6 +1,7 @@
 // [SECTION] Loader: the module code, the wasm (fetched and compiled once per page) and the UI
 // font, with one progress total; shell/video.js only when a task shows a video.
-import { PolymarkError, assetUrl, fetchBytes, loadScriptTag } from './util.js';
+import { PolymarkError, fetchBytes, loadScriptTag } from './util.js';
+import { assetUrl } from './assets.js';
 
 // Sizes of the files a mount downloads, stamped in by the build (tools/stamp_bundle.py) so the
 // progress bar is true even when the server compresses. Inside a string, so that the bundler

@@ -3,6 +3,7 @@
 // destroy(). The shared bytes come from the loader; the parts of a mount (API surface, events,
 // sync bridge, tracking feed, text entry, fonts, videos) share one context object, `ctx`.
 import { PolymarkError, el, scriptUrl } from './util.js';
+import { assetUrl, moduleUrls } from './assets.js';
 import { loadShared } from './loader.js';
 import { authHeaders, loadProfile, prefetchStart } from './backend.js';
 import { createGlyphFeed, loadScriptFonts } from './fonts.js';
@@ -26,6 +27,10 @@ function createContext(id, base, options) {
   const ctx = {
     id,
     base,
+    // The build's files for the scripts loaded later (tracking.js, assist.js...), which have no
+    // map of hashed names of their own (shell/src/assets.js): a file's URL, a module's glue and wasm.
+    asset: (name) => assetUrl(base, name),
+    moduleUrls: (stem) => moduleUrls(base, stem),
     options,
     M: null,          // the module instance, once its factory resolved
     destroyed: false,

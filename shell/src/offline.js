@@ -1,7 +1,8 @@
 // [SECTION] Offline start-up: the service worker (sw.js, beside polymark.js) keeps the build, the
 // tasks opened and their media, so the app starts with no network after one online visit
 // (docs/API.md, "Offline start-up"). Registered after `ready`, so it never slows the first load.
-import { assetUrl, scriptUrl } from './util.js';
+import { scriptUrl } from './util.js';
+import { assetUrl } from './assets.js';
 
 const offlineScopes = {}; // scope URL -> { state, version, error, scope, promise }, once per page
 let persistAsked = false;

@@ -1,7 +1,8 @@
 // [SECTION] Quality (docs/API.md, "Quality"): what polymark.js holds of the manager view. The view
 // (shell/src/quality_panel.js, dist/quality.js) and its worker and module are loaded on first use:
 // U on the canvas, or a quality method of the instance.
-import { PolymarkError, assetUrl, lazyGlobal } from './util.js';
+import { PolymarkError } from './util.js';
+import { assetUrl, lazyGlobal } from './assets.js';
 import { taskRoutes } from './backend.js';
 
 export function createQuality(ctx, wrapper, canvas, instance) {

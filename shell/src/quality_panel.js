@@ -248,7 +248,7 @@ function create(host) {
     const id = nextCall++;
     return new Promise((resolve, reject) => {
       calls.set(id, { resolve, reject });
-      worker.postMessage({ id, moduleUrl: host.asset('polymark_quality.js'), call, inputs });
+      worker.postMessage({ id, moduleUrl: host.asset('polymark_quality.js'), wasmUrl: host.asset('polymark_quality.wasm'), call, inputs });
     });
   }
 

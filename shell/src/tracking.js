@@ -1,7 +1,7 @@
 // [SECTION] Tracking (docs/API.md, "Tracking"): what polymark.js holds of it. The module's
 // polymarkTrack {start(spec) -> bool, cancel()} takes the app's track-forward runs; the feed that
 // runs them (shell/src/tracking_feed.js, dist/tracking.js) is loaded when the first run starts.
-import { lazyGlobal } from './util.js';
+import { lazyGlobal } from './assets.js';
 
 export function createTracking(ctx, openVideo) {
   let feed = null;

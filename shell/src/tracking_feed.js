@@ -17,7 +17,7 @@ let pageWorkerScript = null;  // promise of window.PolymarkTrackWorker, once per
 
 // A stand-in for a Worker that runs shell/track_worker.js here: messages both ways go through the
 // event loop, as a worker's would.
-function inPageWorker(base) {
+function inPageWorker(ctx) {
   const fake = { onmessage: null, queue: [], receive: null };
   fake.terminate = () => {
     if (fake.receive) fake.receive({ type: 'cancel' });
@@ -26,7 +26,7 @@ function inPageWorker(base) {
     fake.queue = [];
   };
   const deliver = (m) => setTimeout(() => { if (fake.onmessage) fake.onmessage({ data: m }); }, 0);
-  if (!pageWorkerScript) pageWorkerScript = loadScriptTag(new URL('track_worker.js', base).href, 'PolymarkTrackWorker');
+  if (!pageWorkerScript) pageWorkerScript = loadScriptTag(ctx.asset('track_worker.js'), 'PolymarkTrackWorker');
   pageWorkerScript.then((create) => {
     fake.receive = create(deliver, (url) => (window.createPolymarkTrackerModule ? Promise.resolve() : loadScriptTag(url, 'createPolymarkTrackerModule')));
     fake.queue.splice(0).forEach((m) => fake.receive(m));
@@ -67,7 +67,7 @@ function createTrackingFeed(ctx, openVideo) {
     if (workers[i]) return workers[i];
     // A worker script must be same-origin: a tiny one made here loads ours from wherever
     // polymark.js came from (importScripts may cross origins).
-    const boot = 'importScripts(' + JSON.stringify(new URL('track_worker.js', ctx.base).href) + ');';
+    const boot = 'importScripts(' + JSON.stringify(ctx.asset('track_worker.js')) + ');';
     workers[i] = new Worker(URL.createObjectURL(new Blob([boot], { type: 'text/javascript' })));
     return workers[i];
   }
@@ -81,7 +81,7 @@ function createTrackingFeed(ctx, openVideo) {
       // No Web Workers here (or a policy forbids them): one part, in this page.
       count = 1;
       t.inWorker = false;
-      t.parts = [{ worker: inPageWorker(ctx.base), ids: [], next: spec.start, status: null, done: null }];
+      t.parts = [{ worker: inPageWorker(ctx), ids: [], next: spec.start, status: null, done: null }];
     }
     spec.ids.forEach((id, k) => t.parts[k % count].ids.push(id));
     tracker = t;
@@ -91,7 +91,7 @@ function createTrackingFeed(ctx, openVideo) {
         onMessage(t, part, { type: 'started', ok: false, errors: [{ message: 'the tracking worker stopped: ' + (e.message || 'unknown error') }] });
       };
       part.worker.postMessage({ type: 'start', spec: Object.assign({}, spec, { ids: part.ids, idPrefix: spec.idPrefix + t.parts.indexOf(part) + '.' }),
-        moduleUrl: new URL('polymark_tracker.js', ctx.base).href });
+        ...ctx.moduleUrls('polymark_tracker') });
     });
     return true;
   }

@@ -21,8 +21,6 @@ export function PolymarkError(code, message, details) {
 }
 PolymarkError.prototype = Object.create(Error.prototype, { constructor: { value: PolymarkError } });
 
-export const assetUrl = (base, name) => new URL(name, base).href;
-
 // Fetches a file as bytes, reporting the bytes as they arrive.
 export function fetchBytes(url, onBytes) {
   return fetch(url).then((response) => {
@@ -58,8 +56,6 @@ export function el(tag, style, text) {
   return node;
 }
 
-// A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
-// Resolves with what the script defines as window[name].
 // A button of the HTML panels loaded later (guidelines, the manager view), in their dark style.
 export function panelButton(text, onClick, title) {
   const b = el('button', 'font:inherit;color:#e4e4e4;background:#33363c;border:1px solid #4a4e55;border-radius:4px;padding:2px 8px;cursor:pointer;', text);
@@ -69,12 +65,8 @@ export function panelButton(text, onClick, title) {
   return b;
 }
 
-// A script bundled apart (dist/<file>) and loaded once per page on first need: a promise of the
-// global it defines.
-export function lazyGlobal(base, file, name) {
-  return window[name] ? Promise.resolve(window[name]) : loadScriptTag(assetUrl(base, file), name);
-}
-
+// A plain script tag (not a blob) keeps portals with a strict Content-Security-Policy working.
+// Resolves with what the script defines as window[name].
 export function loadScriptTag(url, name) {
   return new Promise((resolve, reject) => {
     const tag = document.createElement('script');

@@ -1,6 +1,7 @@
 // [SECTION] Videos: one mount's open videos, by URL, each with one decoder and frame cache
 // (shell/video.js, loaded the first time a task shows a video).
 import { loadVideoScript } from './loader.js';
+import { moduleUrls } from './assets.js';
 
 // Returns { open(url) -> promise of the source, all() -> the promises by URL }.
 export function createVideos(ctx) {
@@ -8,7 +9,7 @@ export function createVideos(ctx) {
   function open(url) {
     if (!videos[url]) {
       videos[url] = loadVideoScript(ctx.base).then((PV) => {
-        const settings = { assetsUrl: ctx.base, forceElement: !!ctx.options.videoElement };
+        const settings = { assetsUrl: ctx.base, ...moduleUrls(ctx.base, 'polymark_video'), forceElement: !!ctx.options.videoElement };
         if (ctx.options.videoMemoryCapBytes > 0) settings.memoryCapBytes = ctx.options.videoMemoryCapBytes;
         return PV.open(new URL(url, document.baseURI).href, settings);
       }).then((source) => {

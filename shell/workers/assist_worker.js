@@ -7,7 +7,7 @@
 //
 // page -> worker                                                 worker -> page
 //  {type:'image', key, width, height, pixels: ArrayBuffer RGBA    {type:'image-ready', key, ms} or
-//   (transferred), moduleUrl?}                                     {type:'error', id:null, code, message}
+//   (transferred), moduleUrl?, wasmUrl?}                           {type:'error', id:null, code, message}
 //     every request below applies to the last image
 //  {type:'anchor', id, x, y}                                      {type:'anchored', id, ms}
 //  {type:'path', id, x, y}                                        {type:'path', id, points, ms}
@@ -45,13 +45,14 @@ function schedule() {
   if (!scheduled) { scheduled = true; tick.port2.postMessage(0); }
 }
 
-function load(moduleUrl) {
+// wasmUrl: the module's .wasm as the page names it (a content-hashed name); else beside the glue.
+function load(moduleUrl, wasmUrl) {
   if (!loading) {
     const url = moduleUrl || new URL('polymark_assist.js', self.location.href).href;
     loading = Promise.resolve().then(() => {
       importScripts(url);
       // eslint-disable-next-line no-undef
-      return createPolymarkAssistModule({ locateFile: (f) => new URL(f, url).href });
+      return createPolymarkAssistModule({ locateFile: (f) => (wasmUrl && f.endsWith('.wasm') ? wasmUrl : new URL(f, url).href) });
     }).then((m) => { M = m; M._pm_assist_warm(); return m; }, (e) => { loading = null; throw e; });
   }
   return loading;
@@ -159,7 +160,7 @@ function pump() {
       return;
     }
     busy = true;
-    load(inbox[first].moduleUrl).then(() => { busy = false; schedule(); }, (e) => {
+    load(inbox[first].moduleUrl, inbox[first].wasmUrl).then(() => { busy = false; schedule(); }, (e) => {
       busy = false;
       inbox.splice(first, 1);
       error(null, 'module_failed', 'the assist module could not be loaded: ' + ((e && e.message) || e));

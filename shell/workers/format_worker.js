@@ -3,9 +3,9 @@
 // and packs a multi-file export into one .zip. Bundled into dist/format_worker.js.
 //
 // page -> worker: {type: 'import', files: [File | Blob | {name, path, data}], format, task, options,
-//                  plan: {document, mode, labelMap, unknownLabels}, moduleUrl}
+//                  plan: {document, mode, labelMap, unknownLabels}, moduleUrl, wasmUrl}
 //                 {type: 'plan', labelMap}      the mapping step's choices, after 'mapping'
-//                 {type: 'export', format, task, document, options, moduleUrl, baseName}
+//                 {type: 'export', format, task, document, options, moduleUrl, wasmUrl, baseName}
 // worker -> page: {type: 'progress', stage, fraction}   at most every 100 ms
 //                 {type: 'mapping', format, unknown}    labels the task lacks, to map or skip
 //                 {type: 'planned', format, added, updated, removed, unchanged, notes, parts}
@@ -39,10 +39,11 @@ function fail(code, message, where) {
   postMessage({ type: 'failed', error: { code, message, where: where || '' } });
 }
 
-function load(moduleUrl) {
+// wasmUrl: the module's .wasm as the page names it (a content-hashed name); else beside the glue.
+function load(moduleUrl, wasmUrl) {
   importScripts(moduleUrl);
   return createPolymarkFormatsModule({
-    locateFile: (f) => new URL(f, moduleUrl).href,
+    locateFile: (f) => (wasmUrl && f.endsWith('.wasm') ? wasmUrl : new URL(f, moduleUrl).href),
     onProgress: (fraction) => { report(fraction); return true; },
     onAbort: (what) => fail('aborted', 'the formats module stopped: ' + what, 'worker'),
   });
@@ -89,7 +90,7 @@ async function runImport(m) {
   enter('reading', 0, 0.1);
   const files = await gather(m.files);
   if (!files.length) return fail('no_files', 'there is no file to import', '');
-  M = await load(m.moduleUrl);
+  M = await load(m.moduleUrl, m.wasmUrl);
   M._pm_fmt_clear();
   for (const f of files) {
     const size = f.bytes.length;
@@ -124,7 +125,7 @@ function plan(labelMap) {
 
 async function runExport(m) {
   enter('converting', 0, 0.8);
-  M = await load(m.moduleUrl);
+  M = await load(m.moduleUrl, m.wasmUrl);
   const reply = call(M._pm_fmt_export, JSON.stringify(Object.assign({ format: m.format, task: m.task, document: m.document }, m.options || {})));
   if (!reply.ok) return failWith(reply);
   enter('packing', 0.8, 1);

@@ -3,7 +3,7 @@
 // (client/platform/quality_module.cpp, shared/polymark/quality_wire.hpp) on them, and answers.
 // The page's thread neither parses nor copies the big inputs. Bundled into dist/quality_worker.js.
 //
-// page -> worker: {id, moduleUrl, call, inputs: [{key, index?, url, headers, field?, history?, frames?}]}
+// page -> worker: {id, moduleUrl, wasmUrl, call, inputs: [{key, index?, url, headers, field?, history?, frames?}]}
 //                 each input's reply (its `field`; a history: every page's entries, as {entries})
 //                 goes into call[key] (call[key][index] when index is given); with `frames`, a
 //                 document keeps only its objects on those frames (tracks stay whole)
@@ -13,11 +13,12 @@
 //                 {id, error: {code, message}}   an input could not be read, or the module stopped
 let module = null;
 
-function load(moduleUrl) {
+// wasmUrl: the module's .wasm as the page names it (a content-hashed name); else beside the glue.
+function load(moduleUrl, wasmUrl) {
   if (!module) {
     importScripts(moduleUrl);
     // eslint-disable-next-line no-undef
-    module = createPolymarkQualityModule({ locateFile: (f) => new URL(f, moduleUrl).href });
+    module = createPolymarkQualityModule({ locateFile: (f) => (wasmUrl && f.endsWith('.wasm') ? wasmUrl : new URL(f, moduleUrl).href) });
   }
   return module;
 }
@@ -84,10 +85,10 @@ function run(M, call, timing) {
 }
 
 self.onmessage = async (e) => {
-  const { id, moduleUrl, call, inputs } = e.data;
+  const { id, moduleUrl, wasmUrl, call, inputs } = e.data;
   try {
     let loaded;
-    try { loaded = load(moduleUrl); } catch (err) { throw failure('load_failed', 'the quality module could not be loaded from ' + moduleUrl + ': ' + ((err && err.message) || err)); }
+    try { loaded = load(moduleUrl, wasmUrl); } catch (err) { throw failure('load_failed', 'the quality module could not be loaded from ' + moduleUrl + ': ' + ((err && err.message) || err)); }
     const timing = {};
     let started = performance.now();
     const [M] = await Promise.all([loaded, gather(call, inputs)]);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
-import { dist, startServer, launchBrowser, openPage, mountDemo } from './harness.mjs';
+import { dist, startServer, launchBrowser, openPage, mountDemo, plainPath } from './harness.mjs';
 
 const bundle = () => fs.readFileSync(path.join(dist, 'polymark.js'), 'utf8');
 
@@ -56,7 +56,7 @@ test('a mount in Chromium fetches no module file, and no script but the known on
   try {
     const page = await openPage(browser);
     const scripts = [];
-    page.on('request', (r) => { if (r.resourceType() === 'script' || /\.(m?js|map)(\?|$)/.test(r.url())) scripts.push(new URL(r.url()).pathname); });
+    page.on('request', (r) => { if (r.resourceType() === 'script' || /\.(m?js|map)(\?|$)/.test(r.url())) scripts.push(plainPath(new URL(r.url()).pathname)); });
     assert.equal(await mountDemo(page, server.url), 'ready');
     assert.equal(await page.evaluate(() => typeof window.Polymark.mount), 'function');
     // sw.js: the service worker, registered after ready (sometimes in time to be seen here).

@@ -11,6 +11,9 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const dist = process.env.POLYMARK_DIST || path.join(repo, 'build-web/dist');
+// A client file's path without the content hash the build puts in the names the app fetches
+// (tools/stamp_names.py): '/polymark_app.<16 hex>.wasm' -> '/polymark_app.wasm'.
+export const plainPath = (p) => p.replace(/\.[0-9a-f]{16}(\.[a-z0-9]+)$/, '$1');
 // serve.py runs on Debian's python, whose packages (python3-jsonschema) tools/setup.sh installs.
 export const PYTHON = process.env.POLYMARK_PYTHON || '/usr/bin/python3';
 const cache = process.env.POLYMARK_CACHE || path.join(os.homedir(), '.cache/polymark');

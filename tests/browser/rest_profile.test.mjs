@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, launchBrowser, openPage, mountDemo, repo, until, frames, drawRect, moveShape } from './harness.mjs';
+import { startServer, launchBrowser, openPage, mountDemo, repo, until, frames, drawRect, moveShape, plainPath } from './harness.mjs';
 
 const JSON_SERVER = path.join(repo, 'node_modules', '.bin', 'json-server');
 let server; let browser; let rest; let task;
@@ -99,7 +99,7 @@ test('only a mount with a profile fetches the profile module, once per page, and
   const requests = [];
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
   assert.equal(await mountDemo(page, server.url), 'ready');
-  const fetched = (name) => requests.filter((p) => p.endsWith('/' + name)).length;
+  const fetched = (name) => requests.filter((p) => plainPath(p).endsWith('/' + name)).length;
   assert.equal(fetched('polymark_profile.js') + fetched('polymark_profile.wasm'), 0, 'a mount without a profile loaded the profile module');
 
   const mount = (profile) => page.evaluate(async ({ t, backend, profile }) => {
