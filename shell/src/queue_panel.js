@@ -85,10 +85,14 @@ function mountQueue(element, options, lib) {
 
   function show() {
     title.textContent = job ? 'Job ' + job.id + ' · ' + job.task + ' · ' + range(job, lastFrame()) : state === 'loading' ? 'Asking for work…' : 'No job';
-    note.textContent = message;
-    note.style.color = state === 'error' || state === 'offline' ? '#ff9c8a' : '#bbb';
-    submitButton.disabled = skipButton.disabled = !job || busy;
     const covered = !inner && (state === 'empty' || state === 'offline' || state === 'error');
+    note.textContent = covered ? '' : message;  // the message over the editor's place says it
+    note.style.color = state === 'error' || state === 'offline' ? '#ff9c8a' : '#bbb';
+    [submitButton, skipButton].forEach((b) => {
+      b.disabled = !job || busy;
+      b.style.opacity = b.disabled ? '0.45' : '1';
+      b.style.cursor = b.disabled ? 'default' : 'pointer';
+    });
     cover.style.display = covered ? 'flex' : 'none';
     coverTitle.textContent = state === 'empty' ? 'No work right now' : state === 'offline' ? 'The server cannot be reached' : 'No job could be fetched';
     coverText.textContent = message;
