@@ -5,6 +5,12 @@ import { PolymarkError, el, panelButton, lazyGlobal } from './util.js';
 import { apiUrl, authHeaders } from './backend.js';
 import { EVENTS, createEvents } from './events.js';
 import { loadShared } from './loader.js';
+import { createInstance } from './api.js';
+
+// The members an editor's instance has (api.js's, and those mount.js adds for guidelines and
+// quality), so that the queue's instance has them from the start, throwing `no_job` while no job is open.
+const editorMembers = () => Object.keys(createInstance({}, null, null, null, null)).concat(['getGuidelines', 'setGuidelines',
+  'showGuidelines', 'getQualityReport', 'exportQualityReport', 'showManagerView', 'mergeConsensus']);
 
 export function mountQueue(element, options, base, mount) {
   const bad = (m) => Promise.reject(PolymarkError('bad_options', m));
@@ -13,5 +19,5 @@ export function mountQueue(element, options, base, mount) {
   if (!options.user && !options.token) return bad('queue mode needs options.user (or a token that names the user)');
   loadShared(base, { update() {}, done() {} }).catch(() => { /* the job's mount loads it again, and says why */ });
   return lazyGlobal(base, 'queue.js', 'PolymarkQueue').then((lib) => lib.mountQueue(element, options,
-    { PolymarkError, el, panelButton, apiUrl, authHeaders, EVENTS, createEvents, mount }));
+    { PolymarkError, el, panelButton, apiUrl, authHeaders, EVENTS, createEvents, mount, members: editorMembers() }));
 }

@@ -33,7 +33,7 @@ function range(j, last) {
 }
 
 function mountQueue(element, options, lib) {
-  const { PolymarkError, el, panelButton, apiUrl, authHeaders, EVENTS, createEvents, mount } = lib;
+  const { PolymarkError, el, panelButton, apiUrl, authHeaders, EVENTS, createEvents, mount, members } = lib;
   const settings = options.queue && typeof options.queue === 'object' ? options.queue : {};
   const retryBase = settings.retryBaseMs > 0 ? settings.retryBaseMs : 2000;
   const retryMax = settings.retryMaxMs > 0 ? settings.retryMaxMs : 60000;
@@ -48,6 +48,7 @@ function mountQueue(element, options, lib) {
   let lease = null;
   let state = 'loading';  // loading, working, submitting, skipping, empty, offline, error
   let message = '';
+  let problem = null;     // the code of what the message reports, when it is a problem
   let retries = 0;
   let timer = 0;
   let busy = false;
@@ -99,7 +100,7 @@ function mountQueue(element, options, lib) {
   }
   show();
 
-  function tell(s, m) { state = s; message = m; show(); }
+  function tell(s, m, c) { state = s; message = m; problem = c || null; show(); }
 
   // [SECTION] Requests to serve.py's queue and jobs
   function request(method, path, body) {
@@ -150,14 +151,14 @@ function mountQueue(element, options, lib) {
         first();
         return null;
       }, (error) => {
-        tell('error', 'The last job\'s editor stays open: ' + error.message);
+        tell('error', 'The last job\'s editor stays open: ' + error.message, error.code);
         throw error;
       });
     }, (error) => {
       if (destroyed) throw error;
       const passing = error.code === 'network' || /^http_5/.test(error.code);  // asked again later
-      if (passing) tell('offline', later('Could not ask for the next job: ' + error.message + '.' + (job ? ' Job ' + job.id + ' stays open.' : '')));
-      else tell('error', 'Could not ask for the next job: ' + error.message + ' (' + error.code + ')');
+      if (passing) tell('offline', later('Could not ask for the next job: ' + error.message + '.' + (job ? ' Job ' + job.id + ' stays open.' : '')), error.code);
+      else tell('error', 'Could not ask for the next job: ' + error.message + ' (' + error.code + ')', error.code);
       events.emitOnceListening('error', { code: error.code, message: error.message, where: 'queue/next', fatal: false });
       first(passing ? undefined : Object.assign(error, { instance: outer }));
       throw error;
@@ -165,19 +166,21 @@ function mountQueue(element, options, lib) {
   }
 
   // [SECTION] The editor: one ordinary mount per task, its members forwarded
+  function forwardMember(k) {
+    if (OWN.indexOf(k) >= 0 || k in outer) return;
+    outer[k] = (...args) => {
+      if (!inner) throw PolymarkError('no_job', 'no job is open' + (state === 'empty' ? ': the queue is empty' : ''));
+      return inner[k](...args);
+    };
+  }
+
   function forward(instance) {
-    Object.keys(instance).forEach((k) => {
-      if (OWN.indexOf(k) >= 0 || k in outer || typeof instance[k] !== 'function') return;
-      outer[k] = (...args) => {
-        if (!inner) throw PolymarkError('no_job', 'no job is open' + (state === 'empty' ? ': the queue is empty' : ''));
-        return inner[k](...args);
-      };
-    });
+    Object.keys(instance).forEach((k) => { if (typeof instance[k] === 'function') forwardMember(k); });
     EVENTS.forEach((n) => { if (QUEUE_EVENTS.indexOf(n) < 0) instance.on(n, (d) => events.emitOnceListening(n, d)); });
     instance.on('frame', (d) => {
-      if (!job || job.task !== innerTask || state !== 'working') return;
+      if (!job || job.task !== innerTask || state !== 'working' || (problem && problem !== 'outside_job')) return;
       const outside = d.frame < job.start_frame || (job.stop_frame !== null && d.frame > job.stop_frame);
-      tell('working', outside ? 'Frame ' + d.frame + ' is outside this job (' + range(job, lastFrame()) + ')' : '');
+      tell('working', outside ? 'Frame ' + d.frame + ' is outside this job (' + range(job, lastFrame()) + ')' : '', outside ? 'outside_job' : null);
       note.style.color = outside ? '#f0c060' : '#bbb';
     });
   }
@@ -217,7 +220,7 @@ function mountQueue(element, options, lib) {
       first();
       return j;
     }, (error) => {
-      tell('error', 'Job ' + j.id + ' of task ' + j.task + ' could not be opened: ' + error.message);
+      tell('error', 'Job ' + j.id + ' of task ' + j.task + ' could not be opened: ' + error.message, error.code);
       events.emitOnceListening('error', { code: error.code, message: error.message, where: 'queue', fatal: false });
       first(Object.assign(error, { instance: outer }));
       throw error;
@@ -268,7 +271,7 @@ function mountQueue(element, options, lib) {
       return ask().catch(() => null);
     }, (error) => {
       busy = false;
-      tell('error', 'Job ' + j.id + ' was not ' + (verb === 'submit' ? 'submitted' : 'skipped') + ': ' + error.message);
+      tell('error', 'Job ' + j.id + ' was not ' + (verb === 'submit' ? 'submitted' : 'skipped') + ': ' + error.message, error.code);
       state = 'working';
       events.emit('error', { code: error.code, message: error.message, where: 'queue/' + verb, fatal: false });
       throw error;
@@ -359,7 +362,7 @@ function mountQueue(element, options, lib) {
     on: (name, fn) => { events.on(name, fn); return outer; },
     off: (name, fn) => { events.off(name, fn); return outer; },
     getJob: () => (job ? { job: Object.assign({}, job), lease: lease && Object.assign({}, lease) } : null),
-    getQueue: () => ({ state, message, job: job && Object.assign({}, job) }),
+    getQueue: () => ({ state, message, code: problem, job: job && Object.assign({}, job) }),
     nextJob: () => (busy ? Promise.reject(PolymarkError('busy', 'the job is being submitted or skipped')) : ask()),
     submitJob,
     skipJob,
@@ -380,6 +383,8 @@ function mountQueue(element, options, lib) {
     get canvas() { return inner ? inner.canvas : null; },
     get destroyed() { return destroyed; },
   };
+
+  (members || []).forEach(forwardMember);
 
   return new Promise((resolve, reject) => {
     settleFirst = (error) => { if (error) reject(error); else resolve(outer); };

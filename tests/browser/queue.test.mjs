@@ -180,14 +180,15 @@ test('offline, a submit waits for the labels to be saved, the job stays editable
   await server.halt();
   await drawBox(page, [250, 250], [350, 330]);
   await page.keyboard.press('Control+Enter');
-  await until(page, () => /not submitted/.test(polymark.getQueue().message), undefined, 15000);
-  assert.match(await barText(page), /Job 2 · test · frame 0 \| Job 2 was not submitted: the server cannot be reached/);
+  await until(page, () => polymark.getQueue().code === 'not_saved', undefined, 15000);
+  assert.match(await barText(page), /Job 2 · test · frame 0 \| Job 2 was not submitted/, 'the bar tells the labeler');
   assert.equal((await page.evaluate(() => polymark.getJob())).job.id, 2);
 
   // Asking for another job offline: a notice, and the job in hand stays open and editable.
   const asked = await page.evaluate(() => polymark.nextJob().then(() => 'resolved', (e) => e.code));
   assert.equal(asked, 'network');
-  assert.match(await barText(page), /Could not ask for the next job.*Job 2 stays open/);
+  assert.deepEqual(await page.evaluate(() => { const q = polymark.getQueue(); return [q.state, q.code, q.job.id]; }), ['offline', 'network', 2]);
+  assert.match(await barText(page), /Job 2 stays open/);
   await drawBox(page, [300, 60], [400, 140]);
   assert.equal((await page.evaluate(() => polymark.getAnnotations())).objects.length, 3);
 
@@ -198,5 +199,33 @@ test('offline, a submit waits for the labels to be saved, the job stays editable
   await opened(page, 'test', 3, 1);
   assert.equal((await objects(server, 'test')).length, 3, 'the boxes drawn offline reached the server');
   assert.equal((await job(server, 'test', 2)).stage, 'review');
+  await page.context().close();
+});
+
+test('at start: no user is bad_options, a reviewer is refused, and with no free job the page waits for one', async () => {
+  const server = await queuedServer();
+  const page = await openPage(browser, undefined, { viewport: { width: 1000, height: 700 } });
+  const outcome = async (query) => {
+    await page.goto(`${server.url}/?queue=1&offline=0&${query}`);
+    return page.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => e.code));
+  };
+  assert.equal(await outcome('role=labeler'), 'bad_options');
+  assert.equal(await outcome('user=rita&role=reviewer'), 'forbidden');
+
+  // bo, cy and dee hold every job: ana's mount resolves with no job, and says so.
+  for (const user of ['bo', 'cy', 'dee']) {
+    const reply = await fetch(`${server.url}/api/queue/next`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Polymark-User': user, 'X-Polymark-Role': 'labeler' }, body: '{}' });
+    assert.ok((await reply.json()).job);
+  }
+  assert.equal(await outcome('user=ana&role=labeler'), 'ready');
+  assert.deepEqual(await page.evaluate(() => [polymark.getJob(), polymark.getQueue().state]), [null, 'empty']);
+  assert.ok(await page.locator('[data-polymark=queue-message]').isVisible());
+  assert.equal(await page.evaluate(() => { try { polymark.getAnnotations(); return 'no error'; } catch (e) { return e.code; } }), 'no_job');
+
+  // cy skips the job she holds: it is free for others at once, and ana's page, asking again, opens it.
+  const skip = await fetch(`${server.url}/api/queue/skip`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Polymark-User': 'cy', 'X-Polymark-Role': 'labeler' }, body: JSON.stringify({ task: 'test', job: 3, reason: 'not mine' }) });
+  assert.equal(skip.status, 200);
+  await opened(page, 'test', 3, 1);
+  assert.ok(!(await page.locator('[data-polymark=queue-message]').isVisible()));
   await page.context().close();
 });
