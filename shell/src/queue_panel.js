@@ -46,6 +46,8 @@ function mountQueue(element, options, lib) {
   let innerTask = null;
   let job = null;         // the job in hand, as the server named it
   let lease = null;
+  let leaseAt = 0;        // when the lease was granted or last renewed (this page's clock)
+  let lastInput = 0;      // when the labeler last pressed a key or the mouse in the editor
   let state = 'loading';  // loading, working, submitting, skipping, empty, offline, error
   let message = '';
   let problem = null;     // the code of what the message reports, when it is a problem
@@ -212,6 +214,7 @@ function mountQueue(element, options, lib) {
       const moved = !job || job.task !== j.task || job.id !== j.id;
       job = j;
       lease = l;
+      leaseAt = Date.now();
       if (sameTask && moved) inner.setFrame(j.start_frame);
       tell('working', '');
       const focus = document.activeElement;
@@ -357,6 +360,23 @@ function mountQueue(element, options, lib) {
   };
   root.addEventListener('keydown', onKey, true);
 
+  // The lease runs out when the labeler does nothing; saving renews it on the server, and so does
+  // working without saving (looking through frames, zooming, selecting): while there was input
+  // since the last renewal, `next` is asked again a third of the way through the lease, which
+  // hands the same job and renews it. An idle page lets it run out, and the job goes back.
+  const touched = () => { lastInput = Date.now(); };
+  ['pointerdown', 'keydown', 'wheel'].forEach((name) => stage.addEventListener(name, touched, { capture: true, passive: true }));
+  const keeping = setInterval(() => {
+    if (!job || !lease || busy || asking || destroyed) return;
+    const period = lease.seconds * 1000;
+    const since = Date.now() - leaseAt;
+    if (since < period / 3 || since > period * 0.9 || lastInput < leaseAt) return;
+    const held = job;
+    request('POST', '/api/queue/next', { task: held.task }).then((reply) => {
+      if (reply.job && job === held && reply.job.id === held.id) { lease = reply.lease; leaseAt = Date.now(); }
+    }, () => { /* offline: the next save or submit says so */ });
+  }, 1000);
+
   // [SECTION] The instance: the queue's members, the editor's forwarded (docs/API.md)
   const outer = {
     on: (name, fn) => { events.on(name, fn); return outer; },
@@ -375,6 +395,7 @@ function mountQueue(element, options, lib) {
       if (destroyed) return;
       destroyed = true;
       clearTimeout(timer);
+      clearInterval(keeping);
       if (inner) inner.destroy();
       inner = null;
       root.remove();

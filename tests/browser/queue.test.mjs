@@ -48,8 +48,8 @@ async function call(server, method, route, body, role = 'manager') {
 
 // serve.py with the test task split into jobs: 2 (frame 0), 3 (frames 1-3), 4 (frames 4 to the end);
 // with `other`, its job 1 comes second (priorities: higher first).
-async function queuedServer({ other = false } = {}) {
-  const server = await startServer({ args: other ? ['--import', otherTaskDir()] : [] });
+async function queuedServer({ other = false, args = [] } = {}) {
+  const server = await startServer({ args: (other ? ['--import', otherTaskDir()] : []).concat(args) });
   servers.push(server);
   await call(server, 'POST', '/api/tasks/test/jobs', { jobs: [{ start_frame: 0, stop_frame: 0 }, { start_frame: 1, stop_frame: 3 }, { start_frame: 4, stop_frame: null }] });
   await call(server, 'PATCH', '/api/tasks/test/jobs/2', { priority: 3 });
@@ -227,5 +227,27 @@ test('at start: no user is bad_options, a reviewer is refused, and with no free 
   assert.equal(skip.status, 200);
   await opened(page, 'test', 3, 1);
   assert.ok(!(await page.locator('[data-polymark=queue-message]').isVisible()));
+  await page.context().close();
+});
+
+test('the lease of a labeler who works without saving is renewed; an idle page lets it run out', async () => {
+  const server = await queuedServer({ args: ['--lease-seconds', '3'] });
+  const page = await labeler(server);
+  await opened(page, 'test', 2, 0);
+  const askAs = async (user) => {
+    const reply = await fetch(`${server.url}/api/queue/next`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Polymark-User': user, 'X-Polymark-Role': 'labeler' }, body: '{}' });
+    return (await reply.json()).job.id;
+  };
+  // Clicks on the image for 6 s, twice the lease, saving nothing.
+  const { v, box } = await page.evaluate(() => ({ v: polymark.getView(), box: polymark.canvas.getBoundingClientRect().toJSON() }));
+  for (let i = 0; i < 10; i++) {
+    await page.mouse.click(box.x + v.offsetX + 20 * v.zoom, box.y + v.offsetY + 20 * v.zoom);
+    await new Promise((r) => setTimeout(r, 600));
+  }
+  assert.equal(await page.evaluate(() => polymark.getSyncStatus().acked_revision), 0, 'nothing was saved');
+  assert.equal(await askAs('bo'), 3, 'job 2 is still ana\'s');
+  // Idle for over twice the lease: it runs out, and the job goes to the next labeler who asks.
+  await new Promise((r) => setTimeout(r, 7000));
+  assert.equal(await askAs('cy'), 2);
   await page.context().close();
 });
