@@ -146,6 +146,7 @@ function mountQueue(element, options, lib) {
       if (reply.job) return open(reply.job, reply.lease);
       job = null;
       lease = null;
+      keep(null);
       return replace(null).then(() => {
         const retryIn = Math.min(retryMax, retryBase * Math.pow(2, retries));
         tell('empty', later('No job is waiting for you.'));
@@ -159,12 +160,39 @@ function mountQueue(element, options, lib) {
     }, (error) => {
       if (destroyed) throw error;
       const passing = error.code === 'network' || /^http_5/.test(error.code);  // asked again later
+      events.emitOnceListening('error', { code: error.code, message: error.message, where: 'queue/next', fatal: false });
+      if (passing && reopen(error)) throw error;
       if (passing) tell('offline', later('Could not ask for the next job: ' + error.message + '.' + (job ? ' Job ' + job.id + ' stays open.' : '')), error.code);
       else tell('error', 'Could not ask for the next job: ' + error.message + ' (' + error.code + ')', error.code);
-      events.emitOnceListening('error', { code: error.code, message: error.message, where: 'queue/next', fatal: false });
       first(passing ? undefined : Object.assign(error, { instance: outer }));
       throw error;
     });
+  }
+
+  // [SECTION] Offline start: the job in hand is kept in localStorage (per backend, user and task
+  // option), so that a page started with no network (the service worker's copy of the build, the
+  // task and its annotations) opens it again, editable, at the frame this browser last showed;
+  // the journal saves its edits and the queue is asked again once the server answers.
+  const keptKey = 'polymark.queue:' + (options.backend || '') + ':' + (options.user || '') + ':' + (options.task || '');
+  function keep(j) {
+    try { if (j) localStorage.setItem(keptKey, JSON.stringify(j)); else localStorage.removeItem(keptKey); } catch (e) { /* private mode */ }
+  }
+
+  function reopen(error) {
+    let kept = null;
+    try { kept = JSON.parse(localStorage.getItem(keptKey) || 'null'); } catch (e) { /* none */ }
+    if (inner || job || !kept || typeof kept.task !== 'string') return false;
+    job = kept;
+    replace(kept.task).then(() => {
+      tell('offline', later('Offline (' + error.message + '): job ' + kept.id + ' as this browser last had it; your edits are kept and saved when the server answers.'), error.code);
+      events.emitOnceListening('jobAssigned', { job: kept, lease: null });
+      first();
+    }, () => {
+      job = null;
+      tell('offline', later('Could not ask for the next job: ' + error.message + '.'), error.code);
+      first();
+    });
+    return true;
   }
 
   // [SECTION] The editor: one ordinary mount per task, its members forwarded
@@ -215,6 +243,7 @@ function mountQueue(element, options, lib) {
       job = j;
       lease = l;
       leaseAt = Date.now();
+      keep(j);
       if (sameTask && moved) inner.setFrame(j.start_frame);
       tell('working', '');
       const focus = document.activeElement;
@@ -269,6 +298,7 @@ function mountQueue(element, options, lib) {
       busy = false;
       job = null;
       lease = null;
+      keep(null);
       tell('loading', 'Job ' + j.id + (verb === 'submit' ? ' submitted' : ' skipped') + '. Asking for the next…');
       events.emit(after.event, after.detail(j, reply));
       return ask().catch(() => null);

@@ -251,3 +251,38 @@ test('the lease of a labeler who works without saving is renewed; an idle page l
   assert.equal(await askAs('cy'), 2);
   await page.context().close();
 });
+
+test('offline start: the job in hand opens again from the offline copy, editable, and its edits reach the server later', async () => {
+  const server = await queuedServer();
+  const page = await openPage(browser, undefined, { viewport: { width: 1280, height: 800 } });
+  await page.goto(`${server.url}/?queue=1&user=ana&role=labeler`);  // the app's own page: offline start-up on
+  await page.evaluate(() => window.polymarkMount);
+  await opened(page, 'test', 2, 0);
+  assert.equal(await page.evaluate(async () => {
+    for (let i = 0; i < 600; i++) {
+      const s = await polymark.getStorage();
+      if (s.offline.state !== 'installing') return s.offline.state;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return 'still installing';
+  }), 'ready');
+  await drawBox(page, [60, 60], [160, 160]);
+  await until(page, () => polymark.getSyncStatus().state === 'saved', undefined, 15000);
+
+  await server.halt();
+  await page.reload();
+  assert.equal(await page.evaluate(() => window.polymarkMount.then(() => 'ready', (e) => 'rejected: ' + e.code)), 'ready');
+  await opened(page, 'test', 2, 0);
+  assert.deepEqual(await page.evaluate(() => { const q = polymark.getQueue(); return [q.state, q.code]; }), ['offline', 'network']);
+  await drawBox(page, [250, 250], [350, 330]);
+  assert.equal((await page.evaluate(() => polymark.getAnnotations())).objects.length, 2);
+
+  await server.resume();
+  await page.evaluate(() => polymark.flush());
+  await until(page, () => polymark.getQueue().state === 'working' && polymark.getSyncStatus().state === 'saved', undefined, 30000);
+  assert.equal((await objects(server, 'test')).length, 2, 'the box drawn after the offline start reached the server');
+  await page.click('[data-polymark=queue-submit]');
+  await opened(page, 'test', 3, 1);
+  assert.equal((await job(server, 'test', 2)).stage, 'review');
+  await page.context().close();
+});
