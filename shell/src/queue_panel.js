@@ -244,8 +244,9 @@ function mountQueue(element, options, lib) {
       lease = l;
       leaseAt = Date.now();
       keep(j);
-      if (sameTask && moved) inner.setFrame(j.start_frame);
-      tell('working', '');
+      let trouble = '';
+      try { if (sameTask && moved) inner.setFrame(j.start_frame); } catch (e) { trouble = 'Frame ' + j.start_frame + ' could not be shown: ' + e.message; }
+      tell('working', trouble, trouble ? 'out_of_range' : null);
       const focus = document.activeElement;
       if (moved && (!focus || focus === document.body || root.contains(focus))) focusEditor();  // keys go on working
       if (moved) events.emitOnceListening('jobAssigned', { job: j, lease: l });
