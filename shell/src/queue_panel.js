@@ -290,6 +290,13 @@ function mountQueue(element, options, lib) {
     if (destroyed) return Promise.reject(PolymarkError('destroyed', 'this Polymark instance was destroyed'));
     if (!job || !inner) return Promise.reject(PolymarkError('no_job', 'no job is open to ' + verb));
     if (busy) return Promise.reject(PolymarkError('busy', 'the job is being submitted or skipped already'));
+    let drawing = false;
+    try { drawing = inner.getTool().drawing === true; } catch (e) { /* no editor to ask: settle() says */ }
+    if (drawing) {  // a shape half drawn is no edit yet: it would be lost
+      const error = PolymarkError('drawing', 'finish the shape you are drawing (Enter) or cancel it (Esc) first');
+      tell('working', 'Job ' + job.id + ' was not ' + (verb === 'submit' ? 'submitted' : 'skipped') + ': ' + error.message, error.code);
+      return Promise.reject(error);
+    }
     const j = job;
     busy = true;
     closeSkip();

@@ -108,8 +108,21 @@ test('a submit opens the next job by itself, of this task or another; a skip rec
   await opened(page, 'test', 2, 0);
   assert.match(await barText(page), /Job 2 · test · frame 0/);
 
-  // Job 2: a box with the mouse, Ctrl+Enter. The next job is of the other task: its editor replaces this one.
+  // Job 2: a box with the mouse; a polygon begun is not submitted half drawn (Esc cancels it);
+  // then Ctrl+Enter. The next job is of the other task: its editor replaces this one.
   await drawBox(page, [100, 100], [220, 200]);
+  await page.evaluate(() => polymark.setTool('polygon', 'cat'));
+  const { v, box } = await page.evaluate(() => ({ v: polymark.getView(), box: polymark.canvas.getBoundingClientRect().toJSON() }));
+  for (const [x, y] of [[300, 300], [400, 300]]) {
+    await page.mouse.click(box.x + v.offsetX + x * v.zoom, box.y + v.offsetY + y * v.zoom);
+    await frames(page);
+  }
+  await page.keyboard.press('Control+Enter');
+  await until(page, () => polymark.getQueue().code === 'drawing');
+  assert.equal((await page.evaluate(() => polymark.getJob())).job.id, 2, 'still job 2');
+  await page.keyboard.press('Escape');
+  await frames(page);
+  await page.evaluate(() => polymark.setTool('select'));
   await page.keyboard.press('Control+Enter');
   await opened(page, 'other', 1, 0);
   assert.match(await barText(page), /Job 1 · other · frame 0/);
