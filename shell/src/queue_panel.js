@@ -61,7 +61,7 @@ function mountQueue(element, options, lib) {
   // [SECTION] The bar, the editor's place, the message over it
   const root = el('div', 'position:relative;display:flex;flex-direction:column;width:100%;height:100%;min-height:160px;background:#26282c;font:13px system-ui,sans-serif;color:#ddd;');
   const bar = el('div', 'flex:0 0 auto;display:flex;align-items:center;gap:8px;height:34px;padding:0 8px;background:#1d1e21;border-bottom:1px solid #3a3d42;');
-  const title = el('span', 'font-weight:600;white-space:nowrap;');
+  const title = el('span', 'flex:0 1 auto;min-width:0;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;');
   const note = el('span', 'flex:1 1 auto;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;');
   const submitButton = panelButton('Submit job', () => submitJob().catch(() => {}), 'Ctrl+Enter: save, send the job to review, open the next');
   const skipButton = panelButton('Skip…', () => openSkip(), 'Ctrl+K: give the job back, with a reason');
@@ -76,6 +76,7 @@ function mountQueue(element, options, lib) {
   skipButton.dataset.polymark = 'queue-skip';
   cover.dataset.polymark = 'queue-message';
   [coverTitle, coverText, checkNow].forEach((n) => cover.appendChild(n));
+  [skipButton, submitButton].forEach((b) => { b.style.flex = 'none'; });  // a narrow bar shortens the text, never the buttons
   [title, note, skipButton, submitButton].forEach((n) => bar.appendChild(n));
   stage.appendChild(cover);
   root.appendChild(bar);
@@ -410,8 +411,9 @@ function mountQueue(element, options, lib) {
     const since = Date.now() - leaseAt;
     if (since < period / 3 || since > period * 0.9 || lastInput < leaseAt) return;
     const held = job;
+    const asked = Date.now();  // the server's lease runs from about when it got the question
     request('POST', '/api/queue/next', { task: held.task }).then((reply) => {
-      if (reply.job && job === held && reply.job.id === held.id) { lease = reply.lease; leaseAt = Date.now(); }
+      if (reply.job && job === held && reply.job.id === held.id) { lease = reply.lease; leaseAt = asked; }
     }, () => { /* offline: the next save or submit says so */ });
   }, 1000);
 

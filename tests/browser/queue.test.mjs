@@ -240,27 +240,35 @@ test('at start: no user is bad_options, a reviewer is refused, and with no free 
   assert.equal(skip.status, 200);
   await opened(page, 'test', 3, 1);
   assert.ok(!(await page.locator('[data-polymark=queue-message]').isVisible()));
+
+  // At the smallest size the editor supports, the bar still holds both buttons.
+  await page.setViewportSize({ width: 480, height: 360 });
+  await frames(page);
+  for (const which of ['queue-skip', 'queue-submit']) {
+    const b = await page.locator(`[data-polymark=${which}]`).boundingBox();
+    assert.ok(b && b.x >= 0 && b.x + b.width <= 480 && b.y + b.height <= 40, `${which} in view at 480x360: ${JSON.stringify(b)}`);
+  }
   await page.context().close();
 });
 
 test('the lease of a labeler who works without saving is renewed; an idle page lets it run out', async () => {
-  const server = await queuedServer({ args: ['--lease-seconds', '3'] });
+  const server = await queuedServer({ args: ['--lease-seconds', '5'] });
   const page = await labeler(server);
   await opened(page, 'test', 2, 0);
   const askAs = async (user) => {
     const reply = await fetch(`${server.url}/api/queue/next`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Polymark-User': user, 'X-Polymark-Role': 'labeler' }, body: '{}' });
     return (await reply.json()).job.id;
   };
-  // Clicks on the image for 6 s, twice the lease, saving nothing.
+  // Clicks on the image for over twice the lease, saving nothing.
   const { v, box } = await page.evaluate(() => ({ v: polymark.getView(), box: polymark.canvas.getBoundingClientRect().toJSON() }));
-  for (let i = 0; i < 10; i++) {
+  for (const began = Date.now(); Date.now() - began < 11000;) {
     await page.mouse.click(box.x + v.offsetX + 20 * v.zoom, box.y + v.offsetY + 20 * v.zoom);
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 500));
   }
   assert.equal(await page.evaluate(() => polymark.getSyncStatus().acked_revision), 0, 'nothing was saved');
   assert.equal(await askAs('bo'), 3, 'job 2 is still ana\'s');
   // Idle for over twice the lease: it runs out, and the job goes to the next labeler who asks.
-  await new Promise((r) => setTimeout(r, 7000));
+  await new Promise((r) => setTimeout(r, 11000));
   assert.equal(await askAs('cy'), 2);
   await page.context().close();
 });
