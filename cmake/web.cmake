@@ -100,6 +100,9 @@ add_custom_target(polymark_shell ALL
   # The manager view (shell/src/quality_panel.js), loaded on its first use (docs/API.md, "Quality").
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/quality_panel.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/quality.js"
+  # Queue mode (shell/src/queue_panel.js), loaded only by a mount with `queue` (docs/API.md, "Work queue").
+  COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/queue_panel.js" --bundle --format=iife
+    --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/queue.js"
   # The tracking feed (shell/src/tracking_feed.js), loaded when tracking first starts.
   COMMAND "${POLYMARK_ESBUILD}" "${PROJECT_SOURCE_DIR}/shell/src/tracking_feed.js" --bundle --format=iife
     --target=es2020 --minify --log-level=warning "--outfile=${CMAKE_BINARY_DIR}/dist/tracking.js"

@@ -14,14 +14,15 @@ import sys
 
 # Fetched when the worker installs: what a task of images or videos needs to start, and the
 # formats module, so that a kiosk offline from its first day still exports its labels, the
-# guidelines panel, so that it reads the cached guidelines offline, and the tracker and assisted
-# tools, so that it labels offline as online. By plain name; listed by the name the app fetches.
+# guidelines panel, so that it reads the cached guidelines offline, the tracker and assisted
+# tools, so that it labels offline as online, and queue mode, so that a queue page starts offline.
+# By plain name; listed by the name the app fetches.
 FILES = ["index.html", "polymark.js", "polymark_app.js", "polymark_app.wasm",
          "fonts/ui-latin.ttf", "fonts/manifest.json",
          "video.js", "polymark_video.js", "polymark_video.wasm",
          "format_worker.js", "polymark_formats.js", "polymark_formats.wasm", "guidelines.js",
          "tracking.js", "track_worker.js", "polymark_tracker.js", "polymark_tracker.wasm",
-         "assist.js", "assist_worker.js", "polymark_assist.js", "polymark_assist.wasm"]
+         "assist.js", "assist_worker.js", "polymark_assist.js", "polymark_assist.wasm", "queue.js"]
 HASH_DIGITS = 16
 
 

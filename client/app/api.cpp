@@ -306,7 +306,11 @@ Expected<Json> call_api(App& app, std::string_view method, std::string_view args
         return Json{{"done", done}, {"undone", undone}, {"revision", app.revision()}};
     }
     if (method == "setTool") return set_tool(app, args);
-    if (method == "getTool") return tool_json(app);
+    if (method == "getTool") {  // and whether a shape is being drawn (queue mode submits none half-drawn)
+        Json tool = tool_json(app);
+        tool["drawing"] = app.editor().drawing();
+        return tool;
+    }
     if (method == "getFrameState") {
         if (!args.is_number_integer()) return Error{"bad_argument", "frame", "getFrameState needs an integer frame index"};
         long long n = args.get<long long>();

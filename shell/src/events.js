@@ -3,7 +3,8 @@
 // listen: just after the mount promise resolves.
 import { PolymarkError } from './util.js';
 
-export const EVENTS = ['ready', 'error', 'change', 'frame', 'sync', 'tracking', 'import', 'review', 'guidelines'];
+export const EVENTS = ['ready', 'error', 'change', 'frame', 'sync', 'tracking', 'import', 'review', 'guidelines',
+  'jobAssigned', 'jobSubmitted', 'jobSkipped', 'queueEmpty'];
 
 // isReady(): whether the host has the instance yet (events are held until then).
 export function createEvents(isReady) {

@@ -19,6 +19,7 @@ import { createFormats } from './formats.js';
 import { createGuidelines } from './guidelines.js';
 import { createQuality } from './quality.js';
 import { frameToOpen, rememberFrame } from './last_frame.js';
+import { mountQueue } from './queue.js';
 
 let instances = 0;
 
@@ -134,6 +135,9 @@ export function mount(element, options) {
   options = options || {};
   if (typeof element === 'string') element = document.querySelector(element);
   if (!element || !element.appendChild) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs a DOM element to mount into'));
+  if (options.queue) {  // the job's task comes from the queue; each job is a mount of its own
+    return mountQueue(element, options, options.assetsUrl || new URL('.', scriptUrl || document.baseURI).href, mount);
+  }
   if (!options.task && !options.taskObject) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs options.task (a task id) or options.taskObject'));
   if (options.drawing !== undefined && !['auto', 'cached', 'direct'].includes(options.drawing)) {
     return Promise.reject(PolymarkError('bad_options', 'options.drawing must be "auto", "cached" or "direct", not ' + JSON.stringify(options.drawing)));

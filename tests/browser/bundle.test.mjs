@@ -26,7 +26,8 @@ test('polymark.js is a classic script that defines Polymark.mount and nothing el
   const P = window.Polymark;
   assert.equal(typeof P.mount, 'function');
   assert.equal(typeof P.unregisterOffline, 'function');
-  assert.deepEqual(Array.from(P.events), ['ready', 'error', 'change', 'frame', 'sync', 'tracking', 'import', 'review', 'guidelines']);
+  assert.deepEqual(Array.from(P.events), ['ready', 'error', 'change', 'frame', 'sync', 'tracking', 'import', 'review', 'guidelines',
+    'jobAssigned', 'jobSubmitted', 'jobSkipped', 'queueEmpty']);
   const e = P.PolymarkError('bad_options', 'x');
   assert.ok(e instanceof P.PolymarkError && e instanceof Error);
   assert.equal(e.code, 'bad_options');

@@ -72,7 +72,7 @@ test('a polygon closes on its first vertex, or with Enter; N draws again with th
   assert.equal(objs.length, 1);
   assert.equal(objs[0].points.length, 6);
   await press('n');
-  assert.deepEqual(await page.evaluate(() => polymark.getTool()), { tool: 'polygon', label: 'cat', track: false });
+  assert.deepEqual(await page.evaluate(() => polymark.getTool()), { tool: 'polygon', label: 'cat', track: false, drawing: false });
   await click(300, 300); await click(400, 300); await click(400, 400); await click(300, 400);
   await press('Enter');
   objs = await objects();
