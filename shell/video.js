@@ -43,6 +43,8 @@
 //                               trackers: it adds its length to stats().heapBytesCopied.
 //   source.readLuma(n)       -> Promise<{width, height, channels, pixels}>: for trackers: the luma
 //                               plane (channels 1) when the decoder gives planar YUV, else RGBA (4).
+//   source.readRgba(n)       -> Promise<{width, height, channels: 4, pixels}>: the whole frame in
+//                               colour, for the assisted tools (a copy, counted like readPixels).
 //   source.prefetch(n, direction) -> Promise<number>: makes n the playhead, direction +1 or -1,
 //                               and decodes ahead of it; resolves once the window ahead is cached
 //                               (or the work was overtaken by a newer request) with the number of
@@ -497,6 +499,10 @@
       const pixels = new Uint8Array(this.context2d.getImageData(0, 0, r.width, r.height).data.buffer);
       this.counters.heapBytesCopied += pixels.length;
       return pixels;
+    }
+
+    readRgba(n) {
+      return this.withFrame(n, (frame) => ({ width: frame.displayWidth, height: frame.displayHeight, channels: 4, pixels: this.rgbaOf(frame) }));
     }
 
     // The luma plane of a planar YUV frame whose visible size is its display size (no canvas, a

@@ -4,22 +4,11 @@
 // in one Web Worker (dist/assist_worker.js with the assist module, loaded on first use) and
 // answers each through _pm_assist_reply, in the order they were asked.
 // The worker holds one picture: before a request about another frame, that frame's pixels are
-// decoded here (images: the browser's decoder; video: the decoder's luma plane as grey) and
+// decoded here (images by the browser's decoder, video frames in colour through a canvas) and
 // handed over. One request is in the worker at a time; a cursor's path request still waiting is
 // replaced by a newer one, so a fast mouse never builds a backlog.
 
 import { fetchRgba } from './util.js';
-
-function greyToRgba(frame) {
-  if (frame.channels === 4) return frame;
-  const n = frame.width * frame.height;
-  const rgba = new Uint8Array(n * 4);
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    const v = frame.pixels[i];
-    rgba[j] = v; rgba[j + 1] = v; rgba[j + 2] = v; rgba[j + 3] = 255;
-  }
-  return { width: frame.width, height: frame.height, channels: 4, pixels: rgba };
-}
 
 // One mount's feed: { request(message) }. openVideo(url): a promise of the mount's decoder for
 // that video (videos.js).
@@ -83,7 +72,7 @@ function createAssistFeed(ctx, openVideo) {
     if (next.picture) {
       inFlight = next;
       const media = next.media;
-      const pixels = media.type === 'video' ? openVideo(media.url).then((s) => s.readLuma(media.frame)).then(greyToRgba) : fetchRgba(media.url);
+      const pixels = media.type === 'video' ? openVideo(media.url).then((s) => s.readRgba(media.frame)) : fetchRgba(media.url);
       pixels.then((p) => {
         if (inFlight !== next || !worker) return;
         const buffer = p.pixels.byteOffset === 0 && p.pixels.byteLength === p.pixels.buffer.byteLength ? p.pixels.buffer : p.pixels.slice().buffer;
