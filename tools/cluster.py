@@ -111,6 +111,9 @@ class Cluster:
             raise ClusterError(f"--workers must be at least 1, not {self.workers}")
         os.makedirs(self.root, exist_ok=True)
         os.makedirs(os.path.join(self.root, "media"), exist_ok=True)
+        if os.geteuid() == 0:
+            # PostgreSQL (as postgres) and nginx's workers (as nobody) must reach their folders in DIR.
+            os.chmod(self.root, os.stat(self.root).st_mode | 0o711)
         try:
             self.pg = pg_cluster.Cluster(os.path.join(self.root, "pg"), durable=self.durable).start()
             exists = self.pg.psql("SELECT 1 FROM pg_database WHERE datname = 'polymark'").strip()
@@ -129,6 +132,9 @@ class Cluster:
                 raise ClusterError(f"nginx did not listen on port {self.port}: "
                                    f"{tail(os.path.join(self.prefix, 'error.log'))}")
             self._save_state()
+        except subprocess.CalledProcessError as e:
+            self.stop()
+            raise ClusterError(f"{' '.join(e.cmd)} failed: {(e.stderr or '').strip()}") from e
         except BaseException:
             self.stop()
             raise
@@ -217,8 +223,7 @@ class Cluster:
             user = f"user {NGINX_USER_AS_ROOT} {self._group_of(account)};"
             for dirpath, _, _ in os.walk(os.path.join(self.prefix, "tmp")):
                 os.chown(dirpath, account.pw_uid, account.pw_gid)
-            for path in (self.root, self.prefix):
-                os.chmod(path, os.stat(path).st_mode | 0o711)
+            os.chmod(self.prefix, os.stat(self.prefix).st_mode | 0o711)
         brotli = os.path.exists(BROTLI_MODULE)
         servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in self.worker_ports)
         values = {
