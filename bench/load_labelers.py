@@ -44,6 +44,7 @@ import collections
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -175,9 +176,9 @@ class SqliteServer:
 class ClusterSystem:
     """tools/cluster.py: PostgreSQL, N serve.py, nginx."""
 
-    def __init__(self, root, workers, dist):
+    def __init__(self, root, workers, dist, durable=True):
         import cluster
-        self.c = cluster.Cluster(root, workers=workers, dist=dist, durable=True)
+        self.c = cluster.Cluster(root, workers=workers, dist=dist, durable=durable)
         self.workers = workers
 
     def start(self):
@@ -221,6 +222,8 @@ class Shared:
         self.no_work = 0
         self.submitted = 0
         self.stop_editing = False
+        self.verbose = True
+        self.saves_held = 0        # save attempts that took at least a hang-kill's hang (answered or not)
 
 
 class Labeler:
@@ -263,6 +266,8 @@ class Labeler:
             except ValueError:
                 reply = {"raw": raw[:200].decode("utf-8", "replace")}
         t1 = time.monotonic()
+        if kind == "save" and t1 - t0 >= HANG_SECONDS * 0.9:
+            self.s.saves_held += 1
         if status is None or status >= 500:
             what = reply if status is None else f"HTTP {status}"
             self.s.errors[f"{kind}: {what}"] += 1
@@ -464,30 +469,43 @@ async def read_back(session, url, tasks):
 
 # [SECTION] Faults
 
-async def inject_faults(system, shared, accounting, seconds, t0):
-    loop = asyncio.get_running_loop()
-    plan = [(15.0 + 30.0 * n, "kill", n % system.workers) for n in range(int((seconds - 15) // 30) + 1)
-            if 15.0 + 30.0 * n < seconds]
+def default_fault_plan(seconds, workers):
+    """[(seconds from the start, fault, worker)]: a serve.py killed and restarted every 30 s from
+    15 s, in turn; PostgreSQL restarted at half time; nginx reloaded at 30 % and 80 %."""
+    plan = [(15.0 + 30.0 * n, "kill", n % workers) for n in range(int(seconds // 30) + 1) if 15.0 + 30.0 * n < seconds]
     plan += [(seconds * 0.5, "postgres", None), (seconds * 0.3, "nginx", None), (seconds * 0.8, "nginx", None)]
-    plan.sort(key=lambda p: p[0])
+    return sorted(plan, key=lambda p: p[0])
+
+
+HANG_SECONDS = 1.5
+
+
+async def inject_faults(system, shared, accounting, plan, t0):
+    """Faults: "kill" (SIGKILL, then start again), "hang-kill" (SIGSTOP, so requests pile up in
+    it, SIGKILL after HANG_SECONDS, start again), "postgres" (restart), "nginx" (reload)."""
+    loop = asyncio.get_running_loop()
     for at, what, k in plan:
         await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
         start = time.monotonic()
-        if what == "kill":
-            accounting.sample()
+        await loop.run_in_executor(None, accounting.sample)
+        if what in ("kill", "hang-kill"):
+            if what == "hang-kill":
+                system.c.procs[k].send_signal(signal.SIGSTOP)
+                await asyncio.sleep(HANG_SECONDS)
             await loop.run_in_executor(None, system.c.kill_worker, k)
             await loop.run_in_executor(None, system.c.start_worker, k)
-            label = f"SIGKILL serve.py {k} + restart"
+            label = f"{'SIGSTOP, SIGKILL' if what == 'hang-kill' else 'SIGKILL'} serve.py {k} + restart"
         elif what == "postgres":
-            accounting.sample()
             await loop.run_in_executor(None, system.c.restart_postgres)
             label = "PostgreSQL restart"
-        else:
-            accounting.sample()
+        elif what == "nginx":
             await loop.run_in_executor(None, system.c.reload_nginx)
             label = "nginx reload"
+        else:
+            raise ValueError(f"unknown fault {what!r}")
         shared.fault_windows.append((start, time.monotonic(), label))
-        print(f"  fault at {start - t0:6.1f} s: {label} ({time.monotonic() - start:.2f} s)", flush=True)
+        if shared.verbose:
+            print(f"  fault at {start - t0:6.1f} s: {label} ({time.monotonic() - start:.2f} s)", flush=True)
 
 
 def judge_failures(shared):
@@ -526,11 +544,13 @@ async def run(args, system):
     async with aiohttp.ClientSession(connector=connector) as session:
         t_setup = time.monotonic()
         await setup_tasks(session, url, tasks, frames)
-        print(f"  {len(tasks)} tasks of {frames} one-frame jobs set up in {time.monotonic() - t_setup:.1f} s", flush=True)
+        if getattr(args, "verbose", True):
+            print(f"  {len(tasks)} tasks of {frames} one-frame jobs set up in {time.monotonic() - t_setup:.1f} s", flush=True)
 
         accounting = Accounting(system)
         t0 = time.monotonic()
         shared = Shared(url, session, t0 + args.seconds)
+        shared.verbose = getattr(args, "verbose", True)
         rng = random.Random(args.seed)
         labelers = [Labeler(i, tasks[i // args.labelers_per_task], shared, args.edits_per_job,
                             random.Random(rng.random())) for i in range(args.labelers)]
@@ -547,7 +567,8 @@ async def run(args, system):
         jobs = [asyncio.ensure_future(lab.run()) for lab in labelers]
         extra = [asyncio.ensure_future(sample_load())]
         if args.faults:
-            extra.append(asyncio.ensure_future(inject_faults(system, shared, accounting, args.seconds, t0)))
+            plan = getattr(args, "fault_plan", None) or default_fault_plan(args.seconds, system.workers)
+            extra.append(asyncio.ensure_future(inject_faults(system, shared, accounting, plan, t0)))
         await asyncio.sleep(args.seconds)
         acked_at_end = len(shared.save_ms)
         used, wall, machine = accounting.end()
@@ -592,6 +613,7 @@ async def run(args, system):
         "episodes": len(shared.episodes), "episodes_late": late,
         "episode_max_s": round(max((b - a for a, b, _ in shared.episodes), default=0.0), 2),
         "episode_max_attempts": max((n for _, _, n in shared.episodes), default=0),
+        "saves_slower_than_hang": shared.saves_held,
     }
     server_cpu = sum(v for k, v in used.items() if k != "load generator")
     result["server_cpu_ms_per_save"] = round(server_cpu / max(1, acked_at_end) * 1000, 2)

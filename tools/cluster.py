@@ -114,6 +114,13 @@ class Cluster:
         if os.geteuid() == 0:
             # PostgreSQL (as postgres) and nginx's workers (as nobody) must reach their folders in DIR.
             os.chmod(self.root, os.stat(self.root).st_mode | 0o711)
+            parent = os.path.dirname(self.root)
+            while parent != os.path.dirname(parent):
+                if not os.stat(parent).st_mode & 0o001:
+                    raise ClusterError(f"{parent} is closed to other users: run by root, PostgreSQL and nginx's "
+                                       f"workers run as other users and cannot reach {self.root}; give it o+x or "
+                                       f"choose another folder")
+                parent = os.path.dirname(parent)
         try:
             self.pg = pg_cluster.Cluster(os.path.join(self.root, "pg"), durable=self.durable).start()
             exists = self.pg.psql("SELECT 1 FROM pg_database WHERE datname = 'polymark'").strip()
