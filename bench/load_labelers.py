@@ -40,6 +40,7 @@ attempt that began after the fault it met was over is counted as late.
 import argparse
 import asyncio
 import base64
+import bisect
 import collections
 import json
 import os
@@ -523,11 +524,13 @@ def judge_failures(shared):
             inside[what.split(" ")[0]] += 1
         else:
             outside += 1
+    # An episode is late when one of the failures that ended inside it fell outside every fault
+    # window: its first retry after the fault was over failed too.
+    stray = sorted(t1 for t0, t1, _ in shared.failures if window_of(t0, t1) is None)
     late_episodes = 0
     for first, synced, attempts in shared.episodes:
-        # the episode's failures all fell in fault windows: recovered on the first retry after it
-        mine = [f for f in shared.failures if first - 0.001 <= f[1] <= synced]
-        if any(window_of(f[0], f[1]) is None for f in mine):
+        i = bisect.bisect_left(stray, first - 0.001)
+        if i < len(stray) and stray[i] <= synced:
             late_episodes += 1
     return inside, outside, late_episodes
 
@@ -581,11 +584,11 @@ async def run(args, system):
 
     # Read-back checks
     sent = {op_id: v for lab in labelers for op_id, v in lab.sent_ops.items()}
-    acked = [op_id for lab in labelers for op_id in lab.acked]
+    acked = set(op_id for lab in labelers for op_id in lab.acked)
     logged = collections.Counter(e["op_id"] for t in tasks for e in history[t] if e["op_id"].startswith("load."))
-    lost = [op_id for op_id in set(acked) if op_id not in logged]
+    lost = [op_id for op_id in acked if op_id not in logged]
     duplicated = sum(c - 1 for c in logged.values() if c > 1)
-    unacked_logged = [op_id for op_id in logged if op_id not in set(acked)]
+    unacked_logged = [op_id for op_id in logged if op_id not in acked]
     unknown = [op_id for op_id in logged if op_id not in sent]
     unsynced = sum(1 for lab in labelers if lab.pending)
     values = {o["id"]: o for t in tasks for o in documents[t]["objects"]}
@@ -602,7 +605,7 @@ async def run(args, system):
         "save_ms": {p: round(percentile(shared.save_ms, p), 1) for p in (50, 95, 99)} if shared.save_ms else None,
         "edit_to_ack_ms": {p: round(percentile(shared.ack_ms, p), 1) for p in (50, 95, 99)} if shared.ack_ms else None,
         "requests": dict(shared.requests), "errors": dict(shared.errors),
-        "ops_sent": len(sent), "ops_acknowledged": len(set(acked)), "ops_lost": len(lost),
+        "ops_sent": len(sent), "ops_acknowledged": len(acked), "ops_lost": len(lost),
         "ops_duplicated": duplicated, "ops_logged_unacknowledged": len(unacked_logged),
         "ops_unknown": len(unknown), "objects_wrong": wrong, "clients_unsynced": unsynced,
         "drain_seconds": round(drained, 1), "jobs_submitted": shared.submitted, "no_work": shared.no_work,
