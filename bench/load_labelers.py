@@ -676,6 +676,7 @@ def main(argv=None):
         system = SqliteServer(root, dist).start()
     elif args.workers:
         system = ClusterSystem(root, args.workers, dist).start()
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     try:
         print(f"load_labelers: {args.labelers} labelers for {args.seconds:g} s against "
               f"{args.url or system.url}; {os.cpu_count()} CPUs, load average "
@@ -685,7 +686,7 @@ def main(argv=None):
     finally:
         if system:
             system.stop()
-    result["started_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    result["started_utc"] = started
     status = report(result)
     if args.json:
         with open(args.json, "w") as f:
