@@ -53,7 +53,11 @@ class ClusterTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="pm-cluster-")
         os.chmod(cls.tmp, 0o711)  # run by root, PostgreSQL and nginx's workers run as other users
         cls.dist = make_dist(cls.tmp)
-        cls.system = load_labelers.ClusterSystem(os.path.join(cls.tmp, "c"), 2, cls.dist, durable=False).start()
+        try:
+            cls.system = load_labelers.ClusterSystem(os.path.join(cls.tmp, "c"), 2, cls.dist, durable=False).start()
+        except BaseException:  # tearDownClass does not run after a failed setUpClass
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
         cls.c = cls.system.c
 
     @classmethod
