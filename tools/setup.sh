@@ -26,7 +26,7 @@ packages=(
   fonts-dejavu-core fonts-noto-core fonts-droid-fallback python3-fonttools python3-jsonschema sqlite3
   python3-numpy python3-opencv python3-skimage python3-shapely
   python3-fastjsonschema
-  postgresql python3-psycopg python3-aiohttp nginx brotli python3-brotli
+  postgresql python3-psycopg python3-aiohttp nginx libnginx-mod-http-brotli-static brotli python3-brotli
   zopfli
   clang
   libclang-rt-14-dev
