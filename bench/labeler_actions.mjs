@@ -83,8 +83,16 @@ function real(dataDir, name, dir, maxFrames) {
 
 // [SECTION] Geometry the labeler uses to decide what to do (never sent to the app).
 
-const shapeIou = (type, points, truth) => (type === 'rectangle'
+const shapeIou = (type, points, truth) => (type === 'rectangle' && points.length === 4
   ? iou(boundsOf(points), boundsOf(truth)) : polygonIou(points, truth));
+
+function outlineOf(shape) {
+  if (!shape) return null;
+  if (shape.type !== 'rectangle' || !shape.rotation) return shape.points;
+  const [x1, y1, x2, y2] = shape.points, cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+  const r = (shape.rotation * Math.PI) / 180, c = Math.cos(r), s = Math.sin(r);
+  return [[x1, y1], [x2, y1], [x2, y2], [x1, y2]].flatMap(([x, y]) => [cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c]);
+}
 
 // Douglas-Peucker on a closed polygon, at the tolerance that still reaches `aim` against the truth:
 // the vertices a careful labeler would click.
@@ -214,12 +222,17 @@ class Labeler {
     }
   }
 
+  // The shape's points: a rectangle as [x1, y1, x2, y2], or, turned (the tracker follows a box's
+  // angle), as its four corners on the image.
   async shapeOn(id, frame) {
-    return this.page.evaluate(({ id, frame }) => polymark.getFrameState(frame).shapes.find((s) => s.id === id)?.points ?? null, { id, frame });
+    return outlineOf(await this.page.evaluate(({ id, frame }) => polymark.getFrameState(frame).shapes.find((s) => s.id === id) ?? null, { id, frame }));
   }
   async allShapes(id) {
-    return this.page.evaluate(({ id, n }) => Array.from({ length: n }, (_, f) => polymark.getFrameState(f).shapes.find((s) => s.id === id)?.points ?? null),
-      { id, n: this.sequence.frames });
+    const shapes = await this.page.evaluate(({ id, n }) => Array.from({ length: n }, (_, f) => {
+      const s = polymark.getFrameState(f).shapes.find((x) => x.id === id);
+      return s ? { type: s.type, points: s.points, rotation: s.rotation || 0 } : null;
+    }), { id, n: this.sequence.frames });
+    return shapes.map(outlineOf);
   }
   async changes() { return this.page.evaluate(() => polymark.getHistory().done.length); }
   // Waits for an assisted tool's answer: a new step in the history, or the app's notice that it found nothing.
@@ -312,6 +325,16 @@ async function correct(l, id, frame) {
     await l.drag(grip, [grip[0] + tx - cx, grip[1] + ty - cy]);
     points = await l.shapeOn(id, frame);
     if (shapeIou(sequence.type, points, truth) >= AIM) return;
+  }
+  if (sequence.type === 'rectangle' && points.length === 8) {
+    // A turned box: its round handle, above the top edge's middle at the handle's reach, dragged
+    // to straight above the centre turns it back (the truth is upright).
+    const [x, y, w, h] = boundsOf(points), cx = x + w / 2, cy = y + h / 2;
+    const side = Math.hypot(points[6] - points[0], points[7] - points[1]);  // the box's own height
+    const reach = side / 2 + 36 / (await view(l.page)).zoom;
+    const up = [points[6] - points[0], points[7] - points[1]].map((v) => -v / side);  // from the bottom edge to the top
+    await l.drag([cx + up[0] * reach, cy + up[1] * reach], [cx, cy - reach]);
+    points = await l.shapeOn(id, frame);
   }
   if (sequence.type === 'rectangle') {
     // The two corners, the one farther off first; again where the mouse's pixel grid left a small

@@ -27,17 +27,34 @@ inside = ((x + 0.5 - ${ELLIPSE.cx}) / ${ELLIPSE.rx}) ** 2 + ((y + 0.5 - ${ELLIPS
 image[inside] = np.array([40, 60, 210]) + rng.normal(0, 8, (inside.sum(), 3))
 cv2.imwrite(${JSON.stringify(png)}, image.clip(0, 255).astype(np.uint8))
 `]);
-  server = await startServer({ extraMedia: { 'object.png': png } });
+  // A video whose disc differs from its background in hue only (luma within 4 of it): in grey
+  // there is nothing to find; the tools see the frames in colour.
+  const discPng = path.join(tmp, 'disc.png'); const discVideo = path.join(tmp, 'disc.mp4');
+  execFileSync(PYTHON, ['-c', `
+import cv2, numpy as np
+rng = np.random.default_rng(5)
+y, x = np.mgrid[0:${DISC.h}, 0:${DISC.w}]
+image = np.zeros((${DISC.h}, ${DISC.w}, 3)) + np.array([100, 130, 60])  # BGR: green-teal, luma ~106
+inside = (x + 0.5 - ${DISC.cx}) ** 2 + (y + 0.5 - ${DISC.cy}) ** 2 <= ${DISC.r} ** 2
+image[inside] = np.array([70, 70, 200])  # BGR: red, luma ~108
+image += rng.normal(0, 3, image.shape)
+cv2.imwrite(${JSON.stringify(discPng)}, image.clip(0, 255).astype(np.uint8))
+`]);
+  execFileSync('ffmpeg', ['-y', '-loglevel', 'error', '-loop', '1', '-i', discPng, '-frames:v', '6', '-c:v', 'libx264',
+    '-pix_fmt', 'yuv420p', '-crf', '10', discVideo]);
+  server = await startServer({ extraMedia: { 'object.png': png, 'disc.mp4': discVideo } });
   browser = await launchBrowser();
 });
 after(async () => { await browser?.close(); await server?.stop(); fs.rmSync(tmp, { recursive: true, force: true }); });
+
+const DISC = { w: 320, h: 240, cx: 150, cy: 120, r: 60 };
 
 const TASK = {
   format: 'polymark.task', version: 1, id: 'assist', media: [{ id: 'a', type: 'image', url: '/media/extra/object.png' }],
   labels: [{ id: 'thing', name: 'Thing', color: '#3cb44b' }],
 };
 
-async function mounted() {
+async function mounted(task = TASK) {
   const page = await openPage(browser, undefined, { viewport: { width: 1000, height: 700 } });
   await page.goto(`${server.url}/?task=test`);
   await page.evaluate(() => window.polymarkMount);
@@ -49,7 +66,7 @@ async function mounted() {
       window.polymark.on('error', (e) => (window.errors = (window.errors || []).concat([e])));
       return 'ready';
     } catch (e) { return `${e.code}: ${e.message}`; }
-  }, TASK);
+  }, task);
   assert.equal(outcome, 'ready');
   return page;
 }
@@ -91,6 +108,26 @@ test('a wand click outlines the object under it as one polygon, one undo step, a
   assert.equal((await page.evaluate(() => polymark.getTool())).tool, 'wand');
   await page.keyboard.press('Control+z');
   await until(page, () => polymark.getAnnotations().objects.length === 0);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('on a video frame the wand sees colour: a disc that differs from its background in hue only is outlined', async () => {
+  const page = await mounted({ format: 'polymark.task', version: 1, id: 'assist-video', labels: TASK.labels,
+    media: [{ id: 'v', type: 'video', url: '/media/extra/disc.mp4', frames: 6, fps: 10 }] });
+  await until(page, () => polymark.getView().frameShown, undefined, 20000);
+  await pickByKey(page, 'j', 'wand');
+  const v = await view(page);
+  await page.mouse.click(...screen(v, [DISC.cx + 5, DISC.cy - 8]));
+  await until(page, () => polymark.getAnnotations().objects.length === 1 || (window.errors || []).length > 0, undefined, 20000);
+  assert.deepEqual(await page.evaluate(() => window.errors || []), []);
+  const [o] = await polygons(page);
+  let both = 0, either = 0;
+  for (let y = 0.5; y < DISC.h; y++) for (let x = 0.5; x < DISC.w; x++) {
+    const a = insidePolygon(o.points, x, y), b = (x - DISC.cx) ** 2 + (y - DISC.cy) ** 2 <= DISC.r ** 2;
+    both += a && b; either += a || b;
+  }
+  assert.ok(both / either >= 0.9, `the wand's polygon is the disc (IoU ${(both / either).toFixed(3)})`);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
