@@ -12,6 +12,7 @@ import { insidePolygon, boundsOf, iou } from './boxes.mjs';
 
 const W = 640, H = 480;
 const ELLIPSE = { cx: 320, cy: 240, rx: 130, ry: 85 };
+const DISC = { w: 320, h: 240, cx: 150, cy: 120, r: 60 };
 
 let server; let browser; let tmp;
 before(async () => {
@@ -46,8 +47,6 @@ cv2.imwrite(${JSON.stringify(discPng)}, image.clip(0, 255).astype(np.uint8))
   browser = await launchBrowser();
 });
 after(async () => { await browser?.close(); await server?.stop(); fs.rmSync(tmp, { recursive: true, force: true }); });
-
-const DISC = { w: 320, h: 240, cx: 150, cy: 120, r: 60 };
 
 const TASK = {
   format: 'polymark.task', version: 1, id: 'assist', media: [{ id: 'a', type: 'image', url: '/media/extra/object.png' }],
