@@ -533,6 +533,10 @@ class Store:
                 refusal = review.move_refusal(who, job, stage)
                 if refusal:
                     return False, ("forbidden", refusal)
+                holder = store_queue.held_by_another(conn, who, task_id, job.id, time.time()) if who.role == "labeler" else None
+                if holder:
+                    return False, ("refused", "leased_elsewhere", f"job {job.id} is leased to {holder!r} now: your lease "
+                                   "ran out and the queue handed it on; your edits are saved, ask the queue for the next job")
                 issues = store_review.open_issue_count(conn, task_id, job)
                 if stage == "accepted" and issues:
                     return False, ("refused", "open_issues", f"job {job.id} has {issues} open "

@@ -85,6 +85,16 @@ def skip(conn, who, task_id, job_id, reason, lock):
     return ("ok",)
 
 
+def held_by_another(conn, who, task_id, job_id, now):
+    """The user who holds a live lease on the job, when that is not ``who``, else None: a labeler
+    whose lease ran out, and whose job was handed to someone else, does not submit it."""
+    row = conn.execute("SELECT lease_user, lease_until FROM jobs WHERE task_id = ? AND id = ?",
+                       (task_id, job_id)).fetchone()
+    if row is None or row[0] is None or row[0] == who.user or row[1] is None or row[1] <= now:
+        return None
+    return row[0]
+
+
 def renew(conn, task_id, user, until):
     """Saving is activity: the leases ``user`` holds on the task's jobs run again from now."""
     conn.execute("UPDATE jobs SET lease_until = ? WHERE task_id = ? AND lease_user = ? AND stage = 'annotation'",

@@ -90,6 +90,21 @@ class QueueTest(QueueMixin, unittest.TestCase):
         self.assertEqual(self.next_job("dee"), 4, "bo's lease was renewed by saving: his job stays his")
         self.assertEqual(self.next_job("ana"), 5, "ana's old job is cy's now")
 
+    def test_a_labeler_whose_lease_ran_out_cannot_submit_the_job_handed_on(self):
+        self.assertEqual(self.next_job("ana"), 2)
+        time.sleep(LEASE + 0.2)
+        self.assertEqual(self.next_job("bo"), 2, "ana's lease ran out: the job is bo's")
+        status, reply = call(self.server, "PATCH", "/api/tasks/demo/jobs/2", {"stage": "review"}, user="ana")
+        self.assertEqual(status, 409, reply)
+        self.assertEqual(reply["error"]["code"], "leased_elsewhere")
+        self.assertIn("'bo'", reply["error"]["message"])
+        self.ok("PATCH", "/api/tasks/demo/jobs/2", {"stage": "review"}, user="bo")
+
+    def test_a_lease_that_ran_out_with_nobody_else_on_the_job_still_submits(self):
+        self.assertEqual(self.next_job("ana"), 2)
+        time.sleep(LEASE + 0.2)
+        self.ok("PATCH", "/api/tasks/demo/jobs/2", {"stage": "review"}, user="ana")
+
     def test_priorities_come_first_and_a_submit_ends_the_lease(self):
         self.ok("PATCH", "/api/tasks/demo/jobs/8", {"priority": 5}, role="manager")
         self.ok("PATCH", "/api/tasks/demo/jobs/5", {"priority": 2.5}, role="manager")
