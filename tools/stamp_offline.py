@@ -12,6 +12,8 @@ import os
 import re
 import sys
 
+from stamp_names import HASH_DIGITS, file_hash  # the same 16 hex digits of SHA-256 as the hashed names
+
 # Fetched when the worker installs: what a task of images or videos needs to start, and the
 # formats module, so that a kiosk offline from its first day still exports its labels, the
 # guidelines panel, so that it reads the cached guidelines offline, the tracker and assisted
@@ -23,15 +25,6 @@ FILES = ["index.html", "polymark.js", "polymark_app.js", "polymark_app.wasm",
          "format_worker.js", "polymark_formats.js", "polymark_formats.wasm", "guidelines.js",
          "tracking.js", "track_worker.js", "polymark_tracker.js", "polymark_tracker.wasm",
          "assist.js", "assist_worker.js", "polymark_assist.js", "polymark_assist.wasm", "queue.js"]
-HASH_DIGITS = 16
-
-
-def file_hash(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:HASH_DIGITS]
 
 
 def fetched_names(dist):
