@@ -141,9 +141,9 @@ export function mount(element, options) {
   if (!options.task && !options.taskObject) return Promise.reject(PolymarkError('bad_options', 'Polymark.mount needs options.task (a task id) or options.taskObject'));
   if (options.drawing !== undefined && !['auto', 'cached', 'direct'].includes(options.drawing)) {
     return Promise.reject(PolymarkError('bad_options', 'options.drawing must be "auto", "cached" or "direct", not ' + JSON.stringify(options.drawing)));
+  }
   if (options.role !== undefined && ['labeler', 'reviewer', 'manager'].indexOf(options.role) < 0)
     return Promise.reject(PolymarkError('bad_options', 'options.role must be "labeler", "reviewer" or "manager", not ' + JSON.stringify(options.role)));
-  }
   if (typeof window.WebGL2RenderingContext === 'undefined') {
     return Promise.reject(PolymarkError('webgl2_unavailable', 'This browser has no WebGL2, which Polymark needs to draw. Use a current Chrome, Edge, Firefox or Safari, or enable hardware acceleration.'));
   }

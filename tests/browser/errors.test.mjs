@@ -98,6 +98,15 @@ test('an unknown task rejects mount with not_found and a readable message on scr
   assert.match(text, /nope/);
 });
 
+test('a role that is not labeler, reviewer or manager rejects mount by name', async () => {
+  const p = await openPage(browser);
+  await p.goto(server.url + '/embed-example.html?task=test');
+  const result = await p.evaluate(() => Polymark.mount(document.getElementById('left'), { task: 'test', role: 'admin' })
+    .then((i) => { i.destroy(); return null; }, (e) => ({ code: e.code, message: e.message })));
+  assert.equal(result?.code, 'bad_options');
+  assert.match(result.message, /options\.role must be "labeler", "reviewer" or "manager", not "admin"/);
+});
+
 test('a task with wrong types rejects mount naming the JSON pointer', async () => {
   const p = await openPage(browser);
   await p.goto(server.url + '/embed-example.html?task=test');
