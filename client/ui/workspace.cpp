@@ -567,7 +567,8 @@ void Workspace::draw_help(double canvas_w, double canvas_h) {
         {"1..9", "label of the next shape"}, {"Ctrl+1..9", "change the label of the selection"},
         {"Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "undo, redo"}, {"G", "the task's guidelines beside the image: show / hide"},
         {"W / Shift+W", "review: next / previous object of the job"}, {"A / X", "review: accept / reject the selected object (the reason in the Review box)"},
-        {"P", "review: an issue with the Review box's words, on the selection or the next point clicked"}, {"F1", "this help"}};
+        {"P", "review: an issue with the Review box's words, on the selection or the next point clicked"},
+        {"Ctrl+Enter / Ctrl+K", "queue mode: submit the job, open the next / skip it with a reason"}, {"F1", "this help"}};
     ImGui::SetNextWindowPos(ImVec2((float)canvas_w / 2, (float)canvas_h / 2), ImGuiCond_Always, ImVec2(0.5f, 0.5f));
     ImGui::Begin("Keyboard and mouse", &show_help_, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize);
     // Two columns by hand, every other row shaded: ImGui's tables would cost the first load 6 KB.
